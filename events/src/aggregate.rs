@@ -1,0 +1,188 @@
+//! Commands: recording a batch of events is handled by the `eventually` 0.4
+//! [`Aggregate`] [`Log`], whose state is the [`Registry`] folded from the log.
+//! [`decide`] holds the rules; [`crate::ledger::Ledger`] runs them against a
+//! store. Pure: no I/O here.
+
+use eventually::Aggregate;
+use futures::future::BoxFuture;
+use uuid::Uuid;
+
+use crate::envelope::{NewEvent, Submission};
+use crate::error::{FieldError, ValidationError};
+use crate::event::Event;
+use crate::registry::Registry;
+use crate::store::StoreError;
+
+/// The aggregate: the whole log of one deployment. Validation needs every
+/// programme's state at once because one batch may span programmes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Log;
+
+/// The id of the one [`Log`] aggregate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LogId;
+
+/// Record these events atomically.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// The events, in order.
+    pub submissions: Vec<Submission>,
+    /// Whether `PersonalDataErased` may be recorded (only the erase command).
+    pub allow_erasure: bool,
+}
+
+impl Record {
+    /// A command from a client (no erasure).
+    pub fn new(submissions: Vec<Submission>) -> Self {
+        Self {
+            submissions,
+            allow_erasure: false,
+        }
+    }
+}
+
+/// Why a batch was not recorded. Nothing of it was appended.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RecordError {
+    /// Broken rules, each naming its field. HTTP 422.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// A stream is not at the `expected_version` given. HTTP 409.
+    #[error("{field}: stream {stream} is at version {actual}, not the expected {expected}")]
+    Conflict {
+        /// The field (`expected_version`, or `[i].expected_version` in a batch).
+        field: String,
+        /// The stream.
+        stream: String,
+        /// The version the client expected.
+        expected: u64,
+        /// The stream's version.
+        actual: u64,
+    },
+    /// The id was already recorded with another body. HTTP 409.
+    #[error("event id {id} was already recorded with a different body")]
+    IdReused {
+        /// The id.
+        id: Uuid,
+    },
+    /// The store failed. HTTP 503 (500 for corruption).
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for RecordError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::IdReused { id } => RecordError::IdReused { id },
+            StoreError::Conflict {
+                stream,
+                expected,
+                actual,
+            } => RecordError::Conflict {
+                field: "expected_version".into(),
+                stream,
+                expected,
+                actual,
+            },
+            other => RecordError::Store(other),
+        }
+    }
+}
+
+/// The outcome of a valid command.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    /// The state once the new events are folded in.
+    pub state: Registry,
+    /// Indexes (into the command's submissions) of the events to append;
+    /// the others are retries of events already in the log.
+    pub new: Vec<usize>,
+}
+
+/// Validates a batch in order against `state`, each event seeing the ones
+/// before it. Events whose id is already in the log are retries: they are
+/// not validated again (the store returns the original, or refuses a
+/// different body).
+pub fn decide(state: &Registry, cmd: &Record) -> Result<Decision, RecordError> {
+    let mut next = state.clone();
+    let mut errors = Vec::new();
+    let mut new = Vec::new();
+    let batch = cmd.submissions.len() > 1;
+    for (i, s) in cmd.submissions.iter().enumerate() {
+        let prefix = |field: &str| {
+            if batch {
+                format!("[{i}].{field}")
+            } else {
+                field.to_owned()
+            }
+        };
+        if next.knows(&s.event.id) {
+            continue;
+        }
+        let mut errs = Vec::new();
+        if matches!(s.event.event, Event::PersonalDataErased(_)) && !cmd.allow_erasure {
+            errs.push(FieldError::new(
+                "type",
+                "PersonalDataErased is written only by the erase command",
+            ));
+        }
+        errs.extend(s.event.event.check_shape());
+        errs.extend(next.check(&s.event));
+        if let Some(expected) = s.expected_version {
+            let stream = s.event.stream();
+            let actual = next.stream_version(&stream);
+            if expected != actual {
+                return Err(RecordError::Conflict {
+                    field: prefix("expected_version"),
+                    stream,
+                    expected,
+                    actual,
+                });
+            }
+        }
+        if errs.is_empty() {
+            next.apply(&s.event);
+            new.push(i);
+        } else {
+            errors.extend(errs.into_iter().map(|mut e| {
+                e.field = prefix(&e.field);
+                e
+            }));
+        }
+    }
+    if errors.is_empty() {
+        Ok(Decision { state: next, new })
+    } else {
+        Err(ValidationError { errors }.into())
+    }
+}
+
+impl Aggregate for Log {
+    type Id = LogId;
+    type State = Registry;
+    type Event = NewEvent;
+    type Command = Record;
+    type Error = RecordError;
+
+    fn apply(mut state: Registry, event: NewEvent) -> Result<Registry, RecordError> {
+        state.apply(&event);
+        Ok(state)
+    }
+
+    fn handle<'a, 's: 'a>(
+        &'a self,
+        _id: &'s LogId,
+        state: &'s Registry,
+        command: Record,
+    ) -> BoxFuture<'a, Result<Option<Vec<NewEvent>>, RecordError>> {
+        Box::pin(async move {
+            let decision = decide(state, &command)?;
+            let events: Vec<NewEvent> = decision
+                .new
+                .iter()
+                .map(|&i| command.submissions[i].event.clone())
+                .collect();
+            Ok((!events.is_empty()).then_some(events))
+        })
+    }
+}

@@ -1,0 +1,693 @@
+//! The domain events of PRODUCT.md §3, schema version 1, as typed Rust.
+//!
+//! Each payload rejects unknown fields, so a field the catalogue does not have —
+//! `ethnicity`, `nationality`, `religion` or any other — is refused like any typo.
+//! Rules that need the log (references, uniqueness) live in [`crate::registry`];
+//! rules that need only the payload (count sums, list sizes) live here in
+//! [`Event::check_shape`].
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::FieldError;
+use crate::values::{
+    Day, Email, LongText, Name, Output, ParticipantCode, Phone, ProgrammeId, Reason, Slug, Text,
+    Theme, MAX_LIST, MAX_THEMES,
+};
+
+/// The schema version every event of this module is written with.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// What a stakeholder is (PRODUCT.md §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum StakeholderKind {
+    CityService,
+    IntegrationAgency,
+    Association,
+    CommunityChampion,
+    BeneficiaryGroup,
+    Employer,
+    Education,
+    Health,
+    LegalAid,
+    Childcare,
+    Interpreting,
+    Funder,
+    NetworkBody,
+    Consultant,
+    VolunteerGroup,
+    Media,
+    Political,
+    Other,
+}
+
+/// How an outreach contact was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum Channel {
+    Meeting,
+    Phone,
+    Email,
+    Visit,
+    Event,
+    Letter,
+    Message,
+    Other,
+}
+
+/// What came of an outreach contact, from worst to best.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum Outcome {
+    NoResponse,
+    Declined,
+    Acknowledged,
+    Interested,
+    Committed,
+}
+
+impl Outcome {
+    /// Interested or committed.
+    pub fn is_positive(self) -> bool {
+        matches!(self, Outcome::Interested | Outcome::Committed)
+    }
+}
+
+/// How formal a partnership is, from least to most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum PartnershipKind {
+    Informal,
+    InformationSharing,
+    Referral,
+    CoDelivery,
+    Funding,
+    FormalAgreement,
+}
+
+/// The IAP2 spectrum of public participation, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum Level {
+    Inform,
+    Consult,
+    Involve,
+    Collaborate,
+    Empower,
+}
+
+/// What kind of dated marker a milestone is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum MilestoneKind {
+    MentoringVisit,
+    StudyVisit,
+    Workshop,
+    Decision,
+    Funding,
+    Other,
+}
+
+/// Priority of a declared need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum Priority {
+    High,
+    Medium,
+    Low,
+}
+
+/// A programme's role in its mentoring scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum Role {
+    Mentor,
+    Mentee,
+    Peer,
+}
+
+/// An ISO 3166-1 alpha-2 country code, e.g. `FR`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Country(String);
+
+impl Country {
+    /// Parses two upper-case letters.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if s.len() == 2 && s.bytes().all(|c| c.is_ascii_uppercase()) {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(format!(
+                "must be an ISO 3166-1 alpha-2 country code such as FR or BE (got {s:?})"
+            ))
+        }
+    }
+
+    /// The code.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Serialize for Country {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Country {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A stakeholder's contact details. Personal data (PRODUCT.md §7).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    /// The contact person's name or role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<Name>,
+    /// E-mail address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<Email>,
+    /// Phone number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<Phone>,
+}
+
+/// A programme is defined: the first event of every programme.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct ProgrammeDefined {
+    pub programme: ProgrammeId,
+    pub name: Name,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<Country>,
+}
+
+/// A stakeholder joins the programme's directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct StakeholderRegistered {
+    pub stakeholder: Slug,
+    pub name: Name,
+    pub kind: StakeholderKind,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub themes: Vec<Theme>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub territory: Option<Name>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<Contact>,
+}
+
+/// Some of a stakeholder's profile changes; absent fields stay as they were.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct StakeholderProfileChanged {
+    pub stakeholder: Slug,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<Name>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<StakeholderKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub themes: Option<Vec<Theme>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub territory: Option<Name>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<Contact>,
+}
+
+/// A stakeholder leaves the directory; it can no longer be referenced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct StakeholderArchived {
+    pub stakeholder: Slug,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
+}
+
+/// One outreach contact from one stakeholder to another, and its outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct OutreachContactLogged {
+    pub from: Slug,
+    pub to: Slug,
+    pub channel: Channel,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<Reason>,
+    pub outcome: Outcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follow_up_due: Option<Day>,
+}
+
+/// Two stakeholders form a partnership.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct PartnershipFormed {
+    pub partnership: Slug,
+    pub between: Vec<Slug>,
+    pub kind: PartnershipKind,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub themes: Vec<Theme>,
+}
+
+/// A partnership's kind or themes change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct PartnershipRevised {
+    pub partnership: Slug,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<PartnershipKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub themes: Option<Vec<Theme>>,
+}
+
+/// A partnership ends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct PartnershipEnded {
+    pub partnership: Slug,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
+}
+
+/// How many beneficiaries took part in a session. Counts, never individuals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct Beneficiaries {
+    pub total: u32,
+    #[serde(default)]
+    pub women: u32,
+    #[serde(default)]
+    pub men: u32,
+    #[serde(default)]
+    pub undisclosed: u32,
+    #[serde(default)]
+    pub first_time: u32,
+    #[serde(default)]
+    pub returning: u32,
+}
+
+/// A co-creation session was held.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct CoCreationSessionHeld {
+    pub session: Slug,
+    pub title: Name,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub themes: Vec<Theme>,
+    pub level: Level,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stakeholders: Vec<Slug>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub facilitators: Vec<Slug>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<Slug>,
+    pub beneficiaries: Beneficiaries,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outputs: Vec<Output>,
+}
+
+/// A pseudonymous participant attended a session (personal data).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct ParticipantAttended {
+    pub session: Slug,
+    pub participant: ParticipantCode,
+}
+
+/// The action plan needs something.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct NeedDeclared {
+    pub need: Slug,
+    pub action: Name,
+    pub theme: Theme,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<LongText>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Priority>,
+}
+
+/// Stakeholders take a need on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct NeedAddressed {
+    pub need: Slug,
+    pub by: Vec<Slug>,
+}
+
+/// A need is dropped from the plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct NeedWithdrawn {
+    pub need: Slug,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
+}
+
+/// A dated marker for before/after comparisons.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct MilestoneMarked {
+    pub milestone: Slug,
+    pub label: Name,
+    pub kind: MilestoneKind,
+}
+
+/// What a review note is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[allow(missing_docs)]
+pub enum About {
+    Stakeholder(Slug),
+    Need(Slug),
+    Partnership(Slug),
+    /// A gap-report finding, by its stable id.
+    Gap(Text<200>),
+}
+
+/// A mentor's (or coordinator's) review note.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct ReviewNoteAdded {
+    pub note: Slug,
+    pub about: About,
+    pub text: LongText,
+}
+
+/// A data subject's personal data was erased (its key destroyed). Written only
+/// by the erase command, never accepted from `record` or the API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct PersonalDataErased {
+    pub subject: Text<200>,
+}
+
+macro_rules! events {
+    ($($variant:ident),* $(,)?) => {
+        /// One domain event: its type name and its typed data.
+        #[derive(Debug, Clone, PartialEq)]
+        #[allow(missing_docs)]
+        pub enum Event {
+            $($variant($variant),)*
+        }
+
+        impl Event {
+            /// Every event type name, in catalogue order.
+            pub const TYPES: &'static [&'static str] = &[$(stringify!($variant),)*];
+
+            /// The stable type name written on the wire (`"type"`).
+            pub fn type_name(&self) -> &'static str {
+                match self {
+                    $(Event::$variant(_) => stringify!($variant),)*
+                }
+            }
+
+            /// Decodes `data` for the event type `type_name`. Errors name the
+            /// offending field, prefixed with `data.`.
+            pub fn from_parts(type_name: &str, data: &Value) -> Result<Event, FieldError> {
+                match type_name {
+                    $(stringify!($variant) => decode_data(data).map(Event::$variant),)*
+                    other => Err(FieldError::new(
+                        "type",
+                        format!("unknown event type {:?}; expected one of {}", other, Self::TYPES.join(", ")),
+                    )),
+                }
+            }
+
+            /// The canonical JSON of `data`: fields in catalogue order, empty
+            /// optional fields left out.
+            pub fn data_json(&self) -> Value {
+                let v = match self {
+                    $(Event::$variant(d) => serde_json::to_value(d),)*
+                };
+                v.expect("event payloads always serialise")
+            }
+        }
+    };
+}
+
+events!(
+    ProgrammeDefined,
+    StakeholderRegistered,
+    StakeholderProfileChanged,
+    StakeholderArchived,
+    OutreachContactLogged,
+    PartnershipFormed,
+    PartnershipRevised,
+    PartnershipEnded,
+    CoCreationSessionHeld,
+    ParticipantAttended,
+    NeedDeclared,
+    NeedAddressed,
+    NeedWithdrawn,
+    MilestoneMarked,
+    ReviewNoteAdded,
+    PersonalDataErased,
+);
+
+fn decode_data<T: serde::de::DeserializeOwned>(data: &Value) -> Result<T, FieldError> {
+    if !data.is_object() {
+        return Err(FieldError::new("data", "must be a JSON object"));
+    }
+    serde_path_to_error::deserialize(data).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        FieldError::from_serde("data", &path, &inner)
+    })
+}
+
+impl Event {
+    /// The stream this event belongs to: `{programme}/{kind}/{id}`.
+    pub fn stream(&self, programme: &ProgrammeId) -> String {
+        let (kind, id): (&str, &str) = match self {
+            Event::ProgrammeDefined(_) => return format!("{programme}/programme"),
+            Event::StakeholderRegistered(e) => ("stakeholder", e.stakeholder.as_str()),
+            Event::StakeholderProfileChanged(e) => ("stakeholder", e.stakeholder.as_str()),
+            Event::StakeholderArchived(e) => ("stakeholder", e.stakeholder.as_str()),
+            Event::OutreachContactLogged(e) => {
+                return format!("{programme}/outreach/{}/{}", e.from, e.to)
+            }
+            Event::PartnershipFormed(e) => ("partnership", e.partnership.as_str()),
+            Event::PartnershipRevised(e) => ("partnership", e.partnership.as_str()),
+            Event::PartnershipEnded(e) => ("partnership", e.partnership.as_str()),
+            Event::CoCreationSessionHeld(e) => ("session", e.session.as_str()),
+            Event::ParticipantAttended(e) => ("session", e.session.as_str()),
+            Event::NeedDeclared(e) => ("need", e.need.as_str()),
+            Event::NeedAddressed(e) => ("need", e.need.as_str()),
+            Event::NeedWithdrawn(e) => ("need", e.need.as_str()),
+            Event::MilestoneMarked(e) => ("milestone", e.milestone.as_str()),
+            Event::ReviewNoteAdded(e) => ("note", e.note.as_str()),
+            Event::PersonalDataErased(_) => return format!("{programme}/erasure"),
+        };
+        format!("{programme}/{kind}/{id}")
+    }
+
+    /// Rules that need only the payload: count sums, list sizes, a partnership
+    /// joining two different stakeholders, a change that changes something.
+    pub fn check_shape(&self) -> Vec<FieldError> {
+        let mut errs = Vec::new();
+        match self {
+            Event::StakeholderRegistered(e) => themes_ok(&e.themes, "data.themes", &mut errs),
+            Event::StakeholderProfileChanged(e) => {
+                if e.name.is_none()
+                    && e.kind.is_none()
+                    && e.themes.is_none()
+                    && e.territory.is_none()
+                    && e.contact.is_none()
+                {
+                    errs.push(FieldError::new(
+                        "data",
+                        "must change at least one of name, kind, themes, territory, contact",
+                    ));
+                }
+                if let Some(t) = &e.themes {
+                    themes_ok(t, "data.themes", &mut errs);
+                }
+            }
+            Event::OutreachContactLogged(e) if e.from == e.to => {
+                errs.push(FieldError::new(
+                    "data.to",
+                    "a contact must go to another stakeholder than `from`",
+                ));
+            }
+            Event::PartnershipFormed(e) => {
+                if e.between.len() != 2 {
+                    errs.push(FieldError::new(
+                        "data.between",
+                        format!(
+                            "a partnership joins exactly two stakeholders (got {})",
+                            e.between.len()
+                        ),
+                    ));
+                } else if e.between[0] == e.between[1] {
+                    errs.push(FieldError::new(
+                        "data.between",
+                        "a partnership joins two different stakeholders",
+                    ));
+                }
+                themes_ok(&e.themes, "data.themes", &mut errs);
+            }
+            Event::PartnershipRevised(e) => {
+                if e.kind.is_none() && e.themes.is_none() {
+                    errs.push(FieldError::new(
+                        "data",
+                        "must change at least one of kind, themes",
+                    ));
+                }
+                if let Some(t) = &e.themes {
+                    themes_ok(t, "data.themes", &mut errs);
+                }
+            }
+            Event::CoCreationSessionHeld(e) => {
+                themes_ok(&e.themes, "data.themes", &mut errs);
+                for (list, field) in [
+                    (&e.stakeholders, "data.stakeholders"),
+                    (&e.facilitators, "data.facilitators"),
+                    (&e.groups, "data.groups"),
+                ] {
+                    list_ok(list, field, &mut errs);
+                }
+                list_ok(&e.outputs, "data.outputs", &mut errs);
+                let b = e.beneficiaries;
+                let gendered = b.women as u64 + b.men as u64 + b.undisclosed as u64;
+                if gendered > b.total as u64 {
+                    errs.push(FieldError::new(
+                        "data.beneficiaries.total",
+                        format!(
+                            "women + men + undisclosed ({gendered}) must not exceed total ({})",
+                            b.total
+                        ),
+                    ));
+                }
+                let visits = b.first_time as u64 + b.returning as u64;
+                if visits > b.total as u64 {
+                    errs.push(FieldError::new(
+                        "data.beneficiaries.total",
+                        format!(
+                            "first_time + returning ({visits}) must not exceed total ({})",
+                            b.total
+                        ),
+                    ));
+                }
+            }
+            Event::NeedAddressed(e) => {
+                if e.by.is_empty() {
+                    errs.push(FieldError::new(
+                        "data.by",
+                        "must name at least one stakeholder",
+                    ));
+                }
+                list_ok(&e.by, "data.by", &mut errs);
+            }
+            _ => {}
+        }
+        errs
+    }
+}
+
+fn themes_ok(themes: &[Theme], field: &str, errs: &mut Vec<FieldError>) {
+    if themes.len() > MAX_THEMES {
+        errs.push(FieldError::new(
+            field,
+            format!("at most {MAX_THEMES} themes (got {})", themes.len()),
+        ));
+    }
+    for (i, t) in themes.iter().enumerate() {
+        if themes[..i].contains(t) {
+            errs.push(FieldError::new(
+                format!("{field}[{i}]"),
+                format!("theme {:?} is listed twice", t.as_str()),
+            ));
+        }
+    }
+}
+
+fn list_ok<T: PartialEq>(list: &[T], field: &str, errs: &mut Vec<FieldError>) {
+    if list.len() > MAX_LIST {
+        errs.push(FieldError::new(
+            field,
+            format!("at most {MAX_LIST} entries (got {})", list.len()),
+        ));
+    }
+    if let Some(i) = (1..list.len()).find(|&i| list[..i].contains(&list[i])) {
+        errs.push(FieldError::new(format!("{field}[{i}]"), "is listed twice"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn unknown_field_is_named() {
+        let err = Event::from_parts(
+            "StakeholderRegistered",
+            &json!({"stakeholder": "bapa", "name": "BAPA", "kind": "integration_agency", "ethnicity": "x"}),
+        )
+        .unwrap_err();
+        assert_eq!(err.field, "data.ethnicity");
+    }
+
+    #[test]
+    fn nested_unknown_field_and_negative_count_are_named() {
+        let err = Event::from_parts(
+            "CoCreationSessionHeld",
+            &json!({"session": "s1", "title": "T", "level": "consult",
+                    "beneficiaries": {"total": 3, "women": -1}}),
+        )
+        .unwrap_err();
+        assert_eq!(err.field, "data.beneficiaries.women");
+        let err = Event::from_parts(
+            "OutreachContactLogged",
+            &json!({"from": "a", "to": "b", "channel": "phone", "outcome": "interested",
+                    "nationality": "x"}),
+        )
+        .unwrap_err();
+        assert_eq!(err.field, "data.nationality");
+    }
+
+    #[test]
+    fn canonical_data_drops_empty_optionals() {
+        let e = Event::from_parts(
+            "PartnershipFormed",
+            &json!({"partnership": "p", "between": ["a", "b"], "kind": "referral", "themes": []}),
+        )
+        .unwrap();
+        assert_eq!(
+            e.data_json(),
+            json!({"partnership": "p", "between": ["a", "b"], "kind": "referral"})
+        );
+    }
+}

@@ -1,0 +1,341 @@
+//! The state that validates references: which programmes, stakeholders,
+//! partnerships, sessions, needs, milestones and notes exist, folded from the
+//! log itself. It answers "may this event be appended now?" and nothing else;
+//! read models live in `passerelle-projections`.
+//!
+//! Maps are persistent (`imbl`), so a clone is O(1): a batch is validated on a
+//! clone and the clone replaces the state only when the whole batch is valid.
+
+use imbl::{HashMap, HashSet};
+use uuid::Uuid;
+
+use crate::envelope::{NewEvent, StoredEvent};
+use crate::error::FieldError;
+use crate::event::{About, Event, StakeholderKind};
+use crate::values::{ProgrammeId, Slug};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct StakeholderEntry {
+    kind: StakeholderKind,
+    archived: bool,
+}
+
+/// Where a need stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NeedStatus {
+    /// Declared, no stakeholder has taken it on.
+    Open,
+    /// At least one stakeholder has taken it on.
+    Addressed,
+    /// Dropped from the plan.
+    Withdrawn,
+}
+
+#[derive(Debug, Clone, Default)]
+struct ProgrammeState {
+    stakeholders: HashMap<Slug, StakeholderEntry>,
+    partnerships: HashMap<Slug, bool>,
+    sessions: HashSet<Slug>,
+    needs: HashMap<Slug, NeedStatus>,
+    milestones: HashSet<Slug>,
+    notes: HashSet<Slug>,
+}
+
+/// What the log says exists, as of its `head`.
+#[derive(Debug, Clone, Default)]
+pub struct Registry {
+    programmes: HashMap<ProgrammeId, ProgrammeState>,
+    ids: HashSet<Uuid>,
+    streams: HashMap<String, u64>,
+    head: u64,
+}
+
+impl Registry {
+    /// The position of the last event folded in (0 for none).
+    pub fn head(&self) -> u64 {
+        self.head
+    }
+
+    /// Whether an event with this id is in the log.
+    pub fn knows(&self, id: &Uuid) -> bool {
+        self.ids.contains(id)
+    }
+
+    /// The current version of a stream (0 if it has no event).
+    pub fn stream_version(&self, stream: &str) -> u64 {
+        self.streams.get(stream).copied().unwrap_or(0)
+    }
+
+    /// Whether the programme has been defined.
+    pub fn has_programme(&self, p: &ProgrammeId) -> bool {
+        self.programmes.contains_key(p)
+    }
+
+    /// Every broken reference or uniqueness rule of `e` against this state,
+    /// each naming its field.
+    pub fn check(&self, e: &NewEvent) -> Vec<FieldError> {
+        let mut errs = Vec::new();
+        let p = &e.programme;
+        let ps = match (self.programmes.get(p), &e.event) {
+            (Some(_), Event::ProgrammeDefined(_)) => {
+                errs.push(FieldError::new(
+                    "data.programme",
+                    format!("programme {:?} is already defined", p.as_str()),
+                ));
+                return errs;
+            }
+            (None, Event::ProgrammeDefined(_)) => return errs,
+            (None, _) => {
+                errs.push(FieldError::new(
+                    "programme",
+                    format!(
+                        "programme {:?} is not defined; record ProgrammeDefined first",
+                        p.as_str()
+                    ),
+                ));
+                return errs;
+            }
+            (Some(ps), _) => ps,
+        };
+        let mut c = Checker { p, ps, errs };
+        match &e.event {
+            Event::ProgrammeDefined(_) => {}
+            Event::StakeholderRegistered(d) => {
+                if c.ps.stakeholders.contains_key(&d.stakeholder) {
+                    c.duplicate("data.stakeholder", "stakeholder", &d.stakeholder);
+                }
+            }
+            Event::StakeholderProfileChanged(d) => {
+                c.active("data.stakeholder", &d.stakeholder);
+            }
+            Event::StakeholderArchived(d) => {
+                c.active("data.stakeholder", &d.stakeholder);
+            }
+            Event::OutreachContactLogged(d) => {
+                c.active("data.from", &d.from);
+                c.active("data.to", &d.to);
+            }
+            Event::PartnershipFormed(d) => {
+                if c.ps.partnerships.contains_key(&d.partnership) {
+                    c.duplicate("data.partnership", "partnership", &d.partnership);
+                }
+                for (i, s) in d.between.iter().enumerate() {
+                    c.active(&format!("data.between[{i}]"), s);
+                }
+            }
+            Event::PartnershipRevised(d) => c.open_partnership(&d.partnership),
+            Event::PartnershipEnded(d) => c.open_partnership(&d.partnership),
+            Event::CoCreationSessionHeld(d) => {
+                if c.ps.sessions.contains(&d.session) {
+                    c.duplicate("data.session", "session", &d.session);
+                }
+                for (i, s) in d.stakeholders.iter().enumerate() {
+                    c.active(&format!("data.stakeholders[{i}]"), s);
+                }
+                for (i, s) in d.facilitators.iter().enumerate() {
+                    c.active(&format!("data.facilitators[{i}]"), s);
+                }
+                for (i, s) in d.groups.iter().enumerate() {
+                    let field = format!("data.groups[{i}]");
+                    if let Some(kind) = c.active(&field, s) {
+                        if kind != StakeholderKind::BeneficiaryGroup {
+                            c.errs.push(FieldError::new(
+                                field,
+                                format!("stakeholder {:?} is not a beneficiary_group", s.as_str()),
+                            ));
+                        }
+                    }
+                }
+            }
+            Event::ParticipantAttended(d) => {
+                if !c.ps.sessions.contains(&d.session) {
+                    c.missing("data.session", "session", &d.session);
+                }
+            }
+            Event::NeedDeclared(d) => {
+                if c.ps.needs.contains_key(&d.need) {
+                    c.duplicate("data.need", "need", &d.need);
+                }
+            }
+            Event::NeedAddressed(d) => {
+                c.live_need(&d.need);
+                for (i, s) in d.by.iter().enumerate() {
+                    c.active(&format!("data.by[{i}]"), s);
+                }
+            }
+            Event::NeedWithdrawn(d) => c.live_need(&d.need),
+            Event::MilestoneMarked(d) => {
+                if c.ps.milestones.contains(&d.milestone) {
+                    c.duplicate("data.milestone", "milestone", &d.milestone);
+                }
+            }
+            Event::ReviewNoteAdded(d) => {
+                if c.ps.notes.contains(&d.note) {
+                    c.duplicate("data.note", "note", &d.note);
+                }
+                match &d.about {
+                    About::Stakeholder(s) => {
+                        c.active("data.about.stakeholder", s);
+                    }
+                    About::Need(n) => {
+                        if !c.ps.needs.contains_key(n) {
+                            c.missing("data.about.need", "need", n);
+                        }
+                    }
+                    About::Partnership(x) => {
+                        if !c.ps.partnerships.contains_key(x) {
+                            c.missing("data.about.partnership", "partnership", x);
+                        }
+                    }
+                    About::Gap(_) => {}
+                }
+            }
+            Event::PersonalDataErased(_) => {}
+        }
+        c.errs
+    }
+
+    /// Folds one event in. Total: it never fails, so a log that was valid
+    /// when written always replays.
+    pub fn apply(&mut self, e: &NewEvent) {
+        self.ids.insert(e.id);
+        let ps = self.programmes.entry(e.programme.clone()).or_default();
+        match &e.event {
+            Event::ProgrammeDefined(_) => {}
+            Event::StakeholderRegistered(d) => {
+                ps.stakeholders.insert(
+                    d.stakeholder.clone(),
+                    StakeholderEntry {
+                        kind: d.kind,
+                        archived: false,
+                    },
+                );
+            }
+            Event::StakeholderProfileChanged(d) => {
+                if let (Some(entry), Some(kind)) = (ps.stakeholders.get_mut(&d.stakeholder), d.kind)
+                {
+                    entry.kind = kind;
+                }
+            }
+            Event::StakeholderArchived(d) => {
+                if let Some(entry) = ps.stakeholders.get_mut(&d.stakeholder) {
+                    entry.archived = true;
+                }
+            }
+            Event::OutreachContactLogged(_) => {}
+            Event::PartnershipFormed(d) => {
+                ps.partnerships.insert(d.partnership.clone(), false);
+            }
+            Event::PartnershipRevised(_) => {}
+            Event::PartnershipEnded(d) => {
+                ps.partnerships.insert(d.partnership.clone(), true);
+            }
+            Event::CoCreationSessionHeld(d) => {
+                ps.sessions.insert(d.session.clone());
+            }
+            Event::ParticipantAttended(_) => {}
+            Event::NeedDeclared(d) => {
+                ps.needs.insert(d.need.clone(), NeedStatus::Open);
+            }
+            Event::NeedAddressed(d) => {
+                ps.needs.insert(d.need.clone(), NeedStatus::Addressed);
+            }
+            Event::NeedWithdrawn(d) => {
+                ps.needs.insert(d.need.clone(), NeedStatus::Withdrawn);
+            }
+            Event::MilestoneMarked(d) => {
+                ps.milestones.insert(d.milestone.clone());
+            }
+            Event::ReviewNoteAdded(d) => {
+                ps.notes.insert(d.note.clone());
+            }
+            Event::PersonalDataErased(_) => {}
+        }
+        let stream = e.stream();
+        let v = self.stream_version(&stream);
+        self.streams.insert(stream, v + 1);
+    }
+
+    /// Folds in an event read from the log, moving the head to its position.
+    pub fn apply_stored(&mut self, e: &StoredEvent) {
+        if !self.knows(&e.event.id) {
+            self.apply(&e.event);
+        }
+        self.head = self.head.max(e.position);
+    }
+
+    /// Moves the head forward by `n` appended events.
+    pub(crate) fn advance(&mut self, n: u64) {
+        self.head += n;
+    }
+}
+
+struct Checker<'a> {
+    p: &'a ProgrammeId,
+    ps: &'a ProgrammeState,
+    errs: Vec<FieldError>,
+}
+
+impl Checker<'_> {
+    fn duplicate(&mut self, field: &str, what: &str, id: &Slug) {
+        self.errs.push(FieldError::new(
+            field,
+            format!(
+                "{what} {:?} already exists in programme {:?}; ids are unique",
+                id.as_str(),
+                self.p.as_str()
+            ),
+        ));
+    }
+
+    fn missing(&mut self, field: &str, what: &str, id: &Slug) {
+        self.errs.push(FieldError::new(
+            field,
+            format!(
+                "no {what} {:?} in programme {:?}",
+                id.as_str(),
+                self.p.as_str()
+            ),
+        ));
+    }
+
+    /// The kind of a registered, not archived stakeholder, or an error.
+    fn active(&mut self, field: &str, id: &Slug) -> Option<StakeholderKind> {
+        match self.ps.stakeholders.get(id) {
+            None => {
+                self.missing(field, "stakeholder", id);
+                None
+            }
+            Some(s) if s.archived => {
+                self.errs.push(FieldError::new(
+                    field,
+                    format!("stakeholder {:?} is archived", id.as_str()),
+                ));
+                None
+            }
+            Some(s) => Some(s.kind),
+        }
+    }
+
+    fn open_partnership(&mut self, id: &Slug) {
+        match self.ps.partnerships.get(id) {
+            None => self.missing("data.partnership", "partnership", id),
+            Some(true) => self.errs.push(FieldError::new(
+                "data.partnership",
+                format!("partnership {:?} has ended", id.as_str()),
+            )),
+            Some(false) => {}
+        }
+    }
+
+    fn live_need(&mut self, id: &Slug) {
+        match self.ps.needs.get(id) {
+            None => self.missing("data.need", "need", id),
+            Some(NeedStatus::Withdrawn) => self.errs.push(FieldError::new(
+                "data.need",
+                format!("need {:?} was withdrawn", id.as_str()),
+            )),
+            Some(_) => {}
+        }
+    }
+}

@@ -1,0 +1,677 @@
+//! The embedded SQLite store: one file, WAL, `synchronous=FULL`, append-only.
+//!
+//! This module owns the file's schema (one `events` table, guarded by triggers
+//! that refuse `UPDATE` and `DELETE`), the single writer thread that commits
+//! appends in groups, and the pool of read-only connections behind reads.
+//!
+//! **Group commit.** [`EventLog::append`] queues its request on a channel when
+//! it is called and returns a future that waits for the answer. The writer
+//! thread takes every request already queued (up to [`MAX_GROUP`]), applies
+//! each one inside its own `SAVEPOINT` of one `BEGIN IMMEDIATE` transaction (so
+//! a conflict rolls back that request alone), commits once — one fsync for the
+//! whole group — and only then answers each caller and publishes the new head.
+//!
+//! It must not: update or delete a row; keep any mutable table beside `events`
+//! (stream versions and the head are read from `events` itself); write through
+//! any connection but the writer's; answer an append before its commit; decode
+//! `data`. The append rules themselves live in `super::apply_append`, shared by
+//! every store.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
+use tokio::sync::{oneshot, watch};
+use uuid::Uuid;
+
+use super::{
+    apply_append, AppendRequest, AppendTarget, Appended, EventLog, EventRecord, RawEvent,
+    StoreError,
+};
+
+/// The most requests the writer commits in one transaction.
+pub const MAX_GROUP: usize = 1024;
+
+/// `PRAGMA application_id` of a Passerelle store ("PSRL").
+const APPLICATION_ID: i64 = 0x5053_524C;
+
+/// `PRAGMA user_version`: the version of the schema below.
+const SCHEMA_VERSION: i64 = 1;
+
+/// How long a connection waits for another one's lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Idle read connections kept open.
+const MAX_IDLE_READERS: usize = 4;
+
+const SCHEMA: &str = "
+CREATE TABLE events (
+    position       INTEGER PRIMARY KEY CHECK (position >= 1),
+    id             TEXT    NOT NULL UNIQUE,
+    stream         TEXT    NOT NULL,
+    version        INTEGER NOT NULL CHECK (version >= 1),
+    schema_version INTEGER NOT NULL,
+    type           TEXT    NOT NULL,
+    programme      TEXT    NOT NULL,
+    occurred_at    TEXT    NOT NULL,
+    data           TEXT    NOT NULL,
+    recorded_at    TEXT    NOT NULL,
+    recorded_by    TEXT    NOT NULL,
+    hash           BLOB    NOT NULL CHECK (length(hash) = 32),
+    UNIQUE (stream, version)
+) STRICT;
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+";
+
+/// Selects every column of `events`, in the order [`decode`] reads them.
+macro_rules! select_events {
+    ($tail:literal) => {
+        concat!(
+            "SELECT position, id, stream, version, schema_version, type, programme, ",
+            "occurred_at, data, recorded_at, recorded_by, hash FROM events ",
+            $tail
+        )
+    };
+}
+
+const INSERT: &str = "INSERT INTO events (position, id, stream, version, schema_version, type, \
+     programme, occurred_at, data, recorded_at, recorded_by, hash) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+
+/// How many groups and requests the writer has committed since the store was
+/// opened: `requests / groups` is the mean group size.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CommitStats {
+    /// Transactions committed (or attempted).
+    pub groups: u64,
+    /// Append requests in them.
+    pub requests: u64,
+}
+
+impl CommitStats {
+    /// Requests per transaction (0 before the first).
+    pub fn mean_group(&self) -> f64 {
+        if self.groups == 0 {
+            0.0
+        } else {
+            self.requests as f64 / self.groups as f64
+        }
+    }
+}
+
+/// The SQLite store. Clones share one writer thread and one reader pool.
+/// Dropping the last clone answers the queued appends, then stops the writer
+/// and waits for it (one group commit at most); in async code,
+/// [`SqliteStore::close`] does that wait off the runtime's threads.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+/// What the writer thread shares with the handles.
+struct Shared {
+    head: watch::Sender<u64>,
+    groups: AtomicU64,
+    requests: AtomicU64,
+}
+
+struct Inner {
+    path: PathBuf,
+    created: bool,
+    queue: Option<mpsc::Sender<Job>>,
+    writer: Option<JoinHandle<()>>,
+    readers: Arc<Readers>,
+    shared: Arc<Shared>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Closing the queue lets the writer answer what is queued, then stop.
+        drop(self.queue.take());
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
+}
+
+/// One append waiting for the writer.
+struct Job {
+    request: AppendRequest,
+    reply: oneshot::Sender<Result<Vec<Appended>, StoreError>>,
+}
+
+impl SqliteStore {
+    /// Creates a store at `path`, or opens the Passerelle store already there
+    /// (see [`SqliteStore::created`]). Refuses a file that is not a Passerelle
+    /// store, and a store of a newer schema.
+    pub fn create(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| backend(&path, e))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let created = match identify(&conn, &path)? {
+            Identity::Store => false,
+            Identity::Empty => {
+                set_wal(&conn)?;
+                conn.execute_batch("BEGIN IMMEDIATE")?;
+                let result = (|| {
+                    // Another process may have created it since we looked.
+                    match identify(&conn, &path)? {
+                        Identity::Store => Ok(false),
+                        Identity::Empty => {
+                            conn.execute_batch(SCHEMA)?;
+                            conn.pragma_update(None, "application_id", APPLICATION_ID)?;
+                            conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+                            Ok(true)
+                        }
+                    }
+                })();
+                match result {
+                    Ok(created) => {
+                        conn.execute_batch("COMMIT")?;
+                        created
+                    }
+                    Err(e) => {
+                        let _ = conn.execute_batch("ROLLBACK");
+                        return Err(e);
+                    }
+                }
+            }
+        };
+        if !created {
+            tracing::info!(path = %path.display(), "a store already exists here; opening it");
+        }
+        Self::start(path, conn, created)
+    }
+
+    /// Opens the store at `path`; [`StoreError::Missing`] if there is no file
+    /// there (it never creates one).
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        if !path.exists() {
+            return Err(StoreError::Missing(path.display().to_string()));
+        }
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| backend(&path, e))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        match identify(&conn, &path)? {
+            Identity::Store => Self::start(path, conn, false),
+            Identity::Empty => Err(not_a_store(&path)),
+        }
+    }
+
+    /// Configures the writer connection and starts the writer thread.
+    fn start(path: PathBuf, conn: Connection, created: bool) -> Result<Self, StoreError> {
+        set_wal(&conn)?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.set_prepared_statement_cache_capacity(32);
+        let head = read_head(&conn)?;
+        let shared = Arc::new(Shared {
+            head: watch::channel(head).0,
+            groups: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
+        });
+        let (queue, jobs) = mpsc::channel();
+        let writer = {
+            let shared = shared.clone();
+            std::thread::Builder::new()
+                .name("passerelle-sqlite-writer".into())
+                .spawn(move || write_loop(conn, jobs, &shared))
+                .map_err(|e| StoreError::Backend(format!("cannot start the writer thread: {e}")))?
+        };
+        Ok(Self {
+            inner: Arc::new(Inner {
+                readers: Arc::new(Readers {
+                    path: path.clone(),
+                    idle: Mutex::new(Vec::new()),
+                }),
+                path,
+                created,
+                queue: Some(queue),
+                writer: Some(writer),
+                shared,
+            }),
+        })
+    }
+
+    /// The store's file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Whether [`SqliteStore::create`] made a new store (false when it found
+    /// one, and for [`SqliteStore::open`]).
+    pub fn created(&self) -> bool {
+        self.inner.created
+    }
+
+    /// Groups committed by this handle's writer so far.
+    pub fn commit_stats(&self) -> CommitStats {
+        CommitStats {
+            groups: self.inner.shared.groups.load(Ordering::Relaxed),
+            requests: self.inner.shared.requests.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Drops this handle; if it is the last one, waits (off the async
+    /// threads) until the queued appends are answered and the writer stopped.
+    pub async fn close(self) {
+        if let Ok(inner) = Arc::try_unwrap(self.inner) {
+            let _ = tokio::task::spawn_blocking(move || drop(inner)).await;
+        }
+    }
+
+    /// Runs `f` on an idle read-only connection, on a blocking thread.
+    fn read_with<T, F>(&self, f: F) -> BoxFuture<'static, Result<T, StoreError>>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let readers = self.inner.readers.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || readers.with(f))
+                .await
+                .map_err(|e| StoreError::Backend(format!("read task failed: {e}")))?
+        })
+    }
+}
+
+impl EventLog for SqliteStore {
+    fn append(
+        &self,
+        request: AppendRequest,
+    ) -> BoxFuture<'static, Result<Vec<Appended>, StoreError>> {
+        // Queued now, at call time, so that calls are committed in call order.
+        let (reply, answer) = oneshot::channel();
+        let queued = match &self.inner.queue {
+            Some(queue) => queue.send(Job { request, reply }).is_ok(),
+            None => false,
+        };
+        Box::pin(async move {
+            if !queued {
+                return Err(StoreError::Closed);
+            }
+            answer.await.unwrap_or(Err(StoreError::Closed))
+        })
+    }
+
+    fn read(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<Vec<RawEvent>, StoreError>> {
+        self.read_with(move |conn| {
+            query_events(
+                conn,
+                select_events!("WHERE position > ?1 ORDER BY position LIMIT ?2"),
+                params![to_i64(after), to_limit(limit)],
+            )
+        })
+    }
+
+    fn read_stream(
+        &self,
+        stream: &str,
+        from_version: u64,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<Vec<RawEvent>, StoreError>> {
+        let stream = stream.to_owned();
+        self.read_with(move |conn| {
+            query_events(
+                conn,
+                select_events!("WHERE stream = ?1 AND version >= ?2 ORDER BY version LIMIT ?3"),
+                params![stream, to_i64(from_version), to_limit(limit)],
+            )
+        })
+    }
+
+    fn stream_version(&self, stream: &str) -> BoxFuture<'static, Result<u64, StoreError>> {
+        let stream = stream.to_owned();
+        self.read_with(move |conn| read_stream_version(conn, &stream))
+    }
+
+    fn head(&self) -> BoxFuture<'static, Result<u64, StoreError>> {
+        // From the file, not the watch value: another process may have appended.
+        self.read_with(read_head)
+    }
+
+    fn head_changes(&self) -> watch::Receiver<u64> {
+        self.inner.shared.head.subscribe()
+    }
+}
+
+/// The writer thread: one group per turn until every handle is gone.
+fn write_loop(conn: Connection, jobs: mpsc::Receiver<Job>, shared: &Shared) {
+    // `recv` fails only once the queue is empty and closed: what was queued
+    // before the last handle went is still answered.
+    while let Ok(first) = jobs.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        commit_group(&conn, group, shared);
+    }
+}
+
+/// Applies a group in one transaction, each request in its own savepoint;
+/// commits once; then answers every caller and publishes the head.
+fn commit_group(conn: &Connection, group: Vec<Job>, shared: &Shared) {
+    let now = Utc::now();
+    let mut outcomes = Vec::with_capacity(group.len());
+    let committed = (|| {
+        run(conn, "BEGIN IMMEDIATE")?;
+        for job in &group {
+            outcomes.push(append_one(conn, &job.request, now)?);
+        }
+        run(conn, "COMMIT")
+    })();
+    if let Err(e) = committed {
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        tracing::error!(error = %e, requests = group.len(), "group commit failed");
+        outcomes = group.iter().map(|_| Err(e.clone())).collect();
+    }
+    shared.groups.fetch_add(1, Ordering::Relaxed);
+    shared
+        .requests
+        .fetch_add(group.len() as u64, Ordering::Relaxed);
+    let head = outcomes
+        .iter()
+        .filter_map(|o| o.as_ref().ok())
+        .flatten()
+        .filter(|a| a.created)
+        .map(|a| a.event.position)
+        .max();
+    for (job, outcome) in group.into_iter().zip(outcomes) {
+        let _ = job.reply.send(outcome);
+    }
+    if let Some(head) = head {
+        shared.head.send_if_modified(|h| {
+            let moved = head > *h;
+            *h = (*h).max(head);
+            moved
+        });
+    }
+}
+
+/// One request inside its savepoint. The outer error means the transaction
+/// itself is lost; the inner one is this request's own refusal.
+fn append_one(
+    conn: &Connection,
+    request: &AppendRequest,
+    now: DateTime<Utc>,
+) -> Result<Result<Vec<Appended>, StoreError>, StoreError> {
+    run(conn, "SAVEPOINT request")?;
+    match apply_append(&mut Transaction { conn }, request, now) {
+        Ok(appended) => {
+            run(conn, "RELEASE request")?;
+            Ok(Ok(appended))
+        }
+        Err(e) if conn.is_autocommit() => Err(e),
+        Err(e) => {
+            run(conn, "ROLLBACK TO request")?;
+            run(conn, "RELEASE request")?;
+            Ok(Err(e))
+        }
+    }
+}
+
+/// Runs one statement without parameters, prepared once per connection.
+fn run(conn: &Connection, sql: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
+}
+
+/// The open write transaction, as [`apply_append`] sees it. Rows inserted
+/// earlier in the transaction are visible to its reads.
+struct Transaction<'c> {
+    conn: &'c Connection,
+}
+
+impl AppendTarget for Transaction<'_> {
+    fn find_id(&mut self, id: &Uuid) -> Result<Option<RawEvent>, StoreError> {
+        let found = query_events(
+            self.conn,
+            select_events!("WHERE id = ?1"),
+            params![id.to_string()],
+        )?;
+        Ok(found.into_iter().next())
+    }
+
+    fn stream_version(&mut self, stream: &str) -> Result<u64, StoreError> {
+        read_stream_version(self.conn, stream)
+    }
+
+    fn last(&mut self) -> Result<(u64, [u8; 32]), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT position, hash FROM events ORDER BY position DESC LIMIT 1")?;
+        let row = stmt
+            .query_row([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))
+            .optional()?;
+        match row {
+            None => Ok((0, [0; 32])),
+            Some((position, hash)) => {
+                let position = to_u64(position, 0, "position")?;
+                Ok((position, to_hash(position, &hash)?))
+            }
+        }
+    }
+
+    fn insert(&mut self, raw: &RawEvent) -> Result<(), StoreError> {
+        let r = &raw.record;
+        let recorded_at = r
+            .recorded_at
+            .as_deref()
+            .ok_or_else(|| StoreError::Corrupt {
+                position: raw.position,
+                reason: "recorded_at is not set".into(),
+            })?;
+        self.conn.prepare_cached(INSERT)?.execute(params![
+            to_i64(raw.position),
+            r.id.to_string(),
+            raw.stream,
+            to_i64(raw.version),
+            raw.schema_version,
+            r.event_type,
+            r.programme,
+            r.occurred_at,
+            r.data,
+            recorded_at,
+            r.recorded_by,
+            &raw.hash[..],
+        ])?;
+        Ok(())
+    }
+}
+
+/// Idle read-only connections to one file.
+struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl Readers {
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let idle = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        let conn = match idle {
+            Some(conn) => conn,
+            None => {
+                let conn = Connection::open_with_flags(
+                    &self.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+                .map_err(|e| backend(&self.path, e))?;
+                conn.busy_timeout(BUSY_TIMEOUT)?;
+                conn
+            }
+        };
+        let result = f(&conn);
+        if let Ok(mut idle) = self.idle.lock() {
+            if idle.len() < MAX_IDLE_READERS {
+                idle.push(conn);
+            }
+        }
+        result
+    }
+}
+
+fn read_head(conn: &Connection) -> Result<u64, StoreError> {
+    let head: i64 = conn
+        .prepare_cached("SELECT COALESCE(MAX(position), 0) FROM events")?
+        .query_row([], |r| r.get(0))?;
+    to_u64(head, 0, "head")
+}
+
+fn read_stream_version(conn: &Connection, stream: &str) -> Result<u64, StoreError> {
+    let version: i64 = conn
+        .prepare_cached("SELECT COALESCE(MAX(version), 0) FROM events WHERE stream = ?1")?
+        .query_row(params![stream], |r| r.get(0))?;
+    to_u64(version, 0, "version")
+}
+
+/// The events a [`select_events!`] query finds, in its order.
+fn query_events(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<RawEvent>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(decode(row)?);
+    }
+    Ok(out)
+}
+
+/// A row of [`select_events!`] as a stored event.
+fn decode(row: &Row<'_>) -> Result<RawEvent, StoreError> {
+    let position = row.get::<_, i64>(0)?;
+    let position = to_u64(position, 0, "position")?;
+    let corrupt = |reason: String| StoreError::Corrupt { position, reason };
+    let id: String = row.get(1)?;
+    let id = Uuid::parse_str(&id).map_err(|e| corrupt(format!("id {id:?}: {e}")))?;
+    let version = to_u64(row.get(3)?, position, "version")?;
+    let schema_version = u32::try_from(row.get::<_, i64>(4)?)
+        .map_err(|_| corrupt("schema_version is out of range".into()))?;
+    let hash: Vec<u8> = row.get(11)?;
+    Ok(RawEvent {
+        position,
+        stream: row.get(2)?,
+        version,
+        schema_version,
+        record: EventRecord {
+            id,
+            event_type: row.get(5)?,
+            programme: row.get(6)?,
+            occurred_at: row.get(7)?,
+            data: row.get(8)?,
+            recorded_at: Some(row.get(9)?),
+            recorded_by: row.get(10)?,
+        },
+        hash: to_hash(position, &hash)?,
+    })
+}
+
+fn to_hash(position: u64, bytes: &[u8]) -> Result<[u8; 32], StoreError> {
+    bytes.try_into().map_err(|_| StoreError::Corrupt {
+        position,
+        reason: format!("hash has {} bytes, not 32", bytes.len()),
+    })
+}
+
+fn to_u64(n: i64, position: u64, what: &str) -> Result<u64, StoreError> {
+    u64::try_from(n).map_err(|_| StoreError::Corrupt {
+        position,
+        reason: format!("{what} {n} is negative"),
+    })
+}
+
+/// Positions and versions past `i64::MAX` cannot exist; they compare as the largest.
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// A SQL `LIMIT`; -1 means none.
+fn to_limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(-1)
+}
+
+enum Identity {
+    /// A Passerelle store this build reads.
+    Store,
+    /// An empty database, where a store may be created.
+    Empty,
+}
+
+/// What the file behind `conn` is; an error for anything but an empty
+/// database or a Passerelle store of a schema this build reads.
+fn identify(conn: &Connection, path: &Path) -> Result<Identity, StoreError> {
+    let read = || -> rusqlite::Result<(i64, i64, i64)> {
+        let app: i64 = conn.pragma_query_value(None, "application_id", |r| r.get(0))?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let objects: i64 =
+            conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))?;
+        Ok((app, version, objects))
+    };
+    let (app, version, objects) = match read() {
+        Ok(found) => found,
+        Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) => {
+            return Err(not_a_store(path))
+        }
+        Err(e) => return Err(backend(path, e)),
+    };
+    match (app, version, objects) {
+        (0, 0, 0) => Ok(Identity::Empty),
+        (APPLICATION_ID, v, _) if v > SCHEMA_VERSION => Err(StoreError::Backend(format!(
+            "{} has store schema version {v}; this build reads up to {SCHEMA_VERSION}",
+            path.display()
+        ))),
+        (APPLICATION_ID, v, _) if v >= 1 => Ok(Identity::Store),
+        _ => Err(not_a_store(path)),
+    }
+}
+
+fn set_wal(conn: &Connection) -> Result<(), StoreError> {
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    if mode.eq_ignore_ascii_case("wal") {
+        Ok(())
+    } else {
+        Err(StoreError::Backend(format!(
+            "journal_mode is {mode}, WAL is required"
+        )))
+    }
+}
+
+fn not_a_store(path: &Path) -> StoreError {
+    StoreError::Backend(format!("{} is not a Passerelle store", path.display()))
+}
+
+fn backend(path: &Path, e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(format!("{}: {e}", path.display()))
+}

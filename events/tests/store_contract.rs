@@ -1,0 +1,922 @@
+//! The store contract: the rules every event store keeps, written once as
+//! generic tests and run unchanged against each store by [`contract!`].
+//!
+//! Adding a store is one line at the bottom of the generic section:
+//! `contract!(name, factory)`, where `factory` returns a [`Fixture`].
+//! Tests that only make sense for one backend (its file format, its
+//! triggers) live in that backend's own section below, not in the contract.
+
+use std::any::Any;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use eventually::store::{AppendError as _, Expected, Persisted, Select};
+use eventually::{EventStore, EventSubscriber, Versioned as _};
+use futures::future::BoxFuture;
+use futures::{FutureExt as _, StreamExt as _, TryStreamExt as _};
+use passerelle_events::store::{
+    chain_hash, AppendRequest, Appended, EventRecord, Pending, RawEvent,
+};
+use passerelle_events::{EventLog, MemoryStore, SqliteStore, StoreError};
+use tokio::time::timeout;
+use uuid::Uuid;
+
+/// A failure bound for anything that waits: never a wait for success.
+const BOUND: Duration = Duration::from_secs(30);
+
+// ---------------------------------------------------------------------------
+// Fixtures and helpers
+// ---------------------------------------------------------------------------
+
+/// A store under test and what the generic tests may ask of its backend.
+struct Fixture<S> {
+    store: S,
+    /// Opens the same log again, as a restarted process would; `None` for a
+    /// store that keeps nothing.
+    reopen: Option<Box<dyn Fn() -> BoxFuture<'static, S> + Send + Sync>>,
+    /// Whether an event id can be read through a connection of its own,
+    /// opened independently of the store; `None` for a store without one.
+    visible_elsewhere: Option<Arc<dyn Fn(Uuid) -> BoxFuture<'static, bool> + Send + Sync>>,
+    /// Keeps temporary files alive until the test ends.
+    _guard: Option<Box<dyn Any + Send>>,
+}
+
+impl<S> Fixture<S> {
+    /// A store with no backend beyond the process.
+    fn ephemeral(store: S) -> Self {
+        Self {
+            store,
+            reopen: None,
+            visible_elsewhere: None,
+            _guard: None,
+        }
+    }
+}
+
+async fn sqlite_fixture() -> Fixture<SqliteStore> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("events.db");
+    let store = SqliteStore::create(&path).expect("create store");
+    let reopen_path = path.clone();
+    Fixture {
+        store,
+        reopen: Some(Box::new(move || {
+            let path = reopen_path.clone();
+            async move { SqliteStore::open(&path).expect("reopen store") }.boxed()
+        })),
+        visible_elsewhere: Some(Arc::new(move |id| {
+            let path = path.clone();
+            async move {
+                tokio::task::spawn_blocking(move || count_id_in_file(&path, id) == 1)
+                    .await
+                    .expect("probe task")
+            }
+            .boxed()
+        })),
+        _guard: Some(Box::new(dir)),
+    }
+}
+
+/// Counts rows with `id` through a fresh connection of its own.
+fn count_id_in_file(path: &Path, id: Uuid) -> i64 {
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("independent connection");
+    conn.query_row(
+        "SELECT count(*) FROM events WHERE id = ?1",
+        [id.to_string()],
+        |r| r.get(0),
+    )
+    .expect("count")
+}
+
+/// A record with a fresh id and `data`.
+fn record(data: &str) -> EventRecord {
+    EventRecord {
+        id: Uuid::new_v4(),
+        event_type: "MilestoneMarked".into(),
+        programme: "t".into(),
+        occurred_at: "2022-02-07T00:00:00Z".into(),
+        data: data.into(),
+        recorded_by: "test".into(),
+        recorded_at: None,
+    }
+}
+
+fn numbered(n: usize) -> EventRecord {
+    record(&format!(r#"{{"n":{n}}}"#))
+}
+
+fn pending(stream: &str, expected: Option<u64>, record: EventRecord) -> Pending {
+    Pending {
+        stream: stream.into(),
+        expected,
+        record,
+    }
+}
+
+fn batch(events: Vec<Pending>) -> AppendRequest {
+    AppendRequest {
+        events,
+        log_head: None,
+    }
+}
+
+async fn append<S: EventLog>(store: &S, events: Vec<Pending>) -> Result<Vec<Appended>, StoreError> {
+    EventLog::append(store, batch(events)).await
+}
+
+async fn append_one<S: EventLog>(store: &S, stream: &str, record: EventRecord) -> Appended {
+    let mut out = append(store, vec![pending(stream, None, record)])
+        .await
+        .expect("append");
+    assert_eq!(out.len(), 1);
+    out.remove(0)
+}
+
+async fn all<S: EventLog>(store: &S) -> Vec<RawEvent> {
+    store.read(0, usize::MAX).await.expect("read")
+}
+
+fn positions(events: &[RawEvent]) -> Vec<u64> {
+    events.iter().map(|e| e.position).collect()
+}
+
+fn ids(events: &[RawEvent]) -> Vec<Uuid> {
+    events.iter().map(|e| e.record.id).collect()
+}
+
+/// The record as stored: the same, with `recorded_at` set.
+fn assert_stored_as(stored: &EventRecord, sent: &EventRecord) {
+    assert!(stored.same_content(sent), "{stored:?} != {sent:?}");
+    assert_eq!(stored.recorded_by, sent.recorded_by);
+    assert!(stored.recorded_at.is_some(), "recorded_at is not set");
+}
+
+// ---------------------------------------------------------------------------
+// The contract
+// ---------------------------------------------------------------------------
+
+async fn positions_and_versions_are_gap_free<S: EventLog>(fx: Fixture<S>) {
+    let s = fx.store;
+    assert_eq!(s.head().await.unwrap(), 0);
+    assert_eq!(s.stream_version("a").await.unwrap(), 0);
+    assert!(s.read(0, 10).await.unwrap().is_empty());
+
+    let sent: Vec<EventRecord> = (0..8).map(numbered).collect();
+    let first = append(
+        &s,
+        vec![
+            pending("a", None, sent[0].clone()),
+            pending("b", None, sent[1].clone()),
+            pending("a", Some(1), sent[2].clone()),
+        ],
+    )
+    .await
+    .unwrap();
+    let second = append(
+        &s,
+        vec![
+            pending("b", Some(1), sent[3].clone()),
+            pending("c", Some(0), sent[4].clone()),
+        ],
+    )
+    .await
+    .unwrap();
+    let mut answered: Vec<Appended> = first.into_iter().chain(second).collect();
+    for r in &sent[5..] {
+        answered.push(append_one(&s, "a", r.clone()).await);
+    }
+    let got: Vec<(u64, &str, u64)> = answered
+        .iter()
+        .map(|a| (a.event.position, a.event.stream.as_str(), a.event.version))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (1, "a", 1),
+            (2, "b", 1),
+            (3, "a", 2),
+            (4, "b", 2),
+            (5, "c", 1),
+            (6, "a", 3),
+            (7, "a", 4),
+            (8, "a", 5)
+        ]
+    );
+    assert!(answered.iter().all(|a| a.created));
+    assert_eq!(s.head().await.unwrap(), 8);
+
+    // What was answered is what is read back, field for field.
+    let stored = all(&s).await;
+    assert_eq!(
+        stored,
+        answered.iter().map(|a| a.event.clone()).collect::<Vec<_>>()
+    );
+    for (e, r) in stored.iter().zip(&sent) {
+        assert_stored_as(&e.record, r);
+    }
+
+    // Paging by position.
+    assert_eq!(positions(&s.read(0, 3).await.unwrap()), [1, 2, 3]);
+    assert_eq!(positions(&s.read(3, 3).await.unwrap()), [4, 5, 6]);
+    assert_eq!(positions(&s.read(6, 3).await.unwrap()), [7, 8]);
+    assert!(s.read(8, 3).await.unwrap().is_empty());
+    assert!(s.read(0, 0).await.unwrap().is_empty());
+
+    // One stream, by version.
+    let a = s.read_stream("a", 0, 100).await.unwrap();
+    assert_eq!(positions(&a), [1, 3, 6, 7, 8]);
+    assert_eq!(
+        a.iter().map(|e| e.version).collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5]
+    );
+    let a = s.read_stream("a", 3, 2).await.unwrap();
+    assert_eq!(a.iter().map(|e| e.version).collect::<Vec<_>>(), [3, 4]);
+    assert!(s.read_stream("a", 6, 10).await.unwrap().is_empty());
+    assert!(s.read_stream("nope", 0, 10).await.unwrap().is_empty());
+
+    for (stream, version) in [("a", 5), ("b", 2), ("c", 1), ("nope", 0)] {
+        assert_eq!(s.stream_version(stream).await.unwrap(), version, "{stream}");
+    }
+}
+
+async fn batch_across_streams_is_atomic<S: EventLog>(fx: Fixture<S>) {
+    let s = fx.store;
+    append_one(&s, "a", numbered(0)).await;
+    append_one(&s, "b", numbered(1)).await;
+
+    let refused = vec![
+        pending("a", Some(1), numbered(2)),
+        pending("b", None, numbered(3)),
+        pending("c", Some(3), numbered(4)),
+    ];
+    let refused_ids: Vec<Uuid> = refused.iter().map(|p| p.record.id).collect();
+    let err = append(&s, refused.clone()).await.unwrap_err();
+    assert_eq!(
+        err,
+        StoreError::Conflict {
+            stream: "c".into(),
+            expected: 3,
+            actual: 0
+        }
+    );
+    assert_eq!(s.head().await.unwrap(), 2);
+    for (stream, version) in [("a", 1), ("b", 1), ("c", 0)] {
+        assert_eq!(s.stream_version(stream).await.unwrap(), version, "{stream}");
+    }
+    let stored = all(&s).await;
+    assert_eq!(stored.len(), 2);
+    assert!(refused_ids.iter().all(|id| !ids(&stored).contains(id)));
+
+    // Nothing of the refused batch lingers: the same events, fixed, go in whole.
+    let mut fixed = refused;
+    fixed[2].expected = Some(0);
+    let out = append(&s, fixed).await.unwrap();
+    assert_eq!(
+        out.iter().map(|a| a.event.position).collect::<Vec<_>>(),
+        [3, 4, 5]
+    );
+    assert!(out.iter().all(|a| a.created));
+}
+
+async fn exact_version_mismatch_is_a_conflict<S>(fx: Fixture<S>)
+where
+    S: EventLog + EventStore<SourceId = String, Event = EventRecord, Error = StoreError>,
+{
+    let mut s = fx.store;
+    let v = EventStore::append(
+        &mut s,
+        "a".into(),
+        Expected::Exact(0),
+        vec![numbered(0), numbered(1)],
+    )
+    .await
+    .unwrap();
+    assert_eq!(v, 2);
+
+    let err = EventStore::append(&mut s, "a".into(), Expected::Exact(1), vec![numbered(2)])
+        .await
+        .unwrap_err();
+    assert!(err.is_conflict_error(), "{err:?}");
+    assert_eq!(
+        err,
+        StoreError::Conflict {
+            stream: "a".into(),
+            expected: 1,
+            actual: 2
+        }
+    );
+    assert_eq!(s.head().await.unwrap(), 2);
+
+    let v = EventStore::append(&mut s, "a".into(), Expected::Any, vec![numbered(3)])
+        .await
+        .unwrap();
+    assert_eq!(v, 3);
+    let v = EventStore::append(&mut s, "a".into(), Expected::Exact(3), vec![numbered(4)])
+        .await
+        .unwrap();
+    assert_eq!(v, 4);
+
+    // No events: only the expectation is checked.
+    let err = EventStore::append(&mut s, "a".into(), Expected::Exact(2), vec![])
+        .await
+        .unwrap_err();
+    assert!(err.is_conflict_error());
+    let v = EventStore::append(&mut s, "a".into(), Expected::Exact(4), vec![])
+        .await
+        .unwrap();
+    assert_eq!(v, 4);
+
+    // Other refusals are not conflicts.
+    let reused = s.read(0, 1).await.unwrap().remove(0).record;
+    let mut changed = reused.clone();
+    changed.data = r#"{"n":"other"}"#.into();
+    let err = EventStore::append(&mut s, "a".into(), Expected::Any, vec![changed])
+        .await
+        .unwrap_err();
+    assert!(!err.is_conflict_error(), "{err:?}");
+    assert_eq!(s.head().await.unwrap(), 4);
+}
+
+async fn stream_and_stream_all_select_slices<S>(fx: Fixture<S>)
+where
+    S: EventLog + EventStore<SourceId = String, Event = EventRecord, Error = StoreError>,
+{
+    let s = fx.store;
+    let sent: Vec<EventRecord> = (0..5).map(numbered).collect();
+    for (r, stream) in sent.iter().zip(["a", "b", "a", "a", "b"]) {
+        append_one(&s, stream, r.clone()).await;
+    }
+    // (source id, version, sequence number, id)
+    type Row = (String, u32, u32, Uuid);
+    async fn rows(
+        stream: futures::stream::BoxStream<'_, Result<Persisted<String, EventRecord>, StoreError>>,
+    ) -> Vec<Row> {
+        stream
+            .map_ok(|p| {
+                (
+                    p.source_id().clone(),
+                    p.version(),
+                    p.sequence_number(),
+                    p.id,
+                )
+            })
+            .try_collect()
+            .await
+            .unwrap()
+    }
+    let row = |stream: &str, version, position: u32| -> Row {
+        (
+            stream.into(),
+            version,
+            position,
+            sent[position as usize - 1].id,
+        )
+    };
+
+    let a = rows(
+        EventStore::stream(&s, "a".into(), Select::All)
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(a, [row("a", 1, 1), row("a", 2, 3), row("a", 3, 4)]);
+    let a = rows(
+        EventStore::stream(&s, "a".into(), Select::From(2))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(a, [row("a", 2, 3), row("a", 3, 4)]);
+    let b = rows(
+        EventStore::stream(&s, "b".into(), Select::From(3))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(b.is_empty());
+
+    let every = rows(EventStore::stream_all(&s, Select::All).await.unwrap()).await;
+    assert_eq!(
+        every,
+        [
+            row("a", 1, 1),
+            row("b", 1, 2),
+            row("a", 2, 3),
+            row("a", 3, 4),
+            row("b", 2, 5)
+        ]
+    );
+    let tail = rows(EventStore::stream_all(&s, Select::From(3)).await.unwrap()).await;
+    assert_eq!(tail, [row("a", 2, 3), row("a", 3, 4), row("b", 2, 5)]);
+    let none = rows(EventStore::stream_all(&s, Select::From(6)).await.unwrap()).await;
+    assert!(none.is_empty());
+}
+
+async fn remove_is_refused<S>(fx: Fixture<S>)
+where
+    S: EventLog + EventStore<SourceId = String, Event = EventRecord, Error = StoreError>,
+{
+    let mut s = fx.store;
+    append_one(&s, "a", numbered(0)).await;
+    let err = EventStore::remove(&mut s, "a".into()).await.unwrap_err();
+    assert_eq!(err, StoreError::AppendOnly);
+    assert_eq!(s.stream_version("a").await.unwrap(), 1);
+    assert_eq!(all(&s).await.len(), 1);
+}
+
+async fn retry_by_id_is_idempotent<S: EventLog>(fx: Fixture<S>) {
+    let s = fx.store;
+    let original = numbered(0);
+    let first = append_one(&s, "a", original.clone()).await;
+    assert!(first.created);
+    append_one(&s, "b", numbered(1)).await;
+
+    // The same id and content: the original answer, nothing appended, even
+    // though the expectation it was sent with no longer holds.
+    let retry = append(&s, vec![pending("a", Some(0), original.clone())])
+        .await
+        .unwrap();
+    assert_eq!(retry.len(), 1);
+    assert!(!retry[0].created);
+    assert_eq!(retry[0].event, first.event);
+    assert_eq!(s.head().await.unwrap(), 2);
+
+    // The same id with other data: refused, nothing appended.
+    let mut changed = original.clone();
+    changed.data = r#"{"n":"changed"}"#.into();
+    let err = append(&s, vec![pending("a", None, changed.clone())])
+        .await
+        .unwrap_err();
+    assert_eq!(err, StoreError::IdReused { id: original.id });
+    assert_eq!(s.head().await.unwrap(), 2);
+
+    // A batch mixing a retry and a new event appends only the new one.
+    let new = numbered(2);
+    let mixed = append(
+        &s,
+        vec![
+            pending("a", None, original.clone()),
+            pending("a", None, new.clone()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert!(!mixed[0].created);
+    assert_eq!(mixed[0].event, first.event);
+    assert!(mixed[1].created);
+    assert_eq!((mixed[1].event.position, mixed[1].event.version), (3, 2));
+    assert_eq!(s.head().await.unwrap(), 3);
+
+    // A batch whose second event reuses an id is refused whole.
+    let newer = numbered(3);
+    let err = append(
+        &s,
+        vec![
+            pending("c", None, newer.clone()),
+            pending("a", None, changed),
+        ],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err, StoreError::IdReused { id: original.id });
+    assert_eq!(s.head().await.unwrap(), 3);
+    assert!(!ids(&all(&s).await).contains(&newer.id));
+}
+
+async fn stale_log_head_is_refused<S: EventLog>(fx: Fixture<S>) {
+    let s = fx.store;
+    let kept = numbered(0);
+    append_one(&s, "a", kept.clone()).await;
+    append_one(&s, "a", numbered(1)).await;
+
+    let stale = AppendRequest {
+        events: vec![pending("b", None, numbered(2))],
+        log_head: Some(1),
+    };
+    let err = EventLog::append(&s, stale).await.unwrap_err();
+    assert_eq!(
+        err,
+        StoreError::Stale {
+            expected: 1,
+            actual: 2
+        }
+    );
+    assert_eq!(s.head().await.unwrap(), 2);
+    assert_eq!(s.stream_version("b").await.unwrap(), 0);
+
+    let current = AppendRequest {
+        events: vec![
+            pending("b", None, numbered(3)),
+            pending("b", None, numbered(4)),
+        ],
+        log_head: Some(2),
+    };
+    let out = EventLog::append(&s, current).await.unwrap();
+    assert_eq!(
+        out.iter().map(|a| a.event.position).collect::<Vec<_>>(),
+        [3, 4]
+    );
+
+    // The guard is on the first new event: a retry ahead of it does not count.
+    let with_retry = AppendRequest {
+        events: vec![pending("a", None, kept), pending("b", None, numbered(5))],
+        log_head: Some(4),
+    };
+    let out = EventLog::append(&s, with_retry).await.unwrap();
+    assert_eq!(
+        out.iter()
+            .map(|a| (a.event.position, a.created))
+            .collect::<Vec<_>>(),
+        [(1, false), (5, true)]
+    );
+}
+
+async fn hash_chain_links_every_event<S: EventLog>(fx: Fixture<S>) {
+    let s = fx.store;
+    append(
+        &s,
+        vec![
+            pending("a", None, numbered(0)),
+            pending("b", None, numbered(1)),
+        ],
+    )
+    .await
+    .unwrap();
+    append(&s, vec![pending("a", Some(9), numbered(2))])
+        .await
+        .unwrap_err();
+    for n in 3..6 {
+        append_one(&s, "c", numbered(n)).await;
+    }
+    let stored = all(&s).await;
+    assert_eq!(stored.len(), 5);
+    let mut previous = [0u8; 32];
+    for e in &stored {
+        assert_eq!(e.hash, chain_hash(&previous, e), "position {}", e.position);
+        let mut tampered = e.clone();
+        tampered.record.data = r#"{"n":"tampered"}"#.into();
+        assert_ne!(chain_hash(&previous, &tampered), e.hash);
+        previous = e.hash;
+    }
+}
+
+async fn concurrent_appends_are_gap_free_and_durable<S: EventLog>(fx: Fixture<S>) {
+    const TASKS: u64 = 8;
+    const EACH: u64 = 1000;
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|t| {
+            let store = fx.store.clone();
+            let visible = fx.visible_elsewhere.clone();
+            tokio::spawn(async move {
+                let stream = format!("task-{t}");
+                let mut answered = Vec::with_capacity(EACH as usize);
+                for i in 0..EACH {
+                    let r = record(&format!(r#"{{"task":{t},"i":{i}}}"#));
+                    let out = append(&store, vec![pending(&stream, Some(i), r)])
+                        .await
+                        .expect("append");
+                    let e = &out[0].event;
+                    assert_eq!(e.version, i + 1);
+                    if let (Some(visible), 0) = (&visible, i % 50) {
+                        assert!(
+                            visible(e.record.id).await,
+                            "position {} was answered before it was committed",
+                            e.position
+                        );
+                    }
+                    answered.push(e.position);
+                }
+                answered
+            })
+        })
+        .collect();
+    let mut every = Vec::new();
+    for task in tasks {
+        let answered = timeout(BOUND, task)
+            .await
+            .expect("appends stalled")
+            .unwrap();
+        assert!(
+            answered.windows(2).all(|w| w[0] < w[1]),
+            "one task's appends out of order"
+        );
+        every.extend(answered);
+    }
+    every.sort_unstable();
+    assert_eq!(every, (1..=TASKS * EACH).collect::<Vec<_>>());
+    assert_eq!(fx.store.head().await.unwrap(), TASKS * EACH);
+
+    let before = all(&fx.store).await;
+    assert_eq!(positions(&before), (1..=TASKS * EACH).collect::<Vec<_>>());
+    if let Some(reopen) = &fx.reopen {
+        drop(fx.store);
+        let again = reopen().await;
+        assert_eq!(all(&again).await, before);
+        for t in 0..TASKS {
+            assert_eq!(
+                again.stream_version(&format!("task-{t}")).await.unwrap(),
+                EACH
+            );
+        }
+    }
+}
+
+async fn subscription_catches_up_then_goes_live<S: EventLog>(fx: Fixture<S>) {
+    let s = fx.store;
+    for chunk in 0..6 {
+        let events = (0..50)
+            .map(|n| pending("a", None, numbered(chunk * 50 + n)))
+            .collect();
+        append(&s, events).await.unwrap();
+    }
+    assert_eq!(s.head().await.unwrap(), 300);
+
+    let mut sub = s.subscribe(150);
+    let (started, start) = tokio::sync::oneshot::channel::<()>();
+    let writer = {
+        let s = s.clone();
+        tokio::spawn(async move {
+            start.await.expect("subscriber started");
+            for n in 300..600 {
+                append_one(&s, "b", numbered(n)).await;
+            }
+        })
+    };
+    let seen = timeout(BOUND, async {
+        let mut started = Some(started);
+        let mut seen = Vec::new();
+        while seen.len() < 450 {
+            let e = sub.next().await.expect("subscription ended").expect("read");
+            seen.push(e.position);
+            if e.position == 200 {
+                // Mid catch-up: the writer starts appending now.
+                started.take().unwrap().send(()).unwrap();
+            }
+        }
+        seen
+    })
+    .await
+    .expect("subscription stalled");
+    assert_eq!(seen, (151..=600).collect::<Vec<_>>());
+    writer.await.unwrap();
+
+    // Nothing is repeated or skipped after that: the next event is the next one.
+    append_one(&s, "c", numbered(600)).await;
+    let next = timeout(BOUND, sub.next())
+        .await
+        .expect("subscription stalled")
+        .expect("subscription ended")
+        .unwrap();
+    assert_eq!(next.position, 601);
+}
+
+async fn subscribe_all_sees_only_later_events<S>(fx: Fixture<S>)
+where
+    S: EventLog + EventSubscriber<SourceId = String, Event = EventRecord, Error = StoreError>,
+{
+    let s = fx.store;
+    for n in 0..5 {
+        append_one(&s, "a", numbered(n)).await;
+    }
+    let mut live = EventSubscriber::subscribe_all(&s).await.unwrap();
+    let later: Vec<EventRecord> = (5..8).map(numbered).collect();
+    append(
+        &s,
+        later
+            .iter()
+            .map(|r| pending("b", None, r.clone()))
+            .collect(),
+    )
+    .await
+    .unwrap();
+    let seen: Vec<(String, u32, u32, Uuid)> =
+        timeout(BOUND, (&mut live).take(3).try_collect::<Vec<_>>())
+            .await
+            .expect("subscription stalled")
+            .unwrap()
+            .into_iter()
+            .map(|p| {
+                (
+                    p.source_id().clone(),
+                    p.version(),
+                    p.sequence_number(),
+                    p.id,
+                )
+            })
+            .collect();
+    let expected: Vec<(String, u32, u32, Uuid)> = later
+        .iter()
+        .enumerate()
+        .map(|(i, r)| ("b".into(), i as u32 + 1, i as u32 + 6, r.id))
+        .collect();
+    assert_eq!(seen, expected);
+}
+
+/// Instantiates every contract test for one store: `contract!(name, factory)`
+/// where `factory()` is a future of a [`Fixture`].
+macro_rules! contract {
+    ($name:ident, $factory:expr) => {
+        mod $name {
+            use super::*;
+            contract!(@tests $factory;
+                positions_and_versions_are_gap_free,
+                batch_across_streams_is_atomic,
+                exact_version_mismatch_is_a_conflict,
+                stream_and_stream_all_select_slices,
+                remove_is_refused,
+                retry_by_id_is_idempotent,
+                stale_log_head_is_refused,
+                hash_chain_links_every_event,
+                concurrent_appends_are_gap_free_and_durable,
+                subscription_catches_up_then_goes_live,
+                subscribe_all_sees_only_later_events,
+            );
+        }
+    };
+    (@tests $factory:expr; $($test:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $test() {
+                let factory = $factory;
+                super::$test(factory().await).await;
+            }
+        )*
+    };
+}
+
+contract!(memory, || async { Fixture::ephemeral(MemoryStore::new()) });
+contract!(sqlite, sqlite_fixture);
+
+// ---------------------------------------------------------------------------
+// SQLite only: its file, its triggers, several handles on one file
+// ---------------------------------------------------------------------------
+
+mod sqlite_file {
+    use super::*;
+
+    fn temp_store() -> (tempfile::TempDir, PathBuf, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.db");
+        let store = SqliteStore::create(&path).unwrap();
+        (dir, path, store)
+    }
+
+    #[tokio::test]
+    async fn triggers_refuse_update_and_delete() {
+        let (_dir, path, store) = temp_store();
+        append_one(&store, "a", numbered(0)).await;
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        for sql in [
+            "UPDATE events SET data = '{}'",
+            "UPDATE events SET position = 7",
+            "DELETE FROM events",
+        ] {
+            let err = conn.execute(sql, []).unwrap_err();
+            assert!(
+                err.to_string().contains("events are append-only"),
+                "{sql}: {err}"
+            );
+        }
+        let stored = all(&store).await;
+        assert_eq!(stored.len(), 1);
+        assert_eq!(stored[0].record.data, r#"{"n":0}"#);
+        let journal: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(journal, "wal");
+    }
+
+    #[tokio::test]
+    async fn reopening_keeps_events_and_the_chain() {
+        let (_dir, path, store) = temp_store();
+        assert!(store.created());
+        assert_eq!(store.path(), path);
+        for n in 0..3 {
+            append_one(&store, "a", numbered(n)).await;
+        }
+        let before = all(&store).await;
+        store.close().await;
+
+        let store = SqliteStore::open(&path).unwrap();
+        assert!(!store.created());
+        assert_eq!(all(&store).await, before);
+        assert_eq!(store.head().await.unwrap(), 3);
+        assert_eq!(*store.head_changes().borrow(), 3);
+        assert_eq!(store.stream_version("a").await.unwrap(), 3);
+        let next = append_one(&store, "a", numbered(3)).await;
+        assert_eq!((next.event.position, next.event.version), (4, 4));
+        assert_eq!(next.event.hash, chain_hash(&before[2].hash, &next.event));
+        store.close().await;
+
+        // `create` on an existing store opens it as it is.
+        let store = SqliteStore::create(&path).unwrap();
+        assert!(!store.created());
+        assert_eq!(store.head().await.unwrap(), 4);
+    }
+
+    #[tokio::test]
+    async fn open_of_a_missing_path_is_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("absent.db");
+        let err = SqliteStore::open(&path).err().unwrap();
+        assert_eq!(err, StoreError::Missing(path.display().to_string()));
+        assert!(!path.exists(), "open created a file");
+    }
+
+    #[tokio::test]
+    async fn create_refuses_what_is_not_a_store() {
+        let dir = tempfile::tempdir().unwrap();
+
+        let text = dir.path().join("notes.txt");
+        let content = "not a database, and long enough to fill a header...".repeat(4);
+        std::fs::write(&text, &content).unwrap();
+        for result in [SqliteStore::create(&text), SqliteStore::open(&text)] {
+            let err = result.err().unwrap();
+            assert!(
+                err.to_string().contains("is not a Passerelle store"),
+                "{err}"
+            );
+        }
+        assert_eq!(std::fs::read_to_string(&text).unwrap(), content);
+
+        let other = dir.path().join("other.db");
+        rusqlite::Connection::open(&other)
+            .unwrap()
+            .execute_batch("CREATE TABLE t (x INTEGER)")
+            .unwrap();
+        for result in [SqliteStore::create(&other), SqliteStore::open(&other)] {
+            let err = result.err().unwrap();
+            assert!(
+                err.to_string().contains("is not a Passerelle store"),
+                "{err}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_newer_schema_is_refused() {
+        let (_dir, path, store) = temp_store();
+        store.close().await;
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
+        for result in [SqliteStore::open(&path), SqliteStore::create(&path)] {
+            let err = result.err().unwrap();
+            assert!(err.to_string().contains("schema version 99"), "{err}");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn two_handles_on_one_file_append_gap_free() {
+        const TASKS: u64 = 4;
+        const EACH: u64 = 150;
+        let (_dir, path, first) = temp_store();
+        let second = SqliteStore::open(&path).unwrap();
+        let tasks: Vec<_> = (0..2 * TASKS)
+            .map(|t| {
+                let store = if t % 2 == 0 {
+                    first.clone()
+                } else {
+                    second.clone()
+                };
+                tokio::spawn(async move {
+                    let mut answered = Vec::new();
+                    for i in 0..EACH {
+                        let r = record(&format!(r#"{{"task":{t},"i":{i}}}"#));
+                        let out = append(&store, vec![pending(&format!("t{t}"), Some(i), r)])
+                            .await
+                            .expect("append");
+                        answered.push(out[0].event.position);
+                    }
+                    answered
+                })
+            })
+            .collect();
+        let mut every = Vec::new();
+        for task in tasks {
+            every.extend(
+                timeout(BOUND, task)
+                    .await
+                    .expect("appends stalled")
+                    .unwrap(),
+            );
+        }
+        every.sort_unstable();
+        let n = 2 * TASKS * EACH;
+        assert_eq!(every, (1..=n).collect::<Vec<_>>());
+        // Each handle reads the file, not only what it appended itself.
+        assert_eq!(first.head().await.unwrap(), n);
+        assert_eq!(second.head().await.unwrap(), n);
+        let stored = all(&first).await;
+        assert_eq!(stored, all(&second).await);
+        let mut previous = [0u8; 32];
+        for e in &stored {
+            assert_eq!(e.hash, chain_hash(&previous, e), "position {}", e.position);
+            previous = e.hash;
+        }
+    }
+}

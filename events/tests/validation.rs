@@ -1,0 +1,1928 @@
+//! The validation rules of PRODUCT.md §3, one module per rule: given these
+//! events, when this command, then these events or an error naming the field.
+//!
+//! Commands go through the `eventually` 0.4 aggregate [`Log`]; the last module
+//! runs the same rules through a [`Ledger`] over a [`MemoryStore`] to check that
+//! a refused batch appends nothing.
+
+use eventually::aggregate::{Aggregate, AggregateExt};
+use futures::executor::block_on;
+use passerelle_events::aggregate::decide;
+use passerelle_events::{
+    EventLog, FieldError, Ledger, Log, LogId, MemoryStore, NewEvent, Record, RecordError, Registry,
+    Submission, ValidationError,
+};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+// ---------------------------------------------------------------------------
+// Wire events, as a client would send them.
+// ---------------------------------------------------------------------------
+
+const PROGRAMME: &str = "sjdlr";
+
+/// A wire event of `kind` in programme `sjdlr`, with its own id so that the
+/// same JSON always parses to the same event.
+fn event(kind: &str, data: Value) -> Value {
+    json!({
+        "id": Uuid::new_v4().to_string(),
+        "type": kind,
+        "programme": PROGRAMME,
+        "occurred_at": "2022-02-07T10:00:00Z",
+        "data": data,
+    })
+}
+
+fn programme(id: &str) -> Value {
+    event(
+        "ProgrammeDefined",
+        json!({"programme": id, "name": format!("Programme {id}")}),
+    )
+    .in_programme(id)
+}
+
+fn stakeholder(id: &str, kind: &str) -> Value {
+    event(
+        "StakeholderRegistered",
+        json!({"stakeholder": id, "name": id.to_uppercase(), "kind": kind}),
+    )
+}
+
+fn renamed(id: &str, name: &str) -> Value {
+    event(
+        "StakeholderProfileChanged",
+        json!({"stakeholder": id, "name": name}),
+    )
+}
+
+fn archived(id: &str) -> Value {
+    event(
+        "StakeholderArchived",
+        json!({"stakeholder": id, "reason": "merged"}),
+    )
+}
+
+fn contact(from: &str, to: &str, outcome: &str) -> Value {
+    event(
+        "OutreachContactLogged",
+        json!({"from": from, "to": to, "channel": "meeting", "outcome": outcome}),
+    )
+}
+
+fn partnership(id: &str, a: &str, b: &str) -> Value {
+    event(
+        "PartnershipFormed",
+        json!({"partnership": id, "between": [a, b], "kind": "referral"}),
+    )
+}
+
+fn partnership_revised(id: &str) -> Value {
+    event(
+        "PartnershipRevised",
+        json!({"partnership": id, "kind": "co_delivery"}),
+    )
+}
+
+fn partnership_ended(id: &str) -> Value {
+    event("PartnershipEnded", json!({"partnership": id}))
+}
+
+fn session(id: &str, beneficiaries: Value) -> Value {
+    event(
+        "CoCreationSessionHeld",
+        json!({"session": id, "title": "Co-design of the welcome desk", "level": "involve",
+               "beneficiaries": beneficiaries}),
+    )
+}
+
+fn attended(session: &str, participant: &str) -> Value {
+    event(
+        "ParticipantAttended",
+        json!({"session": session, "participant": participant}),
+    )
+}
+
+fn need(id: &str, theme: &str) -> Value {
+    event(
+        "NeedDeclared",
+        json!({"need": id, "action": "Maison des Femmes", "theme": theme}),
+    )
+}
+
+fn addressed(need: &str, by: &[&str]) -> Value {
+    event("NeedAddressed", json!({"need": need, "by": by}))
+}
+
+fn withdrawn(need: &str) -> Value {
+    event("NeedWithdrawn", json!({"need": need}))
+}
+
+fn milestone(id: &str) -> Value {
+    event(
+        "MilestoneMarked",
+        json!({"milestone": id, "label": "Transfer workshop", "kind": "workshop"}),
+    )
+}
+
+fn note(id: &str, about: Value) -> Value {
+    event(
+        "ReviewNoteAdded",
+        json!({"note": id, "about": about, "text": "Worth a follow-up visit."}),
+    )
+}
+
+fn erased(subject: &str) -> Value {
+    event("PersonalDataErased", json!({"subject": subject}))
+}
+
+fn few() -> Value {
+    json!({"total": 12, "women": 7, "men": 4, "undisclosed": 1, "first_time": 5, "returning": 7})
+}
+
+/// `n` characters.
+fn text(n: usize) -> String {
+    "x".repeat(n)
+}
+
+/// Small edits of a wire event.
+trait Wire {
+    /// Sets an envelope key.
+    fn with(self, key: &str, value: Value) -> Value;
+    /// Removes an envelope key.
+    fn without(self, key: &str) -> Value;
+    /// Sets a key of `data`.
+    fn with_data(self, key: &str, value: Value) -> Value;
+    /// Moves the event to another programme.
+    fn in_programme(self, programme: &str) -> Value;
+}
+
+impl Wire for Value {
+    fn with(mut self, key: &str, value: Value) -> Value {
+        self[key] = value;
+        self
+    }
+
+    fn without(mut self, key: &str) -> Value {
+        self.as_object_mut()
+            .expect("a wire event is an object")
+            .remove(key);
+        self
+    }
+
+    fn with_data(mut self, key: &str, value: Value) -> Value {
+        self["data"][key] = value;
+        self
+    }
+
+    fn in_programme(self, programme: &str) -> Value {
+        self.with("programme", json!(programme))
+    }
+}
+
+/// The programme `sjdlr` with four stakeholders: an integration agency, an
+/// association, a beneficiary group and a city service.
+fn network() -> Vec<Value> {
+    vec![
+        programme(PROGRAMME),
+        stakeholder("bapa", "integration_agency"),
+        stakeholder("mdf", "association"),
+        stakeholder("femmes_relais", "beneficiary_group"),
+        stakeholder("city", "city_service"),
+    ]
+}
+
+/// [`network`] and then `more`.
+fn network_and(more: impl IntoIterator<Item = Value>) -> Vec<Value> {
+    let mut events = network();
+    events.extend(more);
+    events
+}
+
+// ---------------------------------------------------------------------------
+// Given / when / then.
+// ---------------------------------------------------------------------------
+
+/// Folds valid events into a registry. A fixture that breaks a rule fails
+/// loudly here rather than making a test pass for the wrong reason.
+#[track_caller]
+fn given(events: &[Value]) -> Registry {
+    let mut state = Registry::default();
+    for (i, wire) in events.iter().enumerate() {
+        let submission = match Submission::from_wire(wire) {
+            Ok(s) => s,
+            Err(e) => panic!("given[{i}] does not parse: {e}\n{wire}"),
+        };
+        match decide(&state, &Record::new(vec![submission.clone()])) {
+            Ok(d) => assert_eq!(d.new, [0], "given[{i}] is a retry of an earlier event"),
+            Err(e) => panic!("given[{i}] breaks a rule: {e}\n{wire}"),
+        }
+        state = match Log::fold(state, std::iter::once(submission.event)) {
+            Ok(s) => s,
+            Err(e) => panic!("given[{i}] does not fold: {e}"),
+        };
+    }
+    state
+}
+
+/// Parses the command's wire events (a parse failure is a validation error,
+/// prefixed `[i].` in a batch, as the aggregate does) and hands them to the
+/// aggregate. The events to append, or why none is.
+fn when(state: &Registry, command: Vec<Value>) -> Result<Vec<NewEvent>, RecordError> {
+    let batch = command.len() > 1;
+    let mut submissions = Vec::new();
+    let mut errors = Vec::new();
+    for (i, wire) in command.iter().enumerate() {
+        match Submission::from_wire(wire) {
+            Ok(s) => submissions.push(s),
+            Err(e) => errors.extend(e.errors.into_iter().map(|f| {
+                if batch {
+                    f.within(&format!("[{i}]"))
+                } else {
+                    f
+                }
+            })),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ValidationError { errors }.into());
+    }
+    let events = block_on(Log.handle(&LogId, state, Record::new(submissions)))?;
+    Ok(events.unwrap_or_default())
+}
+
+/// The command was accepted and yields exactly `expected`, in order.
+#[track_caller]
+fn then_ok(result: Result<Vec<NewEvent>, RecordError>, expected: &[Value]) {
+    let events = match result {
+        Ok(events) => events,
+        Err(e) => panic!("expected the command to be accepted, but: {e}"),
+    };
+    let expected: Vec<NewEvent> = expected
+        .iter()
+        .map(|w| match Submission::from_wire(w) {
+            Ok(s) => s.event,
+            Err(e) => panic!("an expected event does not parse: {e}\n{w}"),
+        })
+        .collect();
+    assert_eq!(events, expected);
+}
+
+/// The command was refused with exactly one broken rule, naming `field`.
+#[track_caller]
+fn then_error(result: Result<Vec<NewEvent>, RecordError>, field: &str) -> FieldError {
+    let mut errors = then_errors(result, &[field]);
+    errors.remove(0)
+}
+
+/// The command was refused with exactly these broken rules, in this order.
+#[track_caller]
+fn then_errors(result: Result<Vec<NewEvent>, RecordError>, fields: &[&str]) -> Vec<FieldError> {
+    match result {
+        Err(RecordError::Invalid(ValidationError { errors })) => {
+            let got: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+            assert_eq!(
+                got,
+                fields,
+                "the error does not name the expected field(s); it says:\n{}",
+                errors
+                    .iter()
+                    .map(|e| format!("  {e}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
+            errors
+        }
+        Err(other) => panic!("expected a validation error naming {fields:?}, got: {other}"),
+        Ok(events) => panic!(
+            "expected an error naming {fields:?}, but the command was accepted with {} event(s)",
+            events.len()
+        ),
+    }
+}
+
+/// The message names every one of `values`.
+#[track_caller]
+fn assert_lists(error: &FieldError, values: &[&str]) {
+    for v in values {
+        assert!(
+            error.message.contains(v),
+            "the message of {} does not list {v:?}: {}",
+            error.field,
+            error.message
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The rules.
+// ---------------------------------------------------------------------------
+
+mod unknown_fields_are_rejected {
+    use super::*;
+
+    #[test]
+    fn ethnicity_on_a_stakeholder_is_refused_like_any_unknown_field() {
+        let state = given(&network());
+        let err = then_error(
+            when(
+                &state,
+                vec![stakeholder("asso_x", "association").with_data("ethnicity", json!("x"))],
+            ),
+            "data.ethnicity",
+        );
+        assert!(err.message.contains("unknown fields are refused"), "{err}");
+    }
+
+    #[test]
+    fn nationality_on_an_outreach_contact_is_named() {
+        let state = given(&network());
+        then_error(
+            when(
+                &state,
+                vec![contact("bapa", "mdf", "interested").with_data("nationality", json!("x"))],
+            ),
+            "data.nationality",
+        );
+    }
+
+    #[test]
+    fn religion_on_a_declared_need_is_named() {
+        let state = given(&network());
+        then_error(
+            when(
+                &state,
+                vec![need("housing_desk", "housing").with_data("religion", json!("x"))],
+            ),
+            "data.religion",
+        );
+    }
+
+    #[test]
+    fn religion_in_a_participant_attendance_is_named() {
+        let state = given(&network_and([session("s1", few())]));
+        then_error(
+            when(
+                &state,
+                vec![attended("s1", "P-0042").with_data("religion", json!("x"))],
+            ),
+            "data.religion",
+        );
+    }
+
+    #[test]
+    fn special_category_inside_contact_details_is_named_with_its_path() {
+        let state = given(&network());
+        then_error(
+            when(
+                &state,
+                vec![stakeholder("asso_x", "association")
+                    .with_data("contact", json!({"person": "Ms X", "ethnicity": "x"}))],
+            ),
+            "data.contact.ethnicity",
+        );
+    }
+
+    #[test]
+    fn unknown_beneficiary_count_is_named_with_its_path() {
+        let state = given(&network());
+        then_error(
+            when(
+                &state,
+                vec![session("s1", json!({"total": 3, "women": 2, "xyz": 1}))],
+            ),
+            "data.beneficiaries.xyz",
+        );
+    }
+
+    #[test]
+    fn special_category_as_the_subject_of_a_note_is_named() {
+        let state = given(&network());
+        let err = then_error(
+            when(&state, vec![note("n1", json!({"ethnicity": "x"}))]),
+            "data.about",
+        );
+        assert_lists(
+            &err,
+            &["ethnicity", "stakeholder", "need", "partnership", "gap"],
+        );
+    }
+
+    #[test]
+    fn special_category_beside_the_subject_of_a_note_is_named() {
+        let state = given(&network());
+        then_error(
+            when(
+                &state,
+                vec![note("n1", json!({"stakeholder": "bapa", "religion": "x"}))],
+            ),
+            "data.about",
+        );
+    }
+
+    #[test]
+    fn unknown_envelope_key_is_named() {
+        let state = given(&network());
+        then_error(
+            when(
+                &state,
+                vec![milestone("kickoff").with("ethnicity", json!("x"))],
+            ),
+            "ethnicity",
+        );
+    }
+
+    #[test]
+    fn store_fields_cannot_be_sent_by_a_client() {
+        let state = given(&network());
+        let err = then_error(
+            when(
+                &state,
+                vec![milestone("kickoff").with("recorded_by", json!("me"))],
+            ),
+            "recorded_by",
+        );
+        assert!(err.message.contains("set by the store"), "{err}");
+    }
+}
+
+mod references_must_exist {
+    use super::*;
+
+    #[test]
+    fn contact_to_an_unknown_stakeholder_names_to() {
+        let state = given(&network());
+        then_error(
+            when(&state, vec![contact("bapa", "ghost", "interested")]),
+            "data.to",
+        );
+    }
+
+    #[test]
+    fn contact_from_an_unknown_stakeholder_names_from() {
+        let state = given(&network());
+        then_error(
+            when(&state, vec![contact("ghost", "bapa", "interested")]),
+            "data.from",
+        );
+    }
+
+    #[test]
+    fn contact_between_two_unknown_stakeholders_names_both() {
+        let state = given(&network());
+        then_errors(
+            when(&state, vec![contact("ghost", "phantom", "declined")]),
+            &["data.from", "data.to"],
+        );
+    }
+
+    #[test]
+    fn partnership_with_an_unknown_stakeholder_names_its_place() {
+        let state = given(&network());
+        then_error(
+            when(&state, vec![partnership("p1", "bapa", "ghost")]),
+            "data.between[1]",
+        );
+    }
+
+    #[test]
+    fn session_with_an_unknown_stakeholder_names_its_place() {
+        let state = given(&network());
+        then_error(
+            when(
+                &state,
+                vec![session("s1", few()).with_data("stakeholders", json!(["ghost", "bapa"]))],
+            ),
+            "data.stakeholders[0]",
+        );
+    }
+
+    #[test]
+    fn session_with_an_unknown_facilitator_names_its_place() {
+        let state = given(&network());
+        then_error(
+            when(
+                &state,
+                vec![session("s1", few()).with_data("facilitators", json!(["mdf", "ghost"]))],
+            ),
+            "data.facilitators[1]",
+        );
+    }
+
+    #[test]
+    fn session_with_an_unknown_group_names_its_place() {
+        let state = given(&network());
+        then_error(
+            when(
+                &state,
+                vec![session("s1", few()).with_data("groups", json!(["ghost"]))],
+            ),
+            "data.groups[0]",
+        );
+    }
+
+    #[test]
+    fn session_group_must_be_a_beneficiary_group() {
+        let state = given(&network());
+        let err = then_error(
+            when(
+                &state,
+                vec![session("s1", few()).with_data("groups", json!(["femmes_relais", "city"]))],
+            ),
+            "data.groups[1]",
+        );
+        assert!(err.message.contains("beneficiary_group"), "{err}");
+    }
+
+    #[test]
+    fn session_with_known_participants_is_accepted() {
+        let state = given(&network());
+        let held = session("s1", few())
+            .with_data("stakeholders", json!(["bapa", "city"]))
+            .with_data("facilitators", json!(["mdf"]))
+            .with_data("groups", json!(["femmes_relais"]));
+        then_ok(when(&state, vec![held.clone()]), &[held]);
+    }
+
+    #[test]
+    fn attendance_at_an_unknown_session_names_session() {
+        let state = given(&network());
+        then_error(when(&state, vec![attended("s1", "P-0042")]), "data.session");
+    }
+
+    #[test]
+    fn addressing_an_unknown_need_names_need() {
+        let state = given(&network());
+        then_error(
+            when(&state, vec![addressed("ghost", &["bapa"])]),
+            "data.need",
+        );
+    }
+
+    #[test]
+    fn a_need_addressed_by_an_unknown_stakeholder_names_its_place() {
+        let state = given(&network_and([need("housing_desk", "housing")]));
+        then_error(
+            when(&state, vec![addressed("housing_desk", &["ghost"])]),
+            "data.by[0]",
+        );
+    }
+
+    #[test]
+    fn a_withdrawn_need_can_no_longer_be_addressed() {
+        let state = given(&network_and([
+            need("housing_desk", "housing"),
+            withdrawn("housing_desk"),
+        ]));
+        then_error(
+            when(&state, vec![addressed("housing_desk", &["bapa"])]),
+            "data.need",
+        );
+    }
+
+    #[test]
+    fn a_note_about_an_unknown_stakeholder_names_about_stakeholder() {
+        let state = given(&network());
+        then_error(
+            when(&state, vec![note("n1", json!({"stakeholder": "ghost"}))]),
+            "data.about.stakeholder",
+        );
+    }
+
+    #[test]
+    fn a_note_about_an_unknown_need_names_about_need() {
+        let state = given(&network());
+        then_error(
+            when(&state, vec![note("n1", json!({"need": "ghost"}))]),
+            "data.about.need",
+        );
+    }
+
+    #[test]
+    fn a_note_about_an_unknown_partnership_names_about_partnership() {
+        let state = given(&network());
+        then_error(
+            when(&state, vec![note("n1", json!({"partnership": "ghost"}))]),
+            "data.about.partnership",
+        );
+    }
+
+    #[test]
+    fn a_note_about_a_gap_needs_no_reference() {
+        let state = given(&network());
+        let n = note("n1", json!({"gap": "isolated:city"}));
+        then_ok(when(&state, vec![n.clone()]), &[n]);
+    }
+
+    #[test]
+    fn revising_an_unknown_partnership_names_partnership() {
+        let state = given(&network());
+        then_error(
+            when(&state, vec![partnership_revised("ghost")]),
+            "data.partnership",
+        );
+    }
+
+    #[test]
+    fn ending_an_unknown_partnership_names_partnership() {
+        let state = given(&network());
+        then_error(
+            when(&state, vec![partnership_ended("ghost")]),
+            "data.partnership",
+        );
+    }
+
+    #[test]
+    fn an_ended_partnership_can_no_longer_be_revised() {
+        let state = given(&network_and([
+            partnership("p1", "bapa", "mdf"),
+            partnership_ended("p1"),
+        ]));
+        let err = then_error(
+            when(&state, vec![partnership_revised("p1")]),
+            "data.partnership",
+        );
+        assert!(err.message.contains("ended"), "{err}");
+    }
+
+    #[test]
+    fn changing_the_profile_of_an_unknown_stakeholder_names_stakeholder() {
+        let state = given(&network());
+        then_error(
+            when(&state, vec![renamed("ghost", "Ghost")]),
+            "data.stakeholder",
+        );
+    }
+}
+
+mod references_must_be_in_the_same_programme {
+    use super::*;
+
+    fn two_programmes() -> Registry {
+        given(&network_and([
+            programme("brussels"),
+            stakeholder("via", "integration_agency").in_programme("brussels"),
+        ]))
+    }
+
+    #[test]
+    fn contact_to_a_stakeholder_of_another_programme_names_to() {
+        let state = two_programmes();
+        let err = then_error(
+            when(&state, vec![contact("bapa", "via", "interested")]),
+            "data.to",
+        );
+        assert!(err.message.contains("sjdlr"), "{err}");
+    }
+
+    #[test]
+    fn partnership_with_a_stakeholder_of_another_programme_names_its_place() {
+        let state = two_programmes();
+        then_error(
+            when(&state, vec![partnership("p1", "via", "bapa")]),
+            "data.between[0]",
+        );
+    }
+
+    #[test]
+    fn the_same_reference_is_valid_in_its_own_programme() {
+        let state = two_programmes();
+        let welcome = stakeholder("welcome", "association").in_programme("brussels");
+        let call = contact("welcome", "via", "committed").in_programme("brussels");
+        then_ok(
+            when(&state, vec![welcome.clone(), call.clone()]),
+            &[welcome, call],
+        );
+    }
+
+    #[test]
+    fn ids_are_unique_per_programme_not_across_programmes() {
+        let state = two_programmes();
+        let twin = stakeholder("bapa", "association").in_programme("brussels");
+        then_ok(when(&state, vec![twin.clone()]), &[twin]);
+    }
+}
+
+mod references_must_not_be_archived {
+    use super::*;
+
+    fn with_bapa_archived() -> Registry {
+        given(&network_and([archived("bapa")]))
+    }
+
+    #[test]
+    fn contact_to_an_archived_stakeholder_names_to() {
+        let state = with_bapa_archived();
+        let err = then_error(
+            when(&state, vec![contact("mdf", "bapa", "interested")]),
+            "data.to",
+        );
+        assert!(err.message.contains("archived"), "{err}");
+    }
+
+    #[test]
+    fn contact_from_an_archived_stakeholder_names_from() {
+        let state = with_bapa_archived();
+        then_error(
+            when(&state, vec![contact("bapa", "mdf", "interested")]),
+            "data.from",
+        );
+    }
+
+    #[test]
+    fn profile_change_of_an_archived_stakeholder_names_stakeholder() {
+        let state = with_bapa_archived();
+        then_error(
+            when(&state, vec![renamed("bapa", "BAPA Saint-Jean")]),
+            "data.stakeholder",
+        );
+    }
+
+    #[test]
+    fn archiving_twice_names_stakeholder() {
+        let state = with_bapa_archived();
+        then_error(when(&state, vec![archived("bapa")]), "data.stakeholder");
+    }
+
+    #[test]
+    fn partnership_with_an_archived_stakeholder_names_its_place() {
+        let state = with_bapa_archived();
+        then_error(
+            when(&state, vec![partnership("p1", "bapa", "mdf")]),
+            "data.between[0]",
+        );
+    }
+
+    #[test]
+    fn need_addressed_by_an_archived_stakeholder_names_its_place() {
+        let state = given(&network_and([
+            need("housing_desk", "housing"),
+            archived("bapa"),
+        ]));
+        then_error(
+            when(&state, vec![addressed("housing_desk", &["mdf", "bapa"])]),
+            "data.by[1]",
+        );
+    }
+
+    #[test]
+    fn an_archived_id_cannot_be_registered_again() {
+        let state = with_bapa_archived();
+        then_error(
+            when(&state, vec![stakeholder("bapa", "integration_agency")]),
+            "data.stakeholder",
+        );
+    }
+}
+
+mod ids_are_unique {
+    use super::*;
+
+    #[test]
+    fn a_stakeholder_registered_twice_names_stakeholder() {
+        let state = given(&network());
+        let err = then_error(
+            when(&state, vec![stakeholder("bapa", "association")]),
+            "data.stakeholder",
+        );
+        assert!(err.message.contains("already exists"), "{err}");
+    }
+
+    #[test]
+    fn a_partnership_formed_twice_names_partnership() {
+        let state = given(&network_and([partnership("p1", "bapa", "mdf")]));
+        then_error(
+            when(&state, vec![partnership("p1", "city", "mdf")]),
+            "data.partnership",
+        );
+    }
+
+    #[test]
+    fn a_session_held_twice_names_session() {
+        let state = given(&network_and([session("s1", few())]));
+        then_error(when(&state, vec![session("s1", few())]), "data.session");
+    }
+
+    #[test]
+    fn a_need_declared_twice_names_need() {
+        let state = given(&network_and([need("housing_desk", "housing")]));
+        then_error(
+            when(&state, vec![need("housing_desk", "language")]),
+            "data.need",
+        );
+    }
+
+    #[test]
+    fn a_milestone_marked_twice_names_milestone() {
+        let state = given(&network_and([milestone("kickoff")]));
+        then_error(when(&state, vec![milestone("kickoff")]), "data.milestone");
+    }
+
+    #[test]
+    fn a_note_added_twice_names_note() {
+        let state = given(&network_and([note("n1", json!({"stakeholder": "bapa"}))]));
+        then_error(
+            when(&state, vec![note("n1", json!({"stakeholder": "mdf"}))]),
+            "data.note",
+        );
+    }
+
+    #[test]
+    fn a_programme_defined_twice_names_data_programme() {
+        let state = given(&network());
+        then_error(when(&state, vec![programme(PROGRAMME)]), "data.programme");
+    }
+
+    #[test]
+    fn events_of_an_undefined_programme_name_programme() {
+        let state = given(&[]);
+        let err = then_error(
+            when(&state, vec![stakeholder("bapa", "integration_agency")]),
+            "programme",
+        );
+        assert!(err.message.contains("ProgrammeDefined"), "{err}");
+    }
+
+    #[test]
+    fn events_of_another_undefined_programme_name_programme() {
+        let state = given(&network());
+        then_error(
+            when(&state, vec![milestone("kickoff").in_programme("brussels")]),
+            "programme",
+        );
+    }
+
+    #[test]
+    fn a_same_id_in_a_batch_twice_names_the_second() {
+        let state = given(&network());
+        then_error(
+            when(
+                &state,
+                vec![
+                    stakeholder("asso_x", "association"),
+                    stakeholder("asso_x", "association"),
+                ],
+            ),
+            "[1].data.stakeholder",
+        );
+    }
+}
+
+mod counts_are_non_negative {
+    use super::*;
+
+    #[test]
+    fn negative_women_names_the_count() {
+        let state = given(&network());
+        let err = then_error(
+            when(
+                &state,
+                vec![session("s1", json!({"total": 3, "women": -1}))],
+            ),
+            "data.beneficiaries.women",
+        );
+        assert!(err.message.contains("non-negative"), "{err}");
+    }
+
+    #[test]
+    fn negative_total_names_the_count() {
+        let state = given(&network());
+        then_error(
+            when(&state, vec![session("s1", json!({"total": -3}))]),
+            "data.beneficiaries.total",
+        );
+    }
+
+    #[test]
+    fn fractional_returning_names_the_count() {
+        let state = given(&network());
+        then_error(
+            when(
+                &state,
+                vec![session("s1", json!({"total": 3, "returning": 1.5}))],
+            ),
+            "data.beneficiaries.returning",
+        );
+    }
+
+    #[test]
+    fn a_missing_total_names_it() {
+        let state = given(&network());
+        let err = then_error(
+            when(&state, vec![session("s1", json!({"women": 2}))]),
+            "data.beneficiaries.total",
+        );
+        assert!(err.message.contains("required"), "{err}");
+    }
+}
+
+mod beneficiary_counts_do_not_exceed_the_total {
+    use super::*;
+
+    #[test]
+    fn women_men_and_undisclosed_above_total_names_total() {
+        let state = given(&network());
+        then_error(
+            when(
+                &state,
+                vec![session(
+                    "s1",
+                    json!({"total": 10, "women": 6, "men": 4, "undisclosed": 1}),
+                )],
+            ),
+            "data.beneficiaries.total",
+        );
+    }
+
+    #[test]
+    fn first_time_and_returning_above_total_names_total() {
+        let state = given(&network());
+        let err = then_error(
+            when(
+                &state,
+                vec![session(
+                    "s1",
+                    json!({"total": 10, "first_time": 8, "returning": 3}),
+                )],
+            ),
+            "data.beneficiaries.total",
+        );
+        assert!(err.message.contains("first_time + returning"), "{err}");
+    }
+
+    #[test]
+    fn both_sums_above_total_are_both_reported() {
+        let state = given(&network());
+        then_errors(
+            when(
+                &state,
+                vec![session(
+                    "s1",
+                    json!({"total": 1, "women": 2, "first_time": 2}),
+                )],
+            ),
+            &["data.beneficiaries.total", "data.beneficiaries.total"],
+        );
+    }
+
+    #[test]
+    fn sums_equal_to_the_total_are_accepted() {
+        let state = given(&network());
+        let held = session(
+            "s1",
+            json!({"total": 10, "women": 6, "men": 3, "undisclosed": 1,
+                   "first_time": 4, "returning": 6}),
+        );
+        then_ok(when(&state, vec![held.clone()]), &[held]);
+    }
+
+    #[test]
+    fn huge_counts_do_not_overflow_the_sum() {
+        let state = given(&network());
+        then_error(
+            when(
+                &state,
+                vec![session(
+                    "s1",
+                    json!({"total": 4_294_967_295_u32, "women": 4_294_967_295_u32, "men": 1}),
+                )],
+            ),
+            "data.beneficiaries.total",
+        );
+    }
+}
+
+mod a_partnership_joins_two_different_stakeholders {
+    use super::*;
+
+    #[test]
+    fn a_stakeholder_with_itself_names_between() {
+        let state = given(&network());
+        then_error(
+            when(&state, vec![partnership("p1", "bapa", "bapa")]),
+            "data.between",
+        );
+    }
+
+    #[test]
+    fn three_stakeholders_name_between() {
+        let state = given(&network());
+        let err = then_error(
+            when(
+                &state,
+                vec![partnership("p1", "bapa", "mdf")
+                    .with_data("between", json!(["bapa", "mdf", "city"]))],
+            ),
+            "data.between",
+        );
+        assert!(err.message.contains("exactly two"), "{err}");
+    }
+
+    #[test]
+    fn one_stakeholder_names_between() {
+        let state = given(&network());
+        then_error(
+            when(
+                &state,
+                vec![partnership("p1", "bapa", "mdf").with_data("between", json!(["bapa"]))],
+            ),
+            "data.between",
+        );
+    }
+
+    #[test]
+    fn a_contact_goes_to_another_stakeholder() {
+        let state = given(&network());
+        then_error(
+            when(&state, vec![contact("bapa", "bapa", "committed")]),
+            "data.to",
+        );
+    }
+}
+
+mod strings_have_sane_length_limits {
+    use super::*;
+
+    #[test]
+    fn a_name_of_201_characters_names_name() {
+        let state = given(&network());
+        let err = then_error(
+            when(
+                &state,
+                vec![stakeholder("asso_x", "association").with_data("name", json!(text(201)))],
+            ),
+            "data.name",
+        );
+        assert!(err.message.contains("200"), "{err}");
+    }
+
+    #[test]
+    fn a_name_of_200_characters_is_accepted() {
+        let state = given(&network());
+        let long = stakeholder("asso_x", "association").with_data("name", json!(text(200)));
+        then_ok(when(&state, vec![long.clone()]), &[long]);
+    }
+
+    #[test]
+    fn an_empty_name_names_name() {
+        let state = given(&network());
+        then_error(
+            when(
+                &state,
+                vec![stakeholder("asso_x", "association").with_data("name", json!(""))],
+            ),
+            "data.name",
+        );
+    }
+
+    #[test]
+    fn a_blank_name_names_name() {
+        let state = given(&network());
+        then_error(
+            when(
+                &state,
+                vec![stakeholder("asso_x", "association").with_data("name", json!("  \t "))],
+            ),
+            "data.name",
+        );
+    }
+
+    #[test]
+    fn a_description_over_4000_characters_names_description() {
+        let state = given(&network());
+        then_error(
+            when(
+                &state,
+                vec![need("housing_desk", "housing").with_data("description", json!(text(4001)))],
+            ),
+            "data.description",
+        );
+    }
+
+    #[test]
+    fn a_note_text_over_4000_characters_names_text() {
+        let state = given(&network());
+        then_error(
+            when(
+                &state,
+                vec![
+                    note("n1", json!({"stakeholder": "bapa"})).with_data("text", json!(text(4001)))
+                ],
+            ),
+            "data.text",
+        );
+    }
+
+    #[test]
+    fn an_id_over_64_characters_names_the_id_field() {
+        let state = given(&network());
+        then_error(
+            when(&state, vec![stakeholder(&text(65), "association")]),
+            "data.stakeholder",
+        );
+    }
+
+    #[test]
+    fn an_id_of_64_characters_is_accepted() {
+        let state = given(&network());
+        let long = stakeholder(&text(64), "association");
+        then_ok(when(&state, vec![long.clone()]), &[long]);
+    }
+
+    #[test]
+    fn an_id_with_capitals_names_the_id_field() {
+        let state = given(&network());
+        then_error(when(&state, vec![milestone("KickOff")]), "data.milestone");
+    }
+
+    #[test]
+    fn a_reference_with_capitals_names_the_reference() {
+        let state = given(&network());
+        then_error(
+            when(&state, vec![contact("bapa", "MDF", "interested")]),
+            "data.to",
+        );
+    }
+
+    #[test]
+    fn a_theme_with_a_dash_names_the_theme() {
+        let state = given(&network());
+        then_error(
+            when(
+                &state,
+                vec![stakeholder("asso_x", "association")
+                    .with_data("themes", json!(["housing", "social-support"]))],
+            ),
+            "data.themes[1]",
+        );
+    }
+
+    #[test]
+    fn a_need_theme_with_a_dash_names_theme() {
+        let state = given(&network());
+        then_error(
+            when(&state, vec![need("n1", "social-support")]),
+            "data.theme",
+        );
+    }
+
+    #[test]
+    fn more_than_20_themes_names_themes() {
+        let state = given(&network());
+        let themes: Vec<String> = (0..21).map(|i| format!("theme_{i}")).collect();
+        let err = then_error(
+            when(
+                &state,
+                vec![stakeholder("asso_x", "association").with_data("themes", json!(themes))],
+            ),
+            "data.themes",
+        );
+        assert!(err.message.contains("20"), "{err}");
+    }
+
+    #[test]
+    fn twenty_themes_are_accepted() {
+        let state = given(&network());
+        let themes: Vec<String> = (0..20).map(|i| format!("theme_{i}")).collect();
+        let many = stakeholder("asso_x", "association").with_data("themes", json!(themes));
+        then_ok(when(&state, vec![many.clone()]), &[many]);
+    }
+
+    #[test]
+    fn a_theme_listed_twice_names_the_second() {
+        let state = given(&network());
+        then_error(
+            when(
+                &state,
+                vec![stakeholder("asso_x", "association")
+                    .with_data("themes", json!(["housing", "language", "housing"]))],
+            ),
+            "data.themes[2]",
+        );
+    }
+
+    #[test]
+    fn more_than_200_session_stakeholders_names_the_list() {
+        let state = given(&network());
+        let many = vec!["bapa"; 201];
+        let errors = then_errors(
+            when(
+                &state,
+                vec![session("s1", few()).with_data("stakeholders", json!(many))],
+            ),
+            &["data.stakeholders", "data.stakeholders[1]"],
+        );
+        assert!(errors[0].message.contains("200"), "{}", errors[0]);
+    }
+
+    #[test]
+    fn a_stakeholder_listed_twice_in_a_session_names_the_second_entry() {
+        let state = given(&network());
+        let errors = then_errors(
+            when(
+                &state,
+                vec![session("s1", few()).with_data("stakeholders", json!(["bapa", "mdf", "bapa"]))],
+            ),
+            &["data.stakeholders[2]"],
+        );
+        assert!(errors[0].message.contains("twice"), "{}", errors[0]);
+    }
+
+    #[test]
+    fn a_control_character_in_a_name_names_name() {
+        let state = given(&network());
+        then_error(
+            when(
+                &state,
+                vec![stakeholder("asso_x", "association").with_data("name", json!("A\u{7}B"))],
+            ),
+            "data.name",
+        );
+    }
+}
+
+mod enumerations_list_their_allowed_values {
+    use super::*;
+
+    #[test]
+    fn an_unknown_stakeholder_kind_names_kind() {
+        let state = given(&network());
+        let err = then_error(
+            when(&state, vec![stakeholder("asso_x", "charity")]),
+            "data.kind",
+        );
+        assert_lists(
+            &err,
+            &[
+                "charity",
+                "integration_agency",
+                "beneficiary_group",
+                "other",
+            ],
+        );
+    }
+
+    #[test]
+    fn an_unknown_channel_names_channel() {
+        let state = given(&network());
+        let err = then_error(
+            when(
+                &state,
+                vec![contact("bapa", "mdf", "interested").with_data("channel", json!("pigeon"))],
+            ),
+            "data.channel",
+        );
+        assert_lists(
+            &err,
+            &[
+                "meeting", "phone", "email", "visit", "event", "letter", "message", "other",
+            ],
+        );
+    }
+
+    #[test]
+    fn an_unknown_outcome_names_outcome() {
+        let state = given(&network());
+        let err = then_error(
+            when(&state, vec![contact("bapa", "mdf", "maybe")]),
+            "data.outcome",
+        );
+        assert_lists(
+            &err,
+            &[
+                "no_response",
+                "acknowledged",
+                "interested",
+                "declined",
+                "committed",
+            ],
+        );
+    }
+
+    #[test]
+    fn an_unknown_participation_level_names_level() {
+        let state = given(&network());
+        let err = then_error(
+            when(
+                &state,
+                vec![session("s1", few()).with_data("level", json!("co_decide"))],
+            ),
+            "data.level",
+        );
+        assert_lists(
+            &err,
+            &["inform", "consult", "involve", "collaborate", "empower"],
+        );
+    }
+
+    #[test]
+    fn an_unknown_partnership_kind_names_kind() {
+        let state = given(&network());
+        let err = then_error(
+            when(
+                &state,
+                vec![partnership("p1", "bapa", "mdf").with_data("kind", json!("marriage"))],
+            ),
+            "data.kind",
+        );
+        assert_lists(&err, &["informal", "referral", "formal_agreement"]);
+    }
+
+    #[test]
+    fn an_unknown_milestone_kind_names_kind() {
+        let state = given(&network());
+        let err = then_error(
+            when(
+                &state,
+                vec![milestone("m1").with_data("kind", json!("party"))],
+            ),
+            "data.kind",
+        );
+        assert_lists(
+            &err,
+            &["mentoring_visit", "study_visit", "workshop", "decision"],
+        );
+    }
+
+    #[test]
+    fn an_unknown_priority_names_priority() {
+        let state = given(&network());
+        let err = then_error(
+            when(
+                &state,
+                vec![need("n1", "housing").with_data("priority", json!("urgent"))],
+            ),
+            "data.priority",
+        );
+        assert_lists(&err, &["high", "medium", "low"]);
+    }
+
+    #[test]
+    fn an_unknown_programme_role_names_role() {
+        let state = given(&[]);
+        let err = then_error(
+            when(
+                &state,
+                vec![programme(PROGRAMME).with_data("role", json!("boss"))],
+            ),
+            "data.role",
+        );
+        assert_lists(&err, &["mentor", "mentee", "peer"]);
+    }
+}
+
+mod the_envelope_names_its_fields {
+    use super::*;
+
+    #[test]
+    fn a_missing_type_names_type() {
+        let state = given(&network());
+        then_error(when(&state, vec![milestone("m1").without("type")]), "type");
+    }
+
+    #[test]
+    fn a_missing_programme_names_programme() {
+        let state = given(&network());
+        then_error(
+            when(&state, vec![milestone("m1").without("programme")]),
+            "programme",
+        );
+    }
+
+    #[test]
+    fn a_missing_occurred_at_names_occurred_at() {
+        let state = given(&network());
+        then_error(
+            when(&state, vec![milestone("m1").without("occurred_at")]),
+            "occurred_at",
+        );
+    }
+
+    #[test]
+    fn missing_data_names_data() {
+        let state = given(&network());
+        then_error(when(&state, vec![milestone("m1").without("data")]), "data");
+    }
+
+    #[test]
+    fn data_that_is_not_an_object_names_data() {
+        let state = given(&network());
+        then_error(
+            when(&state, vec![milestone("m1").with("data", json!(["m1"]))]),
+            "data",
+        );
+    }
+
+    #[test]
+    fn a_missing_required_data_field_names_it() {
+        let state = given(&network());
+        then_error(
+            when(
+                &state,
+                vec![event(
+                    "MilestoneMarked",
+                    json!({"milestone": "m1", "kind": "workshop"}),
+                )],
+            ),
+            "data.label",
+        );
+    }
+
+    #[test]
+    fn a_bad_occurred_at_names_occurred_at() {
+        let state = given(&network());
+        then_error(
+            when(
+                &state,
+                vec![milestone("m1").with("occurred_at", json!("7 Feb 2022"))],
+            ),
+            "occurred_at",
+        );
+    }
+
+    #[test]
+    fn an_occurred_at_date_is_accepted() {
+        let state = given(&network());
+        let dated = milestone("m1").with("occurred_at", json!("2022-02-07"));
+        then_ok(when(&state, vec![dated.clone()]), &[dated]);
+    }
+
+    #[test]
+    fn a_bad_id_names_id() {
+        let state = given(&network());
+        then_error(
+            when(
+                &state,
+                vec![milestone("m1").with("id", json!("not-a-uuid"))],
+            ),
+            "id",
+        );
+    }
+
+    #[test]
+    fn a_numeric_id_names_id() {
+        let state = given(&network());
+        then_error(
+            when(&state, vec![milestone("m1").with("id", json!(42))]),
+            "id",
+        );
+    }
+
+    #[test]
+    fn an_absent_id_is_assigned() {
+        let state = given(&network());
+        let events = when(&state, vec![milestone("m1").without("id")]).expect("accepted");
+        assert_eq!(events.len(), 1);
+        assert!(!events[0].id.is_nil());
+    }
+
+    #[test]
+    fn an_unknown_type_names_type() {
+        let state = given(&network());
+        let err = then_error(
+            when(
+                &state,
+                vec![event("StakeholderCreated", json!({"stakeholder": "x"}))],
+            ),
+            "type",
+        );
+        assert_lists(&err, &["StakeholderRegistered", "ReviewNoteAdded"]);
+    }
+
+    #[test]
+    fn an_unknown_type_without_data_names_both() {
+        let state = given(&network());
+        then_errors(
+            when(
+                &state,
+                vec![event("StakeholderCreated", json!({})).without("data")],
+            ),
+            &["type", "data"],
+        );
+    }
+
+    #[test]
+    fn a_bad_programme_id_names_programme() {
+        let state = given(&network());
+        then_error(
+            when(&state, vec![milestone("m1").in_programme("Saint Jean")]),
+            "programme",
+        );
+    }
+
+    #[test]
+    fn a_programme_defined_for_another_programme_names_data_programme() {
+        let state = given(&[]);
+        then_error(
+            when(
+                &state,
+                vec![programme(PROGRAMME).with_data("programme", json!("brussels"))],
+            ),
+            "data.programme",
+        );
+    }
+
+    #[test]
+    fn an_event_that_is_not_an_object_is_refused() {
+        let state = given(&network());
+        then_error(when(&state, vec![json!("MilestoneMarked")]), "");
+    }
+
+    #[test]
+    fn a_negative_expected_version_names_it() {
+        let state = given(&network());
+        then_error(
+            when(
+                &state,
+                vec![milestone("m1").with("expected_version", json!(-1))],
+            ),
+            "expected_version",
+        );
+    }
+}
+
+mod batches_are_all_or_nothing {
+    use super::*;
+
+    #[test]
+    fn a_broken_second_event_is_named_by_its_place_and_nothing_is_recorded() {
+        let state = given(&network());
+        then_error(
+            when(
+                &state,
+                vec![
+                    contact("bapa", "mdf", "interested"),
+                    contact("bapa", "ghost", "interested"),
+                    milestone("m1"),
+                ],
+            ),
+            "[1].data.to",
+        );
+    }
+
+    #[test]
+    fn every_broken_rule_of_a_batch_is_reported() {
+        let state = given(&network());
+        then_errors(
+            when(
+                &state,
+                vec![
+                    contact("ghost", "mdf", "interested"),
+                    milestone("m1"),
+                    addressed("ghost_need", &["bapa"]),
+                ],
+            ),
+            &["[0].data.from", "[2].data.need"],
+        );
+    }
+
+    #[test]
+    fn later_events_see_earlier_ones() {
+        let state = given(&network());
+        let register = stakeholder("mission_locale", "employer");
+        let call = contact("bapa", "mission_locale", "committed");
+        let form = partnership("p1", "bapa", "mission_locale");
+        let revise = partnership_revised("p1");
+        then_ok(
+            when(
+                &state,
+                vec![register.clone(), call.clone(), form.clone(), revise.clone()],
+            ),
+            &[register, call, form, revise],
+        );
+    }
+
+    #[test]
+    fn a_programme_and_its_first_stakeholders_can_be_recorded_at_once() {
+        let state = given(&[]);
+        let batch = network();
+        then_ok(when(&state, batch.clone()), &batch);
+    }
+
+    #[test]
+    fn an_event_after_an_archival_in_the_same_batch_sees_it() {
+        let state = given(&network());
+        then_error(
+            when(
+                &state,
+                vec![archived("bapa"), contact("mdf", "bapa", "interested")],
+            ),
+            "[1].data.to",
+        );
+    }
+}
+
+mod expected_version_guards_a_stream {
+    use super::*;
+
+    #[test]
+    fn a_mismatch_is_a_conflict_naming_expected_version() {
+        let state = given(&network());
+        let result = when(
+            &state,
+            vec![renamed("bapa", "BAPA Saint-Jean").with("expected_version", json!(0))],
+        );
+        match result {
+            Err(RecordError::Conflict {
+                field,
+                stream,
+                expected,
+                actual,
+            }) => {
+                assert_eq!(field, "expected_version");
+                assert_eq!(stream, "sjdlr/stakeholder/bapa");
+                assert_eq!((expected, actual), (0, 1));
+            }
+            other => panic!("expected a conflict on expected_version, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_mismatch_in_a_batch_names_its_place() {
+        let state = given(&network());
+        let result = when(
+            &state,
+            vec![
+                renamed("mdf", "Maison des Femmes"),
+                renamed("bapa", "BAPA Saint-Jean").with("expected_version", json!(2)),
+            ],
+        );
+        match result {
+            Err(RecordError::Conflict { field, .. }) => assert_eq!(field, "[1].expected_version"),
+            other => panic!("expected a conflict on [1].expected_version, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_version_counts_earlier_events_of_the_batch() {
+        let state = given(&network());
+        let first = renamed("bapa", "BAPA Saint-Jean").with("expected_version", json!(1));
+        let second = archived("bapa").with("expected_version", json!(2));
+        then_ok(
+            when(&state, vec![first.clone(), second.clone()]),
+            &[first, second],
+        );
+    }
+
+    #[test]
+    fn zero_means_a_new_stream() {
+        let state = given(&network());
+        let new = milestone("m1").with("expected_version", json!(0));
+        then_ok(when(&state, vec![new.clone()]), &[new]);
+    }
+}
+
+mod personal_data_erasure_is_not_a_client_event {
+    use super::*;
+
+    #[test]
+    fn personal_data_erased_from_a_client_names_type() {
+        let state = given(&network());
+        let err = then_error(when(&state, vec![erased("bapa")]), "type");
+        assert!(err.message.contains("erase command"), "{err}");
+    }
+
+    #[test]
+    fn the_erase_command_may_record_it() {
+        let state = given(&network());
+        let s = Submission::from_wire(&erased("bapa")).expect("parses");
+        let cmd = Record {
+            submissions: vec![s.clone()],
+            allow_erasure: true,
+        };
+        let events = block_on(Log.handle(&LogId, &state, cmd)).expect("accepted");
+        assert_eq!(events, Some(vec![s.event]));
+    }
+}
+
+mod retries_are_not_validated_again {
+    use super::*;
+
+    #[test]
+    fn a_retried_registration_is_not_a_duplicate_and_yields_nothing() {
+        let register = stakeholder("asso_x", "association");
+        let state = given(&network_and([register.clone()]));
+        then_ok(when(&state, vec![register]), &[]);
+    }
+
+    #[test]
+    fn a_retried_contact_to_a_since_archived_stakeholder_yields_nothing() {
+        let call = contact("bapa", "mdf", "interested");
+        let state = given(&network_and([call.clone(), archived("mdf")]));
+        then_ok(when(&state, vec![call]), &[]);
+    }
+
+    #[test]
+    fn a_batch_retried_after_a_partial_failure_yields_only_the_new_events() {
+        let register = stakeholder("asso_x", "association");
+        let call = contact("asso_x", "bapa", "committed");
+        let state = given(&network_and([register.clone()]));
+        then_ok(when(&state, vec![register, call.clone()]), &[call]);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The same rules through the ledger and a store.
+// ---------------------------------------------------------------------------
+
+mod the_ledger_appends_only_valid_batches {
+    use super::*;
+
+    const ACTOR: &str = "coordinator";
+
+    fn submissions(events: &[Value]) -> Vec<Submission> {
+        events
+            .iter()
+            .map(|w| Submission::from_wire(w).expect("a fixture parses"))
+            .collect()
+    }
+
+    async fn ledger_with(events: &[Value]) -> Ledger<MemoryStore> {
+        let ledger = Ledger::open(MemoryStore::new()).await.expect("opens");
+        ledger
+            .record(submissions(events), ACTOR)
+            .await
+            .expect("the fixture is valid");
+        ledger
+    }
+
+    #[tokio::test]
+    async fn a_refused_batch_appends_nothing() {
+        let ledger = ledger_with(&network()).await;
+        let head = ledger.store().head().await.unwrap();
+        let err = ledger
+            .record(
+                submissions(&[milestone("m1"), contact("bapa", "ghost", "interested")]),
+                ACTOR,
+            )
+            .await
+            .unwrap_err();
+        match err {
+            RecordError::Invalid(v) => {
+                let fields: Vec<_> = v.errors.iter().map(|e| e.field.as_str()).collect();
+                assert_eq!(fields, ["[1].data.to"], "{v}");
+            }
+            other => panic!("expected a validation error, got {other}"),
+        }
+        assert_eq!(ledger.store().head().await.unwrap(), head);
+    }
+
+    #[tokio::test]
+    async fn an_accepted_batch_returns_stored_envelopes_with_positions() {
+        let ledger = Ledger::open(MemoryStore::new()).await.unwrap();
+        let batch = network();
+        let recorded = ledger.record(submissions(&batch), ACTOR).await.unwrap();
+        assert_eq!(recorded.len(), batch.len());
+        for (i, (r, s)) in recorded.iter().zip(submissions(&batch)).enumerate() {
+            assert!(r.created);
+            assert_eq!(r.event.position, i as u64 + 1);
+            assert_eq!(r.event.version, 1);
+            assert_eq!(r.event.stream, s.event.stream());
+            assert_eq!(r.event.recorded_by, ACTOR);
+            assert_eq!(r.event.event, s.event);
+        }
+        assert_eq!(recorded[1].event.stream, "sjdlr/stakeholder/bapa");
+        assert_eq!(ledger.store().head().await.unwrap(), batch.len() as u64);
+    }
+
+    #[tokio::test]
+    async fn re_recording_the_same_ids_returns_the_originals() {
+        let ledger = Ledger::open(MemoryStore::new()).await.unwrap();
+        let batch = network();
+        let first = ledger.record(submissions(&batch), ACTOR).await.unwrap();
+        let again = ledger
+            .record(submissions(&batch), "someone_else")
+            .await
+            .unwrap();
+        assert_eq!(again.len(), first.len());
+        for (a, f) in again.iter().zip(&first) {
+            assert!(!a.created, "a retry creates nothing");
+            assert_eq!(a.event, f.event, "a retry returns the original");
+        }
+        assert_eq!(ledger.store().head().await.unwrap(), batch.len() as u64);
+    }
+
+    #[tokio::test]
+    async fn a_retry_and_a_new_event_append_only_the_new_one() {
+        let register = stakeholder("asso_x", "association");
+        let ledger = ledger_with(&network_and([register.clone()])).await;
+        let head = ledger.store().head().await.unwrap();
+        let call = contact("asso_x", "bapa", "committed");
+        let recorded = ledger
+            .record(submissions(&[register, call]), ACTOR)
+            .await
+            .unwrap();
+        assert_eq!(
+            recorded.iter().map(|r| r.created).collect::<Vec<_>>(),
+            [false, true]
+        );
+        assert_eq!(recorded[0].event.position, head);
+        assert_eq!(recorded[1].event.position, head + 1);
+    }
+
+    #[tokio::test]
+    async fn the_same_id_with_another_body_is_refused() {
+        let register = stakeholder("asso_x", "association");
+        let ledger = ledger_with(&network_and([register.clone()])).await;
+        let head = ledger.store().head().await.unwrap();
+        let id = Uuid::parse_str(register["id"].as_str().unwrap()).unwrap();
+        let forged = register.with_data("name", json!("Another name"));
+        let err = ledger
+            .record(submissions(&[forged]), ACTOR)
+            .await
+            .unwrap_err();
+        assert_eq!(err, RecordError::IdReused { id });
+        assert_eq!(ledger.store().head().await.unwrap(), head);
+    }
+
+    #[tokio::test]
+    async fn the_ledger_refuses_what_the_log_already_holds() {
+        let ledger = ledger_with(&network()).await;
+        let err = ledger
+            .record(submissions(&[stakeholder("bapa", "association")]), ACTOR)
+            .await
+            .unwrap_err();
+        match err {
+            RecordError::Invalid(v) => {
+                assert_eq!(v.errors.len(), 1, "{v}");
+                assert_eq!(v.errors[0].field, "data.stakeholder", "{v}");
+            }
+            other => panic!("expected a validation error, got {other}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_reopened_ledger_validates_against_the_stored_log() {
+        let store = MemoryStore::new();
+        Ledger::open(store.clone())
+            .await
+            .unwrap()
+            .record(submissions(&network_and([archived("bapa")])), ACTOR)
+            .await
+            .unwrap();
+        let reopened = Ledger::open(store).await.unwrap();
+        let err = reopened
+            .record(submissions(&[contact("mdf", "bapa", "interested")]), ACTOR)
+            .await
+            .unwrap_err();
+        match err {
+            RecordError::Invalid(v) => assert_eq!(v.errors[0].field, "data.to", "{v}"),
+            other => panic!("expected a validation error, got {other}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_expected_version_conflict_appends_nothing() {
+        let ledger = ledger_with(&network()).await;
+        let head = ledger.store().head().await.unwrap();
+        let err = ledger
+            .record(
+                submissions(&[renamed("bapa", "BAPA").with("expected_version", json!(3))]),
+                ACTOR,
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, RecordError::Conflict { field, expected: 3, actual: 1, .. } if field == "expected_version"),
+            "{err:?}"
+        );
+        assert_eq!(ledger.store().head().await.unwrap(), head);
+    }
+
+    #[tokio::test]
+    async fn a_retry_with_the_same_instant_written_differently_is_still_a_retry() {
+        let ledger = Ledger::open(MemoryStore::new()).await.unwrap();
+        let defined = programme(PROGRAMME).with("occurred_at", json!("2022-02-07"));
+        let first = ledger
+            .record(submissions(std::slice::from_ref(&defined)), ACTOR)
+            .await
+            .unwrap();
+        let again = ledger
+            .record(
+                submissions(&[defined.with("occurred_at", json!("2022-02-07T01:00:00+01:00"))]),
+                ACTOR,
+            )
+            .await
+            .unwrap();
+        assert!(!again[0].created);
+        assert_eq!(again[0].event, first[0].event);
+    }
+
+    #[tokio::test]
+    async fn a_ledger_sees_what_another_ledger_appended_to_the_same_store() {
+        let store = MemoryStore::new();
+        let here = Ledger::open(store.clone()).await.unwrap();
+        let there = Ledger::open(store).await.unwrap();
+        here.record(submissions(&network()), ACTOR).await.unwrap();
+        let err = there
+            .record(submissions(&[stakeholder("bapa", "association")]), ACTOR)
+            .await
+            .unwrap_err();
+        match err {
+            RecordError::Invalid(v) => assert_eq!(v.errors[0].field, "data.stakeholder", "{v}"),
+            other => panic!("expected a validation error, got {other}"),
+        }
+        let call = contact("bapa", "mdf", "interested");
+        let recorded = there.record(submissions(&[call]), ACTOR).await.unwrap();
+        assert_eq!(recorded[0].event.position, network().len() as u64 + 1);
+    }
+}

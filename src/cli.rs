@@ -1,0 +1,143 @@
+//! Command-line arguments (clap). Only parsing lives here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Passerelle: an event-sourced tracker of the stakeholder and partnership
+/// network a city builds with and for its migrant residents.
+#[derive(Debug, Parser)]
+#[command(name = "passerelle", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the event store.
+    Init(InitArgs),
+    /// Append one event, or a JSON array of events (atomically), read from
+    /// standard input or --file; print the stored envelopes as JSON.
+    Record(RecordArgs),
+    /// Import a JSON Lines log (one event per line), all or nothing per batch
+    /// of 10,000 events.
+    Import(ImportArgs),
+    /// Export the log as JSON Lines, in log order.
+    Export(ExportArgs),
+    /// Check the whole log: positions gap-free, every event decodes and
+    /// validates, the hash chain holds. Exits non-zero naming the first bad
+    /// position.
+    Verify(VerifyArgs),
+    /// Seed the demo database with the Saint-Jean-de-la-Ruelle / Brussels
+    /// mentoring programme if it is absent, and print a summary.
+    Demo(DemoArgs),
+}
+
+/// Where the store is.
+#[derive(Debug, Clone, Args)]
+pub struct DbArg {
+    /// Path of the SQLite event store.
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "PASSERELLE_DB",
+        default_value = "./passerelle.db"
+    )]
+    pub db: PathBuf,
+}
+
+/// `passerelle init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub db: DbArg,
+}
+
+/// `passerelle record`.
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub db: DbArg,
+    /// Read the event(s) from this file instead of standard input.
+    #[arg(long, short, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Who records (`recorded_by`); default: the operating-system user.
+    #[arg(long, value_name = "NAME")]
+    pub actor: Option<String>,
+}
+
+/// `passerelle import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub db: DbArg,
+    /// The JSON Lines file: wire events, or the lines of `passerelle export`.
+    #[arg(value_name = "FILE.jsonl")]
+    pub file: PathBuf,
+    /// Who records events that carry no `recorded_by` of their own; default:
+    /// the operating-system user.
+    #[arg(long, value_name = "NAME")]
+    pub actor: Option<String>,
+}
+
+/// Export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// One stored envelope per line.
+    Jsonl,
+}
+
+/// `passerelle export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub db: DbArg,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "jsonl")]
+    pub format: ExportFormat,
+    /// Only this programme's events.
+    #[arg(long, value_name = "P")]
+    pub programme: Option<String>,
+    /// Write to this file instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// `passerelle verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub db: DbArg,
+}
+
+/// `passerelle demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Path of the demo store; seeded only if absent.
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "PASSERELLE_DEMO_DB",
+        default_value = "./passerelle-demo.db"
+    )]
+    pub db: PathBuf,
+    /// Address the demo will serve on once the HTTP API exists.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: std::net::SocketAddr,
+}
+
+/// The operating-system user, for `recorded_by` on the command line.
+pub fn default_actor() -> String {
+    ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
