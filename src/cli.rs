@@ -34,6 +34,16 @@ pub enum Command {
     /// Seed the demo database with the Saint-Jean-de-la-Ruelle / Brussels
     /// mentoring programme if it is absent, and print a summary.
     Demo(DemoArgs),
+    /// The gap report: what the network lacks, with evidence and next steps.
+    Gaps(GapsArgs),
+    /// The network: nodes with their metrics and map positions, ties with
+    /// their strength and component.
+    Network(NetworkArgs),
+    /// What changed between two times, or around a milestone.
+    Diff(DiffArgs),
+    /// Write a deterministic, realistic synthetic log (JSON Lines) for
+    /// benchmarks and tests.
+    Generate(GenerateArgs),
 }
 
 /// Where the store is.
@@ -140,4 +150,112 @@ pub fn default_actor() -> String {
         .iter()
         .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
         .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// Which programme, and as of when.
+#[derive(Debug, Clone, Args)]
+pub struct ViewArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub db: DbArg,
+    /// The programme (required when the log holds several).
+    #[arg(long, value_name = "P")]
+    pub programme: Option<String>,
+    /// As of this occurred time: a date (2021-05-01) or an RFC 3339 time.
+    /// Default: the programme's latest recorded occurrence.
+    #[arg(long, value_name = "T", conflicts_with = "position")]
+    pub as_of: Option<String>,
+    /// As of this log position: what was known once events 1..=N were recorded.
+    #[arg(long, value_name = "N")]
+    pub position: Option<u64>,
+    /// Days for a tie's strength to halve without interaction.
+    #[arg(long, value_name = "DAYS", default_value_t = 180.0)]
+    pub half_life: f64,
+}
+
+/// Output formats of reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Text for people.
+    Text,
+    /// JSON for programs.
+    Json,
+}
+
+/// `passerelle gaps`.
+#[derive(Debug, Args)]
+pub struct GapsArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub view: ViewArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ReportFormat,
+    /// Language of the text output.
+    #[arg(long, value_enum, default_value = "en")]
+    pub lang: crate::render::Lang,
+}
+
+/// Network output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NetworkFormat {
+    /// JSON: nodes, edges, metrics.
+    Json,
+}
+
+/// `passerelle network`.
+#[derive(Debug, Args)]
+pub struct NetworkArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub view: ViewArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: NetworkFormat,
+}
+
+/// `passerelle diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub db: DbArg,
+    /// The programme (required when the log holds several).
+    #[arg(long, value_name = "P")]
+    pub programme: Option<String>,
+    /// The earlier time (a date or an RFC 3339 time).
+    #[arg(long, value_name = "T1", requires = "to", conflicts_with = "milestone")]
+    pub from: Option<String>,
+    /// The later time.
+    #[arg(long, value_name = "T2", requires = "from")]
+    pub to: Option<String>,
+    /// Compare just before this milestone with just before the next one.
+    #[arg(long, value_name = "ID", required_unless_present = "from")]
+    pub milestone: Option<String>,
+    /// Days for a tie's strength to halve without interaction.
+    #[arg(long, value_name = "DAYS", default_value_t = 180.0)]
+    pub half_life: f64,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ReportFormat,
+}
+
+/// `passerelle generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// How many stakeholders.
+    #[arg(long, value_name = "N")]
+    pub stakeholders: usize,
+    /// How many events in all.
+    #[arg(long, value_name = "M")]
+    pub events: usize,
+    /// Random seed: the same seed gives the same log, byte for byte.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub seed: u64,
+    /// Programme id of the generated events.
+    #[arg(long, value_name = "P", default_value = "gen")]
+    pub programme: String,
+    /// Write to this file instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }

@@ -5,6 +5,8 @@
 pub mod cli;
 pub mod commands;
 pub mod demo;
+pub mod generate;
+pub mod render;
 
 use std::process::ExitCode;
 
@@ -29,5 +31,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(a) => commands::export::run(a).await,
         Command::Verify(a) => commands::verify::run(a).await,
         Command::Demo(a) => commands::demo::run(a).await,
+        Command::Gaps(a) => commands::gaps::run(a).await,
+        Command::Network(a) => commands::network::run(a).await,
+        Command::Diff(a) => commands::diff::run(a).await,
+        Command::Generate(a) => commands::generate::run(a),
     }
 }

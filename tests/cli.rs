@@ -99,10 +99,13 @@ fn tamper(db: &Path, sql: &str) {
 #[test]
 fn every_command_has_help() {
     let cli = Cli::new();
-    for cmd in ["init", "record", "import", "export", "verify", "demo"] {
+    for cmd in [
+        "init", "record", "import", "export", "verify", "demo", "gaps", "network", "diff",
+        "generate",
+    ] {
         let out = cli.ok(&[cmd, "--help"], "");
         assert!(out.contains("Usage: passerelle"), "{cmd} --help: {out}");
-        if cmd != "demo" {
+        if !["demo", "generate"].contains(&cmd) {
             assert!(
                 out.contains("--db <PATH>"),
                 "{cmd} --help lacks --db: {out}"
@@ -359,4 +362,302 @@ fn verify_passes_on_the_demo_and_names_a_tampered_position() {
     );
     let err = cli.fails(&["verify", "--db", &db_arg], "");
     assert!(err.contains("position 42"), "{err}");
+}
+
+/// A demo store in a fresh folder.
+fn demo() -> (Cli, String) {
+    let cli = Cli::new();
+    cli.ok(&["demo"], "");
+    let db = cli.path("passerelle-demo.db").display().to_string();
+    (cli, db)
+}
+
+#[test]
+fn gaps_on_the_demo_report_the_story_with_evidence() {
+    let (cli, db) = demo();
+    let text = cli.ok(&["gaps", "--db", &db, "--programme", "sjdlr"], "");
+    for id in [
+        "uncovered_need/need-nursery",
+        "uncovered_need/need-interpreting",
+        "single_point_of_failure/sj-champions+sj-women-chaises+sj-women-salmoneries",
+        "stalled_outreach/sj-employers+sj-employment",
+        "dormant_tie/pt-ccas-housing",
+        "suggested_introduction/sj-french-assoc+sj-french-school",
+    ] {
+        assert!(text.contains(id), "{id} missing from:\n{text}");
+    }
+    assert!(
+        text.starts_with("Gap report for Saint-Jean-de-la-Ruelle (sjdlr)"),
+        "{text}"
+    );
+
+    let json: Value = serde_json::from_str(&cli.ok(
+        &[
+            "gaps",
+            "--db",
+            &db,
+            "--programme",
+            "sjdlr",
+            "--format",
+            "json",
+        ],
+        "",
+    ))
+    .unwrap();
+    assert_eq!(json["position"], 342);
+    let exported: String = cli.ok(&["export", "--db", &db], "");
+    let findings = json["findings"].as_array().unwrap();
+    let kinds: std::collections::BTreeSet<&str> = findings
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    for k in [
+        "uncovered_need",
+        "single_point_of_failure",
+        "stalled_outreach",
+        "dormant_tie",
+        "suggested_introduction",
+    ] {
+        assert!(kinds.contains(k), "no {k} finding");
+    }
+    for f in findings {
+        assert!(
+            ["high", "medium", "low"].contains(&f["severity"].as_str().unwrap()),
+            "{f}"
+        );
+        assert!(!f["explanation"]["en"].as_str().unwrap().is_empty());
+        assert!(!f["explanation"]["fr"].as_str().unwrap().is_empty());
+        assert!(!f["suggestion"]["en"].as_str().unwrap().is_empty());
+        assert!(!f["subjects"].as_array().unwrap().is_empty());
+        for e in f["evidence"].as_array().unwrap() {
+            assert!(
+                exported.contains(e.as_str().unwrap()),
+                "evidence {e} is not an event"
+            );
+        }
+    }
+    let french = cli.ok(
+        &["gaps", "--db", &db, "--programme", "sjdlr", "--lang", "fr"],
+        "",
+    );
+    assert!(french.contains("Rapport des manques"), "{french}");
+}
+
+#[test]
+fn finding_ids_are_stable_across_as_of_times() {
+    let (cli, db) = demo();
+    let ids = |args: &[&str]| -> std::collections::BTreeSet<String> {
+        let mut all = vec![
+            "gaps",
+            "--db",
+            &db,
+            "--programme",
+            "sjdlr",
+            "--format",
+            "json",
+        ];
+        all.extend_from_slice(args);
+        let v: Value = serde_json::from_str(&cli.ok(&all, "")).unwrap();
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let latest = ids(&[]);
+    let earlier = ids(&["--as-of", "2022-06-01"]);
+    assert!(latest.contains("uncovered_need/need-nursery"));
+    assert!(earlier.contains("uncovered_need/need-nursery"));
+    // Before the needs were declared, there is no such finding.
+    let before = ids(&["--as-of", "2021-01-15"]);
+    assert!(
+        !before.iter().any(|i| i.starts_with("uncovered_need/")),
+        "{before:?}"
+    );
+    let by_position = ids(&["--position", "10"]);
+    assert!(by_position.len() < latest.len());
+}
+
+#[test]
+fn gaps_ask_which_programme_when_there_are_several() {
+    let (cli, db) = demo();
+    let err = cli.fails(&["gaps", "--db", &db], "");
+    assert!(err.contains("brussels, sjdlr"), "{err}");
+    let err = cli.fails(&["gaps", "--db", &db, "--programme", "nowhere"], "");
+    assert!(err.contains("no programme \"nowhere\""), "{err}");
+    let err = cli.fails(
+        &[
+            "gaps",
+            "--db",
+            &db,
+            "--programme",
+            "sjdlr",
+            "--as-of",
+            "May 2021",
+        ],
+        "",
+    );
+    assert!(err.contains("--as-of"), "{err}");
+}
+
+#[test]
+fn network_json_has_metrics_positions_and_tie_strengths() {
+    let (cli, db) = demo();
+    let v: Value = serde_json::from_str(&cli.ok(
+        &[
+            "network",
+            "--db",
+            &db,
+            "--programme",
+            "sjdlr",
+            "--format",
+            "json",
+        ],
+        "",
+    ))
+    .unwrap();
+    assert_eq!(v["position"], 342);
+    let nodes = v["nodes"].as_array().unwrap();
+    let edges = v["edges"].as_array().unwrap();
+    assert_eq!(nodes.len(), 38);
+    assert!(!edges.is_empty());
+    for n in nodes {
+        for k in [
+            "degree",
+            "weighted_degree",
+            "betweenness",
+            "closeness",
+            "eigenvector",
+            "core_number",
+            "community",
+            "component",
+        ] {
+            assert!(n[k].is_number(), "node {} lacks {k}", n["id"]);
+        }
+        assert!(n["x"].as_f64().unwrap().is_finite() && n["y"].as_f64().unwrap().is_finite());
+    }
+    let ids: std::collections::BTreeSet<&str> =
+        nodes.iter().map(|n| n["id"].as_str().unwrap()).collect();
+    for e in edges {
+        let s = e["strength"].as_f64().unwrap();
+        assert!(s > 0.0 && s <= 1.0, "strength {s}");
+        assert!(e["component"].is_number());
+        assert!(ids.contains(e["a"].as_str().unwrap()) && ids.contains(e["b"].as_str().unwrap()));
+    }
+    assert!(v["metrics"]["articulation_points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a == "sj-champions"));
+    assert_eq!(v["metrics"]["betweenness"], "exact");
+}
+
+#[test]
+fn diff_around_the_study_visit_shows_ties_gained() {
+    let (cli, db) = demo();
+    let v: Value = serde_json::from_str(&cli.ok(
+        &[
+            "diff",
+            "--db",
+            &db,
+            "--programme",
+            "sjdlr",
+            "--milestone",
+            "ms-study-visit-brussels",
+            "--format",
+            "json",
+        ],
+        "",
+    ))
+    .unwrap();
+    assert!(!v["ties_added"].as_array().unwrap().is_empty(), "{v}");
+    let text = cli.ok(
+        &[
+            "diff",
+            "--db",
+            &db,
+            "--programme",
+            "sjdlr",
+            "--from",
+            "2021-01-01",
+            "--to",
+            "2022-02-07",
+        ],
+        "",
+    );
+    assert!(text.contains("ties gained"), "{text}");
+    let err = cli.fails(
+        &[
+            "diff",
+            "--db",
+            &db,
+            "--programme",
+            "sjdlr",
+            "--from",
+            "2022-02-07",
+            "--to",
+            "2021-01-01",
+        ],
+        "",
+    );
+    assert!(err.contains("must not be later"), "{err}");
+    let err = cli.fails(
+        &[
+            "diff",
+            "--db",
+            &db,
+            "--programme",
+            "sjdlr",
+            "--milestone",
+            "nope",
+        ],
+        "",
+    );
+    assert!(err.contains("no milestone"), "{err}");
+}
+
+#[test]
+fn a_generated_log_imports_and_reports() {
+    let cli = Cli::new();
+    let log = cli.path("gen.jsonl").display().to_string();
+    cli.ok(
+        &[
+            "generate",
+            "--stakeholders",
+            "60",
+            "--events",
+            "900",
+            "--seed",
+            "7",
+            "-o",
+            &log,
+        ],
+        "",
+    );
+    let again = cli.ok(
+        &[
+            "generate",
+            "--stakeholders",
+            "60",
+            "--events",
+            "900",
+            "--seed",
+            "7",
+        ],
+        "",
+    );
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        again,
+        "generation is deterministic"
+    );
+    cli.ok(&["init", "--db", &cli.db_arg()], "");
+    let out = cli.ok(&["import", "--db", &cli.db_arg(), &log], "");
+    assert!(out.contains("imported 900 events"), "{out}");
+    let v: Value =
+        serde_json::from_str(&cli.ok(&["gaps", "--db", &cli.db_arg(), "--format", "json"], ""))
+            .unwrap();
+    assert_eq!(v["position"], 900);
+    assert!(!v["findings"].as_array().unwrap().is_empty());
 }

@@ -2,4 +2,15 @@
 //! stored events and can be rebuilt from position 1; projections never write
 //! to the log.
 
+pub mod diff;
+pub mod engine;
+pub mod gaps;
+pub mod layout;
+pub mod metrics;
+pub mod model;
+pub mod network;
+pub mod participation;
 pub mod summary;
+#[cfg(test)]
+mod testkit;
+pub mod views;

@@ -1,9 +1,13 @@
 //! One module per command. Each `run` returns the process exit code.
 
 pub mod demo;
+pub mod diff;
 pub mod export;
+pub mod gaps;
+pub mod generate;
 pub mod import;
 pub mod init;
+pub mod network;
 pub mod record;
 pub mod verify;
 
@@ -21,4 +25,70 @@ pub(crate) fn open_store(path: &Path) -> anyhow::Result<SqliteStore> {
 pub(crate) async fn open_ledger(path: &Path) -> anyhow::Result<Ledger<SqliteStore>> {
     let store = open_store(path)?;
     Ok(Ledger::open(store).await?)
+}
+
+/// Loads the whole log of the store at `path` into a projection engine.
+pub(crate) async fn load_engine(
+    path: &Path,
+) -> anyhow::Result<passerelle_projections::engine::Engine> {
+    let store = open_store(path)?;
+    Ok(passerelle_projections::engine::Engine::load(&store).await?)
+}
+
+/// The programme to report on: the one asked for, or the only one.
+pub(crate) fn pick_programme(
+    engine: &passerelle_projections::engine::Engine,
+    asked: Option<&str>,
+) -> anyhow::Result<String> {
+    if let Some(p) = asked {
+        return Ok(p.to_owned());
+    }
+    let ids: Vec<&String> = engine.model().programmes.keys().collect();
+    match ids.as_slice() {
+        [only] => Ok((*only).clone()),
+        [] => anyhow::bail!("the log holds no programme yet"),
+        _ => anyhow::bail!(
+            "the log holds several programmes ({}); choose one with --programme",
+            passerelle_projections::views::known_programmes(engine)
+        ),
+    }
+}
+
+/// Parses `--as-of`/`--from`/`--to`: a date or an RFC 3339 time.
+pub(crate) fn parse_time(flag: &str, s: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+    passerelle_events::values::OccurredAt::parse(s)
+        .map(|t| t.datetime())
+        .map_err(|m| anyhow::anyhow!("{flag}: {m}"))
+}
+
+/// The view settings for a half-life.
+pub(crate) fn settings(half_life: f64) -> anyhow::Result<passerelle_projections::views::Settings> {
+    anyhow::ensure!(
+        half_life.is_finite() && half_life > 0.0,
+        "--half-life must be a positive number of days (got {half_life})"
+    );
+    let mut s = passerelle_projections::views::Settings::default();
+    s.network.half_life_days = half_life;
+    Ok(s)
+}
+
+/// Builds the view that `--programme`, `--as-of`/`--position` ask for.
+pub(crate) async fn load_view(
+    args: &crate::cli::ViewArgs,
+) -> anyhow::Result<(
+    passerelle_projections::engine::Engine,
+    passerelle_projections::views::View,
+    passerelle_projections::views::Settings,
+)> {
+    use passerelle_projections::engine::AsOf;
+    let engine = load_engine(&args.db.db).await?;
+    let programme = pick_programme(&engine, args.programme.as_deref())?;
+    let as_of = match (&args.as_of, args.position) {
+        (Some(t), _) => AsOf::Time(parse_time("--as-of", t)?),
+        (None, Some(p)) => AsOf::Position(p),
+        (None, None) => AsOf::Latest,
+    };
+    let settings = settings(args.half_life)?;
+    let view = passerelle_projections::views::view(&engine, &programme, as_of, &settings)?;
+    Ok((engine, view, settings))
 }

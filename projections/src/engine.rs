@@ -1,0 +1,174 @@
+//! The projection engine: keeps the stored events and the [`Model`] folded
+//! from them, incrementally as events arrive (from a store subscription or a
+//! one-off read), and answers "as of" an occurred time or a log position by
+//! folding exactly the events that qualify. Every answer carries the log
+//! position it reflects. The engine reads the log; it never writes to it.
+
+use std::borrow::Cow;
+
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use passerelle_events::ledger::decode;
+use passerelle_events::store::PAGE;
+use passerelle_events::{EventLog, StoreError, StoredEvent};
+
+use crate::model::Model;
+
+/// Which state of the log a read model reflects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AsOf {
+    /// Every event read so far.
+    Latest,
+    /// The events that occurred at or before this time (bitemporal: "what did
+    /// the network look like then", with everything recorded since).
+    Time(DateTime<Utc>),
+    /// The events at positions `1..=p` ("what did we know then").
+    Position(u64),
+}
+
+/// A model as of some point, with the time strengths are measured at.
+#[derive(Debug, Clone)]
+pub struct Snapshot<'a> {
+    /// The folded model; `model.position` is the log position it reflects.
+    pub model: Cow<'a, Model>,
+    /// The requested time, if any.
+    pub time: Option<DateTime<Utc>>,
+}
+
+impl Snapshot<'_> {
+    /// The time a programme's network is measured at: the requested time, or
+    /// else the programme's latest occurred time (the network "as last
+    /// recorded"), or else now.
+    pub fn reference_time(&self, programme: &str) -> DateTime<Utc> {
+        self.time
+            .or_else(|| self.model.programmes.get(programme).and_then(|p| p.latest))
+            .unwrap_or_else(Utc::now)
+    }
+
+    /// The log position this snapshot reflects.
+    pub fn position(&self) -> u64 {
+        self.model.position
+    }
+}
+
+/// Stored events and the model folded from them.
+#[derive(Debug, Clone, Default)]
+pub struct Engine {
+    events: Vec<StoredEvent>,
+    model: Model,
+}
+
+impl Engine {
+    /// An empty engine.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Folds one event in. Events must come in position order; an event at
+    /// or below the current position is ignored (at-least-once delivery).
+    pub fn apply(&mut self, e: StoredEvent) {
+        if e.position <= self.model.position && self.model.position > 0 {
+            return;
+        }
+        self.model.apply(&e);
+        self.events.push(e);
+    }
+
+    /// The log position of the last event folded in.
+    pub fn position(&self) -> u64 {
+        self.model.position
+    }
+
+    /// The events folded in, in position order.
+    pub fn events(&self) -> &[StoredEvent] {
+        &self.events
+    }
+
+    /// The current model.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// The model as of `as_of`.
+    pub fn snapshot(&self, as_of: AsOf) -> Snapshot<'_> {
+        match as_of {
+            AsOf::Latest => Snapshot {
+                model: Cow::Borrowed(&self.model),
+                time: None,
+            },
+            AsOf::Time(t) => {
+                let mut model = replay(
+                    self.events
+                        .iter()
+                        .filter(|e| e.event.occurred_at.datetime() <= t),
+                );
+                model.position = self.position();
+                Snapshot {
+                    model: Cow::Owned(model),
+                    time: Some(t),
+                }
+            }
+            AsOf::Position(p) if p >= self.position() => Snapshot {
+                model: Cow::Borrowed(&self.model),
+                time: None,
+            },
+            AsOf::Position(p) => {
+                let n = self.events.partition_point(|e| e.position <= p);
+                let mut model = replay(self.events[..n].iter());
+                model.position = p;
+                Snapshot {
+                    model: Cow::Owned(model),
+                    time: None,
+                }
+            }
+        }
+    }
+
+    /// Reads every event after the current position from `store`.
+    pub async fn catch_up<S: EventLog>(&mut self, store: &S) -> Result<(), StoreError> {
+        loop {
+            let page = store.read(self.position(), PAGE).await?;
+            if page.is_empty() {
+                return Ok(());
+            }
+            for raw in &page {
+                self.apply(decode(raw)?);
+            }
+        }
+    }
+
+    /// An engine holding the whole log of `store`.
+    pub async fn load<S: EventLog>(store: &S) -> Result<Self, StoreError> {
+        let mut engine = Self::new();
+        engine.catch_up(store).await?;
+        Ok(engine)
+    }
+
+    /// Follows `store` from the current position, folding each event as it
+    /// is appended. After each event `on_event` sees the engine and says
+    /// whether to go on; following ends when it says no (`Ok`) or the
+    /// subscription fails (`Err`).
+    pub async fn follow<S: EventLog>(
+        &mut self,
+        store: &S,
+        mut on_event: impl FnMut(&Self) -> bool,
+    ) -> Result<(), StoreError> {
+        let mut live = store.subscribe(self.position());
+        while let Some(raw) = live.next().await {
+            self.apply(decode(&raw?)?);
+            if !on_event(self) {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Folds `events` (in position order) into a fresh model.
+pub fn replay<'a>(events: impl Iterator<Item = &'a StoredEvent>) -> Model {
+    let mut model = Model::default();
+    for e in events {
+        model.apply(e);
+    }
+    model
+}

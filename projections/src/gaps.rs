@@ -1,0 +1,1488 @@
+//! The gap report: what the network lacks, as findings a coordinator can act
+//! on. The ten finding kinds of PRODUCT.md §4 are computed from a programme's
+//! model, its network at the as-of time and the network's metrics.
+//!
+//! Every finding has a stable id built from its kind and subjects only (the
+//! same finding keeps its id across runs and as-of times, so review notes can
+//! point at it), a severity, an explanation and a suggestion in English and
+//! French, and the ids of the events that are its evidence. Thresholds are in
+//! [`GapConfig`], with defaults documented there.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use passerelle_events::event::{Level, Outcome, Priority, StakeholderKind};
+use uuid::Uuid;
+
+use crate::model::{NeedStatus, Programme};
+use crate::network::{Analysis, Network};
+
+/// Thresholds of the gap report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GapConfig {
+    /// A partnership whose tie strength is below this is dormant (0.25: a
+    /// referral partnership untouched for about 7 months).
+    pub dormant_strength: f64,
+    /// A stakeholder whose only tie is weaker than this hangs on a weak tie (0.2).
+    pub weak_strength: f64,
+    /// This many contacts without a positive outcome is stalled outreach (3).
+    pub stalled_contacts: usize,
+    /// Betweenness at or above this marks a broker (0.25).
+    pub broker_betweenness: f64,
+    /// …when its Burt constraint is at most this (0.4: few redundant ties).
+    pub broker_constraint: f64,
+    /// A kind whose ties have an E-I index at or below this is siloed (−0.5).
+    pub silo_ei: f64,
+    /// Target share of women among beneficiaries (0.5).
+    pub target_women_share: f64,
+    /// Minimum share of returning participants (0.25).
+    pub min_returning_share: f64,
+    /// Participation stuck at inform/consult over this many latest sessions (3).
+    pub stuck_sessions: usize,
+    /// Participation shares are measured over this many days before the as-of time (365).
+    pub participation_window_days: i64,
+    /// Both ties to a common partner must be at least this strong for an
+    /// introduction (0.3).
+    pub introduction_strength: f64,
+    /// At most this many suggested introductions (10).
+    pub max_introductions: usize,
+}
+
+impl Default for GapConfig {
+    fn default() -> Self {
+        Self {
+            dormant_strength: 0.25,
+            weak_strength: 0.2,
+            stalled_contacts: 3,
+            broker_betweenness: 0.25,
+            broker_constraint: 0.4,
+            silo_ei: -0.5,
+            target_women_share: 0.5,
+            min_returning_share: 0.25,
+            stuck_sessions: 3,
+            participation_window_days: 365,
+            introduction_strength: 0.3,
+            max_introductions: 10,
+        }
+    }
+}
+
+/// How urgent a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// Act now.
+    High,
+    /// Plan for it.
+    Medium,
+    /// Worth knowing.
+    Low,
+}
+
+impl Severity {
+    /// `high`, `medium` or `low`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Low => "low",
+        }
+    }
+}
+
+/// The ten kinds of finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[allow(missing_docs)]
+pub enum FindingKind {
+    UncoveredNeed,
+    MissingSector,
+    SinglePointOfFailure,
+    IsolatedStakeholder,
+    StalledOutreach,
+    DormantTie,
+    BrokerDependency,
+    SiloedSector,
+    SuggestedIntroduction,
+    Participation,
+}
+
+impl FindingKind {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingKind::UncoveredNeed => "uncovered_need",
+            FindingKind::MissingSector => "missing_sector",
+            FindingKind::SinglePointOfFailure => "single_point_of_failure",
+            FindingKind::IsolatedStakeholder => "isolated_stakeholder",
+            FindingKind::StalledOutreach => "stalled_outreach",
+            FindingKind::DormantTie => "dormant_tie",
+            FindingKind::BrokerDependency => "broker_dependency",
+            FindingKind::SiloedSector => "siloed_sector",
+            FindingKind::SuggestedIntroduction => "suggested_introduction",
+            FindingKind::Participation => "participation",
+        }
+    }
+}
+
+impl fmt::Display for FindingKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A text in English and French.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bilingual {
+    /// English.
+    pub en: String,
+    /// French.
+    pub fr: String,
+}
+
+/// One finding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    /// Stable id: `{kind}/{subjects}`.
+    pub id: String,
+    /// Kind.
+    pub kind: FindingKind,
+    /// Severity.
+    pub severity: Severity,
+    /// Stakeholder, need, partnership, session ids, kinds or themes concerned.
+    pub subjects: Vec<String>,
+    /// What is wrong, in plain language.
+    pub explanation: Bilingual,
+    /// The events that show it.
+    pub evidence: Vec<Uuid>,
+    /// A next step.
+    pub suggestion: Bilingual,
+}
+
+/// The findings of one programme at one time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GapReport {
+    /// Programme id.
+    pub programme: String,
+    /// The time the network was measured at.
+    pub as_of: DateTime<Utc>,
+    /// The log position the report reflects.
+    pub position: u64,
+    /// Findings by severity, then kind, then id.
+    pub findings: Vec<Finding>,
+}
+
+const SERVICE_KINDS: [StakeholderKind; 9] = [
+    StakeholderKind::CityService,
+    StakeholderKind::IntegrationAgency,
+    StakeholderKind::Association,
+    StakeholderKind::Education,
+    StakeholderKind::Health,
+    StakeholderKind::LegalAid,
+    StakeholderKind::Childcare,
+    StakeholderKind::Interpreting,
+    StakeholderKind::Employer,
+];
+
+const REFERENCE_SECTORS: [StakeholderKind; 12] = [
+    StakeholderKind::CityService,
+    StakeholderKind::IntegrationAgency,
+    StakeholderKind::Association,
+    StakeholderKind::CommunityChampion,
+    StakeholderKind::BeneficiaryGroup,
+    StakeholderKind::Education,
+    StakeholderKind::Health,
+    StakeholderKind::LegalAid,
+    StakeholderKind::Childcare,
+    StakeholderKind::Interpreting,
+    StakeholderKind::Funder,
+    StakeholderKind::Employer,
+];
+
+fn is_group(k: StakeholderKind) -> bool {
+    matches!(
+        k,
+        StakeholderKind::BeneficiaryGroup | StakeholderKind::CommunityChampion
+    )
+}
+
+fn is_service(k: StakeholderKind) -> bool {
+    SERVICE_KINDS.contains(&k)
+}
+
+/// The snake_case name of a kind.
+pub fn kind_name(k: StakeholderKind) -> String {
+    serde_json::to_value(k)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn kind_fr(k: StakeholderKind) -> &'static str {
+    use StakeholderKind::*;
+    match k {
+        CityService => "service municipal",
+        IntegrationAgency => "agence d'intégration",
+        Association => "association",
+        CommunityChampion => "relais communautaire",
+        BeneficiaryGroup => "groupe de bénéficiaires",
+        Employer => "employeur",
+        Education => "éducation",
+        Health => "santé",
+        LegalAid => "aide juridique",
+        Childcare => "garde d'enfants",
+        Interpreting => "interprétariat",
+        Funder => "financeur",
+        NetworkBody => "réseau",
+        Consultant => "consultant",
+        VolunteerGroup => "bénévoles",
+        Media => "médias",
+        Political => "élus",
+        Other => "autre",
+    }
+}
+
+fn day(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d").to_string()
+}
+
+fn list(names: &[String], and: &str) -> String {
+    match names.len() {
+        0 => String::new(),
+        1 => names[0].clone(),
+        n => format!("{} {and} {}", names[..n - 1].join(", "), names[n - 1]),
+    }
+}
+
+struct Ctx<'a> {
+    p: &'a Programme,
+    net: &'a Network,
+    an: &'a Analysis,
+    cfg: &'a GapConfig,
+    out: Vec<Finding>,
+}
+
+impl Ctx<'_> {
+    fn name(&self, id: &str) -> String {
+        self.p
+            .stakeholders
+            .get(id)
+            .map_or_else(|| id.to_owned(), |s| s.name.clone())
+    }
+
+    fn names(&self, ids: &[String]) -> Vec<String> {
+        ids.iter().map(|i| self.name(i)).collect()
+    }
+
+    fn kind(&self, i: usize) -> StakeholderKind {
+        self.net.kinds[i]
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        kind: FindingKind,
+        severity: Severity,
+        subjects: Vec<String>,
+        en: String,
+        fr: String,
+        evidence: impl IntoIterator<Item = Uuid>,
+        suggestion_en: String,
+        suggestion_fr: String,
+    ) {
+        let mut evidence: Vec<Uuid> = evidence.into_iter().collect();
+        evidence.sort();
+        evidence.dedup();
+        self.out.push(Finding {
+            id: format!("{}/{}", kind.as_str(), subjects.join("+")),
+            kind,
+            severity,
+            subjects,
+            explanation: Bilingual { en, fr },
+            evidence,
+            suggestion: Bilingual {
+                en: suggestion_en,
+                fr: suggestion_fr,
+            },
+        });
+    }
+}
+
+/// Computes the gap report of programme `p` from its network and metrics.
+pub fn report(p: &Programme, net: &Network, an: &Analysis, cfg: &GapConfig) -> GapReport {
+    let mut cx = Ctx {
+        p,
+        net,
+        an,
+        cfg,
+        out: Vec::new(),
+    };
+    uncovered_needs(&mut cx);
+    missing_sectors(&mut cx);
+    single_points_of_failure(&mut cx);
+    isolated(&mut cx);
+    stalled_outreach(&mut cx);
+    dormant_ties(&mut cx);
+    brokers(&mut cx);
+    silos(&mut cx);
+    introductions(&mut cx);
+    participation(&mut cx);
+    let mut findings = cx.out;
+    findings.sort_by(|a, b| (a.severity, a.kind, &a.id).cmp(&(b.severity, b.kind, &b.id)));
+    findings.dedup_by(|a, b| a.id == b.id);
+    GapReport {
+        programme: p.id.clone(),
+        as_of: net.as_of,
+        position: net.position,
+        findings,
+    }
+}
+
+/// Stakeholders party to an active partnership with a present tie.
+fn active_partners(net: &Network) -> BTreeSet<&str> {
+    let mut s = BTreeSet::new();
+    for t in net.present_ties() {
+        if t.partnership.as_ref().is_some_and(|x| x.ended_at.is_none()) {
+            s.insert(t.a.as_str());
+            s.insert(t.b.as_str());
+        }
+    }
+    s
+}
+
+fn uncovered_needs(cx: &mut Ctx) {
+    let partners = active_partners(cx.net);
+    let needs: Vec<_> =
+        cx.p.needs
+            .values()
+            .filter(|n| n.status == NeedStatus::Open)
+            .collect();
+    for n in needs {
+        let covered =
+            cx.p.active_stakeholders()
+                .any(|s| partners.contains(s.id.as_str()) && s.themes.contains(&n.theme));
+        if covered {
+            continue;
+        }
+        let candidates: Vec<&str> =
+            cx.p.active_stakeholders()
+                .filter(|s| s.themes.contains(&n.theme))
+                .map(|s| s.id.as_str())
+                .collect();
+        let tried: Vec<_> =
+            cx.p.contacts
+                .iter()
+                .filter(|c| {
+                    candidates.contains(&c.to.as_str()) || candidates.contains(&c.from.as_str())
+                })
+                .collect();
+        let severity = match n.priority {
+            Some(Priority::High) => Severity::High,
+            Some(Priority::Low) => Severity::Low,
+            _ => Severity::Medium,
+        };
+        let what = n
+            .description
+            .as_deref()
+            .unwrap_or(&n.theme)
+            .trim_end_matches('.')
+            .to_owned();
+        let cand_names = cx.names(&candidates.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let (tried_en, tried_fr) = if tried.is_empty() {
+            (String::new(), String::new())
+        } else {
+            let best = tried
+                .iter()
+                .map(|c| c.outcome)
+                .max()
+                .unwrap_or(Outcome::NoResponse);
+            (
+                format!(
+                    " {} contact(s) with {} brought no partnership (best outcome: {}).",
+                    tried.len(),
+                    list(&cand_names, "and"),
+                    outcome_en(best)
+                ),
+                format!(
+                    " {} contact(s) avec {} n'ont abouti à aucun partenariat (meilleure réponse : {}).",
+                    tried.len(),
+                    list(&cand_names, "et"),
+                    outcome_fr(best)
+                ),
+            )
+        };
+        let (sug_en, sug_fr) = if cand_names.is_empty() {
+            (
+                format!("Find a stakeholder working on {} and register it; ask the mentor city who covers it there.", n.theme),
+                format!("Trouver un acteur qui travaille sur « {} » et l'enregistrer ; demander à la ville mentor qui le couvre chez elle.", n.theme),
+            )
+        } else {
+            (
+                format!(
+                    "Follow up with {} or look for another provider of {}; a partnership with an active partner would cover the need.",
+                    list(&cand_names, "or"),
+                    n.theme
+                ),
+                format!(
+                    "Relancer {} ou chercher un autre acteur pour « {} » ; un partenariat avec un partenaire actif couvrirait le besoin.",
+                    list(&cand_names, "ou"),
+                    n.theme
+                ),
+            )
+        };
+        let evidence: Vec<Uuid> = n
+            .events
+            .iter()
+            .copied()
+            .chain(tried.iter().map(|c| c.event))
+            .collect();
+        cx.push(
+            FindingKind::UncoveredNeed,
+            severity,
+            vec![n.id.clone()],
+            format!(
+                "{}: the need \u{201c}{what}\u{201d} has no active partner working on {}.{tried_en}",
+                n.action, n.theme
+            ),
+            format!(
+                "{} : le besoin « {what} » n'a aucun partenaire actif travaillant sur le thème « {} ».{tried_fr}",
+                n.action, n.theme
+            ),
+            evidence,
+            sug_en,
+            sug_fr,
+        );
+    }
+}
+
+fn outcome_en(o: Outcome) -> &'static str {
+    match o {
+        Outcome::NoResponse => "no response",
+        Outcome::Declined => "declined",
+        Outcome::Acknowledged => "acknowledged",
+        Outcome::Interested => "interested",
+        Outcome::Committed => "committed",
+    }
+}
+
+fn outcome_fr(o: Outcome) -> &'static str {
+    match o {
+        Outcome::NoResponse => "pas de réponse",
+        Outcome::Declined => "refus",
+        Outcome::Acknowledged => "accusé de réception",
+        Outcome::Interested => "intéressé",
+        Outcome::Committed => "engagé",
+    }
+}
+
+fn missing_sectors(cx: &mut Ctx) {
+    for kind in REFERENCE_SECTORS {
+        let members: Vec<usize> = (0..cx.net.nodes.len())
+            .filter(|&i| cx.kind(i) == kind)
+            .collect();
+        let k = kind_name(kind);
+        if members.is_empty() {
+            let severity = if is_group(kind) {
+                Severity::High
+            } else {
+                Severity::Medium
+            };
+            cx.push(
+                FindingKind::MissingSector,
+                severity,
+                vec![k.clone()],
+                format!(
+                    "No stakeholder of the {} sector is in the network.",
+                    k.replace('_', " ")
+                ),
+                format!(
+                    "Aucun acteur du secteur « {} » n'est dans le réseau.",
+                    kind_fr(kind)
+                ),
+                Vec::new(),
+                format!(
+                    "Map who works as {} locally and reach out to one of them.",
+                    k.replace('_', " ")
+                ),
+                format!(
+                    "Repérer les acteurs locaux du secteur « {} » et en contacter un.",
+                    kind_fr(kind)
+                ),
+            );
+            continue;
+        }
+        let tied = members
+            .iter()
+            .any(|&i| !cx.net.topology.neighbours(i).is_empty());
+        if !tied {
+            let ids: Vec<String> = members.iter().map(|&i| cx.net.nodes[i].clone()).collect();
+            let names = cx.names(&ids);
+            let evidence: Vec<Uuid> = ids
+                .iter()
+                .filter_map(|id| cx.p.stakeholders.get(id))
+                .flat_map(|s| s.events.iter().copied())
+                .collect();
+            let mut subjects = vec![k.clone()];
+            subjects.extend(ids);
+            cx.push(
+                FindingKind::MissingSector,
+                if is_group(kind) { Severity::High } else { Severity::Low },
+                subjects,
+                format!(
+                    "The {} sector is registered ({}) but none of it is tied to the programme.",
+                    k.replace('_', " "),
+                    list(&names, "and")
+                ),
+                format!(
+                    "Le secteur « {} » est enregistré ({}) mais aucun de ses acteurs n'est lié au programme.",
+                    kind_fr(kind),
+                    list(&names, "et")
+                ),
+                evidence,
+                format!("Turn a first contact with {} into a partnership.", list(&names, "or")),
+                format!("Transformer un premier contact avec {} en partenariat.", list(&names, "ou")),
+            );
+        }
+    }
+}
+
+/// Per node of a DFS forest: discovery order, low-link, subtree counts.
+struct Separations {
+    /// Articulation points with the node sets (as DFS subtrees) they cut off.
+    cuts: Vec<(usize, Vec<usize>)>,
+    /// Bridges as (parent, child): removing it cuts off the child's subtree.
+    bridges: Vec<(usize, usize)>,
+    /// Nodes of each DFS subtree root's subtree, by discovery order range.
+    order: Vec<usize>,
+    tin: Vec<usize>,
+    size: Vec<usize>,
+    comp: Vec<usize>,
+}
+
+impl Separations {
+    fn subtree(&self, v: usize) -> &[usize] {
+        &self.order[self.tin[v]..self.tin[v] + self.size[v]]
+    }
+}
+
+/// Tarjan's articulation points and bridges, iteratively, keeping for each
+/// cut the child subtrees it separates (so "what does it cut off" is known
+/// in linear time).
+fn separations(net: &Network) -> Separations {
+    let t = &net.topology;
+    let n = t.node_count();
+    let unseen = usize::MAX;
+    let mut tin = vec![unseen; n];
+    let mut low = vec![0; n];
+    let mut size = vec![1; n];
+    let mut comp = vec![0; n];
+    let mut order = Vec::with_capacity(n);
+    let mut cut_children: HashMap<usize, Vec<usize>> = HashMap::new();
+    let mut bridges = Vec::new();
+    let mut root_children = vec![0usize; n];
+    for root in 0..n {
+        if tin[root] != unseen {
+            continue;
+        }
+        let c = root;
+        let mut stack: Vec<(usize, usize, usize)> = vec![(root, usize::MAX, 0)];
+        tin[root] = order.len();
+        low[root] = tin[root];
+        comp[root] = c;
+        order.push(root);
+        while let Some(&mut (v, parent, ref mut next)) = stack.last_mut() {
+            let nb = t.neighbours(v);
+            if *next < nb.len() {
+                let w = nb[*next];
+                *next += 1;
+                if w == parent {
+                    continue;
+                }
+                if tin[w] == unseen {
+                    tin[w] = order.len();
+                    low[w] = tin[w];
+                    comp[w] = c;
+                    order.push(w);
+                    stack.push((w, v, 0));
+                } else {
+                    low[v] = low[v].min(tin[w]);
+                }
+            } else {
+                stack.pop();
+                if let Some(&(u, _, _)) = stack.last() {
+                    low[u] = low[u].min(low[v]);
+                    size[u] += size[v];
+                    if low[v] > tin[u] {
+                        bridges.push((u, v));
+                    }
+                    if u == root {
+                        root_children[root] += 1;
+                    }
+                    if low[v] >= tin[u] {
+                        cut_children.entry(u).or_default().push(v);
+                    }
+                }
+            }
+        }
+    }
+    let mut cuts: Vec<(usize, Vec<usize>)> = cut_children
+        .into_iter()
+        .filter(|(v, children)| {
+            // A root is a cut only with two or more DFS children.
+            comp[*v] != *v || children.len() >= 2 || root_children[*v] >= 2
+        })
+        .map(|(v, children)| {
+            if comp[v] == v {
+                // For a root, every child subtree is cut off from the others;
+                // keep all but the largest as "cut off".
+                let mut ch = children;
+                ch.sort_by_key(|&c| std::cmp::Reverse(size[c]));
+                ch.remove(0);
+                (v, ch)
+            } else {
+                (v, children)
+            }
+        })
+        .collect();
+    cuts.sort();
+    Separations {
+        cuts,
+        bridges,
+        order,
+        tin,
+        size,
+        comp,
+    }
+}
+
+fn single_points_of_failure(cx: &mut Ctx) {
+    let sep = separations(cx.net);
+    let n = cx.net.nodes.len();
+    // Services per connected component.
+    let mut comp_services: HashMap<usize, usize> = HashMap::new();
+    for i in 0..n {
+        if is_service(cx.kind(i)) {
+            *comp_services.entry(sep.comp[i]).or_default() += 1;
+        }
+    }
+    for (v, children) in &sep.cuts {
+        let v = *v;
+        let cut_off: Vec<usize> = children
+            .iter()
+            .flat_map(|&c| sep.subtree(c).iter().copied())
+            .collect();
+        // Groups left without any service once v is gone: in a cut-off part
+        // with no service, or in the rest when every service is cut off.
+        let mut stranded: BTreeSet<usize> = BTreeSet::new();
+        let comp_total = comp_services.get(&sep.comp[v]).copied().unwrap_or(0)
+            - usize::from(is_service(cx.kind(v)));
+        let mut cut_services = 0;
+        for &c in children {
+            let part = sep.subtree(c);
+            let services = part.iter().filter(|&&i| is_service(cx.kind(i))).count();
+            cut_services += services;
+            if services == 0 && comp_total > 0 {
+                stranded.extend(part.iter().copied().filter(|&i| is_group(cx.kind(i))));
+            }
+        }
+        if cut_services == comp_total && comp_total > 0 {
+            let cut: BTreeSet<usize> = cut_off.iter().copied().collect();
+            let rest = sep
+                .subtree(sep.comp[v])
+                .iter()
+                .copied()
+                .filter(|i| *i != v && !cut.contains(i));
+            stranded.extend(rest.filter(|&i| is_group(cx.kind(i))));
+        }
+        let vid = cx.net.nodes[v].clone();
+        let vname = cx.name(&vid);
+        let evidence: Vec<Uuid> = cx
+            .net
+            .neighbours(&vid)
+            .into_iter()
+            .flat_map(|(_, t)| t.evidence.iter().copied())
+            .collect();
+        if !stranded.is_empty() {
+            let ids: Vec<String> = stranded.iter().map(|&i| cx.net.nodes[i].clone()).collect();
+            let names = cx.names(&ids);
+            let service = best_service(cx, &stranded);
+            let mut subjects = vec![vid.clone()];
+            subjects.extend(ids);
+            cx.push(
+                FindingKind::SinglePointOfFailure,
+                Severity::High,
+                subjects,
+                format!(
+                    "{vname} alone links {} to the services: without it, they reach no city service, agency or association.",
+                    list(&names, "and")
+                ),
+                format!(
+                    "{vname} est le seul lien entre {} et les services : sans lui, ils n'atteignent aucun service municipal, agence ni association.",
+                    list(&names, "et")
+                ),
+                evidence,
+                format!(
+                    "Build a second path: tie {} directly to {service}, for instance through a co-creation session it runs with them.",
+                    list(&names, "and")
+                ),
+                format!(
+                    "Créer un second chemin : relier directement {} à {service}, par exemple par un atelier de co-construction qu'il anime avec eux.",
+                    list(&names, "et")
+                ),
+            );
+        } else if cut_off.len() >= 2 {
+            let severity = if cut_off.len() >= 5 {
+                Severity::Medium
+            } else {
+                Severity::Low
+            };
+            cx.push(
+                FindingKind::SinglePointOfFailure,
+                severity,
+                vec![vid.clone()],
+                format!(
+                    "{vname} is the only link to {} other stakeholder(s): if the tie with it weakens, they drop out of the network.",
+                    cut_off.len()
+                ),
+                format!(
+                    "{vname} est le seul lien vers {} autre(s) acteur(s) : si ce lien faiblit, ils sortent du réseau.",
+                    cut_off.len()
+                ),
+                evidence,
+                format!("Tie some of the stakeholders that depend on {vname} to another partner."),
+                format!("Relier à un autre partenaire une partie des acteurs qui dépendent de {vname}."),
+            );
+        }
+    }
+    for &(u, v) in &sep.bridges {
+        // Leaves hanging on one tie are reported as isolated stakeholders.
+        if cx.net.topology.neighbours(u).len() < 2 || cx.net.topology.neighbours(v).len() < 2 {
+            continue;
+        }
+        let (a, b) = (cx.net.nodes[u].clone(), cx.net.nodes[v].clone());
+        let tie = cx.net.tie(&a, &b).cloned();
+        let (an, bn) = (cx.name(&a), cx.name(&b));
+        let side = sep.size[v];
+        let mut subjects = vec![a.clone(), b.clone()];
+        subjects.sort();
+        cx.push(
+            FindingKind::SinglePointOfFailure,
+            Severity::Medium,
+            subjects,
+            format!(
+                "The tie between {an} and {bn} is the only one joining two parts of the network ({side} stakeholder(s) on {bn}'s side)."
+            ),
+            format!(
+                "Le lien entre {an} et {bn} est le seul qui relie deux parties du réseau ({side} acteur(s) du côté de {bn})."
+            ),
+            tie.map(|t| t.evidence).unwrap_or_default(),
+            format!("Add a second tie across: introduce a partner of {an} to a partner of {bn}."),
+            format!("Ajouter un second lien : présenter un partenaire de {an} à un partenaire de {bn}."),
+        );
+    }
+}
+
+/// The service most tied in the network, outside `exclude`.
+fn best_service(cx: &Ctx, exclude: &BTreeSet<usize>) -> String {
+    (0..cx.net.nodes.len())
+        .filter(|i| !exclude.contains(i) && is_service(cx.kind(*i)))
+        .max_by(|&a, &b| {
+            cx.an.weighted_degree[a]
+                .partial_cmp(&cx.an.weighted_degree[b])
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then(b.cmp(&a))
+        })
+        .map(|i| cx.name(&cx.net.nodes[i]))
+        .unwrap_or_else(|| "a city service".to_owned())
+}
+
+fn isolated(cx: &mut Ctx) {
+    for i in 0..cx.net.nodes.len() {
+        let id = cx.net.nodes[i].clone();
+        let degree = cx.net.topology.neighbours(i).len();
+        let name = cx.name(&id);
+        let reg: Vec<Uuid> =
+            cx.p.stakeholders
+                .get(&id)
+                .map(|s| s.events.clone())
+                .unwrap_or_default();
+        if degree == 0 {
+            let contacts: Vec<Uuid> =
+                cx.p.contacts
+                    .iter()
+                    .filter(|c| c.from == id || c.to == id)
+                    .map(|c| c.event)
+                    .collect();
+            let severity = if is_group(cx.kind(i)) {
+                Severity::High
+            } else {
+                Severity::Medium
+            };
+            cx.push(
+                FindingKind::IsolatedStakeholder,
+                severity,
+                vec![id.clone()],
+                format!("{name} is registered but has no tie in the network."),
+                format!("{name} est enregistré mais n'a aucun lien dans le réseau."),
+                reg.into_iter().chain(contacts),
+                format!("Contact {name} and agree on a first joint step, or archive it if it is no longer relevant."),
+                format!("Contacter {name} et convenir d'une première action commune, ou l'archiver s'il n'est plus pertinent."),
+            );
+        } else if degree == 1 {
+            let (other, tie) = cx.net.neighbours(&id)[0];
+            if tie.strength < cx.cfg.weak_strength {
+                let other = cx.name(other);
+                let s = tie.strength;
+                let ev = tie.evidence.clone();
+                cx.push(
+                    FindingKind::IsolatedStakeholder,
+                    Severity::Low,
+                    vec![id.clone()],
+                    format!("{name} hangs on a single weak tie, with {other} (strength {s:.2})."),
+                    format!("{name} ne tient qu'à un seul lien faible, avec {other} (intensité {s:.2})."),
+                    reg.into_iter().chain(ev),
+                    format!("Renew the tie with {other} and add a second partner for {name}."),
+                    format!("Raviver le lien avec {other} et trouver un second partenaire pour {name}."),
+                );
+            }
+        }
+    }
+}
+
+fn stalled_outreach(cx: &mut Ctx) {
+    let as_of = cx.net.as_of;
+    let mut pairs: BTreeMap<(String, String), Vec<&crate::model::Contact>> = BTreeMap::new();
+    for c in &cx.p.contacts {
+        if cx.net.index_of(&c.from).is_none() || cx.net.index_of(&c.to).is_none() {
+            continue;
+        }
+        let key = if c.from < c.to {
+            (c.from.clone(), c.to.clone())
+        } else {
+            (c.to.clone(), c.from.clone())
+        };
+        pairs.entry(key).or_default().push(c);
+    }
+    for ((a, b), contacts) in pairs {
+        let positive = contacts.iter().any(|c| c.outcome.is_positive());
+        let present = cx.net.tie(&a, &b).is_some_and(|t| t.present);
+        let stalled = !positive && !present && contacts.len() >= cx.cfg.stalled_contacts;
+        let Some(last) = contacts
+            .iter()
+            .max_by_key(|c| (c.occurred_at, c.event))
+            .copied()
+        else {
+            continue;
+        };
+        let overdue = last
+            .follow_up_due
+            .filter(|due| *due < as_of.date_naive())
+            .map(|due| (due, (as_of.date_naive() - due).num_days()));
+        if !stalled && overdue.is_none() {
+            continue;
+        }
+        let (from, to) = (cx.name(&last.from), cx.name(&last.to));
+        let first = contacts
+            .iter()
+            .map(|c| c.occurred_at)
+            .min()
+            .unwrap_or(last.occurred_at);
+        let mut en = String::new();
+        let mut fr = String::new();
+        if stalled {
+            en.push_str(&format!(
+                "{from} and {to}: {} contacts since {} without a positive answer (latest: {}).",
+                contacts.len(),
+                day(first),
+                outcome_en(last.outcome)
+            ));
+            fr.push_str(&format!(
+                "{from} et {to} : {} contacts depuis le {} sans réponse positive (dernière : {}).",
+                contacts.len(),
+                day(first),
+                outcome_fr(last.outcome)
+            ));
+        }
+        if let Some((due, days)) = overdue {
+            if !en.is_empty() {
+                en.push(' ');
+                fr.push(' ');
+            }
+            en.push_str(&format!(
+                "The follow-up {from} planned with {to} was due on {due} and is {days} days overdue."
+            ));
+            fr.push_str(&format!(
+                "La relance prévue par {from} auprès de {to} était due le {due} : {days} jours de retard."
+            ));
+        }
+        let severity = match (stalled, overdue.is_some()) {
+            (true, true) => Severity::High,
+            (true, false) => Severity::Medium,
+            (false, _) if last.outcome.is_positive() => Severity::Medium,
+            _ => Severity::Low,
+        };
+        let (sug_en, sug_fr) = if stalled {
+            (
+                format!("Change approach with {to}: ask a partner who knows them to introduce {from}, or meet in person instead of writing."),
+                format!("Changer d'approche avec {to} : demander à un partenaire qui les connaît de présenter {from}, ou les rencontrer plutôt que d'écrire."),
+            )
+        } else {
+            (
+                format!("Follow up with {to} now, while the contact is still warm."),
+                format!("Relancer {to} maintenant, tant que le contact est encore récent."),
+            )
+        };
+        cx.push(
+            FindingKind::StalledOutreach,
+            severity,
+            vec![a, b],
+            en,
+            fr,
+            contacts.iter().map(|c| c.event),
+            sug_en,
+            sug_fr,
+        );
+    }
+}
+
+fn dormant_ties(cx: &mut Ctx) {
+    let dormant: Vec<_> = cx
+        .net
+        .present_ties()
+        .filter(|t| {
+            t.partnership.as_ref().is_some_and(|x| x.ended_at.is_none())
+                && t.strength < cx.cfg.dormant_strength
+        })
+        .cloned()
+        .collect();
+    for t in dormant {
+        let x = t.partnership.as_ref().expect("filtered on partnership");
+        let (a, b) = (cx.name(&t.a), cx.name(&t.b));
+        let days = (cx.net.as_of - t.last_interaction).num_days();
+        let last = day(t.last_interaction);
+        let s = t.strength;
+        cx.push(
+            FindingKind::DormantTie,
+            Severity::Medium,
+            vec![x.id.clone()],
+            format!(
+                "The partnership between {a} and {b} has had no contact, revision or shared session since {last} ({days} days); its strength has fallen to {s:.2}."
+            ),
+            format!(
+                "Le partenariat entre {a} et {b} n'a connu ni contact, ni révision, ni atelier commun depuis le {last} ({days} jours) ; son intensité est tombée à {s:.2}."
+            ),
+            t.evidence.iter().copied(),
+            format!("Plan a meeting or a joint session with {a} and {b}, or record the end of the partnership if it is over."),
+            format!("Prévoir une rencontre ou un atelier commun entre {a} et {b}, ou enregistrer la fin du partenariat s'il est terminé."),
+        );
+    }
+}
+
+fn brokers(cx: &mut Ctx) {
+    for i in 0..cx.net.nodes.len() {
+        let m = &cx.an.nodes[i];
+        let constrained = m.constraint.is_none_or(|c| c > cx.cfg.broker_constraint);
+        if m.betweenness < cx.cfg.broker_betweenness || constrained {
+            continue;
+        }
+        let id = cx.net.nodes[i].clone();
+        let name = cx.name(&id);
+        let share = m.betweenness * 100.0;
+        let severity = if m.betweenness >= 0.5 {
+            Severity::High
+        } else {
+            Severity::Medium
+        };
+        // Two partners of the broker in different communities, if any.
+        let nb = cx.net.topology.neighbours(i);
+        let pair = nb.iter().enumerate().find_map(|(k, &x)| {
+            nb[k + 1..]
+                .iter()
+                .find(|&&y| cx.an.nodes[x].community != cx.an.nodes[y].community)
+                .map(|&y| (x, y))
+        });
+        let (sug_en, sug_fr) = match pair {
+            Some((x, y)) => {
+                let (xn, yn) = (cx.name(&cx.net.nodes[x]), cx.name(&cx.net.nodes[y]));
+                (
+                    format!("Spread the brokerage: introduce {name}'s partners to each other, starting with {xn} and {yn}."),
+                    format!("Répartir l'intermédiation : présenter entre eux les partenaires de {name}, en commençant par {xn} et {yn}."),
+                )
+            }
+            None => (
+                format!("Spread the brokerage: introduce {name}'s partners to each other."),
+                format!(
+                    "Répartir l'intermédiation : présenter entre eux les partenaires de {name}."
+                ),
+            ),
+        };
+        let evidence: Vec<Uuid> = cx
+            .net
+            .neighbours(&id)
+            .into_iter()
+            .flat_map(|(_, t)| t.evidence.iter().copied())
+            .collect();
+        cx.push(
+            FindingKind::BrokerDependency,
+            severity,
+            vec![id.clone()],
+            format!(
+                "The network leans on {name}: it lies on {share:.0}% of the shortest paths between stakeholders, and its partners are barely tied to each other."
+            ),
+            format!(
+                "Le réseau repose sur {name} : il se trouve sur {share:.0} % des plus courts chemins entre acteurs, et ses partenaires sont peu liés entre eux."
+            ),
+            evidence,
+            sug_en,
+            sug_fr,
+        );
+    }
+}
+
+fn silos(cx: &mut Ctx) {
+    for (&kind, &ei) in &cx.an.ei_per_kind {
+        let members: Vec<usize> = (0..cx.net.nodes.len())
+            .filter(|&i| cx.kind(i) == kind)
+            .collect();
+        if members.len() < 2 || ei > cx.cfg.silo_ei {
+            continue;
+        }
+        let k = kind_name(kind);
+        let evidence: Vec<Uuid> = cx
+            .net
+            .present_ties()
+            .filter(|t| {
+                let (a, b) = (cx.net.index_of(&t.a), cx.net.index_of(&t.b));
+                a.is_some_and(|a| cx.kind(a) == kind) && b.is_some_and(|b| cx.kind(b) == kind)
+            })
+            .flat_map(|t| t.evidence.iter().copied())
+            .collect();
+        cx.push(
+            FindingKind::SiloedSector,
+            Severity::Medium,
+            vec![k.clone()],
+            format!(
+                "Stakeholders of the {} sector are tied mostly among themselves (E-I index {ei:.2}).",
+                k.replace('_', " ")
+            ),
+            format!(
+                "Les acteurs du secteur « {} » sont surtout liés entre eux (indice E-I {ei:.2}).",
+                kind_fr(kind)
+            ),
+            evidence,
+            format!("Invite the {} sector to sessions with other sectors.", k.replace('_', " ")),
+            format!("Inviter le secteur « {} » à des ateliers avec d'autres secteurs.", kind_fr(kind)),
+        );
+    }
+    // Components cut off from the main one: groups with no tie across (E-I = −1).
+    let comps = &cx.an.network.component_of;
+    let mut members: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (i, &c) in comps.iter().enumerate() {
+        members.entry(c).or_default().push(i);
+    }
+    let Some(main) = members
+        .iter()
+        .max_by_key(|(c, m)| (m.len(), std::cmp::Reverse(**c)))
+        .map(|(c, _)| *c)
+    else {
+        return;
+    };
+    for (c, m) in &members {
+        if *c == main || m.len() < 2 {
+            continue;
+        }
+        let ids: Vec<String> = m.iter().map(|&i| cx.net.nodes[i].clone()).collect();
+        let names = cx.names(&ids);
+        let evidence: Vec<Uuid> = cx
+            .net
+            .present_ties()
+            .filter(|t| ids.contains(&t.a))
+            .flat_map(|t| t.evidence.iter().copied())
+            .collect();
+        let first = names[0].clone();
+        cx.push(
+            FindingKind::SiloedSector,
+            Severity::Medium,
+            ids.clone(),
+            format!(
+                "{} work together but have no tie to the rest of the network (E-I index −1).",
+                list(&names, "and")
+            ),
+            format!(
+                "{} travaillent ensemble mais n'ont aucun lien avec le reste du réseau (indice E-I −1).",
+                list(&names, "et")
+            ),
+            evidence,
+            format!("Bring {first} into a session or a partnership with the main network."),
+            format!("Associer {first} à un atelier ou à un partenariat avec le réseau principal."),
+        );
+    }
+}
+
+fn introductions(cx: &mut Ctx) {
+    /// Neighbours considered per common partner (the strongest ones).
+    const PER_PARTNER: usize = 50;
+    let min = cx.cfg.introduction_strength;
+    let mut best: BTreeMap<(usize, usize), (f64, usize, Vec<String>)> = BTreeMap::new();
+    for w in 0..cx.net.nodes.len() {
+        let wid = &cx.net.nodes[w];
+        let mut strong: Vec<(usize, f64)> = cx
+            .net
+            .neighbours(wid)
+            .into_iter()
+            .filter(|(_, t)| t.strength >= min)
+            .filter_map(|(x, t)| cx.net.index_of(x).map(|i| (i, t.strength)))
+            .collect();
+        strong.sort_by(|a, b| {
+            b.1.partial_cmp(&a.1)
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then(a.0.cmp(&b.0))
+        });
+        strong.truncate(PER_PARTNER);
+        for (k, &(u, su)) in strong.iter().enumerate() {
+            for &(v, sv) in &strong[k + 1..] {
+                let (u, v, su, sv) = if u < v {
+                    (u, v, su, sv)
+                } else {
+                    (v, u, sv, su)
+                };
+                if cx.net.topology.neighbours(u).binary_search(&v).is_ok() {
+                    continue;
+                }
+                let (uid, vid) = (&cx.net.nodes[u], &cx.net.nodes[v]);
+                let (Some(us), Some(vs)) = (cx.p.stakeholders.get(uid), cx.p.stakeholders.get(vid))
+                else {
+                    continue;
+                };
+                let shared: Vec<String> = us
+                    .themes
+                    .iter()
+                    .filter(|t| vs.themes.contains(t))
+                    .cloned()
+                    .collect();
+                if shared.is_empty() {
+                    continue;
+                }
+                let hole = cx.an.nodes[u].community != cx.an.nodes[v].community;
+                let score = shared.len() as f64 * su.min(sv) * if hole { 1.5 } else { 1.0 };
+                let e = best.entry((u, v)).or_insert((f64::MIN, w, Vec::new()));
+                if score > e.0 {
+                    *e = (score, w, shared);
+                }
+            }
+        }
+    }
+    let mut ranked: Vec<_> = best.into_iter().collect();
+    ranked.sort_by(|a, b| {
+        b.1 .0
+            .partial_cmp(&a.1 .0)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(a.0.cmp(&b.0))
+    });
+    ranked.truncate(cx.cfg.max_introductions);
+    for ((u, v), (_, w, shared)) in ranked {
+        let (uid, vid, wid) = (
+            cx.net.nodes[u].clone(),
+            cx.net.nodes[v].clone(),
+            cx.net.nodes[w].clone(),
+        );
+        let (un, vn, wn) = (cx.name(&uid), cx.name(&vid), cx.name(&wid));
+        let themes = shared.join(", ");
+        let evidence: Vec<Uuid> = [cx.net.tie(&uid, &wid), cx.net.tie(&vid, &wid)]
+            .into_iter()
+            .flatten()
+            .flat_map(|t| t.evidence.iter().copied())
+            .collect();
+        cx.push(
+            FindingKind::SuggestedIntroduction,
+            Severity::Low,
+            vec![uid, vid],
+            format!("{un} and {vn} both work on {themes} and both are close partners of {wn}, but they are not tied to each other."),
+            format!("{un} et {vn} travaillent tous deux sur {themes} et sont deux partenaires proches de {wn}, mais ne sont pas liés entre eux."),
+            evidence,
+            format!("Ask {wn} to introduce {un} and {vn}."),
+            format!("Demander à {wn} de présenter {un} et {vn} l'un à l'autre."),
+        );
+    }
+}
+
+fn participation(cx: &mut Ctx) {
+    let as_of = cx.net.as_of;
+    let mut sessions: Vec<_> = cx.p.sessions.values().collect();
+    sessions.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
+    for s in &sessions {
+        if s.beneficiaries.total == 0 {
+            let title = s.title.clone();
+            let date = day(s.occurred_at);
+            cx.push(
+                FindingKind::Participation,
+                Severity::Medium,
+                vec![s.id.clone()],
+                format!("The session \u{201c}{title}\u{201d} ({date}) had no beneficiary taking part."),
+                format!("L'atelier « {title} » ({date}) s'est tenu sans aucun bénéficiaire."),
+                s.events.iter().copied(),
+                "Invite beneficiaries, through the community champions, to the next session on the same theme.".to_owned(),
+                "Inviter des bénéficiaires, via les relais communautaires, au prochain atelier sur ce thème.".to_owned(),
+            );
+        }
+    }
+    // Themes of the action plan never co-created with beneficiaries.
+    let co_created: BTreeSet<&str> = sessions
+        .iter()
+        .filter(|s| s.beneficiaries.total > 0)
+        .flat_map(|s| s.themes.iter().map(String::as_str))
+        .collect();
+    let plan: BTreeMap<&str, Vec<Uuid>> =
+        cx.p.needs
+            .values()
+            .filter(|n| n.status != NeedStatus::Withdrawn)
+            .fold(BTreeMap::new(), |mut m, n| {
+                m.entry(n.theme.as_str())
+                    .or_insert_with(Vec::new)
+                    .extend(&n.events);
+                m
+            });
+    for (theme, evidence) in plan {
+        if co_created.contains(theme) {
+            continue;
+        }
+        cx.push(
+            FindingKind::Participation,
+            Severity::Low,
+            vec![format!("theme:{theme}")],
+            format!("The action plan needs {theme}, but no session with beneficiaries has worked on it."),
+            format!("Le plan d'action comporte le thème « {theme} », mais aucun atelier avec des bénéficiaires ne l'a abordé."),
+            evidence,
+            format!("Hold a co-creation session on {theme} with the beneficiary groups concerned."),
+            format!("Organiser un atelier de co-construction sur « {theme} » avec les groupes de bénéficiaires concernés."),
+        );
+    }
+    let with_people: Vec<_> = sessions
+        .iter()
+        .filter(|s| s.beneficiaries.total > 0)
+        .collect();
+    let k = cx.cfg.stuck_sessions;
+    if with_people.len() >= k {
+        let last = &with_people[with_people.len() - k..];
+        if last.iter().all(|s| s.level <= Level::Consult) {
+            cx.push(
+                FindingKind::Participation,
+                Severity::Medium,
+                vec!["levels".to_owned()],
+                format!("The last {k} sessions with beneficiaries stayed at inform or consult: beneficiaries are heard but do not shape decisions."),
+                format!("Les {k} derniers ateliers avec des bénéficiaires sont restés au niveau informer ou consulter : les bénéficiaires sont entendus mais ne pèsent pas sur les décisions."),
+                last.iter().map(|s| s.events[0]),
+                "Give beneficiaries a role in the next session (involve or collaborate): choosing priorities, co-designing the service.".to_owned(),
+                "Donner un rôle aux bénéficiaires lors du prochain atelier (impliquer ou collaborer) : choisir les priorités, co-concevoir le service.".to_owned(),
+            );
+        }
+    }
+    let window_start = as_of - chrono::Duration::days(cx.cfg.participation_window_days);
+    let recent: Vec<_> = with_people
+        .iter()
+        .filter(|s| s.occurred_at > window_start && s.occurred_at <= as_of)
+        .collect();
+    let total: u64 = recent
+        .iter()
+        .map(|s| u64::from(s.beneficiaries.total))
+        .sum();
+    if total > 0 {
+        let women: u64 = recent
+            .iter()
+            .map(|s| u64::from(s.beneficiaries.women))
+            .sum();
+        let share = women as f64 / total as f64;
+        if share < cx.cfg.target_women_share {
+            let (pct, target) = (share * 100.0, cx.cfg.target_women_share * 100.0);
+            cx.push(
+                FindingKind::Participation,
+                Severity::Medium,
+                vec!["women_share".to_owned()],
+                format!("Women were {pct:.0}% of beneficiaries in the sessions of the last 12 months, below the {target:.0}% target."),
+                format!("Les femmes représentaient {pct:.0} % des bénéficiaires des ateliers des 12 derniers mois, sous l'objectif de {target:.0} %."),
+                recent.iter().map(|s| s.events[0]),
+                "Reach women through the community champions and women's associations; offer childcare and interpreting at sessions.".to_owned(),
+                "Toucher les femmes via les relais communautaires et les associations de femmes ; proposer garde d'enfants et interprétariat pendant les ateliers.".to_owned(),
+            );
+        }
+        let first: u64 = recent
+            .iter()
+            .map(|s| u64::from(s.beneficiaries.first_time))
+            .sum();
+        let returning: u64 = recent
+            .iter()
+            .map(|s| u64::from(s.beneficiaries.returning))
+            .sum();
+        if first + returning > 0 {
+            let share = returning as f64 / (first + returning) as f64;
+            if share < cx.cfg.min_returning_share {
+                let (pct, min) = (share * 100.0, cx.cfg.min_returning_share * 100.0);
+                cx.push(
+                    FindingKind::Participation,
+                    Severity::Low,
+                    vec!["returning".to_owned()],
+                    format!("Only {pct:.0}% of beneficiary places in the last 12 months went to returning participants (minimum {min:.0}%): few people come back."),
+                    format!("Seulement {pct:.0} % des places des 12 derniers mois sont allées à des participants qui revenaient (minimum {min:.0} %) : peu de personnes reviennent."),
+                    recent.iter().map(|s| s.events[0]),
+                    "Give participants a reason to return: a series of sessions, feedback on what their input changed.".to_owned(),
+                    "Donner aux participants une raison de revenir : un cycle d'ateliers, un retour sur ce que leur contribution a changé.".to_owned(),
+                );
+            }
+        }
+    }
+}
+
+/// The name of a severity in French.
+pub fn severity_fr(s: Severity) -> &'static str {
+    match s {
+        Severity::High => "élevée",
+        Severity::Medium => "moyenne",
+        Severity::Low => "faible",
+    }
+}
+
+impl GapReport {
+    /// Findings of one kind.
+    pub fn of_kind(&self, kind: FindingKind) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(move |f| f.kind == kind)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::replay;
+    use crate::metrics::MetricsConfig;
+    use crate::network::NetworkConfig;
+    use crate::testkit::{ev, stored};
+    use serde_json::{json, Value};
+
+    fn gaps(wire: &[Value], as_of: &str) -> GapReport {
+        let model = replay(stored(wire).iter());
+        let p = &model.programmes["p"];
+        let t = passerelle_events::values::OccurredAt::parse(as_of)
+            .unwrap()
+            .datetime();
+        let net = Network::build(p, t, 0, &NetworkConfig::default());
+        let an = net.analyse(&MetricsConfig::default());
+        report(p, &net, &an, &GapConfig::default())
+    }
+
+    fn programme(stakeholders: &[(&str, &str)]) -> Vec<Value> {
+        let mut v = vec![ev(
+            "ProgrammeDefined",
+            "2021-01-01",
+            json!({"programme": "p", "name": "P"}),
+        )];
+        for (id, kind) in stakeholders {
+            v.push(ev(
+                "StakeholderRegistered",
+                "2021-01-01",
+                json!({"stakeholder": id, "name": id, "kind": kind, "themes": ["language"]}),
+            ));
+        }
+        v
+    }
+
+    fn partnership(id: &str, a: &str, b: &str) -> Value {
+        ev(
+            "PartnershipFormed",
+            "2021-01-02",
+            json!({"partnership": id, "between": [a, b], "kind": "referral"}),
+        )
+    }
+
+    #[test]
+    fn a_separate_component_is_a_silo() {
+        let mut w = programme(&[
+            ("a", "association"),
+            ("b", "association"),
+            ("c", "city_service"),
+            ("x", "health"),
+            ("y", "health"),
+        ]);
+        w.push(partnership("p1", "a", "b"));
+        w.push(partnership("p2", "b", "c"));
+        w.push(partnership("p3", "x", "y"));
+        let r = gaps(&w, "2021-01-02");
+        let silo = r
+            .of_kind(FindingKind::SiloedSector)
+            .find(|f| f.subjects == ["x", "y"]);
+        assert!(silo.is_some(), "{:#?}", r.findings);
+        // The health sector is tied only within itself: E-I −1.
+        assert!(r
+            .of_kind(FindingKind::SiloedSector)
+            .any(|f| f.id == "siloed_sector/health"));
+    }
+
+    #[test]
+    fn stuck_levels_and_a_low_women_share_are_participation_findings() {
+        let mut w = programme(&[("a", "association"), ("g", "beneficiary_group")]);
+        for (i, level) in ["inform", "consult", "consult"].iter().enumerate() {
+            w.push(ev(
+                "CoCreationSessionHeld",
+                &format!("2021-0{}-01", i + 2),
+                json!({
+                "session": format!("s{i}"), "title": "T", "level": level, "groups": ["g"],
+                "beneficiaries": {"total": 10, "women": 3, "men": 7, "first_time": 10}}),
+            ));
+        }
+        let r = gaps(&w, "2021-05-01");
+        let ids: Vec<&str> = r
+            .of_kind(FindingKind::Participation)
+            .map(|f| f.id.as_str())
+            .collect();
+        assert!(ids.contains(&"participation/levels"), "{ids:?}");
+        assert!(ids.contains(&"participation/women_share"), "{ids:?}");
+        assert!(ids.contains(&"participation/returning"), "{ids:?}");
+        // One session at "involve" unsticks the levels.
+        w.push(ev(
+            "CoCreationSessionHeld",
+            "2021-04-15",
+            json!({
+            "session": "s9", "title": "T", "level": "involve", "groups": ["g"],
+            "beneficiaries": {"total": 10, "women": 8, "men": 2, "first_time": 2, "returning": 8}}),
+        ));
+        let r = gaps(&w, "2021-05-01");
+        assert!(!r
+            .of_kind(FindingKind::Participation)
+            .any(|f| f.id == "participation/levels"));
+    }
+
+    #[test]
+    fn an_isolated_beneficiary_group_is_high_and_a_missing_sector_is_reported() {
+        let w = programme(&[("a", "association"), ("g", "beneficiary_group")]);
+        let r = gaps(&w, "2021-01-02");
+        let iso = r
+            .findings
+            .iter()
+            .find(|f| f.id == "isolated_stakeholder/g")
+            .expect("isolated");
+        assert_eq!(iso.severity, Severity::High);
+        assert!(r
+            .findings
+            .iter()
+            .any(|f| f.id == "missing_sector/city_service"));
+        assert!(!r
+            .findings
+            .iter()
+            .any(|f| f.id == "missing_sector/association"));
+    }
+
+    #[test]
+    fn findings_are_ordered_by_severity_and_have_unique_ids() {
+        let mut w = programme(&[
+            ("a", "association"),
+            ("b", "city_service"),
+            ("g", "beneficiary_group"),
+        ]);
+        w.push(partnership("p1", "a", "b"));
+        let r = gaps(&w, "2022-06-01");
+        let sev: Vec<Severity> = r.findings.iter().map(|f| f.severity).collect();
+        let mut sorted = sev.clone();
+        sorted.sort();
+        assert_eq!(sev, sorted);
+        let ids: BTreeSet<&str> = r.findings.iter().map(|f| f.id.as_str()).collect();
+        assert_eq!(ids.len(), r.findings.len());
+        assert!(r.findings.iter().any(|f| f.id == "dormant_tie/p1"));
+    }
+}

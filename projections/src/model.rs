@@ -1,0 +1,451 @@
+//! The programme model: one fold over stored events that every read model is
+//! computed from — the directory (stakeholders, partnerships, sessions, needs,
+//! milestones, notes) and the raw material of the network (contacts per pair,
+//! co-attendance at sessions).
+//!
+//! The fold is order-robust: events may arrive in log order with occurred
+//! times out of order (a contact recorded late), so "last" always means the
+//! greatest occurred time, never the last event applied. It keeps plain Rust
+//! values; serialisation belongs to the callers.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use passerelle_events::event::{
+    About, Beneficiaries, Channel, Event, Level, MilestoneKind, Outcome, PartnershipKind, Priority,
+    Role, StakeholderKind,
+};
+use passerelle_events::values::{Slug, Theme};
+use passerelle_events::StoredEvent;
+use uuid::Uuid;
+
+/// A stakeholder's current profile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stakeholder {
+    /// Id (slug).
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Kind.
+    pub kind: StakeholderKind,
+    /// Themes.
+    pub themes: Vec<String>,
+    /// Territory.
+    pub territory: Option<String>,
+    /// Contact person, e-mail, phone (personal data).
+    pub contact: Option<passerelle_events::event::Contact>,
+    /// Whether archived.
+    pub archived: bool,
+    /// When registered.
+    pub registered_at: DateTime<Utc>,
+    /// Registration, profile changes and archival.
+    pub events: Vec<Uuid>,
+}
+
+/// A partnership between two stakeholders.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Partnership {
+    /// Id.
+    pub id: String,
+    /// The two stakeholders, sorted.
+    pub between: [String; 2],
+    /// Current kind.
+    pub kind: PartnershipKind,
+    /// Current themes.
+    pub themes: Vec<String>,
+    /// When formed.
+    pub formed_at: DateTime<Utc>,
+    /// Latest formation or revision.
+    pub revised_at: DateTime<Utc>,
+    /// When ended, if it has.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Formation, revisions, end.
+    pub events: Vec<Uuid>,
+}
+
+/// One outreach contact.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Contact {
+    /// Event id.
+    pub event: Uuid,
+    /// Who reached out.
+    pub from: String,
+    /// To whom.
+    pub to: String,
+    /// How.
+    pub channel: Channel,
+    /// Why.
+    pub purpose: Option<String>,
+    /// What came of it.
+    pub outcome: Outcome,
+    /// When.
+    pub occurred_at: DateTime<Utc>,
+    /// When to follow up.
+    pub follow_up_due: Option<chrono::NaiveDate>,
+}
+
+/// A co-creation session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    /// Id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Themes.
+    pub themes: Vec<String>,
+    /// IAP2 level.
+    pub level: Level,
+    /// Stakeholders present.
+    pub stakeholders: Vec<String>,
+    /// Facilitators.
+    pub facilitators: Vec<String>,
+    /// Beneficiary groups taking part.
+    pub groups: Vec<String>,
+    /// Counts.
+    pub beneficiaries: Beneficiaries,
+    /// Outputs.
+    pub outputs: Vec<String>,
+    /// When held.
+    pub occurred_at: DateTime<Utc>,
+    /// Pseudonymous participant codes (personal data), in attendance order.
+    pub participants: Vec<String>,
+    /// The session event and its attendance events.
+    pub events: Vec<Uuid>,
+}
+
+impl Session {
+    /// Every stakeholder taking part (stakeholders, facilitators, groups), sorted, once each.
+    pub fn attendees(&self) -> BTreeSet<&str> {
+        self.stakeholders
+            .iter()
+            .chain(&self.facilitators)
+            .chain(&self.groups)
+            .map(String::as_str)
+            .collect()
+    }
+}
+
+/// Where a need stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum NeedStatus {
+    /// No stakeholder has taken it on.
+    Open,
+    /// Taken on.
+    Addressed,
+    /// Dropped.
+    Withdrawn,
+}
+
+/// A need of the action plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Need {
+    /// Id.
+    pub id: String,
+    /// The action it belongs to.
+    pub action: String,
+    /// Theme.
+    pub theme: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Priority.
+    pub priority: Option<Priority>,
+    /// Status.
+    pub status: NeedStatus,
+    /// Stakeholders who took it on.
+    pub addressed_by: Vec<String>,
+    /// When declared.
+    pub declared_at: DateTime<Utc>,
+    /// Declaration, addressing, withdrawal.
+    pub events: Vec<Uuid>,
+}
+
+/// A dated marker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Milestone {
+    /// Id.
+    pub id: String,
+    /// Label.
+    pub label: String,
+    /// Kind.
+    pub kind: MilestoneKind,
+    /// When.
+    pub occurred_at: DateTime<Utc>,
+    /// Its event.
+    pub event: Uuid,
+}
+
+/// A review note.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Note {
+    /// Id.
+    pub id: String,
+    /// What it is about.
+    pub about: About,
+    /// Text.
+    pub text: String,
+    /// Who wrote it.
+    pub recorded_by: String,
+    /// When.
+    pub occurred_at: DateTime<Utc>,
+    /// Its event.
+    pub event: Uuid,
+}
+
+/// One programme's model.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Programme {
+    /// Id.
+    pub id: String,
+    /// Name, once defined.
+    pub name: String,
+    /// Role in the scheme.
+    pub role: Option<Role>,
+    /// Country code.
+    pub country: Option<String>,
+    /// Stakeholders by id.
+    pub stakeholders: BTreeMap<String, Stakeholder>,
+    /// Partnerships by id.
+    pub partnerships: BTreeMap<String, Partnership>,
+    /// Outreach contacts, in log order.
+    pub contacts: Vec<Contact>,
+    /// Sessions by id.
+    pub sessions: BTreeMap<String, Session>,
+    /// Needs by id.
+    pub needs: BTreeMap<String, Need>,
+    /// Milestones by id.
+    pub milestones: BTreeMap<String, Milestone>,
+    /// Review notes, in log order.
+    pub notes: Vec<Note>,
+    /// The greatest occurred time of any event of the programme.
+    pub latest: Option<DateTime<Utc>>,
+    /// Event count.
+    pub events: u64,
+}
+
+impl Programme {
+    /// Active (not archived) stakeholders.
+    pub fn active_stakeholders(&self) -> impl Iterator<Item = &Stakeholder> {
+        self.stakeholders.values().filter(|s| !s.archived)
+    }
+
+    /// Milestones in occurred order (ties by id).
+    pub fn milestones_in_order(&self) -> Vec<&Milestone> {
+        let mut m: Vec<&Milestone> = self.milestones.values().collect();
+        m.sort_by(|a, b| a.occurred_at.cmp(&b.occurred_at).then(a.id.cmp(&b.id)));
+        m
+    }
+}
+
+/// Every programme's model, and the log position it reflects.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Model {
+    /// Programmes by id.
+    pub programmes: BTreeMap<String, Programme>,
+    /// The position of the last event read (folded or filtered out).
+    pub position: u64,
+}
+
+fn slugs(v: &[Slug]) -> Vec<String> {
+    v.iter().map(Slug::to_string).collect()
+}
+
+fn themes(v: &[Theme]) -> Vec<String> {
+    v.iter().map(|t| t.as_str().to_owned()).collect()
+}
+
+impl Model {
+    /// Folds one stored event in.
+    pub fn apply(&mut self, e: &StoredEvent) {
+        self.position = self.position.max(e.position);
+        let at = e.event.occurred_at.datetime();
+        let id = e.event.id;
+        let pid = e.event.programme.as_str();
+        let p = self
+            .programmes
+            .entry(pid.to_owned())
+            .or_insert_with(|| Programme {
+                id: pid.to_owned(),
+                ..Programme::default()
+            });
+        p.events += 1;
+        p.latest = Some(p.latest.map_or(at, |l| l.max(at)));
+        match &e.event.event {
+            Event::ProgrammeDefined(d) => {
+                p.name = d.name.as_str().to_owned();
+                p.role = d.role;
+                p.country = d.country.as_ref().map(|c| c.as_str().to_owned());
+            }
+            Event::StakeholderRegistered(d) => {
+                p.stakeholders.insert(
+                    d.stakeholder.to_string(),
+                    Stakeholder {
+                        id: d.stakeholder.to_string(),
+                        name: d.name.as_str().to_owned(),
+                        kind: d.kind,
+                        themes: themes(&d.themes),
+                        territory: d.territory.as_ref().map(|t| t.as_str().to_owned()),
+                        contact: d.contact.clone(),
+                        archived: false,
+                        registered_at: at,
+                        events: vec![id],
+                    },
+                );
+            }
+            Event::StakeholderProfileChanged(d) => {
+                if let Some(s) = p.stakeholders.get_mut(d.stakeholder.as_str()) {
+                    if let Some(n) = &d.name {
+                        s.name = n.as_str().to_owned();
+                    }
+                    if let Some(k) = d.kind {
+                        s.kind = k;
+                    }
+                    if let Some(t) = &d.themes {
+                        s.themes = themes(t);
+                    }
+                    if let Some(t) = &d.territory {
+                        s.territory = Some(t.as_str().to_owned());
+                    }
+                    if let Some(c) = &d.contact {
+                        s.contact = Some(c.clone());
+                    }
+                    s.events.push(id);
+                }
+            }
+            Event::StakeholderArchived(d) => {
+                if let Some(s) = p.stakeholders.get_mut(d.stakeholder.as_str()) {
+                    s.archived = true;
+                    s.events.push(id);
+                }
+            }
+            Event::OutreachContactLogged(d) => p.contacts.push(Contact {
+                event: id,
+                from: d.from.to_string(),
+                to: d.to.to_string(),
+                channel: d.channel,
+                purpose: d.purpose.as_ref().map(|x| x.as_str().to_owned()),
+                outcome: d.outcome,
+                occurred_at: at,
+                follow_up_due: d.follow_up_due.map(|x| x.date()),
+            }),
+            Event::PartnershipFormed(d) => {
+                let mut between = [d.between[0].to_string(), d.between[1].to_string()];
+                between.sort();
+                p.partnerships.insert(
+                    d.partnership.to_string(),
+                    Partnership {
+                        id: d.partnership.to_string(),
+                        between,
+                        kind: d.kind,
+                        themes: themes(&d.themes),
+                        formed_at: at,
+                        revised_at: at,
+                        ended_at: None,
+                        events: vec![id],
+                    },
+                );
+            }
+            Event::PartnershipRevised(d) => {
+                if let Some(x) = p.partnerships.get_mut(d.partnership.as_str()) {
+                    if let Some(k) = d.kind {
+                        x.kind = k;
+                    }
+                    if let Some(t) = &d.themes {
+                        x.themes = themes(t);
+                    }
+                    x.revised_at = x.revised_at.max(at);
+                    x.events.push(id);
+                }
+            }
+            Event::PartnershipEnded(d) => {
+                if let Some(x) = p.partnerships.get_mut(d.partnership.as_str()) {
+                    x.ended_at = Some(at);
+                    x.events.push(id);
+                }
+            }
+            Event::CoCreationSessionHeld(d) => {
+                let participants = p
+                    .sessions
+                    .get(d.session.as_str())
+                    .map(|s| s.participants.clone())
+                    .unwrap_or_default();
+                p.sessions.insert(
+                    d.session.to_string(),
+                    Session {
+                        id: d.session.to_string(),
+                        title: d.title.as_str().to_owned(),
+                        themes: themes(&d.themes),
+                        level: d.level,
+                        stakeholders: slugs(&d.stakeholders),
+                        facilitators: slugs(&d.facilitators),
+                        groups: slugs(&d.groups),
+                        beneficiaries: d.beneficiaries,
+                        outputs: d.outputs.iter().map(|o| o.as_str().to_owned()).collect(),
+                        occurred_at: at,
+                        participants,
+                        events: vec![id],
+                    },
+                );
+            }
+            Event::ParticipantAttended(d) => {
+                if let Some(s) = p.sessions.get_mut(d.session.as_str()) {
+                    s.participants.push(d.participant.as_str().to_owned());
+                    s.events.push(id);
+                }
+            }
+            Event::NeedDeclared(d) => {
+                p.needs.insert(
+                    d.need.to_string(),
+                    Need {
+                        id: d.need.to_string(),
+                        action: d.action.as_str().to_owned(),
+                        theme: d.theme.as_str().to_owned(),
+                        description: d.description.as_ref().map(|x| x.as_str().to_owned()),
+                        priority: d.priority,
+                        status: NeedStatus::Open,
+                        addressed_by: Vec::new(),
+                        declared_at: at,
+                        events: vec![id],
+                    },
+                );
+            }
+            Event::NeedAddressed(d) => {
+                if let Some(n) = p.needs.get_mut(d.need.as_str()) {
+                    n.status = NeedStatus::Addressed;
+                    for s in &d.by {
+                        if !n.addressed_by.iter().any(|b| b == s.as_str()) {
+                            n.addressed_by.push(s.to_string());
+                        }
+                    }
+                    n.events.push(id);
+                }
+            }
+            Event::NeedWithdrawn(d) => {
+                if let Some(n) = p.needs.get_mut(d.need.as_str()) {
+                    n.status = NeedStatus::Withdrawn;
+                    n.events.push(id);
+                }
+            }
+            Event::MilestoneMarked(d) => {
+                p.milestones.insert(
+                    d.milestone.to_string(),
+                    Milestone {
+                        id: d.milestone.to_string(),
+                        label: d.label.as_str().to_owned(),
+                        kind: d.kind,
+                        occurred_at: at,
+                        event: id,
+                    },
+                );
+            }
+            Event::ReviewNoteAdded(d) => p.notes.push(Note {
+                id: d.note.to_string(),
+                about: d.about.clone(),
+                text: d.text.as_str().to_owned(),
+                recorded_by: e.recorded_by.clone(),
+                occurred_at: at,
+                event: id,
+            }),
+            Event::PersonalDataErased(_) => {}
+        }
+    }
+}
