@@ -44,6 +44,10 @@ pub enum Command {
     /// Write a deterministic, realistic synthetic log (JSON Lines) for
     /// benchmarks and tests.
     Generate(GenerateArgs),
+    /// Create, list and revoke API tokens.
+    Token(TokenArgs),
+    /// Serve the JSON API (and, later, the web pages) until SIGINT/SIGTERM.
+    Serve(ServeArgs),
 }
 
 /// Where the store is.
@@ -139,9 +143,26 @@ pub struct DemoArgs {
         default_value = "./passerelle-demo.db"
     )]
     pub db: PathBuf,
-    /// Address the demo will serve on once the HTTP API exists.
+    /// Address to serve on (port 0 picks a free port).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub addr: std::net::SocketAddr,
+    /// Seed and summarise only; do not serve.
+    #[arg(long)]
+    pub no_serve: bool,
+}
+
+/// `passerelle serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub db: DbArg,
+    /// Address to serve on (port 0 picks a free port).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: std::net::SocketAddr,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
+    pub body_limit: u64,
 }
 
 /// The operating-system user, for `recorded_by` on the command line.
@@ -258,4 +279,60 @@ pub struct GenerateArgs {
     /// Write to this file instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+/// `passerelle token`.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// What to do with tokens.
+    #[command(subcommand)]
+    pub command: TokenCommand,
+}
+
+/// The `token` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it once on standard output.
+    Create(TokenCreateArgs),
+    /// List the tokens (never their secrets).
+    List(TokenListArgs),
+    /// Revoke a token by id or name; it stops working at once, also for a
+    /// server that is running.
+    Revoke(TokenRevokeArgs),
+}
+
+/// `passerelle token create`.
+#[derive(Debug, Args)]
+pub struct TokenCreateArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub db: DbArg,
+    /// What the token may do.
+    #[arg(long, value_enum)]
+    pub role: crate::auth::Role,
+    /// A unique name; what the token appends is recorded by this name.
+    #[arg(long, value_name = "NAME")]
+    pub name: String,
+    /// Scope the token to this programme: it sees and writes only that one.
+    #[arg(long, value_name = "P")]
+    pub programme: Option<String>,
+}
+
+/// `passerelle token list`.
+#[derive(Debug, Args)]
+pub struct TokenListArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub db: DbArg,
+}
+
+/// `passerelle token revoke`.
+#[derive(Debug, Args)]
+pub struct TokenRevokeArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub db: DbArg,
+    /// The token's id (tok_…) or name.
+    #[arg(value_name = "ID|NAME")]
+    pub token: String,
 }

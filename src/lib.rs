@@ -2,6 +2,8 @@
 //! does. Commands return `anyhow::Result`; everything is testable without a
 //! process.
 
+pub mod api;
+pub mod auth;
 pub mod cli;
 pub mod commands;
 pub mod demo;
@@ -35,5 +37,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Network(a) => commands::network::run(a).await,
         Command::Diff(a) => commands::diff::run(a).await,
         Command::Generate(a) => commands::generate::run(a),
+        Command::Token(a) => commands::token::run(a),
+        Command::Serve(a) => commands::serve::run(a).await,
     }
 }

@@ -101,11 +101,11 @@ fn every_command_has_help() {
     let cli = Cli::new();
     for cmd in [
         "init", "record", "import", "export", "verify", "demo", "gaps", "network", "diff",
-        "generate",
+        "generate", "serve", "token",
     ] {
         let out = cli.ok(&[cmd, "--help"], "");
         assert!(out.contains("Usage: passerelle"), "{cmd} --help: {out}");
-        if !["demo", "generate"].contains(&cmd) {
+        if !["demo", "generate", "token"].contains(&cmd) {
             assert!(
                 out.contains("--db <PATH>"),
                 "{cmd} --help lacks --db: {out}"
@@ -334,7 +334,7 @@ fn import_names_the_bad_line_and_keeps_nothing_of_its_batch() {
 #[test]
 fn verify_passes_on_the_demo_and_names_a_tampered_position() {
     let cli = Cli::new();
-    let out = cli.ok(&["demo"], "");
+    let out = cli.ok(&["demo", "--no-serve"], "");
     assert!(out.contains("seeded the demo store"), "{out}");
     assert!(out.contains("sjdlr"), "{out}");
     let db = cli.path("passerelle-demo.db");
@@ -343,7 +343,7 @@ fn verify_passes_on_the_demo_and_names_a_tampered_position() {
     assert!(ok.contains("342 events verified"), "{ok}");
 
     // A second demo run leaves an existing store as it is.
-    let again = cli.ok(&["demo"], "");
+    let again = cli.ok(&["demo", "--no-serve"], "");
     assert!(again.contains("using the existing demo store"), "{again}");
 
     // The store refuses edits...
@@ -367,7 +367,7 @@ fn verify_passes_on_the_demo_and_names_a_tampered_position() {
 /// A demo store in a fresh folder.
 fn demo() -> (Cli, String) {
     let cli = Cli::new();
-    cli.ok(&["demo"], "");
+    cli.ok(&["demo", "--no-serve"], "");
     let db = cli.path("passerelle-demo.db").display().to_string();
     (cli, db)
 }

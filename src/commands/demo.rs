@@ -1,16 +1,23 @@
-//! `passerelle demo`: seed the demo store if it is absent and summarise it.
+//! `passerelle demo`: seed the demo store if it is absent, summarise it, and
+//! serve it with a fresh admin token and a one-time login link.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use passerelle_events::ledger::decode;
 use passerelle_events::store::PAGE;
 use passerelle_events::EventLog;
 use passerelle_projections::summary::Summary;
 
+use crate::api::{self, ApiConfig, App};
+use crate::auth::Role;
 use crate::cli::DemoArgs;
 use crate::demo;
 
-/// Seeds (if needed) and prints what the demo holds.
+/// How long the printed login link stays valid.
+const LOGIN_TTL: Duration = Duration::from_secs(3600);
+
+/// Seeds (if needed), prints what the demo holds, and serves it.
 pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let store = if args.db.exists() {
         println!("using the existing demo store {}", args.db.display());
@@ -34,12 +41,27 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             summary.apply(&decode(raw)?);
         }
     }
+    drop(store);
     print!("{summary}");
-    println!(
-        "\nThe HTTP API is not served yet; {} is reserved for it. Inspect the log with:\n  passerelle verify --db {}\n  passerelle export --db {}",
-        args.addr,
-        args.db.display(),
-        args.db.display()
+    if args.no_serve {
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let app = App::open(&args.db, ApiConfig::default()).await?;
+    // A fresh token per run: nothing secret is stored in the repository.
+    let name = format!(
+        "demo admin {}",
+        chrono::Utc::now().format("%Y-%m-%d %H.%M.%S%.3f")
     );
+    let (info, token) = app.tokens().create(&name, Role::Admin, None)?;
+    let code = app.tokens().issue_login(&info.id, LOGIN_TTL)?;
+    let server = api::serve(app, args.addr, api::shutdown_signal()).await?;
+    let base = format!("http://{}", server.addr);
+    println!("\nServing the demo on {base}");
+    println!("  open in a browser (logs you in, valid once for an hour): {base}/login?code={code}");
+    println!("  API token ({name}, admin): {token}");
+    println!("  try: curl -H 'Authorization: Bearer {token}' '{base}/api/v1/gaps?programme=sjdlr'");
+    println!("Stop with Ctrl-C.");
+    server.handle.await?;
     Ok(ExitCode::SUCCESS)
 }

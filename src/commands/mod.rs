@@ -9,6 +9,8 @@ pub mod import;
 pub mod init;
 pub mod network;
 pub mod record;
+pub mod serve;
+pub mod token;
 pub mod verify;
 
 use std::path::Path;

@@ -1,0 +1,72 @@
+//! The HTTP JSON API under `/api/v1` (warp 0.4 on tokio 1): reads of every
+//! projection as of a time or position, appends with idempotent retries, the
+//! event log as pages and as Server-Sent Events, health, Prometheus metrics
+//! and the OpenAPI 3.1 document. Only `src/` knows HTTP.
+//!
+//! Layout: `state.rs` (shared state, projection follower, read cache),
+//! `routes.rs` (dispatch and handlers), `problem.rs` (RFC 9457 errors),
+//! `telemetry.rs` (request log lines and metrics), `openapi.rs` (the document
+//! and its validators).
+
+pub mod openapi;
+pub mod problem;
+pub mod routes;
+pub mod state;
+pub mod telemetry;
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+pub use state::{ApiConfig, App};
+
+/// A server bound to an address.
+pub struct Server {
+    /// The address it listens on (the real port when bound to port 0).
+    pub addr: SocketAddr,
+    /// Ends when the server has shut down and in-flight requests completed.
+    pub handle: tokio::task::JoinHandle<()>,
+}
+
+/// Binds `addr` (port 0 for any free port) and serves `app` until
+/// `shutdown` resolves; then streams end, in-flight requests complete (an
+/// acknowledged append is already durable) and the handle finishes.
+pub async fn serve(
+    app: App,
+    addr: SocketAddr,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<Server> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let stopping = app.clone();
+    let server = warp::serve(routes::routes(app))
+        .incoming(listener)
+        .graceful(async move {
+            shutdown.await;
+            stopping.begin_shutdown();
+        });
+    let handle = tokio::spawn(server.run());
+    Ok(Server { addr, handle })
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,204 @@
+//! Errors as RFC 9457 `application/problem+json`. Every error the API
+//! returns goes through [`Problem`]; [`Problem::from_record`] and friends are
+//! the one place where layer errors become HTTP statuses.
+
+use passerelle_events::{FieldError, RecordError, StoreError};
+use serde_json::{json, Value};
+use warp::http::StatusCode;
+
+/// One problem document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// A URI reference naming the problem type, e.g. `/problems/validation`.
+    pub kind: &'static str,
+    /// A short, stable summary of the problem type.
+    pub title: &'static str,
+    /// What happened this time.
+    pub detail: String,
+    /// Broken rules (validation only).
+    pub errors: Vec<FieldError>,
+    /// Extra headers (e.g. `WWW-Authenticate`, `Retry-After`).
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl Problem {
+    fn new(
+        status: StatusCode,
+        kind: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            kind,
+            title,
+            detail: detail.into(),
+            errors: Vec::new(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// 400: a malformed body or a bad parameter.
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "/problems/bad-request",
+            "Bad request",
+            detail,
+        )
+    }
+
+    /// 401: no, bad or revoked credentials.
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        let mut p = Self::new(
+            StatusCode::UNAUTHORIZED,
+            "/problems/unauthorized",
+            "Unauthorized",
+            detail,
+        );
+        p.headers
+            .push(("www-authenticate", "Bearer realm=\"passerelle\"".into()));
+        p
+    }
+
+    /// 403: the token's role or scope does not allow it.
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "/problems/forbidden",
+            "Forbidden",
+            detail,
+        )
+    }
+
+    /// 404: no such route, programme or id.
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "/problems/not-found",
+            "Not found",
+            detail,
+        )
+    }
+
+    /// 405: the route exists with other methods, listed in `Allow`.
+    pub fn method_not_allowed(detail: impl Into<String>, allow: &'static str) -> Self {
+        let mut p = Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "/problems/method-not-allowed",
+            "Method not allowed",
+            detail,
+        );
+        p.headers.push(("allow", allow.into()));
+        p
+    }
+
+    /// 409: a version conflict or an id reused with another body.
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "/problems/conflict",
+            "Conflict",
+            detail,
+        )
+    }
+
+    /// 413: the body is over the limit.
+    pub fn too_large(limit: u64) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "/problems/too-large",
+            "Body too large",
+            format!("the request body is over the limit of {limit} bytes"),
+        )
+    }
+
+    /// 422: broken rules, each naming its field.
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let n = errors.len();
+        let mut p = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "/problems/validation",
+            "Validation failed",
+            format!(
+                "{n} broken rule{}; nothing was recorded",
+                if n == 1 { "" } else { "s" }
+            ),
+        );
+        p.errors = errors;
+        p
+    }
+
+    /// 503: the store is unavailable or a position was not reached in time.
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        let mut p = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "/problems/unavailable",
+            "Service unavailable",
+            detail,
+        );
+        p.headers.push(("retry-after", "1".into()));
+        p
+    }
+
+    /// 500: a bug or a corrupt store. The detail is logged, not shown.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %detail, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "/problems/internal",
+            "Internal error",
+            "an internal error occurred; it has been logged",
+        )
+    }
+
+    /// Maps a recording error: 422, 409, 503 or 500.
+    pub fn from_record(e: RecordError) -> Self {
+        match e {
+            RecordError::Invalid(v) => Self::validation(v.errors),
+            e @ (RecordError::Conflict { .. } | RecordError::IdReused { .. }) => {
+                Self::conflict(e.to_string())
+            }
+            RecordError::Store(s) => Self::from_store(s),
+        }
+    }
+
+    /// Maps a store error.
+    pub fn from_store(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict { .. } | StoreError::IdReused { .. } => {
+                Self::conflict(e.to_string())
+            }
+            StoreError::Corrupt { .. } | StoreError::Overflow(_) => Self::internal(e),
+            _ => Self::unavailable(e.to_string()),
+        }
+    }
+
+    /// The problem document.
+    pub fn body(&self) -> Value {
+        let mut v = json!({
+            "type": self.kind,
+            "title": self.title,
+            "status": self.status.as_u16(),
+            "detail": self.detail,
+        });
+        if !self.errors.is_empty() {
+            v["errors"] = json!(self.errors);
+        }
+        v
+    }
+
+    /// The HTTP response.
+    pub fn into_response(self) -> warp::reply::Response {
+        let mut r = warp::http::Response::builder()
+            .status(self.status)
+            .header("content-type", "application/problem+json");
+        for (k, v) in &self.headers {
+            r = r.header(*k, v);
+        }
+        r.body(self.body().to_string().into())
+            .expect("valid response")
+    }
+}

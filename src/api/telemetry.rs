@@ -1,0 +1,124 @@
+//! Request telemetry: one tracing line per request (method, route, status,
+//! latency — never a body, a token or personal data) and the Prometheus
+//! counters served at `/api/v1/metrics`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Latency histogram bucket bounds, in seconds.
+const BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
+
+#[derive(Default)]
+struct Route {
+    by_status: BTreeMap<u16, u64>,
+    buckets: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+/// Counters shared by every request.
+#[derive(Default)]
+pub struct Telemetry {
+    routes: Mutex<BTreeMap<(String, &'static str), Route>>,
+    appended: Mutex<u64>,
+}
+
+impl Telemetry {
+    /// Records one request and logs it.
+    pub fn request(&self, method: &str, route: &'static str, status: u16, latency: Duration) {
+        tracing::info!(
+            method,
+            route,
+            status,
+            latency_ms = latency.as_secs_f64() * 1000.0,
+            "request"
+        );
+        let secs = latency.as_secs_f64();
+        let mut routes = self.routes.lock().expect("telemetry lock");
+        let r = routes.entry((method.to_owned(), route)).or_default();
+        *r.by_status.entry(status).or_default() += 1;
+        for (i, b) in BUCKETS.iter().enumerate() {
+            if secs <= *b {
+                r.buckets[i] += 1;
+            }
+        }
+        r.count += 1;
+        r.sum += secs;
+    }
+
+    /// Counts appended events.
+    pub fn appended(&self, n: u64) {
+        *self.appended.lock().expect("telemetry lock") += n;
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self, head: u64, projected: u64) -> String {
+        let mut out = String::new();
+        let routes = self.routes.lock().expect("telemetry lock");
+        out.push_str(
+            "# HELP passerelle_http_requests_total HTTP requests by method, route and status.\n",
+        );
+        out.push_str("# TYPE passerelle_http_requests_total counter\n");
+        for ((method, route), r) in routes.iter() {
+            for (status, n) in &r.by_status {
+                let _ = writeln!(out, "passerelle_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}");
+            }
+        }
+        out.push_str("# HELP passerelle_http_request_duration_seconds HTTP request latency by method and route.\n");
+        out.push_str("# TYPE passerelle_http_request_duration_seconds histogram\n");
+        for ((method, route), r) in routes.iter() {
+            let labels = format!("method=\"{method}\",route=\"{route}\"");
+            for (i, b) in BUCKETS.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "passerelle_http_request_duration_seconds_bucket{{{labels},le=\"{b}\"}} {}",
+                    r.buckets[i]
+                );
+            }
+            let _ = writeln!(
+                out,
+                "passerelle_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                r.count
+            );
+            let _ = writeln!(
+                out,
+                "passerelle_http_request_duration_seconds_sum{{{labels}}} {}",
+                r.sum
+            );
+            let _ = writeln!(
+                out,
+                "passerelle_http_request_duration_seconds_count{{{labels}}} {}",
+                r.count
+            );
+        }
+        drop(routes);
+        let appended = *self.appended.lock().expect("telemetry lock");
+        let _ = writeln!(
+            out,
+            "# HELP passerelle_events_appended_total Events appended through this server."
+        );
+        let _ = writeln!(out, "# TYPE passerelle_events_appended_total counter");
+        let _ = writeln!(out, "passerelle_events_appended_total {appended}");
+        let _ = writeln!(
+            out,
+            "# HELP passerelle_log_position The last position of the log."
+        );
+        let _ = writeln!(out, "# TYPE passerelle_log_position gauge");
+        let _ = writeln!(out, "passerelle_log_position {head}");
+        let _ = writeln!(
+            out,
+            "# HELP passerelle_projection_lag_events Events stored but not yet projected."
+        );
+        let _ = writeln!(out, "# TYPE passerelle_projection_lag_events gauge");
+        let _ = writeln!(
+            out,
+            "passerelle_projection_lag_events {}",
+            head.saturating_sub(projected)
+        );
+        out
+    }
+}

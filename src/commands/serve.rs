@@ -1,0 +1,28 @@
+//! `passerelle serve`: the JSON API until SIGINT/SIGTERM.
+
+use std::process::ExitCode;
+
+use crate::api::{self, ApiConfig, App};
+use crate::cli::ServeArgs;
+
+/// Serves the store at `--db` on `--addr`.
+pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let config = ApiConfig {
+        body_limit: args.body_limit,
+        ..ApiConfig::default()
+    };
+    let app = App::open(&args.db.db, config).await?;
+    let server = api::serve(app, args.addr, api::shutdown_signal()).await?;
+    println!(
+        "serving {} on http://{}/api/v1",
+        args.db.db.display(),
+        server.addr
+    );
+    println!(
+        "create a token with: passerelle token create --db {} --role coordinator --name NAME",
+        args.db.db.display()
+    );
+    server.handle.await?;
+    println!("stopped");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,872 @@
+//! The OpenAPI document (`src/api/openapi.rs`) is a valid OpenAPI 3.1
+//! document, agrees with `ROUTES`, and describes what the code really sends
+//! and accepts: the demo log's events as requests, their stored envelopes, and
+//! the network, gap report, participation and diff rendered from the demo.
+
+use std::collections::BTreeSet;
+
+use passerelle::api::openapi;
+use passerelle::render::{diff_json, gaps_json, network_json, participation_json};
+use passerelle_events::event::{
+    Channel, Event, Level, MilestoneKind, Outcome, PartnershipKind, Priority, Role, StakeholderKind,
+};
+use passerelle_events::{Ledger, MemoryStore, StoredEvent, Submission};
+use passerelle_projections::engine::{AsOf, Engine};
+use passerelle_projections::participation::participation;
+use passerelle_projections::views::{around, diff_views, positions, view, Settings};
+use serde_json::{json, Value};
+
+const JSON: &str = "application/json";
+const PROBLEM: &str = "application/problem+json";
+
+fn demo_lines() -> Vec<Value> {
+    passerelle::demo::DEMO_JSONL
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("demo line is JSON"))
+        .collect()
+}
+
+/// The demo log recorded through the ledger, as the store returns it.
+fn recorded_demo() -> Vec<StoredEvent> {
+    let subs: Vec<Submission> = demo_lines()
+        .iter()
+        .map(|v| Submission::from_wire(v).expect("demo events are valid"))
+        .collect();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let ledger = Ledger::open(MemoryStore::new()).await.expect("ledger");
+        ledger
+            .record(subs, "coordinator")
+            .await
+            .expect("the demo records")
+            .into_iter()
+            .map(|r| r.event)
+            .collect()
+    })
+}
+
+fn assert_ok(what: &str, r: Result<(), Vec<String>>) {
+    if let Err(errors) = r {
+        panic!("{what}:\n  {}", errors.join("\n  "));
+    }
+}
+
+fn assert_rejected(what: &str, r: Result<(), Vec<String>>, mentions: &str) -> Vec<String> {
+    match r {
+        Ok(()) => panic!("{what} should have been rejected"),
+        Err(errors) => {
+            assert!(
+                errors.iter().any(|e| e.contains(mentions)),
+                "{what}: expected an error mentioning {mentions:?}, got:\n  {}",
+                errors.join("\n  ")
+            );
+            errors
+        }
+    }
+}
+
+fn stored_envelope() -> Value {
+    json!({
+        "position": 42,
+        "stream": "sjdlr/outreach/sj-ccas/sj-women-group",
+        "version": 3,
+        "schema_version": 1,
+        "id": "0d6f1f9e-4a5b-4f7e-9a52-2f8d1c3b7a10",
+        "type": "OutreachContactLogged",
+        "programme": "sjdlr",
+        "occurred_at": "2022-02-07T10:00:00Z",
+        "data": {
+            "from": "sj-ccas", "to": "sj-women-group", "channel": "meeting",
+            "outcome": "interested", "follow_up_due": "2022-03-01"
+        },
+        "recorded_at": "2022-02-08T09:00:00.000000Z",
+        "recorded_by": "coordinator"
+    })
+}
+
+fn problem(status: u16, kind: &str) -> Value {
+    json!({"type": kind, "title": "Not found", "status": status, "detail": "no programme \"xyz\""})
+}
+
+// --- the document itself ---------------------------------------------------
+
+#[test]
+fn the_document_is_valid_openapi_3_1() {
+    assert_ok("the document", openapi::validate_document());
+    let doc = openapi::document();
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert_eq!(doc["servers"][0]["url"], openapi::BASE_PATH);
+}
+
+#[test]
+fn the_vendored_oas_schema_rejects_broken_documents() {
+    let good = openapi::document();
+    assert!(openapi::validate_against_oas_schema(&good).is_empty());
+
+    let mut no_info = good.clone();
+    no_info.as_object_mut().unwrap().remove("info");
+    assert!(!openapi::validate_against_oas_schema(&no_info).is_empty());
+
+    let mut bad_response = good.clone();
+    bad_response["paths"]["/healthz"]["get"]["responses"]["200"]
+        .as_object_mut()
+        .unwrap()
+        .remove("description");
+    assert!(!openapi::validate_against_oas_schema(&bad_response).is_empty());
+
+    // Schema Objects are checked against the OAS dialect (JSON Schema 2020-12).
+    let mut bad_schema = good;
+    bad_schema["components"]["schemas"]["Id"]["type"] = json!("slug");
+    let errors = openapi::validate_against_oas_schema(&bad_schema);
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("/components/schemas/Id/type")),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn routes_and_paths_agree() {
+    let doc = openapi::document();
+    let mut from_doc = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            from_doc.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    let routes: BTreeSet<(String, String)> = openapi::ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    assert_eq!(routes.len(), openapi::ROUTES.len(), "ROUTES has duplicates");
+    assert_eq!(routes, from_doc);
+    assert_eq!(routes.len(), 18);
+}
+
+#[test]
+fn every_ref_resolves() {
+    fn walk(v: &Value, doc: &Value, count: &mut usize) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(r)) = m.get("$ref") {
+                    let pointer = r.strip_prefix('#').expect("local ref");
+                    assert!(doc.pointer(pointer).is_some(), "{r} does not resolve");
+                    *count += 1;
+                }
+                m.values().for_each(|c| walk(c, doc, count));
+            }
+            Value::Array(a) => a.iter().for_each(|c| walk(c, doc, count)),
+            _ => {}
+        }
+    }
+    let doc = openapi::document();
+    let mut count = 0;
+    walk(&doc, &doc, &mut count);
+    assert!(count > 100, "only {count} refs");
+}
+
+#[test]
+fn only_health_and_the_document_need_no_token() {
+    let doc = openapi::document();
+    assert_eq!(doc["security"], json!([{"bearerAuth": []}]));
+    for (method, path) in openapi::ROUTES {
+        let op = &doc["paths"][path][method.to_lowercase()];
+        let open = ["/healthz", "/openapi.json"].contains(path);
+        assert_eq!(
+            op.get("security") == Some(&json!([])),
+            open,
+            "{method} {path}"
+        );
+        if !open {
+            assert!(
+                op["responses"].get("401").is_some(),
+                "{method} {path} lacks 401"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_error_response_is_a_problem_document() {
+    let doc = openapi::document();
+    for (method, path) in openapi::ROUTES {
+        let op = &doc["paths"][path][method.to_lowercase()];
+        for (status, resp) in op["responses"].as_object().unwrap() {
+            if !status.starts_with('4') && !status.starts_with('5') {
+                continue;
+            }
+            let resp = match resp.get("$ref").and_then(Value::as_str) {
+                Some(r) => doc.pointer(r.trim_start_matches('#')).unwrap(),
+                None => resp,
+            };
+            let content = resp["content"].as_object().unwrap();
+            assert_eq!(
+                content.keys().collect::<Vec<_>>(),
+                vec![PROBLEM],
+                "{method} {path} {status}"
+            );
+        }
+    }
+}
+
+// --- event types and enums agree with the Rust model ------------------------
+
+#[test]
+fn every_event_type_has_its_schemas() {
+    let doc = openapi::document();
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(schemas["EventType"]["enum"], json!(Event::TYPES));
+    for ty in Event::TYPES {
+        for name in [
+            format!("{ty}Data"),
+            format!("New{ty}"),
+            format!("Stored{ty}"),
+        ] {
+            assert!(schemas.get(&name).is_some(), "no schema {name}");
+        }
+        assert_eq!(
+            schemas["NewEvent"]["discriminator"]["mapping"][ty],
+            format!("#/components/schemas/New{ty}")
+        );
+    }
+    assert_eq!(
+        schemas["NewEvent"]["oneOf"].as_array().unwrap().len(),
+        Event::TYPES.len()
+    );
+}
+
+#[test]
+fn enums_are_exactly_the_rust_enums() {
+    fn check<T: serde::de::DeserializeOwned + serde::Serialize>(name: &str, count: usize) {
+        let doc = openapi::document();
+        let values = doc["components"]["schemas"][name]["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name} has no enum"))
+            .clone();
+        assert_eq!(values.len(), count, "{name}");
+        let distinct: BTreeSet<String> = values.iter().map(|v| v.to_string()).collect();
+        assert_eq!(distinct.len(), count, "{name} repeats a value");
+        for v in values {
+            let parsed: T = serde_json::from_value(v.clone())
+                .unwrap_or_else(|e| panic!("{name}: {v} is not a Rust value: {e}"));
+            assert_eq!(serde_json::to_value(parsed).unwrap(), v);
+        }
+    }
+    check::<StakeholderKind>("StakeholderKind", 18);
+    check::<Channel>("Channel", 8);
+    check::<Outcome>("Outcome", 5);
+    check::<PartnershipKind>("PartnershipKind", 6);
+    check::<Level>("Level", 5);
+    check::<MilestoneKind>("MilestoneKind", 6);
+    check::<Priority>("Priority", 3);
+    check::<Role>("ProgrammeRole", 3);
+}
+
+// --- requests ----------------------------------------------------------------
+
+#[test]
+fn every_demo_event_is_a_valid_request_alone_and_as_a_batch() {
+    let lines = demo_lines();
+    let mut types = BTreeSet::new();
+    for line in &lines {
+        types.insert(line["type"].as_str().unwrap().to_owned());
+        assert_ok(
+            &format!("demo event {}", line["id"]),
+            openapi::validate_request("POST", "/events", JSON, line),
+        );
+    }
+    assert!(types.len() >= 15, "the demo covers {types:?}");
+    assert_ok(
+        "the demo as one batch",
+        openapi::validate_request("POST", "/events", JSON, &Value::Array(lines)),
+    );
+}
+
+/// Cases where the request schema and the server's parser
+/// (`Submission::from_wire`) must agree.
+#[test]
+fn the_request_schema_agrees_with_the_parser() {
+    let base = || {
+        json!({
+            "type": "CoCreationSessionHeld", "programme": "sjdlr", "occurred_at": "2022-02-07",
+            "data": {
+                "session": "s1", "title": "Workshop", "level": "consult",
+                "beneficiaries": {"total": 12, "women": 9, "men": 2}
+            }
+        })
+    };
+    let with = |f: &dyn Fn(&mut Value)| {
+        let mut v = base();
+        f(&mut v);
+        v
+    };
+    let cases: Vec<(&str, Value, bool)> = vec![
+        ("a valid session", base(), true),
+        (
+            "a null id is assigned one",
+            with(&|v| v["id"] = Value::Null),
+            true,
+        ),
+        (
+            "an expected version",
+            with(&|v| v["expected_version"] = json!(0)),
+            true,
+        ),
+        (
+            "an RFC 3339 time",
+            with(&|v| v["occurred_at"] = json!("2022-02-07T10:00:00+01:00")),
+            true,
+        ),
+        (
+            "a special-category field",
+            with(&|v| v["data"]["ethnicity"] = json!("x")),
+            false,
+        ),
+        (
+            "an unknown envelope key",
+            with(&|v| v["colour"] = json!("red")),
+            false,
+        ),
+        ("a stored field", with(&|v| v["position"] = json!(7)), false),
+        (
+            "an unknown type",
+            with(&|v| v["type"] = json!("SessionHeld")),
+            false,
+        ),
+        (
+            "a missing programme",
+            with(&|v| {
+                v.as_object_mut().unwrap().remove("programme");
+            }),
+            false,
+        ),
+        (
+            "a bad programme id",
+            with(&|v| v["programme"] = json!("Not A Slug")),
+            false,
+        ),
+        (
+            "a bad date",
+            with(&|v| v["occurred_at"] = json!("yesterday")),
+            false,
+        ),
+        ("a bad id", with(&|v| v["id"] = json!("42")), false),
+        (
+            "a negative count",
+            with(&|v| v["data"]["beneficiaries"]["women"] = json!(-1)),
+            false,
+        ),
+        (
+            "a negative expected version",
+            with(&|v| v["expected_version"] = json!(-1)),
+            false,
+        ),
+        (
+            "a bad level",
+            with(&|v| v["data"]["level"] = json!("partner")),
+            false,
+        ),
+        (
+            "a blank title",
+            with(&|v| v["data"]["title"] = json!("   ")),
+            false,
+        ),
+        (
+            "a theme with capitals",
+            with(&|v| v["data"]["themes"] = json!(["Housing"])),
+            false,
+        ),
+        (
+            "a theme twice",
+            with(&|v| v["data"]["themes"] = json!(["housing", "housing"])),
+            false,
+        ),
+        (
+            "a missing total",
+            with(&|v| {
+                v["data"]["beneficiaries"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("total");
+            }),
+            false,
+        ),
+        (
+            "data not an object",
+            with(&|v| v["data"] = json!([])),
+            false,
+        ),
+        (
+            "a partnership with itself",
+            json!({"type": "PartnershipFormed", "programme": "sjdlr", "occurred_at": "2022-02-07",
+                   "data": {"partnership": "p", "between": ["a", "a"], "kind": "referral"}}),
+            false,
+        ),
+        (
+            "a partnership of three",
+            json!({"type": "PartnershipFormed", "programme": "sjdlr", "occurred_at": "2022-02-07",
+                   "data": {"partnership": "p", "between": ["a", "b", "c"], "kind": "referral"}}),
+            false,
+        ),
+        (
+            "a profile change that changes nothing",
+            json!({"type": "StakeholderProfileChanged", "programme": "sjdlr", "occurred_at": "2022-02-07",
+                   "data": {"stakeholder": "a"}}),
+            false,
+        ),
+        (
+            "a profile change of the contact",
+            json!({"type": "StakeholderProfileChanged", "programme": "sjdlr", "occurred_at": "2022-02-07",
+                   "data": {"stakeholder": "a", "contact": {"email": "a@example.org", "phone": "+33 2 38 00 00 00"}}}),
+            true,
+        ),
+        (
+            "a bad e-mail address",
+            json!({"type": "StakeholderProfileChanged", "programme": "sjdlr", "occurred_at": "2022-02-07",
+                   "data": {"stakeholder": "a", "contact": {"email": "nobody"}}}),
+            false,
+        ),
+        (
+            "a note about a gap",
+            json!({"type": "ReviewNoteAdded", "programme": "sjdlr", "occurred_at": "2022-02-07",
+                   "data": {"note": "n1", "about": {"gap": "uncovered_need/childcare"}, "text": "See the nursery."}}),
+            true,
+        ),
+        (
+            "a note about two things",
+            json!({"type": "ReviewNoteAdded", "programme": "sjdlr", "occurred_at": "2022-02-07",
+                   "data": {"note": "n1", "about": {"need": "a", "stakeholder": "b"}, "text": "Both."}}),
+            false,
+        ),
+        (
+            "a need addressed by no one",
+            json!({"type": "NeedAddressed", "programme": "sjdlr", "occurred_at": "2022-02-07",
+                   "data": {"need": "n", "by": []}}),
+            false,
+        ),
+        (
+            "a bad country code",
+            json!({"type": "ProgrammeDefined", "programme": "x", "occurred_at": "2022-02-07",
+                   "data": {"programme": "x", "name": "X", "country": "fr"}}),
+            false,
+        ),
+    ];
+    for (what, body, valid) in cases {
+        let parsed = Submission::from_wire(&body).is_ok();
+        assert_eq!(parsed, valid, "{what}: the parser disagrees with the test");
+        let schema = openapi::validate_request("POST", "/events", JSON, &body);
+        assert_eq!(schema.is_ok(), valid, "{what}: the schema says {schema:?}");
+    }
+    // An empty batch is refused.
+    assert!(openapi::validate_request("POST", "/events", JSON, &json!([])).is_err());
+}
+
+// --- responses ----------------------------------------------------------------
+
+#[test]
+fn a_hand_made_envelope_and_problem_are_accepted() {
+    let env = stored_envelope();
+    assert_ok(
+        "one envelope",
+        openapi::validate_response("POST", "/events", 201, JSON, &env),
+    );
+    assert_ok(
+        "a retried batch",
+        openapi::validate_response(
+            "POST",
+            "/events",
+            200,
+            "application/json; charset=utf-8",
+            &json!([env]),
+        ),
+    );
+    assert_ok(
+        "a page",
+        openapi::validate_response(
+            "GET",
+            "/api/v1/events",
+            200,
+            JSON,
+            &json!({"position": 42, "events": [env], "next_after": 42}),
+        ),
+    );
+    assert_ok(
+        "a 404",
+        openapi::validate_response(
+            "GET",
+            "/stakeholders/{id}",
+            404,
+            PROBLEM,
+            &problem(404, "/problems/not-found"),
+        ),
+    );
+    assert_ok(
+        "a 422",
+        openapi::validate_response(
+            "POST",
+            "/events",
+            422,
+            PROBLEM,
+            &json!({"type": "/problems/validation", "title": "Validation failed", "status": 422,
+                    "detail": "1 broken rule; nothing was recorded",
+                    "errors": [{"field": "[1].data.to", "message": "no stakeholder \"x\""}]}),
+        ),
+    );
+    assert_ok(
+        "a 304",
+        openapi::validate_response("GET", "/network", 304, "", &Value::Null),
+    );
+    assert_ok(
+        "health",
+        openapi::validate_response(
+            "GET",
+            "/healthz",
+            200,
+            JSON,
+            &json!({"status": "ok", "position": 0}),
+        ),
+    );
+    assert_ok(
+        "metrics",
+        openapi::validate_response(
+            "GET",
+            "/metrics",
+            200,
+            "text/plain; version=0.0.4",
+            &json!("# TYPE passerelle_requests_total counter\n"),
+        ),
+    );
+    assert_ok(
+        "the stream",
+        openapi::validate_response(
+            "GET",
+            "/events/stream",
+            200,
+            "text/event-stream",
+            &json!(": ping\n\n"),
+        ),
+    );
+    assert_ok(
+        "the document",
+        openapi::validate_response("GET", "/openapi.json", 200, JSON, &openapi::document()),
+    );
+}
+
+#[test]
+fn an_envelope_without_position_is_rejected_by_name() {
+    let mut env = stored_envelope();
+    env.as_object_mut().unwrap().remove("position");
+    assert_rejected(
+        "an envelope without position",
+        openapi::validate_response("POST", "/events", 201, JSON, &env),
+        "position",
+    );
+    let page = json!({"position": 42, "events": [env], "next_after": 42});
+    assert_rejected(
+        "a page holding it",
+        openapi::validate_response("GET", "/events", 200, JSON, &page),
+        "/events/0",
+    );
+    let mut env = stored_envelope();
+    env["data"]["ethnicity"] = json!("x");
+    assert_rejected(
+        "an envelope with an unknown data field",
+        openapi::validate_response("POST", "/events", 201, JSON, &env),
+        "ethnicity",
+    );
+    assert_rejected(
+        "a page without position",
+        openapi::validate_response(
+            "GET",
+            "/events",
+            200,
+            JSON,
+            &json!({"events": [], "next_after": 0}),
+        ),
+        "position",
+    );
+}
+
+#[test]
+fn a_problem_without_status_or_with_the_wrong_one_is_rejected() {
+    let mut p = problem(404, "/problems/not-found");
+    p.as_object_mut().unwrap().remove("status");
+    assert_rejected(
+        "a problem without status",
+        openapi::validate_response("GET", "/stakeholders/{id}", 404, PROBLEM, &p),
+        "status",
+    );
+    assert_rejected(
+        "a problem whose status differs",
+        openapi::validate_response(
+            "GET",
+            "/gaps",
+            404,
+            PROBLEM,
+            &problem(400, "/problems/not-found"),
+        ),
+        "404",
+    );
+    assert_rejected(
+        "errors outside a 422",
+        openapi::validate_response(
+            "GET",
+            "/gaps",
+            400,
+            PROBLEM,
+            &json!({"type": "/problems/bad-request", "title": "Bad request", "status": 400,
+                    "detail": "as_of", "errors": [{"field": "as_of", "message": "bad"}]}),
+        ),
+        "errors",
+    );
+    assert_rejected(
+        "a 422 without errors",
+        openapi::validate_response(
+            "POST",
+            "/events",
+            422,
+            PROBLEM,
+            &json!({"type": "/problems/validation", "title": "Validation failed", "status": 422, "detail": "x"}),
+        ),
+        "errors",
+    );
+}
+
+#[test]
+fn undocumented_statuses_content_types_and_operations_are_rejected() {
+    assert_rejected(
+        "a 418",
+        openapi::validate_response(
+            "GET",
+            "/network",
+            418,
+            PROBLEM,
+            &problem(418, "/problems/teapot"),
+        ),
+        "not documented",
+    );
+    assert_rejected(
+        "a 413 on a read",
+        openapi::validate_response(
+            "GET",
+            "/network",
+            413,
+            PROBLEM,
+            &problem(413, "/problems/too-large"),
+        ),
+        "not documented",
+    );
+    assert_rejected(
+        "a 201 on a read",
+        openapi::validate_response("GET", "/events", 201, JSON, &json!({})),
+        "not documented",
+    );
+    assert_rejected(
+        "an error as plain JSON",
+        openapi::validate_response(
+            "GET",
+            "/gaps",
+            404,
+            JSON,
+            &problem(404, "/problems/not-found"),
+        ),
+        "content type",
+    );
+    assert_rejected(
+        "a 304 with a body",
+        openapi::validate_response("GET", "/gaps", 304, JSON, &json!({})),
+        "without a body",
+    );
+    assert_rejected(
+        "an unknown path",
+        openapi::validate_response("GET", "/nope", 200, JSON, &json!({})),
+        "not a path",
+    );
+    assert_rejected(
+        "an unknown method",
+        openapi::validate_response("DELETE", "/events", 200, JSON, &json!({})),
+        "no DELETE operation",
+    );
+}
+
+#[test]
+fn the_routers_404_and_405_are_problems() {
+    assert_ok(
+        "405 for another method on a documented path",
+        openapi::validate_response(
+            "DELETE",
+            "/events",
+            405,
+            PROBLEM,
+            &json!({"type": "/problems/method-not-allowed", "title": "Method not allowed",
+                    "status": 405, "detail": "DELETE is not allowed on /api/v1/events"}),
+        ),
+    );
+    assert_ok(
+        "404 for an unknown path",
+        openapi::validate_response(
+            "GET",
+            "/api/v1/nope",
+            404,
+            PROBLEM,
+            &problem(404, "/problems/not-found"),
+        ),
+    );
+    assert_rejected(
+        "405 as plain JSON",
+        openapi::validate_response("DELETE", "/events", 405, JSON, &problem(405, "/x")),
+        "content type",
+    );
+    assert_rejected(
+        "405 whose status says otherwise",
+        openapi::validate_response("DELETE", "/events", 405, PROBLEM, &problem(404, "/x")),
+        "is not 405",
+    );
+    assert_rejected(
+        "404 for an unknown method on a documented path",
+        openapi::validate_response("DELETE", "/events", 404, PROBLEM, &problem(404, "/x")),
+        "no DELETE operation",
+    );
+}
+
+#[test]
+fn stored_demo_envelopes_are_valid_responses() {
+    let stored: Vec<Value> = recorded_demo().iter().map(StoredEvent::to_json).collect();
+    for env in &stored {
+        assert_ok(
+            &format!("stored event {}", env["position"]),
+            openapi::validate_response("POST", "/events", 201, JSON, env),
+        );
+    }
+    let head = stored.len();
+    assert_ok(
+        "the demo as a retried batch",
+        openapi::validate_response("POST", "/events", 200, JSON, &Value::Array(stored.clone())),
+    );
+    assert_ok(
+        "a page of the demo",
+        openapi::validate_response(
+            "GET",
+            "/events",
+            200,
+            JSON,
+            &json!({"position": head, "events": stored[..100].to_vec(), "next_after": 100}),
+        ),
+    );
+}
+
+#[test]
+fn rendered_views_of_the_demo_are_valid_responses() {
+    let mut engine = Engine::new();
+    for e in recorded_demo() {
+        engine.apply(e);
+    }
+    let settings = Settings::default();
+    let programmes: Vec<String> = engine.model().programmes.keys().cloned().collect();
+    assert!(programmes.len() >= 2, "{programmes:?}");
+    for p in &programmes {
+        for as_of in [AsOf::Latest, AsOf::Position(40)] {
+            let v = view(&engine, p, as_of, &settings).expect("view");
+            let pos = positions(&engine, &v, &settings);
+            let network = network_json(&v, &pos);
+            assert!(!network["nodes"].as_array().unwrap().is_empty() || as_of != AsOf::Latest);
+            assert_ok(
+                &format!("network of {p}"),
+                openapi::validate_response("GET", "/network", 200, JSON, &network),
+            );
+            assert_ok(
+                &format!("gaps of {p}"),
+                openapi::validate_response("GET", "/gaps", 200, JSON, &gaps_json(&v.gaps)),
+            );
+            let mut part = participation_json(&participation(&v.programme));
+            part["position"] = json!(v.network.position);
+            part["programme"] = json!(p);
+            assert_ok(
+                &format!("participation of {p}"),
+                openapi::validate_response("GET", "/participation", 200, JSON, &part),
+            );
+            // For mentor and viewer tokens, counts of 1 to 4 are null.
+            for k in [
+                "total",
+                "women",
+                "men",
+                "undisclosed",
+                "women_share",
+                "first_time",
+                "returning",
+                "attended",
+                "repeat",
+            ] {
+                if let Some(s) = part["sessions"].get_mut(0) {
+                    s[k] = Value::Null;
+                }
+                if let Some(m) = part["months"].get_mut(0) {
+                    if m.get(k).is_some() {
+                        m[k] = Value::Null;
+                    }
+                }
+            }
+            part["participants"] = Value::Null;
+            assert_ok(
+                "suppressed participation",
+                openapi::validate_response("GET", "/participation", 200, JSON, &part),
+            );
+        }
+        let milestones = &engine.model().programmes[p].milestones;
+        if let Some(m) = milestones.keys().next() {
+            let (before, after) = around(&engine, p, m, &settings).expect("around");
+            let mut diff = diff_json(&before, &after, &diff_views(&before, &after));
+            // The API adds the position the read reflects, as every read does.
+            diff["position"] = json!(engine.position());
+            assert_ok(
+                &format!("diff of {p} around {m}"),
+                openapi::validate_response("GET", "/diff", 200, JSON, &diff),
+            );
+        }
+    }
+}
+
+#[test]
+fn a_rendered_network_missing_a_metric_is_rejected() {
+    let mut engine = Engine::new();
+    for e in recorded_demo() {
+        engine.apply(e);
+    }
+    let settings = Settings::default();
+    let v = view(&engine, "sjdlr", AsOf::Latest, &settings).expect("view");
+    let mut network = network_json(&v, &positions(&engine, &v, &settings));
+    network["nodes"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("betweenness");
+    assert_rejected(
+        "a node without betweenness",
+        openapi::validate_response("GET", "/network", 200, JSON, &network),
+        "betweenness",
+    );
+}
+
+#[test]
+fn component_schemas_can_be_checked_alone() {
+    assert_ok(
+        "contact data",
+        openapi::validate_schema(
+            "OutreachContactLoggedData",
+            &json!({"from": "a", "to": "b", "channel": "phone", "outcome": "declined"}),
+        ),
+    );
+    assert_rejected(
+        "contact data with a bad outcome",
+        openapi::validate_schema(
+            "OutreachContactLoggedData",
+            &json!({"from": "a", "to": "b", "channel": "phone", "outcome": "maybe"}),
+        ),
+        "/outcome",
+    );
+    assert!(openapi::validate_schema("NoSuchSchema", &json!({})).is_err());
+}
