@@ -280,7 +280,7 @@ pub fn generate(cfg: &GenerateConfig, out: &mut impl Write) -> io::Result<Genera
         programme: cfg.programme.clone(),
         now: String::with_capacity(24),
         today: cfg.start,
-        counts: [0; TYPE_NAMES.len()],
+        counts: [0; TYPE_COUNT],
     };
     let mut first = None;
     let (mut late_done, mut act_done) = (0usize, 0usize);
@@ -328,23 +328,14 @@ fn stream(seed: u64, n: u64) -> ChaCha8Rng {
 // ---------------------------------------------------------------------------
 // Vocabulary
 
-const TYPE_NAMES: [&str; 15] = [
-    "ProgrammeDefined",
-    "StakeholderRegistered",
-    "StakeholderProfileChanged",
-    "StakeholderArchived",
-    "OutreachContactLogged",
-    "PartnershipFormed",
-    "PartnershipRevised",
-    "PartnershipEnded",
-    "CoCreationSessionHeld",
-    "ParticipantAttended",
-    "NeedDeclared",
-    "NeedAddressed",
-    "NeedWithdrawn",
-    "MilestoneMarked",
-    "ReviewNoteAdded",
-];
+/// The event types the generator writes: the catalogue
+/// ([`passerelle_events::Event::TYPES`]) but `PersonalDataErased`, which only
+/// the erase command writes. `T_*` below index it.
+const TYPE_COUNT: usize = 15;
+const TYPE_NAMES: &[&str] = {
+    let (written, _erased) = passerelle_events::Event::TYPES.split_at(TYPE_COUNT);
+    written
+};
 const T_PROGRAMME: usize = 0;
 const T_REGISTERED: usize = 1;
 const T_PROFILE: usize = 2;
@@ -1111,7 +1102,7 @@ struct Emitter<W: Write> {
     programme: String,
     now: String,
     today: NaiveDate,
-    counts: [u64; TYPE_NAMES.len()],
+    counts: [u64; TYPE_COUNT],
 }
 
 impl<W: Write> Emitter<W> {
@@ -2241,6 +2232,11 @@ mod tests {
     #[test]
     fn vocabulary_matches_the_catalogue() {
         assert_eq!(&THEMES[..REFERENCE_THEMES], &Theme::REFERENCE[..]);
+        assert_eq!(
+            passerelle_events::Event::TYPES[TYPE_COUNT],
+            "PersonalDataErased"
+        );
+        assert_eq!(TYPE_NAMES[T_NOTE], "ReviewNoteAdded");
         assert_eq!(KINDS[BENEFICIARY_GROUP as usize].wire, "beneficiary_group");
         assert_eq!(KINDS[FUNDER as usize].wire, "funder");
         assert_eq!(PARTNERSHIP_KINDS[FUNDING_KIND as usize].0, "funding");
