@@ -363,7 +363,7 @@ fn uncovered_needs(cx: &mut Ctx) {
         if covered {
             continue;
         }
-        let candidates: Vec<&str> =
+        let candidates: BTreeSet<&str> =
             cx.p.active_stakeholders()
                 .filter(|s| s.themes.contains(&n.theme))
                 .map(|s| s.id.as_str())
@@ -796,6 +796,11 @@ fn best_service(cx: &Ctx, exclude: &BTreeSet<usize>) -> String {
 }
 
 fn isolated(cx: &mut Ctx) {
+    let mut contacts_of: HashMap<String, Vec<Uuid>> = HashMap::new();
+    for c in &cx.p.contacts {
+        contacts_of.entry(c.from.clone()).or_default().push(c.event);
+        contacts_of.entry(c.to.clone()).or_default().push(c.event);
+    }
     for i in 0..cx.net.nodes.len() {
         let id = cx.net.nodes[i].clone();
         let degree = cx.net.topology.neighbours(i).len();
@@ -806,12 +811,7 @@ fn isolated(cx: &mut Ctx) {
                 .map(|s| s.events.clone())
                 .unwrap_or_default();
         if degree == 0 {
-            let contacts: Vec<Uuid> =
-                cx.p.contacts
-                    .iter()
-                    .filter(|c| c.from == id || c.to == id)
-                    .map(|c| c.event)
-                    .collect();
+            let contacts: Vec<Uuid> = contacts_of.get(&id).cloned().unwrap_or_default();
             let severity = if is_group(cx.kind(i)) {
                 Severity::High
             } else {

@@ -144,6 +144,8 @@ pub struct Network {
     /// Present ties only, as node indexes.
     pub topology: Topology,
     index: HashMap<String, usize>,
+    /// Per node, the indexes (into `ties`) of its present ties.
+    incident: Vec<Vec<usize>>,
 }
 
 impl Network {
@@ -300,6 +302,11 @@ impl Network {
             });
         }
         let topology = Topology::new(nodes.len(), edges);
+        let mut incident = vec![Vec::new(); nodes.len()];
+        for (k, t) in ties.iter().enumerate().filter(|(_, t)| t.present) {
+            incident[index[&t.a]].push(k);
+            incident[index[&t.b]].push(k);
+        }
         Self {
             programme: p.id.clone(),
             as_of,
@@ -309,6 +316,7 @@ impl Network {
             ties,
             topology,
             index,
+            incident,
         }
     }
 
@@ -343,15 +351,21 @@ impl Network {
 
     /// Neighbours of a node over present ties, with the tie.
     pub fn neighbours(&self, id: &str) -> Vec<(&str, &Tie)> {
-        self.present_ties()
-            .filter_map(|t| {
-                if t.a == id {
-                    Some((t.b.as_str(), t))
-                } else if t.b == id {
-                    Some((t.a.as_str(), t))
-                } else {
-                    None
-                }
+        let Some(&i) = self.index.get(id) else {
+            return Vec::new();
+        };
+        self.incident[i]
+            .iter()
+            .map(|&k| {
+                let t = &self.ties[k];
+                (
+                    if t.a == id {
+                        t.b.as_str()
+                    } else {
+                        t.a.as_str()
+                    },
+                    t,
+                )
             })
             .collect()
     }
