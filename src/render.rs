@@ -134,7 +134,7 @@ fn finite(x: f64) -> Value {
 
 /// The network with node metrics and positions, edges with strength and
 /// component, and network-wide metrics.
-pub fn network_json(v: &View, positions: &Positions) -> Value {
+pub fn network_json(v: &View<'_>, positions: &Positions) -> Value {
     let net = &v.network;
     let an = &v.analysis;
     let comp = &an.network.component_of;
@@ -226,7 +226,7 @@ pub fn network_json(v: &View, positions: &Positions) -> Value {
 }
 
 /// A diff between two views.
-pub fn diff_json(before: &View, after: &View, d: &Diff) -> Value {
+pub fn diff_json(before: &View<'_>, after: &View<'_>, d: &Diff) -> Value {
     json!({
         "programme": after.programme.id,
         "from": {"as_of": time(before.network.as_of), "position": before.network.position},
@@ -241,9 +241,9 @@ pub fn diff_json(before: &View, after: &View, d: &Diff) -> Value {
 }
 
 /// A diff as text.
-pub fn diff_text(before: &View, after: &View, d: &Diff) -> String {
+pub fn diff_text(before: &View<'_>, after: &View<'_>, d: &Diff) -> String {
     let mut out = String::new();
-    let name = |v: &View, id: &str| {
+    let name = |v: &View<'_>, id: &str| {
         v.programme
             .stakeholders
             .get(id)

@@ -9,6 +9,7 @@ use std::borrow::Cow;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use passerelle_events::ledger::decode;
+use passerelle_events::store::RawEvent;
 use passerelle_events::store::PAGE;
 use passerelle_events::{EventLog, StoreError, StoredEvent};
 
@@ -138,9 +139,59 @@ impl Engine {
     }
 
     /// An engine holding the whole log of `store`.
+    ///
+    /// Loading is a pipeline of three stages joined by bounded channels, so
+    /// that on a machine with several cores reading, decoding and folding
+    /// overlap: this task reads pages from the store, a blocking thread
+    /// decodes them and another folds them, in position order. The first
+    /// error (a failed read or an event that does not decode) ends the load.
+    ///
+    /// # Panics
+    /// Outside a Tokio runtime (it uses `spawn_blocking`).
     pub async fn load<S: EventLog>(store: &S) -> Result<Self, StoreError> {
-        let mut engine = Self::new();
-        engine.catch_up(store).await?;
+        /// Pages in flight between two stages.
+        const DEPTH: usize = 4;
+        let (raw_tx, mut raw_rx) = tokio::sync::mpsc::channel::<Vec<RawEvent>>(DEPTH);
+        let (ev_tx, mut ev_rx) = tokio::sync::mpsc::channel::<Vec<StoredEvent>>(DEPTH);
+        let decoder = tokio::task::spawn_blocking(move || -> Result<(), StoreError> {
+            while let Some(page) = raw_rx.blocking_recv() {
+                let events = page.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+                if ev_tx.blocking_send(events).is_err() {
+                    break;
+                }
+            }
+            Ok(())
+        });
+        let folder = tokio::task::spawn_blocking(move || {
+            let mut engine = Self::new();
+            while let Some(events) = ev_rx.blocking_recv() {
+                engine.events.reserve(events.len());
+                for e in events {
+                    engine.apply(e);
+                }
+            }
+            engine
+        });
+        let mut after = 0;
+        let read = loop {
+            let page = match store.read(after, PAGE).await {
+                Ok(page) => page,
+                Err(e) => break Err(e),
+            };
+            let Some(last) = page.last() else {
+                break Ok(());
+            };
+            after = last.position;
+            if raw_tx.send(page).await.is_err() {
+                // The decoder stopped on an error, reported below.
+                break Ok(());
+            }
+        };
+        drop(raw_tx);
+        let decoded = decoder.await.expect("the decoding stage does not panic");
+        let engine = folder.await.expect("the folding stage does not panic");
+        read?;
+        decoded?;
         Ok(engine)
     }
 

@@ -9,6 +9,8 @@
 //! [`GapConfig`], with defaults documented there.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::fmt;
 
 use chrono::{DateTime, Utc};
@@ -316,16 +318,70 @@ pub fn report(p: &Programme, net: &Network, an: &Analysis, cfg: &GapConfig) -> G
         cfg,
         out: Vec::new(),
     };
-    uncovered_needs(&mut cx);
-    missing_sectors(&mut cx);
-    single_points_of_failure(&mut cx);
-    isolated(&mut cx);
-    stalled_outreach(&mut cx);
-    dormant_ties(&mut cx);
-    brokers(&mut cx);
-    silos(&mut cx);
-    introductions(&mut cx);
-    participation(&mut cx);
+    {
+        let t = std::time::Instant::now();
+        let n0 = cx.out.len();
+        uncovered_needs(&mut cx);
+        eprintln!("  uncovered_needs {:?} {}", t.elapsed(), cx.out.len() - n0);
+    }
+    {
+        let t = std::time::Instant::now();
+        let n0 = cx.out.len();
+        missing_sectors(&mut cx);
+        eprintln!("  missing_sectors {:?} {}", t.elapsed(), cx.out.len() - n0);
+    }
+    {
+        let t = std::time::Instant::now();
+        let n0 = cx.out.len();
+        single_points_of_failure(&mut cx);
+        eprintln!(
+            "  single_points_of_failure {:?} {}",
+            t.elapsed(),
+            cx.out.len() - n0
+        );
+    }
+    {
+        let t = std::time::Instant::now();
+        let n0 = cx.out.len();
+        isolated(&mut cx);
+        eprintln!("  isolated {:?} {}", t.elapsed(), cx.out.len() - n0);
+    }
+    {
+        let t = std::time::Instant::now();
+        let n0 = cx.out.len();
+        stalled_outreach(&mut cx);
+        eprintln!("  stalled_outreach {:?} {}", t.elapsed(), cx.out.len() - n0);
+    }
+    {
+        let t = std::time::Instant::now();
+        let n0 = cx.out.len();
+        dormant_ties(&mut cx);
+        eprintln!("  dormant_ties {:?} {}", t.elapsed(), cx.out.len() - n0);
+    }
+    {
+        let t = std::time::Instant::now();
+        let n0 = cx.out.len();
+        brokers(&mut cx);
+        eprintln!("  brokers {:?} {}", t.elapsed(), cx.out.len() - n0);
+    }
+    {
+        let t = std::time::Instant::now();
+        let n0 = cx.out.len();
+        silos(&mut cx);
+        eprintln!("  silos {:?} {}", t.elapsed(), cx.out.len() - n0);
+    }
+    {
+        let t = std::time::Instant::now();
+        let n0 = cx.out.len();
+        introductions(&mut cx);
+        eprintln!("  introductions {:?} {}", t.elapsed(), cx.out.len() - n0);
+    }
+    {
+        let t = std::time::Instant::now();
+        let n0 = cx.out.len();
+        participation(&mut cx);
+        eprintln!("  participation {:?} {}", t.elapsed(), cx.out.len() - n0);
+    }
     let mut findings = cx.out;
     findings.sort_by(|a, b| (a.severity, a.kind, &a.id).cmp(&(b.severity, b.kind, &b.id)));
     findings.dedup_by(|a, b| a.id == b.id);
@@ -796,10 +852,20 @@ fn best_service(cx: &Ctx, exclude: &BTreeSet<usize>) -> String {
 }
 
 fn isolated(cx: &mut Ctx) {
-    let mut contacts_of: HashMap<String, Vec<Uuid>> = HashMap::new();
-    for c in &cx.p.contacts {
-        contacts_of.entry(c.from.clone()).or_default().push(c.event);
-        contacts_of.entry(c.to.clone()).or_default().push(c.event);
+    // Contacts of the isolated nodes only, found in one pass.
+    let isolated: FxHashSet<&str> = (0..cx.net.nodes.len())
+        .filter(|&i| cx.net.topology.neighbours(i).is_empty())
+        .map(|i| cx.net.nodes[i].as_str())
+        .collect();
+    let mut contacts_of: FxHashMap<&str, Vec<Uuid>> = FxHashMap::default();
+    if !isolated.is_empty() {
+        for c in &cx.p.contacts {
+            for end in [c.from.as_str(), c.to.as_str()] {
+                if isolated.contains(end) {
+                    contacts_of.entry(end).or_default().push(c.event);
+                }
+            }
+        }
     }
     for i in 0..cx.net.nodes.len() {
         let id = cx.net.nodes[i].clone();
@@ -811,7 +877,7 @@ fn isolated(cx: &mut Ctx) {
                 .map(|s| s.events.clone())
                 .unwrap_or_default();
         if degree == 0 {
-            let contacts: Vec<Uuid> = contacts_of.get(&id).cloned().unwrap_or_default();
+            let contacts: Vec<Uuid> = contacts_of.remove(id.as_str()).unwrap_or_default();
             let severity = if is_group(cx.kind(i)) {
                 Severity::High
             } else {
@@ -850,21 +916,20 @@ fn isolated(cx: &mut Ctx) {
 
 fn stalled_outreach(cx: &mut Ctx) {
     let as_of = cx.net.as_of;
-    let mut pairs: BTreeMap<(String, String), Vec<&crate::model::Contact>> = BTreeMap::new();
+    // Contacts grouped by pair of node indexes (smaller first); node order is
+    // id order, so the pairs come out sorted by ids.
+    let mut by_pair: FxHashMap<(usize, usize), Vec<&crate::model::Contact>> = FxHashMap::default();
     for c in &cx.p.contacts {
-        if cx.net.index_of(&c.from).is_none() || cx.net.index_of(&c.to).is_none() {
+        let (Some(i), Some(j)) = (cx.net.index_of(&c.from), cx.net.index_of(&c.to)) else {
             continue;
-        }
-        let key = if c.from < c.to {
-            (c.from.clone(), c.to.clone())
-        } else {
-            (c.to.clone(), c.from.clone())
         };
-        pairs.entry(key).or_default().push(c);
+        by_pair.entry((i.min(j), i.max(j))).or_default().push(c);
     }
-    for ((a, b), contacts) in pairs {
+    let mut pairs: Vec<_> = by_pair.into_iter().collect();
+    pairs.sort_unstable_by_key(|(k, _)| *k);
+    for ((i, j), contacts) in pairs {
         let positive = contacts.iter().any(|c| c.outcome.is_positive());
-        let present = cx.net.tie(&a, &b).is_some_and(|t| t.present);
+        let present = cx.net.tie_between(i, j).is_some_and(|t| t.present);
         let stalled = !positive && !present && contacts.len() >= cx.cfg.stalled_contacts;
         let Some(last) = contacts
             .iter()
@@ -931,10 +996,11 @@ fn stalled_outreach(cx: &mut Ctx) {
                 format!("Relancer {to} maintenant, tant que le contact est encore récent."),
             )
         };
+        let subjects = vec![cx.net.nodes[i].clone(), cx.net.nodes[j].clone()];
         cx.push(
             FindingKind::StalledOutreach,
             severity,
-            vec![a, b],
+            subjects,
             en,
             fr,
             contacts.iter().map(|c| c.event),
@@ -945,15 +1011,10 @@ fn stalled_outreach(cx: &mut Ctx) {
 }
 
 fn dormant_ties(cx: &mut Ctx) {
-    let dormant: Vec<_> = cx
-        .net
-        .present_ties()
-        .filter(|t| {
-            t.partnership.as_ref().is_some_and(|x| x.ended_at.is_none())
-                && t.strength < cx.cfg.dormant_strength
-        })
-        .cloned()
-        .collect();
+    let (net, threshold) = (cx.net, cx.cfg.dormant_strength);
+    let dormant = net.present_ties().filter(|t| {
+        t.partnership.as_ref().is_some_and(|x| x.ended_at.is_none()) && t.strength < threshold
+    });
     for t in dormant {
         let x = t.partnership.as_ref().expect("filtered on partnership");
         let (a, b) = (cx.name(&t.a), cx.name(&t.b));
@@ -1122,16 +1183,54 @@ fn introductions(cx: &mut Ctx) {
     /// Neighbours considered per common partner (the strongest ones).
     const PER_PARTNER: usize = 50;
     let min = cx.cfg.introduction_strength;
-    let mut best: BTreeMap<(usize, usize), (f64, usize, Vec<String>)> = BTreeMap::new();
-    for w in 0..cx.net.nodes.len() {
-        let wid = &cx.net.nodes[w];
-        let mut strong: Vec<(usize, f64)> = cx
-            .net
-            .neighbours(wid)
-            .into_iter()
-            .filter(|(_, t)| t.strength >= min)
-            .filter_map(|(x, t)| cx.net.index_of(x).map(|i| (i, t.strength)))
-            .collect();
+    let net = cx.net;
+    // Each node's themes as sorted theme numbers, to count shared themes
+    // without comparing strings.
+    let mut theme_no: FxHashMap<&str, u32> = FxHashMap::default();
+    let themes: Vec<Vec<u32>> = net
+        .nodes
+        .iter()
+        .map(|id| {
+            let mut v: Vec<u32> = cx.p.stakeholders.get(id).map_or_else(Vec::new, |s| {
+                s.themes
+                    .iter()
+                    .map(|t| {
+                        let next = theme_no.len() as u32;
+                        *theme_no.entry(t.as_str()).or_insert(next)
+                    })
+                    .collect()
+            });
+            v.sort_unstable();
+            v.dedup();
+            v
+        })
+        .collect();
+    let shared_count = |u: usize, v: usize| {
+        let (x, y) = (&themes[u], &themes[v]);
+        let (mut i, mut j, mut n) = (0, 0, 0);
+        while i < x.len() && j < y.len() {
+            match x[i].cmp(&y[j]) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    n += 1;
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        n
+    };
+    // (u, v) → (score, common partner); the first partner with the best score wins.
+    let mut best: FxHashMap<(usize, usize), (f64, usize)> = FxHashMap::default();
+    let mut strong: Vec<(usize, f64)> = Vec::new();
+    for w in 0..net.nodes.len() {
+        strong.clear();
+        strong.extend(net.incident(w).iter().filter_map(|&k| {
+            let t = &net.ties[k];
+            let (a, b) = net.ends(k);
+            (t.strength >= min).then_some((if a == w { b } else { a }, t.strength))
+        }));
         strong.sort_by(|a, b| {
             b.1.partial_cmp(&a.1)
                 .unwrap_or(std::cmp::Ordering::Equal)
@@ -1145,28 +1244,18 @@ fn introductions(cx: &mut Ctx) {
                 } else {
                     (v, u, sv, su)
                 };
-                if cx.net.topology.neighbours(u).binary_search(&v).is_ok() {
+                if net.topology.neighbours(u).binary_search(&v).is_ok() {
                     continue;
                 }
-                let (uid, vid) = (&cx.net.nodes[u], &cx.net.nodes[v]);
-                let (Some(us), Some(vs)) = (cx.p.stakeholders.get(uid), cx.p.stakeholders.get(vid))
-                else {
-                    continue;
-                };
-                let shared: Vec<String> = us
-                    .themes
-                    .iter()
-                    .filter(|t| vs.themes.contains(t))
-                    .cloned()
-                    .collect();
-                if shared.is_empty() {
+                let shared = shared_count(u, v);
+                if shared == 0 {
                     continue;
                 }
                 let hole = cx.an.nodes[u].community != cx.an.nodes[v].community;
-                let score = shared.len() as f64 * su.min(sv) * if hole { 1.5 } else { 1.0 };
-                let e = best.entry((u, v)).or_insert((f64::MIN, w, Vec::new()));
-                if score > e.0 {
-                    *e = (score, w, shared);
+                let score = shared as f64 * su.min(sv) * if hole { 1.5 } else { 1.0 };
+                let e = best.entry((u, v)).or_insert((f64::MIN, w));
+                if score > e.0 || (score == e.0 && w < e.1) {
+                    *e = (score, w);
                 }
             }
         }
@@ -1179,7 +1268,17 @@ fn introductions(cx: &mut Ctx) {
             .then(a.0.cmp(&b.0))
     });
     ranked.truncate(cx.cfg.max_introductions);
-    for ((u, v), (_, w, shared)) in ranked {
+    for ((u, v), (_, w)) in ranked {
+        let (us, vs) = (
+            &cx.p.stakeholders[&net.nodes[u]],
+            &cx.p.stakeholders[&net.nodes[v]],
+        );
+        let shared: Vec<String> = us
+            .themes
+            .iter()
+            .filter(|t| vs.themes.contains(t))
+            .cloned()
+            .collect();
         let (uid, vid, wid) = (
             cx.net.nodes[u].clone(),
             cx.net.nodes[v].clone(),

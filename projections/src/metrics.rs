@@ -202,17 +202,38 @@ pub fn compute(t: &Topology, cfg: &MetricsConfig) -> (Vec<NodeMetrics>, NetworkM
     let g = t.to_petgraph();
     let (component_of, component_size) = connectivity::components(t);
 
+    // Shortest paths (the bulk of the work on large networks) run on their
+    // own thread beside the other metrics; every result is the same as
+    // computed one after the other.
     let k = cfg.pivots.max(2);
-    let paths = if n <= cfg.exact_limit || k >= n {
-        paths::exact(t, &component_of, &component_size)
-    } else {
-        paths::sampled(t, k, cfg.seed, &component_of, &component_size)
-    };
-    let (eigenvector, power) =
-        eigenvector::eigenvector(t, cfg.eigenvector_max_iter, cfg.eigenvector_tol);
-    let cores = connectivity::core_numbers(&g);
-    let holes = structural_holes::structural_holes(t);
-    let community = louvain::louvain(t, cfg.seed);
+    let (paths, (eigenvector, power), cores, holes, community, articulation_points, bridges) =
+        std::thread::scope(|scope| {
+            let paths = scope.spawn(|| {
+                if n <= cfg.exact_limit || k >= n {
+                    paths::exact(t, &component_of, &component_size)
+                } else {
+                    paths::sampled(t, k, cfg.seed, &component_of, &component_size)
+                }
+            });
+            let eigenvector =
+                eigenvector::eigenvector(t, cfg.eigenvector_max_iter, cfg.eigenvector_tol);
+            let cores = connectivity::core_numbers(&g);
+            let holes = structural_holes::structural_holes(t);
+            let community = louvain::louvain(t, cfg.seed);
+            let articulation_points = connectivity::cut_vertices(&g);
+            let bridges = connectivity::cut_edges(&g);
+            (
+                paths
+                    .join()
+                    .expect("the shortest-path thread does not panic"),
+                eigenvector,
+                cores,
+                holes,
+                community,
+                articulation_points,
+                bridges,
+            )
+        });
     let communities = community.iter().max().map_or(0, |c| c + 1);
 
     let nodes = (0..n)
@@ -233,8 +254,8 @@ pub fn compute(t: &Topology, cfg: &MetricsConfig) -> (Vec<NodeMetrics>, NetworkM
         density: density(n, t.edge_count()),
         components: component_size.len(),
         component_of,
-        articulation_points: connectivity::cut_vertices(&g),
-        bridges: connectivity::cut_edges(&g),
+        articulation_points,
+        bridges,
         communities,
         modularity: modularity(t, &community),
         betweenness: paths.estimate,

@@ -21,7 +21,9 @@
 //! Centralities are computed on the topology of present ties, unweighted
 //! ([`crate::metrics`]); strength weighs the weighted degree and the map.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use rustc_hash::FxHashMap;
 
 use chrono::{DateTime, Utc};
 use passerelle_events::event::{Outcome, PartnershipKind, StakeholderKind};
@@ -143,7 +145,9 @@ pub struct Network {
     pub ties: Vec<Tie>,
     /// Present ties only, as node indexes.
     pub topology: Topology,
-    index: HashMap<String, usize>,
+    index: FxHashMap<String, usize>,
+    /// Per tie (same order as `ties`), the node indexes of `a` and `b`.
+    ends: Vec<(usize, usize)>,
     /// Per node, the indexes (into `ties`) of its present ties.
     incident: Vec<Vec<usize>>,
 }
@@ -153,7 +157,7 @@ impl Network {
     pub fn build(p: &Programme, as_of: DateTime<Utc>, position: u64, cfg: &NetworkConfig) -> Self {
         let nodes: Vec<String> = p.active_stakeholders().map(|s| s.id.clone()).collect();
         let kinds = p.active_stakeholders().map(|s| s.kind).collect();
-        let index: HashMap<String, usize> = nodes
+        let index: FxHashMap<String, usize> = nodes
             .iter()
             .enumerate()
             .map(|(i, s)| (s.clone(), i))
@@ -175,16 +179,16 @@ impl Network {
                 acc.last = Some(acc.last.map_or(at, |l| l.max(at)));
             }
         }
-        let mut pairs: BTreeMap<(String, String), Acc> = BTreeMap::new();
-        let key = |x: &str, y: &str| -> Option<(String, String)> {
-            if x == y || !index.contains_key(x) || !index.contains_key(y) {
-                return None;
+        // Pairs are keyed by their node indexes, smaller first; node order is
+        // id order, so sorting the keys sorts the ties by (a, b).
+        let mut pairs: FxHashMap<(usize, usize), Acc> = FxHashMap::default();
+        let key = |x: &str, y: &str| -> Option<(usize, usize)> {
+            let (i, j) = (*index.get(x)?, *index.get(y)?);
+            match i.cmp(&j) {
+                std::cmp::Ordering::Less => Some((i, j)),
+                std::cmp::Ordering::Greater => Some((j, i)),
+                std::cmp::Ordering::Equal => None,
             }
-            Some(if x < y {
-                (x.to_owned(), y.to_owned())
-            } else {
-                (y.to_owned(), x.to_owned())
-            })
         };
 
         for x in p.partnerships.values() {
@@ -192,14 +196,14 @@ impl Network {
                 continue;
             };
             let acc = pairs.entry(k).or_default();
-            let tp = TiePartnership {
+            acc.evidence.extend(&x.events);
+            let tie_partnership = || TiePartnership {
                 id: x.id.clone(),
                 kind: x.kind,
                 themes: x.themes.clone(),
                 formed_at: x.formed_at,
                 ended_at: x.ended_at,
             };
-            acc.evidence.extend(&x.events);
             match x.ended_at {
                 None => {
                     touch(acc, x.formed_at, true);
@@ -210,7 +214,7 @@ impl Network {
                         .as_ref()
                         .is_none_or(|a| formality(x.kind) > formality(a.kind));
                     if better {
-                        acc.active = Some(tp);
+                        acc.active = Some(tie_partnership());
                     }
                 }
                 Some(end) => {
@@ -220,7 +224,7 @@ impl Network {
                         .as_ref()
                         .is_none_or(|e| e.ended_at.is_some_and(|t| t < end));
                     if later {
-                        acc.ended = Some(tp);
+                        acc.ended = Some(tie_partnership());
                     }
                 }
             }
@@ -257,9 +261,12 @@ impl Network {
         }
 
         let half_life = cfg.half_life_days.max(f64::MIN_POSITIVE);
+        let mut pairs: Vec<((usize, usize), Acc)> = pairs.into_iter().collect();
+        pairs.sort_unstable_by_key(|(k, _)| *k);
         let mut ties = Vec::with_capacity(pairs.len());
+        let mut ends = Vec::with_capacity(pairs.len());
         let mut edges = Vec::new();
-        for ((a, b), acc) in pairs {
+        for ((ia, ib), acc) in pairs {
             let present = acc.active.is_some()
                 || (acc.ended.is_none() && (acc.contacts.positive > 0 || !acc.sessions.is_empty()));
             let mut base: f64 = 0.0;
@@ -282,14 +289,15 @@ impl Network {
                 0.0
             };
             if present {
-                edges.push((index[&a], index[&b]));
+                edges.push((ia, ib));
             }
             let mut evidence = acc.evidence;
-            evidence.sort();
+            evidence.sort_unstable();
             evidence.dedup();
+            ends.push((ia, ib));
             ties.push(Tie {
-                a,
-                b,
+                a: nodes[ia].clone(),
+                b: nodes[ib].clone(),
                 partnership: acc.active.or(acc.ended),
                 contacts: acc.contacts,
                 sessions: acc.sessions,
@@ -303,9 +311,10 @@ impl Network {
         }
         let topology = Topology::new(nodes.len(), edges);
         let mut incident = vec![Vec::new(); nodes.len()];
-        for (k, t) in ties.iter().enumerate().filter(|(_, t)| t.present) {
-            incident[index[&t.a]].push(k);
-            incident[index[&t.b]].push(k);
+        for (k, _) in ties.iter().enumerate().filter(|(_, t)| t.present) {
+            let (ia, ib) = ends[k];
+            incident[ia].push(k);
+            incident[ib].push(k);
         }
         Self {
             programme: p.id.clone(),
@@ -316,6 +325,7 @@ impl Network {
             ties,
             topology,
             index,
+            ends,
             incident,
         }
     }
@@ -339,12 +349,29 @@ impl Network {
             .map(|i| &self.ties[i])
     }
 
+    /// The tie between nodes `i` and `j`, if they ever interacted.
+    pub fn tie_between(&self, i: usize, j: usize) -> Option<&Tie> {
+        let key = (i.min(j), i.max(j));
+        self.ends.binary_search(&key).ok().map(|k| &self.ties[k])
+    }
+
+    /// The node indexes of the ends of tie `k` (an index into `ties`).
+    pub fn ends(&self, k: usize) -> (usize, usize) {
+        self.ends[k]
+    }
+
+    /// The indexes (into `ties`) of the present ties of node `i`.
+    pub fn incident(&self, i: usize) -> &[usize] {
+        &self.incident[i]
+    }
+
     /// Sum of present tie strengths per node.
     pub fn weighted_degree(&self) -> Vec<f64> {
         let mut w = vec![0.0; self.nodes.len()];
-        for t in self.present_ties() {
-            w[self.index[&t.a]] += t.strength;
-            w[self.index[&t.b]] += t.strength;
+        for (k, t) in self.ties.iter().enumerate().filter(|(_, t)| t.present) {
+            let (ia, ib) = self.ends[k];
+            w[ia] += t.strength;
+            w[ib] += t.strength;
         }
         w
     }

@@ -3,6 +3,7 @@
 //! CLI (and later the API) serialise. Plain Rust; serialisation belongs to
 //! the callers.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
@@ -39,11 +40,13 @@ pub enum ViewError {
     UnknownMilestone(String, String),
 }
 
-/// A programme's network, metrics and gaps as of one point.
+/// A programme's network, metrics and gaps as of one point. The programme
+/// is borrowed from the engine when the view is of the latest state, so a
+/// view of a large log does not copy it.
 #[derive(Debug, Clone)]
-pub struct View {
+pub struct View<'a> {
     /// The programme's model at that point.
-    pub programme: Programme,
+    pub programme: Cow<'a, Programme>,
     /// Its network.
     pub network: Network,
     /// The network's metrics.
@@ -68,21 +71,25 @@ pub fn known_programmes(engine: &Engine) -> String {
 }
 
 /// Builds the view of `programme` as of `as_of`.
-pub fn view(
-    engine: &Engine,
+pub fn view<'a>(
+    engine: &'a Engine,
     programme: &str,
     as_of: AsOf,
     settings: &Settings,
-) -> Result<View, ViewError> {
+) -> Result<View<'a>, ViewError> {
     let snap = engine.snapshot(as_of);
     let time = snap.reference_time(programme);
     let position = snap.position();
-    let p = match snap.model.programmes.get(programme) {
-        Some(p) => p.clone(),
-        None if engine.model().programmes.contains_key(programme) => Programme {
+    let found = match snap.model {
+        Cow::Borrowed(m) => m.programmes.get(programme).map(Cow::Borrowed),
+        Cow::Owned(mut m) => m.programmes.remove(programme).map(Cow::Owned),
+    };
+    let p = match found {
+        Some(p) => p,
+        None if engine.model().programmes.contains_key(programme) => Cow::Owned(Programme {
             id: programme.to_owned(),
             ..Programme::default()
-        },
+        }),
         None => {
             return Err(ViewError::UnknownProgramme(
                 programme.to_owned(),
@@ -202,12 +209,12 @@ pub fn diff_views(before: &View, after: &View) -> Diff {
 
 /// The views just before a milestone and just before the next one (or as of
 /// the programme's latest event).
-pub fn around(
-    engine: &Engine,
+pub fn around<'a>(
+    engine: &'a Engine,
     programme: &str,
     milestone: &str,
     settings: &Settings,
-) -> Result<(View, View), ViewError> {
+) -> Result<(View<'a>, View<'a>), ViewError> {
     let model = engine.model();
     let p = model.programmes.get(programme).ok_or_else(|| {
         ViewError::UnknownProgramme(programme.to_owned(), known_programmes(engine))

@@ -7,7 +7,8 @@ use crate::render::{gaps_json, gaps_text};
 
 /// Prints the gap report.
 pub async fn run(args: GapsArgs) -> anyhow::Result<ExitCode> {
-    let (_, view, _) = super::load_view(&args.view).await?;
+    let request = super::load_view(&args.view).await?;
+    let view = request.view()?;
     match args.format {
         ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&gaps_json(&view.gaps))?),
         ReportFormat::Text => {

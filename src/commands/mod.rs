@@ -74,14 +74,30 @@ pub(crate) fn settings(half_life: f64) -> anyhow::Result<passerelle_projections:
     Ok(s)
 }
 
-/// Builds the view that `--programme`, `--as-of`/`--position` ask for.
-pub(crate) async fn load_view(
-    args: &crate::cli::ViewArgs,
-) -> anyhow::Result<(
-    passerelle_projections::engine::Engine,
-    passerelle_projections::views::View,
-    passerelle_projections::views::Settings,
-)> {
+/// The engine and what `--programme`, `--as-of`/`--position` and
+/// `--half-life` ask for; [`ViewRequest::view`] builds the view, borrowing
+/// the engine.
+pub(crate) struct ViewRequest {
+    pub engine: passerelle_projections::engine::Engine,
+    pub programme: String,
+    pub as_of: passerelle_projections::engine::AsOf,
+    pub settings: passerelle_projections::views::Settings,
+}
+
+impl ViewRequest {
+    /// The requested view.
+    pub fn view(&self) -> anyhow::Result<passerelle_projections::views::View<'_>> {
+        Ok(passerelle_projections::views::view(
+            &self.engine,
+            &self.programme,
+            self.as_of,
+            &self.settings,
+        )?)
+    }
+}
+
+/// Loads the log and reads the view arguments.
+pub(crate) async fn load_view(args: &crate::cli::ViewArgs) -> anyhow::Result<ViewRequest> {
     use passerelle_projections::engine::AsOf;
     let engine = load_engine(&args.db.db).await?;
     let programme = pick_programme(&engine, args.programme.as_deref())?;
@@ -91,6 +107,10 @@ pub(crate) async fn load_view(
         (None, None) => AsOf::Latest,
     };
     let settings = settings(args.half_life)?;
-    let view = passerelle_projections::views::view(&engine, &programme, as_of, &settings)?;
-    Ok((engine, view, settings))
+    Ok(ViewRequest {
+        engine,
+        programme,
+        as_of,
+        settings,
+    })
 }

@@ -10,8 +10,9 @@ use crate::render::network_json;
 
 /// Prints the network.
 pub async fn run(args: NetworkArgs) -> anyhow::Result<ExitCode> {
-    let (engine, view, settings) = super::load_view(&args.view).await?;
-    let pos = positions(&engine, &view, &settings);
+    let request = super::load_view(&args.view).await?;
+    let view = request.view()?;
+    let pos = positions(&request.engine, &view, &request.settings);
     println!(
         "{}",
         serde_json::to_string_pretty(&network_json(&view, &pos))?
