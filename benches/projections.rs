@@ -252,6 +252,7 @@ async fn bulk_load<S: EventLog>(store: &S, subs: &[Submission]) {
             .append(AppendRequest {
                 events,
                 log_head: None,
+                head_id: None,
             })
             .await
             .expect("bulk append");

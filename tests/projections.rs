@@ -162,7 +162,7 @@ proptest! {
                 expected: None,
                 record: passerelle_events::store::EventRecord::new(&e.event, &e.recorded_by, Some(e.recorded_at)),
             }).collect();
-            store.append(AppendRequest { events: raw, log_head: Some(0) }).await.unwrap();
+            store.append(AppendRequest { events: raw, log_head: Some(0), head_id: None }).await.unwrap();
             Engine::load(&store).await.unwrap()
         });
         prop_assert_eq!(loaded.model(), snap.model.as_ref());
@@ -191,6 +191,7 @@ async fn the_engine_follows_a_store_subscription_incrementally() {
             })
             .collect(),
         log_head: None,
+        head_id: None,
     };
     // Half the log is there before the engine starts; the rest arrives live.
     store.append(records(&log[..100])).await.unwrap();

@@ -131,6 +131,7 @@ async fn store_writers(writers: usize, events: usize) -> Sample {
                             record,
                         }],
                         log_head: None,
+                        head_id: None,
                     };
                     store.append(request).await.expect("append");
                 }

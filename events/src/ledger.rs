@@ -1,19 +1,27 @@
 //! The ledger records commands against a store: it keeps the [`Registry`]
-//! caught up with the log, decides with [`decide`], and appends with a guard
-//! on the log head, so that every event is validated against exactly the log
-//! that precedes it — also when another process appends to the same store.
+//! the log folds to, decides with [`decide`], and appends with a guard on the
+//! log head, so that every event is validated against exactly the log that
+//! precedes it — also when another ledger or process appends to the same store.
 //!
-//! Validation happens under a short lock; the append itself is awaited
-//! outside it, so concurrent callers share the store's group commit.
+//! Validation happens under a short lock and reads nothing from the store on
+//! the normal path: the state is the log as last read plus the batches this
+//! ledger has submitted since, installed optimistically. The store's head
+//! guard (the position and the id of the event the batch was validated after)
+//! refuses a batch decided on anything else ([`StoreError::Stale`]); the
+//! ledger then folds the log again and decides once more. The append itself
+//! is awaited outside the lock, so concurrent callers share the store's group
+//! commit.
 
 use std::sync::Arc;
 
-use tokio::sync::Mutex;
+use tokio::sync::{watch, Mutex};
 
 use crate::aggregate::{decide, Record, RecordError};
 use crate::envelope::{StoredEvent, Submission};
 use crate::registry::Registry;
-use crate::store::{AppendRequest, EventLog, EventRecord, Pending, RawEvent, StoreError, PAGE};
+use crate::store::{
+    AppendRequest, Appended, EventLog, EventRecord, Pending, RawEvent, StoreError, PAGE,
+};
 
 /// How often a batch is validated again when the log moved under it.
 const ATTEMPTS: usize = 5;
@@ -32,17 +40,52 @@ pub struct Recorded {
 #[derive(Clone)]
 pub struct Ledger<S> {
     store: S,
-    state: Arc<Mutex<Registry>>,
+    /// The head this process's store handle has committed (its
+    /// `head_changes`): past the state's head, another ledger appended.
+    committed: watch::Receiver<u64>,
+    state: Arc<Mutex<State>>,
+    /// A fold of a prefix of the log known to be committed: read from the
+    /// store, or a batch the store stored exactly as decided. Never
+    /// optimistic; the state is rebuilt from it.
+    confirmed: Arc<std::sync::Mutex<Registry>>,
+}
+
+/// What the ledger validates against.
+struct State {
+    /// The log as last read, plus the batches submitted since.
+    current: Registry,
+    /// `current` may not be a fold of the log (a batch failed, or was stored
+    /// otherwise than decided): fold it again before deciding.
+    suspect: bool,
+    /// How often `current` was folded again from the log. A batch that fails
+    /// makes the state suspect only if it was decided in the same epoch:
+    /// after a fold, the state no longer holds that batch's effects.
+    epoch: u64,
+}
+
+impl State {
+    /// Marks the state suspect if it still holds what was decided in `epoch`.
+    fn distrust(&mut self, epoch: u64) {
+        if self.epoch == epoch {
+            self.suspect = true;
+        }
+    }
 }
 
 impl<S: EventLog> Ledger<S> {
     /// A ledger over `store`, with its state folded from the whole log.
     pub async fn open(store: S) -> Result<Self, RecordError> {
         let ledger = Self {
+            committed: store.head_changes(),
             store,
-            state: Arc::default(),
+            state: Arc::new(Mutex::new(State {
+                current: Registry::default(),
+                suspect: true,
+                epoch: 0,
+            })),
+            confirmed: Arc::default(),
         };
-        catch_up(&ledger.store, &mut *ledger.state.lock().await).await?;
+        ledger.refresh(&mut *ledger.state.lock().await).await?;
         Ok(ledger)
     }
 
@@ -81,18 +124,49 @@ impl<S: EventLog> Ledger<S> {
         loop {
             attempt += 1;
             let mut state = self.state.lock().await;
-            catch_up(&self.store, &mut state).await?;
-            let decision = decide(&state, &cmd)?;
+            let committed = *self.committed.borrow();
+            if state.suspect || committed > state.current.head() {
+                self.refresh(&mut state).await?;
+            }
+            let decision = match decide(&state.current, &cmd) {
+                Ok(decision) => decision,
+                Err(refusal) => {
+                    // Answer a refusal only against the log as it is now: another
+                    // process may have appended what makes the batch valid (one
+                    // read, on the refusal path only).
+                    if attempt < ATTEMPTS && self.store.head().await? > state.current.head() {
+                        let epoch = state.epoch;
+                        state.distrust(epoch);
+                        continue;
+                    }
+                    return Err(refusal);
+                }
+            };
+            let head = state.current.head();
+            let epoch = state.epoch;
             let submitted = self.store.append(AppendRequest {
                 events: records.clone(),
-                log_head: Some(state.head()),
+                log_head: Some(head),
+                head_id: state.current.head_id(),
             });
             let mut next = decision.state;
-            next.advance(decision.new.len() as u64);
-            *state = next;
+            let last = decision.new.last().map(|&i| cmd.submissions[i].event.id);
+            next.advance(decision.new.len() as u64, last);
+            state.current = next.clone();
             drop(state);
             match submitted.await {
                 Ok(appended) => {
+                    if stored_as_decided(&appended, &decision.new, head) {
+                        // `next` is now a fold of the committed log up to its head.
+                        let mut confirmed = self.confirmed.lock().expect("confirmed lock");
+                        if next.head() > confirmed.head() {
+                            *confirmed = next;
+                        }
+                    } else {
+                        // Only when the state was stale and every event it
+                        // thought new was already stored (no guard applied).
+                        self.state.lock().await.distrust(epoch);
+                    }
                     return appended
                         .into_iter()
                         .map(|a| {
@@ -104,8 +178,9 @@ impl<S: EventLog> Ledger<S> {
                         .collect();
                 }
                 Err(e) => {
-                    // The optimistic state is wrong: fold it again from the log.
-                    *self.state.lock().await = Registry::default();
+                    // The optimistic state is wrong: fold it again from the log
+                    // (unless another caller already did since this decision).
+                    self.state.lock().await.distrust(epoch);
                     if matches!(e, StoreError::Stale { .. }) && attempt < ATTEMPTS {
                         continue;
                     }
@@ -114,6 +189,38 @@ impl<S: EventLog> Ledger<S> {
             }
         }
     }
+
+    /// Folds the log into the state, from the last confirmed prefix.
+    async fn refresh(&self, state: &mut State) -> Result<(), StoreError> {
+        let mut next = self.confirmed.lock().expect("confirmed lock").clone();
+        catch_up(&self.store, &mut next).await?;
+        {
+            let mut confirmed = self.confirmed.lock().expect("confirmed lock");
+            if next.head() > confirmed.head() {
+                *confirmed = next.clone();
+            }
+        }
+        state.current = next;
+        state.suspect = false;
+        state.epoch += 1;
+        Ok(())
+    }
+}
+
+/// Whether the store appended exactly the events the decision called new, at
+/// the positions right after `head`, and nothing else.
+fn stored_as_decided(appended: &[Appended], new: &[usize], head: u64) -> bool {
+    let mut next = new.iter().peekable();
+    let mut position = head;
+    appended.iter().enumerate().all(|(i, a)| {
+        if next.peek() == Some(&&i) {
+            next.next();
+            position += 1;
+            a.created && a.event.position == position
+        } else {
+            !a.created
+        }
+    }) && next.next().is_none()
 }
 
 /// Decodes a stored event; a failure is corruption at its position.

@@ -48,12 +48,18 @@ pub struct Registry {
     ids: HashSet<Uuid>,
     streams: HashMap<String, u64>,
     head: u64,
+    head_id: Option<Uuid>,
 }
 
 impl Registry {
     /// The position of the last event folded in (0 for none).
     pub fn head(&self) -> u64 {
         self.head
+    }
+
+    /// The id of the event at [`Registry::head`] (none for an empty log).
+    pub fn head_id(&self) -> Option<Uuid> {
+        self.head_id
     }
 
     /// Whether an event with this id is in the log.
@@ -261,12 +267,19 @@ impl Registry {
         if !self.knows(&e.event.id) {
             self.apply(&e.event);
         }
-        self.head = self.head.max(e.position);
+        if e.position >= self.head {
+            self.head = e.position;
+            self.head_id = Some(e.event.id);
+        }
     }
 
-    /// Moves the head forward by `n` appended events.
-    pub(crate) fn advance(&mut self, n: u64) {
-        self.head += n;
+    /// Moves the head forward by `n` appended events, the last of which is
+    /// `last` (nothing moves for `n == 0`).
+    pub(crate) fn advance(&mut self, n: u64, last: Option<Uuid>) {
+        if n > 0 {
+            self.head += n;
+            self.head_id = last;
+        }
     }
 }
 

@@ -120,6 +120,7 @@ fn batch(events: Vec<Pending>) -> AppendRequest {
     AppendRequest {
         events,
         log_head: None,
+        head_id: None,
     }
 }
 
@@ -495,6 +496,7 @@ async fn stale_log_head_is_refused<S: EventLog>(fx: Fixture<S>) {
     let stale = AppendRequest {
         events: vec![pending("b", None, numbered(2))],
         log_head: Some(1),
+        head_id: None,
     };
     let err = EventLog::append(&s, stale).await.unwrap_err();
     assert_eq!(
@@ -513,6 +515,7 @@ async fn stale_log_head_is_refused<S: EventLog>(fx: Fixture<S>) {
             pending("b", None, numbered(4)),
         ],
         log_head: Some(2),
+        head_id: None,
     };
     let out = EventLog::append(&s, current).await.unwrap();
     assert_eq!(
@@ -524,6 +527,7 @@ async fn stale_log_head_is_refused<S: EventLog>(fx: Fixture<S>) {
     let with_retry = AppendRequest {
         events: vec![pending("a", None, kept), pending("b", None, numbered(5))],
         log_head: Some(4),
+        head_id: None,
     };
     let out = EventLog::append(&s, with_retry).await.unwrap();
     assert_eq!(
@@ -532,6 +536,51 @@ async fn stale_log_head_is_refused<S: EventLog>(fx: Fixture<S>) {
             .collect::<Vec<_>>(),
         [(1, false), (5, true)]
     );
+}
+
+/// The head guard also names the event it was validated after: a batch
+/// decided on top of another batch that failed is refused even when a third
+/// writer appended as many events in its place.
+async fn head_guard_checks_the_event_at_the_head<S: EventLog>(fx: Fixture<S>) {
+    let s = fx.store;
+    let first = append_one(&s, "a", numbered(0)).await;
+    let guarded = |head_id: Option<Uuid>, n: usize| AppendRequest {
+        events: vec![pending("b", None, numbered(n))],
+        log_head: Some(1),
+        head_id,
+    };
+    // Validated after an event that never made it to position 1.
+    let err = EventLog::append(&s, guarded(Some(Uuid::new_v4()), 1))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        StoreError::Stale {
+            expected: 1,
+            actual: 1
+        }
+    );
+    assert_eq!(s.head().await.unwrap(), 1);
+    assert_eq!(s.stream_version("b").await.unwrap(), 0);
+
+    let out = EventLog::append(&s, guarded(Some(first.event.record.id), 2))
+        .await
+        .unwrap();
+    assert_eq!(out[0].event.position, 2);
+
+    // An empty log has no event at its head.
+    let empty = AppendRequest {
+        events: vec![pending("c", None, numbered(3))],
+        log_head: Some(0),
+        head_id: Some(first.event.record.id),
+    };
+    assert!(matches!(
+        EventLog::append(&s, empty).await,
+        Err(StoreError::Stale {
+            expected: 0,
+            actual: 2
+        })
+    ));
 }
 
 async fn hash_chain_links_every_event<S: EventLog>(fx: Fixture<S>) {
@@ -729,6 +778,7 @@ macro_rules! contract {
                 remove_is_refused,
                 retry_by_id_is_idempotent,
                 stale_log_head_is_refused,
+                head_guard_checks_the_event_at_the_head,
                 hash_chain_links_every_event,
                 concurrent_appends_are_gap_free_and_durable,
                 subscription_catches_up_then_goes_live,

@@ -10,7 +10,7 @@ use futures::executor::block_on;
 use passerelle_events::aggregate::decide;
 use passerelle_events::{
     EventLog, FieldError, Ledger, Log, LogId, MemoryStore, NewEvent, Record, RecordError, Registry,
-    Submission, ValidationError,
+    SqliteStore, StoreError, Submission, ValidationError,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -1726,6 +1726,11 @@ mod retries_are_not_validated_again {
 
 mod the_ledger_appends_only_valid_batches {
     use super::*;
+    use futures::future::BoxFuture;
+    use passerelle_events::store::{AppendRequest, Appended, RawEvent};
+    use passerelle_events::verify::verify;
+    use std::sync::Arc;
+    use tokio::sync::oneshot;
 
     const ACTOR: &str = "coordinator";
 
@@ -1924,5 +1929,239 @@ mod the_ledger_appends_only_valid_batches {
         let call = contact("bapa", "mdf", "interested");
         let recorded = there.record(submissions(&[call]), ACTOR).await.unwrap();
         assert_eq!(recorded[0].event.position, network().len() as u64 + 1);
+    }
+
+    /// A store whose appends wait, in call order, until the test opens it;
+    /// after that it appends at call time. Lets a test decide several batches
+    /// before any of them is committed.
+    #[derive(Clone, Default)]
+    struct Gated {
+        inner: MemoryStore,
+        held: Arc<std::sync::Mutex<Option<Vec<Held>>>>,
+    }
+
+    type Held = (
+        AppendRequest,
+        oneshot::Sender<Result<Vec<Appended>, StoreError>>,
+    );
+
+    impl Gated {
+        fn closed(inner: MemoryStore) -> Self {
+            Self {
+                inner,
+                held: Arc::new(std::sync::Mutex::new(Some(Vec::new()))),
+            }
+        }
+
+        /// Appends what is held, in call order, and lets later appends through.
+        fn open(&self) {
+            let held = self.held.lock().unwrap().take().unwrap_or_default();
+            for (request, reply) in held {
+                let _ = reply.send(block_on(self.inner.append(request)));
+            }
+        }
+    }
+
+    impl EventLog for Gated {
+        fn append(
+            &self,
+            request: AppendRequest,
+        ) -> BoxFuture<'static, Result<Vec<Appended>, StoreError>> {
+            let mut held = self.held.lock().unwrap();
+            match held.as_mut() {
+                Some(held) => {
+                    let (tx, rx) = oneshot::channel();
+                    held.push((request, tx));
+                    Box::pin(async move { rx.await.unwrap_or(Err(StoreError::Closed)) })
+                }
+                None => self.inner.append(request),
+            }
+        }
+        fn read(
+            &self,
+            after: u64,
+            limit: usize,
+        ) -> BoxFuture<'static, Result<Vec<RawEvent>, StoreError>> {
+            self.inner.read(after, limit)
+        }
+        fn read_stream(
+            &self,
+            stream: &str,
+            from_version: u64,
+            limit: usize,
+        ) -> BoxFuture<'static, Result<Vec<RawEvent>, StoreError>> {
+            self.inner.read_stream(stream, from_version, limit)
+        }
+        fn stream_version(&self, stream: &str) -> BoxFuture<'static, Result<u64, StoreError>> {
+            self.inner.stream_version(stream)
+        }
+        fn head(&self) -> BoxFuture<'static, Result<u64, StoreError>> {
+            self.inner.head()
+        }
+        fn head_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+            self.inner.head_changes()
+        }
+    }
+
+    async fn assert_verifies<S: EventLog>(store: &S, events: u64) {
+        let verified = verify(store).await.expect("the store reads");
+        match verified {
+            Ok(v) => assert_eq!(v.events, events),
+            Err(broken) => panic!("the log does not verify: {broken}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_batch_decided_on_a_failed_batch_is_decided_again() {
+        // Two ledgers on one store. `there` appends first; `here` decides a
+        // registration and, on top of it, a contact with the registered
+        // stakeholder, before anything is committed. The registration is
+        // stale (refused); the contact was validated against it, and must not
+        // be stored at the position `there`'s event took in its place.
+        let memory = MemoryStore::new();
+        Ledger::open(memory.clone())
+            .await
+            .unwrap()
+            .record(submissions(&network()), ACTOR)
+            .await
+            .unwrap();
+        let store = Gated::closed(memory);
+        let here = Ledger::open(store.clone()).await.unwrap();
+        let there = Ledger::open(store.clone()).await.unwrap();
+        let (elsewhere, register, call, opened) = tokio::join!(
+            there.record(submissions(&[milestone("m_there")]), ACTOR),
+            here.record(submissions(&[stakeholder("asso_x", "association")]), ACTOR),
+            here.record(
+                submissions(&[contact("asso_x", "bapa", "committed")]),
+                ACTOR
+            ),
+            async {
+                // Every batch above is decided and held before the gate opens.
+                tokio::task::yield_now().await;
+                store.open();
+            },
+        );
+        let () = opened;
+        let n = network().len() as u64;
+        assert_eq!(elsewhere.unwrap()[0].event.position, n + 1);
+        let register = register.unwrap();
+        assert!(register[0].created);
+        // Decided again, the contact is valid only once the registration is
+        // in the log: either it lands after it, or it is refused.
+        match call {
+            Ok(call) => {
+                assert!(
+                    call[0].event.position > register[0].event.position,
+                    "the contact ({}) precedes its stakeholder's registration ({})",
+                    call[0].event.position,
+                    register[0].event.position
+                );
+                assert_verifies(&store, n + 3).await;
+            }
+            Err(RecordError::Invalid(v)) => {
+                assert_eq!(v.errors[0].field, "data.from", "{v}");
+                assert_verifies(&store, n + 2).await;
+            }
+            Err(other) => panic!("expected the contact stored or invalid, got {other}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn two_ledgers_on_one_sqlite_file_validate_against_each_other() {
+        // Two handles on one file, as two processes: neither sees the other's
+        // appends except through the file.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.sqlite");
+        let a = Ledger::open(SqliteStore::create(&path).unwrap())
+            .await
+            .unwrap();
+        let b = Ledger::open(SqliteStore::open(&path).unwrap())
+            .await
+            .unwrap();
+        a.record(submissions(&network()), ACTOR).await.unwrap();
+
+        // `b` validates against what `a` appended: a duplicate is refused...
+        match b
+            .record(submissions(&[stakeholder("bapa", "association")]), ACTOR)
+            .await
+        {
+            Err(RecordError::Invalid(v)) => {
+                assert_eq!(v.errors[0].field, "data.stakeholder", "{v}")
+            }
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+        // ...a reference to it is accepted, and lands after it.
+        let n = network().len() as u64;
+        let call = b
+            .record(submissions(&[contact("mdf", "bapa", "interested")]), ACTOR)
+            .await
+            .unwrap();
+        assert_eq!(call[0].event.position, n + 1);
+
+        // Interleaved, each on the other's latest: registrations and
+        // contacts alternate between the ledgers, each contact naming the
+        // stakeholder the other ledger registered just before.
+        let mut expected = n + 1;
+        for i in 0..20 {
+            let (writer, other) = if i % 2 == 0 { (&a, &b) } else { (&b, &a) };
+            let id = format!("asso_{i}");
+            writer
+                .record(submissions(&[stakeholder(&id, "association")]), ACTOR)
+                .await
+                .unwrap();
+            let call = other
+                .record(submissions(&[contact(&id, "bapa", "committed")]), ACTOR)
+                .await
+                .unwrap();
+            expected += 2;
+            assert_eq!(call[0].event.position, expected);
+        }
+
+        // An expected version is checked against the other ledger's appends.
+        a.record(submissions(&[renamed("bapa", "BAPA")]), ACTOR)
+            .await
+            .unwrap();
+        let err = b
+            .record(
+                submissions(&[renamed("bapa", "B.A.P.A.").with("expected_version", json!(1))]),
+                ACTOR,
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                RecordError::Conflict {
+                    expected: 1,
+                    actual: 2,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        b.record(
+            submissions(&[renamed("bapa", "B.A.P.A.").with("expected_version", json!(2))]),
+            ACTOR,
+        )
+        .await
+        .unwrap();
+
+        // Concurrently, on both: every batch valid against the log before it.
+        let mut calls = Vec::new();
+        for i in 0..20 {
+            let ledger = if i % 2 == 0 { a.clone() } else { b.clone() };
+            let to = if i % 3 == 0 { "mdf" } else { "city" };
+            calls.push(tokio::spawn(async move {
+                ledger
+                    .record(submissions(&[contact("bapa", to, "interested")]), ACTOR)
+                    .await
+            }));
+        }
+        for c in calls {
+            c.await.unwrap().unwrap();
+        }
+        let head = a.store().head().await.unwrap();
+        assert_eq!(head, expected + 2 + 20);
+        assert_verifies(a.store(), head).await;
     }
 }

@@ -76,6 +76,21 @@ impl AppendTarget for Staged<'_> {
             .unwrap_or((0, [0; 32])))
     }
 
+    fn id_at(&mut self, position: u64) -> Result<Option<Uuid>, StoreError> {
+        let Some(i) = usize::try_from(position)
+            .ok()
+            .and_then(|p| p.checked_sub(1))
+        else {
+            return Ok(None);
+        };
+        let stored = self.log.events.len();
+        let event = match i.checked_sub(stored) {
+            None => self.log.events.get(i),
+            Some(j) => self.events.get(j),
+        };
+        Ok(event.map(|e| e.record.id))
+    }
+
     fn insert(&mut self, raw: &RawEvent) -> Result<(), StoreError> {
         self.ids.insert(raw.record.id, self.events.len());
         self.streams.insert(raw.stream.clone(), raw.version);

@@ -100,6 +100,13 @@ pub struct AppendRequest {
     /// If set, the log head the batch was validated against: the first new
     /// event must get position `log_head + 1`, or the batch is refused as stale.
     pub log_head: Option<u64>,
+    /// With `log_head`: the id of the event the batch was validated after
+    /// (the one at position `log_head`; `None` for an empty log or no check).
+    /// The batch is also refused as stale when another event holds that
+    /// position: a writer that validated on top of a batch still in flight
+    /// learns that the batch failed even when a third writer appended as many
+    /// events in its place.
+    pub head_id: Option<Uuid>,
 }
 
 /// A stored event as text, with its place in the log and its chain hash.
@@ -221,8 +228,12 @@ pub enum StoreError {
         id: Uuid,
     },
     /// The log moved on since the batch was validated; validate again. Retried
-    /// inside the ledger, never shown to a client.
-    #[error("the log head is {actual}, the batch was validated at {expected}")]
+    /// inside the ledger, never shown to a client. `expected == actual` means
+    /// the event at that position is not the one the batch was validated after.
+    #[error(
+        "the batch was validated at log head {expected}, but the log's head is {actual} \
+         or holds another event there"
+    )]
     Stale {
         /// The head the batch was validated against.
         expected: u64,
@@ -351,6 +362,8 @@ pub(crate) trait AppendTarget {
     fn stream_version(&mut self, stream: &str) -> Result<u64, StoreError>;
     /// The head position and its hash, this batch included.
     fn last(&mut self) -> Result<(u64, [u8; 32]), StoreError>;
+    /// The id of the stored event at `position` (before this batch's events).
+    fn id_at(&mut self, position: u64) -> Result<Option<Uuid>, StoreError>;
     /// Stores one event.
     fn insert(&mut self, raw: &RawEvent) -> Result<(), StoreError>;
 }
@@ -384,6 +397,14 @@ pub(crate) fn apply_append(
                     expected,
                     actual: head,
                 });
+            }
+            if let Some(id) = request.head_id {
+                if target.id_at(head)? != Some(id) {
+                    return Err(StoreError::Stale {
+                        expected,
+                        actual: head,
+                    });
+                }
             }
         }
         let version = target.stream_version(&p.stream)?;
@@ -508,6 +529,7 @@ macro_rules! impl_eventually {
                         })
                         .collect(),
                     log_head: None,
+                    head_id: None,
                 };
                 let submitted = $crate::store::EventLog::append(self, request);
                 Box::pin(async move {

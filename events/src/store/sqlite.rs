@@ -320,7 +320,7 @@ impl EventLog for SqliteStore {
         self.read_with(move |conn| {
             query_events(
                 conn,
-                select_events!("WHERE position > ?1 ORDER BY position LIMIT ?2"),
+                select_events!("WHERE position > ?1 ORDER BY position LIMIT +?2"),
                 params![to_i64(after), to_limit(limit)],
             )
         })
@@ -336,7 +336,7 @@ impl EventLog for SqliteStore {
         self.read_with(move |conn| {
             query_events(
                 conn,
-                select_events!("WHERE stream = ?1 AND version >= ?2 ORDER BY version LIMIT ?3"),
+                select_events!("WHERE stream = ?1 AND version >= ?2 ORDER BY version LIMIT +?3"),
                 params![stream, to_i64(from_version), to_limit(limit)],
             )
         })
@@ -479,6 +479,21 @@ impl AppendTarget for Transaction<'_> {
         }
     }
 
+    fn id_at(&mut self, position: u64) -> Result<Option<Uuid>, StoreError> {
+        let id: Option<String> = self
+            .conn
+            .prepare_cached("SELECT id FROM events WHERE position = ?1")?
+            .query_row(params![to_i64(position)], |r| r.get(0))
+            .optional()?;
+        id.map(|id| {
+            Uuid::parse_str(&id).map_err(|e| StoreError::Corrupt {
+                position,
+                reason: format!("id {id:?}: {e}"),
+            })
+        })
+        .transpose()
+    }
+
     fn insert(&mut self, raw: &RawEvent) -> Result<(), StoreError> {
         let r = &raw.record;
         let recorded_at = r
@@ -618,6 +633,13 @@ fn to_i64(n: u64) -> i64 {
 }
 
 /// A SQL `LIMIT`; -1 means none.
+///
+/// Queries write a bound limit as `LIMIT +?N`: SQLite reads a bare `LIMIT ?N`
+/// as a possible constant for the query planner (`sqlite3ExprIsInteger` marks
+/// the parameter in the statement's `expmask`), so binding it again, as
+/// rusqlite does on every query, expires the cached statement and every read
+/// re-prepares it. The unary plus keeps the limit an expression SQLite does
+/// not plan on; the result is the same.
 fn to_limit(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(-1)
 }
