@@ -1,19 +1,20 @@
 -- wrk script for scripts/bench-http: POST /api/v1/events, one new, valid
 -- event per request, and an exact account of what was answered.
 --
--- Each request is a `MilestoneMarked` in programme `sjdlr` whose milestone id
+-- Each request is a `MilestoneMarked` in programme PROGRAMME whose milestone id
 -- is unique: `b<run tag>-t<thread>-<counter>` (slugs: a-z, 0-9, '-', at most
 -- 64 characters). The body has no `id`, so every request appends one event
 -- (no idempotent retry) and each lands on its own stream, so no
 -- expected-version conflict is possible. The bearer token comes from wrk's
 -- `-H 'Authorization: Bearer …'`; this script adds the content type.
 --
--- Arguments (after wrk's `--`): RUN_TAG [OUT_DIR]
---   RUN_TAG  letters and digits that make the ids of this run unique
---   OUT_DIR  where done() writes answered-201.txt (milestone ids answered
---            201) and unanswered.txt (ids sent but not answered when wrk
---            stopped: in flight, so the server may or may not have committed
---            them); nothing is written without it
+-- Arguments (after wrk's `--`): RUN_TAG [OUT_DIR [PROGRAMME]]
+--   RUN_TAG    letters and digits that make the ids of this run unique
+--   OUT_DIR    where done() writes answered-201.txt (milestone ids answered
+--              201) and unanswered.txt (ids sent but not answered when wrk
+--              stopped: in flight, so the server may or may not have committed
+--              them); nothing is written when it is missing or "-"
+--   PROGRAMME  the programme appended to, default sjdlr
 --
 -- done() prints one machine-readable line (read by scripts/bench-http):
 --   RESULT requests=… duration_us=… rps=… p50_us=… p99_us=… … created=… non201=… statuses=201:…
@@ -30,6 +31,7 @@ end
 
 -- Per thread (each wrk thread has its own Lua state).
 local tag = "x"
+local programme = "sjdlr"
 local counter = 0
 sent = 0
 created = 0
@@ -42,6 +44,10 @@ samples = {}       -- up to 5 bodies of non-201 answers
 function init(args)
    tag = args[1] or "x"
    out_dir = args[2]   -- a global: done() reads it back with thread:get
+   if out_dir == "-" then
+      out_dir = nil
+   end
+   programme = args[3] or "sjdlr"
    wrk.method = "POST"
    wrk.headers["Content-Type"] = "application/json"
 end
@@ -52,9 +58,9 @@ function request()
    local id = string.format("b%s-t%d-%d", tag, tid, counter)
    outstanding[id] = true
    local body = string.format(
-      '{"type":"MilestoneMarked","programme":"sjdlr","occurred_at":"2022-03-01",' ..
+      '{"type":"MilestoneMarked","programme":"%s","occurred_at":"2022-03-01",' ..
       '"data":{"milestone":"%s","label":"HTTP load benchmark milestone %d","kind":"other"}}',
-      id, counter)
+      programme, id, counter)
    return wrk.format(nil, nil, nil, body)
 end
 

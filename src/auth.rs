@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -49,6 +50,15 @@ const ID_BYTES: usize = 6;
 const APPLICATION_ID: i64 = 0x5053_524C;
 /// How long a connection waits for another one's lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long [`TokenStore::authenticate`] trusts its cache before it asks the
+/// file whether another process changed the tokens (`PRAGMA data_version`).
+/// Changes made through any handle of this process are seen at once.
+pub const RECHECK: Duration = Duration::from_millis(1);
+
+/// Bumped by every token change made in this process (any handle), so that
+/// every handle notices it on its next call without asking the file.
+static LOCAL_CHANGES: AtomicU64 = AtomicU64::new(0);
 
 /// The tables of this module. Every change to `tokens` bumps
 /// `tokens_meta.generation` (triggers, so a change made by hand counts too);
@@ -354,11 +364,14 @@ impl TokenInfo {
 ///
 /// One handle serves a whole server (it is `Send + Sync`); its methods block
 /// for at most one short SQLite statement, except `create`/`revoke`, which
-/// wait for the store's write lock. Changes made by other handles or other
-/// processes (`passerelle token revoke` while a server runs) are seen by the
-/// next call: each call reads `PRAGMA data_version` (a shared-memory read)
-/// and, when the file changed, the token generation, and reloads the tokens
-/// only when that moved — event appends do not reload them.
+/// wait for the store's write lock. Changes made through any handle of this
+/// process are seen by the next call. Changes made by other processes
+/// (`passerelle token revoke` while a server runs) are seen by the first call
+/// that comes [`RECHECK`] (1 ms) or more after the cache was last checked: a
+/// check reads `PRAGMA data_version` (a read transaction on the file) and,
+/// when the file changed, the token generation, and reloads the tokens only
+/// when that moved — event appends do not reload them. Under load this is
+/// one check per millisecond instead of one per request.
 pub struct TokenStore {
     path: PathBuf,
     inner: Mutex<Inner>,
@@ -370,6 +383,10 @@ struct Inner {
     conn: Connection,
     /// `PRAGMA data_version` when the cache was last checked.
     data_version: i64,
+    /// When the cache was last checked against the file.
+    checked_at: Option<Instant>,
+    /// [`LOCAL_CHANGES`] as of that check.
+    local_changes: u64,
     /// `tokens_meta.generation` the cache reflects; `None` forces a reload.
     generation: Option<i64>,
     by_hash: HashMap<[u8; 32], Cached>,
@@ -431,6 +448,8 @@ impl TokenStore {
             inner: Mutex::new(Inner {
                 conn,
                 data_version: 0,
+                checked_at: None,
+                local_changes: 0,
                 generation: None,
                 by_hash: HashMap::new(),
                 by_id: HashMap::new(),
@@ -503,6 +522,7 @@ impl TokenStore {
             ],
         )?;
         tx.commit()?;
+        LOCAL_CHANGES.fetch_add(1, Ordering::Release);
         inner.generation = None;
         let info = TokenInfo {
             id,
@@ -560,6 +580,7 @@ impl TokenStore {
             params![rfc3339(at), info.id],
         )?;
         tx.commit()?;
+        LOCAL_CHANGES.fetch_add(1, Ordering::Release);
         inner.generation = None;
         info.revoked_at = Some(parse_time(&rfc3339(at))?);
         Ok(info)
@@ -569,8 +590,8 @@ impl TokenStore {
     /// [`AuthError::Invalid`] for one this store never issued,
     /// [`AuthError::Revoked`] for a revoked one.
     ///
-    /// Cheap enough for every request: a SHA-256, one `PRAGMA data_version`
-    /// and a hash-map lookup. The lookup is by the secret's hash, so timing
+    /// Cheap enough for every request: a SHA-256 and a hash-map lookup, and
+    /// at most once per [`RECHECK`] a `PRAGMA data_version`. The lookup is by the secret's hash, so timing
     /// reveals at most something about the hash of the attacker's own guess,
     /// never about a stored secret: no constant-time comparison is needed.
     ///
@@ -595,7 +616,7 @@ impl TokenStore {
             return Err(AuthError::Invalid);
         };
         let mut inner = self.lock();
-        inner.refresh()?;
+        inner.refresh_if_due()?;
         let hash = match session {
             None => sha256(secret),
             // A token that is gone from the table counts as revoked.
@@ -697,13 +718,29 @@ impl TokenStore {
 }
 
 impl Inner {
+    /// [`Inner::refresh`], unless the cache was checked less than [`RECHECK`]
+    /// ago and no token changed in this process since.
+    fn refresh_if_due(&mut self) -> Result<(), AuthError> {
+        let fresh = self.generation.is_some()
+            && self.local_changes == LOCAL_CHANGES.load(Ordering::Acquire)
+            && self.checked_at.is_some_and(|t| t.elapsed() < RECHECK);
+        if fresh {
+            return Ok(());
+        }
+        self.refresh()
+    }
+
     /// Reloads the cache if the token table changed since it was loaded.
     fn refresh(&mut self) -> Result<(), AuthError> {
+        // Read before the file: a change counted later is seen next time.
+        let local_changes = LOCAL_CHANGES.load(Ordering::Acquire);
         let data_version: i64 = self
             .conn
             .prepare_cached("PRAGMA data_version")?
             .query_row([], |r| r.get(0))?;
         if self.generation.is_some() && data_version == self.data_version {
+            self.checked_at = Some(Instant::now());
+            self.local_changes = local_changes;
             return Ok(());
         }
         // Read the generation and the rows in one snapshot, so the cache
@@ -742,6 +779,8 @@ impl Inner {
         tx.commit()?;
         self.generation = Some(generation);
         self.data_version = data_version;
+        self.checked_at = Some(Instant::now());
+        self.local_changes = local_changes;
         Ok(())
     }
 }

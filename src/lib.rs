@@ -9,6 +9,7 @@ pub mod commands;
 pub mod demo;
 pub mod generate;
 pub mod render;
+pub mod web;
 
 use std::process::ExitCode;
 

@@ -145,7 +145,7 @@ fn routes_and_paths_agree() {
         .collect();
     assert_eq!(routes.len(), openapi::ROUTES.len(), "ROUTES has duplicates");
     assert_eq!(routes, from_doc);
-    assert_eq!(routes.len(), 18);
+    assert_eq!(routes.len(), 19);
 }
 
 #[test]

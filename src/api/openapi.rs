@@ -42,6 +42,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/healthz"),
     ("GET", "/metrics"),
     ("GET", "/openapi.json"),
+    ("GET", "/me"),
 ];
 
 /// The OAS 3.1 schema (2022-10-07), vendored from openapi-spec-validator;
@@ -329,6 +330,21 @@ fn paths() -> Value {
                 "401": response("Unauthorized"),
                 "500": response("InternalError"),
                 "503": response("Unavailable"),
+            },
+        }},
+        "/me": { "get": {
+            "operationId": "getMe",
+            "tags": ["service"],
+            "summary": "Who is asking",
+            "description": "The name, role and programme scope of the token or browser session the request carries, so a client (the web pages) can offer only what the role may do. Takes no parameter.",
+            "responses": {
+                "200": {
+                    "description": "The caller.",
+                    "content": { "application/json": { "schema": r("Me") } },
+                },
+                "400": response("BadRequest"),
+                "401": response("Unauthorized"),
+                "500": response("InternalError"),
             },
         }},
         "/openapi.json": { "get": {
@@ -1982,6 +1998,17 @@ fn schemas() -> Value {
                 "ties_removed": { "type": "array", "items": r("Pair"), "description": "Present ties lost." },
                 "findings_opened": { "type": "array", "items": { "type": "string" }, "description": "Ids of findings that appeared." },
                 "findings_closed": { "type": "array", "items": { "type": "string" }, "description": "Ids of findings that went away." },
+            }),
+        ),
+    );
+    put(
+        "Me",
+        object(
+            &["name", "role", "programme"],
+            json!({
+                "name": { "type": "string", "description": "The token's name (`recorded_by` of what it appends)." },
+                "role": enum_of("What the token may do: admin and coordinator write, mentor reads and adds review notes, viewer reads.", &["admin", "coordinator", "mentor", "viewer"]),
+                "programme": nullable(json!({ "type": "string", "description": "The one programme a scoped token sees and writes; null when it sees all." })),
             }),
         ),
     );

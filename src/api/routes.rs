@@ -3,6 +3,8 @@
 //! handler is an ordinary async function returning a response or a
 //! [`Problem`]. Authentication, authorisation, `position`/`ETag`,
 //! `min_position` and telemetry are applied here, once.
+//! Paths outside `/api/v1` and `/login?code=` are the web pages
+//! ([`crate::web`]).
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -24,7 +26,7 @@ use warp::http::{HeaderMap, Method, StatusCode};
 use warp::Filter;
 
 use super::problem::Problem;
-use super::state::App;
+use super::state::{App, Rendered, Scope};
 use crate::auth::{AuthError, Principal, Role};
 use crate::render::{diff_json, gaps_json, network_json, participation_json};
 
@@ -95,9 +97,10 @@ fn route_name(method: &Method, path: &str) -> &'static str {
             ["healthz"] => "/api/v1/healthz",
             ["metrics"] => "/api/v1/metrics",
             ["openapi.json"] => "/api/v1/openapi.json",
+            ["me"] => "/api/v1/me",
             _ => "other",
         },
-        _ => "other",
+        _ => crate::web::route_name(&segs),
     }
 }
 
@@ -155,7 +158,7 @@ where
     let rest: Vec<&str> = match segs.as_slice() {
         ["login"] if method == Method::GET => return login(app, raw_query),
         ["api", "v1", rest @ ..] => rest.to_vec(),
-        _ => return Err(Problem::not_found(format!("no route {path}"))),
+        _ => return crate::web::dispatch(app, method, &segs, headers, body).await,
     };
     // Routes without authentication.
     match (method.as_str(), rest.as_slice()) {
@@ -195,6 +198,7 @@ where
             | ["metrics"]
             | ["healthz"]
             | ["openapi.json"]
+            | ["me"]
     );
     if !known {
         return Err(Problem::not_found(format!("no route {path}")));
@@ -219,6 +223,13 @@ where
     match rest.as_slice() {
         ["events"] => get_events(app, &principal, raw_query, headers).await,
         ["events", "stream"] => stream_events(app, &principal, raw_query, headers).await,
+        ["me"] => {
+            parse_query(raw_query, &[])?;
+            Ok(json_response(
+                StatusCode::OK,
+                &json!({"name": principal.name, "role": principal.role.as_str(), "programme": principal.programme}),
+            ))
+        }
         ["metrics"] => {
             parse_query(raw_query, &[])?;
             let head = app.inner.store.head().await.map_err(Problem::from_store)?;
@@ -290,7 +301,7 @@ fn login(app: &App, raw_query: &str) -> Result<Response, Problem> {
         .map_err(|e| Problem::unauthorized(e.to_string()))?;
     Ok(warp::http::Response::builder()
         .status(StatusCode::SEE_OTHER)
-        .header("location", "/api/v1/programmes")
+        .header("location", "/")
         .header(
             "set-cookie",
             format!("{SESSION_COOKIE}={secret}; HttpOnly; SameSite=Strict; Path=/"),
@@ -307,7 +318,7 @@ fn json_response(status: StatusCode, v: &Value) -> Response {
         .expect("valid response")
 }
 
-async fn read_body<S, B>(body: S, limit: u64) -> Result<Vec<u8>, Problem>
+pub(crate) async fn read_body<S, B>(body: S, limit: u64) -> Result<Vec<u8>, Problem>
 where
     S: Stream<Item = Result<B, warp::Error>>,
     B: Buf,
@@ -629,36 +640,65 @@ async fn read(
             )));
         }
     }
-    let app2 = app.clone();
-    let principal2 = principal.clone();
-    let rest_owned: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
-    // Views can take milliseconds: compute them off the async workers.
-    let (position, bytes) = tokio::task::spawn_blocking(move || {
-        let engine = app2.inner.engine.read().expect("engine lock");
-        let position = engine.position();
-        let mut qkey: Vec<String> = q
-            .iter()
-            .filter(|(k, _)| k.as_str() != "min_position")
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        qkey.sort();
-        let key = format!(
-            "{}?{}|{}|{}",
-            rest_owned.join("/"),
-            qkey.join("&"),
-            if restricted(&principal2) { "r" } else { "f" },
-            principal2.programme.as_deref().unwrap_or("*")
-        );
-        let rest: Vec<&str> = rest_owned.iter().map(String::as_str).collect();
-        let bytes = app2.cached(key, position, || {
-            let v = render(&app2, &engine, &principal2, &rest, &q)?;
-            Ok(Bytes::from(v.to_string()))
-        })?;
-        Ok::<_, Problem>((position, bytes))
-    })
-    .await
-    .map_err(Problem::internal)??;
-    Ok(with_etag(position, bytes, headers))
+    let mut qkey: Vec<String> = q
+        .iter()
+        .filter(|(k, _)| k.as_str() != "min_position")
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    qkey.sort();
+    let key = format!(
+        "{}?{}|{}|{}",
+        rest.join("/"),
+        qkey.join("&"),
+        if restricted(principal) { "r" } else { "f" },
+        principal.programme.as_deref().unwrap_or("*")
+    );
+    // What the body depends on: one programme's events, unless it lists
+    // programmes or reads as of a log position. A read of programme A is not
+    // invalidated by appends to programme B; its body then reports the
+    // projected position, which it reflects as well.
+    let programme = q
+        .get("programme")
+        .map(String::as_str)
+        .or(principal.programme.as_deref());
+    let scope = match programme {
+        Some(p) if rest != ["programmes"] && !q.contains_key("position") => Scope::Programme(p),
+        _ => Scope::Log,
+    };
+    let (projected, last) = match app.scope_position(&scope) {
+        (projected, Some(last)) => (projected, last),
+        // An unknown programme: the render answers (not cached per programme).
+        (projected, None) => (projected, projected),
+    };
+    let principal = principal.clone();
+    let rest: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
+    let rendered = app
+        .cached(key, last, move |app, engine| {
+            let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
+            let position = engine.position();
+            let mut v = render(app, engine, &principal, &rest, &q)?;
+            // The fields that report the head the body reflects (never an
+            // event's own position).
+            let live = |v: &mut Value| {
+                if v.get("position").and_then(Value::as_u64) == Some(position) {
+                    v["position"] = json!(Rendered::LIVE);
+                }
+            };
+            live(&mut v);
+            if rest == ["diff"] {
+                for side in ["from", "to"] {
+                    if let Some(x) = v.get_mut(side) {
+                        live(x);
+                    }
+                }
+            }
+            Ok(Rendered::new(&v, position))
+        })
+        .await?;
+    // A hit for an unchanged programme reflects the projected position too.
+    let position = projected.max(rendered.position);
+    let etag = format!("W/\"{position}-{}\"", rendered.digest);
+    Ok(etag_response(&etag, rendered.body_at(position), headers))
 }
 
 /// A JSON body with its `ETag` (the position and a digest of the body), or
@@ -668,12 +708,17 @@ fn with_etag(position: u64, bytes: Bytes, headers: &HeaderMap) -> Response {
         "W/\"{position}-{}\"",
         &hex::encode(Sha256::digest(&bytes))[..16]
     );
+    etag_response(&etag, bytes, headers)
+}
+
+/// A JSON body with `etag`, or 304 when `If-None-Match` already has it.
+fn etag_response(etag: &str, bytes: Bytes, headers: &HeaderMap) -> Response {
     let fresh = headers
         .get("if-none-match")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
     let builder = warp::http::Response::builder()
-        .header("etag", &etag)
+        .header("etag", etag)
         .header("cache-control", "private, no-cache");
     if fresh {
         builder

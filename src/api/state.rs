@@ -1,8 +1,10 @@
 //! The server's shared state: the ledger and store for writes, the
 //! projection engine fed by a live store subscription for reads, the token
-//! store, telemetry and a cache of rendered reads keyed by log position.
+//! store, telemetry and a cache of rendered reads keyed by the position of
+//! the last event that can change them (see [`Rendered`]).
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -13,7 +15,9 @@ use passerelle_events::ledger::decode;
 use passerelle_events::{EventLog, Ledger, SqliteStore};
 use passerelle_projections::engine::Engine;
 use passerelle_projections::views::Settings;
+use sha2::{Digest, Sha256};
 use tokio::sync::watch;
+use tokio::sync::OnceCell;
 
 use super::telemetry::Telemetry;
 use crate::auth::TokenStore;
@@ -42,15 +46,104 @@ impl Default for ApiConfig {
     }
 }
 
-/// Rendered reads of one log position.
-#[derive(Default)]
-struct Cache {
-    position: u64,
-    entries: HashMap<String, Bytes>,
+/// A rendered read, kept with its digest so that a cache hit costs no hashing.
+///
+/// `position` is the log position the rendering reflects. The body's
+/// position fields (`spots`: the top-level `position`, and a diff's
+/// `from.position`/`to.position`) hold it; a read served later, at a log
+/// position `p` where the programme has no newer event, gets the same body
+/// with `p` written there — what a rendering at `p` would give.
+pub(crate) struct Rendered {
+    /// The log position the body reflects.
+    pub position: u64,
+    /// The body, as rendered.
+    pub body: Bytes,
+    /// Where `body` spells `position` in a field that follows the log head.
+    pub spots: Vec<Range<usize>>,
+    /// 16 hex digits of the SHA-256 of `body`: the `ETag`'s second half.
+    pub digest: String,
 }
 
-/// Most rendered reads kept per position.
+impl Rendered {
+    /// Marker the renderer puts in the position fields that follow the head.
+    pub const LIVE: u64 = u64::MAX;
+
+    /// Serialises `value`, whose live position fields hold [`Rendered::LIVE`],
+    /// as reflecting `position`.
+    pub fn new(value: &serde_json::Value, position: u64) -> Self {
+        let text = value.to_string();
+        let needle = format!("\"position\":{}", Self::LIVE);
+        let digits = position.to_string();
+        let mut body = String::with_capacity(text.len());
+        let mut spots = Vec::new();
+        // Keys are written `"position":` only as keys: in a JSON string the
+        // quotes would be escaped.
+        for (i, part) in text.split(needle.as_str()).enumerate() {
+            if i > 0 {
+                body.push_str("\"position\":");
+                spots.push(body.len()..body.len() + digits.len());
+                body.push_str(&digits);
+            }
+            body.push_str(part);
+        }
+        let digest = hex::encode(&Sha256::digest(body.as_bytes())[..8]);
+        Self {
+            position,
+            body: Bytes::from(body),
+            spots,
+            digest,
+        }
+    }
+
+    /// The body as reflecting `at` (at least [`Rendered::position`]).
+    pub fn body_at(&self, at: u64) -> Bytes {
+        if at <= self.position || self.spots.is_empty() {
+            return self.body.clone();
+        }
+        let digits = at.to_string();
+        let mut out = Vec::with_capacity(self.body.len() + self.spots.len() * 4);
+        let mut from = 0;
+        for spot in &self.spots {
+            out.extend_from_slice(&self.body[from..spot.start]);
+            out.extend_from_slice(digits.as_bytes());
+            from = spot.end;
+        }
+        out.extend_from_slice(&self.body[from..]);
+        Bytes::from(out)
+    }
+}
+
+/// One cache key's rendering for one scope position; concurrent misses wait
+/// for the one render.
+struct Slot {
+    scope: u64,
+    rendered: OnceCell<Arc<Rendered>>,
+}
+
+/// Rendered reads by key (route, query, privacy class, token scope).
+#[derive(Default)]
+struct Cache {
+    entries: HashMap<String, Arc<Slot>>,
+}
+
+/// Most keys kept.
 const CACHE_ENTRIES: usize = 4096;
+
+/// The projected position and each programme's last event, moved together
+/// with the engine (under its write lock).
+#[derive(Default)]
+struct Heads {
+    position: u64,
+    programmes: HashMap<String, u64>,
+}
+
+/// What a read's cache entry depends on.
+pub(crate) enum Scope<'a> {
+    /// Everything in the log (lists of programmes, reads `as of` a position).
+    Log,
+    /// One programme's events only (its views, lists, diffs, `as_of` a time).
+    Programme(&'a str),
+}
 
 pub(crate) struct Inner {
     pub ledger: Ledger<SqliteStore>,
@@ -62,6 +155,7 @@ pub(crate) struct Inner {
     pub config: ApiConfig,
     pub shutdown: watch::Sender<bool>,
     cache: Mutex<Cache>,
+    heads: Mutex<Heads>,
 }
 
 /// The API application. Clones share one state.
@@ -79,6 +173,15 @@ impl App {
         let engine = Engine::load(&store).await?;
         let tokens = TokenStore::open(db)?;
         let position = engine.position();
+        let mut heads = Heads {
+            position,
+            programmes: HashMap::new(),
+        };
+        for e in engine.events() {
+            heads
+                .programmes
+                .insert(e.event.programme.as_str().to_owned(), e.position);
+        }
         let app = Self {
             inner: Arc::new(Inner {
                 ledger,
@@ -90,6 +193,7 @@ impl App {
                 config,
                 shutdown: watch::channel(false).0,
                 cache: Mutex::new(Cache::default()),
+                heads: Mutex::new(heads),
             }),
         };
         tokio::spawn(follow(Arc::downgrade(&app.inner), position));
@@ -123,34 +227,69 @@ impl App {
         self.inner.shutdown.send_replace(true);
     }
 
-    /// A cached rendering for `key` at `position`, or `render()`'s.
-    pub(crate) fn cached(
+    /// The projected position, and the position of the last event `scope`
+    /// depends on; `None` for a programme with no event (unknown).
+    pub(crate) fn scope_position(&self, scope: &Scope<'_>) -> (u64, Option<u64>) {
+        let heads = self.inner.heads.lock().expect("heads lock");
+        let last = match scope {
+            Scope::Log => Some(heads.position),
+            Scope::Programme(p) => heads.programmes.get(*p).copied(),
+        };
+        (heads.position, last)
+    }
+
+    /// The rendering of `key` for the state where `scope`'s last event is at
+    /// `last`: from the cache, or `render()`'s — run once however many
+    /// requests miss at the same time; the others wait for it. `render` gets
+    /// the engine and returns the body (live position fields set to
+    /// [`Rendered::LIVE`]) and the position it reflects; it runs on the
+    /// blocking pool. A failed render is not cached.
+    pub(crate) async fn cached<F>(
         &self,
         key: String,
-        position: u64,
-        render: impl FnOnce() -> Result<Bytes, super::problem::Problem>,
-    ) -> Result<Bytes, super::problem::Problem> {
-        {
-            let cache = self.inner.cache.lock().expect("cache lock");
-            if cache.position == position {
-                if let Some(b) = cache.entries.get(&key) {
-                    return Ok(b.clone());
+        last: u64,
+        render: F,
+    ) -> Result<Arc<Rendered>, super::problem::Problem>
+    where
+        F: FnOnce(&App, &Engine) -> Result<Rendered, super::problem::Problem> + Send + 'static,
+    {
+        let slot = {
+            let mut cache = self.inner.cache.lock().expect("cache lock");
+            match cache.entries.get(&key) {
+                // A newer slot (another request saw a later event) serves too.
+                Some(slot) if slot.scope >= last => slot.clone(),
+                _ => {
+                    if cache.entries.len() >= CACHE_ENTRIES {
+                        cache.entries.clear();
+                    }
+                    let slot = Arc::new(Slot {
+                        scope: last,
+                        rendered: OnceCell::new(),
+                    });
+                    cache.entries.insert(key, slot.clone());
+                    slot
                 }
             }
+        };
+        if let Some(hit) = slot.rendered.get() {
+            return Ok(hit.clone());
         }
-        let bytes = render()?;
-        let mut cache = self.inner.cache.lock().expect("cache lock");
-        if cache.position != position {
-            if position < cache.position {
-                return Ok(bytes);
-            }
-            cache.position = position;
-            cache.entries.clear();
-        }
-        if cache.entries.len() < CACHE_ENTRIES {
-            cache.entries.insert(key, bytes.clone());
-        }
-        Ok(bytes)
+        let rendered = slot
+            .rendered
+            .get_or_try_init(|| {
+                let app = self.clone();
+                async move {
+                    // Views can take milliseconds: render off the async workers.
+                    tokio::task::spawn_blocking(move || {
+                        let engine = app.inner.engine.read().expect("engine lock");
+                        render(&app, &engine).map(Arc::new)
+                    })
+                    .await
+                    .map_err(super::problem::Problem::internal)?
+                }
+            })
+            .await?;
+        Ok(rendered.clone())
     }
 }
 
@@ -179,7 +318,15 @@ async fn follow(app: std::sync::Weak<Inner>, mut position: u64) {
                 }
             };
             position = event.position;
-            inner.engine.write().expect("engine lock").apply(event);
+            let programme = event.event.programme.as_str().to_owned();
+            {
+                let mut engine = inner.engine.write().expect("engine lock");
+                engine.apply(event);
+                // Under the engine's lock: a render sees heads that match it.
+                let mut heads = inner.heads.lock().expect("heads lock");
+                heads.position = position;
+                heads.programmes.insert(programme, position);
+            }
             inner.projected.send_replace(position);
         }
         tokio::time::sleep(Duration::from_millis(200)).await;

@@ -592,6 +592,70 @@ mod reads {
     ];
 
     #[tokio::test]
+    async fn an_append_to_another_programme_moves_a_reads_position_not_its_content() {
+        let app = TestApp::spawn().await;
+        let t = &app.tokens.viewer;
+        let diff_query = "programme=sjdlr&from=2021-01-01&to=2022-01-01";
+        let network = app.network(t, "programme=sjdlr").await;
+        let diff = app.diff(t, diff_query).await;
+        let (network_body, diff_body) = (network.ok_json(200), diff.ok_json(200));
+
+        let stored = app
+            .post_events(&app.tokens.coordinator, &stakeholder("brussels", "br-new"))
+            .await
+            .ok_json(201);
+        let p = stored["position"].as_u64().unwrap();
+        assert_eq!(p, DEMO_EVENTS + 1);
+        let seen = format!("programme=sjdlr&min_position={p}");
+        let network_after = app.network(t, &seen).await;
+        let diff_after = app.diff(t, &format!("{diff_query}&min_position={p}")).await;
+        let (mut network_after_body, mut diff_after_body) =
+            (network_after.ok_json(200), diff_after.ok_json(200));
+        // The read reflects the log up to the append (read-your-writes)...
+        assert_eq!(network_after_body["position"], json!(p));
+        for field in [
+            &diff_after_body["position"],
+            &diff_after_body["from"]["position"],
+            &diff_after_body["to"]["position"],
+        ] {
+            assert_eq!(*field, json!(p), "{diff_after_body}");
+        }
+        assert_ne!(network_after.header("etag"), network.header("etag"));
+        assert!(network_after
+            .header("etag")
+            .unwrap()
+            .starts_with(&format!("W/\"{p}-")));
+        // ...and sjdlr's answer is otherwise what it was.
+        network_after_body["position"] = network_body["position"].clone();
+        assert_eq!(network_after_body, network_body);
+        for side in ["from", "to"] {
+            diff_after_body[side]["position"] = diff_body[side]["position"].clone();
+        }
+        diff_after_body["position"] = diff_body["position"].clone();
+        assert_eq!(diff_after_body, diff_body);
+
+        // An append to sjdlr itself is in the next read.
+        let stored = app
+            .post_events(&app.tokens.coordinator, &stakeholder("sjdlr", "sj-fresh"))
+            .await
+            .ok_json(201);
+        let p = stored["position"].as_u64().unwrap();
+        let body = app
+            .network(t, &format!("programme=sjdlr&min_position={p}"))
+            .await
+            .ok_json(200);
+        assert_eq!(body["position"], json!(p));
+        assert!(
+            body["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n["id"] == "sj-fresh"),
+            "{body}"
+        );
+    }
+
+    #[tokio::test]
     async fn every_read_carries_its_position_and_an_etag_that_revalidates() {
         let app = TestApp::spawn().await;
         let token = (&app.tokens.viewer).into();
@@ -838,14 +902,20 @@ mod reads {
                 json!({"session": "s1", "participant": "lab-p002"})
             ),
         ]);
-        app.post_events(&app.tokens.coordinator, &batch)
+        let stored = app
+            .post_events(&app.tokens.coordinator, &batch)
             .await
-            .expect(201);
+            .ok_json(201);
+        // Read your writes: the projection follows the log shortly after.
+        let query = format!("min_position={}", stored[3]["position"]);
 
-        let full = app.sessions(&app.tokens.coordinator, "").await.ok_json(200);
+        let full = app
+            .sessions(&app.tokens.coordinator, &query)
+            .await
+            .ok_json(200);
         assert_eq!(full["sessions"][0]["attended"], json!(2));
         for token in [&app.tokens.mentor, &app.tokens.viewer] {
-            let body = app.sessions(token, "").await.ok_json(200);
+            let body = app.sessions(token, &query).await.ok_json(200);
             assert_eq!(
                 body["sessions"][0]["attended"],
                 Value::Null,
@@ -1165,7 +1235,11 @@ mod login {
         let reply = app.login(&code).await;
 
         reply.expect(303);
-        assert!(reply.header("location").is_some());
+        assert_eq!(
+            reply.header("location"),
+            Some("/"),
+            "login lands on the map"
+        );
         let set_cookie = reply.header("set-cookie").expect("Set-Cookie").to_owned();
         let attributes: Vec<&str> = set_cookie.split(';').map(str::trim).collect();
         assert!(attributes.contains(&"HttpOnly"), "{set_cookie}");
@@ -1224,5 +1298,124 @@ mod shutdown {
         app.stopped().await;
         let ids = stored_ids(&app.db).await;
         assert_eq!(ids.last(), event["id"].as_str().map(str::to_owned).as_ref());
+    }
+}
+
+mod web {
+    use super::*;
+
+    #[tokio::test]
+    async fn pages_and_assets_are_embedded_and_may_load_nothing_from_elsewhere() {
+        let app = TestApp::spawn_empty().await;
+        for path in [
+            "/",
+            "/gaps",
+            "/participation",
+            "/record",
+            "/compare",
+            "/log",
+        ] {
+            let page = app.get(path, Auth::None, "", &[]).await;
+            page.expect(200);
+            assert!(page.content_type().starts_with("text/html"), "{path}");
+            assert!(
+                page.header("content-security-policy")
+                    .is_some_and(|v| v.starts_with("default-src 'self';")),
+                "{path}: {:?}",
+                page.header("content-security-policy")
+            );
+            assert!(page.text().contains("/assets/common.js"), "{path}");
+        }
+        let script = app.get("/assets/map.js", Auth::None, "", &[]).await;
+        script.expect(200);
+        assert!(script.content_type().starts_with("text/javascript"));
+        assert!(!script.text().contains("http://") && !script.text().contains("https://"));
+        app.get("/assets/nothing.js", Auth::None, "", &[])
+            .await
+            .problem(404);
+        app.send(Method::POST, "/gaps", Auth::None, "", &[], None)
+            .await
+            .problem(405);
+
+        let metrics = app.metrics(&app.tokens.viewer).await.text();
+        for route in ["/", "/gaps", "/assets/{file}"] {
+            let line = format!(
+                r#"passerelle_http_requests_total{{method="GET",route="{route}",status="200"}}"#
+            );
+            assert!(metrics.contains(&line), "missing {line} in\n{metrics}");
+        }
+    }
+
+    #[tokio::test]
+    async fn me_names_the_caller_and_its_role() {
+        let app = TestApp::spawn_empty().await;
+        let me = app
+            .get("/api/v1/me", (&app.tokens.mentor).into(), "", &[])
+            .await
+            .ok_json(200);
+        assert_eq!(
+            me,
+            json!({"name": app.tokens.mentor.name, "role": "mentor", "programme": null})
+        );
+        let scoped = app
+            .get("/api/v1/me", (&app.tokens.brussels).into(), "", &[])
+            .await
+            .ok_json(200);
+        assert_eq!(scoped["programme"], json!("brussels"));
+        app.get("/api/v1/me", Auth::None, "", &[])
+            .await
+            .problem(401);
+    }
+
+    #[tokio::test]
+    async fn the_sign_in_form_trades_a_token_for_a_session_cookie() {
+        let app = TestApp::spawn_empty().await;
+        let form = |token: &str| Some(reqwest::Body::from(format!("token={token}")));
+
+        let reply = app
+            .send(
+                Method::POST,
+                "/login",
+                Auth::None,
+                "",
+                &[],
+                form(&app.tokens.viewer.secret),
+            )
+            .await;
+        reply.expect(303);
+        assert_eq!(reply.header("location"), Some("/"));
+        let set_cookie = reply.header("set-cookie").expect("Set-Cookie").to_owned();
+        assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"));
+        let cookie = set_cookie.split(';').next().unwrap().to_owned();
+        let me = app
+            .get("/api/v1/me", Auth::Cookie(&cookie), "", &[])
+            .await
+            .ok_json(200);
+        assert_eq!(me["role"], json!("viewer"));
+
+        let refused = app
+            .send(
+                Method::POST,
+                "/login",
+                Auth::None,
+                "",
+                &[],
+                form("psl_nonsense"),
+            )
+            .await;
+        refused.expect(303);
+        assert_eq!(refused.header("location"), Some("/?signin=failed"));
+        assert!(refused.header("set-cookie").is_none());
+
+        app.send(
+            Method::POST,
+            "/login",
+            Auth::None,
+            "",
+            &[("origin", "http://elsewhere.example")],
+            form(&app.tokens.viewer.secret),
+        )
+        .await
+        .problem(403);
     }
 }

@@ -1,0 +1,243 @@
+// What every page shares: the language, the API client (same origin only),
+// the header, the sign-in message and small DOM helpers. A page script calls
+// P.page(async ({main, programme, me, programmes}) => …) and draws into main.
+"use strict";
+const P = (() => {
+  const LANGS = ["en", "fr"];
+  const SVGNS = "http://www.w3.org/2000/svg";
+
+  /** The chosen language: a saved choice, else the browser's. */
+  function pickLang() {
+    const saved = localStorage.getItem("passerelle.lang");
+    if (LANGS.includes(saved)) return saved;
+    const first = (navigator.languages && navigator.languages[0]) || navigator.language || "en";
+    return first.toLowerCase().startsWith("fr") ? "fr" : "en";
+  }
+  const lang = pickLang();
+
+  /** A translated text, with {name} placeholders filled from vars. */
+  function t(key, vars) {
+    let s = (I18N[lang] && I18N[lang][key]) ?? I18N.en[key] ?? key;
+    if (vars) for (const [k, v] of Object.entries(vars)) s = s.split("{" + k + "}").join(String(v));
+    return s;
+  }
+
+  /** A label for a slug of a vocabulary (kind, theme, level…). */
+  function word(prefix, slug) {
+    if (slug === null || slug === undefined) return "";
+    const key = prefix + "." + slug;
+    const s = t(key);
+    return s === key ? String(slug).replace(/_/g, " ") : s;
+  }
+
+  /** Builds an HTML element: attrs (class, text, on…, others as attributes), children. */
+  function h(tag, attrs, ...children) { return build(document.createElement(tag), attrs, children); }
+  /** Builds an SVG element. */
+  function s(tag, attrs, ...children) { return build(document.createElementNS(SVGNS, tag), attrs, children); }
+  function build(el, attrs, children) {
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === "text") el.textContent = v;
+      else if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v);
+      else el.setAttribute(k, v === true ? "" : String(v));
+    }
+    for (const c of children.flat()) {
+      if (c === null || c === undefined || c === false) continue;
+      el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return el;
+  }
+
+  /** Replaces an element's children, skipping null and false, flattening arrays. */
+  function fill(el, ...children) {
+    el.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false)
+      .map((c) => (c instanceof Node ? c : document.createTextNode(String(c)))));
+    return el;
+  }
+
+  /** An error the API answered with (an RFC 9457 problem). */
+  class ApiError extends Error {
+    constructor(status, problem) {
+      super(problem.detail || problem.title || "HTTP " + status);
+      this.status = status;
+      this.problem = problem;
+    }
+  }
+
+  async function handle(r) {
+    const type = r.headers.get("content-type") || "";
+    const body = type.includes("json") ? await r.json() : await r.text();
+    if (!r.ok) {
+      const err = new ApiError(r.status, typeof body === "object" ? body : { detail: body });
+      if (r.status === 401) signIn(err);
+      throw err;
+    }
+    return body;
+  }
+
+  /** GET /api/v1/{path} with query params (empty ones left out). */
+  async function api(path, params) {
+    const url = new URL("/api/v1/" + path, location.origin);
+    for (const [k, v] of Object.entries(params || {})) {
+      if (v !== undefined && v !== null && v !== "") url.searchParams.set(k, v);
+    }
+    return handle(await fetch(url, { credentials: "same-origin", headers: { accept: "application/json" } }));
+  }
+
+  /** POST /api/v1/events with one event or an array. */
+  async function post(events) {
+    return handle(await fetch("/api/v1/events", {
+      method: "POST", credentials: "same-origin",
+      headers: { "content-type": "application/json", accept: "application/json" },
+      body: JSON.stringify(events),
+    }));
+  }
+
+  /** Every event of a programme, page by page. */
+  async function events(programme) {
+    const out = [];
+    let after = 0;
+    for (;;) {
+      const page = await api("events", { programme, after, limit: 1000 });
+      out.push(...page.events);
+      if (page.events.length < 1000 || page.next_after >= page.position) return out;
+      after = page.next_after;
+    }
+  }
+
+  const dateFmt = () => new Intl.DateTimeFormat(lang === "fr" ? "fr-FR" : "en-GB", { dateStyle: "medium", timeZone: "UTC" });
+  /** A date for people: 13 Oct 2021 / 13 oct. 2021. */
+  function date(iso) { return iso ? dateFmt().format(new Date(iso)) : ""; }
+  /** A month for people. */
+  function month(ym) {
+    return new Intl.DateTimeFormat(lang === "fr" ? "fr-FR" : "en-GB", { month: "short", year: "numeric", timeZone: "UTC" })
+      .format(new Date(ym + "-01T00:00:00Z"));
+  }
+  /** A number with at most `digits` decimals, or – for null. */
+  function num(x, digits = 2) {
+    if (x === null || x === undefined || Number.isNaN(x)) return "–";
+    return new Intl.NumberFormat(lang === "fr" ? "fr-FR" : "en-GB", { maximumFractionDigits: digits }).format(x);
+  }
+  function pct(x) { return x === null || x === undefined ? "–" : num(100 * x, 0) + " %"; }
+  /** Today as YYYY-MM-DD (local). */
+  function today() {
+    const d = new Date();
+    return d.getFullYear() + "-" + String(d.getMonth() + 1).padStart(2, "0") + "-" + String(d.getDate()).padStart(2, "0");
+  }
+  /** A short name: the part before " — ", cut to n characters. */
+  function short(name, n = 26) {
+    const head = String(name).split(" — ")[0].split(" (")[0];
+    return head.length > n ? head.slice(0, n - 1) + "…" : head;
+  }
+
+  /** The page's state in its address (?programme=…&as_of=…), kept across reloads. */
+  function param(name) { return new URLSearchParams(location.search).get(name); }
+  function setParam(name, value) {
+    const url = new URL(location.href);
+    if (value === null || value === undefined || value === "") url.searchParams.delete(name);
+    else url.searchParams.set(name, value);
+    history.replaceState(null, "", url);
+  }
+  /** A link to a page keeping the programme. */
+  function link(path, programme, extra) {
+    const url = new URL(path, location.origin);
+    if (programme) url.searchParams.set("programme", programme);
+    for (const [k, v] of Object.entries(extra || {})) if (v) url.searchParams.set(k, v);
+    return url.pathname + url.search + (extra && extra.hash ? "#" + extra.hash : "");
+  }
+
+  const main = () => document.getElementById("main");
+
+  /** A message above the page (role=alert). */
+  function notice(text, kind = "error") {
+    const b = document.getElementById("banner");
+    b.className = "banner " + kind;
+    b.textContent = text;
+    b.hidden = !text;
+  }
+  /** Shows an API error as a message people can act on. */
+  function fail(err) {
+    if (err instanceof ApiError && err.status === 401) return;
+    const detail = err.message || String(err);
+    notice(err instanceof ApiError && err.status === 403 ? t("error.forbidden", { detail }) : t("error.generic", { detail }));
+    console.error(err);
+  }
+
+  /** No session: the sign-in message replaces the page. */
+  function signIn(err) {
+    const m = main();
+    if (m.dataset.signin) return;
+    m.dataset.signin = "1";
+    document.body.dataset.ready = "signin";
+    const form = h("form", { method: "post", action: "/login", class: "signin-form" },
+      h("label", { for: "token" }, t("signin.token")),
+      h("input", { id: "token", name: "token", type: "password", autocomplete: "off", required: true, spellcheck: "false" }),
+      h("button", { type: "submit" }, t("signin.submit")));
+    fill(m, h("section", { class: "signin", "aria-labelledby": "signin-title" },
+      h("h1", { id: "signin-title" }, t("signin.title")),
+      param("signin") === "failed" ? h("p", { class: "error" }, t("signin.failed")) : null,
+      h("p", {}, ...code(t("signin.text"))),
+      form,
+      err ? h("p", { class: "muted" }, t("signin.server", { detail: err.message })) : null));
+    document.getElementById("programme").closest("label").hidden = true;
+  }
+  /** Text with `code` spans. */
+  function code(text) { return text.split("`").map((part, i) => (i % 2 ? h("code", {}, part) : part)); }
+
+  const PAGES = [["/", "map"], ["/gaps", "gaps"], ["/participation", "participation"], ["/record", "record"], ["/compare", "compare"], ["/log", "log"]];
+
+  function header(programme) {
+    const here = document.body.dataset.page;
+    const nav = document.getElementById("nav");
+    fill(nav, h("ul", {}, PAGES.map(([path, name]) => h("li", {},
+      h("a", { href: link(path, programme), "aria-current": name === here ? "page" : null }, t("nav." + name))))));
+    const b = document.getElementById("lang");
+    b.textContent = t("lang.switch");
+    b.setAttribute("aria-label", t("lang.switch.label"));
+    b.setAttribute("lang", lang === "fr" ? "en" : "fr");
+    b.onclick = () => { localStorage.setItem("passerelle.lang", lang === "fr" ? "en" : "fr"); location.reload(); };
+    document.getElementById("programme-label").textContent = t("programme");
+    document.querySelector(".skip").textContent = t("skip");
+  }
+
+  let pageFn = null;
+  /** Registers the page's drawing function. */
+  function page(fn) { pageFn = fn; }
+
+  const ctx = { me: null, programmes: [], programme: null };
+  /** What the signed-in role may do. */
+  const can = {
+    get write() { return ctx.me && (ctx.me.role === "admin" || ctx.me.role === "coordinator"); },
+    get note() { return ctx.me && ctx.me.role !== "viewer"; },
+  };
+
+  async function boot() {
+    document.documentElement.lang = lang;
+    header(param("programme"));
+    try {
+      ctx.me = await api("me");
+      ctx.programmes = (await api("programmes")).programmes;
+    } catch (e) { fail(e); return; }
+    const ids = ctx.programmes.map((p) => p.id);
+    const wanted = param("programme") || localStorage.getItem("passerelle.programme");
+    const mentee = ctx.programmes.find((p) => p.role === "mentee");
+    ctx.programme = ids.includes(wanted) ? wanted : (mentee ? mentee.id : ids[0]);
+    if (ctx.programme) { setParam("programme", ctx.programme); localStorage.setItem("passerelle.programme", ctx.programme); }
+    header(ctx.programme);
+    const sel = document.getElementById("programme");
+    fill(sel, ...ctx.programmes.map((p) => h("option", { value: p.id, selected: p.id === ctx.programme },
+      p.name + (p.role ? " (" + word("programme.role", p.role) + ")" : ""))));
+    sel.onchange = () => { setParam("programme", sel.value); setParam("as_of", null); setParam("focus", null); location.reload(); };
+    document.getElementById("who").textContent = t("who", { name: ctx.me.name, role: word("role", ctx.me.role) });
+    const m = main();
+    fill(m);
+    if (!pageFn) return;
+    try {
+      await pageFn({ main: m, programme: ctx.programme, me: ctx.me, programmes: ctx.programmes });
+      document.body.dataset.ready = "1";
+    } catch (e) { fail(e); document.body.dataset.ready = "error"; }
+  }
+  document.addEventListener("DOMContentLoaded", boot);
+
+  return { lang, t, word, h, s, fill, api, post, events, ApiError, date, month, num, pct, today, short, param, setParam, link, notice, fail, page, can, ctx };
+})();

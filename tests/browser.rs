@@ -1,0 +1,570 @@
+//! The web pages as a person meets them: real headless Chromium, driven over
+//! WebDriver (fantoccini → chromedriver, started here on a port it picks),
+//! against a server on port 0 loaded with the demo.
+//!
+//! One test walks the whole journey, because starting a browser costs
+//! seconds: the sign-in message without a session; a mentor's login link;
+//! the map with its nodes and edges; a stakeholder's profile; the time slider
+//! before the Brussels study visit; the gap report and participation pages
+//! (screenshots at 1280×800, and the redaction of small counts); then a
+//! coordinator's contact form, refused with the missing field named beside
+//! it, then accepted, and the new tie on the map. Every page is checked to
+//! have loaded nothing from any host but the server.
+//!
+//! Screenshots go to a temporary folder (its path is printed), or to the
+//! folder `PASSERELLE_SCREENSHOTS` names, which is kept. Needs Debian's
+//! `chromium` and `chromium-driver` (`scripts/test` installs them); the paths
+//! can be changed with `CHROMIUM` and `CHROMEDRIVER`.
+
+#[allow(dead_code)]
+#[path = "api/helpers.rs"]
+mod helpers;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use futures::FutureExt;
+use helpers::{Auth, TestApp};
+use serde_json::{json, Value};
+
+/// The longest any wait in this test may take; reaching it fails the test.
+const PATIENCE: Duration = Duration::from_secs(30);
+/// The screenshot size the issue asks for.
+const SIZE: (u32, u32) = (1280, 800);
+
+/// A path from an environment variable, or its Debian default.
+fn tool(var: &str, default: &str) -> PathBuf {
+    let path = std::env::var_os(var).map_or_else(|| PathBuf::from(default), PathBuf::from);
+    assert!(
+        path.exists(),
+        "{} is missing: the browser test needs headless Chromium and its WebDriver. \
+         Install them with `apt-get install chromium chromium-driver` (scripts/test does it), \
+         or set {var} to where the binary is.",
+        path.display()
+    );
+    path
+}
+
+/// chromedriver on a port it chooses; killed when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Driver {
+    /// Starts chromedriver with `--port=0` and reads the port it reports.
+    fn start(path: &Path) -> Self {
+        let mut child = Command::new(path)
+            .arg("--port=0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("could not start {}: {e}", path.display()));
+        let stdout = child.stdout.take().expect("chromedriver's stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("started successfully on port ").nth(1) {
+                    let port: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                    let _ = tx.send(port);
+                }
+            }
+        });
+        let port = rx.recv_timeout(PATIENCE).unwrap_or_else(|_| {
+            let _ = child.kill();
+            panic!("chromedriver did not report its port within {PATIENCE:?}")
+        });
+        Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A headless Chromium session at 1280×800, English first.
+async fn browser(driver: &Driver, chromium: &Path, profile: &Path) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), json!("chrome"));
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": chromium,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--no-first-run", "--disable-extensions", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+                format!("--window-size={},{}", SIZE.0, SIZE.1), "--lang=en-GB",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+            "prefs": {"intl.accept_languages": "en-GB,en"},
+        }),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    let c = tokio::time::timeout(
+        PATIENCE,
+        ClientBuilder::new(connector)
+            .capabilities(caps)
+            .connect(&driver.url),
+    )
+    .await
+    .expect("a Chromium session within the patience")
+    .expect("chromedriver opens a Chromium session");
+    // The window includes the browser's own frame: grow it so the page itself is 1280×800.
+    let frame = c
+        .execute(
+            "return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight];",
+            vec![],
+        )
+        .await
+        .expect("the window's frame");
+    let extra = |i: usize| frame[i].as_u64().unwrap_or(0) as u32;
+    c.set_window_size(SIZE.0 + extra(0), SIZE.1 + extra(1))
+        .await
+        .expect("size the window");
+    c
+}
+
+/// The page under test: a WebDriver client and the server's origin.
+struct Page {
+    c: Client,
+    base: String,
+    shots: PathBuf,
+}
+
+impl Page {
+    async fn goto(&self, path: &str) {
+        self.c
+            .goto(&format!("{}{path}", self.base))
+            .await
+            .unwrap_or_else(|e| panic!("open {path}: {e}"));
+    }
+
+    async fn js(&self, script: &str) -> Value {
+        self.c
+            .execute(script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+    }
+
+    /// Polls `script` (an expression) until it is truthy; fails after PATIENCE.
+    async fn until(&self, what: &str, script: &str) -> Value {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let v = self.js(&format!("return ({script});")).await;
+            if !(v.is_null() || v == json!(false) || v == json!(0) || v == json!("")) {
+                return v;
+            }
+            if Instant::now() > deadline {
+                let banner = self
+                    .js("const b = document.getElementById('banner'); return b ? b.textContent : null;")
+                    .await;
+                panic!("waited {PATIENCE:?} for {what} ({script}); page banner: {banner}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until the page has drawn itself (`body[data-ready]`), and checks it did not fail.
+    async fn ready(&self, what: &str) {
+        let state = self.until(what, "document.body.dataset.ready").await;
+        assert_eq!(state, json!("1"), "{what} did not draw itself: {state}");
+    }
+
+    async fn count(&self, css: &str) -> u64 {
+        self.js(&format!(
+            "return document.querySelectorAll({}).length;",
+            json!(css)
+        ))
+        .await
+        .as_u64()
+        .expect("a count")
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.c
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css}: {e}"))
+            .text()
+            .await
+            .expect("its text")
+    }
+
+    /// Every resource this page loaded came from the server itself.
+    async fn only_own_origin(&self, what: &str) {
+        let urls = self
+            .js("return performance.getEntries().map(e => e.name).filter(n => /^[a-z]+:/.test(n));")
+            .await;
+        let urls = urls.as_array().expect("a list of URLs");
+        assert!(!urls.is_empty(), "{what}: no resource entries at all");
+        let own = format!("{}/", self.base);
+        for u in urls {
+            let u = u.as_str().unwrap_or_default();
+            assert!(
+                u.starts_with(&own),
+                "{what} loaded {u}, which is not on the server {own}"
+            );
+        }
+    }
+
+    /// Saves a 1280×800 screenshot as `name`.
+    async fn shot(&self, name: &str) {
+        let png = self.c.screenshot().await.expect("a screenshot");
+        assert_eq!(&png[1..4], b"PNG", "a PNG");
+        let w = u32::from_be_bytes(png[16..20].try_into().expect("width"));
+        let h = u32::from_be_bytes(png[20..24].try_into().expect("height"));
+        assert_eq!((w, h), SIZE, "the screenshot {name} is {w}×{h}");
+        std::fs::write(self.shots.join(name), png).expect("write the screenshot");
+    }
+}
+
+/// A one-time login link for a token of the test server.
+fn login_link(app: &TestApp, token_id: &str) -> String {
+    let code = app
+        .app
+        .tokens()
+        .issue_login(token_id, Duration::from_secs(300))
+        .expect("a login code");
+    format!("/login?code={code}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mentor_and_a_coordinator_use_the_pages_in_a_real_browser() {
+    let chromium = tool("CHROMIUM", "/usr/bin/chromium");
+    let chromedriver = tool("CHROMEDRIVER", "/usr/bin/chromedriver");
+    let app = TestApp::spawn().await;
+    let driver = Driver::start(&chromedriver);
+    let profile = tempfile::tempdir().expect("a browser profile folder");
+    let (shots, _kept_until_the_end) = match std::env::var_os("PASSERELLE_SCREENSHOTS") {
+        Some(dir) => {
+            std::fs::create_dir_all(&dir).expect("create PASSERELLE_SCREENSHOTS");
+            (PathBuf::from(dir), None)
+        }
+        None => {
+            let dir = tempfile::Builder::new()
+                .prefix("passerelle-screenshots-")
+                .tempdir()
+                .expect("a screenshot folder");
+            (dir.path().to_owned(), Some(dir))
+        }
+    };
+    println!("screenshots: {}", shots.display());
+    let page = Page {
+        c: browser(&driver, &chromium, profile.path()).await,
+        base: app.base.clone(),
+        shots,
+    };
+    let journey = std::panic::AssertUnwindSafe(journey(&app, &page))
+        .catch_unwind()
+        .await;
+    let _ = page.c.clone().close().await;
+    if let Err(panic) = journey {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+async fn journey(app: &TestApp, page: &Page) {
+    let coordinator = Auth::from(&app.tokens.coordinator);
+    let api_network = |query: &'static str| async move {
+        app.get("/api/v1/network", coordinator, query, &[])
+            .await
+            .ok_json(200)
+    };
+    let latest = api_network("programme=sjdlr").await;
+    let (nodes, edges) = (
+        latest["nodes"].as_array().unwrap().len() as u64,
+        latest["edges"].as_array().unwrap().len() as u64,
+    );
+
+    // The pages are guarded like the API, and say how to sign in.
+    let reply = app.get("/", Auth::None, "", &[]).await;
+    reply.expect(200);
+    assert_eq!(
+        reply
+            .header("content-security-policy")
+            .map(|v| v.split(';').next()),
+        Some(Some("default-src 'self'")),
+        "the map page's Content-Security-Policy"
+    );
+    page.goto("/").await;
+    page.until(
+        "the sign-in message",
+        "document.body.dataset.ready === 'signin'",
+    )
+    .await;
+    let message = page.text(".signin").await;
+    for words in ["passerelle demo", "passerelle token create"] {
+        assert!(message.contains(words), "sign-in message: {message}");
+    }
+
+    // A mentor follows a login link: the code leaves the address bar.
+    page.goto(&login_link(app, &app.tokens.mentor.id)).await;
+    page.ready("the map after login").await;
+    let url = page.c.current_url().await.expect("the URL");
+    assert_eq!(url.path(), "/", "login lands on the map");
+    assert!(
+        !url.as_str().contains("code="),
+        "the login code left: {url}"
+    );
+
+    // The map draws every node and every present tie of the latest network.
+    page.until("the map's ties", "document.querySelector('svg.net .edge')")
+        .await;
+    assert_eq!(page.count("svg.net .node").await, nodes, "nodes on the map");
+    assert_eq!(page.count("svg.net .edge").await, edges, "ties on the map");
+    assert!(
+        page.count(".finding-list .finding").await > 0,
+        "findings beside the map"
+    );
+    page.shot("map.png").await;
+    page.only_own_origin("the map").await;
+
+    // Clicking a node opens its profile.
+    let ccas = latest["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["id"] == "sj-ccas")
+        .expect("the CCAS in the demo");
+    page.c
+        .find(Locator::Css("svg.net .node[data-id='sj-ccas'] circle"))
+        .await
+        .expect("the CCAS node")
+        .click()
+        .await
+        .expect("click the CCAS");
+    let title = page
+        .until(
+            "the CCAS profile",
+            "document.getElementById('detail-title')?.textContent.includes('CCAS') && document.getElementById('detail-title').textContent",
+        )
+        .await;
+    assert_eq!(title, ccas["name"], "the profile's title");
+    assert!(
+        page.count("#detail .tie-list li").await > 0,
+        "the profile lists its ties"
+    );
+
+    // The slider, moved to September 2021 (before the study visit of 13
+    // October 2021), shows the fewer ties of that time.
+    let before = api_network("programme=sjdlr&as_of=2021-09-30T23:59:59Z").await;
+    let before_edges = before["edges"].as_array().unwrap().len() as u64;
+    assert!(before_edges < edges, "the demo gains ties after the visit");
+    let stop = page
+        .js("return document.getElementById('slider').dataset.months.split(',').indexOf('2021-09');")
+        .await;
+    assert!(
+        stop.as_i64().is_some_and(|i| i >= 0),
+        "a September 2021 stop: {stop}"
+    );
+    page.js(&format!(
+        "const s = document.getElementById('slider'); s.value = {stop}; s.dispatchEvent(new Event('input')); return true;"
+    ))
+    .await;
+    page.until(
+        "the map as of September 2021",
+        "document.querySelector('svg.net').dataset.asOf === '2021-09-30T23:59:59Z'",
+    )
+    .await;
+    assert_eq!(
+        page.count("svg.net .edge").await,
+        before_edges,
+        "ties before the study visit"
+    );
+    assert!(
+        page.text("#asof").await.contains("2021"),
+        "the slider's date"
+    );
+    page.shot("map-before-study-visit.png").await;
+
+    // The gap report: every finding, grouped by kind, with its evidence.
+    let gaps = app
+        .get("/api/v1/gaps", coordinator, "programme=sjdlr", &[])
+        .await
+        .ok_json(200);
+    page.goto("/gaps?programme=sjdlr").await;
+    page.ready("the gap report").await;
+    assert_eq!(
+        page.count(".finding-card").await,
+        gaps["findings"].as_array().unwrap().len() as u64,
+        "finding cards"
+    );
+    assert_eq!(
+        page.count("section.gap-kind[id^='kind-']").await,
+        10,
+        "one section per kind"
+    );
+    assert!(
+        page.count(".finding-card .evidence a[href^='/log']").await > 0,
+        "evidence links to the event log"
+    );
+    assert!(
+        page.count("button.add-note").await > 0,
+        "a mentor may add review notes"
+    );
+    page.shot("gaps.png").await;
+    page.only_own_origin("the gap report").await;
+
+    // Participation: five charts drawn as SVG; a mentor sees no count of 1–4.
+    page.goto("/participation?programme=sjdlr").await;
+    page.ready("the participation page").await;
+    assert_eq!(page.count("figure.chart svg").await, 5, "charts");
+    assert!(
+        page.count("figure.chart svg .bar rect").await > 0,
+        "bars in the charts"
+    );
+    let shown = page
+        .js("return document.getElementById('chart-persession').textContent;")
+        .await;
+    assert!(
+        shown.as_str().is_some_and(|s| s.contains("<5")),
+        "small counts are hidden from a mentor: {shown}"
+    );
+    assert!(
+        page.count("#chart-persession .hidden-bar").await > 0,
+        "a session whose parts are hidden is drawn as its total alone"
+    );
+    page.shot("participation.png").await;
+    page.only_own_origin("the participation page").await;
+
+    // A coordinator logs a contact: first without its `to`, then whole.
+    page.c.delete_all_cookies().await.expect("log out");
+    page.goto(&login_link(app, &app.tokens.coordinator.id))
+        .await;
+    page.ready("the map for the coordinator").await;
+    let (from, to) = ("sj-afccre", "sj-women-chaises");
+    let pair = format!("{from}|{to}");
+    assert!(
+        !latest["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["a"] == from && e["b"] == to || e["a"] == to && e["b"] == from),
+        "{pair} is not tied yet"
+    );
+    page.goto("/record?programme=sjdlr#contact").await;
+    page.ready("the recording forms").await;
+    let select = |id: &'static str, value: &'static str| async move {
+        page.c
+            .find(Locator::Id(id))
+            .await
+            .unwrap_or_else(|e| panic!("no #{id}: {e}"))
+            .select_by_value(value)
+            .await
+            .unwrap_or_else(|e| panic!("choose {value} in #{id}: {e}"));
+    };
+    select("contact-data-from", from).await;
+    select("contact-data-channel", "meeting").await;
+    select("contact-data-outcome", "committed").await;
+    let date = page
+        .c
+        .find(Locator::Id("contact-occurred-at"))
+        .await
+        .expect("the date field");
+    page.js("document.getElementById('contact-occurred-at').value = '2022-07-01'; return true;")
+        .await;
+    assert_eq!(
+        date.prop("value").await.unwrap().as_deref(),
+        Some("2022-07-01")
+    );
+    page.c
+        .find(Locator::Id("contact-data-purpose"))
+        .await
+        .expect("the purpose field")
+        .send_keys("Introduce the AFCCRE's EU funding desk to the women of Les Chaises")
+        .await
+        .expect("type the purpose");
+    let submit = "#form-contact button[type=submit]";
+    page.c
+        .find(Locator::Css(submit))
+        .await
+        .expect("the submit button")
+        .click()
+        .await
+        .expect("submit");
+    let error = page
+        .until(
+            "the error beside `to`",
+            "!document.getElementById('contact-data-to-err').hidden && document.getElementById('contact-data-to-err').textContent",
+        )
+        .await;
+    assert_eq!(error, json!("is required"), "the API's message for data.to");
+    assert_eq!(
+        page.count("#form-contact .field-error:not([hidden])").await,
+        1,
+        "only the missing field is marked"
+    );
+    assert_eq!(
+        page.js("return document.getElementById('contact-data-to').getAttribute('aria-invalid');")
+            .await,
+        json!("true")
+    );
+
+    page.shot("record-error.png").await;
+    select("contact-data-to", to).await;
+    page.c
+        .find(Locator::Css(submit))
+        .await
+        .expect("the submit button")
+        .click()
+        .await
+        .expect("submit again");
+    let status = page
+        .until(
+            "the contact to be recorded",
+            "document.getElementById('contact-status').textContent",
+        )
+        .await;
+    assert!(
+        status.as_str().unwrap_or_default().contains("Recorded"),
+        "{status}"
+    );
+    assert_eq!(
+        page.count("#form-contact .field-error:not([hidden])").await,
+        0
+    );
+    page.only_own_origin("the recording forms").await;
+
+    page.goto("/?programme=sjdlr").await;
+    page.ready("the map after the contact").await;
+    page.until(
+        "the new tie on the map",
+        &format!("document.querySelector(\"svg.net .edge[data-pair='{pair}']\")"),
+    )
+    .await;
+    assert_eq!(page.count("svg.net .edge").await, edges + 1, "one tie more");
+
+    // The mentee and the mentor side by side, then the switch to French.
+    page.goto("/compare").await;
+    page.ready("the comparison").await;
+    assert_eq!(page.count("svg.net").await, 2, "two networks side by side");
+    assert!(
+        page.count(".compare-table tbody tr").await >= 10,
+        "key metrics"
+    );
+    page.shot("compare.png").await;
+    page.c
+        .find(Locator::Id("lang"))
+        .await
+        .expect("the language switch")
+        .click()
+        .await
+        .expect("switch the language");
+    page.until(
+        "the French page",
+        "document.documentElement.lang === 'fr' && document.body.dataset.ready === '1'",
+    )
+    .await;
+    assert_eq!(page.text("h1").await, "Comparer les programmes");
+    page.only_own_origin("the comparison").await;
+}
