@@ -318,70 +318,16 @@ pub fn report(p: &Programme, net: &Network, an: &Analysis, cfg: &GapConfig) -> G
         cfg,
         out: Vec::new(),
     };
-    {
-        let t = std::time::Instant::now();
-        let n0 = cx.out.len();
-        uncovered_needs(&mut cx);
-        eprintln!("  uncovered_needs {:?} {}", t.elapsed(), cx.out.len() - n0);
-    }
-    {
-        let t = std::time::Instant::now();
-        let n0 = cx.out.len();
-        missing_sectors(&mut cx);
-        eprintln!("  missing_sectors {:?} {}", t.elapsed(), cx.out.len() - n0);
-    }
-    {
-        let t = std::time::Instant::now();
-        let n0 = cx.out.len();
-        single_points_of_failure(&mut cx);
-        eprintln!(
-            "  single_points_of_failure {:?} {}",
-            t.elapsed(),
-            cx.out.len() - n0
-        );
-    }
-    {
-        let t = std::time::Instant::now();
-        let n0 = cx.out.len();
-        isolated(&mut cx);
-        eprintln!("  isolated {:?} {}", t.elapsed(), cx.out.len() - n0);
-    }
-    {
-        let t = std::time::Instant::now();
-        let n0 = cx.out.len();
-        stalled_outreach(&mut cx);
-        eprintln!("  stalled_outreach {:?} {}", t.elapsed(), cx.out.len() - n0);
-    }
-    {
-        let t = std::time::Instant::now();
-        let n0 = cx.out.len();
-        dormant_ties(&mut cx);
-        eprintln!("  dormant_ties {:?} {}", t.elapsed(), cx.out.len() - n0);
-    }
-    {
-        let t = std::time::Instant::now();
-        let n0 = cx.out.len();
-        brokers(&mut cx);
-        eprintln!("  brokers {:?} {}", t.elapsed(), cx.out.len() - n0);
-    }
-    {
-        let t = std::time::Instant::now();
-        let n0 = cx.out.len();
-        silos(&mut cx);
-        eprintln!("  silos {:?} {}", t.elapsed(), cx.out.len() - n0);
-    }
-    {
-        let t = std::time::Instant::now();
-        let n0 = cx.out.len();
-        introductions(&mut cx);
-        eprintln!("  introductions {:?} {}", t.elapsed(), cx.out.len() - n0);
-    }
-    {
-        let t = std::time::Instant::now();
-        let n0 = cx.out.len();
-        participation(&mut cx);
-        eprintln!("  participation {:?} {}", t.elapsed(), cx.out.len() - n0);
-    }
+    uncovered_needs(&mut cx);
+    missing_sectors(&mut cx);
+    single_points_of_failure(&mut cx);
+    isolated(&mut cx);
+    stalled_outreach(&mut cx);
+    dormant_ties(&mut cx);
+    brokers(&mut cx);
+    silos(&mut cx);
+    introductions(&mut cx);
+    participation(&mut cx);
     let mut findings = cx.out;
     findings.sort_by(|a, b| (a.severity, a.kind, &a.id).cmp(&(b.severity, b.kind, &b.id)));
     findings.dedup_by(|a, b| a.id == b.id);
