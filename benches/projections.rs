@@ -259,6 +259,17 @@ async fn bulk_load<S: EventLog>(store: &S, subs: &[Submission]) {
     }
 }
 
+/// CPU time (user + system, all threads) this process has used so far, from
+/// `/proc/self/stat` (clock ticks of 10 ms); `None` where that is missing.
+fn cpu_time() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) start at state.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let (utime, stime): (f64, f64) = (fields.get(11)?.parse().ok()?, fields.get(12)?.parse().ok()?);
+    Some((utime + stime) / 100.0)
+}
+
 /// The baseline: read every event in pages and decode it.
 async fn read_and_decode<S: EventLog>(store: &S) -> usize {
     let (mut after, mut n) = (0, 0);
@@ -318,17 +329,24 @@ fn bench_replay(config: &Config, runtime: &tokio::runtime::Runtime) {
 
     let settings = Settings::default();
     let (mut base, mut full, mut load, mut views) = (vec![], vec![], vec![], vec![]);
+    let (mut base_cpu, mut full_cpu) = (vec![], vec![]);
     let mut shape = String::new();
     for run in 0..config.replay_runs {
-        let t = Instant::now();
+        let (t, cpu) = (Instant::now(), cpu_time());
         let n = runtime.block_on(read_and_decode(&store));
         let elapsed = t.elapsed();
         assert_eq!(n, events);
         base.push(events as f64 / elapsed.as_secs_f64());
+        if let (Some(a), Some(b)) = (cpu, cpu_time()) {
+            base_cpu.push(b - a);
+        }
 
-        let t = Instant::now();
+        let (t, cpu) = (Instant::now(), cpu_time());
         let (engine, loaded, viewed) = runtime.block_on(replay(&store, &settings));
         let elapsed = t.elapsed();
+        if let (Some(a), Some(b)) = (cpu, cpu_time()) {
+            full_cpu.push(b - a);
+        }
         assert_eq!(engine.position(), events as u64);
         full.push(events as f64 / elapsed.as_secs_f64());
         load.push(events as f64 / loaded.as_secs_f64());
@@ -398,6 +416,17 @@ fn bench_replay(config: &Config, runtime: &tokio::runtime::Runtime) {
         "ratio load only / read + decode (medians): {:.2}",
         load.median() / base.median()
     );
+    if !base_cpu.is_empty() && base_cpu.len() == full_cpu.len() {
+        let (base_cpu, full_cpu) = (Samples::new(base_cpu), Samples::new(full_cpu));
+        println!(
+            "CPU time (all threads; the replay overlaps reading, decoding and folding \
+             and computes metrics on two threads, the baseline uses one): read + decode \
+             median {:.2} s, replay {:.2} s; ratio by CPU time: {:.2}",
+            base_cpu.median(),
+            full_cpu.median(),
+            base_cpu.median() / full_cpu.median()
+        );
+    }
     println!();
 }
 

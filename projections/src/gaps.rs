@@ -258,12 +258,18 @@ fn list(names: &[String], and: &str) -> String {
 struct Ctx<'a> {
     p: &'a Programme,
     net: &'a Network,
-    an: &'a Analysis,
+    /// The metrics; `None` while computing [`NetworkFindings`].
+    an: Option<&'a Analysis>,
     cfg: &'a GapConfig,
     out: Vec<Finding>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    fn an(&self) -> &'a Analysis {
+        self.an
+            .expect("only the kinds of `complete` read the metrics")
+    }
+
     fn name(&self, id: &str) -> String {
         self.p
             .stakeholders
@@ -309,25 +315,51 @@ impl Ctx<'_> {
     }
 }
 
-/// Computes the gap report of programme `p` from its network and metrics.
-pub fn report(p: &Programme, net: &Network, an: &Analysis, cfg: &GapConfig) -> GapReport {
+/// The findings that need only the network, not its metrics (uncovered
+/// needs, missing sectors, isolated stakeholders, stalled outreach, dormant
+/// ties, participation): [`views::view`](crate::views::view) computes them
+/// while the metrics are computed, then [`complete`] adds the rest.
+#[derive(Debug, Clone)]
+pub struct NetworkFindings(Vec<Finding>);
+
+/// The first part of the gap report: every kind that needs only `net`.
+pub fn network_findings(p: &Programme, net: &Network, cfg: &GapConfig) -> NetworkFindings {
     let mut cx = Ctx {
         p,
         net,
-        an,
+        an: None,
         cfg,
         out: Vec::new(),
     };
     uncovered_needs(&mut cx);
     missing_sectors(&mut cx);
-    single_points_of_failure(&mut cx);
     isolated(&mut cx);
     stalled_outreach(&mut cx);
     dormant_ties(&mut cx);
+    participation(&mut cx);
+    NetworkFindings(cx.out)
+}
+
+/// The gap report: `first` (from [`network_findings`] on the same network)
+/// and the kinds that need the metrics, sorted by severity, kind and id.
+pub fn complete(
+    p: &Programme,
+    net: &Network,
+    an: &Analysis,
+    cfg: &GapConfig,
+    first: NetworkFindings,
+) -> GapReport {
+    let mut cx = Ctx {
+        p,
+        net,
+        an: Some(an),
+        cfg,
+        out: first.0,
+    };
+    single_points_of_failure(&mut cx);
     brokers(&mut cx);
     silos(&mut cx);
     introductions(&mut cx);
-    participation(&mut cx);
     let mut findings = cx.out;
     findings.sort_by(|a, b| (a.severity, a.kind, &a.id).cmp(&(b.severity, b.kind, &b.id)));
     findings.dedup_by(|a, b| a.id == b.id);
@@ -337,6 +369,11 @@ pub fn report(p: &Programme, net: &Network, an: &Analysis, cfg: &GapConfig) -> G
         position: net.position,
         findings,
     }
+}
+
+/// Computes the gap report of programme `p` from its network and metrics.
+pub fn report(p: &Programme, net: &Network, an: &Analysis, cfg: &GapConfig) -> GapReport {
+    complete(p, net, an, cfg, network_findings(p, net, cfg))
 }
 
 /// Stakeholders party to an active partnership with a present tie.
@@ -788,8 +825,8 @@ fn best_service(cx: &Ctx, exclude: &BTreeSet<usize>) -> String {
     (0..cx.net.nodes.len())
         .filter(|i| !exclude.contains(i) && is_service(cx.kind(*i)))
         .max_by(|&a, &b| {
-            cx.an.weighted_degree[a]
-                .partial_cmp(&cx.an.weighted_degree[b])
+            cx.an().weighted_degree[a]
+                .partial_cmp(&cx.an().weighted_degree[b])
                 .unwrap_or(std::cmp::Ordering::Equal)
                 .then(b.cmp(&a))
         })
@@ -864,16 +901,20 @@ fn stalled_outreach(cx: &mut Ctx) {
     let as_of = cx.net.as_of;
     // Contacts grouped by pair of node indexes (smaller first); node order is
     // id order, so the pairs come out sorted by ids.
-    let mut by_pair: FxHashMap<(usize, usize), Vec<&crate::model::Contact>> = FxHashMap::default();
-    for c in &cx.p.contacts {
-        let (Some(i), Some(j)) = (cx.net.index_of(&c.from), cx.net.index_of(&c.to)) else {
-            continue;
-        };
-        by_pair.entry((i.min(j), i.max(j))).or_default().push(c);
-    }
-    let mut pairs: Vec<_> = by_pair.into_iter().collect();
-    pairs.sort_unstable_by_key(|(k, _)| *k);
-    for ((i, j), contacts) in pairs {
+    let mut keyed: Vec<((usize, usize), &crate::model::Contact)> =
+        cx.p.contacts
+            .iter()
+            .filter_map(|c| {
+                let (i, j) = (cx.net.index_of(&c.from)?, cx.net.index_of(&c.to)?);
+                Some(((i.min(j), i.max(j)), c))
+            })
+            .collect();
+    keyed.sort_unstable_by_key(|(k, c)| (*k, c.occurred_at, c.event));
+    let mut contacts: Vec<&crate::model::Contact> = Vec::new();
+    for run in keyed.chunk_by(|x, y| x.0 == y.0) {
+        let (i, j) = run[0].0;
+        contacts.clear();
+        contacts.extend(run.iter().map(|(_, c)| *c));
         let positive = contacts.iter().any(|c| c.outcome.is_positive());
         let present = cx.net.tie_between(i, j).is_some_and(|t| t.present);
         let stalled = !positive && !present && contacts.len() >= cx.cfg.stalled_contacts;
@@ -986,7 +1027,7 @@ fn dormant_ties(cx: &mut Ctx) {
 
 fn brokers(cx: &mut Ctx) {
     for i in 0..cx.net.nodes.len() {
-        let m = &cx.an.nodes[i];
+        let m = &cx.an().nodes[i];
         let constrained = m.constraint.is_none_or(|c| c > cx.cfg.broker_constraint);
         if m.betweenness < cx.cfg.broker_betweenness || constrained {
             continue;
@@ -1004,7 +1045,7 @@ fn brokers(cx: &mut Ctx) {
         let pair = nb.iter().enumerate().find_map(|(k, &x)| {
             nb[k + 1..]
                 .iter()
-                .find(|&&y| cx.an.nodes[x].community != cx.an.nodes[y].community)
+                .find(|&&y| cx.an().nodes[x].community != cx.an().nodes[y].community)
                 .map(|&y| (x, y))
         });
         let (sug_en, sug_fr) = match pair {
@@ -1046,7 +1087,7 @@ fn brokers(cx: &mut Ctx) {
 }
 
 fn silos(cx: &mut Ctx) {
-    for (&kind, &ei) in &cx.an.ei_per_kind {
+    for (&kind, &ei) in &cx.an().ei_per_kind {
         let members: Vec<usize> = (0..cx.net.nodes.len())
             .filter(|&i| cx.kind(i) == kind)
             .collect();
@@ -1081,7 +1122,7 @@ fn silos(cx: &mut Ctx) {
         );
     }
     // Components cut off from the main one: groups with no tie across (E-I = −1).
-    let comps = &cx.an.network.component_of;
+    let comps = &cx.an().network.component_of;
     let mut members: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for (i, &c) in comps.iter().enumerate() {
         members.entry(c).or_default().push(i);
@@ -1197,7 +1238,7 @@ fn introductions(cx: &mut Ctx) {
                 if shared == 0 {
                     continue;
                 }
-                let hole = cx.an.nodes[u].community != cx.an.nodes[v].community;
+                let hole = cx.an().nodes[u].community != cx.an().nodes[v].community;
                 let score = shared as f64 * su.min(sv) * if hole { 1.5 } else { 1.0 };
                 let e = best.entry((u, v)).or_insert((f64::MIN, w));
                 if score > e.0 || (score == e.0 && w < e.1) {

@@ -10,7 +10,7 @@ use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 
 use crate::diff::{around_milestone, diff, Diff};
 use crate::engine::{AsOf, Engine};
-use crate::gaps::{report, GapConfig, GapReport};
+use crate::gaps::{complete, network_findings, GapConfig, GapReport};
 use crate::layout::{layout, LayoutConfig};
 use crate::metrics::MetricsConfig;
 use crate::model::Programme;
@@ -98,8 +98,16 @@ pub fn view<'a>(
         }
     };
     let network = Network::build(&p, time, position, &settings.network);
-    let analysis = network.analyse(&settings.metrics);
-    let gaps = report(&p, &network, &analysis, &settings.gaps);
+    // The findings that need no metrics are computed while the metrics are.
+    let (analysis, first) = std::thread::scope(|scope| {
+        let analysis = scope.spawn(|| network.analyse(&settings.metrics));
+        let first = network_findings(&p, &network, &settings.gaps);
+        (
+            analysis.join().expect("the metrics thread does not panic"),
+            first,
+        )
+    });
+    let gaps = complete(&p, &network, &analysis, &settings.gaps, first);
     Ok(View {
         programme: p,
         network,
