@@ -260,13 +260,16 @@ impl Model {
         let at = e.event.occurred_at.datetime();
         let id = e.event.id;
         let pid = e.event.programme.as_str();
-        let p = self
-            .programmes
-            .entry(pid.to_owned())
-            .or_insert_with(|| Programme {
-                id: pid.to_owned(),
-                ..Programme::default()
-            });
+        if !self.programmes.contains_key(pid) {
+            self.programmes.insert(
+                pid.to_owned(),
+                Programme {
+                    id: pid.to_owned(),
+                    ..Programme::default()
+                },
+            );
+        }
+        let p = self.programmes.get_mut(pid).expect("inserted above");
         p.events += 1;
         p.latest = Some(p.latest.map_or(at, |l| l.max(at)));
         match &e.event.event {
