@@ -5,15 +5,18 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
+use passerelle_events::event::Event;
+use passerelle_events::StoredEvent;
 
 use crate::diff::{around_milestone, diff, Diff};
 use crate::engine::{AsOf, Engine};
 use crate::gaps::{complete, network_findings, GapConfig, GapReport};
 use crate::layout::{layout, LayoutConfig};
 use crate::metrics::MetricsConfig;
-use crate::model::Programme;
+use crate::model::{Model, Programme};
 use crate::network::{Analysis, Network, NetworkConfig};
 
 /// Every setting of the views, with documented defaults.
@@ -150,13 +153,27 @@ pub fn month_ends(first: DateTime<Utc>, until: DateTime<Utc>) -> Vec<DateTime<Ut
     out
 }
 
-fn first_event(engine: &Engine, programme: &str) -> Option<DateTime<Utc>> {
-    engine
-        .events()
-        .iter()
-        .filter(|e| e.event.programme.as_str() == programme)
-        .map(|e| e.event.occurred_at.datetime())
-        .min()
+/// Whether an event can change what a layout is computed from: the active
+/// stakeholders and the present ties with their strengths. [`Network::build`]
+/// reads only the stakeholders, partnerships, contacts and sessions (id,
+/// attendees, time, first event) of a programme, and only these event types
+/// change them in [`crate::model::Model::apply`]; milestones, needs, notes,
+/// attendance, the programme's definition and erasures do not. Folding only
+/// these events, in log order, gives those fields exactly as the whole fold
+/// does. (Checked against the replay of whole snapshots in
+/// `tests/layout_chain.rs`.)
+fn shapes_network(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::StakeholderRegistered(_)
+            | Event::StakeholderProfileChanged(_)
+            | Event::StakeholderArchived(_)
+            | Event::OutreachContactLogged(_)
+            | Event::PartnershipFormed(_)
+            | Event::PartnershipRevised(_)
+            | Event::PartnershipEnded(_)
+            | Event::CoCreationSessionHeld(_)
+    )
 }
 
 fn layout_of(network: &Network, previous: Option<&Positions>, cfg: &LayoutConfig) -> Positions {
@@ -171,40 +188,270 @@ fn layout_of(network: &Network, previous: Option<&Positions>, cfg: &LayoutConfig
     network.nodes.iter().cloned().zip(pos).collect()
 }
 
+/// Tail layouts (at a time that is not a month end) kept per programme.
+const TAILS: usize = 8;
+
+/// What one programme's layout chain is computed from, and the layouts
+/// computed so far. Indexes the engine's events incrementally: only events
+/// after `seen` are looked at on the next call.
+#[derive(Debug, Default)]
+struct Chain {
+    /// Engine events indexed so far, and the id of the last one (to notice
+    /// a different engine).
+    seen: usize,
+    seen_id: Option<uuid::Uuid>,
+    /// The programme's earliest occurred time (any event type): where the
+    /// month ends start.
+    first: Option<DateTime<Utc>>,
+    /// Indexes into the engine's events of the programme's events that
+    /// shape the network, in position order.
+    shaping: Vec<usize>,
+    /// Layouts at the first month ends, each warm-started from the one
+    /// before: a prefix of `month_ends(first, …)`.
+    months: Vec<(DateTime<Utc>, Positions)>,
+    /// Layouts at other times (the end of a chain), each valid while
+    /// `shaping` and `first` are unchanged: (time, positions).
+    tails: Vec<(DateTime<Utc>, Positions)>,
+    /// The settings the layouts were computed with.
+    settings: Option<(NetworkConfig, LayoutConfig)>,
+}
+
+impl Chain {
+    /// Indexes the events appended since the last call and drops the
+    /// layouts they can change: an event that shapes the network invalidates
+    /// the month ends at or after its occurred time (and every tail); one
+    /// that moves the programme's start to an earlier month, all of them.
+    fn sync(&mut self, engine: &Engine, programme: &str, settings: &Settings) {
+        let events = engine.events();
+        let same_engine = self.seen <= events.len()
+            && (self.seen == 0 || Some(events[self.seen - 1].event.id) == self.seen_id);
+        if !same_engine {
+            *self = Self::default();
+        }
+        let wanted = (settings.network, settings.layout.clone());
+        if self.settings.as_ref() != Some(&wanted) {
+            self.months.clear();
+            self.tails.clear();
+            self.settings = Some(wanted);
+        }
+        for (i, e) in events.iter().enumerate().skip(self.seen) {
+            if e.event.programme.as_str() != programme {
+                continue;
+            }
+            let at = e.event.occurred_at.datetime();
+            match self.first {
+                Some(f) if f <= at => {}
+                Some(f) => {
+                    if (f.year(), f.month()) != (at.year(), at.month()) {
+                        self.months.clear();
+                    }
+                    self.tails.clear();
+                    self.first = Some(at);
+                }
+                None => self.first = Some(at),
+            }
+            if shapes_network(&e.event.event) {
+                self.shaping.push(i);
+                let keep = self.months.partition_point(|(t, _)| *t < at);
+                self.months.truncate(keep);
+                self.tails.clear();
+            }
+        }
+        self.seen = events.len();
+        self.seen_id = events.last().map(|e| e.event.id);
+    }
+
+    /// The chain's layouts at the month ends before `time`, then at `time`:
+    /// `visit` sees each (time, positions) in order. Layouts kept from
+    /// earlier calls are reused; the others are computed and kept.
+    fn run(
+        &mut self,
+        engine: &Engine,
+        programme: &str,
+        time: DateTime<Utc>,
+        settings: &Settings,
+        mut visit: impl FnMut(DateTime<Utc>, &Positions),
+    ) {
+        let Some(first) = self.first else { return };
+        if time < first {
+            // The programme had no event yet: no layout (as the replay of
+            // a snapshot without the programme gives).
+            return;
+        }
+        let ends = month_ends(first, time);
+        let kept = self.months.len().min(ends.len());
+        debug_assert!(self.months[..kept]
+            .iter()
+            .zip(&ends)
+            .all(|((t, _), e)| t == e));
+        for (t, p) in &self.months[..kept] {
+            visit(*t, p);
+        }
+        if kept == ends.len() {
+            if let Some((_, p)) = self.tails.iter().find(|(t, _)| *t == time) {
+                visit(time, p);
+                return;
+            }
+        }
+        // Layouts still to compute: the month ends from `kept` on, then
+        // `time`. Each of the programme's shaping events goes to the first
+        // of these times at or after its occurred time.
+        let times: Vec<DateTime<Utc>> = ends[kept..].iter().copied().chain([time]).collect();
+        let events = engine.events();
+        let mut buckets: Vec<Vec<&StoredEvent>> = vec![Vec::new(); times.len()];
+        for &i in &self.shaping {
+            let e = &events[i];
+            let at = e.event.occurred_at.datetime();
+            let b = times.partition_point(|t| *t < at);
+            if let Some(bucket) = buckets.get_mut(b) {
+                bucket.push(e);
+            }
+        }
+        // The model as of each time folds the shaping events that occurred
+        // by then, in log order. Going from one time to the next appends
+        // the events of the next bucket — exactly the fold in log order as
+        // long as they all come after the events folded so far; an event
+        // recorded late (a later position for an earlier occurred time)
+        // makes that time fold its events again from the start.
+        let mut model = Model::default();
+        let mut folded = 0u64;
+        let mut previous: Option<Positions> = kept.checked_sub(1).map(|i| self.months[i].1.clone());
+        for (j, t) in times.iter().enumerate() {
+            let in_order = buckets[j].first().is_none_or(|e| e.position > folded);
+            if in_order {
+                for e in &buckets[j] {
+                    model.apply(e);
+                }
+            } else {
+                let mut upto: Vec<&StoredEvent> = buckets[..=j].iter().flatten().copied().collect();
+                upto.sort_unstable_by_key(|e| e.position);
+                model = Model::default();
+                for e in upto {
+                    model.apply(e);
+                }
+            }
+            folded = folded.max(buckets[j].last().map_or(0, |e| e.position));
+            let empty;
+            let p = match model.programmes.get(programme) {
+                Some(p) => p,
+                None => {
+                    empty = Programme {
+                        id: programme.to_owned(),
+                        ..Programme::default()
+                    };
+                    &empty
+                }
+            };
+            let network = Network::build(p, *t, engine.position(), &settings.network);
+            let pos = layout_of(&network, previous.as_ref(), &settings.layout);
+            visit(*t, &pos);
+            if j + 1 < times.len() {
+                self.months.push((*t, pos.clone()));
+            } else {
+                if self.tails.len() >= TAILS {
+                    self.tails.remove(0);
+                }
+                self.tails.push((*t, pos.clone()));
+            }
+            previous = Some(pos);
+        }
+    }
+}
+
 /// Layouts at each month end from the programme's start, then at `time`,
 /// each seeded from the one before, so that nodes keep their places as the
 /// time slider moves. Returns (time, positions) in order, `time` last.
+///
+/// The layout at time `t` is that of the network of the programme folded
+/// from the events that occurred by `t` (as [`Engine::snapshot`] with
+/// [`AsOf::Time`] gives), computed in one pass over the programme's events
+/// rather than one replay of the log per month. [`LayoutCache`] keeps the
+/// chains between calls.
 pub fn layout_chain(
     engine: &Engine,
     programme: &str,
     time: DateTime<Utc>,
     settings: &Settings,
 ) -> Vec<(DateTime<Utc>, Positions)> {
-    let Some(first) = first_event(engine, programme) else {
-        return Vec::new();
-    };
-    let mut times = month_ends(first, time);
-    times.push(time);
-    let mut out: Vec<(DateTime<Utc>, Positions)> = Vec::with_capacity(times.len());
-    for t in times {
-        let snap = engine.snapshot(AsOf::Time(t));
-        let Some(p) = snap.model.programmes.get(programme) else {
-            continue;
-        };
-        let network = Network::build(p, t, snap.position(), &settings.network);
-        let previous = out.last().map(|(_, pos)| pos);
-        let pos = layout_of(&network, previous, &settings.layout);
-        out.push((t, pos));
-    }
+    let mut chain = Chain::default();
+    chain.sync(engine, programme, settings);
+    let mut out = Vec::new();
+    chain.run(engine, programme, time, settings, |t, p| {
+        out.push((t, p.clone()))
+    });
     out
 }
 
 /// The layout of a view: the end of its layout chain.
 pub fn positions(engine: &Engine, v: &View, settings: &Settings) -> Positions {
-    layout_chain(engine, &v.programme.id, v.network.as_of, settings)
-        .pop()
-        .map(|(_, p)| p)
-        .unwrap_or_default()
+    LayoutCache::default().positions(engine, v, settings)
+}
+
+/// Layout chains kept between calls, per programme, for one engine (as it
+/// grows): a call computes only the layouts that the events appended since
+/// the last call can change — from the month of the earliest occurred time
+/// among them that shapes the network, and the chain's end — and gives the
+/// same positions, bit for bit, as [`layout_chain`] from scratch. Calls for
+/// one programme are serialised; calls for different programmes run in
+/// parallel.
+#[derive(Debug, Default)]
+pub struct LayoutCache {
+    chains: Mutex<HashMap<String, Arc<Mutex<Chain>>>>,
+}
+
+/// Locks a programme's chain; one that a panic left half-updated starts again.
+fn lock(chain: &Mutex<Chain>) -> std::sync::MutexGuard<'_, Chain> {
+    chain.lock().unwrap_or_else(|poisoned| {
+        chain.clear_poison();
+        let mut chain = poisoned.into_inner();
+        *chain = Chain::default();
+        chain
+    })
+}
+
+impl LayoutCache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn chain(&self, programme: &str) -> Arc<Mutex<Chain>> {
+        let mut chains = self.chains.lock().unwrap_or_else(PoisonError::into_inner);
+        chains.entry(programme.to_owned()).or_default().clone()
+    }
+
+    /// As [`layout_chain`], reusing and keeping layouts.
+    pub fn layout_chain(
+        &self,
+        engine: &Engine,
+        programme: &str,
+        time: DateTime<Utc>,
+        settings: &Settings,
+    ) -> Vec<(DateTime<Utc>, Positions)> {
+        let chain = self.chain(programme);
+        let mut chain = lock(&chain);
+        chain.sync(engine, programme, settings);
+        let mut out = Vec::new();
+        chain.run(engine, programme, time, settings, |t, p| {
+            out.push((t, p.clone()))
+        });
+        out
+    }
+
+    /// The layout of a view (as [`positions`]), reusing and keeping layouts.
+    pub fn positions(&self, engine: &Engine, v: &View, settings: &Settings) -> Positions {
+        let programme = v.programme.id.as_str();
+        let chain = self.chain(programme);
+        let mut chain = lock(&chain);
+        chain.sync(engine, programme, settings);
+        let mut last = None;
+        chain.run(engine, programme, v.network.as_of, settings, |t, p| {
+            if t == v.network.as_of {
+                last = Some(p.clone());
+            }
+        });
+        last.unwrap_or_default()
+    }
 }
 
 /// The diff between two views.

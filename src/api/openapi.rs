@@ -221,7 +221,11 @@ fn info() -> Value {
             "`position`, the log position it reflects, and an `ETag` header; send it back in ",
             "`If-None-Match` to get `304 Not Modified` while nothing changed. Reads follow the log ",
             "shortly after an append: pass `min_position` (e.g. the `position` an append returned) to ",
-            "wait, at most 5 s, until the read reflects it, or get `503`.\n\n",
+            "wait, at most 5 s, until the read reflects it, or get `503`. While a programme's view is ",
+            "being computed again after an append, a read without `min_position` may get the previous ",
+            "answer at once: its `position` and `ETag` then say the earlier position it reflects, which ",
+            "can be lower than an earlier answer's. To never go back, pass the last `position` seen as ",
+            "`min_position`.\n\n",
             "**Programmes.** Reads of one programme take `programme`; it may be left out only when ",
             "the token sees a single programme (otherwise `400`). An unknown programme is `404`; one ",
             "outside the token's scope, `403`.\n\n",
@@ -582,7 +586,7 @@ fn parameters() -> Value {
         },
         "MinPosition": {
             "name": "min_position", "in": "query", "required": false,
-            "description": "Wait (at most 5 s) until the read reflects at least this log position, e.g. the `position` an append returned; 503 if it does not in time.",
+            "description": "Wait (at most 5 s) until the read reflects at least this log position, e.g. the `position` an append returned; 503 if it does not in time. Without it, a read may answer the previous rendering (reflecting an earlier position, which its `position` and `ETag` say) while the current one is computed.",
             "schema": { "type": "integer", "minimum": 0 },
         },
         "IfNoneMatch": {

@@ -19,14 +19,14 @@ use passerelle_projections::gaps::kind_name;
 use passerelle_projections::model::{NeedStatus, Programme};
 use passerelle_projections::network::Network;
 use passerelle_projections::participation::participation;
-use passerelle_projections::views::{around, diff_views, positions, view};
+use passerelle_projections::views::{around, diff_views, view};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use warp::http::{HeaderMap, Method, StatusCode};
 use warp::Filter;
 
 use super::problem::Problem;
-use super::state::{App, Rendered, Scope};
+use super::state::{App, Cached, Rendered, Scope};
 use crate::auth::{AuthError, Principal, Role};
 use crate::render::{diff_json, gaps_json, network_json, participation_json};
 
@@ -631,7 +631,8 @@ async fn read(
         _ => &READ_PARAMS,
     };
     let q = parse_query(raw_query, allowed)?;
-    if let Some(p) = number(&q, "min_position")? {
+    let min_position = number(&q, "min_position")?;
+    if let Some(p) = min_position {
         if !app.wait_for(p).await {
             return Err(Problem::unavailable(format!(
                 "position {p} was not projected within {} ms; the projection is at {}",
@@ -673,7 +674,7 @@ async fn read(
     let principal = principal.clone();
     let rest: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
     let rendered = app
-        .cached(key, last, move |app, engine| {
+        .cached(key, last, min_position, move |app, engine| {
             let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
             let position = engine.position();
             let mut v = render(app, engine, &principal, &rest, &q)?;
@@ -695,10 +696,19 @@ async fn read(
             Ok(Rendered::new(&v, position))
         })
         .await?;
-    // A hit for an unchanged programme reflects the projected position too.
-    let position = projected.max(rendered.position);
-    let etag = format!("W/\"{position}-{}\"", rendered.digest);
-    Ok(etag_response(&etag, rendered.body_at(position), headers))
+    let (position, body, digest) = match rendered {
+        // A hit for an unchanged programme reflects the projected position too.
+        Cached::Current(r) => {
+            let position = projected.max(r.position);
+            (position, r.body_at(position), r.digest.clone())
+        }
+        // The previous rendering, while the current one renders (a read
+        // without `min_position`, or one it satisfies): it says the
+        // position it reflects, which may be below the projected one.
+        Cached::Stale(r) => (r.position, r.body.clone(), r.digest.clone()),
+    };
+    let etag = format!("W/\"{position}-{digest}\"");
+    Ok(etag_response(&etag, body, headers))
 }
 
 /// A JSON body with its `ETag` (the position and a digest of the body), or
@@ -814,7 +824,7 @@ fn render(
             Ok(if rest == ["gaps"] {
                 gaps_json(&v.gaps)
             } else {
-                network_json(&v, &positions(engine, &v, settings))
+                network_json(&v, &app.inner.layouts.positions(engine, &v, settings))
             })
         }
         _ => {

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::ops::Range;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -14,7 +15,7 @@ use futures::StreamExt;
 use passerelle_events::ledger::decode;
 use passerelle_events::{EventLog, Ledger, SqliteStore};
 use passerelle_projections::engine::Engine;
-use passerelle_projections::views::Settings;
+use passerelle_projections::views::{LayoutCache, Settings};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 use tokio::sync::OnceCell;
@@ -114,10 +115,54 @@ impl Rendered {
 }
 
 /// One cache key's rendering for one scope position; concurrent misses wait
-/// for the one render.
+/// for the one render. While it renders, reads that accept an older body
+/// get `previous`, the latest rendering of the key finished before this one
+/// was started (stale-while-revalidate; see [`App::cached`]).
 struct Slot {
     scope: u64,
     rendered: OnceCell<Arc<Rendered>>,
+    /// The key's latest finished rendering when this slot was made.
+    previous: Option<Arc<Rendered>>,
+    /// Whether a background render of this slot has been started and has
+    /// not ended.
+    running: AtomicBool,
+}
+
+impl Slot {
+    fn new(scope: u64, previous: Option<Arc<Rendered>>) -> Arc<Self> {
+        Arc::new(Self {
+            scope,
+            rendered: OnceCell::new(),
+            previous,
+            running: AtomicBool::new(false),
+        })
+    }
+
+    /// Whether this slot answers a read whose scope's last event is at
+    /// `last`: made for that event or a later one, or rendered after it.
+    fn serves(&self, last: u64) -> bool {
+        self.scope >= last || self.rendered.get().is_some_and(|r| r.position >= last)
+    }
+
+    /// The latest finished rendering this slot knows.
+    fn latest(&self) -> Option<Arc<Rendered>> {
+        self.rendered.get().or(self.previous.as_ref()).cloned()
+    }
+
+    /// Whether a background render is under way.
+    fn in_flight(&self) -> bool {
+        self.rendered.get().is_none() && self.running.load(Ordering::Acquire)
+    }
+}
+
+/// How a cached read is answered.
+pub(crate) enum Cached {
+    /// A rendering of the current state of the read's scope: it may be
+    /// served at the projected position ([`Rendered::body_at`]).
+    Current(Arc<Rendered>),
+    /// The key's previous rendering, served while the current one renders:
+    /// it reflects [`Rendered::position`] exactly and is served there.
+    Stale(Arc<Rendered>),
 }
 
 /// Rendered reads by key (route, query, privacy class, token scope).
@@ -154,6 +199,8 @@ pub(crate) struct Inner {
     pub telemetry: Telemetry,
     pub config: ApiConfig,
     pub shutdown: watch::Sender<bool>,
+    /// Layout chains kept between renders of network views.
+    pub layouts: LayoutCache,
     cache: Mutex<Cache>,
     heads: Mutex<Heads>,
 }
@@ -192,6 +239,7 @@ impl App {
                 telemetry: Telemetry::default(),
                 config,
                 shutdown: watch::channel(false).0,
+                layouts: LayoutCache::new(),
                 cache: Mutex::new(Cache::default()),
                 heads: Mutex::new(heads),
             }),
@@ -244,36 +292,81 @@ impl App {
     /// the engine and returns the body (live position fields set to
     /// [`Rendered::LIVE`]) and the position it reflects; it runs on the
     /// blocking pool. A failed render is not cached.
+    ///
+    /// Stale-while-revalidate: when that rendering is not ready but an
+    /// earlier one of the same key is, and `floor` allows it (no
+    /// `min_position`, or one the earlier rendering reflects), the earlier
+    /// one is answered at once ([`Cached::Stale`]) and the new one renders in
+    /// the background. The earlier one is the key's latest finished
+    /// rendering, and at most one background render per key runs at a time:
+    /// a read is at most one render behind.
     pub(crate) async fn cached<F>(
         &self,
         key: String,
         last: u64,
+        floor: Option<u64>,
+        render: F,
+    ) -> Result<Cached, super::problem::Problem>
+    where
+        F: FnOnce(&App, &Engine) -> Result<Rendered, super::problem::Problem> + Send + 'static,
+    {
+        let usable = |r: Option<Arc<Rendered>>| r.filter(|r| floor.is_none_or(|f| r.position >= f));
+        let slot = {
+            let mut cache = self.inner.cache.lock().expect("cache lock");
+            let slot = match cache.entries.get(&key) {
+                // A newer slot (another request saw a later event) serves too.
+                Some(slot) if slot.serves(last) => slot.clone(),
+                Some(slot) => {
+                    let latest = slot.latest();
+                    if slot.in_flight() {
+                        // Its render is under way: answer the latest
+                        // rendering rather than start another one.
+                        if let Some(stale) = usable(latest.clone()) {
+                            return Ok(Cached::Stale(stale));
+                        }
+                    }
+                    let slot = Slot::new(last, latest);
+                    cache.entries.insert(key, slot.clone());
+                    slot
+                }
+                None => {
+                    if cache.entries.len() >= CACHE_ENTRIES {
+                        cache.entries.clear();
+                    }
+                    let slot = Slot::new(last, None);
+                    cache.entries.insert(key, slot.clone());
+                    slot
+                }
+            };
+            if let Some(hit) = slot.rendered.get() {
+                return Ok(Cached::Current(hit.clone()));
+            }
+            if let Some(stale) = usable(slot.previous.clone()) {
+                if !slot.running.swap(true, Ordering::AcqRel) {
+                    let (app, slot) = (self.clone(), slot.clone());
+                    tokio::spawn(async move {
+                        // A failure is not cached; the next read that
+                        // cannot be answered stale renders and reports it.
+                        let _ = app.render_into(&slot, render).await;
+                        slot.running.store(false, Ordering::Release);
+                    });
+                }
+                return Ok(Cached::Stale(stale));
+            }
+            slot
+        };
+        self.render_into(&slot, render).await.map(Cached::Current)
+    }
+
+    /// `slot`'s rendering: the one under way, or `render`'s.
+    async fn render_into<F>(
+        &self,
+        slot: &Slot,
         render: F,
     ) -> Result<Arc<Rendered>, super::problem::Problem>
     where
         F: FnOnce(&App, &Engine) -> Result<Rendered, super::problem::Problem> + Send + 'static,
     {
-        let slot = {
-            let mut cache = self.inner.cache.lock().expect("cache lock");
-            match cache.entries.get(&key) {
-                // A newer slot (another request saw a later event) serves too.
-                Some(slot) if slot.scope >= last => slot.clone(),
-                _ => {
-                    if cache.entries.len() >= CACHE_ENTRIES {
-                        cache.entries.clear();
-                    }
-                    let slot = Arc::new(Slot {
-                        scope: last,
-                        rendered: OnceCell::new(),
-                    });
-                    cache.entries.insert(key, slot.clone());
-                    slot
-                }
-            }
-        };
-        if let Some(hit) = slot.rendered.get() {
-            return Ok(hit.clone());
-        }
         let rendered = slot
             .rendered
             .get_or_try_init(|| {

@@ -655,6 +655,138 @@ mod reads {
         );
     }
 
+    /// The position a read's `ETag` names (`W/"<position>-<digest>"`).
+    fn etag_position(reply: &Reply) -> u64 {
+        let etag = reply.header("etag").expect("an ETag");
+        etag.strip_prefix("W/\"")
+            .and_then(|e| e.split('-').next())
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("a weak ETag with a position: {etag}"))
+    }
+
+    fn milestone(programme: &str, slug: &str) -> Value {
+        json!({
+            "id": new_id(), "type": "MilestoneMarked", "programme": programme,
+            "occurred_at": "2022-03-01",
+            "data": {"milestone": slug, "label": "A milestone", "kind": "other"},
+        })
+    }
+
+    #[tokio::test]
+    async fn while_a_view_renders_again_a_read_without_min_position_gets_the_previous_one() {
+        let app = TestApp::spawn().await;
+        let (t, writer) = (&app.tokens.viewer, &app.tokens.coordinator);
+        let app = &app;
+        let append = |event: Value| async move {
+            let stored = app.post_events(writer, &event).await.ok_json(201);
+            stored["position"].as_u64().expect("a position")
+        };
+        let p1 = append(stakeholder("sjdlr", "sj-one")).await;
+        let before = app
+            .network(t, &format!("programme=sjdlr&min_position={p1}"))
+            .await;
+        let before_body = before.ok_json(200);
+        assert_eq!(before_body["position"], json!(p1));
+
+        // Projected, not yet rendered: the first read of sjdlr's network
+        // starts the render and gets the rendering at p1, saying so.
+        let p2 = append(stakeholder("sjdlr", "sj-two")).await;
+        assert!(app.app.wait_for(p2).await);
+        let stale = app.network(t, "programme=sjdlr").await;
+        let stale_body = stale.ok_json(200);
+        assert_eq!(stale_body["position"], json!(p1));
+        assert_eq!(etag_position(&stale), p1);
+        assert_eq!(stale.header("etag"), before.header("etag"));
+        assert_eq!(stale_body, before_body);
+        // Its ETag still revalidates while the rendering at p2 is not ready.
+        let etag = stale.header("etag").unwrap().to_owned();
+        let again = app
+            .get(
+                "/api/v1/network",
+                t.into(),
+                "programme=sjdlr",
+                &[("if-none-match", &etag)],
+            )
+            .await;
+        assert!(
+            matches!(again.status.as_u16(), 200 | 304),
+            "{}",
+            again.status
+        );
+        if again.status == 200 {
+            assert_eq!(
+                etag_position(&again),
+                again.json()["position"].as_u64().unwrap()
+            );
+        }
+
+        // A read that asks for p2 waits for its rendering.
+        let fresh = app
+            .network(t, &format!("programme=sjdlr&min_position={p2}"))
+            .await;
+        let fresh_body = fresh.ok_json(200);
+        assert_eq!(fresh_body["position"], json!(p2));
+        assert_eq!(etag_position(&fresh), p2);
+        let ids: Vec<&str> = fresh_body["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|n| n["id"].as_str())
+            .collect();
+        assert!(ids.contains(&"sj-two"), "{ids:?}");
+        // A read asking for no more than the stale rendering's position may
+        // get it; never anything below what it asks.
+        let reply = app
+            .network(t, &format!("programme=sjdlr&min_position={p1}"))
+            .await;
+        let position = reply.ok_json(200)["position"].as_u64().unwrap();
+        assert!(position >= p1);
+        assert_eq!(etag_position(&reply), position);
+    }
+
+    #[tokio::test]
+    async fn reads_during_appends_with_min_position_never_go_back() {
+        let app = TestApp::spawn().await;
+        let (t, writer) = (&app.tokens.viewer, &app.tokens.coordinator);
+        const APPENDS: u64 = 40;
+        let appends = async {
+            for i in 0..APPENDS {
+                let event = if i % 4 == 0 {
+                    stakeholder("sjdlr", &format!("sj-load-{i}"))
+                } else {
+                    milestone("sjdlr", &format!("load-{i}"))
+                };
+                app.post_events(writer, &event).await.expect(201);
+            }
+        };
+        let reads = async {
+            let last = DEMO_EVENTS + APPENDS;
+            let mut seen = DEMO_EVENTS;
+            let mut reads = 0;
+            // One connection: each read waits for the one before.
+            while seen < last {
+                let reply = app
+                    .network(t, &format!("programme=sjdlr&min_position={seen}"))
+                    .await;
+                let position = reply.ok_json(200)["position"].as_u64().unwrap();
+                assert!(position >= seen, "{position} after {seen}");
+                assert_eq!(etag_position(&reply), position);
+                seen = position;
+
+                // Without min_position, any answer says the position its
+                // body reflects, in the body and the ETag alike.
+                let plain = app.network(t, "programme=sjdlr").await;
+                let position = plain.ok_json(200)["position"].as_u64().unwrap();
+                assert_eq!(etag_position(&plain), position);
+                assert!(position <= app.app.projected());
+                reads += 1;
+            }
+            reads
+        };
+        let ((), reads) = tokio::join!(appends, reads);
+        assert!(reads > 0);
+    }
+
     #[tokio::test]
     async fn every_read_carries_its_position_and_an_etag_that_revalidates() {
         let app = TestApp::spawn().await;

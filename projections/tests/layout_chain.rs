@@ -1,0 +1,284 @@
+//! The layout chain computed in one pass ([`views::layout_chain`]) and kept
+//! between calls ([`LayoutCache`]) gives, bit for bit, what replaying a
+//! snapshot of the whole log for every month gives — also after appends of
+//! every kind: events that do not shape the network, events after the last
+//! month end, events recorded late (an earlier occurred time than events
+//! already in the log), and an event before the programme's start.
+
+use chrono::{DateTime, Utc};
+use passerelle_events::{StoredEvent, Submission};
+use passerelle_projections::engine::{AsOf, Engine};
+use passerelle_projections::layout::{layout, LayoutConfig};
+use passerelle_projections::network::Network;
+use passerelle_projections::views::{self, month_ends, LayoutCache, Positions, Settings};
+use serde_json::{json, Value};
+
+const DEMO: &str = include_str!("../../events/demo/demo.jsonl");
+
+/// Quick layouts: the property does not depend on the iteration count.
+fn settings() -> Settings {
+    Settings {
+        layout: LayoutConfig {
+            iterations: 25,
+            ..LayoutConfig::default()
+        },
+        ..Settings::default()
+    }
+}
+
+fn stored(position: u64, wire: &Value) -> StoredEvent {
+    let s = Submission::from_wire(wire).expect("a valid event");
+    StoredEvent {
+        position,
+        stream: s.event.stream(),
+        version: 1,
+        schema_version: 1,
+        recorded_at: Utc::now(),
+        recorded_by: "test".into(),
+        event: s.event,
+    }
+}
+
+fn append(engine: &mut Engine, wire: Value) {
+    let position = engine.position() + 1;
+    engine.apply(stored(position, &wire));
+}
+
+fn demo() -> Engine {
+    let mut engine = Engine::new();
+    for line in DEMO.lines().filter(|l| !l.trim().is_empty()) {
+        append(&mut engine, serde_json::from_str(line).expect("json"));
+    }
+    engine
+}
+
+/// The chain as it was first written: a snapshot of the whole log as of
+/// every month end, its network, and a layout warm-started from the last.
+fn replayed(
+    engine: &Engine,
+    programme: &str,
+    time: DateTime<Utc>,
+    s: &Settings,
+) -> Vec<(DateTime<Utc>, Positions)> {
+    let Some(first) = engine
+        .events()
+        .iter()
+        .filter(|e| e.event.programme.as_str() == programme)
+        .map(|e| e.event.occurred_at.datetime())
+        .min()
+    else {
+        return Vec::new();
+    };
+    let mut times = month_ends(first, time);
+    times.push(time);
+    let mut out: Vec<(DateTime<Utc>, Positions)> = Vec::new();
+    for t in times {
+        let snap = engine.snapshot(AsOf::Time(t));
+        let Some(p) = snap.model.programmes.get(programme) else {
+            continue;
+        };
+        let network = Network::build(p, t, snap.position(), &s.network);
+        let edges: Vec<(usize, usize, f64)> = network
+            .present_ties()
+            .filter_map(|t| {
+                let (a, b) = (network.index_of(&t.a)?, network.index_of(&t.b)?);
+                Some((a, b, t.strength.max(0.05)))
+            })
+            .collect();
+        let previous = out.last().map(|(_, pos)| pos);
+        let pos = layout(&network.nodes, &edges, previous, &s.layout);
+        out.push((t, network.nodes.iter().cloned().zip(pos).collect()));
+    }
+    out
+}
+
+/// A chain with positions as bits, keys sorted, for exact comparison.
+/// Each layout's time and its (key, x bits, y bits), sorted by key.
+type Bits = Vec<(DateTime<Utc>, Vec<(String, u64, u64)>)>;
+
+fn bits(chain: &[(DateTime<Utc>, Positions)]) -> Bits {
+    chain
+        .iter()
+        .map(|(t, p)| {
+            let mut v: Vec<(String, u64, u64)> = p
+                .iter()
+                .map(|(k, &(x, y))| (k.clone(), x.to_bits(), y.to_bits()))
+                .collect();
+            v.sort();
+            (*t, v)
+        })
+        .collect()
+}
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .expect("a time")
+        .with_timezone(&Utc)
+}
+
+fn latest(engine: &Engine, programme: &str) -> DateTime<Utc> {
+    engine.model().programmes[programme].latest.expect("events")
+}
+
+/// Every way of reading the chain agrees with the replay, at the
+/// programme's latest event and at some earlier times.
+fn check(engine: &Engine, cache: &LayoutCache, programme: &str, step: &str) {
+    let s = settings();
+    for time in [
+        latest(engine, programme),
+        at("2021-06-15T12:00:00Z"),
+        at("2020-12-31T23:59:59Z"),
+        at("2019-01-01T00:00:00Z"),
+    ] {
+        let expected = bits(&replayed(engine, programme, time, &s));
+        let one_pass = bits(&views::layout_chain(engine, programme, time, &s));
+        assert!(
+            one_pass == expected,
+            "{step}: one pass differs at {time} ({} vs {} layouts)",
+            one_pass.len(),
+            expected.len()
+        );
+        let cached = bits(&cache.layout_chain(engine, programme, time, &s));
+        assert!(
+            cached == expected,
+            "{step}: the cache differs at {time} ({} vs {} layouts)",
+            cached.len(),
+            expected.len()
+        );
+        // A second call only reads the cache.
+        assert!(bits(&cache.layout_chain(engine, programme, time, &s)) == expected);
+    }
+}
+
+fn event(t: &str, occurred_at: &str, data: Value) -> Value {
+    json!({"type": t, "programme": "sjdlr", "occurred_at": occurred_at, "data": data})
+}
+
+#[test]
+fn the_cached_chain_equals_the_replayed_chain_after_every_kind_of_append() {
+    let mut engine = demo();
+    let cache = LayoutCache::new();
+    check(&engine, &cache, "brussels", "demo");
+    check(&engine, &cache, "sjdlr", "demo");
+
+    // Events that do not shape the network, recorded late (as the HTTP
+    // benchmark appends them).
+    for i in 0..3 {
+        append(
+            &mut engine,
+            event(
+                "MilestoneMarked",
+                "2022-03-01",
+                json!({"milestone": format!("late-{i}"), "label": "late", "kind": "other"}),
+            ),
+        );
+    }
+    check(&engine, &cache, "sjdlr", "milestones recorded late");
+
+    // A contact after the last month end: only the chain's end changes.
+    append(
+        &mut engine,
+        event(
+            "OutreachContactLogged",
+            "2022-07-04T18:00:00Z",
+            json!({"from": "sj-ccas", "to": "sj-housing", "channel": "meeting", "outcome": "committed"}),
+        ),
+    );
+    check(&engine, &cache, "sjdlr", "a contact at the end");
+
+    // A stakeholder and a contact recorded late: every month end from
+    // March 2021 on changes.
+    append(
+        &mut engine,
+        event(
+            "StakeholderRegistered",
+            "2021-03-10",
+            json!({"stakeholder": "sj-late", "name": "Recorded late", "kind": "association", "themes": ["housing"]}),
+        ),
+    );
+    append(
+        &mut engine,
+        event(
+            "OutreachContactLogged",
+            "2021-05-02",
+            json!({"from": "sj-late", "to": "sj-ccas", "channel": "phone", "outcome": "interested"}),
+        ),
+    );
+    check(
+        &engine,
+        &cache,
+        "sjdlr",
+        "a stakeholder and a contact recorded late",
+    );
+
+    // A partnership revised twice, then a revision recorded late between
+    // the two: folding by month would apply the two revisions out of log
+    // order (and keep the wrong kind); the chain must fold in log order.
+    append(
+        &mut engine,
+        event(
+            "PartnershipFormed",
+            "2021-02-03",
+            json!({"partnership": "pt-late", "between": ["sj-ccas", "sj-late"], "kind": "informal"}),
+        ),
+    );
+    append(
+        &mut engine,
+        event(
+            "PartnershipRevised",
+            "2021-08-10",
+            json!({"partnership": "pt-late", "kind": "informal"}),
+        ),
+    );
+    check(&engine, &cache, "sjdlr", "a partnership");
+    append(
+        &mut engine,
+        event(
+            "PartnershipRevised",
+            "2021-04-12",
+            json!({"partnership": "pt-late", "kind": "formal_agreement"}),
+        ),
+    );
+    check(&engine, &cache, "sjdlr", "a revision recorded late");
+
+    // An archival, then an event before the programme's first: the chain
+    // starts months earlier.
+    append(
+        &mut engine,
+        event(
+            "StakeholderArchived",
+            "2022-01-20",
+            json!({"stakeholder": "sj-late", "reason": "gone"}),
+        ),
+    );
+    append(
+        &mut engine,
+        event(
+            "MilestoneMarked",
+            "2020-08-03",
+            json!({"milestone": "early", "label": "early", "kind": "other"}),
+        ),
+    );
+    check(&engine, &cache, "sjdlr", "an archival and an earlier start");
+    check(&engine, &cache, "brussels", "after appends to sjdlr");
+}
+
+#[test]
+fn a_cache_given_another_engine_starts_again() {
+    let s = settings();
+    let engine = demo();
+    let cache = LayoutCache::new();
+    let time = latest(&engine, "sjdlr");
+    let full = cache.layout_chain(&engine, "sjdlr", time, &s);
+    assert!(!full.is_empty());
+    // A shorter log: the first 40 events only.
+    let mut short = Engine::new();
+    for e in &engine.events()[..40] {
+        short.apply(e.clone());
+    }
+    let t = latest(&short, "sjdlr");
+    assert!(
+        bits(&cache.layout_chain(&short, "sjdlr", t, &s))
+            == bits(&replayed(&short, "sjdlr", t, &s))
+    );
+}
