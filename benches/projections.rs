@@ -552,7 +552,7 @@ fn bench_gaps(config: &Config, runtime: &tokio::runtime::Runtime) {
     println!("|---|---:|---:|---:|");
     for (name, s) in [
         (
-            "`views::view` (all of the below + cloning the programme)",
+            "`views::view` (all of the below; network-only findings beside the metrics)",
             &whole,
         ),
         ("`Network::build`", &Samples::of_durations(&build)),
