@@ -75,9 +75,17 @@ const P = (() => {
     return body;
   }
 
+  /** Where the tab keeps the log position of its latest append. */
+  const WRITTEN = "passerelle.written";
+
   /** GET /api/v1/{path} with query params (empty ones left out). */
   async function api(path, params) {
     const url = new URL("/api/v1/" + path, location.origin);
+    // Read-your-writes: every read reflects at least what this tab recorded.
+    const written = Number(sessionStorage.getItem(WRITTEN) || 0);
+    if (written > 0 && !/^(events|me|metrics)\b/.test(path) && !(params && params.min_position)) {
+      params = { ...params, min_position: written };
+    }
     for (const [k, v] of Object.entries(params || {})) {
       if (v !== undefined && v !== null && v !== "") url.searchParams.set(k, v);
     }
@@ -86,11 +94,14 @@ const P = (() => {
 
   /** POST /api/v1/events with one event or an array. */
   async function post(events) {
-    return handle(await fetch("/api/v1/events", {
+    const stored = await handle(await fetch("/api/v1/events", {
       method: "POST", credentials: "same-origin",
       headers: { "content-type": "application/json", accept: "application/json" },
       body: JSON.stringify(events),
     }));
+    const top = Math.max(0, ...[].concat(stored).map((e) => e.position || 0));
+    if (top > Number(sessionStorage.getItem(WRITTEN) || 0)) sessionStorage.setItem(WRITTEN, String(top));
+    return stored;
   }
 
   /** Every event of a programme, page by page. */

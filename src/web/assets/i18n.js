@@ -80,7 +80,7 @@ const I18N = {
     "part.women": "women", "part.men": "men", "part.undisclosed": "undisclosed", "part.total": "total",
     "part.first_time": "first time", "part.returning.s": "returning", "part.session": "Session",
     "part.date": "Date", "part.month": "Month", "part.level": "Level", "part.share.s": "women's share",
-    "part.suppressed": "<5", "part.groups": "Beneficiary groups across levels", "part.sessions": "sessions",
+    "part.suppressed": "<5", "part.share_hidden": "hidden", "part.groups": "Beneficiary groups across levels", "part.sessions": "sessions",
     "part.empty": "No co-creation session yet.",
     "level.inform": "inform", "level.consult": "consult", "level.involve": "involve", "level.collaborate": "collaborate", "level.empower": "empower",
     // record
@@ -207,7 +207,7 @@ const I18N = {
     "part.women": "femmes", "part.men": "hommes", "part.undisclosed": "non précisé", "part.total": "total",
     "part.first_time": "première fois", "part.returning.s": "habitués", "part.session": "Séance",
     "part.date": "Date", "part.month": "Mois", "part.level": "Niveau", "part.share.s": "part des femmes",
-    "part.suppressed": "<5", "part.groups": "Groupes de bénéficiaires à travers les niveaux", "part.sessions": "séances",
+    "part.suppressed": "<5", "part.share_hidden": "masqué", "part.groups": "Groupes de bénéficiaires à travers les niveaux", "part.sessions": "séances",
     "part.empty": "Aucune séance de co-création pour l'instant.",
     "level.inform": "informer", "level.consult": "consulter", "level.involve": "impliquer", "level.collaborate": "collaborer", "level.empower": "habiliter",
     "record.title": "Saisir", "record.readonly": "Votre rôle ({role}) est en lecture seule : demandez à une coordinatrice de saisir les événements.",

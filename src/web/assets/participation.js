@@ -116,7 +116,7 @@ P.page(async ({ main, programme }) => {
     for (const [a, b, i] of pts) svg.append(s("circle", { class: "share-dot", cx: a, cy: b, r: 5 }, s("title", {}, `${titles[i]}: ${P.pct(values[i])}`)),
       s("text", { class: "value", x: a, y: b - 9, "text-anchor": "middle" }, P.pct(values[i])));
     cats.forEach((c, i) => svg.append(s("text", { class: "cat", x: x(i), y: H - B + 16, "text-anchor": "middle" }, c),
-      values[i] === null && sessions[i].total !== 0 ? s("text", { class: "value muted", x: x(i), y: y(0) - 4, "text-anchor": "middle" }, t("part.suppressed")) : null));
+      values[i] === null && sessions[i].total !== 0 ? s("text", { class: "value muted", x: x(i), y: y(0) - 4, "text-anchor": "middle" }, t("part.share_hidden")) : null));
     return svg;
   }
 
