@@ -83,13 +83,18 @@ const P = (() => {
     const url = new URL("/api/v1/" + path, location.origin);
     // Read-your-writes: every read reflects at least what this tab recorded.
     const written = Number(sessionStorage.getItem(WRITTEN) || 0);
-    if (written > 0 && !/^(events|me|metrics)\b/.test(path) && !(params && params.min_position)) {
-      params = { ...params, min_position: written };
-    }
-    for (const [k, v] of Object.entries(params || {})) {
+    const added = written > 0 && !/^(events|me|metrics)\b/.test(path) && !(params && params.min_position);
+    const query = added ? { ...params, min_position: written } : params;
+    for (const [k, v] of Object.entries(query || {})) {
       if (v !== undefined && v !== null && v !== "") url.searchParams.set(k, v);
     }
-    return handle(await fetch(url, { credentials: "same-origin", headers: { accept: "application/json" } }));
+    const response = await fetch(url, { credentials: "same-origin", headers: { accept: "application/json" } });
+    if (added && response.status === 503) {
+      // The server no longer has that position (a new store): forget it.
+      sessionStorage.removeItem(WRITTEN);
+      return api(path, params);
+    }
+    return handle(response);
   }
 
   /** POST /api/v1/events with one event or an array. */
