@@ -181,7 +181,6 @@ impl Network {
         }
         // Pairs are keyed by their node indexes, smaller first; node order is
         // id order, so sorting the keys sorts the ties by (a, b).
-        let mut pairs: FxHashMap<(usize, usize), Acc> = FxHashMap::default();
         let key = |x: &str, y: &str| -> Option<(usize, usize)> {
             let (i, j) = (*index.get(x)?, *index.get(y)?);
             match i.cmp(&j) {
@@ -191,73 +190,113 @@ impl Network {
             }
         };
 
-        for x in p.partnerships.values() {
-            let Some(k) = key(&x.between[0], &x.between[1]) else {
-                continue;
-            };
-            let acc = pairs.entry(k).or_default();
-            acc.evidence.extend(&x.events);
-            let tie_partnership = || TiePartnership {
-                id: x.id.clone(),
-                kind: x.kind,
-                themes: x.themes.clone(),
-                formed_at: x.formed_at,
-                ended_at: x.ended_at,
-            };
-            match x.ended_at {
-                None => {
-                    touch(acc, x.formed_at, true);
-                    touch(acc, x.revised_at, true);
-                    // Partnerships come in id order: the first of the most formal wins.
-                    let better = acc
-                        .active
-                        .as_ref()
-                        .is_none_or(|a| formality(x.kind) > formality(a.kind));
-                    if better {
-                        acc.active = Some(tie_partnership());
+        // Contacts are the bulk of the pairs: on large programmes
+        // partnerships and sessions are accumulated on a second thread while
+        // contacts are accumulated here, then the two maps are merged.
+        let from_contacts = || {
+            let mut pairs: FxHashMap<(usize, usize), Acc> = FxHashMap::default();
+            for c in &p.contacts {
+                let Some(k) = key(&c.from, &c.to) else {
+                    continue;
+                };
+                let acc = pairs.entry(k).or_default();
+                acc.contacts.count += 1;
+                if c.outcome.is_positive() {
+                    acc.contacts.positive += 1;
+                }
+                acc.contacts.last = Some(
+                    acc.contacts
+                        .last
+                        .map_or(c.occurred_at, |l| l.max(c.occurred_at)),
+                );
+                acc.contacts.best = Some(acc.contacts.best.map_or(c.outcome, |b| b.max(c.outcome)));
+                touch(acc, c.occurred_at, c.outcome >= Outcome::Acknowledged);
+                acc.evidence.push(c.event);
+            }
+            pairs
+        };
+        let from_the_rest = || {
+            let mut pairs: FxHashMap<(usize, usize), Acc> = FxHashMap::default();
+            for x in p.partnerships.values() {
+                let Some(k) = key(&x.between[0], &x.between[1]) else {
+                    continue;
+                };
+                let acc = pairs.entry(k).or_default();
+                acc.evidence.extend(&x.events);
+                let tie_partnership = || TiePartnership {
+                    id: x.id.clone(),
+                    kind: x.kind,
+                    themes: x.themes.clone(),
+                    formed_at: x.formed_at,
+                    ended_at: x.ended_at,
+                };
+                match x.ended_at {
+                    None => {
+                        touch(acc, x.formed_at, true);
+                        touch(acc, x.revised_at, true);
+                        // Partnerships come in id order: the first of the most formal wins.
+                        let better = acc
+                            .active
+                            .as_ref()
+                            .is_none_or(|a| formality(x.kind) > formality(a.kind));
+                        if better {
+                            acc.active = Some(tie_partnership());
+                        }
+                    }
+                    Some(end) => {
+                        touch(acc, x.formed_at, false);
+                        let later = acc
+                            .ended
+                            .as_ref()
+                            .is_none_or(|e| e.ended_at.is_some_and(|t| t < end));
+                        if later {
+                            acc.ended = Some(tie_partnership());
+                        }
                     }
                 }
-                Some(end) => {
-                    touch(acc, x.formed_at, false);
-                    let later = acc
-                        .ended
-                        .as_ref()
-                        .is_none_or(|e| e.ended_at.is_some_and(|t| t < end));
-                    if later {
-                        acc.ended = Some(tie_partnership());
+            }
+            for s in p.sessions.values() {
+                let attendees: Vec<&str> = s.attendees().into_iter().collect();
+                for (i, x) in attendees.iter().enumerate() {
+                    for y in &attendees[i + 1..] {
+                        let Some(k) = key(x, y) else { continue };
+                        let acc = pairs.entry(k).or_default();
+                        acc.sessions.push(s.id.clone());
+                        touch(acc, s.occurred_at, true);
+                        acc.evidence.push(s.events[0]);
                     }
                 }
             }
-        }
-        for c in &p.contacts {
-            let Some(k) = key(&c.from, &c.to) else {
-                continue;
-            };
+            pairs
+        };
+        /// Below this many contacts a second thread costs more than it saves.
+        const PARALLEL_CONTACTS: usize = 20_000;
+        let (mut pairs, rest) = if p.contacts.len() >= PARALLEL_CONTACTS {
+            std::thread::scope(|scope| {
+                let rest = scope.spawn(from_the_rest);
+                let pairs = from_contacts();
+                (
+                    pairs,
+                    rest.join().expect("the accumulating thread does not panic"),
+                )
+            })
+        } else {
+            (from_contacts(), from_the_rest())
+        };
+        for (k, o) in rest {
             let acc = pairs.entry(k).or_default();
-            acc.contacts.count += 1;
-            if c.outcome.is_positive() {
-                acc.contacts.positive += 1;
-            }
-            acc.contacts.last = Some(
-                acc.contacts
-                    .last
-                    .map_or(c.occurred_at, |l| l.max(c.occurred_at)),
-            );
-            acc.contacts.best = Some(acc.contacts.best.map_or(c.outcome, |b| b.max(c.outcome)));
-            touch(acc, c.occurred_at, c.outcome >= Outcome::Acknowledged);
-            acc.evidence.push(c.event);
-        }
-        for s in p.sessions.values() {
-            let attendees: Vec<&str> = s.attendees().into_iter().collect();
-            for (i, x) in attendees.iter().enumerate() {
-                for y in &attendees[i + 1..] {
-                    let Some(k) = key(x, y) else { continue };
-                    let acc = pairs.entry(k).or_default();
-                    acc.sessions.push(s.id.clone());
-                    touch(acc, s.occurred_at, true);
-                    acc.evidence.push(s.events[0]);
-                }
-            }
+            acc.active = o.active;
+            acc.ended = o.ended;
+            acc.sessions = o.sessions;
+            acc.first = match (acc.first, o.first) {
+                (Some(x), Some(y)) => Some(x.min(y)),
+                (x, y) => x.or(y),
+            };
+            acc.last = match (acc.last, o.last) {
+                (Some(x), Some(y)) => Some(x.max(y)),
+                (x, y) => x.or(y),
+            };
+            acc.evidence.extend(o.evidence);
         }
 
         let half_life = cfg.half_life_days.max(f64::MIN_POSITIVE);
