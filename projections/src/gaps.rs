@@ -1193,19 +1193,8 @@ fn introductions(cx: &mut Ctx) {
         })
         .collect();
     let shared_count = |u: usize, v: usize| {
-        let (x, y) = (&themes[u], &themes[v]);
-        let (mut i, mut j, mut n) = (0, 0, 0);
-        while i < x.len() && j < y.len() {
-            match x[i].cmp(&y[j]) {
-                std::cmp::Ordering::Less => i += 1,
-                std::cmp::Ordering::Greater => j += 1,
-                std::cmp::Ordering::Equal => {
-                    n += 1;
-                    i += 1;
-                    j += 1;
-                }
-            }
-        }
+        let mut n = 0;
+        crate::metrics::sorted_intersection(&themes[u], &themes[v], |_| n += 1);
         n
     };
     // (u, v) → (score, common partner); the first partner with the best score wins.

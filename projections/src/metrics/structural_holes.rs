@@ -41,20 +41,28 @@ pub(crate) fn structural_holes(t: &Topology) -> Vec<(Option<f64>, Option<f64>)> 
         .collect()
 }
 
-/// `(|x ∩ y|, Σ_{w ∈ x ∩ y} weight[w])` for two ascending lists: binary
-/// search of the shorter list's items in the longer one when that is
-/// cheaper, a linear merge otherwise.
+/// `(|x ∩ y|, Σ_{w ∈ x ∩ y} weight[w])` for two ascending lists.
 fn common_neighbours(x: &[usize], y: &[usize], weight: &[f64]) -> (usize, f64) {
-    let (short, long) = if x.len() <= y.len() { (x, y) } else { (y, x) };
     let (mut count, mut sum) = (0usize, 0.0f64);
+    sorted_intersection(x, y, |w| {
+        count += 1;
+        sum += weight[w];
+    });
+    (count, sum)
+}
+
+/// Calls `common` with each item of both ascending, duplicate-free lists:
+/// binary search of the shorter list's items in the longer one when that is
+/// cheaper, a linear merge otherwise.
+pub(crate) fn sorted_intersection<T: Ord + Copy>(x: &[T], y: &[T], mut common: impl FnMut(T)) {
+    let (short, long) = if x.len() <= y.len() { (x, y) } else { (y, x) };
     let log_long = usize::BITS - long.len().leading_zeros();
     if short.len() * (log_long as usize) < short.len() + long.len() {
         let mut rest = long;
         for &w in short {
             match rest.binary_search(&w) {
                 Ok(i) => {
-                    count += 1;
-                    sum += weight[w];
+                    common(w);
                     rest = &rest[i + 1..];
                 }
                 Err(i) => rest = &rest[i..],
@@ -67,15 +75,13 @@ fn common_neighbours(x: &[usize], y: &[usize], weight: &[f64]) -> (usize, f64) {
                 std::cmp::Ordering::Less => i += 1,
                 std::cmp::Ordering::Greater => j += 1,
                 std::cmp::Ordering::Equal => {
-                    count += 1;
-                    sum += weight[short[i]];
+                    common(short[i]);
                     i += 1;
                     j += 1;
                 }
             }
         }
     }
-    (count, sum)
 }
 
 #[cfg(test)]
