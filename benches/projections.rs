@@ -724,10 +724,7 @@ fn cold_layout(engine: &Engine, programme: &str, t: DateTime<Utc>, s: &Settings)
     // As `views::layout_of`: present ties, strength at least 0.05.
     let edges: Vec<(usize, usize, f64)> = network
         .present_ties()
-        .filter_map(|tie| {
-            let (a, b) = (network.index_of(&tie.a)?, network.index_of(&tie.b)?);
-            Some((a, b, tie.strength.max(0.05)))
-        })
+        .map(|tie| (tie.a, tie.b, tie.strength.max(0.05)))
         .collect();
     let positions = layout(&network.nodes, &edges, None, &s.layout);
     network.nodes.iter().cloned().zip(positions).collect()

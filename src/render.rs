@@ -170,10 +170,10 @@ pub fn network_json(v: &View<'_>, positions: &Positions) -> Value {
     let edges: Vec<Value> = net
         .present_ties()
         .map(|t| {
-            let i = net.index_of(&t.a).expect("tie ends are nodes");
+            let i = t.a;
             json!({
-                "a": t.a,
-                "b": t.b,
+                "a": net.nodes[t.a],
+                "b": net.nodes[t.b],
                 "strength": finite(t.strength),
                 "base": finite(t.base),
                 "component": comp[i],

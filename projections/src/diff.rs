@@ -35,7 +35,7 @@ pub fn diff(before: (&Network, &GapReport), after: (&Network, &GapReport)) -> Di
     let nodes = |n: &Network| -> BTreeSet<String> { n.nodes.iter().cloned().collect() };
     let ties = |n: &Network| -> BTreeSet<(String, String)> {
         n.present_ties()
-            .map(|t| (t.a.clone(), t.b.clone()))
+            .map(|t| (n.nodes[t.a].clone(), n.nodes[t.b].clone()))
             .collect()
     };
     let findings =

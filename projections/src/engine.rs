@@ -140,31 +140,48 @@ impl Engine {
 
     /// An engine holding the whole log of `store`.
     ///
-    /// Loading is a pipeline of three stages joined by bounded channels, so
-    /// that on a machine with several cores reading, decoding and folding
-    /// overlap: this task reads pages from the store, a blocking thread
-    /// decodes them and another folds them, in position order. The first
-    /// error (a failed read or an event that does not decode) ends the load.
+    /// Loading is a pipeline joined by bounded channels, so that on a
+    /// machine with several cores reading, decoding and folding overlap:
+    /// this task reads pages from the store and deals them out in turn to
+    /// one decoding thread per core, and a folding thread takes the decoded
+    /// pages back in the same turn, so events are folded in position order.
+    /// The first error (a failed read or an event that does not decode) ends
+    /// the load.
     ///
     /// # Panics
     /// Outside a Tokio runtime (it uses `spawn_blocking`).
     pub async fn load<S: EventLog>(store: &S) -> Result<Self, StoreError> {
-        /// Pages in flight between two stages.
+        /// Pages in flight between two stages, per decoder.
         const DEPTH: usize = 4;
-        let (raw_tx, mut raw_rx) = tokio::sync::mpsc::channel::<Vec<RawEvent>>(DEPTH);
-        let (ev_tx, mut ev_rx) = tokio::sync::mpsc::channel::<Vec<StoredEvent>>(DEPTH);
-        let decoder = tokio::task::spawn_blocking(move || -> Result<(), StoreError> {
-            while let Some(page) = raw_rx.blocking_recv() {
-                let events = page.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
-                if ev_tx.blocking_send(events).is_err() {
-                    break;
-                }
-            }
-            Ok(())
-        });
+        let decoders = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut raw_txs = Vec::with_capacity(decoders);
+        let mut ev_rxs = Vec::with_capacity(decoders);
+        let mut decoding = Vec::with_capacity(decoders);
+        for _ in 0..decoders {
+            let (raw_tx, mut raw_rx) = tokio::sync::mpsc::channel::<Vec<RawEvent>>(DEPTH);
+            let (ev_tx, ev_rx) = tokio::sync::mpsc::channel::<Vec<StoredEvent>>(DEPTH);
+            decoding.push(tokio::task::spawn_blocking(
+                move || -> Result<(), StoreError> {
+                    while let Some(page) = raw_rx.blocking_recv() {
+                        let events = page.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+                        if ev_tx.blocking_send(events).is_err() {
+                            break;
+                        }
+                    }
+                    Ok(())
+                },
+            ));
+            raw_txs.push(raw_tx);
+            ev_rxs.push(ev_rx);
+        }
         let folder = tokio::task::spawn_blocking(move || {
             let mut engine = Self::new();
-            while let Some(events) = ev_rx.blocking_recv() {
+            // Page i comes from decoder i mod n; a decoder that stops (the
+            // log is read, or it met an error) ends the load.
+            'pages: for turn in (0..ev_rxs.len()).cycle() {
+                let Some(events) = ev_rxs[turn].blocking_recv() else {
+                    break 'pages;
+                };
                 engine.events.reserve(events.len());
                 for e in events {
                     engine.apply(e);
@@ -173,22 +190,31 @@ impl Engine {
             engine
         });
         let mut after = 0;
-        let read = loop {
-            let page = match store.read(after, PAGE).await {
-                Ok(page) => page,
-                Err(e) => break Err(e),
-            };
-            let Some(last) = page.last() else {
-                break Ok(());
-            };
-            after = last.position;
-            if raw_tx.send(page).await.is_err() {
-                // The decoder stopped on an error, reported below.
-                break Ok(());
+        let read = 'read: {
+            for turn in (0..raw_txs.len()).cycle() {
+                let page = match store.read(after, PAGE).await {
+                    Ok(page) => page,
+                    Err(e) => break 'read Err(e),
+                };
+                let Some(last) = page.last() else {
+                    break 'read Ok(());
+                };
+                after = last.position;
+                if raw_txs[turn].send(page).await.is_err() {
+                    // The decoder stopped on an error, reported below.
+                    break 'read Ok(());
+                }
             }
+            Ok(())
         };
-        drop(raw_tx);
-        let decoded = decoder.await.expect("the decoding stage does not panic");
+        drop(raw_txs);
+        let mut decoded = Ok(());
+        for d in decoding {
+            let result = d.await.expect("a decoding stage does not panic");
+            if decoded.is_ok() {
+                decoded = result;
+            }
+        }
         let engine = folder.await.expect("the folding stage does not panic");
         read?;
         decoded?;

@@ -12,12 +12,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::fmt;
+use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 use passerelle_events::event::{Level, Outcome, Priority, StakeholderKind};
 use uuid::Uuid;
 
-use crate::model::{NeedStatus, Programme};
+use crate::model::{Contact, NeedStatus, Programme, Stakeholder};
 use crate::network::{Analysis, Network};
 
 /// Thresholds of the gap report.
@@ -243,8 +244,9 @@ fn kind_fr(k: StakeholderKind) -> &'static str {
     }
 }
 
+/// The day of `t` as `YYYY-MM-DD`.
 fn day(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d").to_string()
+    t.date_naive().to_string()
 }
 
 fn list(names: &[String], and: &str) -> String {
@@ -262,9 +264,47 @@ struct Ctx<'a> {
     an: Option<&'a Analysis>,
     cfg: &'a GapConfig,
     out: Vec<Finding>,
+    /// The name of each node.
+    node_names: Vec<&'a str>,
 }
 
 impl<'a> Ctx<'a> {
+    fn new(
+        p: &'a Programme,
+        net: &'a Network,
+        an: Option<&'a Analysis>,
+        cfg: &'a GapConfig,
+        out: Vec<Finding>,
+    ) -> Self {
+        let node_names = net
+            .nodes
+            .iter()
+            .map(|id| {
+                p.stakeholders
+                    .get(id)
+                    .map_or(id.as_str(), |s| s.name.as_str())
+            })
+            .collect();
+        Self {
+            p,
+            net,
+            an,
+            cfg,
+            out,
+            node_names,
+        }
+    }
+
+    /// The name of one end of tie `k`, given the end's id.
+    fn end_name(&self, k: usize, id: &str) -> &'a str {
+        let (a, b) = self.net.ends(k);
+        if self.net.nodes[a] == id {
+            self.node_names[a]
+        } else {
+            self.node_names[b]
+        }
+    }
+
     fn an(&self) -> &'a Analysis {
         self.an
             .expect("only the kinds of `complete` read the metrics")
@@ -320,24 +360,25 @@ impl<'a> Ctx<'a> {
 /// ties, participation): [`views::view`](crate::views::view) computes them
 /// while the metrics are computed, then [`complete`] adds the rest.
 #[derive(Debug, Clone)]
-pub struct NetworkFindings(Vec<Finding>);
+pub struct NetworkFindings {
+    findings: Vec<Finding>,
+    introductions: Vec<Candidate>,
+}
 
 /// The first part of the gap report: every kind that needs only `net`.
 pub fn network_findings(p: &Programme, net: &Network, cfg: &GapConfig) -> NetworkFindings {
-    let mut cx = Ctx {
-        p,
-        net,
-        an: None,
-        cfg,
-        out: Vec::new(),
-    };
+    let mut cx = Ctx::new(p, net, None, cfg, Vec::new());
     uncovered_needs(&mut cx);
     missing_sectors(&mut cx);
     isolated(&mut cx);
     stalled_outreach(&mut cx);
     dormant_ties(&mut cx);
     participation(&mut cx);
-    NetworkFindings(cx.out)
+    let introductions = introduction_candidates(&cx);
+    NetworkFindings {
+        findings: cx.out,
+        introductions,
+    }
 }
 
 /// The gap report: `first` (from [`network_findings`] on the same network)
@@ -349,20 +390,12 @@ pub fn complete(
     cfg: &GapConfig,
     first: NetworkFindings,
 ) -> GapReport {
-    let mut cx = Ctx {
-        p,
-        net,
-        an: Some(an),
-        cfg,
-        out: first.0,
-    };
+    let mut cx = Ctx::new(p, net, Some(an), cfg, first.findings);
     single_points_of_failure(&mut cx);
     brokers(&mut cx);
     silos(&mut cx);
-    introductions(&mut cx);
-    let mut findings = cx.out;
-    findings.sort_by(|a, b| (a.severity, a.kind, &a.id).cmp(&(b.severity, b.kind, &b.id)));
-    findings.dedup_by(|a, b| a.id == b.id);
+    introductions(&mut cx, first.introductions);
+    let findings = sorted(cx.out);
     GapReport {
         programme: p.id.clone(),
         as_of: net.as_of,
@@ -371,22 +404,45 @@ pub fn complete(
     }
 }
 
+/// Findings by severity, kind and id, the first of each id only. The keys
+/// are sorted (stably) rather than the findings, which then move once.
+fn sorted(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut keys: Vec<(Severity, FindingKind, &str, usize)> = findings
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.severity, f.kind, f.id.as_str(), i))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup_by(|a, b| a.2 == b.2);
+    let order: Vec<usize> = keys.into_iter().map(|k| k.3).collect();
+    let mut slots: Vec<Option<Finding>> = findings.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .map(|i| slots[i].take().expect("each finding is taken once"))
+        .collect()
+}
+
 /// Computes the gap report of programme `p` from its network and metrics.
 pub fn report(p: &Programme, net: &Network, an: &Analysis, cfg: &GapConfig) -> GapReport {
     complete(p, net, an, cfg, network_findings(p, net, cfg))
 }
 
-/// Stakeholders party to an active partnership with a present tie.
-fn active_partners(net: &Network) -> BTreeSet<&str> {
-    let mut s = BTreeSet::new();
-    for t in net.present_ties() {
-        if t.partnership.as_ref().is_some_and(|x| x.ended_at.is_none()) {
-            s.insert(t.a.as_str());
-            s.insert(t.b.as_str());
+/// Per node, whether it is party to an active partnership with a present tie.
+fn active_partners(net: &Network) -> Vec<bool> {
+    let mut partner = vec![false; net.nodes.len()];
+    for (k, t) in net.ties.iter().enumerate() {
+        if t.present && t.partnership.as_ref().is_some_and(|x| x.ended_at.is_none()) {
+            let (a, b) = net.ends(k);
+            partner[a] = true;
+            partner[b] = true;
         }
     }
-    s
+    partner
 }
+
+/// A contact with the node index of each end (`None` for a stakeholder
+/// outside the network).
+type LooseContact<'a> = (&'a Contact, [Option<usize>; 2]);
 
 fn uncovered_needs(cx: &mut Ctx) {
     let partners = active_partners(cx.net);
@@ -395,25 +451,50 @@ fn uncovered_needs(cx: &mut Ctx) {
             .values()
             .filter(|n| n.status == NeedStatus::Open)
             .collect();
+    // Active stakeholders come in id order: the node order.
+    let active: Vec<&Stakeholder> = cx.p.active_stakeholders().collect();
+    // The contacts that are not part of a tie (with an archived stakeholder,
+    // say), with the node index of each end; found once if some need is
+    // uncovered.
+    let mut loose: Option<Vec<LooseContact>> = None;
     for n in needs {
-        let covered =
-            cx.p.active_stakeholders()
-                .any(|s| partners.contains(s.id.as_str()) && s.themes.contains(&n.theme));
+        let covered = (0..active.len()).any(|i| partners[i] && active[i].themes.contains(&n.theme));
         if covered {
             continue;
         }
-        let candidates: BTreeSet<&str> =
-            cx.p.active_stakeholders()
-                .filter(|s| s.themes.contains(&n.theme))
-                .map(|s| s.id.as_str())
-                .collect();
-        let tried: Vec<_> =
-            cx.p.contacts
+        let candidate: Vec<bool> = active.iter().map(|s| s.themes.contains(&n.theme)).collect();
+        let candidates: Vec<&str> = (0..active.len())
+            .filter(|&i| candidate[i])
+            .map(|i| active[i].id.as_str())
+            .collect();
+        let (p, net) = (cx.p, cx.net);
+        let loose = loose.get_or_insert_with(|| {
+            let mut tied = vec![false; p.contacts.len()];
+            for k in 0..net.ties.len() {
+                for n in net.contacts_of(k) {
+                    tied[n] = true;
+                }
+            }
+            p.contacts
                 .iter()
-                .filter(|c| {
-                    candidates.contains(&c.to.as_str()) || candidates.contains(&c.from.as_str())
-                })
-                .collect();
+                .zip(tied)
+                .filter(|(_, tied)| !tied)
+                .map(|(c, _)| (c, [net.index_of(&c.from), net.index_of(&c.to)]))
+                .collect()
+        });
+        let mut tried: Vec<&Contact> = Vec::new();
+        for k in 0..net.ties.len() {
+            let (i, j) = net.ends(k);
+            if candidate[i] || candidate[j] {
+                tried.extend(net.contacts_of(k).map(|n| &p.contacts[n]));
+            }
+        }
+        tried.extend(
+            loose
+                .iter()
+                .filter(|(_, ends)| ends.iter().flatten().any(|&i| candidate[i]))
+                .map(|(c, _)| *c),
+        );
         let severity = match n.priority {
             Some(Priority::High) => Severity::High,
             Some(Priority::Low) => Severity::Low,
@@ -851,9 +932,12 @@ fn isolated(cx: &mut Ctx) {
         }
     }
     for i in 0..cx.net.nodes.len() {
-        let id = cx.net.nodes[i].clone();
         let degree = cx.net.topology.neighbours(i).len();
-        let name = cx.name(&id);
+        if degree > 1 {
+            continue;
+        }
+        let id = cx.net.nodes[i].clone();
+        let name = cx.node_names[i];
         let reg: Vec<Uuid> =
             cx.p.stakeholders
                 .get(&id)
@@ -898,73 +982,61 @@ fn isolated(cx: &mut Ctx) {
 }
 
 fn stalled_outreach(cx: &mut Ctx) {
-    let as_of = cx.net.as_of;
-    // Contacts grouped by pair of node indexes (smaller first); node order is
-    // id order, so the pairs come out sorted by ids.
-    let mut keyed: Vec<((usize, usize), &crate::model::Contact)> =
-        cx.p.contacts
-            .iter()
-            .filter_map(|c| {
-                let (i, j) = (cx.net.index_of(&c.from)?, cx.net.index_of(&c.to)?);
-                Some(((i.min(j), i.max(j)), c))
-            })
-            .collect();
-    keyed.sort_unstable_by_key(|(k, c)| (*k, c.occurred_at, c.event));
-    let mut contacts: Vec<&crate::model::Contact> = Vec::new();
-    for run in keyed.chunk_by(|x, y| x.0 == y.0) {
-        let (i, j) = run[0].0;
-        contacts.clear();
-        contacts.extend(run.iter().map(|(_, c)| *c));
-        let positive = contacts.iter().any(|c| c.outcome.is_positive());
-        let present = cx.net.tie_between(i, j).is_some_and(|t| t.present);
-        let stalled = !positive && !present && contacts.len() >= cx.cfg.stalled_contacts;
-        let Some(last) = contacts
-            .iter()
-            .max_by_key(|c| (c.occurred_at, c.event))
-            .copied()
-        else {
+    let (p, net) = (cx.p, cx.net);
+    let today = net.as_of.date_naive();
+    // Ties come sorted by ids, each with its contacts.
+    for (k, t) in net.ties.iter().enumerate() {
+        if t.contacts.count == 0 {
+            continue;
+        }
+        let contacts = || net.contacts_of(k).map(|n| &p.contacts[n]);
+        let stalled =
+            t.contacts.positive == 0 && !t.present && t.contacts.count >= cx.cfg.stalled_contacts;
+        let Some(last) = contacts().max_by_key(|c| (c.occurred_at, c.event)) else {
             continue;
         };
         let overdue = last
             .follow_up_due
-            .filter(|due| *due < as_of.date_naive())
-            .map(|due| (due, (as_of.date_naive() - due).num_days()));
+            .filter(|due| *due < today)
+            .map(|due| (due, (today - due).num_days()));
         if !stalled && overdue.is_none() {
             continue;
         }
-        let (from, to) = (cx.name(&last.from), cx.name(&last.to));
-        let first = contacts
-            .iter()
+        let count = t.contacts.count;
+        let (from, to) = (cx.end_name(k, &last.from), cx.end_name(k, &last.to));
+        let first = contacts()
             .map(|c| c.occurred_at)
             .min()
             .unwrap_or(last.occurred_at);
         let mut en = String::new();
         let mut fr = String::new();
         if stalled {
-            en.push_str(&format!(
-                "{from} and {to}: {} contacts since {} without a positive answer (latest: {}).",
-                contacts.len(),
-                day(first),
+            let since = first.date_naive();
+            // Writing to a String cannot fail.
+            let _ = write!(
+                en,
+                "{from} and {to}: {count} contacts since {since} without a positive answer (latest: {}).",
                 outcome_en(last.outcome)
-            ));
-            fr.push_str(&format!(
-                "{from} et {to} : {} contacts depuis le {} sans réponse positive (dernière : {}).",
-                contacts.len(),
-                day(first),
+            );
+            let _ = write!(
+                fr,
+                "{from} et {to} : {count} contacts depuis le {since} sans réponse positive (dernière : {}).",
                 outcome_fr(last.outcome)
-            ));
+            );
         }
         if let Some((due, days)) = overdue {
             if !en.is_empty() {
                 en.push(' ');
                 fr.push(' ');
             }
-            en.push_str(&format!(
+            let _ = write!(
+                en,
                 "The follow-up {from} planned with {to} was due on {due} and is {days} days overdue."
-            ));
-            fr.push_str(&format!(
+            );
+            let _ = write!(
+                fr,
                 "La relance prévue par {from} auprès de {to} était due le {due} : {days} jours de retard."
-            ));
+            );
         }
         let severity = match (stalled, overdue.is_some()) {
             (true, true) => Severity::High,
@@ -983,14 +1055,14 @@ fn stalled_outreach(cx: &mut Ctx) {
                 format!("Relancer {to} maintenant, tant que le contact est encore récent."),
             )
         };
-        let subjects = vec![cx.net.nodes[i].clone(), cx.net.nodes[j].clone()];
+        let subjects = vec![net.nodes[t.a].clone(), net.nodes[t.b].clone()];
         cx.push(
             FindingKind::StalledOutreach,
             severity,
             subjects,
             en,
             fr,
-            contacts.iter().map(|c| c.event),
+            contacts().map(|c| c.event),
             sug_en,
             sug_fr,
         );
@@ -999,12 +1071,15 @@ fn stalled_outreach(cx: &mut Ctx) {
 
 fn dormant_ties(cx: &mut Ctx) {
     let (net, threshold) = (cx.net, cx.cfg.dormant_strength);
-    let dormant = net.present_ties().filter(|t| {
-        t.partnership.as_ref().is_some_and(|x| x.ended_at.is_none()) && t.strength < threshold
+    let dormant = net.ties.iter().enumerate().filter(|(_, t)| {
+        t.present
+            && t.partnership.as_ref().is_some_and(|x| x.ended_at.is_none())
+            && t.strength < threshold
     });
-    for t in dormant {
+    for (k, t) in dormant {
         let x = t.partnership.as_ref().expect("filtered on partnership");
-        let (a, b) = (cx.name(&t.a), cx.name(&t.b));
+        let (ia, ib) = net.ends(k);
+        let (a, b) = (cx.node_names[ia], cx.node_names[ib]);
         let days = (cx.net.as_of - t.last_interaction).num_days();
         let last = day(t.last_interaction);
         let s = t.strength;
@@ -1098,10 +1173,7 @@ fn silos(cx: &mut Ctx) {
         let evidence: Vec<Uuid> = cx
             .net
             .present_ties()
-            .filter(|t| {
-                let (a, b) = (cx.net.index_of(&t.a), cx.net.index_of(&t.b));
-                a.is_some_and(|a| cx.kind(a) == kind) && b.is_some_and(|b| cx.kind(b) == kind)
-            })
+            .filter(|t| cx.kind(t.a) == kind && cx.kind(t.b) == kind)
             .flat_map(|t| t.evidence.iter().copied())
             .collect();
         cx.push(
@@ -1143,7 +1215,7 @@ fn silos(cx: &mut Ctx) {
         let evidence: Vec<Uuid> = cx
             .net
             .present_ties()
-            .filter(|t| ids.contains(&t.a))
+            .filter(|t| m.contains(&t.a))
             .flat_map(|t| t.evidence.iter().copied())
             .collect();
         let first = names[0].clone();
@@ -1166,7 +1238,16 @@ fn silos(cx: &mut Ctx) {
     }
 }
 
-fn introductions(cx: &mut Ctx) {
+/// A pair that could be introduced: `(u, v)` with `u < v`, the score before
+/// the community factor, and the common partner.
+type Candidate = ((usize, usize), (f64, usize));
+
+/// The pairs a suggested introduction could be made for, from the network
+/// alone: every untied pair sharing a theme and a common partner to whom
+/// both are strongly tied, with the best partner for each. The community
+/// factor of the score is the same for every partner of a pair, so the best
+/// partner does not depend on it.
+fn introduction_candidates(cx: &Ctx) -> Vec<Candidate> {
     /// Neighbours considered per common partner (the strongest ones).
     const PER_PARTNER: usize = 50;
     let min = cx.cfg.introduction_strength;
@@ -1227,8 +1308,7 @@ fn introductions(cx: &mut Ctx) {
                 if shared == 0 {
                     continue;
                 }
-                let hole = cx.an().nodes[u].community != cx.an().nodes[v].community;
-                let score = shared as f64 * su.min(sv) * if hole { 1.5 } else { 1.0 };
+                let score = shared as f64 * su.min(sv);
                 let e = best.entry((u, v)).or_insert((f64::MIN, w));
                 if score > e.0 || (score == e.0 && w < e.1) {
                     *e = (score, w);
@@ -1236,14 +1316,35 @@ fn introductions(cx: &mut Ctx) {
             }
         }
     }
-    let mut ranked: Vec<_> = best.into_iter().collect();
-    ranked.sort_by(|a, b| {
+    let mut candidates: Vec<Candidate> = best.into_iter().collect();
+    // In pair order, so that the result does not depend on hashing.
+    candidates.sort_unstable_by_key(|(pair, _)| *pair);
+    candidates
+}
+
+fn introductions(cx: &mut Ctx, candidates: Vec<Candidate>) {
+    let net = cx.net;
+    let mut ranked: Vec<Candidate> = candidates
+        .into_iter()
+        .map(|((u, v), (score, w))| {
+            let hole = cx.an().nodes[u].community != cx.an().nodes[v].community;
+            ((u, v), (score * if hole { 1.5 } else { 1.0 }, w))
+        })
+        .collect();
+    // Best score first, then by pair: a total order, so the top few can be
+    // selected before sorting them.
+    let order = |a: &Candidate, b: &Candidate| {
         b.1 .0
             .partial_cmp(&a.1 .0)
             .unwrap_or(std::cmp::Ordering::Equal)
             .then(a.0.cmp(&b.0))
-    });
-    ranked.truncate(cx.cfg.max_introductions);
+    };
+    let keep = cx.cfg.max_introductions;
+    if ranked.len() > keep {
+        ranked.select_nth_unstable_by(keep, order);
+        ranked.truncate(keep);
+    }
+    ranked.sort_by(order);
     for ((u, v), (_, w)) in ranked {
         let (us, vs) = (
             &cx.p.stakeholders[&net.nodes[u]],
@@ -1255,14 +1356,10 @@ fn introductions(cx: &mut Ctx) {
             .filter(|t| vs.themes.contains(t))
             .cloned()
             .collect();
-        let (uid, vid, wid) = (
-            cx.net.nodes[u].clone(),
-            cx.net.nodes[v].clone(),
-            cx.net.nodes[w].clone(),
-        );
-        let (un, vn, wn) = (cx.name(&uid), cx.name(&vid), cx.name(&wid));
+        let (uid, vid) = (net.nodes[u].clone(), net.nodes[v].clone());
+        let (un, vn, wn) = (cx.node_names[u], cx.node_names[v], cx.node_names[w]);
         let themes = shared.join(", ");
-        let evidence: Vec<Uuid> = [cx.net.tie(&uid, &wid), cx.net.tie(&vid, &wid)]
+        let evidence: Vec<Uuid> = [net.tie_between(u, w), net.tie_between(v, w)]
             .into_iter()
             .flatten()
             .flat_map(|t| t.evidence.iter().copied())

@@ -23,6 +23,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use chrono::{DateTime, Utc};
@@ -30,7 +31,7 @@ use passerelle_events::event::{Outcome, PartnershipKind, StakeholderKind};
 use uuid::Uuid;
 
 use crate::metrics::{self, MetricsConfig, NetworkMetrics, NodeMetrics, Topology};
-use crate::model::Programme;
+use crate::model::{Partnership, Programme, Session};
 
 /// Settings of the network projection.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -103,10 +104,11 @@ pub struct ContactSummary {
 /// Everything between two stakeholders.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tie {
-    /// The smaller stakeholder id.
-    pub a: String,
-    /// The larger stakeholder id.
-    pub b: String,
+    /// The node index of the stakeholder with the smaller id
+    /// (`Network::nodes[a]`).
+    pub a: usize,
+    /// The node index of the stakeholder with the larger id.
+    pub b: usize,
     /// The partnership that defines the tie: the most formal active one, else
     /// the latest ended one.
     pub partnership: Option<TiePartnership>,
@@ -150,6 +152,185 @@ pub struct Network {
     ends: Vec<(usize, usize)>,
     /// Per node, the indexes (into `ties`) of its present ties.
     incident: Vec<Vec<usize>>,
+    /// Indexes into the programme's contacts, grouped by tie in tie order.
+    contacts: Vec<u32>,
+    /// Where each tie's contacts start in `contacts`, and one past the last.
+    contact_start: Vec<u32>,
+}
+
+/// Two node indexes, smaller first, packed into one sortable key.
+fn pair_key(i: usize, j: usize) -> u64 {
+    ((i as u64) << 32) | j as u64
+}
+
+/// The node indexes of a [`pair_key`].
+fn unpack(k: u64) -> (usize, usize) {
+    ((k >> 32) as usize, (k & u64::from(u32::MAX)) as usize)
+}
+
+/// The key of the first item of a list, if any.
+fn head<T>(list: &[(u64, T)]) -> Option<u64> {
+    list.first().map(|(k, _)| *k)
+}
+
+/// Splits off the leading items of a list sorted by key that have key `k`.
+fn take_key<'l, T>(list: &mut &'l [(u64, T)], k: u64) -> &'l [(u64, T)] {
+    let n = list.iter().take_while(|(key, _)| *key == k).count();
+    let (head, tail) = list.split_at(n);
+    *list = tail;
+    head
+}
+
+/// The first interaction of a pair, and the last that keeps it warm.
+#[derive(Default)]
+struct Interactions {
+    first: Option<DateTime<Utc>>,
+    last: Option<DateTime<Utc>>,
+}
+
+impl Interactions {
+    fn touch(&mut self, at: DateTime<Utc>, warm: bool) {
+        self.first = Some(self.first.map_or(at, |f| f.min(at)));
+        if warm {
+            self.last = Some(self.last.map_or(at, |l| l.max(at)));
+        }
+    }
+}
+
+/// What ties are made from.
+struct Sources<'a> {
+    p: &'a Programme,
+    as_of: DateTime<Utc>,
+    half_life: f64,
+}
+
+/// Where the items of one pair lie in the three sorted lists.
+struct Group {
+    key: u64,
+    contacts: std::ops::Range<usize>,
+    partnerships: std::ops::Range<usize>,
+    sessions: std::ops::Range<usize>,
+}
+
+/// The groups of three lists sorted by key, in key order.
+fn groups<A, B, C>(c: &[(u64, A)], x: &[(u64, B)], s: &[(u64, C)]) -> Vec<Group> {
+    let (mut rc, mut rx, mut rs) = (c, x, s);
+    let mut out = Vec::with_capacity(c.len().max(x.len() + s.len()));
+    while let Some(key) = [head(rc), head(rx), head(rs)].into_iter().flatten().min() {
+        let (ic, ix, is) = (c.len() - rc.len(), x.len() - rx.len(), s.len() - rs.len());
+        out.push(Group {
+            key,
+            contacts: ic..ic + take_key(&mut rc, key).len(),
+            partnerships: ix..ix + take_key(&mut rx, key).len(),
+            sessions: is..is + take_key(&mut rs, key).len(),
+        });
+    }
+    out
+}
+
+impl Sources<'_> {
+    /// The tie of pair `key` from its contacts (indexes into the
+    /// programme's), partnerships (in id order) and shared sessions (in id
+    /// order).
+    fn tie(
+        &self,
+        key: u64,
+        cs: &[(u64, usize)],
+        xs: &[(u64, &Partnership)],
+        ss: &[(u64, &Session)],
+    ) -> Tie {
+        let (p, as_of) = (self.p, self.as_of);
+        let (ia, ib) = unpack(key);
+        let mut interactions = Interactions::default();
+        let mut evidence = Vec::with_capacity(
+            cs.len() + ss.len() + xs.iter().map(|(_, x)| x.events.len()).sum::<usize>(),
+        );
+        let mut contacts = ContactSummary::default();
+        for &(_, n) in cs {
+            let c = &p.contacts[n];
+            contacts.count += 1;
+            if c.outcome.is_positive() {
+                contacts.positive += 1;
+            }
+            contacts.last = Some(
+                contacts
+                    .last
+                    .map_or(c.occurred_at, |l| l.max(c.occurred_at)),
+            );
+            contacts.best = Some(contacts.best.map_or(c.outcome, |b| b.max(c.outcome)));
+            interactions.touch(c.occurred_at, c.outcome >= Outcome::Acknowledged);
+            evidence.push(c.event);
+        }
+        let (mut active, mut ended): (Option<&Partnership>, Option<&Partnership>) = (None, None);
+        for (_, x) in xs {
+            evidence.extend(&x.events);
+            match x.ended_at {
+                None => {
+                    interactions.touch(x.formed_at, true);
+                    interactions.touch(x.revised_at, true);
+                    // In id order: the first of the most formal wins.
+                    if active.is_none_or(|a| formality(x.kind) > formality(a.kind)) {
+                        active = Some(x);
+                    }
+                }
+                Some(end) => {
+                    interactions.touch(x.formed_at, false);
+                    if ended.is_none_or(|e| e.ended_at.is_some_and(|t| t < end)) {
+                        ended = Some(x);
+                    }
+                }
+            }
+        }
+        let mut sessions = Vec::with_capacity(ss.len());
+        for (_, s) in ss {
+            sessions.push(s.id.clone());
+            interactions.touch(s.occurred_at, true);
+            evidence.push(s.events[0]);
+        }
+
+        let present = active.is_some()
+            || (ended.is_none() && (contacts.positive > 0 || !sessions.is_empty()));
+        let mut base: f64 = 0.0;
+        if let Some(x) = active {
+            base = base.max(formality(x.kind));
+        }
+        if ended.is_none() || active.is_some() {
+            if let Some(best) = contacts.best {
+                base = base.max(outcome_weight(best));
+            }
+            if !sessions.is_empty() {
+                base = base.max(CO_ATTENDANCE_WEIGHT);
+            }
+        }
+        let first = interactions.first.unwrap_or(as_of);
+        let last = interactions.last.unwrap_or(first);
+        let strength = if present {
+            base * decay(as_of, last, self.half_life)
+        } else {
+            0.0
+        };
+        evidence.sort_unstable();
+        evidence.dedup();
+        Tie {
+            a: ia,
+            b: ib,
+            partnership: active.or(ended).map(|x| TiePartnership {
+                id: x.id.clone(),
+                kind: x.kind,
+                themes: x.themes.clone(),
+                formed_at: x.formed_at,
+                ended_at: x.ended_at,
+            }),
+            contacts,
+            sessions,
+            first_interaction: first,
+            last_interaction: last,
+            present,
+            base,
+            strength,
+            evidence,
+        }
+    }
 }
 
 impl Network {
@@ -163,191 +344,103 @@ impl Network {
             .map(|(i, s)| (s.clone(), i))
             .collect();
 
-        #[derive(Default)]
-        struct Acc {
-            active: Option<TiePartnership>,
-            ended: Option<TiePartnership>,
-            contacts: ContactSummary,
-            sessions: Vec<String>,
-            first: Option<DateTime<Utc>>,
-            last: Option<DateTime<Utc>>,
-            evidence: Vec<Uuid>,
-        }
-        fn touch(acc: &mut Acc, at: DateTime<Utc>, warm: bool) {
-            acc.first = Some(acc.first.map_or(at, |f| f.min(at)));
-            if warm {
-                acc.last = Some(acc.last.map_or(at, |l| l.max(at)));
-            }
-        }
-        // Pairs are keyed by their node indexes, smaller first; node order is
-        // id order, so sorting the keys sorts the ties by (a, b).
-        let key = |x: &str, y: &str| -> Option<(usize, usize)> {
+        // Pairs are keyed by their node indexes, smaller first, packed into
+        // one integer; node order is id order, so sorting the keys sorts the
+        // ties by (a, b).
+        let key = |x: &str, y: &str| -> Option<u64> {
             let (i, j) = (*index.get(x)?, *index.get(y)?);
             match i.cmp(&j) {
-                std::cmp::Ordering::Less => Some((i, j)),
-                std::cmp::Ordering::Greater => Some((j, i)),
+                std::cmp::Ordering::Less => Some(pair_key(i, j)),
+                std::cmp::Ordering::Greater => Some(pair_key(j, i)),
                 std::cmp::Ordering::Equal => None,
             }
         };
-
-        // Contacts are the bulk of the pairs: on large programmes
-        // partnerships and sessions are accumulated on a second thread while
-        // contacts are accumulated here, then the two maps are merged.
-        let from_contacts = || {
-            let mut pairs: FxHashMap<(usize, usize), Acc> = FxHashMap::default();
-            for c in &p.contacts {
-                let Some(k) = key(&c.from, &c.to) else {
-                    continue;
-                };
-                let acc = pairs.entry(k).or_default();
-                acc.contacts.count += 1;
-                if c.outcome.is_positive() {
-                    acc.contacts.positive += 1;
-                }
-                acc.contacts.last = Some(
-                    acc.contacts
-                        .last
-                        .map_or(c.occurred_at, |l| l.max(c.occurred_at)),
-                );
-                acc.contacts.best = Some(acc.contacts.best.map_or(c.outcome, |b| b.max(c.outcome)));
-                touch(acc, c.occurred_at, c.outcome >= Outcome::Acknowledged);
-                acc.evidence.push(c.event);
-            }
-            pairs
+        // Each source of interaction becomes a list of (pair, item) sorted
+        // by pair; the ties are then one merge of the three lists. Contacts
+        // are the bulk: on large programmes their list is made on this thread
+        // while a second thread makes the other two.
+        let contacts = || {
+            let mut v: Vec<(u64, usize)> = p
+                .contacts
+                .iter()
+                .enumerate()
+                .filter_map(|(n, c)| Some((key(&c.from, &c.to)?, n)))
+                .collect();
+            // By pair, then in the order logged.
+            v.sort_unstable();
+            v
         };
-        let from_the_rest = || {
-            let mut pairs: FxHashMap<(usize, usize), Acc> = FxHashMap::default();
-            for x in p.partnerships.values() {
-                let Some(k) = key(&x.between[0], &x.between[1]) else {
-                    continue;
-                };
-                let acc = pairs.entry(k).or_default();
-                acc.evidence.extend(&x.events);
-                let tie_partnership = || TiePartnership {
-                    id: x.id.clone(),
-                    kind: x.kind,
-                    themes: x.themes.clone(),
-                    formed_at: x.formed_at,
-                    ended_at: x.ended_at,
-                };
-                match x.ended_at {
-                    None => {
-                        touch(acc, x.formed_at, true);
-                        touch(acc, x.revised_at, true);
-                        // Partnerships come in id order: the first of the most formal wins.
-                        let better = acc
-                            .active
-                            .as_ref()
-                            .is_none_or(|a| formality(x.kind) > formality(a.kind));
-                        if better {
-                            acc.active = Some(tie_partnership());
-                        }
-                    }
-                    Some(end) => {
-                        touch(acc, x.formed_at, false);
-                        let later = acc
-                            .ended
-                            .as_ref()
-                            .is_none_or(|e| e.ended_at.is_some_and(|t| t < end));
-                        if later {
-                            acc.ended = Some(tie_partnership());
-                        }
-                    }
-                }
-            }
+        let the_rest = || {
+            let mut partnerships: Vec<(u64, &Partnership)> = p
+                .partnerships
+                .values()
+                .filter_map(|x| Some((key(&x.between[0], &x.between[1])?, x)))
+                .collect();
+            // Stable: within a pair, partnerships stay in id order.
+            partnerships.sort_by_key(|(k, _)| *k);
+            let mut sessions: Vec<(u64, &Session)> = Vec::new();
             for s in p.sessions.values() {
                 let attendees: Vec<&str> = s.attendees().into_iter().collect();
                 for (i, x) in attendees.iter().enumerate() {
                     for y in &attendees[i + 1..] {
-                        let Some(k) = key(x, y) else { continue };
-                        let acc = pairs.entry(k).or_default();
-                        acc.sessions.push(s.id.clone());
-                        touch(acc, s.occurred_at, true);
-                        acc.evidence.push(s.events[0]);
+                        if let Some(k) = key(x, y) {
+                            sessions.push((k, s));
+                        }
                     }
                 }
             }
-            pairs
+            // Stable: within a pair, sessions stay in id order.
+            sessions.sort_by_key(|(k, _)| *k);
+            (partnerships, sessions)
         };
         /// Below this many contacts a second thread costs more than it saves.
         const PARALLEL_CONTACTS: usize = 20_000;
-        let (mut pairs, rest) = if p.contacts.len() >= PARALLEL_CONTACTS {
+        let (contacts, (partnerships, sessions)) = if p.contacts.len() >= PARALLEL_CONTACTS {
             std::thread::scope(|scope| {
-                let rest = scope.spawn(from_the_rest);
-                let pairs = from_contacts();
+                let rest = scope.spawn(the_rest);
+                let contacts = contacts();
                 (
-                    pairs,
-                    rest.join().expect("the accumulating thread does not panic"),
+                    contacts,
+                    rest.join().expect("the sorting thread does not panic"),
                 )
             })
         } else {
-            (from_contacts(), from_the_rest())
+            (contacts(), the_rest())
         };
-        for (k, o) in rest {
-            let acc = pairs.entry(k).or_default();
-            acc.active = o.active;
-            acc.ended = o.ended;
-            acc.sessions = o.sessions;
-            acc.first = match (acc.first, o.first) {
-                (Some(x), Some(y)) => Some(x.min(y)),
-                (x, y) => x.or(y),
-            };
-            acc.last = match (acc.last, o.last) {
-                (Some(x), Some(y)) => Some(x.max(y)),
-                (x, y) => x.or(y),
-            };
-            acc.evidence.extend(o.evidence);
-        }
 
-        let half_life = cfg.half_life_days.max(f64::MIN_POSITIVE);
-        let mut pairs: Vec<((usize, usize), Acc)> = pairs.into_iter().collect();
-        pairs.sort_unstable_by_key(|(k, _)| *k);
-        let mut ties = Vec::with_capacity(pairs.len());
-        let mut ends = Vec::with_capacity(pairs.len());
-        let mut edges = Vec::new();
-        for ((ia, ib), acc) in pairs {
-            let present = acc.active.is_some()
-                || (acc.ended.is_none() && (acc.contacts.positive > 0 || !acc.sessions.is_empty()));
-            let mut base: f64 = 0.0;
-            if let Some(x) = &acc.active {
-                base = base.max(formality(x.kind));
-            }
-            if acc.ended.is_none() || acc.active.is_some() {
-                if let Some(best) = acc.contacts.best {
-                    base = base.max(outcome_weight(best));
-                }
-                if !acc.sessions.is_empty() {
-                    base = base.max(CO_ATTENDANCE_WEIGHT);
-                }
-            }
-            let first = acc.first.unwrap_or(as_of);
-            let last = acc.last.unwrap_or(first);
-            let strength = if present {
-                base * decay(as_of, last, half_life)
-            } else {
-                0.0
-            };
-            if present {
-                edges.push((ia, ib));
-            }
-            let mut evidence = acc.evidence;
-            evidence.sort_unstable();
-            evidence.dedup();
-            ends.push((ia, ib));
-            ties.push(Tie {
-                a: nodes[ia].clone(),
-                b: nodes[ib].clone(),
-                partnership: acc.active.or(acc.ended),
-                contacts: acc.contacts,
-                sessions: acc.sessions,
-                first_interaction: first,
-                last_interaction: last,
-                present,
-                base,
-                strength,
-                evidence,
-            });
-        }
+        // One group per pair, in key order: where its items lie in the
+        // three lists. The ties are then made from the groups in parallel.
+        let groups = groups(&contacts, &partnerships, &sessions);
+        let sources = Sources {
+            p,
+            as_of,
+            half_life: cfg.half_life_days.max(f64::MIN_POSITIVE),
+        };
+        let make = |g: &Group| {
+            sources.tie(
+                g.key,
+                &contacts[g.contacts.clone()],
+                &partnerships[g.partnerships.clone()],
+                &sessions[g.sessions.clone()],
+            )
+        };
+        let ties: Vec<Tie> = if contacts.len() >= PARALLEL_CONTACTS {
+            groups.par_iter().map(make).collect()
+        } else {
+            groups.iter().map(make).collect()
+        };
+        let ends: Vec<(usize, usize)> = groups.iter().map(|g| unpack(g.key)).collect();
+        let edges: Vec<(usize, usize)> = ties
+            .iter()
+            .zip(&ends)
+            .filter(|(t, _)| t.present)
+            .map(|(_, e)| *e)
+            .collect();
+        // The contacts list is sorted by pair: it is already grouped by tie.
+        let contact_start = std::iter::once(0)
+            .chain(groups.iter().map(|g| g.contacts.end as u32))
+            .collect();
+        let contacts = contacts.iter().map(|&(_, n)| n as u32).collect();
         let topology = Topology::new(nodes.len(), edges);
         let mut incident = vec![Vec::new(); nodes.len()];
         for (k, _) in ties.iter().enumerate().filter(|(_, t)| t.present) {
@@ -366,6 +459,8 @@ impl Network {
             index,
             ends,
             incident,
+            contacts,
+            contact_start,
         }
     }
 
@@ -381,11 +476,7 @@ impl Network {
 
     /// The tie between two stakeholders, if they ever interacted.
     pub fn tie(&self, x: &str, y: &str) -> Option<&Tie> {
-        let (a, b) = if x < y { (x, y) } else { (y, x) };
-        self.ties
-            .binary_search_by(|t| (t.a.as_str(), t.b.as_str()).cmp(&(a, b)))
-            .ok()
-            .map(|i| &self.ties[i])
+        self.tie_between(self.index_of(x)?, self.index_of(y)?)
     }
 
     /// The tie between nodes `i` and `j`, if they ever interacted.
@@ -397,6 +488,15 @@ impl Network {
     /// The node indexes of the ends of tie `k` (an index into `ties`).
     pub fn ends(&self, k: usize) -> (usize, usize) {
         self.ends[k]
+    }
+
+    /// The contacts of tie `k` (an index into `ties`), as indexes into the
+    /// programme's `contacts`, in the order they were logged.
+    pub fn contacts_of(&self, k: usize) -> impl ExactSizeIterator<Item = usize> + '_ {
+        let (from, to) = (self.contact_start[k], self.contact_start[k + 1]);
+        self.contacts[from as usize..to as usize]
+            .iter()
+            .map(|&n| n as usize)
     }
 
     /// The indexes (into `ties`) of the present ties of node `i`.
@@ -424,14 +524,8 @@ impl Network {
             .iter()
             .map(|&k| {
                 let t = &self.ties[k];
-                (
-                    if t.a == id {
-                        t.b.as_str()
-                    } else {
-                        t.a.as_str()
-                    },
-                    t,
-                )
+                let other = if t.a == i { t.b } else { t.a };
+                (self.nodes[other].as_str(), t)
             })
             .collect()
     }

@@ -179,10 +179,7 @@ fn shapes_network(event: &Event) -> bool {
 fn layout_of(network: &Network, previous: Option<&Positions>, cfg: &LayoutConfig) -> Positions {
     let edges: Vec<(usize, usize, f64)> = network
         .present_ties()
-        .filter_map(|t| {
-            let (a, b) = (network.index_of(&t.a)?, network.index_of(&t.b)?);
-            Some((a, b, t.strength.max(0.05)))
-        })
+        .map(|t| (t.a, t.b, t.strength.max(0.05)))
         .collect();
     let pos = layout(&network.nodes, &edges, previous, cfg);
     network.nodes.iter().cloned().zip(pos).collect()

@@ -80,10 +80,7 @@ fn replayed(
         let network = Network::build(p, t, snap.position(), &s.network);
         let edges: Vec<(usize, usize, f64)> = network
             .present_ties()
-            .filter_map(|t| {
-                let (a, b) = (network.index_of(&t.a)?, network.index_of(&t.b)?);
-                Some((a, b, t.strength.max(0.05)))
-            })
+            .map(|t| (t.a, t.b, t.strength.max(0.05)))
             .collect();
         let previous = out.last().map(|(_, pos)| pos);
         let pos = layout(&network.nodes, &edges, previous, &s.layout);

@@ -848,13 +848,14 @@ fn render(
                         position,
                         &settings.network,
                     );
+                    let me = net.index_of(id);
                     let ties: Vec<Value> = net
                         .ties
                         .iter()
-                        .filter(|t| t.a == *id || t.b == *id)
+                        .filter(|t| Some(t.a) == me || Some(t.b) == me)
                         .map(|t| {
                             json!({
-                                "with": if t.a == *id { &t.b } else { &t.a },
+                                "with": net.nodes[if Some(t.a) == me { t.b } else { t.a }],
                                 "strength": t.strength,
                                 "present": t.present,
                                 "partnership": t.partnership.as_ref().map(|x| json!({

@@ -104,13 +104,14 @@ fn from_sources(
         return (vec![0.0; n], vec![0.0; n]);
     }
 
+    let g = Compact::new(t);
     let chunk_len = k.div_ceil(CHUNKS);
     let chunks: Vec<&[usize]> = sources.chunks(chunk_len).collect();
     let partials = parallel_map(chunks.len(), |c| {
         let mut acc = Accumulator::new(n);
         let mut scratch = Scratch::new(n);
         for &s in chunks[c] {
-            scratch.brandes(t, s, &mut acc);
+            scratch.brandes(&g, s, &mut acc);
         }
         acc
     });
@@ -157,7 +158,7 @@ fn from_sources(
             let total = if others == r - 1 {
                 distance_sum[v] as f64
             } else if others == 0 {
-                scratch.distance_sum(t, v) as f64
+                scratch.distance_sum(&g, v) as f64
             } else {
                 distance_sum[v] as f64 * (r - 1) as f64 / others as f64
             };
@@ -185,6 +186,33 @@ impl Accumulator {
     }
 }
 
+/// The topology with 32-bit node numbers: half the memory per neighbour
+/// for the searches, which spend their time reading neighbour lists.
+struct Compact {
+    offsets: Vec<u32>,
+    adjacency: Vec<u32>,
+}
+
+impl Compact {
+    /// # Panics
+    /// If the graph has 2³² adjacency entries or more.
+    fn new(t: &Topology) -> Self {
+        let narrow = |x: usize| u32::try_from(x).expect("fewer than 2^32 adjacency entries");
+        let mut offsets = Vec::with_capacity(t.node_count() + 1);
+        let mut adjacency = Vec::with_capacity(2 * t.edge_count());
+        offsets.push(0);
+        for v in 0..t.node_count() {
+            adjacency.extend(t.neighbours(v).iter().map(|&w| narrow(w)));
+            offsets.push(narrow(adjacency.len()));
+        }
+        Self { offsets, adjacency }
+    }
+
+    fn neighbours(&self, v: usize) -> &[u32] {
+        &self.adjacency[self.offsets[v] as usize..self.offsets[v + 1] as usize]
+    }
+}
+
 /// What a search knows of one node; kept together so that visiting a
 /// neighbour touches one cache line.
 #[derive(Clone, Copy)]
@@ -206,7 +234,7 @@ const UNVISITED: Visit = Visit {
 struct Scratch {
     visit: Vec<Visit>,
     /// Nodes in the order the search reached them (also its queue).
-    order: Vec<usize>,
+    order: Vec<u32>,
 }
 
 impl Scratch {
@@ -220,10 +248,11 @@ impl Scratch {
     /// Breadth-first search from `s` counting shortest paths, then Brandes's
     /// dependency accumulation in reverse order (predecessors found by
     /// distance rather than stored).
-    fn brandes(&mut self, t: &Topology, s: usize, acc: &mut Accumulator) {
+    fn brandes(&mut self, t: &Compact, s: usize, acc: &mut Accumulator) {
         self.search(t, s);
         let visit = &mut self.visit;
         for &w in self.order.iter().rev() {
+            let w = w as usize;
             let Visit {
                 distance: dw,
                 sigma,
@@ -234,10 +263,10 @@ impl Scratch {
             }
             let coeff = (1.0 + delta) / sigma;
             for &v in t.neighbours(w) {
-                let p = &mut visit[v];
-                if p.distance == dw - 1 {
-                    p.delta += p.sigma * coeff;
-                }
+                let p = &mut visit[v as usize];
+                // Branch-free: whether v precedes w is as good as random.
+                let on_path = if p.distance == dw - 1 { p.sigma } else { 0.0 };
+                p.delta += on_path * coeff;
             }
             acc.dependency[w] += delta;
             acc.distance_sum[w] += u64::from(dw);
@@ -245,17 +274,17 @@ impl Scratch {
     }
 
     /// Σ of the distances from `s` to every node it reaches.
-    fn distance_sum(&mut self, t: &Topology, s: usize) -> u64 {
+    fn distance_sum(&mut self, t: &Compact, s: usize) -> u64 {
         self.search(t, s);
         self.order
             .iter()
-            .map(|&v| u64::from(self.visit[v].distance))
+            .map(|&v| u64::from(self.visit[v as usize].distance))
             .sum()
     }
 
-    fn search(&mut self, t: &Topology, s: usize) {
+    fn search(&mut self, t: &Compact, s: usize) {
         for &v in &self.order {
-            self.visit[v] = UNVISITED;
+            self.visit[v as usize] = UNVISITED;
         }
         self.order.clear();
         self.visit[s] = Visit {
@@ -263,24 +292,23 @@ impl Scratch {
             sigma: 1.0,
             delta: 0.0,
         };
-        self.order.push(s);
+        self.order.push(s as u32);
         let mut head = 0;
         while head < self.order.len() {
-            let v = self.order[head];
+            let v = self.order[head] as usize;
             head += 1;
             let Visit {
                 distance, sigma, ..
             } = self.visit[v];
             let next = distance + 1;
             for &w in t.neighbours(v) {
-                let q = &mut self.visit[w];
+                let q = &mut self.visit[w as usize];
                 if q.distance == UNSEEN {
                     q.distance = next;
                     self.order.push(w);
                 }
-                if q.distance == next {
-                    q.sigma += sigma;
-                }
+                // Branch-free: whether w is one step further is as good as random.
+                q.sigma += if q.distance == next { sigma } else { 0.0 };
             }
         }
     }
@@ -403,9 +431,10 @@ mod tests {
         let mut dependency = vec![vec![0.0; n]; n];
         let mut distance = vec![vec![0u64; n]; n];
         let mut scratch = Scratch::new(n);
+        let g = Compact::new(&t);
         for s in 0..n {
             let mut acc = Accumulator::new(n);
-            scratch.brandes(&t, s, &mut acc);
+            scratch.brandes(&g, s, &mut acc);
             dependency[s] = acc.dependency;
             distance[s] = acc.distance_sum;
         }

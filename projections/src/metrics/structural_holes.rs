@@ -1,5 +1,5 @@
 //! Burt's constraint and effective size on an unweighted topology, from the
-//! common neighbours of each edge's endpoints (sorted-list intersections).
+//! common neighbours of each edge's endpoints.
 
 use super::Topology;
 
@@ -10,8 +10,13 @@ use super::Topology;
 /// `ℓ(v, u) = (p_vu + Σ_w p_vw p_wu)² = (1 + S_vu)² / d_v²`, and
 /// `constraint(v) = Σ_{u ∈ N(v)} ℓ(v, u)`. Borgatti's effective size is
 /// `d_v − 2 t_v / d_v`, with `t_v` the ties among v's neighbours, i.e.
-/// `2 t_v = Σ_{u ∈ N(v)} |N(v) ∩ N(u)|`. Each edge is intersected once,
-/// costing `O(min(d_a, d_b) · log max(d_a, d_b))`.
+/// `2 t_v = Σ_{u ∈ N(v)} |N(v) ∩ N(u)|`.
+///
+/// Each edge is examined once, from its end with more neighbours (the
+/// larger index on equal degrees): that end's neighbours are marked, and
+/// the other end's list is scanned against the marks, so an edge costs
+/// `O(min(d_a, d_b))` without branching on the data (the "compact forward"
+/// order of triangle listing; Latapy 2008, *Theor. Comput. Sci.* 407:458).
 pub(crate) fn structural_holes(t: &Topology) -> Vec<(Option<f64>, Option<f64>)> {
     let n = t.node_count();
     let inverse_degree: Vec<f64> = (0..n)
@@ -22,13 +27,31 @@ pub(crate) fn structural_holes(t: &Topology) -> Vec<(Option<f64>, Option<f64>)> 
         .collect();
     let mut local_sum = vec![0.0f64; n];
     let mut shared = vec![0usize; n];
-    for (a, b) in t.edges() {
-        let (common, s) = common_neighbours(t.neighbours(a), t.neighbours(b), &inverse_degree);
-        let local = (1.0 + s) * (1.0 + s);
-        local_sum[a] += local;
-        local_sum[b] += local;
-        shared[a] += common;
-        shared[b] += common;
+    // `mark[w] == v` while the neighbours of v are marked.
+    let mut mark = vec![usize::MAX; n];
+    for v in 0..n {
+        let around = t.neighbours(v);
+        for &w in around {
+            mark[w] = v;
+        }
+        let rank = (around.len(), v);
+        for &u in around {
+            let theirs = t.neighbours(u);
+            if (theirs.len(), u) > rank {
+                continue;
+            }
+            let (mut common, mut s) = (0usize, 0.0f64);
+            for &w in theirs {
+                let hit = mark[w] == v;
+                common += usize::from(hit);
+                s += if hit { inverse_degree[w] } else { 0.0 };
+            }
+            let local = (1.0 + s) * (1.0 + s);
+            local_sum[v] += local;
+            local_sum[u] += local;
+            shared[v] += common;
+            shared[u] += common;
+        }
     }
     (0..n)
         .map(|v| match t.degree(v) {
@@ -39,16 +62,6 @@ pub(crate) fn structural_holes(t: &Topology) -> Vec<(Option<f64>, Option<f64>)> 
             }
         })
         .collect()
-}
-
-/// `(|x ∩ y|, Σ_{w ∈ x ∩ y} weight[w])` for two ascending lists.
-fn common_neighbours(x: &[usize], y: &[usize], weight: &[f64]) -> (usize, f64) {
-    let (mut count, mut sum) = (0usize, 0.0f64);
-    sorted_intersection(x, y, |w| {
-        count += 1;
-        sum += weight[w];
-    });
-    (count, sum)
 }
 
 /// Calls `common` with each item of both ascending, duplicate-free lists:
@@ -107,10 +120,15 @@ mod tests {
                 }
                 (c, s)
             };
-            let (c, s) = common_neighbours(&short, &long, &weight);
-            assert_eq!(c, merged.0);
-            assert!((s - merged.1).abs() < 1e-15);
-            assert_eq!(common_neighbours(&long, &short, &weight).0, c);
+            for (x, y) in [(&short, &long), (&long, &short)] {
+                let (mut c, mut s) = (0, 0.0);
+                sorted_intersection(x, y, |w| {
+                    c += 1;
+                    s += weight[w];
+                });
+                assert_eq!(c, merged.0);
+                assert!((s - merged.1).abs() < 1e-15);
+            }
         }
     }
 }
