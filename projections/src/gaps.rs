@@ -244,6 +244,11 @@ fn kind_fr(k: StakeholderKind) -> &'static str {
     }
 }
 
+/// A theme id as words in a sentence: `social_support` → `social support`.
+fn theme_words(theme: &str) -> String {
+    theme.replace('_', " ")
+}
+
 /// The day of `t` as `YYYY-MM-DD`.
 fn day(t: DateTime<Utc>) -> String {
     t.date_naive().to_string()
@@ -500,10 +505,11 @@ fn uncovered_needs(cx: &mut Ctx) {
             Some(Priority::Low) => Severity::Low,
             _ => Severity::Medium,
         };
+        let theme = theme_words(&n.theme);
         let what = n
             .description
             .as_deref()
-            .unwrap_or(&n.theme)
+            .unwrap_or(&theme)
             .trim_end_matches('.')
             .to_owned();
         let cand_names = cx.names(&candidates.iter().map(|s| s.to_string()).collect::<Vec<_>>());
@@ -532,20 +538,18 @@ fn uncovered_needs(cx: &mut Ctx) {
         };
         let (sug_en, sug_fr) = if cand_names.is_empty() {
             (
-                format!("Find a stakeholder working on {} and register it; ask the mentor city who covers it there.", n.theme),
-                format!("Trouver un acteur qui travaille sur « {} » et l'enregistrer ; demander à la ville mentor qui le couvre chez elle.", n.theme),
+                format!("Find a stakeholder working on {theme} and register it; ask the mentor city who covers it there."),
+                format!("Trouver un acteur qui travaille sur « {theme} » et l'enregistrer ; demander à la ville mentor qui le couvre chez elle."),
             )
         } else {
             (
                 format!(
-                    "Follow up with {} or look for another provider of {}; a partnership with an active partner would cover the need.",
+                    "Follow up with {} or look for another provider of {theme}; a partnership with an active partner would cover the need.",
                     list(&cand_names, "or"),
-                    n.theme
                 ),
                 format!(
-                    "Relancer {} ou chercher un autre acteur pour « {} » ; un partenariat avec un partenaire actif couvrirait le besoin.",
+                    "Relancer {} ou chercher un autre acteur pour « {theme} » ; un partenariat avec un partenaire actif couvrirait le besoin.",
                     list(&cand_names, "ou"),
-                    n.theme
                 ),
             )
         };
@@ -560,12 +564,12 @@ fn uncovered_needs(cx: &mut Ctx) {
             severity,
             vec![n.id.clone()],
             format!(
-                "{}: the need \u{201c}{what}\u{201d} has no active partner working on {}.{tried_en}",
-                n.action, n.theme
+                "{}: the need \u{201c}{what}\u{201d} has no active partner working on {theme}.{tried_en}",
+                n.action
             ),
             format!(
-                "{} : le besoin « {what} » n'a aucun partenaire actif travaillant sur le thème « {} ».{tried_fr}",
-                n.action, n.theme
+                "{} : le besoin « {what} » n'a aucun partenaire actif travaillant sur le thème « {theme} ».{tried_fr}",
+                n.action
             ),
             evidence,
             sug_en,
@@ -1358,7 +1362,8 @@ fn introductions(cx: &mut Ctx, candidates: Vec<Candidate>) {
             .collect();
         let (uid, vid) = (net.nodes[u].clone(), net.nodes[v].clone());
         let (un, vn, wn) = (cx.node_names[u], cx.node_names[v], cx.node_names[w]);
-        let themes = shared.join(", ");
+        let shared: Vec<String> = shared.iter().map(|t| theme_words(t)).collect();
+        let (themes_en, themes_fr) = (list(&shared, "and"), list(&shared, "et"));
         let evidence: Vec<Uuid> = [net.tie_between(u, w), net.tie_between(v, w)]
             .into_iter()
             .flatten()
@@ -1368,8 +1373,8 @@ fn introductions(cx: &mut Ctx, candidates: Vec<Candidate>) {
             FindingKind::SuggestedIntroduction,
             Severity::Low,
             vec![uid, vid],
-            format!("{un} and {vn} both work on {themes} and both are close partners of {wn}, but they are not tied to each other."),
-            format!("{un} et {vn} travaillent tous deux sur {themes} et sont deux partenaires proches de {wn}, mais ne sont pas liés entre eux."),
+            format!("{un} and {vn} both work on {themes_en}, and both are close partners of {wn}, but they are not tied to each other."),
+            format!("{un} et {vn} travaillent tous deux sur {themes_fr} et sont deux partenaires proches de {wn}, mais ne sont pas liés entre eux."),
             evidence,
             format!("Ask {wn} to introduce {un} and {vn}."),
             format!("Demander à {wn} de présenter {un} et {vn} l'un à l'autre."),
@@ -1417,15 +1422,16 @@ fn participation(cx: &mut Ctx) {
         if co_created.contains(theme) {
             continue;
         }
+        let words = theme_words(theme);
         cx.push(
             FindingKind::Participation,
             Severity::Low,
             vec![format!("theme:{theme}")],
-            format!("The action plan needs {theme}, but no session with beneficiaries has worked on it."),
-            format!("Le plan d'action comporte le thème « {theme} », mais aucun atelier avec des bénéficiaires ne l'a abordé."),
+            format!("The action plan needs {words}, but no session with beneficiaries has worked on it."),
+            format!("Le plan d'action comporte le thème « {words} », mais aucun atelier avec des bénéficiaires ne l'a abordé."),
             evidence,
-            format!("Hold a co-creation session on {theme} with the beneficiary groups concerned."),
-            format!("Organiser un atelier de co-construction sur « {theme} » avec les groupes de bénéficiaires concernés."),
+            format!("Hold a co-creation session on {words} with the beneficiary groups concerned."),
+            format!("Organiser un atelier de co-construction sur « {words} » avec les groupes de bénéficiaires concernés."),
         );
     }
     let with_people: Vec<_> = sessions
