@@ -178,9 +178,9 @@ impl Engine {
             let mut engine = Self::new();
             // Page i comes from decoder i mod n; a decoder that stops (the
             // log is read, or it met an error) ends the load.
-            'pages: for turn in (0..ev_rxs.len()).cycle() {
+            for turn in (0..ev_rxs.len()).cycle() {
                 let Some(events) = ev_rxs[turn].blocking_recv() else {
-                    break 'pages;
+                    break;
                 };
                 engine.events.reserve(events.len());
                 for e in events {

@@ -19,7 +19,7 @@ use passerelle_events::event::{Level, Outcome, Priority, StakeholderKind};
 use uuid::Uuid;
 
 use crate::model::{Contact, NeedStatus, Programme, Stakeholder};
-use crate::network::{Analysis, Network};
+use crate::network::{Analysis, Network, Tie};
 
 /// Thresholds of the gap report.
 #[derive(Debug, Clone, PartialEq)]
@@ -300,13 +300,12 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// The name of one end of tie `k`, given the end's id.
-    fn end_name(&self, k: usize, id: &str) -> &'a str {
-        let (a, b) = self.net.ends(k);
-        if self.net.nodes[a] == id {
-            self.node_names[a]
+    /// The name of one end of tie `t`, given the end's id.
+    fn end_name(&self, t: &Tie, id: &str) -> &'a str {
+        if self.net.nodes[t.a] == id {
+            self.node_names[t.a]
         } else {
-            self.node_names[b]
+            self.node_names[t.b]
         }
     }
 
@@ -435,11 +434,10 @@ pub fn report(p: &Programme, net: &Network, an: &Analysis, cfg: &GapConfig) -> G
 /// Per node, whether it is party to an active partnership with a present tie.
 fn active_partners(net: &Network) -> Vec<bool> {
     let mut partner = vec![false; net.nodes.len()];
-    for (k, t) in net.ties.iter().enumerate() {
-        if t.present && t.partnership.as_ref().is_some_and(|x| x.ended_at.is_none()) {
-            let (a, b) = net.ends(k);
-            partner[a] = true;
-            partner[b] = true;
+    for t in net.present_ties() {
+        if t.partnership.as_ref().is_some_and(|x| x.ended_at.is_none()) {
+            partner[t.a] = true;
+            partner[t.b] = true;
         }
     }
     partner
@@ -488,9 +486,8 @@ fn uncovered_needs(cx: &mut Ctx) {
                 .collect()
         });
         let mut tried: Vec<&Contact> = Vec::new();
-        for k in 0..net.ties.len() {
-            let (i, j) = net.ends(k);
-            if candidate[i] || candidate[j] {
+        for (k, t) in net.ties.iter().enumerate() {
+            if candidate[t.a] || candidate[t.b] {
                 tried.extend(net.contacts_of(k).map(|n| &p.contacts[n]));
             }
         }
@@ -1007,7 +1004,7 @@ fn stalled_outreach(cx: &mut Ctx) {
             continue;
         }
         let count = t.contacts.count;
-        let (from, to) = (cx.end_name(k, &last.from), cx.end_name(k, &last.to));
+        let (from, to) = (cx.end_name(t, &last.from), cx.end_name(t, &last.to));
         let first = contacts()
             .map(|c| c.occurred_at)
             .min()
@@ -1075,15 +1072,12 @@ fn stalled_outreach(cx: &mut Ctx) {
 
 fn dormant_ties(cx: &mut Ctx) {
     let (net, threshold) = (cx.net, cx.cfg.dormant_strength);
-    let dormant = net.ties.iter().enumerate().filter(|(_, t)| {
-        t.present
-            && t.partnership.as_ref().is_some_and(|x| x.ended_at.is_none())
-            && t.strength < threshold
+    let dormant = net.present_ties().filter(|t| {
+        t.partnership.as_ref().is_some_and(|x| x.ended_at.is_none()) && t.strength < threshold
     });
-    for (k, t) in dormant {
+    for t in dormant {
         let x = t.partnership.as_ref().expect("filtered on partnership");
-        let (ia, ib) = net.ends(k);
-        let (a, b) = (cx.node_names[ia], cx.node_names[ib]);
+        let (a, b) = (cx.node_names[t.a], cx.node_names[t.b]);
         let days = (cx.net.as_of - t.last_interaction).num_days();
         let last = day(t.last_interaction);
         let s = t.strength;
@@ -1242,6 +1236,39 @@ fn silos(cx: &mut Ctx) {
     }
 }
 
+/// Calls `common` with each item of both ascending, duplicate-free lists:
+/// binary search of the shorter list's items in the longer one when that is
+/// cheaper, a linear merge otherwise.
+fn sorted_intersection<T: Ord + Copy>(x: &[T], y: &[T], mut common: impl FnMut(T)) {
+    let (short, long) = if x.len() <= y.len() { (x, y) } else { (y, x) };
+    let log_long = usize::BITS - long.len().leading_zeros();
+    if short.len() * (log_long as usize) < short.len() + long.len() {
+        let mut rest = long;
+        for &w in short {
+            match rest.binary_search(&w) {
+                Ok(i) => {
+                    common(w);
+                    rest = &rest[i + 1..];
+                }
+                Err(i) => rest = &rest[i..],
+            }
+        }
+    } else {
+        let (mut i, mut j) = (0, 0);
+        while i < short.len() && j < long.len() {
+            match short[i].cmp(&long[j]) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    common(short[i]);
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+    }
+}
+
 /// A pair that could be introduced: `(u, v)` with `u < v`, the score before
 /// the community factor, and the common partner.
 type Candidate = ((usize, usize), (f64, usize));
@@ -1279,7 +1306,7 @@ fn introduction_candidates(cx: &Ctx) -> Vec<Candidate> {
         .collect();
     let shared_count = |u: usize, v: usize| {
         let mut n = 0;
-        crate::metrics::sorted_intersection(&themes[u], &themes[v], |_| n += 1);
+        sorted_intersection(&themes[u], &themes[v], |_| n += 1);
         n
     };
     // (u, v) → (score, common partner); the first partner with the best score wins.
@@ -1289,8 +1316,7 @@ fn introduction_candidates(cx: &Ctx) -> Vec<Candidate> {
         strong.clear();
         strong.extend(net.incident(w).iter().filter_map(|&k| {
             let t = &net.ties[k];
-            let (a, b) = net.ends(k);
-            (t.strength >= min).then_some((if a == w { b } else { a }, t.strength))
+            (t.strength >= min).then_some((if t.a == w { t.b } else { t.a }, t.strength))
         }));
         strong.sort_by(|a, b| {
             b.1.partial_cmp(&a.1)
@@ -1528,6 +1554,37 @@ impl GapReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn both_intersection_strategies_agree() {
+        let weight: Vec<f64> = (0..200).map(|w| 1.0 / (w + 1) as f64).collect();
+        let long: Vec<usize> = (0..200).step_by(3).collect();
+        for short in [
+            vec![3usize, 4, 9, 150],
+            vec![0, 1, 2, 3, 6, 7, 99, 198],
+            (0..200).step_by(2).collect(),
+        ] {
+            let merged = {
+                let (mut c, mut s) = (0, 0.0);
+                for &w in &short {
+                    if long.contains(&w) {
+                        c += 1;
+                        s += weight[w];
+                    }
+                }
+                (c, s)
+            };
+            for (x, y) in [(&short, &long), (&long, &short)] {
+                let (mut c, mut s) = (0, 0.0);
+                sorted_intersection(x, y, |w| {
+                    c += 1;
+                    s += weight[w];
+                });
+                assert_eq!(c, merged.0);
+                assert!((s - merged.1).abs() < 1e-15);
+            }
+        }
+    }
     use crate::engine::replay;
     use crate::metrics::MetricsConfig;
     use crate::network::NetworkConfig;

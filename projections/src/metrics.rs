@@ -101,8 +101,6 @@ mod eigenvector;
 mod louvain;
 mod paths;
 mod structural_holes;
-
-pub(crate) use structural_holes::sorted_intersection;
 mod topology;
 
 pub use louvain::modularity;

@@ -148,8 +148,6 @@ pub struct Network {
     /// Present ties only, as node indexes.
     pub topology: Topology,
     index: FxHashMap<String, usize>,
-    /// Per tie (same order as `ties`), the node indexes of `a` and `b`.
-    ends: Vec<(usize, usize)>,
     /// Per node, the indexes (into `ties`) of its present ties.
     incident: Vec<Vec<usize>>,
     /// Indexes into the programme's contacts, grouped by tie in tie order.
@@ -429,12 +427,10 @@ impl Network {
         } else {
             groups.iter().map(make).collect()
         };
-        let ends: Vec<(usize, usize)> = groups.iter().map(|g| unpack(g.key)).collect();
         let edges: Vec<(usize, usize)> = ties
             .iter()
-            .zip(&ends)
-            .filter(|(t, _)| t.present)
-            .map(|(_, e)| *e)
+            .filter(|t| t.present)
+            .map(|t| (t.a, t.b))
             .collect();
         // The contacts list is sorted by pair: it is already grouped by tie.
         let contact_start = std::iter::once(0)
@@ -443,10 +439,9 @@ impl Network {
         let contacts = contacts.iter().map(|&(_, n)| n as u32).collect();
         let topology = Topology::new(nodes.len(), edges);
         let mut incident = vec![Vec::new(); nodes.len()];
-        for (k, _) in ties.iter().enumerate().filter(|(_, t)| t.present) {
-            let (ia, ib) = ends[k];
-            incident[ia].push(k);
-            incident[ib].push(k);
+        for (k, t) in ties.iter().enumerate().filter(|(_, t)| t.present) {
+            incident[t.a].push(k);
+            incident[t.b].push(k);
         }
         Self {
             programme: p.id.clone(),
@@ -457,7 +452,6 @@ impl Network {
             ties,
             topology,
             index,
-            ends,
             incident,
             contacts,
             contact_start,
@@ -482,12 +476,10 @@ impl Network {
     /// The tie between nodes `i` and `j`, if they ever interacted.
     pub fn tie_between(&self, i: usize, j: usize) -> Option<&Tie> {
         let key = (i.min(j), i.max(j));
-        self.ends.binary_search(&key).ok().map(|k| &self.ties[k])
-    }
-
-    /// The node indexes of the ends of tie `k` (an index into `ties`).
-    pub fn ends(&self, k: usize) -> (usize, usize) {
-        self.ends[k]
+        self.ties
+            .binary_search_by_key(&key, |t| (t.a, t.b))
+            .ok()
+            .map(|k| &self.ties[k])
     }
 
     /// The contacts of tie `k` (an index into `ties`), as indexes into the
@@ -507,10 +499,9 @@ impl Network {
     /// Sum of present tie strengths per node.
     pub fn weighted_degree(&self) -> Vec<f64> {
         let mut w = vec![0.0; self.nodes.len()];
-        for (k, t) in self.ties.iter().enumerate().filter(|(_, t)| t.present) {
-            let (ia, ib) = self.ends[k];
-            w[ia] += t.strength;
-            w[ib] += t.strength;
+        for t in self.present_ties() {
+            w[t.a] += t.strength;
+            w[t.b] += t.strength;
         }
         w
     }
