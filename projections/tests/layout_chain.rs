@@ -6,12 +6,15 @@
 //! already in the log), and an event before the programme's start.
 
 use chrono::{DateTime, Utc};
-use passerelle_events::{StoredEvent, Submission};
 use passerelle_projections::engine::{AsOf, Engine};
 use passerelle_projections::layout::{layout, LayoutConfig};
 use passerelle_projections::network::Network;
 use passerelle_projections::views::{self, month_ends, LayoutCache, Positions, Settings};
 use serde_json::{json, Value};
+
+#[path = "../src/testkit.rs"]
+#[allow(dead_code)] // the unit tests' helpers; this file uses `stored_at`
+mod testkit;
 
 const DEMO: &str = include_str!("../../events/demo/demo.jsonl");
 
@@ -26,22 +29,9 @@ fn settings() -> Settings {
     }
 }
 
-fn stored(position: u64, wire: &Value) -> StoredEvent {
-    let s = Submission::from_wire(wire).expect("a valid event");
-    StoredEvent {
-        position,
-        stream: s.event.stream(),
-        version: 1,
-        schema_version: 1,
-        recorded_at: Utc::now(),
-        recorded_by: "test".into(),
-        event: s.event,
-    }
-}
-
 fn append(engine: &mut Engine, wire: Value) {
     let position = engine.position() + 1;
-    engine.apply(stored(position, &wire));
+    engine.apply(testkit::stored_at(position, &wire));
 }
 
 fn demo() -> Engine {
