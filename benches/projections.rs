@@ -43,7 +43,7 @@ use passerelle::demo::{DEMO_ACTOR, DEMO_JSONL};
 use passerelle::generate::{events_for_ties, generate, GenerateConfig};
 use passerelle_events::ledger::decode;
 use passerelle_events::store::{AppendRequest, EventRecord, Pending, PAGE};
-use passerelle_events::{EventLog, Ledger, MemoryStore, SqliteStore, Submission};
+use passerelle_events::{EventLog, Keyring, Ledger, MemoryStore, SqliteStore, Submission};
 use passerelle_projections::engine::{AsOf, Engine};
 use passerelle_projections::gaps;
 use passerelle_projections::layout::{layout, mean_displacement, FRAME_HALF_WIDTH};
@@ -253,6 +253,8 @@ async fn bulk_load<S: EventLog>(store: &S, subs: &[Submission]) {
                 events,
                 log_head: None,
                 head_id: None,
+                make_keys: None,
+                erase: Vec::new(),
             })
             .await
             .expect("bulk append");
@@ -732,7 +734,13 @@ fn cold_layout(engine: &Engine, programme: &str, t: DateTime<Utc>, s: &Settings)
 
 fn bench_layout(runtime: &tokio::runtime::Runtime) {
     let engine = runtime.block_on(async {
-        let ledger = Ledger::open(MemoryStore::new()).await.expect("ledger");
+        let ledger = Ledger::open(
+            Keyring::with_new_key(MemoryStore::new())
+                .await
+                .expect("keys"),
+        )
+        .await
+        .expect("ledger");
         import(&ledger, Cursor::new(DEMO_JSONL), DEMO_ACTOR, None)
             .await
             .expect("demo import");

@@ -5,7 +5,7 @@
 use std::io::Cursor;
 use std::path::Path;
 
-use passerelle_events::{Ledger, SqliteStore};
+use passerelle_events::{Keyring, Ledger, SqliteStore};
 
 use crate::commands::import::{import, Imported};
 
@@ -15,16 +15,21 @@ pub const DEMO_JSONL: &str = include_str!("../events/demo/demo.jsonl");
 /// Who the demo events are recorded by.
 pub const DEMO_ACTOR: &str = "demo";
 
-/// Creates the store at `path` and loads the demo into it. Refuses a path
-/// that already exists, so nothing of a real store is ever touched.
+/// Creates the store at `path` (with its master key, as `init` does) and
+/// loads the demo into it, every personal field sealed. Refuses a path that
+/// already exists, so nothing of a real store is ever touched.
 pub async fn seed(path: &Path) -> anyhow::Result<(Ledger<SqliteStore>, Imported)> {
     anyhow::ensure!(
         !path.exists(),
         "{} already exists; the demo seeds only a new store",
         path.display()
     );
+    let (key, source, _) = crate::master_key::for_new_store(path)?;
     let store = SqliteStore::create(path)?;
-    let ledger = Ledger::open(store).await?;
+    let keyring = Keyring::create(store, key)
+        .await
+        .map_err(|e| crate::master_key::explain(e, &source, path))?;
+    let ledger = Ledger::open(keyring).await?;
     let done = import(&ledger, Cursor::new(DEMO_JSONL), DEMO_ACTOR, None).await?;
     Ok((ledger, done))
 }

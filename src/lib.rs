@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod demo;
 pub mod generate;
+pub mod master_key;
 pub mod render;
 pub mod web;
 

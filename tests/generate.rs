@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use passerelle::generate::{events_for_ties, generate, GenerateConfig, GenerateSummary};
-use passerelle_events::{EventLog, Ledger, MemoryStore, Submission};
+use passerelle_events::{EventLog, Keyring, Ledger, MemoryStore, Submission};
 use serde_json::Value;
 
 const BATCH: usize = 1_000;
@@ -37,7 +37,13 @@ fn lines(bytes: &[u8]) -> Vec<Value> {
 /// Records every event through a ledger over a memory store, in batches,
 /// and returns how many were appended.
 async fn record_all(events: &[Value]) -> u64 {
-    let ledger = Ledger::open(MemoryStore::new()).await.expect("ledger");
+    let ledger = Ledger::open(
+        Keyring::with_new_key(MemoryStore::new())
+            .await
+            .expect("keys"),
+    )
+    .await
+    .expect("ledger");
     for (b, chunk) in events.chunks(BATCH).enumerate() {
         let batch: Vec<Submission> = chunk
             .iter()

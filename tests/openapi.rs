@@ -10,7 +10,7 @@ use passerelle::render::{diff_json, gaps_json, network_json, participation_json}
 use passerelle_events::event::{
     Channel, Event, Level, MilestoneKind, Outcome, PartnershipKind, Priority, Role, StakeholderKind,
 };
-use passerelle_events::{Ledger, MemoryStore, StoredEvent, Submission};
+use passerelle_events::{Keyring, Ledger, MemoryStore, StoredEvent, Submission};
 use passerelle_projections::engine::{AsOf, Engine};
 use passerelle_projections::participation::participation;
 use passerelle_projections::views::{around, diff_views, positions, view, Settings};
@@ -38,7 +38,13 @@ fn recorded_demo() -> Vec<StoredEvent> {
         .build()
         .expect("runtime");
     rt.block_on(async {
-        let ledger = Ledger::open(MemoryStore::new()).await.expect("ledger");
+        let ledger = Ledger::open(
+            Keyring::with_new_key(MemoryStore::new())
+                .await
+                .expect("keys"),
+        )
+        .await
+        .expect("ledger");
         ledger
             .record(subs, "coordinator")
             .await

@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use passerelle::generate::{generate, GenerateConfig};
 use passerelle::render::{gaps_json, network_json};
 use passerelle_events::store::{AppendRequest, EventLog, Pending};
-use passerelle_events::{Ledger, MemoryStore, StoredEvent, Submission};
+use passerelle_events::{Keyring, Ledger, MemoryStore, StoredEvent, Submission};
 use passerelle_projections::engine::{replay, AsOf, Engine};
 use passerelle_projections::views::{view, Positions, Settings};
 use proptest::prelude::*;
@@ -59,7 +59,13 @@ fn recorded_log(seed: u64, stakeholders: usize, events: usize, late: f64) -> Vec
         .build()
         .unwrap();
     rt.block_on(async {
-        let ledger = Ledger::open(MemoryStore::new()).await.unwrap();
+        let ledger = Ledger::open(
+            Keyring::with_new_key(MemoryStore::new())
+                .await
+                .expect("keys"),
+        )
+        .await
+        .unwrap();
         ledger
             .record(subs, "test")
             .await
@@ -162,7 +168,7 @@ proptest! {
                 expected: None,
                 record: passerelle_events::store::EventRecord::new(&e.event, &e.recorded_by, Some(e.recorded_at)),
             }).collect();
-            store.append(AppendRequest { events: raw, log_head: Some(0), head_id: None }).await.unwrap();
+            store.append(AppendRequest { events: raw, log_head: Some(0), head_id: None, make_keys: None, erase: Vec::new() }).await.unwrap();
             Engine::load(&store).await.unwrap()
         });
         prop_assert_eq!(loaded.model(), snap.model.as_ref());
@@ -192,6 +198,8 @@ async fn the_engine_follows_a_store_subscription_incrementally() {
             .collect(),
         log_head: None,
         head_id: None,
+        make_keys: None,
+        erase: Vec::new(),
     };
     // Half the log is there before the engine starts; the rest arrives live.
     store.append(records(&log[..100])).await.unwrap();

@@ -132,6 +132,8 @@ async fn store_writers(writers: usize, events: usize) -> Sample {
                         }],
                         log_head: None,
                         head_id: None,
+                        make_keys: None,
+                        erase: Vec::new(),
                     };
                     store.append(request).await.expect("append");
                 }

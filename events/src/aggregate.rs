@@ -10,6 +10,8 @@ use uuid::Uuid;
 use crate::envelope::{NewEvent, Submission};
 use crate::error::{FieldError, ValidationError};
 use crate::event::Event;
+use crate::keyring::{KeyError, SealError};
+use crate::personal::KeyId;
 use crate::registry::Registry;
 use crate::store::StoreError;
 
@@ -29,6 +31,8 @@ pub struct Record {
     pub submissions: Vec<Submission>,
     /// Whether `PersonalDataErased` may be recorded (only the erase command).
     pub allow_erasure: bool,
+    /// Data keys the store destroys in the same transaction (an erasure).
+    pub erase: Vec<KeyId>,
 }
 
 impl Record {
@@ -37,6 +41,7 @@ impl Record {
         Self {
             submissions,
             allow_erasure: false,
+            erase: Vec::new(),
         }
     }
 }
@@ -68,6 +73,19 @@ pub enum RecordError {
     /// The store failed. HTTP 503 (500 for corruption).
     #[error(transparent)]
     Store(StoreError),
+    /// Personal fields could not be sealed: the keys failed. HTTP 503.
+    #[error("personal data could not be sealed: {0}")]
+    Keys(KeyError),
+}
+
+impl From<SealError> for RecordError {
+    fn from(e: SealError) -> Self {
+        match e {
+            SealError::Invalid(errors) => RecordError::Invalid(ValidationError { errors }),
+            SealError::Keys(KeyError::Store(s)) => s.into(),
+            SealError::Keys(k) => RecordError::Keys(k),
+        }
+    }
 }
 
 impl From<StoreError> for RecordError {

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::error::{FieldError, ValidationError};
 use crate::event::{Event, SCHEMA_VERSION};
+use crate::personal::SlotState;
 use crate::values::{OccurredAt, ProgrammeId};
 
 /// An event before it is stored: what happened, where and when.
@@ -144,7 +145,7 @@ fn parse(v: &Value, exported: bool) -> Result<Submission, ValidationError> {
             .ok(),
         None => None,
     };
-    let event = match (str_field(obj, "type", &mut errors), obj.get("data")) {
+    let mut event = match (str_field(obj, "type", &mut errors), obj.get("data")) {
         (Some(t), Some(data)) => Event::from_parts(t, data).map_err(|e| errors.push(e)).ok(),
         (Some(t), None) => {
             // Still refuse an unknown type before complaining about data.
@@ -177,6 +178,18 @@ fn parse(v: &Value, exported: bool) -> Result<Submission, ValidationError> {
         None
     };
 
+    if let (Some(e), false) = (&mut event, exported) {
+        // Personal data comes in clear from clients; sealed values only come
+        // back from an export, with the keys that open them.
+        for f in e.personal_fields() {
+            if matches!(f.value.state(), SlotState::Sealed(_)) {
+                errors.push(FieldError::new(
+                    f.path,
+                    "must be given in clear; sealed values are written by the store",
+                ));
+            }
+        }
+    }
     if let Some(e) = &event {
         errors.extend(e.check_shape());
         if let (Event::ProgrammeDefined(d), Some(p)) = (e, &programme) {

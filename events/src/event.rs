@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::FieldError;
+use crate::personal::{ErasedSubject, Owner, Personal, PersonalField};
 use crate::values::{
     Day, Email, LongText, Name, Output, ParticipantCode, Phone, ProgrammeId, Reason, Slug, Text,
     Theme, MAX_LIST, MAX_THEMES,
@@ -170,20 +171,88 @@ impl<'de> Deserialize<'de> for Country {
     }
 }
 
-/// A stakeholder's contact details. Personal data (PRODUCT.md §7).
+/// A stakeholder's contact details: personal data of the subject
+/// `contact:{programme}/{stakeholder}` (PRODUCT.md §7), each field sealed on
+/// its own in the store.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Contact {
     /// The contact person's name or role.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub person: Option<Name>,
+    pub person: Option<Personal<Name>>,
     /// E-mail address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<Email>,
+    pub email: Option<Personal<Email>>,
     /// Phone number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phone: Option<Phone>,
+    pub phone: Option<Personal<Phone>>,
 }
+
+impl Contact {
+    /// Each field of this contact with its path in an event
+    /// (`data.contact.email`): what opening a stored contact needs.
+    pub fn slots(&mut self) -> Vec<(&'static str, &mut dyn crate::personal::Slot)> {
+        let mut out: Vec<(&'static str, &mut dyn crate::personal::Slot)> = Vec::new();
+        let Contact {
+            person,
+            email,
+            phone,
+        } = self;
+        if let Some(v) = person {
+            out.push((CONTACT_PATHS[0], v));
+        }
+        if let Some(v) = email {
+            out.push((CONTACT_PATHS[1], v));
+        }
+        if let Some(v) = phone {
+            out.push((CONTACT_PATHS[2], v));
+        }
+        out
+    }
+
+    /// The personal fields of this contact, at `paths` in its event.
+    fn fields<'a>(
+        &'a mut self,
+        stakeholder: &'a Slug,
+        paths: [&'static str; 3],
+        out: &mut Vec<PersonalField<'a>>,
+    ) {
+        let owner = Owner::Contact(stakeholder);
+        let Contact {
+            person,
+            email,
+            phone,
+        } = self;
+        if let Some(v) = person {
+            out.push(PersonalField {
+                path: paths[0],
+                owner,
+                value: v,
+            });
+        }
+        if let Some(v) = email {
+            out.push(PersonalField {
+                path: paths[1],
+                owner,
+                value: v,
+            });
+        }
+        if let Some(v) = phone {
+            out.push(PersonalField {
+                path: paths[2],
+                owner,
+                value: v,
+            });
+        }
+    }
+}
+
+/// The paths of a contact's fields in an event.
+const CONTACT_PATHS: [&str; 3] = [
+    "data.contact.person",
+    "data.contact.email",
+    "data.contact.phone",
+];
 
 /// A programme is defined: the first event of every programme.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -330,13 +399,14 @@ pub struct CoCreationSessionHeld {
     pub outputs: Vec<Output>,
 }
 
-/// A pseudonymous participant attended a session (personal data).
+/// A pseudonymous participant attended a session. `participant` is personal
+/// data of the subject `participant:{programme}/{code}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct ParticipantAttended {
     pub session: Slug,
-    pub participant: ParticipantCode,
+    pub participant: Personal<ParticipantCode>,
 }
 
 /// The action plan needs something.
@@ -404,13 +474,17 @@ pub struct ReviewNoteAdded {
     pub text: LongText,
 }
 
-/// A data subject's personal data was erased (its key destroyed). Written only
-/// by the erase command, never accepted from `record` or the API.
+/// A data subject's personal data was erased: its data key was destroyed in
+/// the same transaction. Written only by the erase command, never accepted
+/// from `record` or the API. Holds no personal data: a participant is named
+/// by the key that was destroyed, never by its code ([`ErasedSubject`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct PersonalDataErased {
-    pub subject: Text<200>,
+    pub subject: ErasedSubject,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
 }
 
 macro_rules! events {
@@ -488,6 +562,40 @@ fn decode_data<T: serde::de::DeserializeOwned>(data: &Value) -> Result<T, FieldE
 }
 
 impl Event {
+    /// Every personal field of this event, in a fixed order: a contact's
+    /// person, email and phone, or a participant's code (see
+    /// [`crate::personal`]). No other field of the catalogue is personal.
+    pub fn personal_fields(&mut self) -> Vec<PersonalField<'_>> {
+        let mut out = Vec::new();
+        match self {
+            Event::StakeholderRegistered(StakeholderRegistered {
+                stakeholder,
+                contact: Some(c),
+                ..
+            })
+            | Event::StakeholderProfileChanged(StakeholderProfileChanged {
+                stakeholder,
+                contact: Some(c),
+                ..
+            }) => c.fields(stakeholder, CONTACT_PATHS, &mut out),
+            Event::ParticipantAttended(d) => out.push(PersonalField {
+                path: "data.participant",
+                owner: Owner::Participant,
+                value: &mut d.participant,
+            }),
+            _ => {}
+        }
+        out
+    }
+
+    /// Whether this event type can hold personal data.
+    pub fn may_hold_personal_data(type_name: &str) -> bool {
+        matches!(
+            type_name,
+            "StakeholderRegistered" | "StakeholderProfileChanged" | "ParticipantAttended"
+        )
+    }
+
     /// The stream this event belongs to: `{programme}/{kind}/{id}`.
     pub fn stream(&self, programme: &ProgrammeId) -> String {
         let (kind, id): (&str, &str) = match self {

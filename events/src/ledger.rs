@@ -1,7 +1,15 @@
 //! The ledger records commands against a store: it keeps the [`Registry`]
-//! the log folds to, decides with [`decide`], and appends with a guard on the
-//! log head, so that every event is validated against exactly the log that
-//! precedes it — also when another ledger or process appends to the same store.
+//! the log folds to, decides with [`decide`], seals personal fields with the
+//! store's [`Keyring`], and appends with a guard on the log head, so that
+//! every event is validated against exactly the log that precedes it — also
+//! when another ledger or process appends to the same store.
+//!
+//! Personal fields are sealed once the batch is known to be valid and before
+//! anything is appended: the log never holds a personal value in clear. The
+//! data keys of new subjects are made in the append's own transaction, so a
+//! refused batch leaves no key behind; when another writer made a subject's
+//! key first ([`StoreError::KeyRace`]), the ledger reads the keys again and
+//! seals the batch once more.
 //!
 //! Validation happens under a short lock and reads nothing from the store on
 //! the normal path: the state is the log as last read plus the batches this
@@ -18,6 +26,8 @@ use tokio::sync::{watch, Mutex};
 
 use crate::aggregate::{decide, Record, RecordError};
 use crate::envelope::{StoredEvent, Submission};
+use crate::keyring::{Keyring, MadeKeys};
+use crate::personal::SlotState;
 use crate::registry::Registry;
 use crate::store::{
     AppendRequest, Appended, EventLog, EventRecord, Pending, RawEvent, StoreError, PAGE,
@@ -40,6 +50,7 @@ pub struct Recorded {
 #[derive(Clone)]
 pub struct Ledger<S> {
     store: S,
+    keyring: Keyring<S>,
     /// The head this process's store handle has committed (its
     /// `head_changes`): past the state's head, another ledger appended.
     committed: watch::Receiver<u64>,
@@ -73,11 +84,14 @@ impl State {
 }
 
 impl<S: EventLog> Ledger<S> {
-    /// A ledger over `store`, with its state folded from the whole log.
-    pub async fn open(store: S) -> Result<Self, RecordError> {
+    /// A ledger over the store of `keyring`, with its state folded from the
+    /// whole log.
+    pub async fn open(keyring: Keyring<S>) -> Result<Self, RecordError> {
+        let store = keyring.store().clone();
         let ledger = Self {
             committed: store.head_changes(),
             store,
+            keyring,
             state: Arc::new(Mutex::new(State {
                 current: Registry::default(),
                 suspect: true,
@@ -94,6 +108,11 @@ impl<S: EventLog> Ledger<S> {
         &self.store
     }
 
+    /// The store's keys.
+    pub fn keyring(&self) -> &Keyring<S> {
+        &self.keyring
+    }
+
     /// Records a client's batch, attributed to `actor`. All or nothing.
     pub async fn record(
         &self,
@@ -104,33 +123,44 @@ impl<S: EventLog> Ledger<S> {
     }
 
     /// Runs a command. All or nothing.
-    pub async fn submit(&self, cmd: Record, actor: &str) -> Result<Vec<Recorded>, RecordError> {
-        let records: Vec<Pending> = cmd
-            .submissions
-            .iter()
-            .map(|s| {
-                let (by, at) = match &s.provenance {
-                    Some(p) => (p.recorded_by.as_str(), Some(p.recorded_at)),
-                    None => (actor, None),
-                };
-                Pending {
-                    stream: s.event.stream(),
-                    expected: s.expected_version,
-                    record: EventRecord::new(&s.event, by, at),
-                }
-            })
-            .collect();
+    pub async fn submit(&self, mut cmd: Record, actor: &str) -> Result<Vec<Recorded>, RecordError> {
+        // The batch as given: sealed again if a key race makes it retry.
+        let clear = cmd.submissions.clone();
+        let carries_sealed = cmd.submissions.iter_mut().any(|s| {
+            s.event
+                .event
+                .personal_fields()
+                .iter()
+                .any(|f| matches!(f.value.state(), SlotState::Sealed(_)))
+        });
+        let mut sealed: Option<(Vec<Pending>, MadeKeys)> = None;
         let mut attempt = 0;
         loop {
-            attempt += 1;
             let mut state = self.state.lock().await;
             let committed = *self.committed.borrow();
             if state.suspect || committed > state.current.head() {
                 self.refresh(&mut state).await?;
             }
             let decision = match decide(&state.current, &cmd) {
+                Ok(_) if sealed.is_none() => {
+                    // Valid: seal outside the lock, then decide again on the
+                    // state as it is then.
+                    drop(state);
+                    if carries_sealed {
+                        // An import: the keys it brought must be known.
+                        self.keyring.refresh().await.map_err(RecordError::Keys)?;
+                    }
+                    let mut made = self.keyring.made_keys();
+                    cmd.submissions = clear.clone();
+                    for s in &mut cmd.submissions {
+                        self.keyring.seal(&mut s.event, &mut made)?;
+                    }
+                    sealed = Some((pending(&cmd, actor), made));
+                    continue;
+                }
                 Ok(decision) => decision,
                 Err(refusal) => {
+                    attempt += 1;
                     // Answer a refusal only against the log as it is now: another
                     // process may have appended what makes the batch valid (one
                     // read, on the refusal path only).
@@ -142,12 +172,16 @@ impl<S: EventLog> Ledger<S> {
                     return Err(refusal);
                 }
             };
+            attempt += 1;
             let head = state.current.head();
             let epoch = state.epoch;
+            let (records, made) = sealed.as_ref().expect("sealed before the first append");
             let submitted = self.store.append(AppendRequest {
                 events: records.clone(),
                 log_head: Some(head),
                 head_id: state.current.head_id(),
+                make_keys: made.to_make(),
+                erase: cmd.erase.iter().map(|k| k.as_str().to_owned()).collect(),
             });
             let mut next = decision.state;
             let last = decision.new.last().map(|&i| cmd.submissions[i].event.id);
@@ -156,6 +190,9 @@ impl<S: EventLog> Ledger<S> {
             drop(state);
             match submitted.await {
                 Ok(appended) => {
+                    if let Some((_, made)) = sealed.take() {
+                        self.keyring.adopt(made);
+                    }
                     if stored_as_decided(&appended, &decision.new, head) {
                         // `next` is now a fold of the committed log up to its head.
                         let mut confirmed = self.confirmed.lock().expect("confirmed lock");
@@ -181,6 +218,12 @@ impl<S: EventLog> Ledger<S> {
                     // The optimistic state is wrong: fold it again from the log
                     // (unless another caller already did since this decision).
                     self.state.lock().await.distrust(epoch);
+                    if matches!(e, StoreError::KeyRace) && attempt < ATTEMPTS {
+                        // Another writer made a subject's key: seal with it.
+                        self.keyring.refresh().await.map_err(RecordError::Keys)?;
+                        sealed = None;
+                        continue;
+                    }
                     if matches!(e, StoreError::Stale { .. }) && attempt < ATTEMPTS {
                         continue;
                     }
@@ -205,6 +248,24 @@ impl<S: EventLog> Ledger<S> {
         state.epoch += 1;
         Ok(())
     }
+}
+
+/// The records to append for `cmd`, attributed to `actor` unless carried over.
+fn pending(cmd: &Record, actor: &str) -> Vec<Pending> {
+    cmd.submissions
+        .iter()
+        .map(|s| {
+            let (by, at) = match &s.provenance {
+                Some(p) => (p.recorded_by.as_str(), Some(p.recorded_at)),
+                None => (actor, None),
+            };
+            Pending {
+                stream: s.event.stream(),
+                expected: s.expected_version,
+                record: EventRecord::new(&s.event, by, at),
+            }
+        })
+        .collect()
 }
 
 /// Whether the store appended exactly the events the decision called new, at

@@ -196,7 +196,26 @@ impl Registry {
                     About::Gap(_) => {}
                 }
             }
-            Event::PersonalDataErased(_) => {}
+            Event::PersonalDataErased(d) => {
+                if d.subject.programme() != p.as_str() {
+                    c.errs.push(FieldError::new(
+                        "data.subject",
+                        format!(
+                            "must be a subject of the event's programme {:?}",
+                            p.as_str()
+                        ),
+                    ));
+                } else if let Some(s) = d.subject.stakeholder() {
+                    // Archived stakeholders' contacts can be erased too.
+                    let known = Slug::parse(s).is_ok_and(|s| c.ps.stakeholders.contains_key(&s));
+                    if !known {
+                        c.errs.push(FieldError::new(
+                            "data.subject",
+                            format!("no stakeholder {s:?} in programme {:?}", p.as_str()),
+                        ));
+                    }
+                }
+            }
         }
         c.errs
     }

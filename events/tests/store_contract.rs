@@ -121,6 +121,8 @@ fn batch(events: Vec<Pending>) -> AppendRequest {
         events,
         log_head: None,
         head_id: None,
+        make_keys: None,
+        erase: Vec::new(),
     }
 }
 
@@ -497,6 +499,8 @@ async fn stale_log_head_is_refused<S: EventLog>(fx: Fixture<S>) {
         events: vec![pending("b", None, numbered(2))],
         log_head: Some(1),
         head_id: None,
+        make_keys: None,
+        erase: Vec::new(),
     };
     let err = EventLog::append(&s, stale).await.unwrap_err();
     assert_eq!(
@@ -516,6 +520,8 @@ async fn stale_log_head_is_refused<S: EventLog>(fx: Fixture<S>) {
         ],
         log_head: Some(2),
         head_id: None,
+        make_keys: None,
+        erase: Vec::new(),
     };
     let out = EventLog::append(&s, current).await.unwrap();
     assert_eq!(
@@ -528,6 +534,8 @@ async fn stale_log_head_is_refused<S: EventLog>(fx: Fixture<S>) {
         events: vec![pending("a", None, kept), pending("b", None, numbered(5))],
         log_head: Some(4),
         head_id: None,
+        make_keys: None,
+        erase: Vec::new(),
     };
     let out = EventLog::append(&s, with_retry).await.unwrap();
     assert_eq!(
@@ -548,6 +556,8 @@ async fn head_guard_checks_the_event_at_the_head<S: EventLog>(fx: Fixture<S>) {
         events: vec![pending("b", None, numbered(n))],
         log_head: Some(1),
         head_id,
+        make_keys: None,
+        erase: Vec::new(),
     };
     // Validated after an event that never made it to position 1.
     let err = EventLog::append(&s, guarded(Some(Uuid::new_v4()), 1))
@@ -573,6 +583,8 @@ async fn head_guard_checks_the_event_at_the_head<S: EventLog>(fx: Fixture<S>) {
         events: vec![pending("c", None, numbered(3))],
         log_head: Some(0),
         head_id: Some(first.event.record.id),
+        make_keys: None,
+        erase: Vec::new(),
     };
     assert!(matches!(
         EventLog::append(&s, empty).await,

@@ -9,8 +9,8 @@ use eventually::aggregate::{Aggregate, AggregateExt};
 use futures::executor::block_on;
 use passerelle_events::aggregate::decide;
 use passerelle_events::{
-    EventLog, FieldError, Ledger, Log, LogId, MemoryStore, NewEvent, Record, RecordError, Registry,
-    SqliteStore, StoreError, Submission, ValidationError,
+    EventLog, FieldError, Keyring, Ledger, Log, LogId, MasterKey, MemoryStore, NewEvent, Record,
+    RecordError, Registry, SqliteStore, StoreError, Submission, ValidationError,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -20,6 +20,20 @@ use uuid::Uuid;
 // ---------------------------------------------------------------------------
 
 const PROGRAMME: &str = "sjdlr";
+
+/// The suite's one master key: every ledger of a test over the same store
+/// must hold the same.
+fn suite_key() -> MasterKey {
+    MasterKey::from_hex(&"5a".repeat(32)).expect("a valid key")
+}
+
+/// A ledger over `store`, its personal fields sealed under [`suite_key`].
+async fn open_ledger<S: EventLog>(store: S) -> Result<Ledger<S>, RecordError> {
+    let keyring = Keyring::create(store, suite_key())
+        .await
+        .expect("the keyring opens");
+    Ledger::open(keyring).await
+}
 
 /// A wire event of `kind` in programme `sjdlr`, with its own id so that the
 /// same JSON always parses to the same event.
@@ -1677,15 +1691,16 @@ mod personal_data_erasure_is_not_a_client_event {
     #[test]
     fn personal_data_erased_from_a_client_names_type() {
         let state = given(&network());
-        let err = then_error(when(&state, vec![erased("bapa")]), "type");
+        let err = then_error(when(&state, vec![erased("contact:sjdlr/bapa")]), "type");
         assert!(err.message.contains("erase command"), "{err}");
     }
 
     #[test]
     fn the_erase_command_may_record_it() {
         let state = given(&network());
-        let s = Submission::from_wire(&erased("bapa")).expect("parses");
+        let s = Submission::from_wire(&erased("contact:sjdlr/bapa")).expect("parses");
         let cmd = Record {
+            erase: Vec::new(),
             submissions: vec![s.clone()],
             allow_erasure: true,
         };
@@ -1727,7 +1742,9 @@ mod retries_are_not_validated_again {
 mod the_ledger_appends_only_valid_batches {
     use super::*;
     use futures::future::BoxFuture;
-    use passerelle_events::store::{AppendRequest, Appended, RawEvent};
+    use passerelle_events::store::{
+        AppendRequest, Appended, KeyChanges, KeyOp, KeyOpDone, KeysSince, RawEvent,
+    };
     use passerelle_events::verify::verify;
     use std::sync::Arc;
     use tokio::sync::oneshot;
@@ -1742,7 +1759,7 @@ mod the_ledger_appends_only_valid_batches {
     }
 
     async fn ledger_with(events: &[Value]) -> Ledger<MemoryStore> {
-        let ledger = Ledger::open(MemoryStore::new()).await.expect("opens");
+        let ledger = open_ledger(MemoryStore::new()).await.expect("opens");
         ledger
             .record(submissions(events), ACTOR)
             .await
@@ -1773,7 +1790,7 @@ mod the_ledger_appends_only_valid_batches {
 
     #[tokio::test]
     async fn an_accepted_batch_returns_stored_envelopes_with_positions() {
-        let ledger = Ledger::open(MemoryStore::new()).await.unwrap();
+        let ledger = open_ledger(MemoryStore::new()).await.unwrap();
         let batch = network();
         let recorded = ledger.record(submissions(&batch), ACTOR).await.unwrap();
         assert_eq!(recorded.len(), batch.len());
@@ -1791,7 +1808,7 @@ mod the_ledger_appends_only_valid_batches {
 
     #[tokio::test]
     async fn re_recording_the_same_ids_returns_the_originals() {
-        let ledger = Ledger::open(MemoryStore::new()).await.unwrap();
+        let ledger = open_ledger(MemoryStore::new()).await.unwrap();
         let batch = network();
         let first = ledger.record(submissions(&batch), ACTOR).await.unwrap();
         let again = ledger
@@ -1858,13 +1875,13 @@ mod the_ledger_appends_only_valid_batches {
     #[tokio::test]
     async fn a_reopened_ledger_validates_against_the_stored_log() {
         let store = MemoryStore::new();
-        Ledger::open(store.clone())
+        open_ledger(store.clone())
             .await
             .unwrap()
             .record(submissions(&network_and([archived("bapa")])), ACTOR)
             .await
             .unwrap();
-        let reopened = Ledger::open(store).await.unwrap();
+        let reopened = open_ledger(store).await.unwrap();
         let err = reopened
             .record(submissions(&[contact("mdf", "bapa", "interested")]), ACTOR)
             .await
@@ -1895,7 +1912,7 @@ mod the_ledger_appends_only_valid_batches {
 
     #[tokio::test]
     async fn a_retry_with_the_same_instant_written_differently_is_still_a_retry() {
-        let ledger = Ledger::open(MemoryStore::new()).await.unwrap();
+        let ledger = open_ledger(MemoryStore::new()).await.unwrap();
         let defined = programme(PROGRAMME).with("occurred_at", json!("2022-02-07"));
         let first = ledger
             .record(submissions(std::slice::from_ref(&defined)), ACTOR)
@@ -1915,8 +1932,8 @@ mod the_ledger_appends_only_valid_batches {
     #[tokio::test]
     async fn a_ledger_sees_what_another_ledger_appended_to_the_same_store() {
         let store = MemoryStore::new();
-        let here = Ledger::open(store.clone()).await.unwrap();
-        let there = Ledger::open(store).await.unwrap();
+        let here = open_ledger(store.clone()).await.unwrap();
+        let there = open_ledger(store).await.unwrap();
         here.record(submissions(&network()), ACTOR).await.unwrap();
         let err = there
             .record(submissions(&[stakeholder("bapa", "association")]), ACTOR)
@@ -2001,6 +2018,15 @@ mod the_ledger_appends_only_valid_batches {
         fn head_changes(&self) -> tokio::sync::watch::Receiver<u64> {
             self.inner.head_changes()
         }
+        fn write_keys(&self, op: KeyOp) -> BoxFuture<'static, Result<KeyOpDone, StoreError>> {
+            self.inner.write_keys(op)
+        }
+        fn read_keys(
+            &self,
+            since: KeysSince,
+        ) -> BoxFuture<'static, Result<KeyChanges, StoreError>> {
+            self.inner.read_keys(since)
+        }
     }
 
     async fn assert_verifies<S: EventLog>(store: &S, events: u64) {
@@ -2019,15 +2045,15 @@ mod the_ledger_appends_only_valid_batches {
         // stale (refused); the contact was validated against it, and must not
         // be stored at the position `there`'s event took in its place.
         let memory = MemoryStore::new();
-        Ledger::open(memory.clone())
+        open_ledger(memory.clone())
             .await
             .unwrap()
             .record(submissions(&network()), ACTOR)
             .await
             .unwrap();
         let store = Gated::closed(memory);
-        let here = Ledger::open(store.clone()).await.unwrap();
-        let there = Ledger::open(store.clone()).await.unwrap();
+        let here = open_ledger(store.clone()).await.unwrap();
+        let there = open_ledger(store.clone()).await.unwrap();
         let (elsewhere, register, call, opened) = tokio::join!(
             there.record(submissions(&[milestone("m_there")]), ACTOR),
             here.record(submissions(&[stakeholder("asso_x", "association")]), ACTOR),
@@ -2072,10 +2098,10 @@ mod the_ledger_appends_only_valid_batches {
         // appends except through the file.
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log.sqlite");
-        let a = Ledger::open(SqliteStore::create(&path).unwrap())
+        let a = open_ledger(SqliteStore::create(&path).unwrap())
             .await
             .unwrap();
-        let b = Ledger::open(SqliteStore::open(&path).unwrap())
+        let b = open_ledger(SqliteStore::open(&path).unwrap())
             .await
             .unwrap();
         a.record(submissions(&network()), ACTOR).await.unwrap();

@@ -32,8 +32,9 @@ pub struct Stakeholder {
     pub themes: Vec<String>,
     /// Territory.
     pub territory: Option<String>,
-    /// Contact person, e-mail, phone (personal data).
-    pub contact: Option<passerelle_events::event::Contact>,
+    /// Contact person, e-mail, phone (personal data, sealed as stored), with
+    /// the id of the event that set them: the associated data that opens them.
+    pub contact: Option<(Uuid, passerelle_events::event::Contact)>,
     /// Whether archived.
     pub archived: bool,
     /// When registered.
@@ -107,7 +108,8 @@ pub struct Session {
     pub outputs: Vec<String>,
     /// When held.
     pub occurred_at: DateTime<Utc>,
-    /// Pseudonymous participant codes (personal data), in attendance order.
+    /// One pseudonym per attendance, in attendance order: the participant's
+    /// data key id (one per participant; never the code itself).
     pub participants: Vec<String>,
     /// The session event and its attendance events.
     pub events: Vec<Uuid>,
@@ -271,7 +273,11 @@ impl Model {
         }
         let p = self.programmes.get_mut(pid).expect("inserted above");
         p.events += 1;
-        p.latest = Some(p.latest.map_or(at, |l| l.max(at)));
+        // An erasure happens now, not in the programme's story: it must not
+        // move the date every tie's dormancy is measured at.
+        if !matches!(e.event.event, Event::PersonalDataErased(_)) {
+            p.latest = Some(p.latest.map_or(at, |l| l.max(at)));
+        }
         match &e.event.event {
             Event::ProgrammeDefined(d) => {
                 p.name = d.name.as_str().to_owned();
@@ -287,7 +293,7 @@ impl Model {
                         kind: d.kind,
                         themes: themes(&d.themes),
                         territory: d.territory.as_ref().map(|t| t.as_str().to_owned()),
-                        contact: d.contact.clone(),
+                        contact: d.contact.clone().map(|c| (id, c)),
                         archived: false,
                         registered_at: at,
                         events: vec![id],
@@ -309,7 +315,7 @@ impl Model {
                         s.territory = Some(t.as_str().to_owned());
                     }
                     if let Some(c) = &d.contact {
-                        s.contact = Some(c.clone());
+                        s.contact = Some((id, c.clone()));
                     }
                     s.events.push(id);
                 }
@@ -391,7 +397,7 @@ impl Model {
             }
             Event::ParticipantAttended(d) => {
                 if let Some(s) = p.sessions.get_mut(d.session.as_str()) {
-                    s.participants.push(d.participant.as_str().to_owned());
+                    s.participants.push(d.participant.pseudonym().to_owned());
                     s.events.push(id);
                 }
             }

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use passerelle_events::{Ledger, MemoryStore, Submission};
+use passerelle_events::{Keyring, Ledger, MemoryStore, Submission};
 use passerelle_projections::engine::{AsOf, Engine};
 use passerelle_projections::views::{view, Settings};
 use serde_json::{json, Value};
@@ -72,7 +72,13 @@ fn engine_for(fx: &Value) -> (Engine, Vec<String>) {
         .build()
         .unwrap();
     let engine = rt.block_on(async {
-        let ledger = Ledger::open(MemoryStore::new()).await.unwrap();
+        let ledger = Ledger::open(
+            Keyring::with_new_key(MemoryStore::new())
+                .await
+                .expect("keys"),
+        )
+        .await
+        .unwrap();
         ledger.record(subs, "golden").await.unwrap();
         Engine::load(ledger.store()).await.unwrap()
     });

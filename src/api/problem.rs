@@ -2,6 +2,7 @@
 //! returns goes through [`Problem`]; [`Problem::from_record`] and friends are
 //! the one place where layer errors become HTTP statuses.
 
+use passerelle_events::keyring::KeyError;
 use passerelle_events::{FieldError, RecordError, StoreError};
 use serde_json::{json, Value};
 use warp::http::StatusCode;
@@ -162,6 +163,17 @@ impl Problem {
                 Self::conflict(e.to_string())
             }
             RecordError::Store(s) => Self::from_store(s),
+            RecordError::Keys(k) => Self::from_keys(k),
+        }
+    }
+
+    /// Maps a key error: 503 for a store that failed or a master key rotated
+    /// under a running server, 500 for a damaged key table.
+    pub fn from_keys(e: KeyError) -> Self {
+        match e {
+            KeyError::Store(s) => Self::from_store(s),
+            KeyError::Damaged(_) | KeyError::NoKeyring => Self::internal(e),
+            other => Self::unavailable(other.to_string()),
         }
     }
 
@@ -171,7 +183,12 @@ impl Problem {
             StoreError::Conflict { .. } | StoreError::IdReused { .. } => {
                 Self::conflict(e.to_string())
             }
-            StoreError::Corrupt { .. } | StoreError::Overflow(_) => Self::internal(e),
+            StoreError::KeyGone { .. } | StoreError::KeyConflict(_) => {
+                Self::conflict(e.to_string())
+            }
+            StoreError::Corrupt { .. } | StoreError::Overflow(_) | StoreError::NoKeyring => {
+                Self::internal(e)
+            }
             _ => Self::unavailable(e.to_string()),
         }
     }

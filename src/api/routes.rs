@@ -402,7 +402,12 @@ where
         .map_err(Problem::from_record)?;
     let created = recorded.iter().filter(|r| r.created).count();
     app.inner.telemetry.appended(created as u64);
-    let envelopes: Vec<Value> = recorded.iter().map(|r| r.event.to_json()).collect();
+    // The caller sent these fields in clear and may see them (a mentor
+    // appends only notes, which hold no personal data).
+    let envelopes: Vec<Value> = recorded
+        .into_iter()
+        .map(|r| app.opened(r.event).to_json())
+        .collect();
     let status = if created > 0 {
         StatusCode::CREATED
     } else {
@@ -456,8 +461,9 @@ async fn get_events(
             )));
         }
     }
+    raw_events_allowed(principal)?;
     let head = app.inner.store.head().await.map_err(Problem::from_store)?;
-    let hide = restricted(principal);
+    app.keyring().refresh().await.map_err(Problem::from_keys)?;
     let mut events = Vec::new();
     'scan: while after < head {
         let page = app
@@ -476,11 +482,8 @@ async fn get_events(
                 && q.get("programme").is_none_or(|p| *p == r.programme)
                 && q.get("type").is_none_or(|t| *t == r.event_type);
             if keep {
-                let mut v = decode(&raw).map_err(Problem::from_store)?.to_json();
-                if hide {
-                    redact(&mut v);
-                }
-                events.push(v);
+                let event = decode(&raw).map_err(Problem::from_store)?;
+                events.push(app.opened(event).to_json());
                 if events.len() as u64 == limit {
                     break 'scan;
                 }
@@ -511,12 +514,13 @@ async fn stream_events(
         })
         .transpose()?;
     let after = last_event_id.or(number(&q, "after")?).unwrap_or(0);
+    raw_events_allowed(principal)?;
     // The subscription runs in its own task and hands events over a bounded
     // channel: the reply needs a `Sync` stream, and a slow client only
     // slows its own task. Both end at shutdown or when the client leaves.
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<warp::sse::Event, std::io::Error>>(64);
     let principal = principal.clone();
-    let hide = restricted(&principal);
+    let opener = app.clone();
     let mut shutdown = app.inner.shutdown.subscribe();
     let mut live = app.inner.store.subscribe(after);
     tokio::spawn(async move {
@@ -532,12 +536,13 @@ async fn stream_events(
                 Some(Ok(raw)) => decode(&raw),
                 Some(Err(e)) => Err(e),
             };
+            let item = match item {
+                Ok(e) => opener.opened_fresh(e).await,
+                Err(e) => Err(e),
+            };
             let event = match item {
                 Ok(e) => {
-                    let mut v = e.to_json();
-                    if hide {
-                        redact(&mut v);
-                    }
+                    let v = e.to_json();
                     Ok(warp::sse::Event::default()
                         .id(e.position.to_string())
                         .event(e.event.event.type_name())
@@ -743,19 +748,22 @@ fn etag_response(etag: &str, bytes: Bytes, headers: &HeaderMap) -> Response {
     .expect("valid response")
 }
 
-/// Removes personal data from a stored envelope for roles without need
-/// (PRODUCT.md §7): stakeholders' contact details become `{}` and
-/// participant codes `"redacted"`.
-fn redact(envelope: &mut Value) {
-    if let Some(data) = envelope.get_mut("data").and_then(Value::as_object_mut) {
-        if data.contains_key("contact") {
-            // Kept as an empty object so a change of contact stays a change.
-            data.insert("contact".into(), json!({}));
-        }
-        if data.contains_key("participant") {
-            data.insert("participant".into(), json!("redacted"));
-        }
+/// The raw log (`/events`, `/events/stream`) is served to the roles that may
+/// see personal data only (decision 009): every attendance is an event of
+/// its own, so counting a session's events would give the attendance that
+/// mentors and viewers must not see below five, and a redacted event would
+/// still be counted.
+fn raw_events_allowed(principal: &Principal) -> Result<(), Problem> {
+    if restricted(principal) {
+        return Err(Problem::forbidden(format!(
+            "the event log is read by coordinators and admins only: it lists each \
+             participant's attendance, and small counts must not be readable. A {} token \
+             reads the projections (directory, network, gaps, participation), which keep \
+             counts of 1 to 4 hidden",
+            principal.role
+        )));
     }
+    Ok(())
 }
 
 /// Builds the JSON of a read; every body carries `position`.
@@ -834,7 +842,7 @@ fn render(
             let p = snap.model.programmes.get(&programme).unwrap_or(&empty);
             let body = match rest {
                 ["stakeholders"] => {
-                    json!({"stakeholders": p.stakeholders.values().map(|s| stakeholder_json(s, with_contact)).collect::<Vec<_>>()})
+                    json!({"stakeholders": p.stakeholders.values().map(|s| stakeholder_json(app, s, with_contact)).collect::<Vec<_>>()})
                 }
                 ["stakeholders", id] => {
                     let s = p.stakeholders.get(*id).ok_or_else(|| {
@@ -887,7 +895,7 @@ fn render(
                             })
                         })
                         .collect();
-                    json!({"stakeholder": stakeholder_json(s, with_contact), "ties": ties, "contacts": contacts})
+                    json!({"stakeholder": stakeholder_json(app, s, with_contact), "ties": ties, "contacts": contacts})
                 }
                 ["partnerships"] => json!({"partnerships": p.partnerships.values().map(|x| json!({
                     "id": x.id, "between": x.between,
@@ -953,13 +961,23 @@ fn render(
     }
 }
 
-fn stakeholder_json(s: &passerelle_projections::model::Stakeholder, with_contact: bool) -> Value {
+/// A stakeholder; with its contact details opened when `with_contact`
+/// (admins and coordinators), and without them otherwise.
+fn stakeholder_json(
+    app: &App,
+    s: &passerelle_projections::model::Stakeholder,
+    with_contact: bool,
+) -> Value {
     let mut v = json!({
         "id": s.id, "name": s.name, "kind": kind_name(s.kind), "themes": s.themes,
         "territory": s.territory, "archived": s.archived, "registered_at": time(s.registered_at),
     });
     if with_contact {
-        if let Some(c) = &s.contact {
+        if let Some((event, c)) = &s.contact {
+            let mut c = c.clone();
+            for (path, slot) in c.slots() {
+                app.keyring().open_slot(*event, path, slot);
+            }
             v["contact"] = serde_json::to_value(c).unwrap_or(Value::Null);
         }
     }

@@ -13,7 +13,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::StreamExt;
 use passerelle_events::ledger::decode;
-use passerelle_events::{EventLog, Ledger, SqliteStore};
+use passerelle_events::personal::SlotState;
+use passerelle_events::{Event, EventLog, Keyring, Ledger, SqliteStore, StoredEvent};
 use passerelle_projections::engine::Engine;
 use passerelle_projections::views::{LayoutCache, Settings};
 use sha2::{Digest, Sha256};
@@ -216,8 +217,13 @@ impl App {
     /// projection engine and starts following the store.
     pub async fn open(db: &Path, config: ApiConfig) -> anyhow::Result<Self> {
         let store = SqliteStore::open(db)?;
-        let ledger = Ledger::open(store.clone()).await?;
+        // The master key first: a server that cannot read its store's keys
+        // refuses to start before it writes anything.
+        let keyring = crate::master_key::open_keyring(store.clone(), db).await?;
+        let ledger = Ledger::open(keyring).await?;
         let engine = Engine::load(&store).await?;
+        // Keys made while the log was loading.
+        ledger.keyring().refresh().await?;
         let tokens = TokenStore::open(db)?;
         let position = engine.position();
         let mut heads = Heads {
@@ -251,6 +257,29 @@ impl App {
     /// The token store.
     pub fn tokens(&self) -> &TokenStore {
         &self.inner.tokens
+    }
+
+    /// The store's keys.
+    pub fn keyring(&self) -> &Keyring<SqliteStore> {
+        self.inner.ledger.keyring()
+    }
+
+    /// `event` with its personal fields opened from the keys known now: for
+    /// roles that may see personal data only.
+    pub(crate) fn opened(&self, mut event: StoredEvent) -> StoredEvent {
+        self.keyring()
+            .open_event(event.event.id, &mut event.event.event);
+        event
+    }
+
+    /// [`App::opened`], after loading the keys the event needs if they are
+    /// new (made, or destroyed, since the keys were last read).
+    pub(crate) async fn opened_fresh(
+        &self,
+        event: StoredEvent,
+    ) -> Result<StoredEvent, passerelle_events::StoreError> {
+        refresh_for(self.keyring(), &event).await?;
+        Ok(self.opened(event))
     }
 
     /// The log position projected so far.
@@ -386,6 +415,27 @@ impl App {
     }
 }
 
+/// Brings `keyring` up to date when `event` needs it: an erasure, or a sealed
+/// field under a key it does not know.
+async fn refresh_for(
+    keyring: &Keyring<SqliteStore>,
+    event: &StoredEvent,
+) -> Result<(), passerelle_events::StoreError> {
+    let e = &event.event.event;
+    let stale = matches!(e, Event::PersonalDataErased(_))
+        || (Event::may_hold_personal_data(e.type_name())
+            && e.clone().personal_fields().iter().any(
+                |f| matches!(f.value.state(), SlotState::Sealed(s) if !keyring.knows(s.key())),
+            ));
+    if stale {
+        keyring.refresh().await.map_err(|e| match e {
+            passerelle_events::keyring::KeyError::Store(s) => s,
+            other => passerelle_events::StoreError::Backend(other.to_string()),
+        })?;
+    }
+    Ok(())
+}
+
 /// Folds every appended event into the engine and publishes the projected
 /// position; ends at shutdown or when the app is dropped. A subscription
 /// error is logged and the subscription restarted from the projected position.
@@ -410,6 +460,12 @@ async fn follow(app: std::sync::Weak<Inner>, mut position: u64) {
                     break;
                 }
             };
+            // A read that shows this event must find its keys, and must no
+            // longer find a key it destroys.
+            if let Err(e) = refresh_for(inner.ledger.keyring(), &event).await {
+                tracing::error!(error = %e, "the keys could not be read; restarting");
+                break;
+            }
             position = event.position;
             let programme = event.event.programme.as_str().to_owned();
             {

@@ -23,10 +23,12 @@ pub(crate) fn open_store(path: &Path) -> anyhow::Result<SqliteStore> {
     SqliteStore::open(path).with_context(|| format!("cannot open the store at {}", path.display()))
 }
 
-/// Opens an existing store with its ledger folded from the log.
+/// Opens an existing store with its ledger folded from the log; the master
+/// key must open the store's keyring (see [`crate::master_key`]).
 pub(crate) async fn open_ledger(path: &Path) -> anyhow::Result<Ledger<SqliteStore>> {
     let store = open_store(path)?;
-    Ok(Ledger::open(store).await?)
+    let keyring = crate::master_key::open_keyring(store, path).await?;
+    Ok(Ledger::open(keyring).await?)
 }
 
 /// Loads the whole log of the store at `path` into a projection engine.

@@ -32,7 +32,15 @@ pub async fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
         .record(submissions, &actor)
         .await
         .map_err(|e| nothing_recorded(e.into()))?;
-    let out: Vec<Value> = recorded.iter().map(|r| r.event.to_json()).collect();
+    // Shown as sent: the personal fields opened again.
+    let out: Vec<Value> = recorded
+        .into_iter()
+        .map(|r| {
+            let mut e = r.event;
+            ledger.keyring().open_event(e.event.id, &mut e.event.event);
+            e.to_json()
+        })
+        .collect();
     let out = if single {
         out.into_iter().next().unwrap_or(Value::Null)
     } else {

@@ -230,8 +230,14 @@ impl TestApp {
     pub async fn spawn_empty() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = dir.path().join("lab.db");
-        let store = SqliteStore::create(&db).expect("create the store");
-        let ledger = Ledger::open(store).await.expect("open the ledger");
+        passerelle::commands::init::init(&db)
+            .await
+            .expect("create the store and its key");
+        let store = SqliteStore::open(&db).expect("open the store");
+        let keyring = passerelle::master_key::open_keyring(store, &db)
+            .await
+            .expect("open the keyring");
+        let ledger = Ledger::open(keyring).await.expect("open the ledger");
         let defined = Submission::from_wire(&json!({
             "type": "ProgrammeDefined", "programme": LAB, "occurred_at": "2024-01-15",
             "data": {"programme": LAB, "name": "Laboratory", "role": "mentee", "country": "FR"},

@@ -1,21 +1,102 @@
 //! The in-memory store, for tests: the same rules as every store, kept in a
 //! vector behind a mutex. Nothing survives the process.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use super::{apply_append, AppendRequest, AppendTarget, Appended, EventLog, RawEvent, StoreError};
+use super::keys::{apply_key_op, erase_key, make_keys, KeyTarget};
+use super::{
+    apply_append, AppendRequest, AppendTarget, Appended, EventLog, KeyChanges, KeyEntry, KeyOp,
+    KeyOpDone, KeyringRecord, KeysSince, KeysToMake, NewKey, RawEvent, StoreError,
+};
 
 #[derive(Default)]
 struct Log {
     events: Vec<RawEvent>,
     by_id: HashMap<Uuid, usize>,
     streams: HashMap<String, u64>,
+    keys: Keys,
+}
+
+/// The key table: small, so a change is made on a copy and swapped in.
+#[derive(Default, Clone)]
+struct Keys {
+    keyring: Option<KeyringRecord>,
+    /// Live keys by seq.
+    live: BTreeMap<u64, NewKey>,
+    next_seq: u64,
+    erased: HashSet<String>,
+}
+
+impl KeyTarget for Keys {
+    fn keyring(&mut self) -> Result<Option<KeyringRecord>, StoreError> {
+        Ok(self.keyring.clone())
+    }
+
+    fn put_keyring(&mut self, record: &KeyringRecord) -> Result<(), StoreError> {
+        self.keyring = Some(record.clone());
+        Ok(())
+    }
+
+    fn key_by_lookup(&mut self, lookup: &[u8; 32]) -> Result<Option<KeyEntry>, StoreError> {
+        Ok(self.find(|k| &k.lookup == lookup))
+    }
+
+    fn key_by_id(&mut self, id: &str) -> Result<Option<KeyEntry>, StoreError> {
+        Ok(self.find(|k| k.id == id))
+    }
+
+    fn is_erased(&mut self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.erased.contains(id))
+    }
+
+    fn insert_key(&mut self, key: &NewKey, _at: &str) -> Result<KeyEntry, StoreError> {
+        self.next_seq += 1;
+        self.live.insert(self.next_seq, key.clone());
+        Ok(KeyEntry {
+            seq: self.next_seq,
+            key: key.clone(),
+        })
+    }
+
+    fn rewrap(&mut self, id: &str, wrapped: &[u8]) -> Result<(), StoreError> {
+        if let Some(k) = self.live.values_mut().find(|k| k.id == id) {
+            k.wrapped = wrapped.to_vec();
+        }
+        Ok(())
+    }
+
+    fn key_ids(&mut self) -> Result<Vec<String>, StoreError> {
+        Ok(self.live.values().map(|k| k.id.clone()).collect())
+    }
+
+    fn destroy(&mut self, id: &str, _at: &str) -> Result<(), StoreError> {
+        self.live.retain(|_, k| k.id != id);
+        self.erased.insert(id.to_owned());
+        Ok(())
+    }
+
+    fn tombstone(&mut self, id: &str, _at: &str) -> Result<(), StoreError> {
+        self.erased.insert(id.to_owned());
+        Ok(())
+    }
+}
+
+impl Keys {
+    fn find(&self, f: impl Fn(&NewKey) -> bool) -> Option<KeyEntry> {
+        self.live
+            .iter()
+            .find(|(_, k)| f(k))
+            .map(|(&seq, k)| KeyEntry {
+                seq,
+                key: k.clone(),
+            })
+    }
 }
 
 /// An in-memory event store. Clones share the same log.
@@ -47,6 +128,8 @@ struct Staged<'a> {
     events: Vec<RawEvent>,
     ids: HashMap<Uuid, usize>,
     streams: HashMap<String, u64>,
+    /// A copy of the key table, made by the first key change.
+    keys: Option<Keys>,
 }
 
 impl AppendTarget for Staged<'_> {
@@ -97,6 +180,16 @@ impl AppendTarget for Staged<'_> {
         self.events.push(raw.clone());
         Ok(())
     }
+
+    fn make_keys(&mut self, make: &KeysToMake, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let keys = self.keys.get_or_insert_with(|| self.log.keys.clone());
+        make_keys(keys, make, now)
+    }
+
+    fn erase(&mut self, id: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let keys = self.keys.get_or_insert_with(|| self.log.keys.clone());
+        erase_key(keys, id, now)
+    }
 }
 
 impl EventLog for MemoryStore {
@@ -112,10 +205,14 @@ impl EventLog for MemoryStore {
                 events: Vec::new(),
                 ids: HashMap::new(),
                 streams: HashMap::new(),
+                keys: None,
             };
             let out = apply_append(&mut staged, &request, Utc::now())?;
             let Staged {
-                events, streams, ..
+                events,
+                streams,
+                keys,
+                ..
             } = staged;
             for e in events {
                 let i = log.events.len();
@@ -123,6 +220,9 @@ impl EventLog for MemoryStore {
                 log.events.push(e);
             }
             log.streams.extend(streams);
+            if let Some(keys) = keys {
+                log.keys = keys;
+            }
             let head = log.events.len() as u64;
             drop(log);
             self.head.send_replace(head);
@@ -184,5 +284,46 @@ impl EventLog for MemoryStore {
 
     fn head_changes(&self) -> watch::Receiver<u64> {
         self.head.subscribe()
+    }
+
+    fn write_keys(&self, op: KeyOp) -> BoxFuture<'static, Result<KeyOpDone, StoreError>> {
+        let result = self
+            .log
+            .lock()
+            .map_err(|_| StoreError::Closed)
+            .and_then(|mut log| {
+                let mut keys = log.keys.clone();
+                let done = apply_key_op(&mut keys, &op, Utc::now())?;
+                log.keys = keys;
+                Ok(done)
+            });
+        Box::pin(async move { result })
+    }
+
+    fn read_keys(&self, since: KeysSince) -> BoxFuture<'static, Result<KeyChanges, StoreError>> {
+        let result = self.log.lock().map_err(|_| StoreError::Closed).map(|log| {
+            let k = &log.keys;
+            let generation = k.keyring.as_ref().map(|r| r.generation);
+            let full = since.generation.is_none() || since.generation != generation;
+            let from = if full { 0 } else { since.seq };
+            KeyChanges {
+                keyring: k.keyring.clone(),
+                full,
+                entries: k
+                    .live
+                    .range(from + 1..)
+                    .map(|(&seq, key)| KeyEntry {
+                        seq,
+                        key: key.clone(),
+                    })
+                    .collect(),
+                erased: if full {
+                    k.erased.iter().cloned().collect()
+                } else {
+                    Vec::new()
+                },
+            }
+        });
+        Box::pin(async move { result })
     }
 }

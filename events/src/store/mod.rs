@@ -9,8 +9,11 @@
 //! `events/tests/store_contract.rs`.
 //!
 //! Stores know nothing of the domain rules: they store records as text and
-//! never decode `data` except in [`RawEvent::decode`].
+//! never decode `data` except in [`RawEvent::decode`]. Beside the log, every
+//! store keeps the key table of [`keys`]: the subjects' data keys, wrapped,
+//! which only an erasure ever deletes.
 
+pub mod keys;
 pub mod memory;
 pub mod sqlite;
 
@@ -27,6 +30,9 @@ use crate::error::FieldError;
 use crate::event::{Event, SCHEMA_VERSION};
 use crate::values::{OccurredAt, ProgrammeId};
 
+pub use keys::{
+    KeyChanges, KeyEntry, KeyOp, KeyOpDone, KeyringRecord, KeysSince, KeysToMake, NewKey,
+};
 pub use memory::MemoryStore;
 pub use sqlite::SqliteStore;
 
@@ -107,6 +113,14 @@ pub struct AppendRequest {
     /// learns that the batch failed even when a third writer appended as many
     /// events in its place.
     pub head_id: Option<Uuid>,
+    /// Data keys to make in the same transaction, before its events: the
+    /// keys of subjects whose first personal field the batch writes.
+    pub make_keys: Option<KeysToMake>,
+    /// Data keys to destroy in the same transaction (an erasure: the batch is
+    /// its `PersonalDataErased` event). Each must be live, or the batch is
+    /// refused with [`StoreError::KeyGone`]; a retried batch whose events are
+    /// all stored already destroys nothing.
+    pub erase: Vec<String>,
 }
 
 /// A stored event as text, with its place in the log and its chain hash.
@@ -260,6 +274,36 @@ pub enum StoreError {
     /// The store was shut down.
     #[error("the store is closed")]
     Closed,
+    /// A data key to destroy is not live: destroyed already, or never made.
+    /// HTTP 409 (an erasure that was done already).
+    #[error("data key {id} is not live: it was destroyed already, or never made")]
+    KeyGone {
+        /// The key id.
+        id: String,
+    },
+    /// The store's keys are wrapped by another master key than the one this
+    /// process holds (rotated while it ran). HTTP 503.
+    #[error(
+        "the store's keys are now wrapped by master key {found}, not {expected}: \
+         the master key was rotated; restart with the new key"
+    )]
+    KeyringChanged {
+        /// The fingerprint this process holds.
+        expected: String,
+        /// The store's.
+        found: String,
+    },
+    /// The store has no keyring yet (`passerelle init` makes it). HTTP 500.
+    #[error("the store has no keyring yet; run passerelle init")]
+    NoKeyring,
+    /// A key cannot be stored as asked. HTTP 409.
+    #[error("key table: {0}")]
+    KeyConflict(String),
+    /// A batch would make a data key for a subject that has one now (another
+    /// writer made it first): seal again and retry. Retried inside the
+    /// ledger, never shown to a client.
+    #[error("a data key for a subject of the batch was made meanwhile; seal again")]
+    KeyRace,
     /// The database failed. HTTP 503.
     #[error("storage error: {0}")]
     Backend(String),
@@ -312,6 +356,12 @@ pub trait EventLog: Clone + Send + Sync + 'static {
 
     /// Wakes when this process appends; carries the head it knows.
     fn head_changes(&self) -> tokio::sync::watch::Receiver<u64>;
+
+    /// Changes the key table (see [`keys`]); durable when it answers.
+    fn write_keys(&self, op: KeyOp) -> BoxFuture<'static, Result<KeyOpDone, StoreError>>;
+
+    /// Reads the key table: the keyring record and the keys a reader lacks.
+    fn read_keys(&self, since: KeysSince) -> BoxFuture<'static, Result<KeyChanges, StoreError>>;
 
     /// Every event after `after`, then every event appended later, each
     /// exactly once and in order. Reads pages from the store and waits for the
@@ -366,17 +416,25 @@ pub(crate) trait AppendTarget {
     fn id_at(&mut self, position: u64) -> Result<Option<Uuid>, StoreError>;
     /// Stores one event.
     fn insert(&mut self, raw: &RawEvent) -> Result<(), StoreError>;
+    /// Makes data keys ([`keys::make_keys`]).
+    fn make_keys(&mut self, make: &KeysToMake, now: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Destroys a live data key ([`keys::erase_key`]).
+    fn erase(&mut self, id: &str, now: DateTime<Utc>) -> Result<(), StoreError>;
 }
 
 /// The append rules, the same for every store: idempotency by id, the head
-/// guard, per-stream expected versions, gap-free positions and the hash chain.
-/// The caller makes it atomic (a transaction, or a staged copy).
+/// guard, per-stream expected versions, gap-free positions, the hash chain,
+/// and the keys an erasure destroys with its event. The caller makes it
+/// atomic (a transaction, or a staged copy).
 pub(crate) fn apply_append(
     target: &mut impl AppendTarget,
     request: &AppendRequest,
-    now: DateTime<Utc>,
+    at: DateTime<Utc>,
 ) -> Result<Vec<Appended>, StoreError> {
-    let now = format_recorded_at(now);
+    let now = format_recorded_at(at);
+    if let Some(make) = &request.make_keys {
+        target.make_keys(make, at)?;
+    }
     let mut out = Vec::with_capacity(request.events.len());
     let mut guard = request.log_head;
     for p in &request.events {
@@ -433,6 +491,11 @@ pub(crate) fn apply_append(
             event: raw,
             created: true,
         });
+    }
+    if out.iter().any(|a| a.created) {
+        for id in &request.erase {
+            target.erase(id, at)?;
+        }
     }
     Ok(out)
 }
@@ -530,6 +593,8 @@ macro_rules! impl_eventually {
                         .collect(),
                     log_head: None,
                     head_id: None,
+                    make_keys: None,
+                    erase: Vec::new(),
                 };
                 let submitted = $crate::store::EventLog::append(self, request);
                 Box::pin(async move {

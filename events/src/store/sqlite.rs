@@ -11,11 +11,25 @@
 //! a conflict rolls back that request alone), commits once — one fsync for the
 //! whole group — and only then answers each caller and publishes the new head.
 //!
-//! It must not: update or delete a row; keep any mutable table beside `events`
-//! (stream versions and the head are read from `events` itself); write through
-//! any connection but the writer's; answer an append before its commit; decode
-//! `data`. The append rules themselves live in `super::apply_append`, shared by
-//! every store.
+//! **Keys.** Beside `events`, the file holds the key table of
+//! [`super::keys`]: `keyring` (one row), `subject_keys` (live data keys,
+//! wrapped) and `erased_keys` (tombstones). The writer runs key changes as
+//! jobs of their own, between groups; an append makes the keys of its new
+//! subjects in its own savepoint. An erasure deletes its key in the
+//! transaction that appends its event; the writer connection has
+//! `secure_delete` on, so the deleted bytes are overwritten with zeros, and
+//! after the commit it checkpoints the write-ahead log and truncates it, so
+//! the key is gone from the WAL too, before the caller is answered.
+//!
+//! **Files.** A new store file is created readable and writable by its owner
+//! only (0600); SQLite gives its `-wal` and `-shm` files the same mode.
+//!
+//! It must not: update or delete an event; keep any mutable table beside
+//! `events` but the key table (stream versions and the head are read from
+//! `events` itself); write through any connection but the writer's; answer an
+//! append before its commit; decode `data`. The append rules themselves live in
+//! `super::apply_append`, and the key rules in `super::keys`, shared by every
+//! store.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,9 +43,10 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
 use tokio::sync::{oneshot, watch};
 use uuid::Uuid;
 
+use super::keys::{apply_key_op, erase_key, make_keys, KeyTarget};
 use super::{
-    apply_append, AppendRequest, AppendTarget, Appended, EventLog, EventRecord, RawEvent,
-    StoreError,
+    apply_append, AppendRequest, AppendTarget, Appended, EventLog, EventRecord, KeyChanges,
+    KeyEntry, KeyOp, KeyOpDone, KeyringRecord, KeysSince, KeysToMake, NewKey, RawEvent, StoreError,
 };
 
 /// The most requests the writer commits in one transaction.
@@ -40,8 +55,10 @@ pub const MAX_GROUP: usize = 1024;
 /// `PRAGMA application_id` of a Passerelle store ("PSRL").
 const APPLICATION_ID: i64 = 0x5053_524C;
 
-/// `PRAGMA user_version`: the version of the schema below.
-const SCHEMA_VERSION: i64 = 1;
+/// `PRAGMA user_version`: the version of the schema below. Version 1 had no
+/// key table and kept personal data in clear; this build reads such a store
+/// (to export it) but writes nothing to it.
+const SCHEMA_VERSION: i64 = 2;
 
 /// How long a connection waits for another one's lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -69,6 +86,24 @@ CREATE TRIGGER events_no_update BEFORE UPDATE ON events
 BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
 CREATE TRIGGER events_no_delete BEFORE DELETE ON events
 BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+CREATE TABLE keyring (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    fingerprint TEXT    NOT NULL,
+    index_key   BLOB    NOT NULL,
+    generation  INTEGER NOT NULL CHECK (generation >= 0)
+) STRICT;
+CREATE TABLE subject_keys (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    id         TEXT    NOT NULL UNIQUE,
+    lookup     BLOB    NOT NULL UNIQUE CHECK (length(lookup) = 32),
+    wrapped    BLOB    NOT NULL,
+    subject    BLOB    NOT NULL,
+    created_at TEXT    NOT NULL
+) STRICT;
+CREATE TABLE erased_keys (
+    id        TEXT NOT NULL PRIMARY KEY,
+    erased_at TEXT NOT NULL
+) STRICT;
 ";
 
 /// Selects every column of `events`, in the order [`decode`] reads them.
@@ -126,7 +161,9 @@ struct Shared {
 struct Inner {
     path: PathBuf,
     created: bool,
-    queue: Option<mpsc::Sender<Job>>,
+    /// A store of schema 1 (no key table): read-only here.
+    legacy: bool,
+    queue: Option<mpsc::Sender<Work>>,
     writer: Option<JoinHandle<()>>,
     readers: Arc<Readers>,
     shared: Arc<Shared>,
@@ -148,12 +185,24 @@ struct Job {
     reply: oneshot::Sender<Result<Vec<Appended>, StoreError>>,
 }
 
+/// What the writer thread is asked to do.
+enum Work {
+    /// An append, committed in a group with the appends queued beside it.
+    Append(Job),
+    /// A key-table change, in a transaction of its own.
+    Keys {
+        op: KeyOp,
+        reply: oneshot::Sender<Result<KeyOpDone, StoreError>>,
+    },
+}
+
 impl SqliteStore {
     /// Creates a store at `path`, or opens the Passerelle store already there
     /// (see [`SqliteStore::created`]). Refuses a file that is not a Passerelle
     /// store, and a store of a newer schema.
     pub fn create(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
+        create_private(&path)?;
         let conn = Connection::open_with_flags(
             &path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -164,6 +213,7 @@ impl SqliteStore {
         conn.busy_timeout(BUSY_TIMEOUT)?;
         let created = match identify(&conn, &path)? {
             Identity::Store => false,
+            Identity::Legacy => return Err(legacy(&path)),
             Identity::Empty => {
                 set_wal(&conn)?;
                 conn.execute_batch("BEGIN IMMEDIATE")?;
@@ -171,6 +221,7 @@ impl SqliteStore {
                     // Another process may have created it since we looked.
                     match identify(&conn, &path)? {
                         Identity::Store => Ok(false),
+                        Identity::Legacy => Err(legacy(&path)),
                         Identity::Empty => {
                             conn.execute_batch(SCHEMA)?;
                             conn.pragma_update(None, "application_id", APPLICATION_ID)?;
@@ -194,11 +245,13 @@ impl SqliteStore {
         if !created {
             tracing::info!(path = %path.display(), "a store already exists here; opening it");
         }
-        Self::start(path, conn, created)
+        Self::start(path, conn, created, false)
     }
 
     /// Opens the store at `path`; [`StoreError::Missing`] if there is no file
-    /// there (it never creates one).
+    /// there (it never creates one). A store of schema 1 (made before personal
+    /// data was sealed) opens for reading only: its appends and key changes
+    /// are refused, so that it can be exported and imported into a new store.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
         if !path.exists() {
@@ -210,17 +263,26 @@ impl SqliteStore {
         )
         .map_err(|e| backend(&path, e))?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
+        warn_if_shared(&path);
         match identify(&conn, &path)? {
-            Identity::Store => Self::start(path, conn, false),
+            Identity::Store => Self::start(path, conn, false, false),
+            Identity::Legacy => Self::start(path, conn, false, true),
             Identity::Empty => Err(not_a_store(&path)),
         }
     }
 
     /// Configures the writer connection and starts the writer thread.
-    fn start(path: PathBuf, conn: Connection, created: bool) -> Result<Self, StoreError> {
+    fn start(
+        path: PathBuf,
+        conn: Connection,
+        created: bool,
+        legacy: bool,
+    ) -> Result<Self, StoreError> {
         set_wal(&conn)?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Deleted key bytes are overwritten, not left in free space.
+        conn.pragma_update(None, "secure_delete", "ON")?;
         conn.set_prepared_statement_cache_capacity(32);
         let head = read_head(&conn)?;
         let shared = Arc::new(Shared {
@@ -244,6 +306,7 @@ impl SqliteStore {
                 }),
                 path,
                 created,
+                legacy,
                 queue: Some(queue),
                 writer: Some(writer),
                 shared,
@@ -260,6 +323,19 @@ impl SqliteStore {
     /// one, and for [`SqliteStore::open`]).
     pub fn created(&self) -> bool {
         self.inner.created
+    }
+
+    /// Whether this is a store of schema 1, opened for reading only.
+    pub fn is_legacy(&self) -> bool {
+        self.inner.legacy
+    }
+
+    /// Queues `work` for the writer; `false` if the store is closed.
+    fn submit(&self, work: Work) -> bool {
+        match &self.inner.queue {
+            Some(queue) => queue.send(work).is_ok(),
+            None => false,
+        }
     }
 
     /// Groups committed by this handle's writer so far.
@@ -298,12 +374,13 @@ impl EventLog for SqliteStore {
         &self,
         request: AppendRequest,
     ) -> BoxFuture<'static, Result<Vec<Appended>, StoreError>> {
+        if self.inner.legacy {
+            let e = legacy(&self.inner.path);
+            return Box::pin(async move { Err(e) });
+        }
         // Queued now, at call time, so that calls are committed in call order.
         let (reply, answer) = oneshot::channel();
-        let queued = match &self.inner.queue {
-            Some(queue) => queue.send(Job { request, reply }).is_ok(),
-            None => false,
-        };
+        let queued = self.submit(Work::Append(Job { request, reply }));
         Box::pin(async move {
             if !queued {
                 return Err(StoreError::Closed);
@@ -355,21 +432,103 @@ impl EventLog for SqliteStore {
     fn head_changes(&self) -> watch::Receiver<u64> {
         self.inner.shared.head.subscribe()
     }
+
+    fn write_keys(&self, op: KeyOp) -> BoxFuture<'static, Result<KeyOpDone, StoreError>> {
+        if self.inner.legacy {
+            let e = legacy(&self.inner.path);
+            return Box::pin(async move { Err(e) });
+        }
+        let (reply, answer) = oneshot::channel();
+        let queued = self.submit(Work::Keys { op, reply });
+        Box::pin(async move {
+            if !queued {
+                return Err(StoreError::Closed);
+            }
+            answer.await.unwrap_or(Err(StoreError::Closed))
+        })
+    }
+
+    fn read_keys(&self, since: KeysSince) -> BoxFuture<'static, Result<KeyChanges, StoreError>> {
+        if self.inner.legacy {
+            return Box::pin(async { Ok(KeyChanges::default()) });
+        }
+        self.read_with(move |conn| read_key_changes(conn, since))
+    }
 }
 
-/// The writer thread: one group per turn until every handle is gone.
-fn write_loop(conn: Connection, jobs: mpsc::Receiver<Job>, shared: &Shared) {
+/// The writer thread: one group of appends, or one key change, per turn until
+/// every handle is gone.
+fn write_loop(conn: Connection, jobs: mpsc::Receiver<Work>, shared: &Shared) {
     // `recv` fails only once the queue is empty and closed: what was queued
     // before the last handle went is still answered.
-    while let Ok(first) = jobs.recv() {
+    let mut next: Option<Work> = None;
+    while let Some(first) = next.take().or_else(|| jobs.recv().ok()) {
+        let first = match first {
+            Work::Keys { op, reply } => {
+                let result = change_keys(&conn, &op);
+                if result.is_ok() && matches!(op, KeyOp::Rotate { .. }) {
+                    // The keys wrapped by the old master key leave the WAL too.
+                    checkpoint(&conn);
+                }
+                let _ = reply.send(result);
+                continue;
+            }
+            Work::Append(job) => job,
+        };
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
             match jobs.try_recv() {
-                Ok(job) => group.push(job),
+                Ok(Work::Append(job)) => group.push(job),
+                Ok(keys) => {
+                    // Kept in call order: after this group.
+                    next = Some(keys);
+                    break;
+                }
                 Err(_) => break,
             }
         }
         commit_group(&conn, group, shared);
+    }
+}
+
+/// Applies one key change in a transaction of its own.
+fn change_keys(conn: &Connection, op: &KeyOp) -> Result<KeyOpDone, StoreError> {
+    run(conn, "BEGIN IMMEDIATE")?;
+    let result = apply_key_op(&mut Transaction { conn }, op, Utc::now());
+    match result {
+        Ok(done) => {
+            run(conn, "COMMIT")?;
+            Ok(done)
+        }
+        Err(e) => {
+            if !conn.is_autocommit() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Copies the write-ahead log into the database file and truncates it to
+/// zero bytes, so that no old page image (a destroyed key's) stays in it.
+/// Waits for readers (the busy timeout) and tries a few times; a checkpoint
+/// that cannot finish is logged, and the next one completes it.
+fn checkpoint(conn: &Connection) {
+    for attempt in 1..=5 {
+        let busy: rusqlite::Result<i64> =
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0));
+        match busy {
+            Ok(0) => return,
+            Ok(_) if attempt < 5 => std::thread::sleep(Duration::from_millis(20 * attempt)),
+            Ok(_) => tracing::warn!(
+                "the write-ahead log could not be truncated after an erasure: readers held it; \
+                 the next checkpoint removes the destroyed key's old pages"
+            ),
+            Err(e) => {
+                tracing::error!(error = %e, "checkpoint after an erasure failed");
+                return;
+            }
+        }
     }
 }
 
@@ -396,6 +555,14 @@ fn commit_group(conn: &Connection, group: Vec<Job>, shared: &Shared) {
     shared
         .requests
         .fetch_add(group.len() as u64, Ordering::Relaxed);
+    let erased = group
+        .iter()
+        .zip(&outcomes)
+        .any(|(job, o)| !job.request.erase.is_empty() && o.is_ok());
+    if erased {
+        // Before anyone is told the key is gone.
+        checkpoint(conn);
+    }
     let head = outcomes
         .iter()
         .filter_map(|o| o.as_ref().ok())
@@ -494,6 +661,14 @@ impl AppendTarget for Transaction<'_> {
         .transpose()
     }
 
+    fn make_keys(&mut self, make: &KeysToMake, now: DateTime<Utc>) -> Result<(), StoreError> {
+        make_keys(self, make, now)
+    }
+
+    fn erase(&mut self, id: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        erase_key(self, id, now)
+    }
+
     fn insert(&mut self, raw: &RawEvent) -> Result<(), StoreError> {
         let r = &raw.record;
         let recorded_at = r
@@ -519,6 +694,183 @@ impl AppendTarget for Transaction<'_> {
         ])?;
         Ok(())
     }
+}
+
+impl KeyTarget for Transaction<'_> {
+    fn keyring(&mut self) -> Result<Option<KeyringRecord>, StoreError> {
+        read_keyring(self.conn)
+    }
+
+    fn put_keyring(&mut self, record: &KeyringRecord) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO keyring (id, fingerprint, index_key, generation) VALUES (1, ?1, ?2, ?3) \
+                 ON CONFLICT (id) DO UPDATE SET fingerprint = ?1, index_key = ?2, generation = ?3",
+            )?
+            .execute(params![
+                record.fingerprint,
+                record.index_key,
+                to_i64(record.generation)
+            ])?;
+        Ok(())
+    }
+
+    fn key_by_lookup(&mut self, lookup: &[u8; 32]) -> Result<Option<KeyEntry>, StoreError> {
+        query_key(self.conn, "WHERE lookup = ?1", &lookup[..])
+    }
+
+    fn key_by_id(&mut self, id: &str) -> Result<Option<KeyEntry>, StoreError> {
+        query_key(self.conn, "WHERE id = ?1", id)
+    }
+
+    fn is_erased(&mut self, id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM erased_keys WHERE id = ?1)")?
+            .query_row(params![id], |r| r.get(0))?)
+    }
+
+    fn insert_key(&mut self, key: &NewKey, at: &str) -> Result<KeyEntry, StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO subject_keys (id, lookup, wrapped, subject, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                key.id,
+                &key.lookup[..],
+                key.wrapped,
+                key.subject,
+                at
+            ])?;
+        let seq = to_u64(self.conn.last_insert_rowid(), 0, "key seq")?;
+        Ok(KeyEntry {
+            seq,
+            key: key.clone(),
+        })
+    }
+
+    fn rewrap(&mut self, id: &str, wrapped: &[u8]) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached("UPDATE subject_keys SET wrapped = ?2 WHERE id = ?1")?
+            .execute(params![id, wrapped])?;
+        Ok(())
+    }
+
+    fn key_ids(&mut self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn.prepare_cached("SELECT id FROM subject_keys")?;
+        let ids = stmt
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ids)
+    }
+
+    fn destroy(&mut self, id: &str, at: &str) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached("DELETE FROM subject_keys WHERE id = ?1")?
+            .execute(params![id])?;
+        self.tombstone(id, at)
+    }
+
+    fn tombstone(&mut self, id: &str, at: &str) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO erased_keys (id, erased_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![id, at])?;
+        Ok(())
+    }
+}
+
+fn read_keyring(conn: &Connection) -> Result<Option<KeyringRecord>, StoreError> {
+    let row = conn
+        .prepare_cached("SELECT fingerprint, index_key, generation FROM keyring WHERE id = 1")?
+        .query_row([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })
+        .optional()?;
+    row.map(|(fingerprint, index_key, generation)| {
+        Ok(KeyringRecord {
+            fingerprint,
+            index_key,
+            generation: to_u64(generation, 0, "key generation")?,
+        })
+    })
+    .transpose()
+}
+
+/// Selects `seq, id, lookup, wrapped, subject` of `subject_keys`.
+const SELECT_KEYS: &str = "SELECT seq, id, lookup, wrapped, subject FROM subject_keys ";
+
+/// A row of [`SELECT_KEYS`].
+type KeyRow = (i64, String, Vec<u8>, Vec<u8>, Vec<u8>);
+
+fn key_row(r: &Row<'_>) -> rusqlite::Result<KeyRow> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+}
+
+fn to_entry((seq, id, lookup, wrapped, subject): KeyRow) -> Result<KeyEntry, StoreError> {
+    let lookup: [u8; 32] = lookup
+        .try_into()
+        .map_err(|_| StoreError::Backend(format!("key {id} has a malformed lookup")))?;
+    Ok(KeyEntry {
+        seq: to_u64(seq, 0, "key seq")?,
+        key: NewKey {
+            id,
+            lookup,
+            wrapped,
+            subject,
+        },
+    })
+}
+
+fn query_key(
+    conn: &Connection,
+    tail: &str,
+    param: impl rusqlite::ToSql,
+) -> Result<Option<KeyEntry>, StoreError> {
+    let row = conn
+        .prepare_cached(&format!("{SELECT_KEYS}{tail}"))?
+        .query_row(params![param], key_row)
+        .optional()?;
+    row.map(to_entry).transpose()
+}
+
+/// [`EventLog::read_keys`] in one read transaction.
+fn read_key_changes(conn: &Connection, since: KeysSince) -> Result<KeyChanges, StoreError> {
+    run(conn, "BEGIN")?;
+    let result = (|| {
+        let keyring = read_keyring(conn)?;
+        let generation = keyring.as_ref().map(|r| r.generation);
+        let full = since.generation.is_none() || since.generation != generation;
+        let from = if full { 0 } else { to_i64(since.seq) };
+        let mut stmt = conn.prepare_cached(&format!("{SELECT_KEYS}WHERE seq > ?1 ORDER BY seq"))?;
+        let entries = stmt
+            .query_map(params![from], key_row)?
+            .map(|r| r.map_err(StoreError::from).and_then(to_entry))
+            .collect::<Result<Vec<_>, _>>()?;
+        let erased = if full {
+            let mut stmt = conn.prepare_cached("SELECT id FROM erased_keys")?;
+            let ids = stmt
+                .query_map([], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            ids
+        } else {
+            Vec::new()
+        };
+        Ok(KeyChanges {
+            keyring,
+            full,
+            entries,
+            erased,
+        })
+    })();
+    let _ = conn.execute_batch("COMMIT");
+    result
 }
 
 /// Idle read-only connections to one file.
@@ -647,6 +999,8 @@ fn to_limit(limit: usize) -> i64 {
 enum Identity {
     /// A Passerelle store this build reads.
     Store,
+    /// A store of schema 1: no key table, personal data in clear.
+    Legacy,
     /// An empty database, where a store may be created.
     Empty,
 }
@@ -674,7 +1028,8 @@ fn identify(conn: &Connection, path: &Path) -> Result<Identity, StoreError> {
             "{} has store schema version {v}; this build reads up to {SCHEMA_VERSION}",
             path.display()
         ))),
-        (APPLICATION_ID, v, _) if v >= 1 => Ok(Identity::Store),
+        (APPLICATION_ID, 1, _) => Ok(Identity::Legacy),
+        (APPLICATION_ID, v, _) if v >= 2 => Ok(Identity::Store),
         _ => Err(not_a_store(path)),
     }
 }
@@ -688,6 +1043,49 @@ fn set_wal(conn: &Connection) -> Result<(), StoreError> {
             "journal_mode is {mode}, WAL is required"
         )))
     }
+}
+
+/// Creates an empty file at `path` readable and writable by its owner only,
+/// unless something is there already; SQLite then makes its `-wal` and `-shm`
+/// files with the same mode.
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Backend(format!("{}: {e}", path.display()))),
+    }
+}
+
+/// Logs a warning when the store file can be read by others than its owner.
+fn warn_if_shared(path: &Path) {
+    #[cfg(unix)]
+    if let Ok(meta) = std::fs::metadata(path) {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            tracing::warn!(
+                path = %path.display(),
+                mode = format!("{mode:o}"),
+                "the store file can be read by others than its owner; chmod 600 it \
+                 (and its -wal and -shm files)"
+            );
+        }
+    }
+}
+
+fn legacy(path: &Path) -> StoreError {
+    StoreError::Backend(format!(
+        "{} was made by an earlier version (store schema 1) that kept personal data in clear; \
+         it can only be read. Export it (passerelle export --db {} -o log.jsonl) and import that \
+         into a new store (passerelle init --db new.db, then passerelle import --db new.db \
+         log.jsonl): the import seals every personal field",
+        path.display(),
+        path.display()
+    ))
 }
 
 fn not_a_store(path: &Path) -> StoreError {
