@@ -140,6 +140,17 @@ impl MasterKey {
         hex::encode(&hmac(&self.0, &[b"passerelle master key fingerprint v1"])[..8])
     }
 
+    /// Unwraps the data key `id` as the key table stores it (`wrapped`):
+    /// the raw 256 bits, zeroed when dropped. For audits and tests that look
+    /// for a key's bytes; nothing else needs them.
+    pub fn unwrap_data_key(
+        &self,
+        id: &KeyId,
+        wrapped: &[u8],
+    ) -> Option<Zeroizing<[u8; KEY_BYTES]>> {
+        self.unwrap(&data_key_label(id.as_str()), wrapped)
+    }
+
     /// Wraps a 256-bit secret, with `label` as associated data.
     fn wrap(&self, label: &[u8], secret: &[u8; KEY_BYTES]) -> Result<Vec<u8>, KeyError> {
         let nonce: [u8; NONCE_BYTES] = random()?;
