@@ -138,7 +138,10 @@ pub fn decide(state: &Registry, cmd: &Record) -> Result<Decision, RecordError> {
             continue;
         }
         let mut errs = Vec::new();
-        if matches!(s.event.event, Event::PersonalDataErased(_)) && !cmd.allow_erasure {
+        // An erasure is recorded by the erase command, or carried over from
+        // an exported log (with its provenance) by import.
+        let carried = s.provenance.is_some();
+        if matches!(s.event.event, Event::PersonalDataErased(_)) && !cmd.allow_erasure && !carried {
             errs.push(FieldError::new(
                 "type",
                 "PersonalDataErased is written only by the erase command",

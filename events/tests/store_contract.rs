@@ -16,7 +16,8 @@ use eventually::{EventStore, EventSubscriber, Versioned as _};
 use futures::future::BoxFuture;
 use futures::{FutureExt as _, StreamExt as _, TryStreamExt as _};
 use passerelle_events::store::{
-    chain_hash, AppendRequest, Appended, EventRecord, Pending, RawEvent,
+    chain_hash, AppendRequest, Appended, EventRecord, KeyOp, KeyOpDone, KeyringRecord, KeysSince,
+    KeysToMake, NewKey, Pending, RawEvent,
 };
 use passerelle_events::{EventLog, MemoryStore, SqliteStore, StoreError};
 use tokio::time::timeout;
@@ -776,6 +777,283 @@ where
     assert_eq!(seen, expected);
 }
 
+// ---------------------------------------------------------------------------
+// The key table: made with the batch that needs it, destroyed with its erasure
+// ---------------------------------------------------------------------------
+
+const FINGERPRINT: &str = "00112233aabbccdd";
+
+fn keyring_record(fingerprint: &str) -> KeyringRecord {
+    KeyringRecord {
+        fingerprint: fingerprint.into(),
+        index_key: vec![7; 72],
+        generation: 0,
+    }
+}
+
+/// A key with distinctive bytes: `n` names it, its lookup and its wrapped bytes.
+fn key(n: u8) -> NewKey {
+    NewKey {
+        id: format!("k_{}", hex::encode([n; 16])),
+        lookup: [n; 32],
+        wrapped: vec![n ^ 0x5a; 72],
+        subject: vec![n ^ 0xa5; 72],
+    }
+}
+
+fn making(keys: Vec<NewKey>) -> Option<KeysToMake> {
+    Some(KeysToMake {
+        fingerprint: FINGERPRINT.into(),
+        keys,
+    })
+}
+
+async fn init_keys<S: EventLog>(s: &S) {
+    let done = s
+        .write_keys(KeyOp::InitKeyring(keyring_record(FINGERPRINT)))
+        .await
+        .unwrap();
+    assert_eq!(done, KeyOpDone::Keyring(keyring_record(FINGERPRINT)));
+}
+
+/// Every live key id, and every destroyed one, as a reader with nothing sees them.
+async fn key_table<S: EventLog>(s: &S) -> (Vec<String>, Vec<String>, u64) {
+    let all = s.read_keys(KeysSince::default()).await.unwrap();
+    assert!(all.full);
+    let mut live: Vec<String> = all.entries.iter().map(|e| e.key.id.clone()).collect();
+    let mut erased = all.erased.clone();
+    live.sort();
+    erased.sort();
+    (live, erased, all.keyring.map_or(0, |r| r.generation))
+}
+
+async fn keys_are_made_with_the_batch_that_needs_them<S: EventLog>(fx: Fixture<S>) {
+    let s = fx.store;
+    // No keyring yet: nothing can be made.
+    let mut request = batch(vec![pending("a", None, numbered(0))]);
+    request.make_keys = making(vec![key(1)]);
+    assert_eq!(
+        EventLog::append(&s, request.clone()).await.unwrap_err(),
+        StoreError::NoKeyring
+    );
+    assert_eq!(s.head().await.unwrap(), 0);
+    init_keys(&s).await;
+    // A second init keeps the first keyring.
+    let again = s
+        .write_keys(KeyOp::InitKeyring(keyring_record("ffffffffffffffff")))
+        .await
+        .unwrap();
+    assert_eq!(again, KeyOpDone::Keyring(keyring_record(FINGERPRINT)));
+
+    EventLog::append(&s, request).await.unwrap();
+    let table = s.read_keys(KeysSince::default()).await.unwrap();
+    assert_eq!(table.entries.len(), 1);
+    assert_eq!(table.entries[0].key, key(1));
+
+    // A batch refused for its events makes no key.
+    let mut refused = batch(vec![pending("a", Some(0), numbered(1))]);
+    refused.make_keys = making(vec![key(2)]);
+    assert!(matches!(
+        EventLog::append(&s, refused).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    assert_eq!(key_table(&s).await.0, vec![key(1).id]);
+
+    // A subject that has a key now (another writer was first): a race, and nothing is appended.
+    let mut raced = batch(vec![pending("b", None, numbered(2))]);
+    raced.make_keys = making(vec![
+        key(3),
+        NewKey {
+            lookup: [1; 32],
+            ..key(4)
+        },
+    ]);
+    assert_eq!(
+        EventLog::append(&s, raced).await.unwrap_err(),
+        StoreError::KeyRace
+    );
+    assert_eq!(s.head().await.unwrap(), 1);
+    assert_eq!(key_table(&s).await.0, vec![key(1).id]);
+
+    // Keys wrapped by another master key are refused.
+    let mut foreign = batch(vec![pending("b", None, numbered(3))]);
+    foreign.make_keys = Some(KeysToMake {
+        fingerprint: "ffffffffffffffff".into(),
+        keys: vec![key(5)],
+    });
+    assert!(matches!(
+        EventLog::append(&s, foreign).await,
+        Err(StoreError::KeyringChanged { .. })
+    ));
+
+    // A reader asks for what is new since the last key it saw.
+    let seq = table.entries[0].seq;
+    let mut later = batch(vec![pending("b", None, numbered(4))]);
+    later.make_keys = making(vec![key(6), key(7)]);
+    EventLog::append(&s, later).await.unwrap();
+    let since = s
+        .read_keys(KeysSince {
+            seq,
+            generation: Some(0),
+        })
+        .await
+        .unwrap();
+    assert!(!since.full);
+    let ids: Vec<&str> = since.entries.iter().map(|e| e.key.id.as_str()).collect();
+    assert_eq!(ids, [key(6).id.as_str(), key(7).id.as_str()]);
+    if let Some(reopen) = fx.reopen {
+        let s = reopen().await;
+        assert_eq!(key_table(&s).await.0.len(), 3);
+    }
+}
+
+async fn erasure_destroys_a_key_with_its_event<S: EventLog>(fx: Fixture<S>) {
+    let s = fx.store;
+    init_keys(&s).await;
+    let mut made = batch(vec![pending("a", None, numbered(0))]);
+    made.make_keys = making(vec![key(1), key(2)]);
+    EventLog::append(&s, made).await.unwrap();
+
+    let erasure = numbered(1);
+    let mut erase = batch(vec![pending("erasure", None, erasure.clone())]);
+    erase.erase = vec![key(1).id];
+    EventLog::append(&s, erase.clone()).await.unwrap();
+    let (live, erased, generation) = key_table(&s).await;
+    assert_eq!(live, vec![key(2).id]);
+    assert_eq!(erased, vec![key(1).id]);
+    assert_eq!(generation, 1, "an erasure moves the generation");
+    // A reader that cached generation 0 must reload everything.
+    let stale = s
+        .read_keys(KeysSince {
+            seq: 99,
+            generation: Some(0),
+        })
+        .await
+        .unwrap();
+    assert!(stale.full);
+    assert_eq!(stale.erased, vec![key(1).id]);
+
+    // The same erasure retried (same event id) destroys nothing more and appends nothing.
+    let retried = EventLog::append(&s, erase).await.unwrap();
+    assert!(!retried[0].created);
+    assert_eq!(key_table(&s).await.2, 1);
+
+    // Erasing it again, or a key never made: refused, nothing appended.
+    for id in [key(1).id, key(9).id] {
+        let mut again = batch(vec![pending("erasure", None, numbered(2))]);
+        again.erase = vec![id.clone()];
+        assert_eq!(
+            EventLog::append(&s, again).await.unwrap_err(),
+            StoreError::KeyGone { id }
+        );
+    }
+    assert_eq!(s.head().await.unwrap(), 2);
+
+    // A destroyed key's id cannot be made again.
+    let mut back = batch(vec![pending("b", None, numbered(3))]);
+    back.make_keys = making(vec![NewKey {
+        lookup: [8; 32],
+        ..key(1)
+    }]);
+    assert!(matches!(
+        EventLog::append(&s, back).await,
+        Err(StoreError::KeyConflict(_))
+    ));
+    if let Some(reopen) = fx.reopen {
+        let s = reopen().await;
+        assert_eq!(key_table(&s).await, (vec![key(2).id], vec![key(1).id], 1));
+    }
+}
+
+async fn rotation_rewraps_exactly_the_stored_keys<S: EventLog>(fx: Fixture<S>) {
+    let s = fx.store;
+    init_keys(&s).await;
+    let mut made = batch(vec![pending("a", None, numbered(0))]);
+    made.make_keys = making(vec![key(1), key(2)]);
+    EventLog::append(&s, made).await.unwrap();
+    let to = keyring_record("0123456789abcdef");
+    let rotate = |ids: &[NewKey], from: &str| KeyOp::Rotate {
+        from: from.into(),
+        to: to.clone(),
+        rewrapped: ids.iter().map(|k| (k.id.clone(), vec![0xee; 72])).collect(),
+    };
+    // A set of keys that is not the stored one, or the wrong master key: nothing changes.
+    assert!(matches!(
+        s.write_keys(rotate(&[key(1)], FINGERPRINT)).await,
+        Err(StoreError::KeyConflict(_))
+    ));
+    assert!(matches!(
+        s.write_keys(rotate(&[key(1), key(2)], "ffffffffffffffff"))
+            .await,
+        Err(StoreError::KeyringChanged { .. })
+    ));
+    let unchanged = s.read_keys(KeysSince::default()).await.unwrap();
+    assert_eq!(unchanged.keyring.unwrap().fingerprint, FINGERPRINT);
+    assert!(unchanged
+        .entries
+        .iter()
+        .all(|e| e.key.wrapped != [0xee; 72]));
+
+    s.write_keys(rotate(&[key(2), key(1)], FINGERPRINT))
+        .await
+        .unwrap();
+    let rotated = s.read_keys(KeysSince::default()).await.unwrap();
+    let record = rotated.keyring.unwrap();
+    assert_eq!(record.fingerprint, to.fingerprint);
+    assert_eq!(record.generation, 1);
+    assert!(rotated.entries.iter().all(|e| e.key.wrapped == [0xee; 72]));
+    // Keys made under the old master key are refused from now on.
+    let mut old = batch(vec![pending("b", None, numbered(1))]);
+    old.make_keys = making(vec![key(3)]);
+    assert!(matches!(
+        EventLog::append(&s, old).await,
+        Err(StoreError::KeyringChanged { .. })
+    ));
+}
+
+async fn imported_keys_and_tombstones_are_kept<S: EventLog>(fx: Fixture<S>) {
+    let s = fx.store;
+    init_keys(&s).await;
+    let import = KeyOp::Import {
+        fingerprint: FINGERPRINT.into(),
+        keys: vec![key(1), key(2)],
+        erased: vec![key(9).id],
+    };
+    s.write_keys(import.clone()).await.unwrap();
+    // The same import again changes nothing.
+    s.write_keys(import).await.unwrap();
+    assert_eq!(
+        key_table(&s).await,
+        (vec![key(1).id, key(2).id], vec![key(9).id], 2)
+    );
+    // A key for a subject that has another one here, or live here but
+    // destroyed there: refused as a whole.
+    for bad in [
+        KeyOp::Import {
+            fingerprint: FINGERPRINT.into(),
+            keys: vec![
+                key(3),
+                NewKey {
+                    lookup: [1; 32],
+                    ..key(4)
+                },
+            ],
+            erased: vec![],
+        },
+        KeyOp::Import {
+            fingerprint: FINGERPRINT.into(),
+            keys: vec![key(5)],
+            erased: vec![key(1).id],
+        },
+    ] {
+        assert!(matches!(
+            s.write_keys(bad).await,
+            Err(StoreError::KeyConflict(_))
+        ));
+    }
+    assert_eq!(key_table(&s).await.0, vec![key(1).id, key(2).id]);
+}
+
 /// Instantiates every contract test for one store: `contract!(name, factory)`
 /// where `factory()` is a future of a [`Fixture`].
 macro_rules! contract {
@@ -795,6 +1073,10 @@ macro_rules! contract {
                 concurrent_appends_are_gap_free_and_durable,
                 subscription_catches_up_then_goes_live,
                 subscribe_all_sees_only_later_events,
+                keys_are_made_with_the_batch_that_needs_them,
+                erasure_destroys_a_key_with_its_event,
+                rotation_rewraps_exactly_the_stored_keys,
+                imported_keys_and_tombstones_are_kept,
             );
         }
     };
@@ -877,6 +1159,124 @@ mod sqlite_file {
         let store = SqliteStore::create(&path).unwrap();
         assert!(!store.created());
         assert_eq!(store.head().await.unwrap(), 4);
+    }
+
+    /// Every file of the store: the database, its write-ahead log and its
+    /// shared-memory index.
+    fn files_of(path: &Path) -> Vec<Vec<u8>> {
+        ["", "-wal", "-shm"]
+            .iter()
+            .filter_map(|suffix| {
+                let mut p = path.as_os_str().to_owned();
+                p.push(suffix);
+                std::fs::read(PathBuf::from(p)).ok()
+            })
+            .collect()
+    }
+
+    fn holds(files: &[Vec<u8>], needle: &[u8]) -> bool {
+        files
+            .iter()
+            .any(|f| f.windows(needle.len()).any(|w| w == needle))
+    }
+
+    #[tokio::test]
+    async fn an_erased_key_leaves_no_byte_in_the_file_or_its_wal() {
+        let (_dir, path, store) = temp_store();
+        init_keys(&store).await;
+        // Random bytes cannot be found by chance elsewhere in the file.
+        let secret = |seed: u8| -> Vec<u8> {
+            (0..72u32)
+                .map(|i| (i.wrapping_mul(73) as u8) ^ seed.wrapping_mul(151) ^ 0x3c)
+                .collect()
+        };
+        let (doomed, kept) = (
+            NewKey {
+                wrapped: secret(1),
+                subject: secret(2),
+                ..key(1)
+            },
+            NewKey {
+                wrapped: secret(3),
+                subject: secret(4),
+                ..key(2)
+            },
+        );
+        let mut made = batch(vec![pending("a", None, numbered(0))]);
+        made.make_keys = making(vec![doomed.clone(), kept.clone()]);
+        EventLog::append(&store, made).await.unwrap();
+        // Many more events, so that the key's page has old copies in the WAL
+        // and in the database file alike.
+        for n in 1..200 {
+            append_one(&store, "b", numbered(n)).await;
+        }
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+            .unwrap();
+        for n in 200..260 {
+            append_one(&store, "b", numbered(n)).await;
+        }
+        let before = files_of(&path);
+        assert!(holds(&before, &doomed.wrapped), "the test's key is stored");
+
+        let mut erase = batch(vec![pending("erasure", None, numbered(999))]);
+        erase.erase = vec![doomed.id.clone()];
+        EventLog::append(&store, erase).await.unwrap();
+        let after = files_of(&path);
+        for bytes in [&doomed.wrapped, &doomed.subject] {
+            assert!(!holds(&after, bytes), "a destroyed key's bytes remain");
+        }
+        assert!(holds(&after, &kept.wrapped), "the other key is kept");
+        assert_eq!(store.head().await.unwrap(), 261);
+    }
+
+    #[tokio::test]
+    async fn new_store_files_are_readable_by_their_owner_only() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let (_dir, path, store) = temp_store();
+        append_one(&store, "a", numbered(0)).await;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            let mode = std::fs::metadata(PathBuf::from(p))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{suffix}: {mode:o}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_store_of_schema_one_is_read_but_never_written() {
+        let (_dir, path, store) = temp_store();
+        append_one(&store, "a", numbered(0)).await;
+        store.close().await;
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("DROP TABLE keyring; DROP TABLE subject_keys; DROP TABLE erased_keys;")
+            .unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        drop(conn);
+        let store = SqliteStore::open(&path).unwrap();
+        assert!(store.is_legacy());
+        assert_eq!(all(&store).await.len(), 1);
+        assert!(store
+            .read_keys(KeysSince::default())
+            .await
+            .unwrap()
+            .keyring
+            .is_none());
+        let err = EventLog::append(&store, batch(vec![pending("a", None, numbered(1))]))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("schema 1"), "{err}");
+        assert!(store
+            .write_keys(KeyOp::InitKeyring(keyring_record(FINGERPRINT)))
+            .await
+            .is_err());
+        assert_eq!(store.head().await.unwrap(), 1);
+        let err = SqliteStore::create(&path).err().unwrap();
+        assert!(err.to_string().contains("import"), "{err}");
     }
 
     #[tokio::test]

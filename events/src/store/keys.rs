@@ -100,7 +100,7 @@ pub enum KeyOp {
     InitKeyring(KeyringRecord),
     /// Stores keys (and tombstones) carried over from another store, wrapped
     /// under the master key with `fingerprint`. A key already stored with the
-    /// same id and lookup is left as it is.
+    /// same id and lookup is left as it is. Moves the generation.
     Import {
         /// The fingerprint of the master key that wrapped them.
         fingerprint: String,
@@ -205,7 +205,7 @@ pub(crate) fn apply_key_op(
             keys,
             erased,
         } => {
-            current(t, fingerprint)?;
+            let record = current(t, fingerprint)?;
             for key in keys {
                 match (t.key_by_id(&key.id)?, t.key_by_lookup(&key.lookup)?) {
                     (Some(a), Some(b)) if a.key.id == b.key.id => continue,
@@ -237,6 +237,11 @@ pub(crate) fn apply_key_op(
                     t.tombstone(id, &at)?;
                 }
             }
+            // Readers learn of tombstones only by a full reload.
+            t.put_keyring(&KeyringRecord {
+                generation: record.generation + 1,
+                ..record
+            })?;
             Ok(KeyOpDone::Done)
         }
         KeyOp::Rotate {
