@@ -2,7 +2,11 @@
 //! measured in the same run:
 //!
 //! 1. **Replay throughput.** A generated log (default 1,000,000 events,
-//!    20,000 stakeholders) is bulk-loaded into a temporary `SqliteStore`.
+//!    20,000 stakeholders) is bulk-loaded into a temporary `SqliteStore`,
+//!    its personal fields (contact details, participant codes) sealed as the
+//!    ledger seals them (`--personal sealed`, the default), or left in clear
+//!    as logs were stored before personal data was sealed (`--personal
+//!    clear`; `--personal both` measures the two logs one after the other).
 //!    Then, alternating: the *baseline* reads every event back in pages of
 //!    [`PAGE`] and decodes each one (and drops it); the *replay* does the
 //!    same reads and decodes through `Engine::load`, folding every event into
@@ -23,7 +27,8 @@
 //! Usage: `cargo bench --bench projections -- [--events N]
 //! [--stakeholders N] [--replay-runs N] [--network-stakeholders N] [--ties N]
 //! [--runs N] [--igraph-runs N] [--exact-runs N] [--seed N]
-//! [--only replay|gaps|layout]` (`--only` may be repeated; `--igraph-runs 0`
+//! [--personal sealed|clear|both] [--only replay|gaps|layout]` (`--only` may
+//! be repeated; `--igraph-runs 0`
 //! and `--exact-runs 0` skip those), or the environment variables
 //! `BENCH_EVENTS`, `BENCH_STAKEHOLDERS`, `BENCH_REPLAY_RUNS`,
 //! `BENCH_NETWORK_STAKEHOLDERS`, `BENCH_TIES`, `BENCH_RUNS`,
@@ -43,7 +48,7 @@ use passerelle::demo::{DEMO_ACTOR, DEMO_JSONL};
 use passerelle::generate::{events_for_ties, generate, GenerateConfig};
 use passerelle_events::ledger::decode;
 use passerelle_events::store::{AppendRequest, EventRecord, Pending, PAGE};
-use passerelle_events::{EventLog, Keyring, Ledger, MemoryStore, SqliteStore, Submission};
+use passerelle_events::{Event, EventLog, Keyring, Ledger, MemoryStore, SqliteStore, Submission};
 use passerelle_projections::engine::{AsOf, Engine};
 use passerelle_projections::gaps;
 use passerelle_projections::layout::{layout, mean_displacement, FRAME_HALF_WIDTH};
@@ -94,6 +99,8 @@ struct Config {
     seed: u64,
     /// Parts to run.
     parts: Vec<Part>,
+    /// Replay logs with personal fields sealed (true) and/or in clear (false).
+    personal: Vec<bool>,
 }
 
 impl Config {
@@ -115,6 +122,7 @@ impl Config {
             exact_runs: env("BENCH_EXACT_RUNS", 3) as usize,
             seed: env("BENCH_SEED", 1),
             parts: vec![Part::Replay, Part::Gaps, Part::Layout],
+            personal: vec![true],
         };
         let mut only = Vec::new();
         let mut args = std::env::args().skip(1);
@@ -140,6 +148,14 @@ impl Config {
                 "--igraph-runs" => config.igraph_runs = number("--igraph-runs") as usize,
                 "--exact-runs" => config.exact_runs = number("--exact-runs") as usize,
                 "--seed" => config.seed = number("--seed"),
+                "--personal" => {
+                    config.personal = match value("--personal").as_str() {
+                        "sealed" => vec![true],
+                        "clear" => vec![false],
+                        "both" => vec![false, true],
+                        other => panic!("--personal {other}: use sealed, clear or both"),
+                    }
+                }
                 "--only" => only.push(match value("--only").as_str() {
                     "replay" => Part::Replay,
                     "gaps" => Part::Gaps,
@@ -151,7 +167,8 @@ impl Config {
                 other => panic!(
                     "unknown argument {other}; use --events N, --stakeholders N, \
                      --replay-runs N, --network-stakeholders N, --ties N, --runs N, \
-                     --igraph-runs N, --exact-runs N, --seed N, --only replay|gaps|layout"
+                     --igraph-runs N, --exact-runs N, --seed N, --personal sealed|clear|both, \
+                     --only replay|gaps|layout"
                 ),
             }
         }
@@ -237,28 +254,51 @@ fn generated(stakeholders: usize, events: usize, seed: u64) -> Vec<Submission> {
 }
 
 /// Appends `subs` to `store` in batches of [`LOAD_BATCH`], without the
-/// ledger's validation (the generator's events are valid in order).
-async fn bulk_load<S: EventLog>(store: &S, subs: &[Submission]) {
+/// ledger's validation (the generator's events are valid in order). With
+/// `seal`, personal fields are sealed as the ledger seals them, under a key
+/// per subject made in the batch that first needs it; without, they stay in
+/// clear (as logs were stored before sealing). Answers how many data keys
+/// were made.
+async fn bulk_load<S: EventLog>(store: &S, subs: &[Submission], seal: bool) -> usize {
+    let keyring = if seal {
+        Some(Keyring::with_new_key(store.clone()).await.expect("keyring"))
+    } else {
+        None
+    };
+    let mut keys = 0;
     for chunk in subs.chunks(LOAD_BATCH) {
+        let mut made = keyring.as_ref().map(Keyring::made_keys);
         let events = chunk
             .iter()
-            .map(|s| Pending {
-                stream: s.event.stream(),
-                expected: None,
-                record: EventRecord::new(&s.event, "bench", None),
+            .map(|s| {
+                let mut event = s.event.clone();
+                if let (Some(k), Some(made)) = (&keyring, made.as_mut()) {
+                    k.seal(&mut event, made).expect("seal");
+                }
+                Pending {
+                    stream: event.stream(),
+                    expected: None,
+                    record: EventRecord::new(&event, "bench", None),
+                }
             })
             .collect();
+        let make_keys = made.as_ref().and_then(|m| m.to_make());
+        keys += make_keys.as_ref().map_or(0, |m| m.keys.len());
         store
             .append(AppendRequest {
                 events,
                 log_head: None,
                 head_id: None,
-                make_keys: None,
+                make_keys,
                 erase: Vec::new(),
             })
             .await
             .expect("bulk append");
+        if let (Some(k), Some(made)) = (&keyring, made) {
+            k.adopt(made);
+        }
     }
+    keys
 }
 
 /// CPU time (user + system, all threads) this process has used so far, from
@@ -301,10 +341,13 @@ async fn replay<S: EventLog>(store: &S, settings: &Settings) -> (Engine, Duratio
     (engine, loaded, start.elapsed() - loaded)
 }
 
-fn bench_replay(config: &Config, runtime: &tokio::runtime::Runtime) {
+fn bench_replay(config: &Config, runtime: &tokio::runtime::Runtime, sealed: bool) {
     println!(
-        "## replay: {} events, {} stakeholders, seed {}",
-        config.events, config.stakeholders, config.seed
+        "## replay: {} events, {} stakeholders, seed {}, personal fields {}",
+        config.events,
+        config.stakeholders,
+        config.seed,
+        if sealed { "sealed" } else { "in clear" }
     );
     let t = Instant::now();
     let subs = generated(config.stakeholders, config.events, config.seed);
@@ -318,14 +361,24 @@ fn bench_replay(config: &Config, runtime: &tokio::runtime::Runtime) {
     let path = dir.path().join("events.db");
     let store = SqliteStore::create(&path).expect("create store");
     let t = Instant::now();
-    runtime.block_on(bulk_load(&store, &subs));
+    let keys = runtime.block_on(bulk_load(&store, &subs, sealed));
     let events = subs.len();
+    let personal = subs
+        .iter()
+        .filter(|s| Event::may_hold_personal_data(s.event.event.type_name()))
+        .map(|s| s.event.event.clone().personal_fields().len())
+        .sum::<usize>();
     drop(subs);
     let size = std::fs::metadata(&path).map_or(0, |m| m.len())
         + std::fs::metadata(path.with_extension("db-wal")).map_or(0, |m| m.len());
     eprintln!(
         "loaded into SQLite in {:.1} s ({:.0} MB)",
         t.elapsed().as_secs_f64(),
+        size as f64 / 1e6
+    );
+    println!(
+        "personal fields: {personal}, {}; data keys made: {keys}; store file {:.0} MB",
+        if sealed { "sealed" } else { "in clear" },
         size as f64 / 1e6
     );
 
@@ -481,7 +534,7 @@ fn bench_gaps(config: &Config, runtime: &tokio::runtime::Runtime) {
     );
     let subs = generated(config.network_stakeholders, events, config.seed);
     let store = MemoryStore::new();
-    runtime.block_on(bulk_load(&store, &subs));
+    runtime.block_on(bulk_load(&store, &subs, true));
     drop(subs);
     let engine = runtime.block_on(Engine::load(&store)).expect("load");
     let settings = Settings::default();
@@ -833,7 +886,9 @@ fn main() {
     );
     let total = Instant::now();
     if config.has(Part::Replay) {
-        bench_replay(&config, &runtime);
+        for &sealed in &config.personal {
+            bench_replay(&config, &runtime, sealed);
+        }
     }
     if config.has(Part::Gaps) {
         bench_gaps(&config, &runtime);

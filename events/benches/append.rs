@@ -10,7 +10,15 @@
 //!   their chain hashes in transactions of 64 rows (the largest group 64
 //!   writers can form);
 //! - `raw, one transaction`: the same rows in a single transaction (for
-//!   information: no fsync per group at all).
+//!   information: no fsync per group at all);
+//! - the cost of sealing personal data, through the ledger (validation,
+//!   sealing, group commit) with 64 writers, each changing its own
+//!   stakeholder's profile: `ledger, no personal data` changes the territory
+//!   (a text of the same length as the e-mail below, nothing sealed);
+//!   `ledger, e-mail sealed` changes the contact e-mail (sealed under the
+//!   stakeholder's contact key, made by its first change); `ledger, new
+//!   participant each` records attendances of a new participant code every
+//!   time (a data key made, wrapped and stored with every event).
 //!
 //! Runs are interleaved (each round runs every configuration once) and the
 //! median, min and max events/s are printed per configuration.
@@ -24,8 +32,9 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use passerelle_events::envelope::format_recorded_at;
 use passerelle_events::store::{chain_hash, AppendRequest, EventRecord, Pending, RawEvent};
-use passerelle_events::{EventLog, SqliteStore, SCHEMA_VERSION};
+use passerelle_events::{EventLog, Keyring, Ledger, SqliteStore, Submission, SCHEMA_VERSION};
 use rusqlite::{params, Connection};
+use serde_json::{json, Value};
 use uuid::Uuid;
 
 const WRITERS: usize = 64;
@@ -233,6 +242,92 @@ fn raw(events: usize, batch: usize) -> Sample {
     }
 }
 
+/// What the ledger workloads append.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Workload {
+    /// Profile changes without personal data.
+    Plain,
+    /// Profile changes of the contact e-mail (sealed).
+    Sealed,
+    /// Attendances of a new participant each (a key made per event).
+    NewSubjects,
+}
+
+fn wire(kind: &str, data: Value) -> Submission {
+    Submission::from_wire(&json!({
+        "id": Uuid::new_v4().to_string(), "type": kind, "programme": "bench",
+        "occurred_at": "2022-02-07T10:00:00Z", "data": data,
+    }))
+    .expect("a valid bench event")
+}
+
+/// One event of `workload` for writer `w`, its `i`-th.
+fn ledger_event(workload: Workload, w: usize, i: usize) -> Submission {
+    match workload {
+        // Both texts are 29 characters long.
+        Workload::Plain => wire(
+            "StakeholderProfileChanged",
+            json!({"stakeholder": format!("s{w}"), "territory": format!("district {w:04}-{i:07} north")}),
+        ),
+        Workload::Sealed => wire(
+            "StakeholderProfileChanged",
+            json!({"stakeholder": format!("s{w}"), "contact": {"email": format!("p{w:04}.{i:07}@bench.org")}}),
+        ),
+        Workload::NewSubjects => wire(
+            "ParticipantAttended",
+            json!({"session": "s", "participant": format!("P-{w:04}-{i:07}")}),
+        ),
+    }
+}
+
+async fn ledger_writers(workload: Workload, events: usize) -> Sample {
+    let (_dir, path) = fresh();
+    let store = SqliteStore::create(&path).expect("create store");
+    let keyring = Keyring::with_new_key(store.clone()).await.expect("keyring");
+    let ledger = Ledger::open(keyring).await.expect("ledger");
+    let mut setup = vec![wire(
+        "ProgrammeDefined",
+        json!({"programme": "bench", "name": "Bench"}),
+    )];
+    setup.extend((0..WRITERS).map(|w| {
+        wire(
+            "StakeholderRegistered",
+            json!({"stakeholder": format!("s{w}"), "name": format!("Stakeholder {w}"), "kind": "association"}),
+        )
+    }));
+    setup.push(wire(
+        "CoCreationSessionHeld",
+        json!({"session": "s", "title": "Bench", "level": "involve", "beneficiaries": {"total": 0}}),
+    ));
+    ledger.record(setup, "bench").await.expect("setup");
+    let each = events / WRITERS;
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let ledger = ledger.clone();
+            tokio::spawn(async move {
+                for i in 0..each {
+                    ledger
+                        .record(vec![ledger_event(workload, w, i)], "bench")
+                        .await
+                        .expect("record");
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("writer task");
+    }
+    let elapsed = start.elapsed();
+    let stats = store.commit_stats();
+    drop(ledger);
+    store.close().await;
+    Sample {
+        rate: rate(each * WRITERS, elapsed),
+        mean_group: Some(stats.mean_group()),
+    }
+}
+
 struct Row {
     name: String,
     events: usize,
@@ -297,6 +392,21 @@ fn main() {
             events: config.events,
             samples: vec![],
         },
+        Row {
+            name: format!("ledger, {WRITERS} writers, no personal data"),
+            events: config.events,
+            samples: vec![],
+        },
+        Row {
+            name: format!("ledger, {WRITERS} writers, e-mail sealed"),
+            events: config.events,
+            samples: vec![],
+        },
+        Row {
+            name: format!("ledger, {WRITERS} writers, new participant each"),
+            events: config.events,
+            samples: vec![],
+        },
     ];
     let total = Instant::now();
     for run in 0..config.runs {
@@ -308,6 +418,15 @@ fn main() {
             .push(runtime.block_on(store_writers(WRITERS, config.events)));
         rows[2].samples.push(raw(config.events, RAW_BATCH));
         rows[3].samples.push(raw(config.events, config.events));
+        for (row, workload) in [
+            (4, Workload::Plain),
+            (5, Workload::Sealed),
+            (6, Workload::NewSubjects),
+        ] {
+            rows[row]
+                .samples
+                .push(runtime.block_on(ledger_writers(workload, config.events)));
+        }
         eprintln!(
             "run {}/{}: {}",
             run + 1,
@@ -342,6 +461,12 @@ fn main() {
     println!(
         "ratio 1 writer / raw {RAW_BATCH}-row transactions (medians): {:.2}",
         rows[0].median() / rows[2].median()
+    );
+    println!(
+        "cost of sealing, ledger with {WRITERS} writers (medians): e-mail sealed / no personal \
+         data {:.2}; new participant each / no personal data {:.2}",
+        rows[5].median() / rows[4].median(),
+        rows[6].median() / rows[4].median()
     );
     println!("total time: {:.1} s", total.elapsed().as_secs_f64());
 }
