@@ -27,7 +27,9 @@ pub enum Command {
     /// in; the data keys an export carries (--with-keys) are imported first.
     Import(ImportArgs),
     /// Export the log as JSON Lines, in log order: the stored envelopes, their
-    /// personal fields sealed as stored.
+    /// personal fields sealed as stored (no master key needed). --with-keys
+    /// and --decrypt need the master key, and their output file is created
+    /// readable by you only.
     Export(ExportArgs),
     /// Check the whole log: positions gap-free, every event decodes and
     /// validates, the hash chain holds. Exits non-zero naming the first bad
@@ -124,10 +126,6 @@ pub enum ExportFormat {
 }
 
 /// `passerelle export`.
-///
-/// Without a flag, personal fields are written sealed, as stored, and no
-/// master key is needed. --with-keys and --decrypt need the store's master
-/// key, and their output file is created readable by its owner only.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     #[command(flatten)]
@@ -144,7 +142,7 @@ pub struct ExportArgs {
     pub output: Option<PathBuf>,
     /// Also carry the data keys the exported events are sealed under, in a
     /// first line that `import` reads. They stay wrapped by this store's
-    /// master key: the export alone reveals nothing, and importing it into a
+    /// master key: the export alone reveals no personal data, and importing it into a
     /// store with another master key needs this store's key
     /// (import --source-key-file).
     #[arg(long, conflicts_with = "decrypt")]

@@ -183,6 +183,10 @@ pub fn stored_fingerprint(db: &Path) -> Option<String> {
 /// database or its write-ahead log. The error names where the key was looked
 /// for. Finishes an interrupted rotation as [`open_keyring`] does.
 pub fn check(db: &Path) -> anyhow::Result<()> {
+    if !db.exists() {
+        // Opening the store says there is none.
+        return Ok(());
+    }
     let source = source_for(db);
     let key = read(&source)?;
     let Some(stored) = stored_fingerprint(db) else {
