@@ -22,8 +22,9 @@ pub async fn run(args: EraseArgs) -> anyhow::Result<ExitCode> {
     match rights::erase(&ledger, &subject, reason, &actor).await {
         Ok(done) => {
             println!(
-                "erased {shown}: data key {} destroyed (its bytes overwritten in the store and \
-                 its write-ahead log); PersonalDataErased recorded at log position {} by {}",
+                "erased {shown}: data key {} destroyed (its bytes overwritten in the database \
+                 file and the write-ahead log truncated, unless a warning above says readers \
+                 held it); PersonalDataErased recorded at log position {} by {}",
                 done.key, done.event.position, done.event.recorded_by
             );
             println!(

@@ -138,7 +138,8 @@ async fn rotate(args: KeysRotateArgs) -> anyhow::Result<ExitCode> {
     }
     println!(
         "back the new key up apart from the database. Database backups made before now are \
-         wrapped by the old key (fingerprint {old}): keep it for as long as you keep them"
+         wrapped by the old key (fingerprint {old}): keep it for as long as you keep them. A \
+         server running on this store holds the old key: restart it with the new one"
     );
     Ok(ExitCode::SUCCESS)
 }
