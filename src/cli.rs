@@ -23,9 +23,13 @@ pub enum Command {
     /// standard input or --file; print the stored envelopes as JSON.
     Record(RecordArgs),
     /// Import a JSON Lines log (one event per line), all or nothing per batch
-    /// of 10,000 events.
+    /// of 10,000 events. Personal fields given in clear are sealed on the way
+    /// in; the data keys an export carries (--with-keys) are imported first.
     Import(ImportArgs),
-    /// Export the log as JSON Lines, in log order.
+    /// Export the log as JSON Lines, in log order: the stored envelopes, their
+    /// personal fields sealed as stored (no master key needed). --with-keys
+    /// and --decrypt need the master key, and their output file is created
+    /// readable by you only.
     Export(ExportArgs),
     /// Check the whole log: positions gap-free, every event decodes and
     /// validates, the hash chain holds. Exits non-zero naming the first bad
@@ -48,6 +52,15 @@ pub enum Command {
     Token(TokenArgs),
     /// Serve the JSON API (and, later, the web pages) until SIGINT/SIGTERM.
     Serve(ServeArgs),
+    /// Erase a data subject's personal data (GDPR art. 17): destroy its data
+    /// key and record PersonalDataErased. The events, their hash chain and
+    /// every tie and count stay; the fields read as erased everywhere.
+    Erase(EraseArgs),
+    /// Everything the store holds about one data subject, decrypted, as JSON
+    /// (an access request, GDPR art. 15).
+    SubjectAccess(SubjectAccessArgs),
+    /// The master key: its status, and rotation to a new one.
+    Keys(KeysArgs),
 }
 
 /// Where the store is.
@@ -98,6 +111,11 @@ pub struct ImportArgs {
     /// the operating-system user.
     #[arg(long, value_name = "NAME")]
     pub actor: Option<String>,
+    /// The key file of the exporting store's master key, when the file
+    /// carries data keys (export --with-keys) from a store with another
+    /// master key than this one's.
+    #[arg(long, value_name = "PATH")]
+    pub source_key_file: Option<PathBuf>,
 }
 
 /// Export formats.
@@ -122,6 +140,21 @@ pub struct ExportArgs {
     /// Write to this file instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Also carry the data keys the exported events are sealed under, in a
+    /// first line that `import` reads. They stay wrapped by this store's
+    /// master key: the export alone reveals no personal data, and importing it into a
+    /// store with another master key needs this store's key
+    /// (import --source-key-file).
+    #[arg(long, conflicts_with = "decrypt")]
+    pub with_keys: bool,
+    /// Write personal fields decrypted, in clear (for a migration). Fields of
+    /// erased subjects stay sealed. Refused without
+    /// --yes-include-personal-data.
+    #[arg(long)]
+    pub decrypt: bool,
+    /// Confirms that --decrypt may write personal data in clear.
+    #[arg(long)]
+    pub yes_include_personal_data: bool,
 }
 
 /// `passerelle verify`.
@@ -163,6 +196,88 @@ pub struct ServeArgs {
     /// Largest accepted request body, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
     pub body_limit: u64,
+}
+
+/// `passerelle erase`.
+#[derive(Debug, Args)]
+pub struct EraseArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub db: DbArg,
+    /// The programme (or name it in --subject: contact:P/STAKEHOLDER).
+    #[arg(long, value_name = "P")]
+    pub programme: Option<String>,
+    /// Whose data: contact:STAKEHOLDER (the stakeholder's contact person) or
+    /// participant:CODE (a participant's pseudonymous code).
+    #[arg(long, value_name = "SUBJECT")]
+    pub subject: String,
+    /// Why (1–1,000 characters), recorded in the PersonalDataErased event.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+    /// Who erases (`recorded_by`); default: the operating-system user.
+    #[arg(long, value_name = "NAME")]
+    pub actor: Option<String>,
+}
+
+/// `passerelle subject-access`.
+#[derive(Debug, Args)]
+pub struct SubjectAccessArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub db: DbArg,
+    /// Whose data: contact:STAKEHOLDER or participant:CODE (with --programme),
+    /// or contact:P/STAKEHOLDER, participant:P/CODE.
+    #[arg(long, value_name = "SUBJECT")]
+    pub subject: String,
+    /// The programme, unless the subject names it.
+    #[arg(long, value_name = "P")]
+    pub programme: Option<String>,
+    /// Write to this file (created readable by you only) instead of standard
+    /// output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// `passerelle keys`.
+#[derive(Debug, Args)]
+pub struct KeysArgs {
+    /// What to do with the keys.
+    #[command(subcommand)]
+    pub command: KeysCommand,
+}
+
+/// The `keys` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// The store's master key (fingerprint, where it was read from) and how
+    /// many data keys are live and destroyed.
+    Status(KeysStatusArgs),
+    /// Wrap every data key again under a new random master key, without
+    /// touching the log. With a key file, the new key replaces it (written
+    /// first to KEYFILE.new); with PASSERELLE_MASTER_KEY, --new-key-file is
+    /// required. Database backups made before still need the old key.
+    Rotate(KeysRotateArgs),
+}
+
+/// `passerelle keys status`.
+#[derive(Debug, Args)]
+pub struct KeysStatusArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub db: DbArg,
+}
+
+/// `passerelle keys rotate`.
+#[derive(Debug, Args)]
+pub struct KeysRotateArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub db: DbArg,
+    /// Write the new master key to this file (it must not exist; created
+    /// readable by you only) instead of replacing the current key file.
+    /// Required when the key comes from PASSERELLE_MASTER_KEY.
+    #[arg(long, value_name = "PATH")]
+    pub new_key_file: Option<PathBuf>,
 }
 
 /// The operating-system user, for `recorded_by` on the command line.

@@ -41,5 +41,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Generate(a) => commands::generate::run(a),
         Command::Token(a) => commands::token::run(a),
         Command::Serve(a) => commands::serve::run(a).await,
+        Command::Erase(a) => commands::erase::run(a).await,
+        Command::SubjectAccess(a) => commands::subject_access::run(a).await,
+        Command::Keys(a) => commands::keys::run(a).await,
     }
 }

@@ -7,6 +7,13 @@
 //! by its owner only. The key must be backed up apart from the database: a
 //! copy of the database without it reveals no personal data, and without
 //! any copy of it the personal data is lost.
+//!
+//! **Rotation** (`passerelle keys rotate`) writes the new key to
+//! `<keyfile>.new` before the store's keys are wrapped again, and renames it
+//! over the key file once that has committed. If the process dies between
+//! the two, the key file no longer opens the store; [`open_keyring`] then
+//! finds `<keyfile>.new`, checks that it opens the store, finishes the rename
+//! itself and says so on standard error.
 
 use std::fmt;
 use std::io::Write;
@@ -79,7 +86,8 @@ pub fn read(source: &KeySource) -> anyhow::Result<MasterKey> {
 }
 
 /// Creates a key file at `path` holding `key`, readable and writable by its
-/// owner only; refuses to overwrite one.
+/// owner only, and makes it durable (the file and its directory entry);
+/// refuses to overwrite one.
 pub fn write_key_file(path: &Path, key: &MasterKey) -> anyhow::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -91,6 +99,45 @@ pub fn write_key_file(path: &Path, key: &MasterKey) -> anyhow::Result<()> {
     file.write_all(key.to_hex().as_bytes())?;
     file.write_all(b"\n")?;
     file.sync_all()?;
+    sync_parent(path)?;
+    Ok(())
+}
+
+/// Where a rotation writes the new key before it replaces the key file
+/// `path`: `<path>.new`.
+pub fn pending_key_file(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".new");
+    PathBuf::from(name)
+}
+
+/// Renames the key file `from` over `to`, durably.
+pub fn replace_key_file(from: &Path, to: &Path) -> anyhow::Result<()> {
+    std::fs::rename(from, to).with_context(|| {
+        format!(
+            "cannot rename the key file {} to {}",
+            from.display(),
+            to.display()
+        )
+    })?;
+    sync_parent(to)
+}
+
+/// Makes a file's directory entry durable (a new or renamed file survives a
+/// crash). A no-op where directories cannot be synced.
+fn sync_parent(path: &Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .with_context(|| format!("cannot sync the directory {}", dir.display()))?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
     Ok(())
 }
 
@@ -109,15 +156,136 @@ pub fn for_new_store(db: &Path) -> anyhow::Result<(MasterKey, KeySource, bool)> 
     }
 }
 
+/// The fingerprint of the master key of the store at `db`, read through a
+/// read-only connection so that nothing in its files changes (opening the
+/// store for writing and closing it checkpoints its write-ahead log into the
+/// database file). `None` when it cannot be read this way (no file, no key
+/// table, not a database): opening the store then says what is wrong.
+pub fn stored_fingerprint(db: &Path) -> Option<String> {
+    use rusqlite::{Connection, OpenFlags};
+    if !db.is_file() {
+        return None;
+    }
+    let conn = Connection::open_with_flags(
+        db,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .ok()?;
+    conn.busy_timeout(std::time::Duration::from_secs(5)).ok()?;
+    conn.query_row("SELECT fingerprint FROM keyring WHERE id = 1", [], |r| {
+        r.get::<_, String>(0)
+    })
+    .ok()
+}
+
+/// Checks that the master key opens the store at `db` *before* the store is
+/// opened for writing, so that a missing or wrong key changes no byte of the
+/// database or its write-ahead log. The error names where the key was looked
+/// for. Finishes an interrupted rotation as [`open_keyring`] does.
+pub fn check(db: &Path) -> anyhow::Result<()> {
+    if !db.exists() {
+        // Opening the store says there is none.
+        return Ok(());
+    }
+    let source = source_for(db);
+    let key = read(&source)?;
+    let Some(stored) = stored_fingerprint(db) else {
+        return Ok(());
+    };
+    let given = key.fingerprint();
+    if given == stored {
+        return Ok(());
+    }
+    let wrong = explain(
+        KeyError::WrongMasterKey {
+            given,
+            store: stored.clone(),
+        },
+        &source,
+        db,
+    );
+    let KeySource::File(path) = &source else {
+        return Err(wrong);
+    };
+    let pending = pending_key_file(path);
+    if !pending.exists() {
+        return Err(wrong);
+    }
+    let why = match read(&KeySource::File(pending.clone())) {
+        Ok(new) if new.fingerprint() == stored => {
+            replace_key_file(&pending, path)?;
+            eprintln!("{}", finished_note(&pending, &stored, path));
+            return Ok(());
+        }
+        Ok(new) => format!(
+            "its key (fingerprint {}) does not open the store either",
+            new.fingerprint()
+        ),
+        Err(e) => format!("{e:#}"),
+    };
+    Err(wrong.context(format!(
+        "{} exists too (left by a key rotation), but {why}",
+        pending.display()
+    )))
+}
+
+/// What is said when an interrupted rotation is finished.
+fn finished_note(pending: &Path, fingerprint: &str, path: &Path) -> String {
+    format!(
+        "note: a key rotation was interrupted after the store's keys were wrapped again: {} \
+         holds the store's master key (fingerprint {fingerprint}) and now replaces {}",
+        pending.display(),
+        path.display()
+    )
+}
+
 /// Opens the keyring of `store` (the store at `db`) with its master key. A
 /// missing or wrong key is refused with a message that names where the key
-/// was looked for; nothing is written.
+/// was looked for; nothing is written to the store (call [`check`] before
+/// opening the store for its files to stay unchanged byte for byte).
+///
+/// When the key file does not open the store but `<keyfile>.new` does (a
+/// rotation was interrupted after the store changed), the rename the
+/// rotation did not do is done here, with a message on standard error.
 pub async fn open_keyring<S: EventLog>(store: S, db: &Path) -> anyhow::Result<Keyring<S>> {
     let source = source_for(db);
     let key = read(&source)?;
-    Keyring::open(store, key)
+    match Keyring::open(store.clone(), key).await {
+        Ok(keyring) => Ok(keyring),
+        Err(e @ KeyError::WrongMasterKey { .. }) => {
+            let KeySource::File(path) = &source else {
+                return Err(explain(e, &source, db));
+            };
+            let pending = pending_key_file(path);
+            if !pending.exists() {
+                return Err(explain(e, &source, db));
+            }
+            match finish_rotation(store, path, &pending).await {
+                Ok(keyring) => Ok(keyring),
+                Err(why) => Err(explain(e, &source, db).context(format!(
+                    "{} exists too (left by a key rotation), but {why}",
+                    pending.display()
+                ))),
+            }
+        }
+        Err(e) => Err(explain(e, &source, db)),
+    }
+}
+
+/// Opens `store` with the key in `pending`; if it opens, renames `pending`
+/// over the key file `path` and says so. The error says why not.
+async fn finish_rotation<S: EventLog>(
+    store: S,
+    path: &Path,
+    pending: &Path,
+) -> Result<Keyring<S>, String> {
+    let key = read(&KeySource::File(pending.to_owned())).map_err(|e| format!("{e:#}"))?;
+    let keyring = Keyring::open(store, key)
         .await
-        .map_err(|e| explain(e, &source, db))
+        .map_err(|e| format!("it does not open the store either: {e}"))?;
+    replace_key_file(pending, path).map_err(|e| format!("{e:#}"))?;
+    eprintln!("{}", finished_note(pending, keyring.fingerprint(), path));
+    Ok(keyring)
 }
 
 /// An error of [`Keyring::open`] with where the key came from.

@@ -29,11 +29,24 @@ impl Cli {
 
     /// Runs `passerelle ARGS` with `stdin` as standard input.
     fn run(&self, args: &[&str], stdin: &str) -> Output {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_passerelle"))
+        self.run_env(args, stdin, &[])
+    }
+
+    /// Runs `passerelle ARGS` with `stdin` and exactly the Passerelle
+    /// variables in `env` (none of the test's own environment).
+    fn run_env(&self, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_passerelle"));
+        command
             .args(args)
             .current_dir(self.dir.path())
             .env_remove("PASSERELLE_DB")
             .env_remove("PASSERELLE_DEMO_DB")
+            .env_remove("PASSERELLE_MASTER_KEY")
+            .env_remove("PASSERELLE_MASTER_KEY_FILE");
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -49,7 +62,11 @@ impl Cli {
     }
 
     fn ok(&self, args: &[&str], stdin: &str) -> String {
-        let out = self.run(args, stdin);
+        self.ok_env(args, stdin, &[])
+    }
+
+    fn ok_env(&self, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> String {
+        let out = self.run_env(args, stdin, env);
         assert!(
             out.status.success(),
             "passerelle {args:?} failed:\n{}",
@@ -60,12 +77,30 @@ impl Cli {
 
     /// Runs a command that must fail; returns its standard error.
     fn fails(&self, args: &[&str], stdin: &str) -> String {
-        let out = self.run(args, stdin);
+        self.fails_env(args, stdin, &[])
+    }
+
+    fn fails_env(&self, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> String {
+        let out = self.run_env(args, stdin, env);
         assert!(
             !out.status.success(),
             "passerelle {args:?} should have failed:\n{}",
             String::from_utf8_lossy(&out.stdout)
         );
+        String::from_utf8(out.stderr).expect("utf-8")
+    }
+
+    /// Runs a command that must exit with status 1 and write nothing on
+    /// standard output; returns its standard error.
+    fn refused(&self, args: &[&str]) -> String {
+        let out = self.run(args, "");
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "passerelle {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.stdout.is_empty(), "{args:?} wrote on standard output");
         String::from_utf8(out.stderr).expect("utf-8")
     }
 
@@ -89,6 +124,85 @@ impl Cli {
             .lines()
             .count()
     }
+
+    /// The key file `init` made for the store.
+    fn key_file(&self) -> PathBuf {
+        self.path("passerelle.db.key")
+    }
+
+    /// [`Cli::init_with_programme`], then a stakeholder with a contact
+    /// person ([`PERSON`], [`EMAIL`]), a session and a participant
+    /// ([`CODE`]) who attended it: 5 events.
+    fn init_with_personal_data(&self) {
+        self.init_with_programme();
+        self.ok(
+            &["record", "--db", &self.db_arg()],
+            &format!(
+                r#"[{{"type":"StakeholderRegistered","programme":"sjdlr","occurred_at":"2021-01-11",
+                      "data":{{"stakeholder":"sj-mdf","name":"Maison des Femmes","kind":"association",
+                               "contact":{{"person":"{PERSON}","email":"{EMAIL}"}}}}}},
+                    {{"type":"CoCreationSessionHeld","programme":"sjdlr","occurred_at":"2021-03-04",
+                      "data":{{"session":"ses-1","title":"Listening session","level":"consult",
+                               "stakeholders":["sj-mdf","sj-ccas"],
+                               "beneficiaries":{{"total":6,"women":5,"men":1}}}}}},
+                    {{"type":"ParticipantAttended","programme":"sjdlr","occurred_at":"2021-03-04",
+                      "data":{{"session":"ses-1","participant":"{CODE}"}}}}]"#
+            ),
+        );
+    }
+
+    /// `passerelle erase` of `subject` in `sjdlr`.
+    fn erase(&self, db: &str, subject: &str) -> Output {
+        self.run(
+            &[
+                "erase",
+                "--db",
+                db,
+                "--programme",
+                "sjdlr",
+                "--subject",
+                subject,
+                "--reason",
+                "The person asked for erasure",
+            ],
+            "",
+        )
+    }
+
+    /// The bytes of the store file and of its write-ahead log (an absent log
+    /// reads as empty).
+    fn snapshot(&self) -> (Vec<u8>, Vec<u8>) {
+        let wal = self.path("passerelle.db-wal");
+        (
+            std::fs::read(self.db()).expect("the store file"),
+            std::fs::read(&wal).unwrap_or_default(),
+        )
+    }
+}
+
+/// A contact person, an e-mail and a participant code no other text holds.
+const PERSON: &str = "Océane Vasseur-Kaboré";
+const EMAIL: &str = "oceane.vasseur@mdf.example.org";
+const CODE: &str = "PQ-77-OCEANE";
+
+/// The head hash `verify` prints.
+fn head_hash(verified: &str) -> String {
+    verified
+        .rsplit("head hash ")
+        .next()
+        .expect("a head hash")
+        .trim()
+        .to_owned()
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path)
+        .expect("metadata")
+        .permissions()
+        .mode()
+        & 0o777
 }
 
 fn tamper(db: &Path, sql: &str) {
@@ -100,12 +214,29 @@ fn tamper(db: &Path, sql: &str) {
 fn every_command_has_help() {
     let cli = Cli::new();
     for cmd in [
-        "init", "record", "import", "export", "verify", "demo", "gaps", "network", "diff",
-        "generate", "serve", "token",
+        "init",
+        "record",
+        "import",
+        "export",
+        "verify",
+        "demo",
+        "gaps",
+        "network",
+        "diff",
+        "generate",
+        "serve",
+        "token",
+        "erase",
+        "subject-access",
+        "keys",
+        "keys status",
+        "keys rotate",
     ] {
-        let out = cli.ok(&[cmd, "--help"], "");
+        let mut args: Vec<&str> = cmd.split(' ').collect();
+        args.push("--help");
+        let out = cli.ok(&args, "");
         assert!(out.contains("Usage: passerelle"), "{cmd} --help: {out}");
-        if !["demo", "generate", "token"].contains(&cmd) {
+        if !["demo", "generate", "token", "keys"].contains(&cmd) {
             assert!(
                 out.contains("--db <PATH>"),
                 "{cmd} --help lacks --db: {out}"
@@ -116,6 +247,16 @@ fn every_command_has_help() {
             );
         }
     }
+    // What an export with keys reveals, said where the flag is.
+    let export = cli.ok(&["export", "--help"], "");
+    assert!(
+        export.contains("wrapped by this store's master key"),
+        "{export}"
+    );
+    assert!(
+        export.contains("the export alone reveals no personal data"),
+        "{export}"
+    );
 }
 
 #[test]
@@ -239,9 +380,37 @@ fn record_reads_a_file_and_refuses_bad_json() {
 #[test]
 fn commands_refuse_a_missing_store_instead_of_creating_one() {
     let cli = Cli::new();
-    let err = cli.fails(&["verify", "--db", &cli.db_arg()], "");
-    assert!(err.contains("passerelle init"), "{err}");
+    let db = cli.db_arg();
+    for args in [
+        vec!["verify", "--db", &db],
+        vec!["record", "--db", &db],
+        vec![
+            "erase",
+            "--db",
+            &db,
+            "--subject",
+            "contact:sjdlr/x",
+            "--reason",
+            "r",
+        ],
+        vec![
+            "subject-access",
+            "--db",
+            &db,
+            "--subject",
+            "contact:sjdlr/x",
+        ],
+        vec!["keys", "status", "--db", &db],
+    ] {
+        let err = cli.fails(
+            &args,
+            r#"{"type":"ProgrammeDefined","programme":"sjdlr","occurred_at":"2020-11-16",
+                "data":{"programme":"sjdlr","name":"Saint-Jean-de-la-Ruelle"}}"#,
+        );
+        assert!(err.contains("passerelle init"), "{args:?}: {err}");
+    }
     assert!(!cli.db().exists());
+    assert!(!cli.key_file().exists());
 }
 
 #[test]
@@ -251,30 +420,68 @@ fn import_export_import_keeps_events_ids_and_order() {
     std::fs::write(&demo, passerelle::demo::DEMO_JSONL).unwrap();
     let first = cli.path("first.db").display().to_string();
     let second = cli.path("second.db").display().to_string();
+    let first_key = cli.path("first.db.key").display().to_string();
     cli.ok(&["init", "--db", &first], "");
     let out = cli.ok(&["import", "--db", &first, &demo.display().to_string()], "");
     assert!(out.contains("imported 342 events"), "{out}");
+    // The demo's contacts and participants came in clear and were sealed.
+    assert!(out.contains("a new chain"), "{out}");
 
-    let exported = cli.path("export.jsonl");
+    let plain = cli.path("plain.jsonl");
+    let plain_arg = plain.display().to_string();
     cli.ok(
         &[
-            "export",
-            "--db",
-            &first,
-            "--format",
-            "jsonl",
-            "-o",
-            &exported.display().to_string(),
+            "export", "--db", &first, "--format", "jsonl", "-o", &plain_arg,
         ],
         "",
     );
+    let exported = std::fs::read_to_string(&plain).unwrap();
+    // Sealed as stored: no personal value of the demo in clear.
+    assert!(!exported.contains("ccas@example.org"));
+    assert!(!exported.contains("\"participant\":\"sj-p001\""));
+
+    // Into the same store: every event is already there.
+    let out = cli.ok(&["import", "--db", &first, &plain_arg], "");
+    assert!(
+        out.contains("imported 0 events (342 already present)"),
+        "{out}"
+    );
+    assert!(!out.contains("new chain"), "{out}");
+
+    // Into another store without the keys: refused, naming the line and the
+    // field, and nothing is imported.
     cli.ok(&["init", "--db", &second], "");
+    let err = cli.fails(&["import", "--db", &second, &plain_arg], "");
+    assert!(err.contains("line 2: data.contact.person"), "{err}");
+    assert!(err.contains("--with-keys"), "{err}");
+    assert_eq!(cli.ok(&["export", "--db", &second], "").lines().count(), 0);
+
+    // With the keys it carries over: ids, order, positions, provenance and
+    // the stored (sealed) bytes, so the same hash chain.
+    let with_keys = cli.path("with-keys.jsonl").display().to_string();
     cli.ok(
-        &["import", "--db", &second, &exported.display().to_string()],
+        &["export", "--db", &first, "--with-keys", "-o", &with_keys],
         "",
     );
+    let out = cli.ok(
+        &[
+            "import",
+            "--db",
+            &second,
+            &with_keys,
+            "--source-key-file",
+            &first_key,
+        ],
+        "",
+    );
+    assert!(out.contains("imported 342 events"), "{out}");
+    assert!(!out.contains("new chain"), "{out}");
     let again = cli.ok(&["export", "--db", &second], "");
-    assert_eq!(std::fs::read_to_string(&exported).unwrap(), again);
+    assert_eq!(exported, again);
+    assert_eq!(
+        head_hash(&cli.ok(&["verify", "--db", &first], "")),
+        head_hash(&cli.ok(&["verify", "--db", &second], ""))
+    );
 
     let source: Vec<Value> = passerelle::demo::DEMO_JSONL
         .lines()
@@ -293,7 +500,14 @@ fn import_export_import_keeps_events_ids_and_order() {
 
     // Importing the same file again is idempotent.
     let out = cli.ok(
-        &["import", "--db", &second, &exported.display().to_string()],
+        &[
+            "import",
+            "--db",
+            &second,
+            &with_keys,
+            "--source-key-file",
+            &first_key,
+        ],
         "",
     );
     assert!(
@@ -660,4 +874,781 @@ fn a_generated_log_imports_and_reports() {
             .unwrap();
     assert_eq!(v["position"], 900);
     assert!(!v["findings"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn erase_destroys_a_subjects_key_once_and_refuses_what_it_cannot_erase() {
+    let cli = Cli::new();
+    cli.init_with_personal_data();
+    let db = cli.db_arg();
+    assert_eq!(cli.head(), 5);
+
+    let out = cli.erase(&db, "contact:sj-mdf");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        said.contains("the contact person of stakeholder sj-mdf (contact:sjdlr/sj-mdf)"),
+        "{said}"
+    );
+    assert!(said.contains("data key k_"), "{said}");
+    assert!(said.contains("recorded at log position 6"), "{said}");
+    assert_eq!(cli.head(), 6);
+
+    // Twice: said, and nothing appended.
+    let err = cli.refused(&[
+        "erase",
+        "--db",
+        &db,
+        "--subject",
+        "contact:sjdlr/sj-mdf",
+        "--reason",
+        "again",
+    ]);
+    assert!(err.contains("already erased (log position 6)"), "{err}");
+    assert!(err.contains("nothing was appended"), "{err}");
+    assert_eq!(cli.head(), 6);
+
+    // A participant, in the full form; its code is never printed back.
+    let out = cli.run(
+        &[
+            "erase",
+            "--db",
+            &db,
+            "--subject",
+            &format!("participant:sjdlr/{CODE}"),
+            "--reason",
+            "Asked at the Maison des Femmes",
+            "--actor",
+            "dpo-sjdlr",
+        ],
+        "",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8(out.stdout).unwrap();
+    assert!(said.contains("erased the participant"), "{said}");
+    assert!(
+        said.contains("recorded at log position 7 by dpo-sjdlr"),
+        "{said}"
+    );
+    assert!(!said.contains(CODE), "{said}");
+    let log = cli.ok(&["export", "--db", &db], "");
+    let last: Value = serde_json::from_str(log.lines().last().unwrap()).unwrap();
+    assert_eq!(last["type"], "PersonalDataErased");
+    assert_eq!(last["recorded_by"], "dpo-sjdlr");
+    assert_eq!(last["data"]["reason"], "Asked at the Maison des Femmes");
+    let erased = last["data"]["subject"].as_str().unwrap();
+    assert!(erased.starts_with("participant:sjdlr/k_"), "{erased}");
+    assert!(!log.contains(CODE));
+
+    // An erased participant leaves no trace of its code: not found.
+    let err = cli.refused(&[
+        "erase",
+        "--db",
+        &db,
+        "--programme",
+        "sjdlr",
+        "--subject",
+        &format!("participant:{CODE}"),
+        "--reason",
+        "again",
+    ]);
+    assert!(err.contains("no personal data is held"), "{err}");
+    assert!(!err.contains(CODE), "{err}");
+    // Unknown subjects.
+    let err = cli.refused(&[
+        "erase",
+        "--db",
+        &db,
+        "--programme",
+        "sjdlr",
+        "--subject",
+        "contact:sj-ccas",
+        "--reason",
+        "no contact was ever recorded",
+    ]);
+    assert!(
+        err.contains("no personal data is held for contact:sjdlr/sj-ccas"),
+        "{err}"
+    );
+    assert_eq!(cli.head(), 7);
+
+    // Bad arguments: named, nothing appended.
+    let err = cli.refused(&[
+        "erase",
+        "--db",
+        &db,
+        "--programme",
+        "brussels",
+        "--subject",
+        "contact:sjdlr/sj-mdf",
+        "--reason",
+        "x",
+    ]);
+    assert!(err.contains("--subject"), "{err}");
+    assert!(err.contains("\"brussels\""), "{err}");
+    let err = cli.refused(&["erase", "--db", &db, "--subject", "sj-mdf", "--reason", "x"]);
+    assert!(err.contains("contact:PROGRAMME/STAKEHOLDER"), "{err}");
+    let long = "x".repeat(1001);
+    for reason in ["  ", long.as_str()] {
+        let err = cli.refused(&[
+            "erase",
+            "--db",
+            &db,
+            "--subject",
+            "contact:sjdlr/sj-mdf",
+            "--reason",
+            reason,
+        ]);
+        assert!(err.contains("--reason"), "{err}");
+    }
+    let err = cli.fails(
+        &["erase", "--db", &db, "--subject", "contact:sjdlr/sj-mdf"],
+        "",
+    );
+    assert!(err.contains("--reason"), "{err}");
+    assert_eq!(cli.head(), 7);
+    assert!(cli
+        .ok(&["verify", "--db", &db], "")
+        .contains("7 events verified"));
+}
+
+#[test]
+fn subject_access_answers_with_the_subjects_events_opened() {
+    let cli = Cli::new();
+    cli.init_with_personal_data();
+    let db = cli.db_arg();
+
+    let contact: Value = serde_json::from_str(&cli.ok(
+        &[
+            "subject-access",
+            "--db",
+            &db,
+            "--subject",
+            "contact:sjdlr/sj-mdf",
+        ],
+        "",
+    ))
+    .unwrap();
+    assert_eq!(contact["subject"], "contact:sjdlr/sj-mdf");
+    assert!(contact["key"].as_str().unwrap().starts_with("k_"));
+    assert_eq!(contact["position"], 5);
+    assert!(contact["generated_at"].as_str().unwrap().ends_with('Z'));
+    let events = contact["events"].as_array().unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["type"], "StakeholderRegistered");
+    assert_eq!(events[0]["data"]["contact"]["person"], PERSON);
+    assert_eq!(events[0]["data"]["contact"]["email"], EMAIL);
+
+    // To a file: readable by its owner only, also when it existed before.
+    let file = cli.path("access.json");
+    std::fs::write(&file, "old").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let out = cli.run(
+        &[
+            "subject-access",
+            "--db",
+            &db,
+            "--programme",
+            "sjdlr",
+            "--subject",
+            &format!("participant:{CODE}"),
+            "-o",
+            &file.display().to_string(),
+        ],
+        "",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.is_empty());
+    #[cfg(unix)]
+    assert_eq!(mode(&file), 0o600);
+    let participant: Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(participant["subject"], format!("participant:sjdlr/{CODE}"));
+    assert_ne!(participant["key"], contact["key"]);
+    let events = participant["events"].as_array().unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["type"], "ParticipantAttended");
+    assert_eq!(events[0]["data"]["participant"], CODE);
+
+    // Nothing held: exit 1, and no file made.
+    let missing = cli.path("missing.json");
+    let err = cli.refused(&[
+        "subject-access",
+        "--db",
+        &db,
+        "--subject",
+        "participant:sjdlr/NOBODY-1",
+        "-o",
+        &missing.display().to_string(),
+    ]);
+    assert!(err.contains("no personal data is held"), "{err}");
+    assert!(!err.contains("NOBODY-1"), "{err}");
+    assert!(!missing.exists());
+    let err = cli.refused(&[
+        "subject-access",
+        "--db",
+        &db,
+        "--subject",
+        "contact:brussels/sj-mdf",
+    ]);
+    assert!(
+        err.contains("no personal data is held for contact:brussels/sj-mdf"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_wrong_or_missing_master_key_is_named_and_changes_no_byte_of_the_store() {
+    let cli = Cli::new();
+    cli.init_with_personal_data();
+    let db = cli.db_arg();
+    let before = cli.snapshot();
+    assert!(
+        !before.1.is_empty(),
+        "the appends are in the write-ahead log"
+    );
+    let other = passerelle_events::MasterKey::generate().unwrap();
+    let other = other.to_hex();
+    let wrong = [("PASSERELLE_MASTER_KEY", other.as_str())];
+
+    // serve: the port is taken, so a server that got past the key would
+    // stop with another message instead of serving.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let err = cli.fails_env(&["serve", "--db", &db, "--addr", &addr], "", &wrong);
+    assert!(err.contains("PASSERELLE_MASTER_KEY"), "{err}");
+    assert!(err.contains("is not the key of the store"), "{err}");
+    assert!(err.contains("nothing was written"), "{err}");
+    assert!(cli.snapshot() == before, "serve changed the store's files");
+
+    let event = r#"{"type":"MilestoneMarked","programme":"sjdlr","occurred_at":"2022-02-07",
+                    "data":{"milestone":"m-1","label":"Visit","kind":"mentoring_visit"}}"#;
+    for args in [
+        vec!["record", "--db", db.as_str()],
+        vec![
+            "erase",
+            "--db",
+            &db,
+            "--subject",
+            "contact:sjdlr/sj-mdf",
+            "--reason",
+            "r",
+        ],
+        vec![
+            "subject-access",
+            "--db",
+            &db,
+            "--subject",
+            "contact:sjdlr/sj-mdf",
+        ],
+        vec!["keys", "status", "--db", &db],
+        vec!["keys", "rotate", "--db", &db, "--new-key-file", "new.key"],
+    ] {
+        let err = cli.fails_env(&args, event, &wrong);
+        assert!(err.contains("PASSERELLE_MASTER_KEY"), "{args:?}: {err}");
+        assert!(
+            cli.snapshot() == before,
+            "{args:?} changed the store's files"
+        );
+    }
+    assert!(!cli.path("new.key").exists());
+
+    // A key file that is not there: its path is named.
+    let gone = cli.path("elsewhere.key").display().to_string();
+    let err = cli.fails_env(
+        &["record", "--db", &db],
+        event,
+        &[("PASSERELLE_MASTER_KEY_FILE", &gone)],
+    );
+    assert!(
+        err.contains(&format!("the key file {gone} does not exist")),
+        "{err}"
+    );
+    let err = cli.fails_env(
+        &["serve", "--db", &db, "--addr", &addr],
+        "",
+        &[("PASSERELLE_MASTER_KEY_FILE", &gone)],
+    );
+    assert!(
+        err.contains(&format!("the key file {gone} does not exist")),
+        "{err}"
+    );
+    assert!(cli.snapshot() == before, "serve changed the store's files");
+    // The default key file, moved away.
+    let key = cli.key_file();
+    std::fs::rename(&key, cli.path("moved.key")).unwrap();
+    let err = cli.fails(&["import", "--db", &db, "nothing.jsonl"], "");
+    assert!(err.contains("cannot read nothing.jsonl"), "{err}");
+    std::fs::write(cli.path("one.jsonl"), event).unwrap();
+    let err = cli.fails(&["import", "--db", &db, "one.jsonl"], "");
+    assert!(
+        err.contains(&format!("the key file {} does not exist", key.display())),
+        "{err}"
+    );
+    assert!(
+        cli.snapshot() == before,
+        "a refused import changed the store"
+    );
+    std::fs::rename(cli.path("moved.key"), &key).unwrap();
+
+    // Reading needs no key: verify, the views and a plain export run on a
+    // copy of the database alone.
+    let copy = Cli::new();
+    std::fs::write(copy.db(), &before.0).unwrap();
+    std::fs::write(copy.path("passerelle.db-wal"), &before.1).unwrap();
+    let copy_db = copy.db_arg();
+    assert!(copy
+        .ok(&["verify", "--db", &copy_db], "")
+        .contains("5 events verified"));
+    copy.ok(&["gaps", "--db", &copy_db], "");
+    copy.ok(&["network", "--db", &copy_db], "");
+    let exported = copy.ok(&["export", "--db", &copy_db], "");
+    assert_eq!(exported.lines().count(), 5);
+    assert!(!exported.contains(PERSON) && !exported.contains(CODE));
+    let err = copy.fails(&["export", "--db", &copy_db, "--with-keys"], "");
+    assert!(err.contains("no master key"), "{err}");
+
+    // With its own key, the store works as before.
+    cli.ok(&["record", "--db", &db], event);
+    assert_eq!(cli.head(), 6);
+}
+
+#[test]
+fn keys_rotate_rewraps_the_keys_and_only_the_new_key_opens_the_store() {
+    let cli = Cli::new();
+    cli.init_with_personal_data();
+    let db = cli.db_arg();
+    let key = cli.key_file();
+    let old = cli.path("old.key");
+    std::fs::copy(&key, &old).unwrap();
+    let old_arg = old.display().to_string();
+    let log_before = cli.ok(&["export", "--db", &db], "");
+
+    let status = cli.ok(&["keys", "status", "--db", &db], "");
+    let fingerprint = |s: &str| {
+        s.split("fingerprint ")
+            .nth(1)
+            .and_then(|r| r.get(..16))
+            .expect("a fingerprint")
+            .to_owned()
+    };
+    let first = fingerprint(&status);
+    assert!(
+        status.contains(&format!("read from the key file {}", key.display())),
+        "{status}"
+    );
+    assert!(status.contains("2 live, 0 destroyed"), "{status}");
+
+    let out = cli.ok(&["keys", "rotate", "--db", &db], "");
+    assert!(out.contains(&format!("fingerprint {first} -> ")), "{out}");
+    assert!(out.contains("2 data keys wrapped again"), "{out}");
+    let second = fingerprint(&cli.ok(&["keys", "status", "--db", &db], ""));
+    assert_ne!(first, second);
+    assert!(out.contains(&second), "{out}");
+    assert_ne!(std::fs::read(&key).unwrap(), std::fs::read(&old).unwrap());
+    #[cfg(unix)]
+    assert_eq!(mode(&key), 0o600);
+    assert!(!cli.path("passerelle.db.key.new").exists());
+    // The log is untouched.
+    assert_eq!(cli.ok(&["export", "--db", &db], ""), log_before);
+
+    // The new key reads and writes...
+    let event = |m: &str| {
+        format!(
+            r#"{{"type":"MilestoneMarked","programme":"sjdlr","occurred_at":"2022-02-07",
+                "data":{{"milestone":"{m}","label":"Visit","kind":"mentoring_visit"}}}}"#
+        )
+    };
+    cli.ok(&["record", "--db", &db], &event("m-1"));
+    let access = cli.ok(
+        &[
+            "subject-access",
+            "--db",
+            &db,
+            "--subject",
+            "contact:sjdlr/sj-mdf",
+        ],
+        "",
+    );
+    assert!(access.contains(PERSON), "{access}");
+    // ...and the old one does neither.
+    let with_old = [("PASSERELLE_MASTER_KEY_FILE", old_arg.as_str())];
+    let err = cli.fails_env(&["record", "--db", &db], &event("m-2"), &with_old);
+    assert!(err.contains(&format!("the key file {old_arg}")), "{err}");
+    assert!(
+        err.contains(&format!("(fingerprint {first}) is not the key")),
+        "{err}"
+    );
+    let err = cli.fails_env(
+        &[
+            "subject-access",
+            "--db",
+            &db,
+            "--subject",
+            "contact:sjdlr/sj-mdf",
+        ],
+        "",
+        &with_old,
+    );
+    assert!(err.contains("is not the key of the store"), "{err}");
+    assert_eq!(cli.head(), 6);
+
+    // A key from the environment: the new key needs a file of its own, asked
+    // for before anything changes.
+    let current = std::fs::read_to_string(&key).unwrap();
+    let env = [("PASSERELLE_MASTER_KEY", current.trim())];
+    let err = cli.fails_env(&["keys", "rotate", "--db", &db], "", &env);
+    assert!(err.contains("--new-key-file"), "{err}");
+    assert!(err.contains("Nothing was changed"), "{err}");
+    assert_eq!(
+        fingerprint(&cli.ok(&["keys", "status", "--db", &db], "")),
+        second
+    );
+    let new_file = cli.path("rotated.key");
+    let new_arg = new_file.display().to_string();
+    let out = cli.ok_env(
+        &["keys", "rotate", "--db", &db, "--new-key-file", &new_arg],
+        "",
+        &env,
+    );
+    assert!(out.contains("set PASSERELLE_MASTER_KEY"), "{out}");
+    #[cfg(unix)]
+    assert_eq!(mode(&new_file), 0o600);
+    let third_key = std::fs::read_to_string(&new_file).unwrap();
+    cli.ok_env(
+        &["record", "--db", &db],
+        &event("m-3"),
+        &[("PASSERELLE_MASTER_KEY", third_key.trim())],
+    );
+    cli.fails_env(&["record", "--db", &db], &event("m-4"), &env);
+    let err = cli.fails_env(
+        &["keys", "rotate", "--db", &db, "--new-key-file", &new_arg],
+        "",
+        &[("PASSERELLE_MASTER_KEY", third_key.trim())],
+    );
+    assert!(err.contains("exists already"), "{err}");
+
+    // A rotation that stopped after the store changed but before the key
+    // file was replaced: the next command finishes it.
+    std::fs::rename(&new_file, cli.path("passerelle.db.key.new")).unwrap();
+    let out = cli.run(&["record", "--db", &db], &event("m-5"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let note = String::from_utf8(out.stderr).unwrap();
+    assert!(note.contains("a key rotation was interrupted"), "{note}");
+    assert_eq!(std::fs::read_to_string(&key).unwrap(), third_key);
+    assert!(!cli.path("passerelle.db.key.new").exists());
+    assert_eq!(cli.head(), 8);
+    assert!(cli
+        .ok(&["verify", "--db", &db], "")
+        .contains("8 events verified"));
+}
+
+#[test]
+fn export_with_keys_carries_the_data_to_a_store_with_another_master_key() {
+    let cli = Cli::new();
+    cli.init_with_personal_data();
+    let db = cli.db_arg();
+    assert!(cli
+        .erase(&db, &format!("participant:{CODE}"))
+        .status
+        .success());
+    let key_arg = cli.key_file().display().to_string();
+
+    let file = cli.path("with-keys.jsonl");
+    let file_arg = file.display().to_string();
+    cli.ok(&["export", "--db", &db, "--with-keys", "-o", &file_arg], "");
+    #[cfg(unix)]
+    assert_eq!(mode(&file), 0o600);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(cli.ok(&["export", "--db", &db, "--with-keys"], ""), text);
+    assert!(!text.contains(PERSON) && !text.contains(EMAIL) && !text.contains(CODE));
+    let header: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    let keys = &header["passerelle_keys"];
+    assert_eq!(keys["version"], 1);
+    let status = cli.ok(&["keys", "status", "--db", &db], "");
+    assert!(
+        status.contains(keys["fingerprint"].as_str().unwrap()),
+        "{status} / {keys}"
+    );
+    let carried = keys["keys"].as_array().unwrap();
+    assert_eq!(
+        carried.len(),
+        1,
+        "the contact's key; the participant's is destroyed"
+    );
+    for field in ["id", "wrapped", "subject"] {
+        assert!(carried[0][field].is_string(), "{field}: {keys}");
+    }
+    assert_eq!(keys["erased"].as_array().unwrap().len(), 1);
+    assert_eq!(text.lines().count(), 1 + 6);
+    // A programme's export carries only the keys its events use.
+    let brussels = cli.ok(
+        &[
+            "export",
+            "--db",
+            &db,
+            "--with-keys",
+            "--programme",
+            "brussels",
+        ],
+        "",
+    );
+    assert_eq!(
+        brussels.trim(),
+        format!(
+            r#"{{"passerelle_keys":{{"version":1,"fingerprint":{},"keys":[],"erased":[]}}}}"#,
+            keys["fingerprint"]
+        )
+    );
+
+    let other = Cli::new();
+    let other_db = other.db_arg();
+    other.ok(&["init", "--db", &other_db], "");
+    let other_key = other.key_file().display().to_string();
+    // Without the exporting store's key, or with another: nothing imported.
+    let err = other.fails(&["import", "--db", &other_db, &file_arg], "");
+    assert!(err.contains("--source-key-file"), "{err}");
+    assert!(err.contains("nothing was imported"), "{err}");
+    let err = other.fails(
+        &[
+            "import",
+            "--db",
+            &other_db,
+            &file_arg,
+            "--source-key-file",
+            &other_key,
+        ],
+        "",
+    );
+    assert!(err.contains("give the exporting store's key file"), "{err}");
+    assert!(other
+        .ok(&["keys", "status", "--db", &other_db], "")
+        .contains("0 live, 0 destroyed"));
+    assert_eq!(other.head(), 0);
+
+    let out = other.ok(
+        &[
+            "import",
+            "--db",
+            &other_db,
+            &file_arg,
+            "--source-key-file",
+            &key_arg,
+        ],
+        "",
+    );
+    assert!(
+        out.contains("1 data keys and 1 ids of destroyed keys"),
+        "{out}"
+    );
+    assert!(out.contains("imported 6 events"), "{out}");
+    assert!(!out.contains("new chain"), "{out}");
+    assert_eq!(
+        other.ok(&["export", "--db", &other_db], ""),
+        cli.ok(&["export", "--db", &db], "")
+    );
+    assert_eq!(
+        head_hash(&other.ok(&["verify", "--db", &other_db], "")),
+        head_hash(&cli.ok(&["verify", "--db", &db], ""))
+    );
+    // The contact opens there; the erased participant stays erased.
+    let access: Value = serde_json::from_str(&other.ok(
+        &[
+            "subject-access",
+            "--db",
+            &other_db,
+            "--subject",
+            "contact:sjdlr/sj-mdf",
+        ],
+        "",
+    ))
+    .unwrap();
+    assert_eq!(access["events"][0]["data"]["contact"]["person"], PERSON);
+    assert_eq!(access["key"], carried[0]["id"]);
+    other.refused(&[
+        "subject-access",
+        "--db",
+        &other_db,
+        "--subject",
+        &format!("participant:sjdlr/{CODE}"),
+    ]);
+    // The carried key is the store's own now: it can be erased there.
+    assert!(other.erase(&other_db, "contact:sj-mdf").status.success());
+}
+
+#[test]
+fn export_decrypt_needs_a_confirmation_and_imports_as_a_new_chain() {
+    let cli = Cli::new();
+    cli.init_with_personal_data();
+    let db = cli.db_arg();
+    assert!(cli
+        .erase(&db, &format!("participant:{CODE}"))
+        .status
+        .success());
+
+    let file = cli.path("clear.jsonl");
+    let file_arg = file.display().to_string();
+    let err = cli.refused(&["export", "--db", &db, "--decrypt", "-o", &file_arg]);
+    assert!(err.contains("--yes-include-personal-data"), "{err}");
+    assert!(err.contains("Nothing was written"), "{err}");
+    assert!(!file.exists());
+    let err = cli.fails(&["export", "--db", &db, "--decrypt", "--with-keys"], "");
+    assert!(err.contains("cannot be used with"), "{err}");
+
+    let out = cli.run(
+        &[
+            "export",
+            "--db",
+            &db,
+            "--decrypt",
+            "--yes-include-personal-data",
+            "-o",
+            &file_arg,
+        ],
+        "",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8(out.stderr).unwrap();
+    assert!(said.contains("2 personal fields in clear"), "{said}");
+    assert!(
+        said.contains("1 fields of erased subjects left sealed"),
+        "{said}"
+    );
+    #[cfg(unix)]
+    assert_eq!(mode(&file), 0o600);
+    let text = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // Only the destroyed key's id: no key, no fingerprint.
+    let keys = lines[0]["passerelle_keys"].as_object().unwrap();
+    assert_eq!(keys.keys().collect::<Vec<_>>(), ["version", "erased"]);
+    assert_eq!(lines[3]["data"]["contact"]["person"], PERSON);
+    assert_eq!(lines[3]["data"]["contact"]["email"], EMAIL);
+    let participant = &lines[5]["data"]["participant"];
+    assert_eq!(participant["key"], keys["erased"][0], "{participant}");
+    assert!(participant["sealed"].is_string());
+    assert!(!text.contains(CODE));
+
+    let other = Cli::new();
+    let other_db = other.db_arg();
+    other.ok(&["init", "--db", &other_db], "");
+    let out = other.ok(&["import", "--db", &other_db, &file_arg], "");
+    assert!(out.contains("imported 6 events"), "{out}");
+    assert!(
+        out.contains(
+            "1 of the imported events carried personal fields in clear (the first on line 4)"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("a new chain"), "{out}");
+    assert_ne!(
+        head_hash(&other.ok(&["verify", "--db", &other_db], "")),
+        head_hash(&cli.ok(&["verify", "--db", &db], ""))
+    );
+    let stored = other.ok(&["export", "--db", &other_db], "");
+    assert!(!stored.contains(PERSON) && !stored.contains(EMAIL));
+    let access = other.ok(
+        &[
+            "subject-access",
+            "--db",
+            &other_db,
+            "--subject",
+            "contact:sjdlr/sj-mdf",
+        ],
+        "",
+    );
+    assert!(access.contains(PERSON), "{access}");
+    // Again: all there, nothing sealed anew.
+    let out = other.ok(&["import", "--db", &other_db, &file_arg], "");
+    assert!(
+        out.contains("imported 0 events (6 already present)"),
+        "{out}"
+    );
+    assert!(!out.contains("new chain"), "{out}");
+}
+
+#[test]
+fn a_store_of_schema_1_exports_without_a_key_and_imports_sealed() {
+    let cli = Cli::new();
+    cli.init_with_programme();
+    let db = cli.db_arg();
+    cli.ok(
+        &["record", "--db", &db],
+        r#"{"type":"StakeholderRegistered","programme":"sjdlr","occurred_at":"2021-01-11",
+            "data":{"stakeholder":"sj-mdf","name":"Maison des Femmes","kind":"association"}}"#,
+    );
+    // What an earlier version left: personal data in clear, no key table.
+    tamper(
+        &cli.db(),
+        &format!(
+            r#"DROP TRIGGER events_no_update;
+               UPDATE events SET data = '{{"stakeholder":"sj-mdf","name":"Maison des Femmes","kind":"association","contact":{{"person":"{PERSON}","email":"{EMAIL}"}}}}'
+                 WHERE position = 3;
+               DROP TABLE keyring; DROP TABLE subject_keys; DROP TABLE erased_keys;
+               PRAGMA user_version = 1;"#
+        ),
+    );
+    std::fs::remove_file(cli.key_file()).unwrap();
+
+    let exported = cli.path("old.jsonl");
+    let exported_arg = exported.display().to_string();
+    cli.ok(&["export", "--db", &db, "-o", &exported_arg], "");
+    assert!(std::fs::read_to_string(&exported).unwrap().contains(PERSON));
+    let err = cli.fails(&["export", "--db", &db, "--with-keys"], "");
+    assert!(err.contains("earlier version"), "{err}");
+
+    let new = Cli::new();
+    let new_db = new.db_arg();
+    new.ok(&["init", "--db", &new_db], "");
+    let out = new.ok(&["import", "--db", &new_db, &exported_arg], "");
+    assert!(out.contains("imported 3 events"), "{out}");
+    assert!(
+        out.contains(
+            "1 of the imported events carried personal fields in clear (the first on line 3)"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("a new chain"), "{out}");
+    let stored = new.ok(&["export", "--db", &new_db], "");
+    assert!(
+        !stored.contains(PERSON) && !stored.contains(EMAIL),
+        "{stored}"
+    );
+    let access = new.ok(
+        &[
+            "subject-access",
+            "--db",
+            &new_db,
+            "--subject",
+            "contact:sjdlr/sj-mdf",
+        ],
+        "",
+    );
+    assert!(access.contains(EMAIL), "{access}");
 }

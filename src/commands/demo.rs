@@ -47,6 +47,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
 
+    crate::master_key::check(&args.db)?;
     let app = App::open(&args.db, ApiConfig::default()).await?;
     // A fresh token per run: nothing secret is stored in the repository.
     let name = format!(

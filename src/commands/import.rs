@@ -1,15 +1,35 @@
 //! `passerelle import`: load a JSON Lines log, all or nothing per batch of
 //! 10,000 events, with a progress bar on a terminal for large files.
+//!
+//! The log may start with the keys line of `export --with-keys` or
+//! `--decrypt` ([`KeysLine`]): its data keys are imported first, with
+//! [`passerelle_events::Keyring::import`] — as they are when they are wrapped
+//! by this store's own master key, else unwrapped with the exporting store's
+//! key (`--source-key-file`), which must be given and be the right one before
+//! anything is imported. Personal fields in clear (a log of an earlier
+//! version, or `--decrypt`) are sealed by the ledger on the way in, so their
+//! events are stored otherwise than in the source log: the import counts them
+//! and says that its chain is a new one.
+//!
+//! `PersonalDataErased` events are taken only from an exported log (lines
+//! with `recorded_at` and `recorded_by`), as the record of an erasure done
+//! in the source store; they destroy no key here — the keys line lists the
+//! keys the source destroyed, and fields sealed under them read as erased.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, IsTerminal};
+use std::io::{BufRead, BufReader, IsTerminal, Read};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use passerelle_events::{EventLog, FieldError, Ledger, RecordError, Submission};
+use passerelle_events::personal::SlotState;
+use passerelle_events::{
+    Event, EventLog, FieldError, Keyring, Ledger, MasterKey, Record, RecordError, Submission,
+};
 
+use super::export::KeysLine;
 use crate::cli::{default_actor, ImportArgs};
+use crate::master_key::{self, KeySource};
 
 /// Events per atomic batch.
 pub const BATCH: usize = 10_000;
@@ -24,6 +44,11 @@ pub struct Imported {
     pub created: u64,
     /// Events already in the log (same id and content), left as they were.
     pub present: u64,
+    /// Events appended whose personal fields were given in clear and sealed
+    /// here: their stored form is not the source's.
+    pub sealed: u64,
+    /// The line of the first of them.
+    pub first_sealed_line: Option<usize>,
 }
 
 /// Imports `FILE.jsonl` into the store at `--db`.
@@ -31,7 +56,37 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
     let file =
         File::open(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let ledger = super::open_ledger(&args.db.db).await?;
+    let source = match &args.source_key_file {
+        Some(path) => Some(
+            master_key::read(&KeySource::File(path.clone()))
+                .context("--source-key-file: nothing was imported")?,
+        ),
+        None => None,
+    };
+    let mut reader = BufReader::new(file);
+    let mut first = String::new();
+    reader
+        .read_line(&mut first)
+        .with_context(|| format!("cannot read line 1 of {}", args.file.display()))?;
+    let header = serde_json::from_str::<serde_json::Value>(&first)
+        .ok()
+        .filter(KeysLine::is_header);
+    let db = &args.db.db;
+    let stopped = || format!("import of {} stopped", args.file.display());
+    let mut keyring = super::open_keyring(db).await?;
+    let keys = match &header {
+        Some(line) => {
+            let n = import_keys(&keyring, line, source.as_ref())
+                .await
+                .with_context(stopped)?;
+            // Opened again: the keys and destroyed keys' ids just imported
+            // are all loaded then.
+            keyring = master_key::open_keyring(keyring.store().clone(), db).await?;
+            Some(n)
+        }
+        None => None,
+    };
+    let ledger = Ledger::open(keyring).await?;
     let progress = (size > PROGRESS_BYTES && std::io::stderr().is_terminal()).then(|| {
         let bar = ProgressBar::new(size);
         bar.set_style(
@@ -41,12 +96,37 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
         bar
     });
     let actor = args.actor.unwrap_or_else(default_actor);
-    let result = import(&ledger, BufReader::new(file), &actor, progress.as_ref()).await;
+    let result = match header {
+        // The events start on line 2.
+        Some(_) => {
+            if let Some(bar) = &progress {
+                bar.inc(first.len() as u64);
+            }
+            import_lines(&ledger, reader, &actor, progress.as_ref(), 2).await
+        }
+        None => {
+            let whole = BufReader::new(std::io::Cursor::new(first).chain(reader));
+            import_lines(&ledger, whole, &actor, progress.as_ref(), 1).await
+        }
+    };
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
-    let done = result.with_context(|| format!("import of {} stopped", args.file.display()))?;
+    let done = result.with_context(stopped)?;
     let head = ledger.store().head().await?;
+    if let Some((keys, erased)) = keys {
+        println!(
+            "the keys line carried {keys} data keys and {erased} ids of destroyed keys: this \
+             store holds them now (the data keys wrapped by its master key {}; values sealed \
+             under a destroyed key read as erased)",
+            ledger.keyring().fingerprint()
+        );
+    } else if args.source_key_file.is_some() {
+        eprintln!(
+            "note: {} carries no data keys; --source-key-file was not needed",
+            args.file.display()
+        );
+    }
     println!(
         "imported {} events ({} already present) from {}; the log now holds {} events",
         done.created,
@@ -54,23 +134,43 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
         args.file.display(),
         head
     );
+    if done.sealed > 0 {
+        println!(
+            "{} of the imported events carried personal fields in clear (the first on line {}): \
+             they are stored sealed, so their stored form, and with it the hash chain from the \
+             first of them on, differs from the source log's — this store's log is a new chain",
+            done.sealed,
+            done.first_sealed_line.unwrap_or(0)
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
 /// Imports JSON Lines (wire events or exported envelopes; blank lines are
 /// skipped) in atomic batches of [`BATCH`]. On an error, the batches before
 /// it are kept and the error names the line; nothing of its batch is kept.
+/// A keys line is refused: `passerelle import` ([`run`]) reads it.
 pub async fn import<S: EventLog>(
     ledger: &Ledger<S>,
     reader: impl BufRead,
     actor: &str,
     progress: Option<&ProgressBar>,
 ) -> anyhow::Result<Imported> {
+    import_lines(ledger, reader, actor, progress, 1).await
+}
+
+/// [`import`] of lines numbered from `first_line`.
+async fn import_lines<S: EventLog>(
+    ledger: &Ledger<S>,
+    reader: impl BufRead,
+    actor: &str,
+    progress: Option<&ProgressBar>,
+    first_line: usize,
+) -> anyhow::Result<Imported> {
     let mut done = Imported::default();
-    let mut batch: Vec<Submission> = Vec::with_capacity(BATCH);
-    let mut lines: Vec<usize> = Vec::with_capacity(BATCH);
+    let mut batch = Batch::default();
     for (i, line) in reader.lines().enumerate() {
-        let n = i + 1;
+        let n = i + first_line;
         let line = line.with_context(|| format!("cannot read line {n}"))?;
         if let Some(bar) = progress {
             bar.inc(line.len() as u64 + 1);
@@ -81,41 +181,170 @@ pub async fn import<S: EventLog>(
         let value: serde_json::Value = serde_json::from_str(&line)
             .map_err(|e| anyhow::anyhow!("line {n}: not valid JSON: {e}"))
             .map_err(|e| kept(e, &done))?;
-        let sub = Submission::from_export(&value)
+        if KeysLine::is_header(&value) {
+            return Err(kept(
+                anyhow::anyhow!(
+                    "line {n}: a passerelle_keys line is read only as the first line of a file \
+                     given to passerelle import"
+                ),
+                &done,
+            ));
+        }
+        let mut sub = Submission::from_export(&value)
             .map_err(|e| anyhow::anyhow!("{}", describe(&e.errors, |_| n)))
             .map_err(|e| kept(e, &done))?;
-        batch.push(sub);
-        lines.push(n);
-        if batch.len() == BATCH {
-            flush(ledger, &mut batch, &mut lines, actor, &mut done).await?;
+        if matches!(sub.event.event, Event::PersonalDataErased(_)) && sub.provenance.is_none() {
+            return Err(kept(
+                anyhow::anyhow!(
+                    "line {n}: type: PersonalDataErased is written only by passerelle erase; an \
+                     import takes it only from an exported log (with recorded_at and recorded_by)"
+                ),
+                &done,
+            ));
+        }
+        let clear = check_sealed(ledger, &mut sub, n)
+            .await
+            .map_err(|e| kept(e, &done))?;
+        batch.push(sub, n, clear);
+        if batch.subs.len() == BATCH {
+            flush(ledger, &mut batch, actor, &mut done).await?;
         }
     }
-    flush(ledger, &mut batch, &mut lines, actor, &mut done).await?;
+    flush(ledger, &mut batch, actor, &mut done).await?;
     Ok(done)
+}
+
+/// Events waiting to be recorded together, with their lines and whether
+/// they carry a personal field in clear.
+#[derive(Default)]
+struct Batch {
+    subs: Vec<Submission>,
+    lines: Vec<usize>,
+    clear: Vec<bool>,
+}
+
+impl Batch {
+    fn push(&mut self, sub: Submission, line: usize, clear: bool) {
+        self.subs.push(sub);
+        self.lines.push(line);
+        self.clear.push(clear);
+    }
+}
+
+/// Imports the data keys of the keys line (line 1). Refuses, before
+/// anything is imported, keys wrapped by another master key than this
+/// store's when `source` is not given or is not that key. Answers how many
+/// keys and destroyed keys' ids the line carried.
+pub async fn import_keys<S: EventLog>(
+    keyring: &Keyring<S>,
+    value: &serde_json::Value,
+    source: Option<&MasterKey>,
+) -> anyhow::Result<(usize, usize)> {
+    let n = 1;
+    let nothing = "nothing was imported";
+    let line: KeysLine = serde_json::from_value(value.clone()).map_err(|e| {
+        anyhow::anyhow!("line {n}: not a valid passerelle_keys line: {e}; {nothing}")
+    })?;
+    let own = keyring.fingerprint().to_owned();
+    let mut bundle = line
+        .bundle(&own)
+        .map_err(|m| anyhow::anyhow!("line {n}: {m}; {nothing}"))?;
+    if bundle.keys.is_empty() {
+        // Destroyed keys' ids only: no master key wraps them.
+        bundle.fingerprint = own.clone();
+    }
+    let source = if bundle.fingerprint == own {
+        None
+    } else {
+        match source {
+            None => anyhow::bail!(
+                "line {n}: the data keys in this file are wrapped by master key {} (the \
+                 exporting store's), not by this store's ({own}): give the exporting store's \
+                 key file with --source-key-file PATH; {nothing}",
+                bundle.fingerprint
+            ),
+            Some(k) if k.fingerprint() != bundle.fingerprint => anyhow::bail!(
+                "line {n}: --source-key-file holds master key {}, but the data keys in this file \
+                 are wrapped by master key {}: give the exporting store's key file; {nothing}",
+                k.fingerprint(),
+                bundle.fingerprint
+            ),
+            Some(k) => Some(k),
+        }
+    };
+    keyring.import(&bundle, source).await.map_err(|e| {
+        anyhow::anyhow!("line {n}: the data keys could not be imported: {e}; {nothing}")
+    })
+}
+
+/// Whether `sub` (line `n`) carries a personal field in clear; refuses a
+/// sealed field under a key this store does not hold, naming the line (the
+/// ledger refuses it too, naming only the field).
+async fn check_sealed<S: EventLog>(
+    ledger: &Ledger<S>,
+    sub: &mut Submission,
+    n: usize,
+) -> anyhow::Result<bool> {
+    let keyring = ledger.keyring();
+    let mut clear = false;
+    let mut refreshed = false;
+    for field in sub.event.event.personal_fields() {
+        match field.value.state() {
+            SlotState::Clear(_) => clear = true,
+            SlotState::Sealed(s) => {
+                if !keyring.knows(s.key()) && !refreshed {
+                    // Keys another process imported meanwhile.
+                    keyring.refresh().await?;
+                    refreshed = true;
+                }
+                if !keyring.knows(s.key()) {
+                    anyhow::bail!(
+                        "line {n}: {}: is sealed under key {}, which this store does not hold: \
+                         export the source with --with-keys (and import with --source-key-file \
+                         when its master key is not this store's), or with --decrypt",
+                        field.path,
+                        s.key()
+                    );
+                }
+            }
+            SlotState::Erased | SlotState::Unreadable => {}
+        }
+    }
+    Ok(clear)
 }
 
 async fn flush<S: EventLog>(
     ledger: &Ledger<S>,
-    batch: &mut Vec<Submission>,
-    lines: &mut Vec<usize>,
+    batch: &mut Batch,
     actor: &str,
     done: &mut Imported,
 ) -> anyhow::Result<()> {
-    if batch.is_empty() {
+    if batch.subs.is_empty() {
         return Ok(());
     }
+    let Batch { subs, lines, clear } = std::mem::take(batch);
     let first = lines[0];
     let last = lines[lines.len() - 1];
-    match ledger.record(std::mem::take(batch), actor).await {
+    // An exported log's erasures are carried as records of what was done;
+    // they destroy nothing here (the keys line carries the destroyed keys).
+    let cmd = Record {
+        submissions: subs,
+        allow_erasure: true,
+        erase: Vec::new(),
+    };
+    match ledger.submit(cmd, actor).await {
         Ok(recorded) => {
-            for r in &recorded {
+            for (i, r) in recorded.iter().enumerate() {
                 if r.created {
                     done.created += 1;
+                    if clear.get(i).copied().unwrap_or(false) {
+                        done.sealed += 1;
+                        done.first_sealed_line.get_or_insert(lines[i]);
+                    }
                 } else {
                     done.present += 1;
                 }
             }
-            lines.clear();
             Ok(())
         }
         Err(RecordError::Invalid(v)) => {

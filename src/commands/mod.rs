@@ -2,33 +2,90 @@
 
 pub mod demo;
 pub mod diff;
+pub mod erase;
 pub mod export;
 pub mod gaps;
 pub mod generate;
 pub mod import;
 pub mod init;
+pub mod keys;
 pub mod network;
 pub mod record;
 pub mod serve;
+pub mod subject_access;
 pub mod token;
 pub mod verify;
 
 use std::path::Path;
 
 use anyhow::Context;
-use passerelle_events::{Ledger, SqliteStore};
+use passerelle_events::{Keyring, Ledger, SqliteStore};
 
 /// Opens an existing store (never creates one).
 pub(crate) fn open_store(path: &Path) -> anyhow::Result<SqliteStore> {
     SqliteStore::open(path).with_context(|| format!("cannot open the store at {}", path.display()))
 }
 
-/// Opens an existing store with its ledger folded from the log; the master
-/// key must open the store's keyring (see [`crate::master_key`]).
-pub(crate) async fn open_ledger(path: &Path) -> anyhow::Result<Ledger<SqliteStore>> {
+/// Opens an existing store with its keyring; the master key must open it
+/// (see [`crate::master_key`]), and is checked before the store is opened for
+/// writing: a missing or wrong key leaves its files as they were.
+pub(crate) async fn open_keyring(path: &Path) -> anyhow::Result<Keyring<SqliteStore>> {
+    crate::master_key::check(path)?;
     let store = open_store(path)?;
-    let keyring = crate::master_key::open_keyring(store, path).await?;
+    crate::master_key::open_keyring(store, path).await
+}
+
+/// Opens an existing store with its ledger folded from the log; the master
+/// key must open the store's keyring ([`open_keyring`]).
+pub(crate) async fn open_ledger(path: &Path) -> anyhow::Result<Ledger<SqliteStore>> {
+    let keyring = open_keyring(path).await?;
     Ok(Ledger::open(keyring).await?)
+}
+
+/// Creates (or truncates) `path` for output that holds personal data or
+/// keys: readable and writable by its owner only, also when it existed.
+pub(crate) fn create_private_file(path: &Path) -> anyhow::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    // An existing file keeps its mode on open: set it.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("cannot make {} private", path.display()))?;
+    }
+    Ok(file)
+}
+
+/// Parses `--subject` with `--programme`: a mismatch or a bad subject is
+/// refused with what is expected.
+pub(crate) fn parse_subject(
+    subject: &str,
+    programme: Option<&str>,
+) -> anyhow::Result<passerelle_events::personal::Subject> {
+    passerelle_events::personal::Subject::parse(subject, programme)
+        .map_err(|m| anyhow::anyhow!("--subject: {m}"))
+}
+
+/// How a subject is named in output: a participant's code is never printed
+/// back (it is personal data).
+pub(crate) fn shown_subject(subject: &passerelle_events::personal::Subject) -> String {
+    use passerelle_events::personal::SubjectKind;
+    match subject.kind() {
+        SubjectKind::Contact => format!(
+            "the contact person of stakeholder {} ({})",
+            subject.stakeholder().unwrap_or_default(),
+            subject.id()
+        ),
+        SubjectKind::Participant => {
+            format!("the participant (of programme {})", subject.programme())
+        }
+    }
 }
 
 /// Loads the whole log of the store at `path` into a projection engine.
