@@ -162,20 +162,9 @@ pub fn for_new_store(db: &Path) -> anyhow::Result<(MasterKey, KeySource, bool)> 
 /// database file). `None` when it cannot be read this way (no file, no key
 /// table, not a database): opening the store then says what is wrong.
 pub fn stored_fingerprint(db: &Path) -> Option<String> {
-    use rusqlite::{Connection, OpenFlags};
-    if !db.is_file() {
-        return None;
-    }
-    let conn = Connection::open_with_flags(
-        db,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .ok()?;
-    conn.busy_timeout(std::time::Duration::from_secs(5)).ok()?;
-    conn.query_row("SELECT fingerprint FROM keyring WHERE id = 1", [], |r| {
-        r.get::<_, String>(0)
-    })
-    .ok()
+    passerelle_events::SqliteStore::peek_fingerprint(db)
+        .ok()
+        .flatten()
 }
 
 /// Checks that the master key opens the store at `db` *before* the store is

@@ -26,7 +26,8 @@ use tokio::sync::{watch, Mutex};
 
 use crate::aggregate::{decide, Record, RecordError};
 use crate::envelope::{StoredEvent, Submission};
-use crate::keyring::{Keyring, MadeKeys};
+use crate::error::{FieldError, ValidationError};
+use crate::keyring::{Keyring, MadeKeys, SealError};
 use crate::personal::SlotState;
 use crate::registry::Registry;
 use crate::store::{
@@ -152,8 +153,23 @@ impl<S: EventLog> Ledger<S> {
                     }
                     let mut made = self.keyring.made_keys();
                     cmd.submissions = clear.clone();
-                    for s in &mut cmd.submissions {
-                        self.keyring.seal(&mut s.event, &mut made)?;
+                    let batch = cmd.submissions.len() > 1;
+                    for (i, s) in cmd.submissions.iter_mut().enumerate() {
+                        match self.keyring.seal(&mut s.event, &mut made) {
+                            Ok(()) => {}
+                            // In a batch, errors name the event as validation does.
+                            Err(SealError::Invalid(errors)) if batch => {
+                                return Err(RecordError::Invalid(ValidationError {
+                                    errors: errors
+                                        .into_iter()
+                                        .map(|e| {
+                                            FieldError::new(format!("[{i}].{}", e.field), e.message)
+                                        })
+                                        .collect(),
+                                }));
+                            }
+                            Err(e) => return Err(e.into()),
+                        }
                     }
                     sealed = Some((pending(&cmd, actor), made));
                     continue;

@@ -216,6 +216,9 @@ impl App {
     /// Opens the store at `db` (which must exist), folds the log into the
     /// projection engine and starts following the store.
     pub async fn open(db: &Path, config: ApiConfig) -> anyhow::Result<Self> {
+        // The master key first: a server that cannot read its store's keys
+        // refuses to start before it changes any byte of the store.
+        crate::master_key::check(db)?;
         let store = SqliteStore::open(db)?;
         // The master key first: a server that cannot read its store's keys
         // refuses to start before it writes anything.

@@ -24,7 +24,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use passerelle_events::personal::SlotState;
 use passerelle_events::{
-    Event, EventLog, FieldError, Keyring, Ledger, MasterKey, Record, RecordError, Submission,
+    EventLog, FieldError, Keyring, Ledger, MasterKey, Record, RecordError, Submission,
 };
 
 use super::export::KeysLine;
@@ -73,17 +73,13 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
         .filter(KeysLine::is_header);
     let db = &args.db.db;
     let stopped = || format!("import of {} stopped", args.file.display());
-    let mut keyring = super::open_keyring(db).await?;
+    let keyring = super::open_keyring(db).await?;
     let keys = match &header {
-        Some(line) => {
-            let n = import_keys(&keyring, line, source.as_ref())
+        Some(line) => Some(
+            import_keys(&keyring, line, source.as_ref())
                 .await
-                .with_context(stopped)?;
-            // Opened again: the keys and destroyed keys' ids just imported
-            // are all loaded then.
-            keyring = master_key::open_keyring(keyring.store().clone(), db).await?;
-            Some(n)
-        }
+                .with_context(stopped)?,
+        ),
         None => None,
     };
     let ledger = Ledger::open(keyring).await?;
@@ -193,18 +189,7 @@ async fn import_lines<S: EventLog>(
         let mut sub = Submission::from_export(&value)
             .map_err(|e| anyhow::anyhow!("{}", describe(&e.errors, |_| n)))
             .map_err(|e| kept(e, &done))?;
-        if matches!(sub.event.event, Event::PersonalDataErased(_)) && sub.provenance.is_none() {
-            return Err(kept(
-                anyhow::anyhow!(
-                    "line {n}: type: PersonalDataErased is written only by passerelle erase; an \
-                     import takes it only from an exported log (with recorded_at and recorded_by)"
-                ),
-                &done,
-            ));
-        }
-        let clear = check_sealed(ledger, &mut sub, n)
-            .await
-            .map_err(|e| kept(e, &done))?;
+        let clear = has_clear(&mut sub);
         batch.push(sub, n, clear);
         if batch.subs.len() == BATCH {
             flush(ledger, &mut batch, actor, &mut done).await?;
@@ -277,40 +262,15 @@ pub async fn import_keys<S: EventLog>(
     })
 }
 
-/// Whether `sub` (line `n`) carries a personal field in clear; refuses a
-/// sealed field under a key this store does not hold, naming the line (the
-/// ledger refuses it too, naming only the field).
-async fn check_sealed<S: EventLog>(
-    ledger: &Ledger<S>,
-    sub: &mut Submission,
-    n: usize,
-) -> anyhow::Result<bool> {
-    let keyring = ledger.keyring();
-    let mut clear = false;
-    let mut refreshed = false;
-    for field in sub.event.event.personal_fields() {
-        match field.value.state() {
-            SlotState::Clear(_) => clear = true,
-            SlotState::Sealed(s) => {
-                if !keyring.knows(s.key()) && !refreshed {
-                    // Keys another process imported meanwhile.
-                    keyring.refresh().await?;
-                    refreshed = true;
-                }
-                if !keyring.knows(s.key()) {
-                    anyhow::bail!(
-                        "line {n}: {}: is sealed under key {}, which this store does not hold: \
-                         export the source with --with-keys (and import with --source-key-file \
-                         when its master key is not this store's), or with --decrypt",
-                        field.path,
-                        s.key()
-                    );
-                }
-            }
-            SlotState::Erased | SlotState::Unreadable => {}
-        }
-    }
-    Ok(clear)
+/// Whether `sub` carries a personal field in clear (which the ledger seals:
+/// its stored form is not the source's). A sealed field under a key this
+/// store does not hold is refused by the ledger, naming its line and field.
+fn has_clear(sub: &mut Submission) -> bool {
+    sub.event
+        .event
+        .personal_fields()
+        .iter()
+        .any(|f| matches!(f.value.state(), SlotState::Clear(_)))
 }
 
 async fn flush<S: EventLog>(
@@ -325,13 +285,10 @@ async fn flush<S: EventLog>(
     let Batch { subs, lines, clear } = std::mem::take(batch);
     let first = lines[0];
     let last = lines[lines.len() - 1];
-    // An exported log's erasures are carried as records of what was done;
-    // they destroy nothing here (the keys line carries the destroyed keys).
-    let cmd = Record {
-        submissions: subs,
-        allow_erasure: true,
-        erase: Vec::new(),
-    };
+    // An exported log's erasures (with their provenance) are carried as
+    // records of what was done; they destroy nothing here (the keys line
+    // carries the destroyed keys).
+    let cmd = Record::new(subs);
     match ledger.submit(cmd, actor).await {
         Ok(recorded) => {
             for (i, r) in recorded.iter().enumerate() {

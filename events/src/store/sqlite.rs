@@ -314,6 +314,28 @@ impl SqliteStore {
         })
     }
 
+    /// The fingerprint of the master key of the store at `path`, read through
+    /// a read-only connection: nothing in its files changes (opening a store
+    /// for writing and closing it checkpoints its write-ahead log into the
+    /// database file). `Ok(None)` for a store without a keyring.
+    pub fn peek_fingerprint(path: impl AsRef<Path>) -> Result<Option<String>, StoreError> {
+        let path = path.as_ref();
+        if !path.is_file() {
+            return Err(StoreError::Missing(path.display().to_string()));
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| backend(path, e))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        match identify(&conn, path)? {
+            Identity::Store => Ok(read_keyring(&conn)?.map(|r| r.fingerprint)),
+            Identity::Legacy => Ok(None),
+            Identity::Empty => Err(not_a_store(path)),
+        }
+    }
+
     /// The store's file.
     pub fn path(&self) -> &Path {
         &self.inner.path
