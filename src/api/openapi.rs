@@ -2252,7 +2252,7 @@ fn schemas() -> Value {
                 "months": array(r("MonthParticipation")),
                 "trajectories": array(r("Trajectory")),
                 "participants": { "allOf": [r("SuppressibleCount")], "description": "Distinct pseudonymous participants." },
-                "repeat_participants": { "allOf": [r("Count")], "description": "Participants who attended more than one session." },
+                "repeat_participants": { "allOf": [r("SuppressibleCount")], "description": "Participants who attended more than one session." },
             }),
         ),
     );

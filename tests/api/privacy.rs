@@ -8,8 +8,9 @@
 //! The operations come from the document, so a new route is covered without
 //! a change here — or fails loudly until [`fill`] knows how to give its
 //! parameters values. Every route is first tried with every caller and
-//! programme (an exhaustive pass), then with random query values
-//! (proptest, a bounded number of cases). The secrets looked for are every
+//! programme, at the latest state and at three earlier dates (an exhaustive
+//! pass), then with random query values (proptest, a bounded number of
+//! cases). The secrets looked for are every
 //! personal value of the demo log and of the events this test adds, and
 //! every sealed value and key id the store file holds, read from the file
 //! itself.
@@ -649,14 +650,21 @@ async fn no_route_gives_mentors_or_viewers_personal_data_or_anyone_a_ciphertext(
     let mut answered: BTreeMap<String, BTreeSet<u16>> = BTreeMap::new();
     let mut bodies = 0..;
     for op in &ops {
-        let takes_programme = op.params.iter().any(|(_, n)| n == "programme");
-        let programmes: &[Option<&'static str>] = if takes_programme {
-            &[None, Some("sjdlr"), Some("brussels")]
-        } else {
-            &[None]
-        };
+        let takes = |name: &str| op.params.iter().any(|(_, n)| n == name);
+        let mut reads: Vec<(Option<&'static str>, Option<&'static str>)> = vec![(None, None)];
+        if takes("programme") {
+            reads.extend([(Some("sjdlr"), None), (Some("brussels"), None)]);
+        }
+        if takes("as_of") {
+            // Earlier states, where small counts are more common.
+            for programme in ["sjdlr", "brussels"] {
+                for date in ["2021-03-31", "2021-06-10", "2021-12-31"] {
+                    reads.push((Some(programme), Some(date)));
+                }
+            }
+        }
         for caller in &callers {
-            for programme in programmes {
+            for (programme, as_of) in &reads {
                 let holder = programme.unwrap_or("sjdlr");
                 let stakeholder = demo
                     .stakeholders
@@ -665,7 +673,7 @@ async fn no_route_gives_mentors_or_viewers_personal_data_or_anyone_a_ciphertext(
                     .expect("a stakeholder with a contact");
                 let v = Values {
                     programme: *programme,
-                    as_of: None,
+                    as_of: as_of.map(str::to_owned),
                     position: None,
                     min_position: None,
                     after: None,
