@@ -6,10 +6,13 @@
 //! seconds: the sign-in message without a session; a mentor's login link;
 //! the map with its nodes and edges; a stakeholder's profile; the time slider
 //! before the Brussels study visit; the gap report and participation pages
-//! (screenshots at 1280×800, and the redaction of small counts); then a
-//! coordinator's contact form, refused with the missing field named beside
-//! it, then accepted, and the new tie on the map. Every page is checked to
-//! have loaded nothing from any host but the server.
+//! (screenshots at 1280×800, and the redaction of small counts); the event
+//! log, which a mentor is not offered and whose page explains why without
+//! asking the API for it; then a coordinator's contact form, refused with
+//! the missing field named beside it, then accepted, and the new tie on the
+//! map; the coordinator's event log and the profile of a stakeholder whose
+//! contact an admin erased ("erased", then "effacé"). Every page is checked
+//! to have loaded nothing from any host but the server.
 //!
 //! Screenshots go to a temporary folder (its path is printed), or to the
 //! folder `PASSERELLE_SCREENSHOTS` names, which is kept. Needs Debian's
@@ -217,6 +220,15 @@ impl Page {
         }
     }
 
+    /// This page never asked the API for the raw event log, which mentors
+    /// and viewers may not read.
+    async fn never_asked_for_the_log(&self, what: &str) {
+        let asked = self
+            .js("return performance.getEntries().map(e => e.name).filter(n => n.includes('/api/v1/events'));")
+            .await;
+        assert_eq!(asked, json!([]), "{what} asked for the event log");
+    }
+
     /// Saves a 1280×800 screenshot as `name`.
     async fn shot(&self, name: &str) {
         let png = self.c.screenshot().await.expect("a screenshot");
@@ -328,6 +340,11 @@ async fn journey(app: &TestApp, page: &Page) {
     );
     page.shot("map.png").await;
     page.only_own_origin("the map").await;
+    assert_eq!(
+        page.count("#nav a[href^='/log']").await,
+        0,
+        "a mentor is not offered the event log"
+    );
 
     // Clicking a node opens its profile.
     let ccas = latest["nodes"]
@@ -405,8 +422,13 @@ async fn journey(app: &TestApp, page: &Page) {
         "one section per kind"
     );
     assert!(
-        page.count(".finding-card .evidence a[href^='/log']").await > 0,
-        "evidence links to the event log"
+        page.count(".finding-card .evidence li").await > 0,
+        "the findings list their evidence"
+    );
+    assert_eq!(
+        page.count(".finding-card .evidence a[href^='/log']").await,
+        0,
+        "a mentor's evidence does not link to the event log"
     );
     assert!(
         page.count("button.add-note").await > 0,
@@ -414,6 +436,20 @@ async fn journey(app: &TestApp, page: &Page) {
     );
     page.shot("gaps.png").await;
     page.only_own_origin("the gap report").await;
+    page.never_asked_for_the_log("the mentor's gap report")
+        .await;
+
+    // The event log's address, typed by a mentor: the reason, not the log.
+    page.goto("/log?programme=sjdlr").await;
+    page.ready("the mentor's event log page").await;
+    let why = page.text("#log-restricted").await;
+    for words in ["coordinators and admins", "attendance", "mentor"] {
+        assert!(why.contains(words), "the explanation: {why}");
+    }
+    assert_eq!(page.count("table.log").await, 0, "no log for a mentor");
+    page.never_asked_for_the_log("the mentor's event log page")
+        .await;
+    page.only_own_origin("the mentor's event log page").await;
 
     // Participation: five charts drawn as SVG; a mentor sees no count of 1–4.
     page.goto("/participation?programme=sjdlr").await;
@@ -437,11 +473,24 @@ async fn journey(app: &TestApp, page: &Page) {
     page.shot("participation.png").await;
     page.only_own_origin("the participation page").await;
 
+    // An admin erases the contact person of the AFCCRE.
+    app.erase(
+        &app.tokens.admin,
+        &json!({"subject": "contact:sjdlr/sj-afccre", "reason": "Asked by letter"}),
+    )
+    .await
+    .expect(201);
+
     // A coordinator logs a contact: first without its `to`, then whole.
     page.c.delete_all_cookies().await.expect("log out");
     page.goto(&login_link(app, &app.tokens.coordinator.id))
         .await;
     page.ready("the map for the coordinator").await;
+    assert_eq!(
+        page.count("#nav a[href^='/log']").await,
+        1,
+        "a coordinator is offered the event log"
+    );
     let (from, to) = ("sj-afccre", "sj-women-chaises");
     let pair = format!("{from}|{to}");
     assert!(
@@ -452,6 +501,17 @@ async fn journey(app: &TestApp, page: &Page) {
             .any(|e| e["a"] == from && e["b"] == to || e["a"] == to && e["b"] == from),
         "{pair} is not tied yet"
     );
+    page.goto("/record?programme=sjdlr#stakeholder").await;
+    page.ready("the stakeholder form").await;
+    let privacy = page.text("#main").await;
+    for words in [
+        "encrypted",
+        "a key of its own for each person",
+        "coordinators and admins",
+        "destroys their key",
+    ] {
+        assert!(privacy.contains(words), "the privacy sentence: {privacy}");
+    }
     page.goto("/record?programme=sjdlr#contact").await;
     page.ready("the recording forms").await;
     let select = |id: &'static str, value: &'static str| async move {
@@ -544,6 +604,51 @@ async fn journey(app: &TestApp, page: &Page) {
     .await;
     assert_eq!(page.count("svg.net .edge").await, edges + 1, "one tie more");
 
+    // The AFCCRE's profile says its contact was erased.
+    page.goto("/?programme=sjdlr&focus=sj-afccre").await;
+    page.ready("the AFCCRE's profile").await;
+    let contact = page
+        .until(
+            "the AFCCRE's contact line",
+            "document.querySelector('#detail dd.contact')?.textContent",
+        )
+        .await;
+    assert_eq!(contact, json!("erased"));
+
+    // The coordinator's event log: every event of the programme, the gap
+    // report's evidence linking to it.
+    let log = app
+        .get(
+            "/api/v1/events",
+            coordinator,
+            "programme=sjdlr&limit=1000",
+            &[],
+        )
+        .await
+        .ok_json(200);
+    page.goto("/gaps?programme=sjdlr").await;
+    page.ready("the coordinator's gap report").await;
+    let evidence = page
+        .js("return document.querySelector(\".finding-card .evidence a[href^='/log']\")?.getAttribute('href');")
+        .await;
+    let evidence = evidence
+        .as_str()
+        .expect("evidence linking to the log")
+        .to_owned();
+    page.goto(&evidence).await;
+    page.ready("the coordinator's event log").await;
+    assert_eq!(
+        page.count("table.log tbody tr").await,
+        log["events"].as_array().unwrap().len() as u64,
+        "every event of the programme"
+    );
+    assert_eq!(
+        page.count("table.log tbody tr.target").await,
+        1,
+        "the evidence, marked"
+    );
+    page.only_own_origin("the event log").await;
+
     // The mentee and the mentor side by side, then the switch to French.
     page.goto("/compare").await;
     page.ready("the comparison").await;
@@ -567,4 +672,13 @@ async fn journey(app: &TestApp, page: &Page) {
     .await;
     assert_eq!(page.text("h1").await, "Comparer les programmes");
     page.only_own_origin("the comparison").await;
+    page.goto("/?programme=sjdlr&focus=sj-afccre").await;
+    page.ready("the AFCCRE's profile in French").await;
+    let contact = page
+        .until(
+            "the AFCCRE's contact line in French",
+            "document.querySelector('#detail dd.contact')?.textContent",
+        )
+        .await;
+    assert_eq!(contact, json!("effacé"));
 }

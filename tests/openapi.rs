@@ -10,7 +10,10 @@ use passerelle::render::{diff_json, gaps_json, network_json, participation_json}
 use passerelle_events::event::{
     Channel, Event, Level, MilestoneKind, Outcome, PartnershipKind, Priority, Role, StakeholderKind,
 };
-use passerelle_events::{Keyring, Ledger, MemoryStore, StoredEvent, Submission};
+use passerelle_events::ledger::decode;
+use passerelle_events::personal::Subject;
+use passerelle_events::values::Reason;
+use passerelle_events::{EventLog, Keyring, Ledger, MemoryStore, StoredEvent, Submission};
 use passerelle_projections::engine::{AsOf, Engine};
 use passerelle_projections::participation::participation;
 use passerelle_projections::views::{around, diff_views, positions, view, Settings};
@@ -52,6 +55,47 @@ fn recorded_demo() -> Vec<StoredEvent> {
             .into_iter()
             .map(|r| r.event)
             .collect()
+    })
+}
+
+/// The demo recorded through the ledger, then the contact person of
+/// `sj-ccas` and the participant `sj-p001` erased: every event as the store
+/// holds it (personal fields sealed) and as an admin or coordinator receives
+/// it (opened: in clear, or marked erased).
+fn erased_demo() -> (Vec<Value>, Vec<Value>) {
+    let subs: Vec<Submission> = demo_lines()
+        .iter()
+        .map(|v| Submission::from_wire(v).expect("demo events are valid"))
+        .collect();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let ledger = Ledger::open(
+            Keyring::with_new_key(MemoryStore::new())
+                .await
+                .expect("keys"),
+        )
+        .await
+        .expect("ledger");
+        ledger.record(subs, "coordinator").await.expect("the demo");
+        for subject in ["contact:sjdlr/sj-ccas", "participant:sjdlr/sj-p001"] {
+            let subject = Subject::parse(subject, None).expect("a subject");
+            let reason = Reason::parse("Asked in person").expect("a reason");
+            passerelle_events::rights::erase(&ledger, &subject, reason, "admin")
+                .await
+                .expect("the erasure");
+        }
+        let raw = ledger.store().read(0, usize::MAX).await.expect("the log");
+        let (mut stored, mut opened) = (Vec::new(), Vec::new());
+        for r in &raw {
+            let mut e = decode(r).expect("a stored event");
+            stored.push(e.to_json());
+            ledger.keyring().open_event(e.event.id, &mut e.event.event);
+            opened.push(e.to_json());
+        }
+        (stored, opened)
     })
 }
 
@@ -151,7 +195,7 @@ fn routes_and_paths_agree() {
         .collect();
     assert_eq!(routes.len(), openapi::ROUTES.len(), "ROUTES has duplicates");
     assert_eq!(routes, from_doc);
-    assert_eq!(routes.len(), 19);
+    assert_eq!(routes.len(), 21);
 }
 
 #[test]
@@ -456,6 +500,18 @@ fn the_request_schema_agrees_with_the_parser() {
             false,
         ),
         (
+            "a contact field sent as erased",
+            json!({"type": "StakeholderProfileChanged", "programme": "sjdlr", "occurred_at": "2022-02-07",
+                   "data": {"stakeholder": "a", "contact": {"email": {"erased": true}}}}),
+            false,
+        ),
+        (
+            "a participant sealed as an export writes it (only `import` reads those)",
+            json!({"type": "ParticipantAttended", "programme": "sjdlr", "occurred_at": "2022-02-07",
+                   "data": {"session": "s", "participant": {"key": format!("k_{}", "0".repeat(32)), "sealed": "A".repeat(96)}}}),
+            false,
+        ),
+        (
             "a bad country code",
             json!({"type": "ProgrammeDefined", "programme": "x", "occurred_at": "2022-02-07",
                    "data": {"programme": "x", "name": "X", "country": "fr"}}),
@@ -740,9 +796,23 @@ fn the_routers_404_and_405_are_problems() {
     );
 }
 
+/// What the API answers with are envelopes opened for the roles that may see
+/// them (admin, coordinator): personal fields in clear, or marked erased.
+/// The document describes them, erasures included; a sealed value has no
+/// place in an answer.
 #[test]
-fn stored_demo_envelopes_are_valid_responses() {
-    let stored: Vec<Value> = recorded_demo().iter().map(StoredEvent::to_json).collect();
+fn stored_demo_envelopes_are_valid_responses_once_opened() {
+    let (sealed, stored) = erased_demo();
+    let text = Value::Array(stored.clone()).to_string();
+    for marker in [
+        r#""contact":{"person":{"erased":true},"email":{"erased":true}}"#,
+        r#""participant":{"erased":true}"#,
+        r#""type":"PersonalDataErased""#,
+        // Another stakeholder's contact, opened.
+        "accueil@example.org",
+    ] {
+        assert!(text.contains(marker), "the opened demo holds {marker}");
+    }
     for env in &stored {
         assert_ok(
             &format!("stored event {}", env["position"]),
@@ -763,6 +833,35 @@ fn stored_demo_envelopes_are_valid_responses() {
             JSON,
             &json!({"position": head, "events": stored[..100].to_vec(), "next_after": 100}),
         ),
+    );
+    assert_ok(
+        "the last page, with the erasures",
+        openapi::validate_response(
+            "GET",
+            "/events",
+            200,
+            JSON,
+            &json!({"position": head, "events": stored[head - 10..].to_vec(), "next_after": head}),
+        ),
+    );
+    // The document leaves no room for a sealed value in an answer.
+    let contact = sealed
+        .iter()
+        .find(|e| e["data"]["contact"]["email"]["sealed"].is_string())
+        .expect("a sealed contact");
+    assert_rejected(
+        "an envelope as stored, sealed",
+        openapi::validate_response("POST", "/events", 201, JSON, contact),
+        "/data/contact/email",
+    );
+    let attended = sealed
+        .iter()
+        .find(|e| e["data"]["participant"]["sealed"].is_string())
+        .expect("a sealed participant");
+    assert_rejected(
+        "an attendance as stored, sealed",
+        openapi::validate_response("POST", "/events", 201, JSON, attended),
+        "/data/participant",
     );
 }
 
@@ -818,6 +917,7 @@ fn rendered_views_of_the_demo_are_valid_responses() {
                 }
             }
             part["participants"] = Value::Null;
+            part["repeat_participants"] = Value::Null;
             assert_ok(
                 "suppressed participation",
                 openapi::validate_response("GET", "/participation", 200, JSON, &part),

@@ -4,12 +4,14 @@
 //! and the OpenAPI 3.1 document. Only `src/` knows HTTP.
 //!
 //! Layout: `state.rs` (shared state, projection follower, read cache),
-//! `routes.rs` (dispatch and handlers), `problem.rs` (RFC 9457 errors),
+//! `routes.rs` (dispatch and handlers), `rights.rs` (erasure and subject
+//! access, for admins), `problem.rs` (RFC 9457 errors),
 //! `telemetry.rs` (request log lines and metrics), `openapi.rs` (the document
 //! and its validators).
 
 pub mod openapi;
 pub mod problem;
+mod rights;
 pub mod routes;
 pub mod state;
 pub mod telemetry;

@@ -43,6 +43,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/metrics"),
     ("GET", "/openapi.json"),
     ("GET", "/me"),
+    ("POST", "/erasures"),
+    ("GET", "/subjects/{subject}"),
 ];
 
 /// The OAS 3.1 schema (2022-10-07), vendored from openapi-spec-validator;
@@ -191,6 +193,7 @@ pub fn document() -> Value {
             { "name": "directory", "description": "Current state of a programme's directory, as of a time or a log position." },
             { "name": "analysis", "description": "The network map with metrics, the gap report, participation and before/after diffs." },
             { "name": "service", "description": "Health, Prometheus metrics and this document." },
+            { "name": "rights", "description": "The rights of the people whose data the log holds: erasure and access (admin tokens only)." },
         ],
         "paths": paths(),
         "components": {
@@ -235,8 +238,16 @@ fn info() -> Value {
             "**Errors** are RFC 9457 `application/problem+json` documents: `type` (a URI reference ",
             "such as `/problems/validation`), `title`, `status`, `detail`, and for `422` `errors`, ",
             "each naming a `field` and the rule it broke.\n\n",
-            "**Privacy.** Contact details appear only for admin and coordinator tokens; beneficiary ",
-            "counts from 1 to 4 are shown as `null` to mentor and viewer tokens.",
+            "**Privacy.** Personal data — a stakeholder's contact person, e-mail and phone, and ",
+            "participant codes — is stored encrypted, under one key per person (a *data subject*), ",
+            "and opened only in answers to admin and coordinator tokens. Mentor and viewer tokens ",
+            "never receive it: the directory leaves `contact` out for them, and the raw log ",
+            "(`/events`, `/events/stream`) is refused to them with `403`, because each attendance is ",
+            "an event of its own and counting them would give the small counts they must not see. ",
+            "Beneficiary counts from 1 to 4 are `null` for mentor and viewer tokens. An erasure ",
+            "(`POST /erasures`, admin tokens) destroys the person's key: each of their fields then ",
+            "reads `{\"erased\": true}` in every answer, while the events, ties and counts stay. A ",
+            "field whose key this server does not hold reads `{\"unreadable\": true}`.",
         ),
         "license": { "name": "MIT OR Apache-2.0", "identifier": "MIT OR Apache-2.0" },
     })
@@ -244,7 +255,7 @@ fn info() -> Value {
 
 fn paths() -> Value {
     let as_of_note = "Takes `as_of` or `position` to answer for an earlier time or log position.";
-    json!({
+    let mut paths = json!({
         "/events": {
             "post": append_events(),
             "get": list_events(),
@@ -375,7 +386,10 @@ fn paths() -> Value {
                 "500": response("InternalError"),
             },
         }},
-    })
+    });
+    paths["/erasures"] = json!({ "post": erase_op() });
+    paths["/subjects/{subject}"] = json!({ "get": subject_access_op() });
+    paths
 }
 
 fn append_events() -> Value {
@@ -412,10 +426,15 @@ fn append_events() -> Value {
             "stream's. `recorded_at` and `recorded_by` are set by the server (`recorded_by` is the ",
             "token's name), never taken from the client.\n\n",
             "Coordinator and admin tokens may append any event but `PersonalDataErased` (written only ",
-            "by the `erase` command; refused with `422`); mentor tokens only `ReviewNoteAdded`; ",
+            "by an erasure, `passerelle erase` or `POST /erasures`; refused with `403`); mentor tokens ",
+            "only `ReviewNoteAdded`; ",
             "viewer tokens nothing (`403`). A token scoped to a programme may append only to it ",
             "(`403`). Any content type is accepted as long as the body is JSON; bodies over the ",
-            "server's limit (1 MiB by default) are `413`.",
+            "server's limit (1 MiB by default) are `413`.\n\n",
+            "Personal fields (a contact's `person`, `email`, `phone`; a `participant`) are sent in ",
+            "clear and stored encrypted under the person's key; the envelopes answered hold them ",
+            "opened again. A sealed value (`{\"key\", \"sealed\"}`, as an export writes it) is ",
+            "refused here with `422`: exports are read back by `passerelle import`.",
         ),
         "requestBody": {
             "required": true,
@@ -475,7 +494,17 @@ fn list_events() -> Value {
             "EventPage",
         ),
     );
-    responses.extend(errors(&[304, 400, 401, 403, 404, 500, 503]));
+    responses.extend(errors(&[304, 400, 401]));
+    responses.insert(
+        "403".into(),
+        problem_response(
+            &format!("{RAW_LOG_FORBIDDEN} Also a `programme` outside the token's scope."),
+            403,
+            "/problems/forbidden",
+            Value::Null,
+        ),
+    );
+    responses.extend(errors(&[404, 500, 503]));
     let params = [
         "After",
         "Limit",
@@ -488,7 +517,15 @@ fn list_events() -> Value {
         "operationId": "listEvents",
         "tags": ["events"],
         "summary": "Page through the log",
-        "description": "Stored events after a position, oldest first, of the programmes the token may read. `position` in the body is the log's head when the page was read.",
+        "description": concat!(
+            "Stored events after a position, oldest first, of the programmes the token may read. ",
+            "`position` in the body is the log's head when the page was read. Personal fields come ",
+            "opened: in clear, or `{\"erased\": true}` once the person's data was erased.\n\n",
+            "For admin and coordinator tokens only: mentor and viewer tokens get `403`. Each ",
+            "participant's attendance is an event of its own, so counting a session's events would ",
+            "give the attendance those roles must not see below five; they read the projections ",
+            "(directory, network, gaps, participation) instead.",
+        ),
         "parameters": params,
         "responses": responses,
     })
@@ -513,16 +550,152 @@ fn stream_events() -> Value {
             }}},
         }),
     );
-    responses.extend(errors(&[400, 401, 500]));
+    responses.extend(errors(&[400, 401]));
+    responses.insert(
+        "403".into(),
+        problem_response(RAW_LOG_FORBIDDEN, 403, "/problems/forbidden", Value::Null),
+    );
+    responses.extend(errors(&[500]));
     json!({
         "operationId": "streamEvents",
         "tags": ["events"],
         "summary": "Follow the log live",
-        "description": "Every stored event after `after` (or after `Last-Event-ID`, which wins), then each new one as it is appended, of the programmes the token may read.",
+        "description": concat!(
+            "Every stored event after `after` (or after `Last-Event-ID`, which wins), then each new ",
+            "one as it is appended, of the programmes the token may read, its personal fields ",
+            "opened. For admin and coordinator tokens only: mentor and viewer tokens get `403`, ",
+            "for the reason given at `GET /events`.",
+        ),
         "parameters": [param("After"), param("LastEventId")],
         "responses": responses,
     })
 }
+
+/// The 403 of the rights routes.
+fn rights_forbidden() -> Value {
+    problem_response(
+        "Not an admin token (erasure and access are for admins only, whatever the subject), or an admin token scoped to another programme than the subject's. Said before anything is looked up: a refusal tells nothing about the subject.",
+        403,
+        "/problems/forbidden",
+        Value::Null,
+    )
+}
+
+fn erase_op() -> Value {
+    let mut responses = Map::new();
+    responses.insert(
+        "201".into(),
+        json!({
+            "description": "The subject's key was destroyed and `PersonalDataErased` appended, in one transaction. The answer comes once reads reflect the erasure (at most 5 s; after that the erasure is answered all the same, and a read with `min_position` set to the event's position waits for it).",
+            "content": { "application/json": { "schema": r("Erasure") } },
+        }),
+    );
+    responses.extend(errors(&[400, 401]));
+    responses.insert("403".into(), rights_forbidden());
+    responses.insert(
+        "404".into(),
+        problem_response(
+            "No personal data of this subject is held: it was never recorded, or was erased. An erased participant leaves no trace of its code, so erasing it again is also 404. The detail never quotes a participant's code.",
+            404,
+            "/problems/not-found",
+            Value::Null,
+        ),
+    );
+    responses.insert(
+        "409".into(),
+        problem_response(
+            "This contact person was erased already (the detail gives the erasure's log position); nothing was appended.",
+            409,
+            "/problems/conflict",
+            Value::Null,
+        ),
+    );
+    responses.extend(errors(&[413, 422, 500, 503]));
+    json!({
+        "operationId": "eraseSubject",
+        "tags": ["rights"],
+        "summary": "Erase a person's data",
+        "description": concat!(
+            "Honours an erasure request (GDPR art. 17) by crypto-shredding: the subject's data key ",
+            "is destroyed, so every field sealed under it — in every event, however many — can ",
+            "never be read again, and `PersonalDataErased` (holding no personal data) is appended, ",
+            "recorded by the token's name. The events themselves, their hash chain, the ",
+            "stakeholder, its ties and every count stay; each erased field then reads ",
+            "`{\"erased\": true}`.\n\n",
+            "For admin tokens only (`403` for any other role, before anything is looked up); an ",
+            "admin token scoped to a programme erases only subjects of that programme (`403` ",
+            "otherwise, whether or not the subject exists there). The body is read strictly: ",
+            "exactly `subject` and `reason`, each a string; any other key, a key given twice, a ",
+            "missing or malformed value is `422` naming the field. `reason` is stored in clear in ",
+            "the log: it must not hold personal data.",
+        ),
+        "requestBody": {
+            "required": true,
+            "content": { "application/json": {
+                "schema": r("ErasureRequest"),
+                "examples": {
+                    "contact": {
+                        "summary": "A stakeholder's contact person",
+                        "value": { "subject": "contact:sjdlr/sj-ccas", "reason": "Request of 3 March 2025, by e-mail" },
+                    },
+                    "participant": {
+                        "summary": "A participant, by its code",
+                        "value": { "subject": "participant:sjdlr/P-0042", "reason": "Request received at the Maison des Femmes" },
+                    },
+                },
+            }},
+        },
+        "responses": responses,
+    })
+}
+
+fn subject_access_op() -> Value {
+    let mut responses = Map::new();
+    responses.insert(
+        "200".into(),
+        json!({
+            "description": "Every event holding the subject's data, oldest first, its personal fields opened.",
+            "content": { "application/json": { "schema": r("SubjectAccess") } },
+        }),
+    );
+    responses.insert(
+        "400".into(),
+        problem_response(
+            "The subject in the path is malformed or not percent-encoded as one segment, or a query parameter was given (none is taken). The detail never quotes a participant's code.",
+            400,
+            "/problems/bad-request",
+            Value::Null,
+        ),
+    );
+    responses.extend(errors(&[401]));
+    responses.insert("403".into(), rights_forbidden());
+    responses.insert(
+        "404".into(),
+        problem_response(
+            "No personal data of this subject is held: it was never recorded, or was erased.",
+            404,
+            "/problems/not-found",
+            Value::Null,
+        ),
+    );
+    responses.extend(errors(&[500, 503]));
+    json!({
+        "operationId": "getSubject",
+        "tags": ["rights"],
+        "summary": "Everything held about one person",
+        "description": concat!(
+            "Answers an access request (GDPR art. 15): every event that holds data of the subject, ",
+            "with that data opened, as a city must hand it over. For admin tokens only, with the ",
+            "scope rule of `POST /erasures`. Answered with `Cache-Control: no-store`; logs and ",
+            "metrics name the route template, never the subject.",
+        ),
+        "parameters": [param("Subject")],
+        "responses": responses,
+    })
+}
+
+/// Why the raw log answers 403 to mentors and viewers.
+const RAW_LOG_FORBIDDEN: &str = "A mentor or viewer token: the raw log is read by admin and coordinator tokens only, because it lists each participant's attendance and counting them would reveal counts from 1 to 4.";
 
 fn list_programmes() -> Value {
     let mut responses = Map::new();
@@ -629,6 +802,11 @@ fn parameters() -> Value {
             "description": "Compare the network just before this milestone with the network just before the next one (or as of the latest event); instead of `from` and `to`.",
             "schema": r("Id"),
         },
+        "Subject": {
+            "name": "subject", "in": "path", "required": true,
+            "description": "A subject id, percent-encoded as one path segment: `contact%3Asjdlr%2Fsj-ccas` for `contact:sjdlr/sj-ccas`, `participant%3Asjdlr%2FP-0042` for `participant:sjdlr/P-0042`.",
+            "schema": { "type": "string", "minLength": 1 },
+        },
         "LastEventId": {
             "name": "Last-Event-ID", "in": "header", "required": false,
             "description": "Sent by a reconnecting Server-Sent Events client: resume after this position (wins over `after`).",
@@ -726,10 +904,25 @@ fn responses() -> Value {
 // Schemas
 // ---------------------------------------------------------------------------
 
-/// The `data` schema of each event type, in catalogue order.
-fn event_data() -> Vec<(&'static str, Value)> {
+/// The `data` schema of each event type, in catalogue order: as sent
+/// (`opened` false: personal fields in clear, or sealed by this store) or as
+/// answered (`opened` true: personal fields in clear, or marked erased or
+/// unreadable).
+fn event_data(opened: bool) -> Vec<(&'static str, Value)> {
     let name = || r("Name");
     let id = || r("Id");
+    let contact = || {
+        nullable(r(if opened {
+            "StakeholderContact"
+        } else {
+            "ContactInput"
+        }))
+    };
+    let participant = if opened {
+        personal_opened("ParticipantCode", "The participant's pseudonymous code")
+    } else {
+        r("ParticipantCode")
+    };
     vec![
         ("ProgrammeDefined", described(
             "The first event of every programme. `programme` must equal the event's `programme`.",
@@ -750,7 +943,7 @@ fn event_data() -> Vec<(&'static str, Value)> {
                 "kind": r("StakeholderKind"),
                 "themes": r("Themes"),
                 "territory": nullable(name()),
-                "contact": nullable(r("ContactInput")),
+                "contact": contact(),
             }),
         )),
         ("StakeholderProfileChanged", {
@@ -763,7 +956,7 @@ fn event_data() -> Vec<(&'static str, Value)> {
                     "kind": nullable(r("StakeholderKind")),
                     "themes": nullable(r("Themes")),
                     "territory": nullable(name()),
-                    "contact": nullable(r("ContactInput")),
+                    "contact": contact(),
                 }),
             );
             s["anyOf"] = json!(["name", "kind", "themes", "territory", "contact"]
@@ -837,7 +1030,7 @@ fn event_data() -> Vec<(&'static str, Value)> {
         ("ParticipantAttended", described(
             "A pseudonymous participant attended a session. `participant` is personal data.",
             &["session", "participant"],
-            json!({ "session": id(), "participant": r("ParticipantCode") }),
+            json!({ "session": id(), "participant": participant }),
         )),
         ("NeedDeclared", described(
             "The action plan needs something.",
@@ -874,11 +1067,19 @@ fn event_data() -> Vec<(&'static str, Value)> {
             json!({ "note": id(), "about": r("About"), "text": r("LongText") }),
         )),
         ("PersonalDataErased", described(
-            "A data subject's personal data was erased (its key destroyed). Written only by the `erase` command; the API refuses it.",
+            "A data subject's personal data was erased: its key was destroyed in the same transaction. Written only by an erasure (`passerelle erase`, `POST /erasures`); `POST /events` refuses it. It holds no personal data: `subject` names a contact person by its stakeholder and a participant by the id of the destroyed key, never by its code; `reason` is stored in clear.",
             &["subject"],
-            json!({ "subject": r("ShortText") }),
+            json!({ "subject": r("ErasedSubject"), "reason": nullable(r("Reason")) }),
         )),
     ]
+}
+
+/// A personal field as answered (to admin and coordinator tokens only).
+fn personal_opened(base: &str, what: &str) -> Value {
+    json!({
+        "description": format!("{what} (personal data): a string, or `{{\"erased\": true}}` once the person's data was erased (its key destroyed), or `{{\"unreadable\": true}}` when no key this server holds opens it."),
+        "oneOf": [r(base), r("ErasedValue"), r("UnreadableValue")],
+    })
 }
 
 fn enum_of(description: &str, values: &[&str]) -> Value {
@@ -1170,7 +1371,7 @@ fn schemas() -> Value {
     put(
         "ContactInput",
         described(
-            "A stakeholder's contact details (personal data).",
+            "A stakeholder's contact details (personal data of the subject `contact:{programme}/{stakeholder}`), sent in clear; each field is stored encrypted under the subject's key.",
             &[],
             json!({
                 "person": nullable(r("Name")),
@@ -1178,6 +1379,46 @@ fn schemas() -> Value {
                 "phone": nullable(r("Phone")),
             }),
         ),
+    );
+    put(
+        "ErasedValue",
+        described(
+            "A personal value whose person was erased: the key that sealed it is destroyed, and it can never be read again. Never accepted in a request.",
+            &["erased"],
+            json!({ "erased": { "const": true } }),
+        ),
+    );
+    put(
+        "UnreadableValue",
+        described(
+            "A personal value that no key this server holds opens (e.g. copied from another store without its keys). Never accepted in a request.",
+            &["unreadable"],
+            json!({ "unreadable": { "const": true } }),
+        ),
+    );
+    put(
+        "KeyId",
+        json!({
+            "type": "string", "pattern": "^k_[0-9a-f]{32}$",
+            "description": "The id of one person's data key: `k_` and 32 hex digits, drawn at random. It links the sealed fields of one person and tells nothing else.",
+        }),
+    );
+    put(
+        "SubjectId",
+        json!({
+            "type": "string",
+            "pattern": "^(contact:[a-z0-9][a-z0-9_-]{0,63}/[a-z0-9][a-z0-9_-]{0,63}|participant:[a-z0-9][a-z0-9_-]{0,63}/[A-Za-z0-9_-]{1,64})$",
+            "description": "A data subject: `contact:{programme}/{stakeholder}` (a stakeholder's contact person) or `participant:{programme}/{code}` (a participant, by its pseudonymous code — personal data).",
+            "examples": ["contact:sjdlr/sj-ccas"],
+        }),
+    );
+    put(
+        "ErasedSubject",
+        json!({
+            "type": "string",
+            "pattern": "^(contact:[a-z0-9][a-z0-9_-]{0,63}/[a-z0-9][a-z0-9_-]{0,63}|participant:[a-z0-9][a-z0-9_-]{0,63}/k_[0-9a-f]{32})$",
+            "description": "Whose data an erasure destroyed: `contact:{programme}/{stakeholder}`, or `participant:{programme}/{key id}` — a participant is named by its destroyed key, never by its code.",
+        }),
     );
     put("Beneficiaries", described(
         "How many beneficiaries took part: counts, never individuals. `women + men + undisclosed` and `first_time + returning` must not exceed `total`. Absent counts are 0.",
@@ -1207,9 +1448,20 @@ fn schemas() -> Value {
             ],
         }),
     );
-    let data = event_data();
-    for (ty, schema) in &data {
-        put(&format!("{ty}Data"), schema.clone());
+    let data = event_data(false);
+    // The data of a stored event where it differs from what is sent: its
+    // personal fields as answered.
+    let mut stored_data = BTreeMap::new();
+    for ((ty, sent), (_, answered)) in data.iter().zip(event_data(true)) {
+        put(&format!("{ty}Data"), sent.clone());
+        let name = if answered == *sent {
+            format!("{ty}Data")
+        } else {
+            let name = format!("Stored{ty}Data");
+            put(&name, answered);
+            name
+        };
+        stored_data.insert(*ty, name);
     }
 
     // --- envelopes --------------------------------------------------------
@@ -1259,7 +1511,7 @@ fn schemas() -> Value {
                     "type": { "const": ty },
                     "programme": r("ProgrammeId"),
                     "occurred_at": { "allOf": [r("DateTime")], "description": "When it happened in the world, RFC 3339 in UTC." },
-                    "data": r(&format!("{ty}Data")),
+                    "data": r(&stored_data[ty]),
                     "recorded_at": { "allOf": [r("DateTime")], "description": "When the store recorded it (server clock), RFC 3339 in UTC with microseconds." },
                     "recorded_by": { "type": "string", "minLength": 1, "description": "The authenticated actor who recorded it." },
                 }),
@@ -1320,6 +1572,44 @@ fn schemas() -> Value {
                 "position": r("Position"),
                 "events": array(r("StoredEvent")),
                 "next_after": { "allOf": [r("Count")], "description": "Pass as `after` for the next page." },
+            }),
+        ),
+    );
+
+    // --- rights -----------------------------------------------------------
+    put(
+        "ErasureRequest",
+        object(
+            &["subject", "reason"],
+            json!({
+                "subject": r("SubjectId"),
+                "reason": { "allOf": [r("Reason")], "description": "Why (e.g. the request's date and channel). Stored in clear in the log: no personal data." },
+            }),
+        ),
+    );
+    put(
+        "Erasure",
+        object(
+            &["erased", "key", "event"],
+            json!({
+                "erased": r("ErasedSubject"),
+                "key": { "allOf": [r("KeyId")], "description": "The data key that was destroyed." },
+                "event": r("StoredPersonalDataErased"),
+            }),
+        ),
+    );
+    put(
+        "SubjectAccess",
+        object(
+            &["subject", "key", "position", "events"],
+            json!({
+                "subject": r("SubjectId"),
+                "key": { "allOf": [r("KeyId")], "description": "The subject's live data key." },
+                "position": r("Position"),
+                "events": {
+                    "type": "array", "items": r("StoredEvent"),
+                    "description": "Every event holding the subject's data, oldest first, opened.",
+                },
             }),
         ),
     );
@@ -1399,12 +1689,12 @@ fn schemas() -> Value {
     put(
         "StakeholderContact",
         described(
-            "Contact details (personal data); present only for admin and coordinator tokens.",
+            "A stakeholder's contact details (personal data), opened: in a read, present only for admin and coordinator tokens; a field never given is left out.",
             &[],
             json!({
-                "person": { "type": "string" },
-                "email": { "type": "string" },
-                "phone": { "type": "string" },
+                "person": personal_opened("Name", "The contact person's name or role"),
+                "email": personal_opened("Email", "The e-mail address"),
+                "phone": personal_opened("Phone", "The phone number"),
             }),
         ),
     );
@@ -1962,7 +2252,7 @@ fn schemas() -> Value {
                 "months": array(r("MonthParticipation")),
                 "trajectories": array(r("Trajectory")),
                 "participants": { "allOf": [r("SuppressibleCount")], "description": "Distinct pseudonymous participants." },
-                "repeat_participants": { "allOf": [r("Count")], "description": "Participants who attended more than one session." },
+                "repeat_participants": { "allOf": [r("SuppressibleCount")], "description": "Participants who attended more than one session." },
             }),
         ),
     );

@@ -98,6 +98,8 @@ fn route_name(method: &Method, path: &str) -> &'static str {
             ["metrics"] => "/api/v1/metrics",
             ["openapi.json"] => "/api/v1/openapi.json",
             ["me"] => "/api/v1/me",
+            ["erasures"] => "/api/v1/erasures",
+            ["subjects", ..] => "/api/v1/subjects/{subject}",
             _ => "other",
         },
         _ => crate::web::route_name(&segs),
@@ -106,7 +108,7 @@ fn route_name(method: &Method, path: &str) -> &'static str {
 
 type Query = BTreeMap<String, String>;
 
-fn parse_query(raw: &str, allowed: &[&str]) -> Result<Query, Problem> {
+pub(super) fn parse_query(raw: &str, allowed: &[&str]) -> Result<Query, Problem> {
     let mut q = Query::new();
     for (k, v) in form_urlencoded::parse(raw.as_bytes()) {
         if !allowed.contains(&k.as_ref()) {
@@ -199,9 +201,14 @@ where
             | ["healthz"]
             | ["openapi.json"]
             | ["me"]
+            | ["erasures"]
+            | ["subjects", ..]
     );
     if !known {
         return Err(Problem::not_found(format!("no route {path}")));
+    }
+    if let ["erasures"] | ["subjects", ..] = rest.as_slice() {
+        return super::rights::dispatch(app, method, &rest, raw_query, headers, body).await;
     }
     let is_post_events = rest.as_slice() == ["events"] && method == Method::POST;
     if method != Method::GET && !is_post_events {
@@ -244,7 +251,7 @@ where
     }
 }
 
-fn authenticate(app: &App, headers: &HeaderMap) -> Result<Principal, Problem> {
+pub(super) fn authenticate(app: &App, headers: &HeaderMap) -> Result<Principal, Problem> {
     let bearer = headers
         .get("authorization")
         .map(|v| {

@@ -1,7 +1,9 @@
 //! The web pages (issue 5, decision 007): the network map with its time
 //! slider (`/`), the gap report (`/gaps`), participation (`/participation`),
 //! the recording forms (`/record`), the programme comparison (`/compare`) and
-//! the event log (`/log`), served by the same binary as the API.
+//! the event log (`/log`; its page shows the log to admins and coordinators,
+//! as the API serves it, and says why to other roles), served by the same
+//! binary as the API.
 //!
 //! Pages are one HTML shell plus CSS, JavaScript and SVG embedded at compile
 //! time ([`assets`]); the browser draws everything from `/api/v1`, so the

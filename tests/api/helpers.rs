@@ -53,7 +53,7 @@ pub struct Token {
     pub secret: String,
 }
 
-/// One token per role, and a coordinator scoped to `brussels`.
+/// One token per role, and a coordinator and an admin scoped to `brussels`.
 #[derive(Debug, Clone)]
 pub struct Tokens {
     pub admin: Token,
@@ -62,6 +62,8 @@ pub struct Tokens {
     pub viewer: Token,
     /// A coordinator token scoped to programme `brussels`.
     pub brussels: Token,
+    /// An admin token scoped to programme `brussels`.
+    pub brussels_admin: Token,
 }
 
 /// How a request authenticates.
@@ -191,10 +193,23 @@ pub fn conforms(method: &Method, template: &str, reply: &Reply) {
 
 /// The route template of a path, as the OpenAPI document names it.
 pub fn template_of(path: &str) -> String {
-    match path.strip_prefix("/api/v1/stakeholders/") {
-        Some(id) if !id.is_empty() && !id.contains('/') => "/api/v1/stakeholders/{id}".to_owned(),
-        _ => path.to_owned(),
+    let one_segment = |rest: Option<&str>| rest.is_some_and(|s| !s.is_empty() && !s.contains('/'));
+    if one_segment(path.strip_prefix("/api/v1/stakeholders/")) {
+        "/api/v1/stakeholders/{id}".to_owned()
+    } else if one_segment(path.strip_prefix("/api/v1/subjects/")) {
+        "/api/v1/subjects/{subject}".to_owned()
+    } else {
+        path.to_owned()
     }
+}
+
+/// A subject id percent-encoded as one path segment (`:` and `/` escaped,
+/// and `%` itself).
+pub fn encode_subject(subject: &str) -> String {
+    subject
+        .replace('%', "%25")
+        .replace(':', "%3A")
+        .replace('/', "%2F")
 }
 
 /// A server on port 0 over a store in a temporary directory.
@@ -276,6 +291,7 @@ impl TestApp {
             mentor: token("max mentor", Role::Mentor, None),
             viewer: token("vic viewer", Role::Viewer, None),
             brussels: token("bea brussels", Role::Coordinator, Some("brussels")),
+            brussels_admin: token("bob brussels admin", Role::Admin, Some("brussels")),
         };
         let (tx, rx) = oneshot::channel::<()>();
         let server = api::serve(
@@ -527,6 +543,30 @@ impl TestApp {
     /// `GET /api/v1/diff?query`.
     pub async fn diff<'a>(&self, auth: impl Into<Auth<'a>>, query: &str) -> Reply {
         self.get("/api/v1/diff", auth.into(), query, &[]).await
+    }
+
+    /// `POST /api/v1/erasures` with a JSON body.
+    pub async fn erase<'a>(&self, auth: impl Into<Auth<'a>>, body: &Value) -> Reply {
+        self.send(
+            Method::POST,
+            "/api/v1/erasures",
+            auth.into(),
+            "",
+            &[],
+            Some(body.to_string().into()),
+        )
+        .await
+    }
+
+    /// `GET /api/v1/subjects/{subject}`, the subject encoded as one segment.
+    pub async fn subject<'a>(&self, auth: impl Into<Auth<'a>>, subject: &str) -> Reply {
+        self.get(
+            &format!("/api/v1/subjects/{}", encode_subject(subject)),
+            auth.into(),
+            "",
+            &[],
+        )
+        .await
     }
 
     /// `GET /api/v1/healthz` (no token).

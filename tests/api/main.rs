@@ -3,6 +3,8 @@
 //! problem response is also checked against the OpenAPI document.
 
 mod helpers;
+mod privacy;
+mod rights;
 
 use std::time::{Duration, Instant};
 
@@ -376,7 +378,7 @@ mod event_log {
         let (mut after, mut seen, mut sizes) = (0, Vec::new(), Vec::new());
         loop {
             let page = app
-                .events(&app.tokens.viewer, &format!("after={after}&limit=100"))
+                .events(&app.tokens.coordinator, &format!("after={after}&limit=100"))
                 .await
                 .ok_json(200);
             assert_eq!(page["position"], json!(DEMO_EVENTS));
@@ -397,7 +399,7 @@ mod event_log {
     #[tokio::test]
     async fn the_log_filters_by_type_and_programme() {
         let app = TestApp::spawn().await;
-        let token = &app.tokens.viewer;
+        let token = &app.tokens.coordinator;
         let count = |body: &Value| body["events"].as_array().unwrap().len();
 
         let notes = app
@@ -446,6 +448,39 @@ mod event_log {
     }
 
     #[tokio::test]
+    async fn mentors_and_viewers_are_refused_the_raw_log_with_the_reason() {
+        let app = TestApp::spawn().await;
+        let t = &app.tokens;
+        for token in [&t.mentor, &t.viewer] {
+            for query in ["", "programme=sjdlr", "type=ParticipantAttended&limit=1000"] {
+                let p = app.events(token, query).await.problem(403);
+                let detail = p["detail"].as_str().unwrap();
+                for why in ["coordinators and admins", "attendance", "small counts"] {
+                    assert!(detail.contains(why), "{}: {detail}", token.name);
+                }
+            }
+            for (after, last) in [(None, None), (Some(0), None), (None, Some(300))] {
+                let stream = app.stream(token, after, last).await;
+                assert_eq!(stream.status, 403, "{} opens the stream", token.name);
+                let p = stream.problem.expect("a problem document");
+                assert_eq!(p["type"], json!("/problems/forbidden"));
+                assert!(
+                    p["detail"]
+                        .as_str()
+                        .unwrap()
+                        .contains("coordinators and admins"),
+                    "{p}"
+                );
+            }
+        }
+        // The roles that may read it still do, scoped tokens within their programme.
+        for token in [&t.admin, &t.coordinator, &t.brussels, &t.brussels_admin] {
+            app.events(token, "limit=1").await.ok_json(200);
+            assert_eq!(app.stream(token, Some(0), None).await.status, 200);
+        }
+    }
+
+    #[tokio::test]
     async fn bad_parameters_of_the_log_are_400() {
         let app = TestApp::spawn_empty().await;
         for query in [
@@ -457,7 +492,10 @@ mod event_log {
             "colour=blue",
             "limit=1&limit=2",
         ] {
-            let p = app.events(&app.tokens.viewer, query).await.problem(400);
+            let p = app
+                .events(&app.tokens.coordinator, query)
+                .await
+                .problem(400);
             assert!(!p["detail"].as_str().unwrap().is_empty(), "{query}");
         }
     }
@@ -543,7 +581,7 @@ mod stream {
     #[tokio::test]
     async fn heartbeat_comments_keep_an_idle_stream_alive() {
         let app = TestApp::spawn_empty().await;
-        let mut stream = app.stream(&app.tokens.mentor, Some(1), None).await;
+        let mut stream = app.stream(&app.tokens.coordinator, Some(1), None).await;
         let started = Instant::now();
         for _ in 0..2 {
             assert_eq!(
@@ -560,7 +598,7 @@ mod stream {
         let reply = app
             .get(
                 "/api/v1/events/stream",
-                (&app.tokens.viewer).into(),
+                (&app.tokens.coordinator).into(),
                 "",
                 &[("last-event-id", "yesterday")],
             )
@@ -948,23 +986,38 @@ mod reads {
     #[tokio::test]
     async fn contact_details_do_not_reach_mentors_and_viewers_through_the_log() {
         let app = TestApp::spawn().await;
+        let email = "ccas@example.org";
+        // The log holds them, opened for the roles that may see them…
+        let log = app
+            .events(
+                &app.tokens.coordinator,
+                "type=StakeholderRegistered&limit=1000",
+            )
+            .await
+            .ok_json(200);
+        assert!(log.to_string().contains(email), "{log}");
+        let mut stream = app.stream(&app.tokens.coordinator, None, Some(1)).await;
+        let (_, event) = stream.next_event().await;
+        assert_eq!(event["data"]["contact"]["email"], json!(email));
+        // …and refuses mentors and viewers however they ask.
         for token in [&app.tokens.mentor, &app.tokens.viewer] {
-            let log = app
-                .events(token, "type=StakeholderRegistered&limit=1000")
-                .await
-                .ok_json(200);
-            assert!(
-                !log.to_string().contains("ccas@example.org"),
-                "{} reads contact details in /events",
-                token.name
-            );
-            let mut stream = app.stream(token, None, Some(1)).await;
-            let (_, event) = stream.next_event().await;
-            assert!(
-                !event.to_string().contains("ccas@example.org"),
-                "{} reads contact details in /events/stream",
-                token.name
-            );
+            for query in [
+                "type=StakeholderRegistered&limit=1000",
+                "type=StakeholderProfileChanged&programme=sjdlr",
+                "after=1&limit=1",
+            ] {
+                let reply = app.events(token, query).await;
+                reply.problem(403);
+                assert!(
+                    !reply.text().contains(email),
+                    "{}: {}",
+                    token.name,
+                    reply.text()
+                );
+            }
+            let stream = app.stream(token, None, Some(1)).await;
+            assert_eq!(stream.status, 403, "{} opens the stream", token.name);
+            assert!(!stream.problem.unwrap().to_string().contains(email));
         }
     }
 
@@ -1410,7 +1463,7 @@ mod shutdown {
     #[tokio::test]
     async fn shutdown_completes_an_in_flight_append_and_ends_open_streams() {
         let mut app = TestApp::spawn_empty().await;
-        let mut stream = app.stream(&app.tokens.viewer, None, None).await;
+        let mut stream = app.stream(&app.tokens.coordinator, None, None).await;
         assert_eq!(stream.next_event().await.0, 1);
         let event = stakeholder(LAB, "last-word");
         let body = event.to_string().into_bytes();

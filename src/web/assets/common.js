@@ -109,7 +109,7 @@ const P = (() => {
     return stored;
   }
 
-  /** Every event of a programme, page by page. */
+  /** Every event of a programme, page by page (admins and coordinators only: see can.log). */
   async function events(programme) {
     const out = [];
     let after = 0;
@@ -139,6 +139,11 @@ const P = (() => {
   function today() {
     const d = new Date();
     return d.getFullYear() + "-" + String(d.getMonth() + 1).padStart(2, "0") + "-" + String(d.getDate()).padStart(2, "0");
+  }
+  /** A personal value as the API answers it: its text, or "erased" / "unreadable". */
+  function personal(v) {
+    if (v && typeof v === "object") return v.erased ? t("personal.erased") : t("personal.unreadable");
+    return v;
   }
   /** A short name: the part before " — ", cut to n characters. */
   function short(name, n = 26) {
@@ -205,7 +210,9 @@ const P = (() => {
   function header(programme) {
     const here = document.body.dataset.page;
     const nav = document.getElementById("nav");
-    fill(nav, h("ul", {}, PAGES.map(([path, name]) => h("li", {},
+    // The event log is offered to the roles that may read it (known once /me answered).
+    const pages = PAGES.filter(([, name]) => name !== "log" || can.log);
+    fill(nav, h("ul", {}, pages.map(([path, name]) => h("li", {},
       h("a", { href: link(path, programme), "aria-current": name === here ? "page" : null }, t("nav." + name))))));
     const b = document.getElementById("lang");
     b.textContent = t("lang.switch");
@@ -225,6 +232,8 @@ const P = (() => {
   const can = {
     get write() { return ctx.me && (ctx.me.role === "admin" || ctx.me.role === "coordinator"); },
     get note() { return ctx.me && ctx.me.role !== "viewer"; },
+    /** Read the raw event log (/api/v1/events): admins and coordinators only. */
+    get log() { return Boolean(ctx.me && (ctx.me.role === "admin" || ctx.me.role === "coordinator")); },
   };
 
   async function boot() {
@@ -255,5 +264,5 @@ const P = (() => {
   }
   document.addEventListener("DOMContentLoaded", boot);
 
-  return { lang, t, word, h, s, fill, api, post, events, ApiError, date, month, num, pct, today, short, param, setParam, link, notice, fail, page, can, ctx };
+  return { lang, t, word, h, s, fill, api, post, events, ApiError, date, month, num, pct, today, short, personal, param, setParam, link, notice, fail, page, can, ctx };
 })();

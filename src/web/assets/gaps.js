@@ -1,6 +1,7 @@
 // The gap report (`/gaps`): findings grouped by kind and severity, each with
-// its explanation, subjects, evidence (links into the event log) and next
-// step; review notes on a finding, a stakeholder or a need.
+// its explanation, subjects, evidence (links into the event log for the roles
+// that may read it, numbered items for the others) and next step; review
+// notes on a finding, a stakeholder or a need.
 "use strict";
 P.page(async ({ main, programme }) => {
   const { h, t } = P;
@@ -10,7 +11,7 @@ P.page(async ({ main, programme }) => {
   const SEVERITIES = ["high", "medium", "low"];
   const [gaps, directory, needs, log] = await Promise.all([
     P.api("gaps", { programme, as_of: asOf || undefined }), P.api("stakeholders", { programme }),
-    P.api("needs", { programme }), P.events(programme),
+    P.api("needs", { programme }), P.can.log ? P.events(programme) : [],
   ]);
   let notes = (await P.api("notes", { programme })).notes;
   const names = new Map(directory.stakeholders.map((s) => [s.id, s.name]));
@@ -56,7 +57,8 @@ P.page(async ({ main, programme }) => {
 
   function evidenceLink(id, i) {
     const e = events.get(id);
-    const label = e ? `${e.type} · ${P.date(e.occurred_at)}` : `#${i + 1}`;
+    const label = e ? `${e.type} · ${P.date(e.occurred_at)}` : t("gaps.evidence.item", { n: i + 1 });
+    if (!P.can.log) return h("span", { title: id }, label);
     return h("a", { href: P.link("/log", programme, { hash: "ev-" + id }), title: id }, label);
   }
 

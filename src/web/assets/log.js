@@ -1,15 +1,22 @@
 // The event log of a programme (`/log`): every event in order, so the gap
 // report's evidence links (`/log#ev-<id>`) land on the events themselves.
+// Admins and coordinators only, as the API serves the raw log: other roles
+// get the reason instead, and the page asks the API nothing.
 "use strict";
-P.page(async ({ main, programme }) => {
+P.page(async ({ main, programme, me }) => {
   const { h, t } = P;
+  if (!P.can.log) {
+    main.append(h("h1", { class: "page-title" }, t("log.title")),
+      h("p", { class: "lead", id: "log-restricted" }, t("log.restricted", { role: P.word("role", me.role) })));
+    return;
+  }
   const events = await P.events(programme);
   const what = (e) => {
     const d = e.data || {};
     const parts = [d.name, d.title, d.label, d.text, d.purpose, d.description, d.reason,
       d.from && d.to ? `${d.from} → ${d.to}` : null, d.between ? d.between.join(" — ") : null,
       d.outcome ? P.word("outcome", d.outcome) : null, d.kind, d.level ? P.word("level", d.level) : null];
-    const id = d.stakeholder || d.partnership || d.session || d.need || d.milestone || d.note || d.programme;
+    const id = d.stakeholder || d.partnership || d.session || d.need || d.milestone || d.note || d.programme || d.subject;
     return [id, ...parts].filter(Boolean).map((x) => P.short(String(x), 90)).join(" · ");
   };
   main.append(h("h1", { class: "page-title" }, t("log.title")),

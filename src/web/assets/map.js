@@ -185,6 +185,13 @@ P.page(async ({ main, programme }) => {
     await renderDetail();
   }
 
+  /** A contact's fields in one line; erased (or unreadable) fields said once. */
+  function contactText(c) {
+    const parts = [c.person, c.email, c.phone].filter(Boolean);
+    const marked = new Set(parts.filter((v) => typeof v === "object").map(P.personal));
+    return [...parts.filter((v) => typeof v !== "object"), ...marked].join(" · ");
+  }
+
   async function renderDetail() {
     if (!st.selected) {
       P.fill(detail, h("h2", { id: "detail-title" }, t("detail.title")), h("p", { class: "muted small" }, t("detail.hint")));
@@ -213,7 +220,7 @@ P.page(async ({ main, programme }) => {
         h("dt", {}, t("detail.registered")), h("dd", {}, P.date(s.registered_at)),
         s.archived ? [h("dt", {}, t("detail.archived")), h("dd", {}, "✓")] : null,
         s.contact && Object.keys(s.contact).length ? [h("dt", {}, t("detail.contact")),
-          h("dd", {}, [s.contact.person, s.contact.email, s.contact.phone].filter(Boolean).join(" · "))] : null),
+          h("dd", { class: "contact" }, contactText(s.contact))] : null),
       node ? h("details", { class: "metrics", open: true }, h("summary", {}, t("detail.metrics")),
         h("table", { class: "kv" }, h("tbody", {}, ["degree", "weighted_degree", "betweenness", "closeness", "eigenvector", "core_number", "constraint", "effective_size", "community"]
           .map((m) => h("tr", {}, h("th", { scope: "row" }, t("metric." + m)), h("td", {}, P.num(node[m], 3))))))) : null,
