@@ -210,40 +210,15 @@ impl Contact {
         out
     }
 
-    /// The personal fields of this contact, at `paths` in its event.
-    fn fields<'a>(
-        &'a mut self,
-        stakeholder: &'a Slug,
-        paths: [&'static str; 3],
-        out: &mut Vec<PersonalField<'a>>,
-    ) {
+    /// The personal fields of this contact, whose subject is `stakeholder`'s
+    /// contact person.
+    fn fields<'a>(&'a mut self, stakeholder: &'a Slug, out: &mut Vec<PersonalField<'a>>) {
         let owner = Owner::Contact(stakeholder);
-        let Contact {
-            person,
-            email,
-            phone,
-        } = self;
-        if let Some(v) = person {
-            out.push(PersonalField {
-                path: paths[0],
-                owner,
-                value: v,
-            });
-        }
-        if let Some(v) = email {
-            out.push(PersonalField {
-                path: paths[1],
-                owner,
-                value: v,
-            });
-        }
-        if let Some(v) = phone {
-            out.push(PersonalField {
-                path: paths[2],
-                owner,
-                value: v,
-            });
-        }
+        out.extend(self.slots().into_iter().map(|(path, value)| PersonalField {
+            path,
+            owner,
+            value,
+        }));
     }
 }
 
@@ -577,7 +552,7 @@ impl Event {
                 stakeholder,
                 contact: Some(c),
                 ..
-            }) => c.fields(stakeholder, CONTACT_PATHS, &mut out),
+            }) => c.fields(stakeholder, &mut out),
             Event::ParticipantAttended(d) => out.push(PersonalField {
                 path: "data.participant",
                 owner: Owner::Participant,
