@@ -39,6 +39,12 @@ pub const PATIENCE: Duration = Duration::from_secs(10);
 
 /// Events in the demo log.
 pub const DEMO_EVENTS: u64 = 342;
+/// Of which hidden from mentors and viewers (attendances): the positions
+/// they are told count the others only.
+pub const DEMO_HIDDEN: u64 = 107;
+/// Events of the demo log that mentors and viewers see: the position they
+/// are told at the demo's head.
+pub const DEMO_VISIBLE: u64 = DEMO_EVENTS - DEMO_HIDDEN;
 /// The programme of the empty log.
 pub const LAB: &str = "lab";
 
