@@ -3,6 +3,7 @@
 //! problem response is also checked against the OpenAPI document.
 
 mod helpers;
+mod small_counts;
 
 use std::time::{Duration, Instant};
 
