@@ -45,11 +45,20 @@ pub struct Snapshot<'a> {
 impl Snapshot<'_> {
     /// The time a programme's network is measured at: the requested time, or
     /// else the programme's latest occurred time (the network "as last
-    /// recorded"), or else now.
+    /// recorded"), or else — the programme has no event yet at this point —
+    /// the latest occurred time of the others, or else (an empty log) the
+    /// Unix epoch. Never the clock: the same state gives the same answer.
     pub fn reference_time(&self, programme: &str) -> DateTime<Utc> {
         self.time
             .or_else(|| self.model.programmes.get(programme).and_then(|p| p.latest))
-            .unwrap_or_else(Utc::now)
+            .or_else(|| {
+                self.model
+                    .programmes
+                    .values()
+                    .filter_map(|p| p.latest)
+                    .max()
+            })
+            .unwrap_or(DateTime::UNIX_EPOCH)
     }
 
     /// The log position this snapshot reflects.

@@ -432,3 +432,25 @@ fn restricted_shares_are_over_public_sessions_and_evidence_lists_no_attendance()
         .expect("a session without beneficiaries");
     assert_eq!(empty.evidence.len(), 1);
 }
+
+#[test]
+fn a_programme_without_events_yet_is_measured_at_a_time_of_the_log_not_the_clock() {
+    let mut w = define();
+    w.push(
+        json!({"type": "ProgrammeDefined", "programme": "q", "occurred_at": "2021-05-01",
+                  "data": {"programme": "q", "name": "Q"}}),
+    );
+    let e = engine(&w);
+    let settings = Settings::default();
+    let as_of = |programme: &str, position: u64| {
+        view(&e, programme, AsOf::Position(position), &settings)
+            .unwrap()
+            .network
+            .as_of
+    };
+    // Before q's first event: the latest time the log knew then.
+    assert_eq!(as_of("q", 3).to_rfc3339(), "2021-01-01T00:00:00+00:00");
+    assert_eq!(as_of("q", 4).to_rfc3339(), "2021-05-01T00:00:00+00:00");
+    // Before any event: a fixed time, the same on every call.
+    assert_eq!(as_of("p", 0), chrono::DateTime::UNIX_EPOCH);
+}
