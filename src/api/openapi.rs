@@ -1256,7 +1256,7 @@ fn schemas() -> Value {
                     "recorded_by",
                 ],
                 json!({
-                    "position": { "type": "integer", "minimum": 1, "description": "Global position: gap-free from 1, in commit order." },
+                    "position": { "type": "integer", "minimum": 1, "description": "Global position: gap-free from 1, in commit order. In the envelope a mentor's append gets back, counted in the events a mentor can see (attendances and erasures left out), as every position told to mentors and viewers." },
                     "stream": { "type": "string", "description": "`{programme}/{kind}/{id}`, e.g. `sjdlr/stakeholder/sj-ccas`; `{programme}/outreach/{from}/{to}` for contacts." },
                     "version": { "type": "integer", "minimum": 1, "description": "Version within the stream, from 1." },
                     "schema_version": { "const": 1, "description": "Schema version of `data`." },
