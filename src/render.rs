@@ -303,7 +303,7 @@ pub fn diff_text(before: &View<'_>, after: &View<'_>, d: &Diff) -> String {
     out
 }
 
-/// Participation as JSON.
+/// Participation as JSON; a figure the audience may not see is `null`.
 pub fn participation_json(p: &Participation) -> Value {
     let level = |l: passerelle_events::event::Level| serde_json::to_value(l).unwrap_or(Value::Null);
     json!({
@@ -315,7 +315,8 @@ pub fn participation_json(p: &Participation) -> Value {
             "attended": s.attended, "repeat": s.repeat,
         })).collect::<Vec<_>>(),
         "months": p.months.iter().map(|m| json!({
-            "month": m.month, "sessions": m.sessions, "total": m.total, "women": m.women,
+            "month": m.month, "sessions": m.sessions, "withheld": m.withheld,
+            "total": m.total, "women": m.women,
             "women_share": m.women_share, "first_time": m.first_time, "returning": m.returning,
             "highest_level": m.highest_level.map(level),
         })).collect::<Vec<_>>(),

@@ -3,6 +3,12 @@
 //! one-off read), and answers "as of" an occurred time or a log position by
 //! folding exactly the events that qualify. Every answer carries the log
 //! position it reflects. The engine reads the log; it never writes to it.
+//!
+//! It also keeps the positions of the events hidden from mentors and viewers
+//! ([`crate::model::is_hidden`]), so that positions can be told to them in
+//! *visible* units — the number of events at or before a position that they
+//! may know of — and back ([`Engine::visible_position`],
+//! [`Engine::position_of_visible`]).
 
 use std::borrow::Cow;
 
@@ -13,7 +19,7 @@ use passerelle_events::store::RawEvent;
 use passerelle_events::store::PAGE;
 use passerelle_events::{EventLog, StoreError, StoredEvent};
 
-use crate::model::Model;
+use crate::model::{is_hidden, Model};
 
 /// Which state of the log a read model reflects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,11 +45,20 @@ pub struct Snapshot<'a> {
 impl Snapshot<'_> {
     /// The time a programme's network is measured at: the requested time, or
     /// else the programme's latest occurred time (the network "as last
-    /// recorded"), or else now.
+    /// recorded"), or else — the programme has no event yet at this point —
+    /// the latest occurred time of the others, or else (an empty log) the
+    /// Unix epoch. Never the clock: the same state gives the same answer.
     pub fn reference_time(&self, programme: &str) -> DateTime<Utc> {
         self.time
             .or_else(|| self.model.programmes.get(programme).and_then(|p| p.latest))
-            .unwrap_or_else(Utc::now)
+            .or_else(|| {
+                self.model
+                    .programmes
+                    .values()
+                    .filter_map(|p| p.latest)
+                    .max()
+            })
+            .unwrap_or(DateTime::UNIX_EPOCH)
     }
 
     /// The log position this snapshot reflects.
@@ -57,6 +72,8 @@ impl Snapshot<'_> {
 pub struct Engine {
     events: Vec<StoredEvent>,
     model: Model,
+    /// Positions of the hidden events folded in, ascending.
+    hidden: Vec<u64>,
 }
 
 impl Engine {
@@ -72,12 +89,55 @@ impl Engine {
             return;
         }
         self.model.apply(&e);
+        if is_hidden(&e.event.event) {
+            self.hidden.push(e.position);
+        }
         self.events.push(e);
     }
 
     /// The log position of the last event folded in.
     pub fn position(&self) -> u64 {
         self.model.position
+    }
+
+    /// Hidden events folded in ([`is_hidden`]).
+    pub fn hidden(&self) -> u64 {
+        self.hidden.len() as u64
+    }
+
+    /// Position `p` in visible units: the events at positions `1..=p` that
+    /// are not hidden. Mentors and viewers are told positions in these
+    /// units only: a position that moved by one for each attendance would
+    /// give the attendance away. `p` may be beyond the events folded in
+    /// (an append not yet projected): the events after the last one folded
+    /// in count as visible.
+    pub fn visible_position(&self, p: u64) -> u64 {
+        p - self.hidden.partition_point(|&h| h <= p) as u64
+    }
+
+    /// The position of the `n`-th visible event (0 for `n = 0`), or `None`
+    /// when fewer than `n` visible events are folded in: the inverse of
+    /// [`Engine::visible_position`] on the positions of visible events.
+    pub fn position_of_visible(&self, n: u64) -> Option<u64> {
+        if n > self.position() - self.hidden() {
+            return None;
+        }
+        if n == 0 {
+            return Some(0);
+        }
+        // The i-th hidden event (from 0) comes before the n-th visible one
+        // when fewer than n visible events precede it: `h_i - 1 - i < n`.
+        // `h_i - i` never decreases with i, so these form a prefix.
+        let (mut lo, mut hi) = (0, self.hidden.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.hidden[mid] - (mid as u64) <= n {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        Some(n + lo as u64)
     }
 
     /// The events folded in, in position order.

@@ -7,6 +7,14 @@
 //! point at it), a severity, an explanation and a suggestion in English and
 //! French, and the ids of the events that are its evidence. Thresholds are in
 //! [`GapConfig`], with defaults documented there.
+//!
+//! Two findings measure shares of beneficiaries over a window (women's
+//! share, returning share). Mentors and viewers get them computed over
+//! public sessions only ([`GapReport::for_audience`]): otherwise the change
+//! of a share when a session with small counts enters or leaves the window
+//! would give those counts away. Evidence never lists attendance events
+//! (their number would be the attendance): a session is shown by its own
+//! event.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -18,7 +26,7 @@ use chrono::{DateTime, Utc};
 use passerelle_events::event::{Level, Outcome, Priority, StakeholderKind};
 use uuid::Uuid;
 
-use crate::model::{Contact, NeedStatus, Programme, Stakeholder};
+use crate::model::{Audience, Contact, NeedStatus, Programme, Session, Stakeholder};
 use crate::network::{Analysis, Network, Tie};
 
 /// Thresholds of the gap report.
@@ -172,6 +180,19 @@ pub struct GapReport {
     pub position: u64,
     /// Findings by severity, then kind, then id.
     pub findings: Vec<Finding>,
+    /// The share findings ([`is_share`]) computed over public sessions
+    /// only: what mentors and viewers get instead of those in `findings`.
+    pub public_shares: Vec<Finding>,
+}
+
+/// Subjects of the findings that measure a share of beneficiaries.
+const SHARES: [&str; 2] = ["women_share", "returning"];
+
+/// Whether a finding measures a share of beneficiaries (women's share,
+/// returning share), which depends on which sessions are summed.
+pub fn is_share(f: &Finding) -> bool {
+    f.kind == FindingKind::Participation
+        && matches!(f.subjects.as_slice(), [s] if SHARES.contains(&s.as_str()))
 }
 
 const SERVICE_KINDS: [StakeholderKind; 9] = [
@@ -366,6 +387,7 @@ impl<'a> Ctx<'a> {
 #[derive(Debug, Clone)]
 pub struct NetworkFindings {
     findings: Vec<Finding>,
+    public_shares: Vec<Finding>,
     introductions: Vec<Candidate>,
 }
 
@@ -378,9 +400,13 @@ pub fn network_findings(p: &Programme, net: &Network, cfg: &GapConfig) -> Networ
     stalled_outreach(&mut cx);
     dormant_ties(&mut cx);
     participation(&mut cx);
+    shares(&mut cx, Audience::Full);
     let introductions = introduction_candidates(&cx);
+    let findings = std::mem::take(&mut cx.out);
+    shares(&mut cx, Audience::Restricted);
     NetworkFindings {
-        findings: cx.out,
+        findings,
+        public_shares: cx.out,
         introductions,
     }
 }
@@ -405,6 +431,7 @@ pub fn complete(
         as_of: net.as_of,
         position: net.position,
         findings,
+        public_shares: first.public_shares,
     }
 }
 
@@ -1409,7 +1436,6 @@ fn introductions(cx: &mut Ctx, candidates: Vec<Candidate>) {
 }
 
 fn participation(cx: &mut Ctx) {
-    let as_of = cx.net.as_of;
     let mut sessions: Vec<_> = cx.p.sessions.values().collect();
     sessions.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
     for s in &sessions {
@@ -1422,7 +1448,7 @@ fn participation(cx: &mut Ctx) {
                 vec![s.id.clone()],
                 format!("The session \u{201c}{title}\u{201d} ({date}) had no beneficiary taking part."),
                 format!("L'atelier « {title} » ({date}) s'est tenu sans aucun bénéficiaire."),
-                s.events.iter().copied(),
+                [s.event()],
                 "Invite beneficiaries, through the community champions, to the next session on the same theme.".to_owned(),
                 "Inviter des bénéficiaires, via les relais communautaires, au prochain atelier sur ce thème.".to_owned(),
             );
@@ -1474,17 +1500,27 @@ fn participation(cx: &mut Ctx) {
                 vec!["levels".to_owned()],
                 format!("The last {k} sessions with beneficiaries stayed at inform or consult: beneficiaries are heard but do not shape decisions."),
                 format!("Les {k} derniers ateliers avec des bénéficiaires sont restés au niveau informer ou consulter : les bénéficiaires sont entendus mais ne pèsent pas sur les décisions."),
-                last.iter().map(|s| s.events[0]),
+                last.iter().map(|s| s.event()),
                 "Give beneficiaries a role in the next session (involve or collaborate): choosing priorities, co-designing the service.".to_owned(),
                 "Donner un rôle aux bénéficiaires lors du prochain atelier (impliquer ou collaborer) : choisir les priorités, co-concevoir le service.".to_owned(),
             );
         }
     }
+}
+
+/// The findings on shares of beneficiaries over the window before the as-of
+/// time (women's share, returning share), summed over the sessions
+/// `audience` sees the counts of: every session, or the public ones.
+fn shares(cx: &mut Ctx, audience: Audience) {
+    let as_of = cx.net.as_of;
     let window_start = as_of - chrono::Duration::days(cx.cfg.participation_window_days);
-    let recent: Vec<_> = with_people
-        .iter()
-        .filter(|s| s.occurred_at > window_start && s.occurred_at <= as_of)
-        .collect();
+    let recent: Vec<&Session> =
+        cx.p.sessions
+            .values()
+            .filter(|s| s.beneficiaries.total > 0)
+            .filter(|s| audience == Audience::Full || s.is_public())
+            .filter(|s| s.occurred_at > window_start && s.occurred_at <= as_of)
+            .collect();
     let total: u64 = recent
         .iter()
         .map(|s| u64::from(s.beneficiaries.total))
@@ -1503,7 +1539,7 @@ fn participation(cx: &mut Ctx) {
                 vec!["women_share".to_owned()],
                 format!("Women were {pct:.0}% of beneficiaries in the sessions of the last 12 months, below the {target:.0}% target."),
                 format!("Les femmes représentaient {pct:.0} % des bénéficiaires des ateliers des 12 derniers mois, sous l'objectif de {target:.0} %."),
-                recent.iter().map(|s| s.events[0]),
+                recent.iter().map(|s| s.event()),
                 "Reach women through the community champions and women's associations; offer childcare and interpreting at sessions.".to_owned(),
                 "Toucher les femmes via les relais communautaires et les associations de femmes ; proposer garde d'enfants et interprétariat pendant les ateliers.".to_owned(),
             );
@@ -1526,7 +1562,7 @@ fn participation(cx: &mut Ctx) {
                     vec!["returning".to_owned()],
                     format!("Only {pct:.0}% of beneficiary places in the last 12 months went to returning participants (minimum {min:.0}%): few people come back."),
                     format!("Seulement {pct:.0} % des places des 12 derniers mois sont allées à des participants qui revenaient (minimum {min:.0} %) : peu de personnes reviennent."),
-                    recent.iter().map(|s| s.events[0]),
+                    recent.iter().map(|s| s.event()),
                     "Give participants a reason to return: a series of sessions, feedback on what their input changed.".to_owned(),
                     "Donner aux participants une raison de revenir : un cycle d'ateliers, un retour sur ce que leur contribution a changé.".to_owned(),
                 );
@@ -1545,6 +1581,30 @@ pub fn severity_fr(s: Severity) -> &'static str {
 }
 
 impl GapReport {
+    /// The report as `audience` may see it: for mentors and viewers, the
+    /// share findings computed over public sessions only.
+    pub fn for_audience(&self, audience: Audience) -> std::borrow::Cow<'_, GapReport> {
+        match audience {
+            Audience::Full => std::borrow::Cow::Borrowed(self),
+            Audience::Restricted => {
+                let findings = self
+                    .findings
+                    .iter()
+                    .filter(|f| !is_share(f))
+                    .chain(&self.public_shares)
+                    .cloned()
+                    .collect();
+                std::borrow::Cow::Owned(GapReport {
+                    programme: self.programme.clone(),
+                    as_of: self.as_of,
+                    position: self.position,
+                    findings: sorted(findings),
+                    public_shares: self.public_shares.clone(),
+                })
+            }
+        }
+    }
+
     /// Findings of one kind.
     pub fn of_kind(&self, kind: FindingKind) -> impl Iterator<Item = &Finding> {
         self.findings.iter().filter(move |f| f.kind == kind)

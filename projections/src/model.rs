@@ -7,6 +7,12 @@
 //! times out of order (a contact recorded late), so "last" always means the
 //! greatest occurred time, never the last event applied. It keeps plain Rust
 //! values; serialisation belongs to the callers.
+//!
+//! It also says what mentors and viewers may see (PRODUCT.md §7: no count of
+//! beneficiaries from 1 to 4, through any read or combination of reads):
+//! which sessions are [public](Session::is_public), and which events are
+//! [hidden](is_hidden) — events whose only trace for those roles is that
+//! they exist, so that they must leave none at all.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -85,6 +91,66 @@ pub struct Contact {
     pub follow_up_due: Option<chrono::NaiveDate>,
 }
 
+/// The smallest count of beneficiaries shown to roles without need
+/// (PRODUCT.md §7): counts from 1 to `SMALLEST_SHOWN - 1` are not.
+pub const SMALLEST_SHOWN: u32 = 5;
+
+/// A session's counts as an audience may see them ([`Session::counts_for`]);
+/// `None` for a count it may not see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShownCounts {
+    /// Beneficiaries.
+    pub total: Option<u32>,
+    /// Women.
+    pub women: Option<u32>,
+    /// Men.
+    pub men: Option<u32>,
+    /// Gender not given.
+    pub undisclosed: Option<u32>,
+    /// First-time participants.
+    pub first_time: Option<u32>,
+    /// Returning participants.
+    pub returning: Option<u32>,
+    /// Whether counts are hidden (the session is not public and the
+    /// audience is restricted).
+    pub suppressed: bool,
+}
+
+/// Who a read model is computed for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Audience {
+    /// Admins and coordinators: every figure.
+    Full,
+    /// Mentors and viewers, roles without need (PRODUCT.md §7): no figure
+    /// from which a count of 1 to 4 beneficiaries could be worked out, alone
+    /// or with other answers — only the counts of public sessions and sums
+    /// of them, no attendance figure, and log positions that count the
+    /// events they can see only.
+    Restricted,
+}
+
+/// Whether an event is hidden from mentors and viewers: an attendance (one
+/// event per participant, so counting them gives the attendance) or an
+/// erasure (of a participant, right after attending). Such an event must
+/// change nothing those roles can see — not even the log positions they are
+/// told, which count visible events only
+/// ([`crate::engine::Engine::visible_position`]).
+pub fn is_hidden(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::ParticipantAttended(_) | Event::PersonalDataErased(_)
+    )
+}
+
+/// The type names ([`Event::type_name`]) of the hidden events ([`is_hidden`]).
+pub const HIDDEN_TYPES: [&str; 2] = ["ParticipantAttended", "PersonalDataErased"];
+
+/// Whether events of this type are hidden ([`is_hidden`]), for a stored
+/// event not decoded.
+pub fn is_hidden_type(type_name: &str) -> bool {
+    HIDDEN_TYPES.contains(&type_name)
+}
+
 /// A co-creation session.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Session {
@@ -116,6 +182,47 @@ pub struct Session {
 }
 
 impl Session {
+    /// Whether every count of the session (total, women, men, undisclosed,
+    /// first-time, returning) is 0 or at least 5: the sessions whose counts
+    /// mentors and viewers see, and the only ones sums shown to them add up.
+    pub fn is_public(&self) -> bool {
+        let b = &self.beneficiaries;
+        [
+            b.total,
+            b.women,
+            b.men,
+            b.undisclosed,
+            b.first_time,
+            b.returning,
+        ]
+        .iter()
+        .all(|&n| n == 0 || n >= SMALLEST_SHOWN)
+    }
+
+    /// The session's counts as `audience` may see them: every count of a
+    /// public session; of another, for mentors and viewers, only a total of
+    /// at least [`SMALLEST_SHOWN`] (never a part: with the total, the parts
+    /// shown would give the others away).
+    pub fn counts_for(&self, audience: Audience) -> ShownCounts {
+        let b = &self.beneficiaries;
+        let all = audience == Audience::Full || self.is_public();
+        let part = |n: u32| all.then_some(n);
+        ShownCounts {
+            total: (all || b.total >= SMALLEST_SHOWN).then_some(b.total),
+            women: part(b.women),
+            men: part(b.men),
+            undisclosed: part(b.undisclosed),
+            first_time: part(b.first_time),
+            returning: part(b.returning),
+            suppressed: !all,
+        }
+    }
+
+    /// The session's own event (attendance events come after it).
+    pub fn event(&self) -> Uuid {
+        self.events[0]
+    }
+
     /// Every stakeholder taking part (stakeholders, facilitators, groups), sorted, once each.
     pub fn attendees(&self) -> BTreeSet<&str> {
         self.stakeholders
@@ -218,13 +325,24 @@ pub struct Programme {
     pub milestones: BTreeMap<String, Milestone>,
     /// Review notes, in log order.
     pub notes: Vec<Note>,
-    /// The greatest occurred time of any event of the programme.
+    /// The greatest occurred time of the programme's events, hidden ones
+    /// ([`is_hidden`]) left out: the date its network is measured at.
     pub latest: Option<DateTime<Utc>>,
     /// Event count.
     pub events: u64,
+    /// Of which hidden from mentors and viewers ([`is_hidden`]).
+    pub hidden: u64,
 }
 
 impl Programme {
+    /// The programme's events that `audience` may know of.
+    pub fn events_for(&self, audience: Audience) -> u64 {
+        match audience {
+            Audience::Full => self.events,
+            Audience::Restricted => self.events - self.hidden,
+        }
+    }
+
     /// Active (not archived) stakeholders.
     pub fn active_stakeholders(&self) -> impl Iterator<Item = &Stakeholder> {
         self.stakeholders.values().filter(|s| !s.archived)
@@ -273,9 +391,12 @@ impl Model {
         }
         let p = self.programmes.get_mut(pid).expect("inserted above");
         p.events += 1;
-        // An erasure happens now, not in the programme's story: it must not
-        // move the date every tie's dormancy is measured at.
-        if !matches!(e.event.event, Event::PersonalDataErased(_)) {
+        // An erasure happens now, not in the programme's story, and an
+        // attendance is hidden from mentors and viewers: neither may move
+        // the date every tie's strength and dormancy are measured at.
+        if is_hidden(&e.event.event) {
+            p.hidden += 1;
+        } else {
             p.latest = Some(p.latest.map_or(at, |l| l.max(at)));
         }
         match &e.event.event {

@@ -3,15 +3,24 @@
 //! level), each beneficiary group's trajectory across levels, and repeat
 //! attendance from pseudonymous participant codes. Counts only; codes never
 //! leave this module.
+//!
+//! For mentors and viewers ([`Audience::Restricted`]) it leaves out every
+//! figure from which a count of 1 to 4 beneficiaries could be worked out:
+//! the counts of sessions that are not [public](Session::is_public) (a
+//! total of at least 5 stays), every attendance figure (attendance grows one
+//! event at a time, so reads as of successive positions would show it), and
+//! from each month's sums the sessions that are not public — a month's sums
+//! are then sums of the public sessions' rows, which those roles see anyway.
 
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Datelike, Utc};
 use passerelle_events::event::Level;
 
-use crate::model::Programme;
+use crate::model::{Audience, Programme, Session};
 
-/// One session's participation.
+/// One session's participation. A figure is `None` when the audience may
+/// not see it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionParticipation {
     /// Session id.
@@ -22,35 +31,40 @@ pub struct SessionParticipation {
     pub occurred_at: DateTime<Utc>,
     /// IAP2 level.
     pub level: Level,
+    /// Whether the session is public ([`Session::is_public`]).
+    pub public: bool,
     /// Beneficiaries.
-    pub total: u32,
+    pub total: Option<u32>,
     /// Women.
-    pub women: u32,
+    pub women: Option<u32>,
     /// Men.
-    pub men: u32,
+    pub men: Option<u32>,
     /// Gender not given.
-    pub undisclosed: u32,
+    pub undisclosed: Option<u32>,
     /// Women / total (None without beneficiaries).
     pub women_share: Option<f64>,
     /// First-time participants.
-    pub first_time: u32,
+    pub first_time: Option<u32>,
     /// Returning participants.
-    pub returning: u32,
+    pub returning: Option<u32>,
     /// Beneficiary groups taking part.
     pub groups: Vec<String>,
     /// Participant codes recorded for this session.
-    pub attended: usize,
+    pub attended: Option<usize>,
     /// Of which seen at an earlier session.
-    pub repeat: usize,
+    pub repeat: Option<usize>,
 }
 
-/// One month's participation.
+/// One month's participation: the sums of the sessions the audience may
+/// see the counts of (for [`Audience::Restricted`], the public ones).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct MonthParticipation {
     /// `YYYY-MM`.
     pub month: String,
     /// Sessions held.
     pub sessions: usize,
+    /// Of which left out of the sums (not public, for a restricted audience).
+    pub withheld: usize,
     /// Beneficiary places.
     pub total: u64,
     /// Women.
@@ -61,7 +75,7 @@ pub struct MonthParticipation {
     pub first_time: u64,
     /// Returning places.
     pub returning: u64,
-    /// The highest IAP2 level reached that month.
+    /// The highest IAP2 level reached that month (over every session).
     pub highest_level: Option<Level>,
 }
 
@@ -84,18 +98,25 @@ pub struct Participation {
     /// Per beneficiary group.
     pub trajectories: Vec<Trajectory>,
     /// Distinct participant codes recorded.
-    pub participants: usize,
+    pub participants: Option<usize>,
     /// Codes seen at two sessions or more.
-    pub repeat_participants: usize,
+    pub repeat_participants: Option<usize>,
 }
 
 fn share(part: u64, total: u64) -> Option<f64> {
     (total > 0).then(|| part as f64 / total as f64)
 }
 
-/// Computes participation for programme `p`.
+/// Computes participation for programme `p`, every figure included
+/// ([`Audience::Full`]).
 pub fn participation(p: &Programme) -> Participation {
-    let mut sessions: Vec<_> = p.sessions.values().collect();
+    participation_for(p, Audience::Full)
+}
+
+/// Computes participation for programme `p` as `audience` may see it.
+pub fn participation_for(p: &Programme, audience: Audience) -> Participation {
+    let full = audience == Audience::Full;
+    let mut sessions: Vec<&Session> = p.sessions.values().collect();
     sessions.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
     let mut seen: HashMap<&str, usize> = HashMap::new();
     let mut rows = Vec::with_capacity(sessions.len());
@@ -103,6 +124,7 @@ pub fn participation(p: &Programme) -> Participation {
     let mut groups: BTreeMap<String, Vec<(DateTime<Utc>, String, Level)>> = BTreeMap::new();
     for s in sessions {
         let b = s.beneficiaries;
+        let public = s.is_public();
         let mut repeat = 0;
         let mut codes: Vec<&str> = s.participants.iter().map(String::as_str).collect();
         codes.sort_unstable();
@@ -114,21 +136,28 @@ pub fn participation(p: &Programme) -> Participation {
             }
             *n += 1;
         }
+        let shown = s.counts_for(audience);
+        let counted = !shown.suppressed;
         rows.push(SessionParticipation {
             session: s.id.clone(),
             title: s.title.clone(),
             occurred_at: s.occurred_at,
             level: s.level,
-            total: b.total,
-            women: b.women,
-            men: b.men,
-            undisclosed: b.undisclosed,
-            women_share: share(b.women.into(), b.total.into()),
-            first_time: b.first_time,
-            returning: b.returning,
+            public,
+            total: shown.total,
+            women: shown.women,
+            men: shown.men,
+            undisclosed: shown.undisclosed,
+            women_share: if counted {
+                share(b.women.into(), b.total.into())
+            } else {
+                None
+            },
+            first_time: shown.first_time,
+            returning: shown.returning,
             groups: s.groups.clone(),
-            attended: codes.len(),
-            repeat,
+            attended: full.then_some(codes.len()),
+            repeat: full.then_some(repeat),
         });
         let key = format!("{:04}-{:02}", s.occurred_at.year(), s.occurred_at.month());
         let m = months
@@ -138,11 +167,15 @@ pub fn participation(p: &Programme) -> Participation {
                 ..MonthParticipation::default()
             });
         m.sessions += 1;
-        m.total += u64::from(b.total);
-        m.women += u64::from(b.women);
-        m.first_time += u64::from(b.first_time);
-        m.returning += u64::from(b.returning);
         m.highest_level = m.highest_level.max(Some(s.level));
+        if counted {
+            m.total += u64::from(b.total);
+            m.women += u64::from(b.women);
+            m.first_time += u64::from(b.first_time);
+            m.returning += u64::from(b.returning);
+        } else {
+            m.withheld += 1;
+        }
         for g in &s.groups {
             groups
                 .entry(g.clone())
@@ -164,7 +197,7 @@ pub fn participation(p: &Programme) -> Participation {
             .into_iter()
             .map(|(group, steps)| Trajectory { group, steps })
             .collect(),
-        participants: seen.len(),
-        repeat_participants: seen.values().filter(|n| **n >= 2).count(),
+        participants: full.then_some(seen.len()),
+        repeat_participants: full.then(|| seen.values().filter(|n| **n >= 2).count()),
     }
 }

@@ -16,7 +16,7 @@ use crate::engine::{AsOf, Engine};
 use crate::gaps::{complete, network_findings, GapConfig, GapReport};
 use crate::layout::{layout, LayoutConfig};
 use crate::metrics::MetricsConfig;
-use crate::model::{Model, Programme};
+use crate::model::{Audience, Model, Programme};
 use crate::network::{Analysis, Network, NetworkConfig};
 
 /// Every setting of the views, with documented defaults.
@@ -453,9 +453,15 @@ impl LayoutCache {
 
 /// The diff between two views.
 pub fn diff_views(before: &View, after: &View) -> Diff {
+    diff_views_for(before, after, Audience::Full)
+}
+
+/// The diff between two views as `audience` sees them: findings opened and
+/// closed among the findings of [`GapReport::for_audience`].
+pub fn diff_views_for(before: &View, after: &View, audience: Audience) -> Diff {
     diff(
-        (&before.network, &before.gaps),
-        (&after.network, &after.gaps),
+        (&before.network, &before.gaps.for_audience(audience)),
+        (&after.network, &after.gaps.for_audience(audience)),
     )
 }
 

@@ -244,10 +244,14 @@ fn info() -> Value {
             "never receive it: the directory leaves `contact` out for them, and the raw log ",
             "(`/events`, `/events/stream`) is refused to them with `403`, because each attendance is ",
             "an event of its own and counting them would give the small counts they must not see. ",
-            "Beneficiary counts from 1 to 4 are `null` for mentor and viewer tokens. An erasure ",
-            "(`POST /erasures`, admin tokens) destroys the person's key: each of their fields then ",
-            "reads `{\"erased\": true}` in every answer, while the events, ties and counts stay. A ",
-            "field whose key this server does not hold reads `{\"unreadable\": true}`.",
+            "Mentor and viewer tokens see no count of 1 to 4 beneficiaries, alone or worked out from ",
+            "several answers: a session with such a count shows its counts as `null`, sums and ",
+            "shares leave it out, attendance figures are `null`, and the positions they are told ",
+            "(`position`, `ETag`, `min_position`, the `position` of an append) count only the events ",
+            "they can see — not attendances and erasures. An erasure (`POST /erasures`, admin ",
+            "tokens) destroys the person's key: each of their fields then reads `{\"erased\": true}` ",
+            "in every answer, while the events, ties and counts stay. A field whose key this server ",
+            "does not hold reads `{\"unreadable\": true}`.",
         ),
         "license": { "name": "MIT OR Apache-2.0", "identifier": "MIT OR Apache-2.0" },
     })
@@ -279,7 +283,7 @@ fn paths() -> Value {
         )},
         "/sessions": { "get": read_op(
             "listSessions", "directory", "Co-creation sessions of a programme",
-            &format!("Every co-creation session with its IAP2 level and beneficiary counts. For mentor and viewer tokens, counts from 1 to 4 are `null` and `suppressed` is true. {as_of_note}"),
+            &format!("Every co-creation session with its IAP2 level and beneficiary counts. For mentor and viewer tokens, a session with any count from 1 to 4 shows its counts as `null` (a total of at least 5 stays) and `suppressed` true, and `attended` is always `null`. {as_of_note}"),
             &[], true, ("The programme's sessions.", "SessionList"),
         )},
         "/needs": { "get": read_op(
@@ -309,7 +313,7 @@ fn paths() -> Value {
         )},
         "/participation": { "get": read_op(
             "getParticipation", "analysis", "How beneficiaries take part",
-            &format!("Per session and per month: beneficiaries, women's share, first-time and returning, IAP2 level; each beneficiary group's trajectory across levels. For mentor and viewer tokens, counts from 1 to 4 are `null`. {as_of_note}"),
+            &format!("Per session and per month: beneficiaries, women's share, first-time and returning, IAP2 level; each beneficiary group's trajectory across levels. For mentor and viewer tokens, a session with any count from 1 to 4 shows its counts as `null` (a total of at least 5 stays) and is left out of its month's sums (`withheld` says how many were), and attendance figures are `null`. {as_of_note}"),
             &[], true, ("Participation in the programme.", "Participation"),
         )},
         "/diff": { "get": diff_op() },
@@ -317,7 +321,7 @@ fn paths() -> Value {
             "operationId": "getHealth",
             "tags": ["service"],
             "summary": "Liveness",
-            "description": "Answers while the server runs, with the log position projected so far. Needs no token.",
+            "description": "Answers while the server runs. Needs no token, so it tells nothing about the log.",
             "security": [],
             "responses": {
                 "200": {
@@ -332,7 +336,7 @@ fn paths() -> Value {
             "operationId": "getMetrics",
             "tags": ["service"],
             "summary": "Prometheus metrics",
-            "description": "Request counts by route and status, latency histograms and the number of events appended, in the Prometheus text exposition format 0.0.4. Any valid token may read them.",
+            "description": "Request counts by route and status, latency histograms, the number of events appended, the log head and the projection lag, in the Prometheus text exposition format 0.0.4. Admin tokens and coordinator tokens not scoped to a programme only: they count every event of the log (403 for others).",
             "responses": {
                 "200": {
                     "description": "The metrics.",
@@ -343,6 +347,7 @@ fn paths() -> Value {
                 },
                 "400": response("BadRequest"),
                 "401": response("Unauthorized"),
+                "403": response("Forbidden"),
                 "500": response("InternalError"),
                 "503": response("Unavailable"),
             },
@@ -754,7 +759,7 @@ fn parameters() -> Value {
         },
         "Position": {
             "name": "position", "in": "query", "required": false,
-            "description": "Answer as of this log position (the events at positions 1 to `position`). Not with `as_of`.",
+            "description": "Answer as of this log position (the events at positions 1 to `position`; for mentor and viewer tokens, up to the `position`-th event they can see). Not with `as_of`.",
             "schema": { "type": "integer", "minimum": 0 },
         },
         "MinPosition": {
@@ -1238,7 +1243,7 @@ fn schemas() -> Value {
         "Position",
         json!({
             "type": "integer", "minimum": 0,
-            "description": "The log position this answer reflects: every event at positions 1 to it, none after.",
+            "description": "The log position this answer reflects: every event at positions 1 to it, none after. For mentor and viewer tokens, counted in the events they can see (attendances and erasures left out).",
         }),
     );
 
@@ -1503,7 +1508,7 @@ fn schemas() -> Value {
                     "recorded_by",
                 ],
                 json!({
-                    "position": { "type": "integer", "minimum": 1, "description": "Global position: gap-free from 1, in commit order." },
+                    "position": { "type": "integer", "minimum": 1, "description": "Global position: gap-free from 1, in commit order. In the envelope a mentor's append gets back, counted in the events a mentor can see (attendances and erasures left out), as every position told to mentors and viewers." },
                     "stream": { "type": "string", "description": "`{programme}/{kind}/{id}`, e.g. `sjdlr/stakeholder/sj-ccas`; `{programme}/outreach/{from}/{to}` for contacts." },
                     "version": { "type": "integer", "minimum": 1, "description": "Version within the stream, from 1." },
                     "schema_version": { "const": 1, "description": "Schema version of `data`." },
@@ -1672,7 +1677,7 @@ fn schemas() -> Value {
                 "stakeholders": { "allOf": [r("Count")], "description": "Stakeholders in the directory." },
                 "partnerships": { "allOf": [r("Count")], "description": "Partnerships formed." },
                 "sessions": { "allOf": [r("Count")], "description": "Co-creation sessions held." },
-                "events": { "allOf": [r("Count")], "description": "Events in the programme's log." },
+                "events": { "allOf": [r("Count")], "description": "Events in the programme's log (for mentor and viewer tokens, those they can see)." },
             }),
         ),
     );
@@ -1865,7 +1870,7 @@ fn schemas() -> Value {
                 "suppressed": { "type": "boolean", "description": "Whether counts were hidden from this token." },
                 "outputs": array(json!({ "type": "string" })),
                 "occurred_at": r("DateTime"),
-                "attended": { "allOf": [r("SuppressibleCount")], "description": "Participant attendances recorded; null when suppressed." },
+                "attended": { "allOf": [r("SuppressibleCount")], "description": "Participant attendances recorded; always `null` for mentor and viewer tokens." },
             }),
         ),
     );
@@ -2188,8 +2193,8 @@ fn schemas() -> Value {
                 "first_time": r("SuppressibleCount"),
                 "returning": r("SuppressibleCount"),
                 "groups": array(r("Id")),
-                "attended": { "allOf": [r("SuppressibleCount")], "description": "Participants recorded as attending." },
-                "repeat": { "allOf": [r("SuppressibleCount")], "description": "Of those, participants seen at an earlier session." },
+                "attended": { "allOf": [r("SuppressibleCount")], "description": "Participants recorded as attending; always `null` for mentor and viewer tokens." },
+                "repeat": { "allOf": [r("SuppressibleCount")], "description": "Of those, participants seen at an earlier session; always `null` for mentor and viewer tokens." },
             }),
         ),
     );
@@ -2199,6 +2204,7 @@ fn schemas() -> Value {
             &[
                 "month",
                 "sessions",
+                "withheld",
                 "total",
                 "women",
                 "women_share",
@@ -2209,6 +2215,7 @@ fn schemas() -> Value {
             json!({
                 "month": { "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$", "description": "`YYYY-MM`." },
                 "sessions": r("Count"),
+                "withheld": { "allOf": [r("Count")], "description": "Sessions left out of the month's sums: for mentor and viewer tokens, those whose counts are hidden (any count from 1 to 4); 0 otherwise." },
                 "total": r("SuppressibleCount"),
                 "women": r("SuppressibleCount"),
                 "women_share": r("Share"),
@@ -2251,8 +2258,8 @@ fn schemas() -> Value {
                 "sessions": array(r("SessionParticipation")),
                 "months": array(r("MonthParticipation")),
                 "trajectories": array(r("Trajectory")),
-                "participants": { "allOf": [r("SuppressibleCount")], "description": "Distinct pseudonymous participants." },
-                "repeat_participants": { "allOf": [r("SuppressibleCount")], "description": "Participants who attended more than one session." },
+                "participants": { "allOf": [r("SuppressibleCount")], "description": "Distinct pseudonymous participants; `null` for mentor and viewer tokens." },
+                "repeat_participants": { "allOf": [r("SuppressibleCount")], "description": "Participants who attended more than one session; `null` for mentor and viewer tokens." },
             }),
         ),
     );
@@ -2309,10 +2316,9 @@ fn schemas() -> Value {
     put(
         "Health",
         object(
-            &["status", "position"],
+            &["status"],
             json!({
                 "status": { "const": "ok" },
-                "position": r("Position"),
             }),
         ),
     );

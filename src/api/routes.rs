@@ -16,10 +16,10 @@ use passerelle_events::store::PAGE;
 use passerelle_events::{Event, EventLog, FieldError, Submission};
 use passerelle_projections::engine::{AsOf, Engine};
 use passerelle_projections::gaps::kind_name;
-use passerelle_projections::model::{NeedStatus, Programme};
+use passerelle_projections::model::{Audience, NeedStatus, Programme};
 use passerelle_projections::network::Network;
-use passerelle_projections::participation::participation;
-use passerelle_projections::views::{around, diff_views, view};
+use passerelle_projections::participation::participation_for;
+use passerelle_projections::views::{around, diff_views_for, view};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use warp::http::{HeaderMap, Method, StatusCode};
@@ -166,10 +166,9 @@ where
     match (method.as_str(), rest.as_slice()) {
         ("GET", ["healthz"]) => {
             parse_query(raw_query, &[])?;
-            return Ok(json_response(
-                StatusCode::OK,
-                &json!({"status": "ok", "position": app.projected()}),
-            ));
+            // No position: anyone may ask, and a position that moves with
+            // every event would count each attendance.
+            return Ok(json_response(StatusCode::OK, &json!({"status": "ok"})));
         }
         ("GET", ["openapi.json"]) => {
             parse_query(raw_query, &[])?;
@@ -239,6 +238,26 @@ where
         }
         ["metrics"] => {
             parse_query(raw_query, &[])?;
+            // The metrics count every event of every programme (the log
+            // head, the projection lag, appends): for whoever runs the
+            // instance, not for a token that sees less than the whole log.
+            let runs_instance = match principal.role {
+                Role::Admin => true,
+                Role::Coordinator => principal.programme.is_none(),
+                Role::Mentor | Role::Viewer => false,
+            };
+            if !runs_instance {
+                return Err(Problem::forbidden(format!(
+                    "the metrics are read by admins and coordinators of every programme only: \
+                     they count every event of the log. A {} token{} reads the projections",
+                    principal.role,
+                    if principal.programme.is_some() {
+                        " scoped to one programme"
+                    } else {
+                        ""
+                    }
+                )));
+            }
             let head = app.inner.store.head().await.map_err(Problem::from_store)?;
             let text = app.inner.telemetry.render(head, app.projected());
             Ok(warp::http::Response::builder()
@@ -380,6 +399,20 @@ where
     let mut subs = Vec::with_capacity(items.len());
     let mut errors = Vec::new();
     for (i, item) in items.iter().enumerate() {
+        // A chosen id that is taken answers 409: probing ids would tell a
+        // mentor which events exist, attendances included (small counts).
+        if restricted(principal) && item.get("id").is_some_and(|id| !id.is_null()) {
+            errors.push(FieldError::new(
+                if single {
+                    "id".to_owned()
+                } else {
+                    format!("[{i}].id")
+                },
+                "a mentor's note gets its id from the server (an id chosen by the client could \
+                 name an event the mentor may not see); the note is named by data.note",
+            ));
+            continue;
+        }
         match Submission::from_wire(item) {
             Ok(s) => subs.push(s),
             Err(e) => errors.extend(e.errors.into_iter().map(|f| {
@@ -410,11 +443,19 @@ where
     let created = recorded.iter().filter(|r| r.created).count();
     app.inner.telemetry.appended(created as u64);
     // The caller sent these fields in clear and may see them (a mentor
-    // appends only notes, which hold no personal data).
-    let envelopes: Vec<Value> = recorded
-        .into_iter()
-        .map(|r| app.opened(r.event).to_json())
-        .collect();
+    // appends only notes, which hold no personal data). A mentor is told
+    // positions in visible units, as in every read.
+    let audience = audience(principal);
+    let mut envelopes: Vec<Value> = Vec::with_capacity(recorded.len());
+    for r in recorded {
+        let position = app
+            .position_for(r.event.position, audience)
+            .await
+            .map_err(Problem::from_store)?;
+        let mut v = app.opened(r.event).to_json();
+        v["position"] = json!(position);
+        envelopes.push(v);
+    }
     let status = if created > 0 {
         StatusCode::CREATED
     } else {
@@ -626,6 +667,15 @@ fn restricted(principal: &Principal) -> bool {
     matches!(principal.role, Role::Mentor | Role::Viewer)
 }
 
+/// Who a principal's reads are computed for.
+fn audience(principal: &Principal) -> Audience {
+    if restricted(principal) {
+        Audience::Restricted
+    } else {
+        Audience::Full
+    }
+}
+
 fn time(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
@@ -643,13 +693,15 @@ async fn read(
         _ => &READ_PARAMS,
     };
     let q = parse_query(raw_query, allowed)?;
+    // Positions in and out are in the units the caller is told them in.
+    let audience = audience(principal);
     let min_position = number(&q, "min_position")?;
     if let Some(p) = min_position {
-        if !app.wait_for(p).await {
+        if !app.wait_for_as(p, audience).await {
             return Err(Problem::unavailable(format!(
                 "position {p} was not projected within {} ms; the projection is at {}",
                 app.inner.config.min_position_timeout.as_millis(),
-                app.projected()
+                app.projected_for(audience)
             )));
         }
     }
@@ -678,24 +730,29 @@ async fn read(
         Some(p) if rest != ["programmes"] && !q.contains_key("position") => Scope::Programme(p),
         _ => Scope::Log,
     };
-    let (projected, last) = match app.scope_position(&scope) {
-        (projected, Some(last)) => (projected, last),
-        // An unknown programme: the render answers (not cached per programme).
-        (projected, None) => (projected, projected),
-    };
+    // For mentors and viewers, the last event the read depends on is the
+    // last they can see: a hidden event does not even render it again.
+    let (projected, told, last) = app.scope_position(&scope, audience);
+    // An unknown programme: the render answers (not cached per programme).
+    let last = last.unwrap_or(projected);
     let principal = principal.clone();
     let rest: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
     let rendered = app
         .cached(key, last, min_position, move |app, engine| {
             let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
             let position = engine.position();
+            let tell = |p: u64| match audience {
+                Audience::Full => p,
+                Audience::Restricted => engine.visible_position(p),
+            };
             let mut v = render(app, engine, &principal, &rest, &q)?;
             // The fields that report the head the body reflects (never an
-            // event's own position).
-            let live = |v: &mut Value| {
-                if v.get("position").and_then(Value::as_u64) == Some(position) {
-                    v["position"] = json!(Rendered::LIVE);
-                }
+            // event's own position) follow it; the others (as of a
+            // position) are told in the caller's units.
+            let live = |v: &mut Value| match v.get("position").and_then(Value::as_u64) {
+                Some(p) if p == position => v["position"] = json!(Rendered::LIVE),
+                Some(p) => v["position"] = json!(tell(p)),
+                None => {}
             };
             live(&mut v);
             if rest == ["diff"] {
@@ -705,19 +762,20 @@ async fn read(
                     }
                 }
             }
-            Ok(Rendered::new(&v, position))
+            Ok(Rendered::new(&v, position, tell(position)))
         })
         .await?;
     let (position, body, digest) = match rendered {
-        // A hit for an unchanged programme reflects the projected position too.
+        // A hit for an unchanged programme reflects the projected position
+        // too (positions only grow, in either unit).
         Cached::Current(r) => {
-            let position = projected.max(r.position);
-            (position, r.body_at(position), r.digest.clone())
+            let told = told.max(r.shown);
+            (told, r.body_at(told), r.digest.clone())
         }
         // The previous rendering, while the current one renders (a read
         // without `min_position`, or one it satisfies): it says the
         // position it reflects, which may be below the projected one.
-        Cached::Stale(r) => (r.position, r.body.clone(), r.digest.clone()),
+        Cached::Stale(r) => (r.shown, r.body.clone(), r.digest.clone()),
     };
     let etag = format!("W/\"{position}-{digest}\"");
     Ok(etag_response(&etag, body, headers))
@@ -773,7 +831,14 @@ fn raw_events_allowed(principal: &Principal) -> Result<(), Problem> {
     Ok(())
 }
 
-/// Builds the JSON of a read; every body carries `position`.
+/// Builds the JSON of a read; every body carries `position` (the log
+/// position, which the caller turns into the units its reader is told).
+///
+/// For mentors and viewers ([`Audience::Restricted`]) every figure is
+/// computed from what they may see only: the counts of public sessions
+/// ([`passerelle_projections::model::Session::is_public`]) and sums of them,
+/// no attendance figure, share findings over public sessions, event counts
+/// without hidden events; a `position` they give is in visible units.
 fn render(
     app: &App,
     engine: &Engine,
@@ -782,6 +847,7 @@ fn render(
     q: &Query,
 ) -> Result<Value, Problem> {
     let settings = &app.inner.config.settings;
+    let audience = audience(principal);
     if rest == ["programmes"] {
         let programmes: Vec<Value> = engine
             .model()
@@ -796,7 +862,7 @@ fn render(
                     "stakeholders": p.active_stakeholders().count(),
                     "partnerships": p.partnerships.values().filter(|x| x.ended_at.is_none()).count(),
                     "sessions": p.sessions.len(),
-                    "events": p.events,
+                    "events": p.events_for(audience),
                 })
             })
             .collect();
@@ -825,19 +891,24 @@ fn render(
             }
             _ => return Err(Problem::bad_request("give from and to, or milestone")),
         };
-        let mut v = diff_json(&before, &after, &diff_views(&before, &after));
+        let mut v = diff_json(&before, &after, &diff_views_for(&before, &after, audience));
         v["position"] = json!(engine.position());
         return Ok(v);
     }
-    let as_of = as_of(q)?;
-    let hide = restricted(principal);
+    let as_of = match (as_of(q)?, audience) {
+        // The n-th event they can see; past the last, the latest state.
+        (AsOf::Position(n), Audience::Restricted) => {
+            AsOf::Position(engine.position_of_visible(n).unwrap_or(u64::MAX))
+        }
+        (as_of, _) => as_of,
+    };
     let with_contact = matches!(principal.role, Role::Admin | Role::Coordinator);
     match rest {
         ["network"] | ["gaps"] => {
             let v = view(engine, &programme, as_of, settings)
                 .map_err(|e| Problem::not_found(e.to_string()))?;
             Ok(if rest == ["gaps"] {
-                gaps_json(&v.gaps)
+                gaps_json(&v.gaps.for_audience(audience))
             } else {
                 network_json(&v, &app.inner.layouts.positions(engine, &v, settings))
             })
@@ -909,31 +980,9 @@ fn render(
                     "kind": serde_json::to_value(x.kind).unwrap_or(Value::Null),
                     "themes": x.themes, "formed_at": time(x.formed_at), "ended_at": x.ended_at.map(time),
                 })).collect::<Vec<_>>()}),
-                ["sessions"] => json!({"sessions": p.sessions.values().map(|s| {
-                    let b = s.beneficiaries;
-                    let mut v = json!({
-                        "id": s.id, "title": s.title, "themes": s.themes,
-                        "level": serde_json::to_value(s.level).unwrap_or(Value::Null),
-                        "stakeholders": s.stakeholders, "facilitators": s.facilitators, "groups": s.groups,
-                        "beneficiaries": {
-                            "total": b.total, "women": b.women, "men": b.men,
-                            "undisclosed": b.undisclosed, "first_time": b.first_time,
-                            "returning": b.returning,
-                        },
-                        "suppressed": false,
-                        "outputs": s.outputs, "occurred_at": time(s.occurred_at),
-                        "attended": s.participants.len(),
-                    });
-                    if hide {
-                        let small = has_small_count(&v["beneficiaries"]) || has_small_count(&json!({"attended": v["attended"]}));
-                        if small {
-                            suppress(&mut v["beneficiaries"]);
-                            v["attended"] = Value::Null;
-                            v["suppressed"] = json!(true);
-                        }
-                    }
-                    v
-                }).collect::<Vec<_>>()}),
+                ["sessions"] => {
+                    json!({"sessions": p.sessions.values().map(|s| session_json(s, audience)).collect::<Vec<_>>()})
+                }
                 ["needs"] => json!({"needs": p.needs.values().map(|n| json!({
                     "id": n.id, "action": n.action, "theme": n.theme, "description": n.description,
                     "priority": n.priority.map(|x| serde_json::to_value(x).unwrap_or(Value::Null)),
@@ -951,13 +1000,7 @@ fn render(
                     "id": n.id, "about": serde_json::to_value(&n.about).unwrap_or(Value::Null),
                     "text": n.text, "recorded_by": n.recorded_by, "occurred_at": time(n.occurred_at),
                 })).collect::<Vec<_>>()}),
-                ["participation"] => {
-                    let mut v = participation_json(&participation(p));
-                    if hide {
-                        suppress_small_counts(&mut v);
-                    }
-                    v
-                }
+                ["participation"] => participation_json(&participation_for(p, audience)),
                 _ => return Err(Problem::not_found("no such route")),
             };
             let mut body = body;
@@ -991,63 +1034,27 @@ fn stakeholder_json(
     v
 }
 
-/// Counts that could single out fewer than five people.
-const COUNTS: [&str; 10] = [
-    "total",
-    "women",
-    "men",
-    "undisclosed",
-    "first_time",
-    "returning",
-    "attended",
-    "repeat",
-    "participants",
-    "repeat_participants",
-];
-
-/// Whether an object holds a count of 1–4.
-fn has_small_count(v: &Value) -> bool {
-    v.as_object().is_some_and(|o| {
-        COUNTS.iter().any(|k| {
-            o.get(*k)
-                .and_then(Value::as_u64)
-                .is_some_and(|n| (1..5).contains(&n))
-        })
+/// A session as `audience` may see it. For mentors and viewers, a session
+/// that is not public ([`passerelle_projections::model::Session::is_public`])
+/// shows its counts as `null` (a total of at least 5 stays) and
+/// `suppressed: true`, and `attended` is always `null`: it grows one
+/// attendance event at a time, so reads as of successive times or
+/// positions would show a small one.
+fn session_json(s: &passerelle_projections::model::Session, audience: Audience) -> Value {
+    let c = s.counts_for(audience);
+    json!({
+        "id": s.id, "title": s.title, "themes": s.themes,
+        "level": serde_json::to_value(s.level).unwrap_or(Value::Null),
+        "stakeholders": s.stakeholders, "facilitators": s.facilitators, "groups": s.groups,
+        "beneficiaries": {
+            "total": c.total, "women": c.women, "men": c.men,
+            "undisclosed": c.undisclosed, "first_time": c.first_time,
+            "returning": c.returning,
+        },
+        "suppressed": c.suppressed,
+        "outputs": s.outputs, "occurred_at": time(s.occurred_at),
+        "attended": (audience == Audience::Full).then_some(s.participants.len()),
     })
-}
-
-/// Hides an object's counts when any is 1–4 (PRODUCT.md §7): every part and
-/// share becomes null, so no hidden count can be worked out from the others;
-/// the total stays when it is 0 or at least 5.
-fn suppress(v: &mut Value) {
-    if !has_small_count(v) {
-        return;
-    }
-    let Some(o) = v.as_object_mut() else { return };
-    for k in COUNTS.iter().chain(&["women_share"]) {
-        if let Some(x) = o.get_mut(*k) {
-            let keep = *k == "total" && x.as_u64().is_some_and(|n| !(1..5).contains(&n));
-            if !keep {
-                *x = Value::Null;
-            }
-        }
-    }
-}
-
-/// Applies [`suppress`] to every object of a participation document.
-fn suppress_small_counts(v: &mut Value) {
-    match v {
-        Value::Object(map) => {
-            for x in map.values_mut() {
-                suppress_small_counts(x);
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(suppress_small_counts),
-        _ => {}
-    }
-    if v.is_object() {
-        suppress(v);
-    }
 }
 
 /// A `Sync` stream over a channel's receiving end.

@@ -2,6 +2,11 @@
 //! projection engine fed by a live store subscription for reads, the token
 //! store, telemetry and a cache of rendered reads keyed by the position of
 //! the last event that can change them (see [`Rendered`]).
+//!
+//! Mentors and viewers ([`Audience::Restricted`]) are told positions in
+//! visible units ([`Engine::visible_position`]), and their cached reads
+//! depend on visible events only: an attendance or an erasure changes
+//! nothing they see, not even when their cached answers are rendered again.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -14,8 +19,10 @@ use bytes::Bytes;
 use futures::StreamExt;
 use passerelle_events::ledger::decode;
 use passerelle_events::personal::SlotState;
+use passerelle_events::store::PAGE;
 use passerelle_events::{Event, EventLog, Keyring, Ledger, SqliteStore, StoredEvent};
 use passerelle_projections::engine::Engine;
+use passerelle_projections::model::{is_hidden, is_hidden_type, Audience};
 use passerelle_projections::views::{LayoutCache, Settings};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
@@ -50,14 +57,18 @@ impl Default for ApiConfig {
 
 /// A rendered read, kept with its digest so that a cache hit costs no hashing.
 ///
-/// `position` is the log position the rendering reflects. The body's
-/// position fields (`spots`: the top-level `position`, and a diff's
-/// `from.position`/`to.position`) hold it; a read served later, at a log
-/// position `p` where the programme has no newer event, gets the same body
-/// with `p` written there — what a rendering at `p` would give.
+/// `position` is the log position the rendering reflects, and `shown` that
+/// position as the reader is told it (in visible units for mentors and
+/// viewers). The body's position fields (`spots`: the top-level `position`,
+/// and a diff's `from.position`/`to.position`) hold `shown`; a read served
+/// later, at a log position where the programme has no newer event, gets the
+/// same body with that position (as told to the reader) written there — what
+/// a rendering there would give.
 pub(crate) struct Rendered {
     /// The log position the body reflects.
     pub position: u64,
+    /// `position` as the body tells it.
+    pub shown: u64,
     /// The body, as rendered.
     pub body: Bytes,
     /// Where `body` spells `position` in a field that follows the log head.
@@ -71,11 +82,11 @@ impl Rendered {
     pub const LIVE: u64 = u64::MAX;
 
     /// Serialises `value`, whose live position fields hold [`Rendered::LIVE`],
-    /// as reflecting `position`.
-    pub fn new(value: &serde_json::Value, position: u64) -> Self {
+    /// as reflecting `position`, told as `shown`.
+    pub fn new(value: &serde_json::Value, position: u64, shown: u64) -> Self {
         let text = value.to_string();
         let needle = format!("\"position\":{}", Self::LIVE);
-        let digits = position.to_string();
+        let digits = shown.to_string();
         let mut body = String::with_capacity(text.len());
         let mut spots = Vec::new();
         // Keys are written `"position":` only as keys: in a JSON string the
@@ -91,18 +102,20 @@ impl Rendered {
         let digest = hex::encode(&Sha256::digest(body.as_bytes())[..8]);
         Self {
             position,
+            shown,
             body: Bytes::from(body),
             spots,
             digest,
         }
     }
 
-    /// The body as reflecting `at` (at least [`Rendered::position`]).
-    pub fn body_at(&self, at: u64) -> Bytes {
-        if at <= self.position || self.spots.is_empty() {
+    /// The body as reflecting a later state, told as `shown_at` (at least
+    /// [`Rendered::shown`]).
+    pub fn body_at(&self, shown_at: u64) -> Bytes {
+        if shown_at <= self.shown || self.spots.is_empty() {
             return self.body.clone();
         }
-        let digits = at.to_string();
+        let digits = shown_at.to_string();
         let mut out = Vec::with_capacity(self.body.len() + self.spots.len() * 4);
         let mut from = 0;
         for spot in &self.spots {
@@ -176,14 +189,36 @@ struct Cache {
 const CACHE_ENTRIES: usize = 4096;
 
 /// The projected position and each programme's last event, moved together
-/// with the engine (under its write lock).
+/// with the engine (under its write lock); and the same for the events
+/// mentors and viewers can see ([`is_hidden`]).
 #[derive(Default)]
 struct Heads {
     position: u64,
     programmes: HashMap<String, u64>,
+    /// Hidden events up to `position`.
+    hidden: u64,
+    /// The position of the last visible event.
+    visible: u64,
+    /// Each programme's last visible event.
+    visible_programmes: HashMap<String, u64>,
 }
 
-/// What a read's cache entry depends on.
+impl Heads {
+    /// Moves the heads past `event`, folded in at `position`.
+    fn advance(&mut self, programme: &str, position: u64, hidden: bool) {
+        self.position = position;
+        self.programmes.insert(programme.to_owned(), position);
+        if hidden {
+            self.hidden += 1;
+        } else {
+            self.visible = position;
+            self.visible_programmes
+                .insert(programme.to_owned(), position);
+        }
+    }
+}
+
+/// What a read's cache entry depends on (of the events its audience sees).
 pub(crate) enum Scope<'a> {
     /// Everything in the log (lists of programmes, reads `as of` a position).
     Log,
@@ -196,6 +231,8 @@ pub(crate) struct Inner {
     pub store: SqliteStore,
     pub engine: RwLock<Engine>,
     pub projected: watch::Sender<u64>,
+    /// The projected position in visible units ([`Engine::visible_position`]).
+    pub projected_visible: watch::Sender<u64>,
     pub tokens: TokenStore,
     pub telemetry: Telemetry,
     pub config: ApiConfig,
@@ -229,21 +266,22 @@ impl App {
         ledger.keyring().refresh().await?;
         let tokens = TokenStore::open(db)?;
         let position = engine.position();
-        let mut heads = Heads {
-            position,
-            programmes: HashMap::new(),
-        };
+        let mut heads = Heads::default();
         for e in engine.events() {
-            heads
-                .programmes
-                .insert(e.event.programme.as_str().to_owned(), e.position);
+            heads.advance(
+                e.event.programme.as_str(),
+                e.position,
+                is_hidden(&e.event.event),
+            );
         }
+        let visible = position - heads.hidden;
         let app = Self {
             inner: Arc::new(Inner {
                 ledger,
                 store,
                 engine: RwLock::new(engine),
                 projected: watch::channel(position).0,
+                projected_visible: watch::channel(visible).0,
                 tokens,
                 telemetry: Telemetry::default(),
                 config,
@@ -290,9 +328,55 @@ impl App {
         *self.inner.projected.borrow()
     }
 
+    /// The log position projected so far, as `audience` is told it.
+    pub fn projected_for(&self, audience: Audience) -> u64 {
+        match audience {
+            Audience::Full => self.projected(),
+            Audience::Restricted => *self.inner.projected_visible.borrow(),
+        }
+    }
+
+    /// Position `p` as `audience` is told it: in visible units for mentors
+    /// and viewers, counting the events not projected yet from the store.
+    pub(crate) async fn position_for(
+        &self,
+        p: u64,
+        audience: Audience,
+    ) -> Result<u64, passerelle_events::StoreError> {
+        if audience == Audience::Full {
+            return Ok(p);
+        }
+        let (projected, visible) = {
+            let engine = self.inner.engine.read().expect("engine lock");
+            let projected = engine.position().min(p);
+            (projected, engine.visible_position(projected))
+        };
+        let mut hidden = 0;
+        let mut after = projected;
+        while after < p {
+            let page = self.inner.store.read(after, PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = last.position;
+            hidden += page
+                .iter()
+                .filter(|r| r.position <= p && is_hidden_type(&r.record.event_type))
+                .count() as u64;
+        }
+        Ok(visible + (p - projected) - hidden)
+    }
+
     /// Waits (bounded) until `position` is projected.
     pub async fn wait_for(&self, position: u64) -> bool {
-        let mut rx = self.inner.projected.subscribe();
+        self.wait_for_as(position, Audience::Full).await
+    }
+
+    /// Waits (bounded) until `position`, as `audience` is told positions,
+    /// is projected.
+    pub async fn wait_for_as(&self, position: u64, audience: Audience) -> bool {
+        let mut rx = match audience {
+            Audience::Full => self.inner.projected.subscribe(),
+            Audience::Restricted => self.inner.projected_visible.subscribe(),
+        };
         let reached = tokio::time::timeout(
             self.inner.config.min_position_timeout,
             rx.wait_for(|p| *p >= position),
@@ -307,15 +391,29 @@ impl App {
         self.inner.shutdown.send_replace(true);
     }
 
-    /// The projected position, and the position of the last event `scope`
-    /// depends on; `None` for a programme with no event (unknown).
-    pub(crate) fn scope_position(&self, scope: &Scope<'_>) -> (u64, Option<u64>) {
+    /// The projected position, the same as `audience` is told it, and the
+    /// position of the last event `scope` depends on among those `audience`
+    /// sees; `None` for a programme with no such event.
+    pub(crate) fn scope_position(
+        &self,
+        scope: &Scope<'_>,
+        audience: Audience,
+    ) -> (u64, u64, Option<u64>) {
         let heads = self.inner.heads.lock().expect("heads lock");
-        let last = match scope {
-            Scope::Log => Some(heads.position),
-            Scope::Programme(p) => heads.programmes.get(*p).copied(),
+        let (told, last) = match (audience, scope) {
+            (Audience::Full, Scope::Log) => (heads.position, Some(heads.position)),
+            (Audience::Full, Scope::Programme(p)) => {
+                (heads.position, heads.programmes.get(*p).copied())
+            }
+            (Audience::Restricted, Scope::Log) => {
+                (heads.position - heads.hidden, Some(heads.visible))
+            }
+            (Audience::Restricted, Scope::Programme(p)) => (
+                heads.position - heads.hidden,
+                heads.visible_programmes.get(*p).copied(),
+            ),
         };
-        (heads.position, last)
+        (heads.position, told, last)
     }
 
     /// The rendering of `key` for the state where `scope`'s last event is at
@@ -327,7 +425,8 @@ impl App {
     ///
     /// Stale-while-revalidate: when that rendering is not ready but an
     /// earlier one of the same key is, and `floor` allows it (no
-    /// `min_position`, or one the earlier rendering reflects), the earlier
+    /// `min_position`, or one the earlier rendering reflects, both as the
+    /// key's audience is told positions: [`Rendered::shown`]), the earlier
     /// one is answered at once ([`Cached::Stale`]) and the new one renders in
     /// the background. The earlier one is the key's latest finished
     /// rendering, and at most one background render per key runs at a time:
@@ -342,7 +441,7 @@ impl App {
     where
         F: FnOnce(&App, &Engine) -> Result<Rendered, super::problem::Problem> + Send + 'static,
     {
-        let usable = |r: Option<Arc<Rendered>>| r.filter(|r| floor.is_none_or(|f| r.position >= f));
+        let usable = |r: Option<Arc<Rendered>>| r.filter(|r| floor.is_none_or(|f| r.shown >= f));
         let slot = {
             let mut cache = self.inner.cache.lock().expect("cache lock");
             let slot = match cache.entries.get(&key) {
@@ -471,15 +570,27 @@ async fn follow(app: std::sync::Weak<Inner>, mut position: u64) {
             }
             position = event.position;
             let programme = event.event.programme.as_str().to_owned();
-            {
+            let hidden = is_hidden(&event.event.event);
+            let erasure = matches!(event.event.event, Event::PersonalDataErased(_));
+            let visible = {
                 let mut engine = inner.engine.write().expect("engine lock");
+                let folded = engine.position();
                 engine.apply(event);
+                if erasure {
+                    // Renderings made before it hold the erased fields
+                    // opened, and a read may be answered with the previous
+                    // rendering: none of them may be served again.
+                    inner.cache.lock().expect("cache lock").entries.clear();
+                }
                 // Under the engine's lock: a render sees heads that match it.
                 let mut heads = inner.heads.lock().expect("heads lock");
-                heads.position = position;
-                heads.programmes.insert(programme, position);
-            }
+                if engine.position() > folded {
+                    heads.advance(&programme, position, hidden);
+                }
+                heads.position - heads.hidden
+            };
             inner.projected.send_replace(position);
+            inner.projected_visible.send_replace(visible);
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

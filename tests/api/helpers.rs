@@ -19,6 +19,7 @@ use futures::StreamExt;
 use passerelle::api::{self, ApiConfig, App};
 use passerelle::auth::Role;
 use passerelle_events::{EventLog, Ledger, SqliteStore, Submission};
+use passerelle_projections::views::Settings;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -39,6 +40,12 @@ pub const PATIENCE: Duration = Duration::from_secs(10);
 
 /// Events in the demo log.
 pub const DEMO_EVENTS: u64 = 342;
+/// Of which hidden from mentors and viewers (attendances): the positions
+/// they are told count the others only.
+pub const DEMO_HIDDEN: u64 = 107;
+/// Events of the demo log that mentors and viewers see: the position they
+/// are told at the demo's head.
+pub const DEMO_VISIBLE: u64 = DEMO_EVENTS - DEMO_HIDDEN;
 /// The programme of the empty log.
 pub const LAB: &str = "lab";
 
@@ -241,6 +248,26 @@ impl TestApp {
         Self::serve(dir, db).await
     }
 
+    /// Serves a store into which `jsonl` (wire events, one a line, as
+    /// `passerelle import` reads them) was imported by the demo's actor,
+    /// with these projection settings (e.g. fewer layout iterations, for a
+    /// test that reads many maps).
+    pub async fn spawn_from(jsonl: &str, settings: Settings) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("log.db");
+        let ledger = open_new_ledger(&db).await;
+        passerelle::commands::import::import(
+            &ledger,
+            std::io::Cursor::new(jsonl.as_bytes()),
+            passerelle::demo::DEMO_ACTOR,
+            None,
+        )
+        .await
+        .expect("import the log");
+        drop(ledger);
+        Self::serve_with(dir, db, settings).await
+    }
+
     /// Serves a log holding only the definition of programme [`LAB`].
     pub async fn spawn_empty() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -267,11 +294,15 @@ impl TestApp {
     }
 
     async fn serve(dir: tempfile::TempDir, db: PathBuf) -> Self {
+        Self::serve_with(dir, db, Settings::default()).await
+    }
+
+    async fn serve_with(dir: tempfile::TempDir, db: PathBuf, settings: Settings) -> Self {
         let config = ApiConfig {
             body_limit: BODY_LIMIT,
             min_position_timeout: MIN_POSITION_TIMEOUT,
             heartbeat: HEARTBEAT,
-            ..ApiConfig::default()
+            settings,
         };
         let app = App::open(&db, config).await.expect("open the app");
         let token = |name: &str, role: Role, programme: Option<&str>| {
@@ -319,6 +350,40 @@ impl TestApp {
             handle: Some(server.handle),
             _dir: dir,
         }
+    }
+
+    /// `GET path?query` with a token, the response not checked against the
+    /// OpenAPI document (for tests that check one response of many alike
+    /// with [`conforms`] themselves).
+    pub async fn get_unchecked(&self, path: &str, auth: Auth<'_>, query: &str) -> Reply {
+        let mut url = format!("{}{path}", self.base);
+        if !query.is_empty() {
+            url = format!("{url}?{query}");
+        }
+        let mut req = self.client.get(&url);
+        req = match auth {
+            Auth::None => req,
+            Auth::Bearer(t) => req.header("authorization", format!("Bearer {t}")),
+            Auth::Cookie(c) => req.header("cookie", c),
+        };
+        within(async {
+            let resp = req
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+            let status = resp.status();
+            let headers = resp.headers().clone();
+            let body = resp
+                .bytes()
+                .await
+                .unwrap_or_else(|e| panic!("GET {url}: body: {e}"));
+            Reply {
+                status,
+                headers,
+                body,
+            }
+        })
+        .await
     }
 
     /// Sends one request and checks the response against the OpenAPI document.
@@ -640,6 +705,19 @@ impl TestApp {
     }
 }
 
+/// Creates a store at `db` with its key (as `passerelle init` does) and
+/// opens a ledger on it.
+async fn open_new_ledger(db: &Path) -> Ledger<SqliteStore> {
+    passerelle::commands::init::init(db)
+        .await
+        .expect("create the store and its key");
+    let store = SqliteStore::open(db).expect("open the store");
+    let keyring = passerelle::master_key::open_keyring(store, db)
+        .await
+        .expect("open the keyring");
+    Ledger::open(keyring).await.expect("open the ledger")
+}
+
 /// A request whose head the server has read and whose body it is waiting for.
 pub struct InFlight {
     conn: std::net::TcpStream,
@@ -854,10 +932,11 @@ pub fn contact(programme: &str, from: &str, to: &str) -> Value {
     })
 }
 
-/// A `ReviewNoteAdded` wire event about a stakeholder, with a fresh id.
+/// A `ReviewNoteAdded` wire event about a stakeholder, without an id (a
+/// mentor may not choose one; the server assigns it).
 pub fn note(programme: &str, slug: &str, about: &str) -> Value {
     json!({
-        "id": new_id(), "type": "ReviewNoteAdded", "programme": programme,
+        "type": "ReviewNoteAdded", "programme": programme,
         "occurred_at": "2024-03-03",
         "data": {"note": slug, "about": {"stakeholder": about}, "text": "Worth a second look."},
     })

@@ -5,6 +5,7 @@
 mod helpers;
 mod privacy;
 mod rights;
+mod small_counts;
 
 use std::time::{Duration, Instant};
 
@@ -317,6 +318,36 @@ mod auth {
             app.post_events(token, &erasure).await.problem(403);
         }
         assert_eq!(app.head().await, 4);
+    }
+
+    #[tokio::test]
+    async fn a_mentor_cannot_choose_an_event_id_to_probe_which_events_exist() {
+        let app = TestApp::spawn().await;
+        let mentor = &app.tokens.mentor;
+        // The id of an attendance the mentor may not see, and a fresh one:
+        // the same refusal, naming the field, and nothing appended.
+        let attendance = app
+            .events(&app.tokens.coordinator, "type=ParticipantAttended&limit=1")
+            .await
+            .ok_json(200)["events"][0]["id"]
+            .clone();
+        let mut answers = Vec::new();
+        for id in [attendance, json!(new_id())] {
+            let mut probe = note("sjdlr", "probe", "sj-ccas");
+            probe["id"] = id;
+            let p = app.post_events(mentor, &probe).await.problem(422);
+            assert_eq!(p["errors"][0]["field"], json!("id"), "{p}");
+            answers.push(p["errors"].clone());
+            let batch = json!([note("sjdlr", "probe2", "sj-ccas"), probe]);
+            let p = app.post_events(mentor, &batch).await.problem(422);
+            assert_eq!(p["errors"][0]["field"], json!("[1].id"), "{p}");
+        }
+        assert_eq!(answers[0], answers[1]);
+        assert_eq!(app.head().await, DEMO_EVENTS);
+        // Without an id, the note is recorded.
+        app.post_events(mentor, &note("sjdlr", "probe", "sj-ccas"))
+            .await
+            .ok_json(201);
     }
 
     #[tokio::test]
@@ -644,6 +675,8 @@ mod reads {
             .ok_json(201);
         let p = stored["position"].as_u64().unwrap();
         assert_eq!(p, DEMO_EVENTS + 1);
+        // A viewer is told positions in the events it can see.
+        let p = p - DEMO_HIDDEN;
         let seen = format!("programme=sjdlr&min_position={p}");
         let network_after = app.network(t, &seen).await;
         let diff_after = app.diff(t, &format!("{diff_query}&min_position={p}")).await;
@@ -677,7 +710,7 @@ mod reads {
             .post_events(&app.tokens.coordinator, &stakeholder("sjdlr", "sj-fresh"))
             .await
             .ok_json(201);
-        let p = stored["position"].as_u64().unwrap();
+        let p = stored["position"].as_u64().unwrap() - DEMO_HIDDEN;
         let body = app
             .network(t, &format!("programme=sjdlr&min_position={p}"))
             .await
@@ -715,11 +748,14 @@ mod reads {
         let app = TestApp::spawn().await;
         let (t, writer) = (&app.tokens.viewer, &app.tokens.coordinator);
         let app = &app;
+        // The log position of the append, and the position the viewer is
+        // told (it sees no attendance).
         let append = |event: Value| async move {
             let stored = app.post_events(writer, &event).await.ok_json(201);
-            stored["position"].as_u64().expect("a position")
+            let p = stored["position"].as_u64().expect("a position");
+            (p, p - DEMO_HIDDEN)
         };
-        let p1 = append(stakeholder("sjdlr", "sj-one")).await;
+        let (_, p1) = append(stakeholder("sjdlr", "sj-one")).await;
         let before = app
             .network(t, &format!("programme=sjdlr&min_position={p1}"))
             .await;
@@ -728,8 +764,8 @@ mod reads {
 
         // Projected, not yet rendered: the first read of sjdlr's network
         // starts the render and gets the rendering at p1, saying so.
-        let p2 = append(stakeholder("sjdlr", "sj-two")).await;
-        assert!(app.app.wait_for(p2).await);
+        let (logged, p2) = append(stakeholder("sjdlr", "sj-two")).await;
+        assert!(app.app.wait_for(logged).await);
         let stale = app.network(t, "programme=sjdlr").await;
         let stale_body = stale.ok_json(200);
         assert_eq!(stale_body["position"], json!(p1));
@@ -798,8 +834,9 @@ mod reads {
             }
         };
         let reads = async {
-            let last = DEMO_EVENTS + APPENDS;
-            let mut seen = DEMO_EVENTS;
+            // Positions as the viewer is told them (no attendance).
+            let last = DEMO_VISIBLE + APPENDS;
+            let mut seen = DEMO_VISIBLE;
             let mut reads = 0;
             // One connection: each read waits for the one before.
             while seen < last {
@@ -816,7 +853,7 @@ mod reads {
                 let plain = app.network(t, "programme=sjdlr").await;
                 let position = plain.ok_json(200)["position"].as_u64().unwrap();
                 assert_eq!(etag_position(&plain), position);
-                assert!(position <= app.app.projected());
+                assert!(position <= app.app.projected() - DEMO_HIDDEN);
                 reads += 1;
             }
             reads
@@ -832,7 +869,7 @@ mod reads {
         for (path, query) in READS {
             let reply = app.get(path, token, query, &[]).await;
             let body = reply.ok_json(200);
-            assert_eq!(body["position"], json!(DEMO_EVENTS), "{path}");
+            assert_eq!(body["position"], json!(DEMO_VISIBLE), "{path}");
             let etag = reply
                 .header("etag")
                 .unwrap_or_else(|| panic!("{path} has no ETag"))
@@ -1092,15 +1129,19 @@ mod reads {
             .await
             .ok_json(201);
         // Read your writes: the projection follows the log shortly after.
-        let query = format!("min_position={}", stored[3]["position"]);
+        let last = stored[3]["position"].as_u64().unwrap();
+        let query = format!("min_position={last}");
 
         let full = app
             .sessions(&app.tokens.coordinator, &query)
             .await
             .ok_json(200);
         assert_eq!(full["sessions"][0]["attended"], json!(2));
+        // Mentors and viewers are told positions without the attendances.
+        let query = format!("min_position={}", last - 2);
         for token in [&app.tokens.mentor, &app.tokens.viewer] {
             let body = app.sessions(token, &query).await.ok_json(200);
+            assert_eq!(body["position"], json!(last - 2), "{}", token.name);
             assert_eq!(
                 body["sessions"][0]["attended"],
                 Value::Null,
@@ -1229,7 +1270,7 @@ mod reads {
             .diff(t, "programme=sjdlr&from=2021-01-01&to=2022-06-30")
             .await
             .ok_json(200);
-        assert_eq!(dates["position"], json!(DEMO_EVENTS));
+        assert_eq!(dates["position"], json!(DEMO_VISIBLE));
         assert!(
             !dates["stakeholders_added"].as_array().unwrap().is_empty(),
             "{dates}"
@@ -1266,7 +1307,8 @@ mod reads {
             )
             .await
             .ok_json(201);
-        let position = stored["position"].as_u64().unwrap();
+        // The viewer is told positions in the events it can see.
+        let position = stored["position"].as_u64().unwrap() - DEMO_HIDDEN;
 
         let body = app
             .stakeholders(
@@ -1307,7 +1349,8 @@ mod service {
     async fn health_and_the_openapi_document_need_no_token() {
         let app = TestApp::spawn_empty().await;
         let health = app.healthz().await.ok_json(200);
-        assert_eq!(health, json!({"status": "ok", "position": 1}));
+        // No log position: anyone may ask.
+        assert_eq!(health, json!({"status": "ok"}));
         let doc = app.openapi().await.ok_json(200);
         assert!(
             doc["openapi"].as_str().unwrap().starts_with("3.1"),
@@ -1328,7 +1371,7 @@ mod service {
             .await
             .expect(200);
 
-        let reply = app.metrics(&app.tokens.viewer).await;
+        let reply = app.metrics(&app.tokens.admin).await;
 
         reply.expect(200);
         assert!(
@@ -1522,7 +1565,7 @@ mod web {
             .await
             .problem(405);
 
-        let metrics = app.metrics(&app.tokens.viewer).await.text();
+        let metrics = app.metrics(&app.tokens.admin).await.text();
         for route in ["/", "/gaps", "/assets/{file}"] {
             let line = format!(
                 r#"passerelle_http_requests_total{{method="GET",route="{route}",status="200"}}"#
