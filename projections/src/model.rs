@@ -136,10 +136,7 @@ pub enum Audience {
 /// told, which count visible events only
 /// ([`crate::engine::Engine::visible_position`]).
 pub fn is_hidden(event: &Event) -> bool {
-    matches!(
-        event,
-        Event::ParticipantAttended(_) | Event::PersonalDataErased(_)
-    )
+    is_hidden_type(event.type_name())
 }
 
 /// The type names ([`Event::type_name`]) of the hidden events ([`is_hidden`]).

@@ -21,13 +21,23 @@ const LOGIN_TTL: Duration = Duration::from_secs(3600);
 pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let store = if args.db.exists() {
         println!("using the existing demo store {}", args.db.display());
-        super::open_store(&args.db)?
+        let store = super::open_store(&args.db)?;
+        anyhow::ensure!(
+            !store.is_legacy(),
+            "{db} was made by an earlier version of Passerelle, which kept personal data in \
+             clear. It holds only the demo: delete {db} (and {db}-wal, {db}-shm if present) and \
+             run the demo again to seed a new one, with personal data sealed",
+            db = args.db.display()
+        );
+        store
     } else {
         let (ledger, done) = demo::seed(&args.db).await?;
         println!(
-            "seeded the demo store {} with {} events",
+            "seeded the demo store {} with {} events; personal fields sealed under the master \
+             key from {}",
             args.db.display(),
-            done.created
+            done.created,
+            crate::master_key::source_for(&args.db)
         );
         ledger.store().clone()
     };
