@@ -66,7 +66,9 @@ impl std::fmt::Debug for NewKey {
 #[derive(Clone, PartialEq, Eq)]
 pub struct KeyEntry {
     /// Order of creation, from 1: a reader asks for the keys made since the
-    /// last one it saw.
+    /// last one it saw. A seq may be given again only after the key that had
+    /// it is destroyed, which moves the generation: a reader then reloads
+    /// every key.
     pub seq: u64,
     /// The key as stored.
     pub key: NewKey,

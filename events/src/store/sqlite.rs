@@ -93,7 +93,7 @@ CREATE TABLE keyring (
     generation  INTEGER NOT NULL CHECK (generation >= 0)
 ) STRICT;
 CREATE TABLE subject_keys (
-    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq        INTEGER PRIMARY KEY,
     id         TEXT    NOT NULL UNIQUE,
     lookup     BLOB    NOT NULL UNIQUE CHECK (length(lookup) = 32),
     wrapped    BLOB    NOT NULL,
