@@ -470,6 +470,14 @@ async fn journey(app: &TestApp, page: &Page) {
         page.count("#chart-persession .hidden-bar").await > 0,
         "a session whose parts are hidden is drawn as its total alone"
     );
+    // A month's sums leave such sessions out, and say so.
+    let months = page
+        .js("return document.getElementById('chart-permonth').textContent;")
+        .await;
+    assert!(
+        months.as_str().is_some_and(|s| s.contains("not counted")),
+        "a month says how many of its sessions its sums leave out: {months}"
+    );
     page.shot("participation.png").await;
     page.only_own_origin("the participation page").await;
 

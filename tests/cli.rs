@@ -1,113 +1,16 @@
 //! The `passerelle` command as a coordinator uses it: each test runs the real
 //! binary against a store in a temporary folder.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod support;
 
-use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Output;
 
 use serde_json::Value;
+use support::*;
 
-struct Cli {
-    dir: tempfile::TempDir,
-}
-
+/// The store-level steps several tests share.
 impl Cli {
-    fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().expect("temp dir"),
-        }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn db(&self) -> PathBuf {
-        self.path("passerelle.db")
-    }
-
-    /// Runs `passerelle ARGS` with `stdin` as standard input.
-    fn run(&self, args: &[&str], stdin: &str) -> Output {
-        self.run_env(args, stdin, &[])
-    }
-
-    /// Runs `passerelle ARGS` with `stdin` and exactly the Passerelle
-    /// variables in `env` (none of the test's own environment).
-    fn run_env(&self, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_passerelle"));
-        command
-            .args(args)
-            .current_dir(self.dir.path())
-            .env_remove("PASSERELLE_DB")
-            .env_remove("PASSERELLE_DEMO_DB")
-            .env_remove("PASSERELLE_MASTER_KEY")
-            .env_remove("PASSERELLE_MASTER_KEY_FILE");
-        for (k, v) in env {
-            command.env(k, v);
-        }
-        let mut child = command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run passerelle");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(stdin.as_bytes())
-            .expect("write stdin");
-        child.wait_with_output().expect("passerelle output")
-    }
-
-    fn ok(&self, args: &[&str], stdin: &str) -> String {
-        self.ok_env(args, stdin, &[])
-    }
-
-    fn ok_env(&self, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> String {
-        let out = self.run_env(args, stdin, env);
-        assert!(
-            out.status.success(),
-            "passerelle {args:?} failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("utf-8")
-    }
-
-    /// Runs a command that must fail; returns its standard error.
-    fn fails(&self, args: &[&str], stdin: &str) -> String {
-        self.fails_env(args, stdin, &[])
-    }
-
-    fn fails_env(&self, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> String {
-        let out = self.run_env(args, stdin, env);
-        assert!(
-            !out.status.success(),
-            "passerelle {args:?} should have failed:\n{}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        String::from_utf8(out.stderr).expect("utf-8")
-    }
-
-    /// Runs a command that must exit with status 1 and write nothing on
-    /// standard output; returns its standard error.
-    fn refused(&self, args: &[&str]) -> String {
-        let out = self.run(args, "");
-        assert_eq!(
-            out.status.code(),
-            Some(1),
-            "passerelle {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(out.stdout.is_empty(), "{args:?} wrote on standard output");
-        String::from_utf8(out.stderr).expect("utf-8")
-    }
-
-    fn db_arg(&self) -> String {
-        self.db().display().to_string()
-    }
-
     fn init_with_programme(&self) {
         self.ok(&["init", "--db", &self.db_arg()], "");
         self.ok(
@@ -193,16 +96,6 @@ fn head_hash(verified: &str) -> String {
         .expect("a head hash")
         .trim()
         .to_owned()
-}
-
-#[cfg(unix)]
-fn mode(path: &Path) -> u32 {
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::metadata(path)
-        .expect("metadata")
-        .permissions()
-        .mode()
-        & 0o777
 }
 
 fn tamper(db: &Path, sql: &str) {

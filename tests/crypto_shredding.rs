@@ -7,55 +7,21 @@
 //! The store is made and changed by the real binary; the directory is read
 //! from the API served in-process on port 0, as a coordinator.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod support;
 
-use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use passerelle::api::{self, ApiConfig, App};
 use passerelle::auth::Role;
 use passerelle_events::personal::KeyId;
 use passerelle_events::MasterKey;
 use serde_json::Value;
+use support::{mode, Cli};
 
 const PERSON: &str = "Zéphyrine Quillard-Montbazon";
 const EMAIL: &str = "zephyrine.quillard@maison-femmes.example.org";
 const PHONE: &str = "+33 6 71 29 58 04";
 const CODE: &str = "QXJ-7731-ZEPH";
-
-/// Runs `passerelle ARGS` with `stdin`, in `dir`, with no key variable and no
-/// store variable from the environment of the test.
-fn passerelle(dir: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_passerelle"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("PASSERELLE_DB")
-        .env_remove("PASSERELLE_DEMO_DB")
-        .env_remove("PASSERELLE_MASTER_KEY")
-        .env_remove("PASSERELLE_MASTER_KEY_FILE")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run passerelle");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
-    child.wait_with_output().expect("passerelle output")
-}
-
-fn ok(dir: &Path, args: &[&str], stdin: &str) -> String {
-    let out = passerelle(dir, args, stdin);
-    assert!(
-        out.status.success(),
-        "passerelle {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8")
-}
 
 /// The store file and the `-wal` and `-shm` files beside it.
 fn files(db: &Path) -> Vec<PathBuf> {
@@ -197,23 +163,12 @@ fn stakeholder<'a>(directory: &'a Value, id: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("stakeholder {id} in {directory}"))
 }
 
-#[cfg(unix)]
-fn mode(path: &Path) -> u32 {
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::metadata(path)
-        .expect("metadata")
-        .permissions()
-        .mode()
-        & 0o777
-}
-
 #[test]
 fn erased_subjects_leave_no_personal_data_and_no_key_bytes_in_the_sqlite_files() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let d = dir.path();
-    let db = d.join("city.db");
+    let cli = Cli::new();
+    let db = cli.path("city.db");
     let db_arg = db.display().to_string();
-    ok(d, &["init", "--db", &db_arg], "");
+    cli.ok(&["init", "--db", &db_arg], "");
     let log = format!(
         r#"[
         {{"type":"ProgrammeDefined","programme":"sjdlr","occurred_at":"2021-01-10",
@@ -236,7 +191,7 @@ fn erased_subjects_leave_no_personal_data_and_no_key_bytes_in_the_sqlite_files()
           "data":{{"session":"ses-listening","participant":"{CODE}"}}}}
     ]"#
     );
-    let recorded: Value = serde_json::from_str(&ok(d, &["record", "--db", &db_arg], &log))
+    let recorded: Value = serde_json::from_str(&cli.ok(&["record", "--db", &db_arg], &log))
         .expect("the stored envelopes");
     // `record` shows what was sent, opened again for its author.
     assert_eq!(recorded[1]["data"]["contact"]["person"], PERSON);
@@ -244,7 +199,7 @@ fn erased_subjects_leave_no_personal_data_and_no_key_bytes_in_the_sqlite_files()
     // The store, its write-ahead log and index, and the key file: the
     // owner's only.
     #[cfg(unix)]
-    for path in files(&db).into_iter().chain([d.join("city.db.key")]) {
+    for path in files(&db).into_iter().chain([cli.path("city.db.key")]) {
         assert_eq!(mode(&path), 0o600, "{}", path.display());
     }
 
@@ -257,7 +212,7 @@ fn erased_subjects_leave_no_personal_data_and_no_key_bytes_in_the_sqlite_files()
     // Before any erasure: only ciphertext in the files.
     absent(&db, &plaintext);
     let master = MasterKey::from_hex(
-        &std::fs::read_to_string(d.join("city.db.key")).expect("the key file init made"),
+        &std::fs::read_to_string(cli.path("city.db.key")).expect("the key file init made"),
     )
     .expect("a master key");
     let keys = data_keys(&db, &master);
@@ -283,13 +238,15 @@ fn erased_subjects_leave_no_personal_data_and_no_key_bytes_in_the_sqlite_files()
         present(&db, what, bytes);
     }
 
-    assert!(ok(d, &["verify", "--db", &db_arg], "").contains("7 events verified"));
+    assert!(cli
+        .ok(&["verify", "--db", &db_arg], "")
+        .contains("7 events verified"));
     let view = |cmd: &str| -> Value {
         let mut args = vec![cmd, "--db", &db_arg, "--programme", "sjdlr"];
         if cmd == "gaps" {
             args.extend(["--format", "json"]);
         }
-        without_position(serde_json::from_str(&ok(d, &args, "")).expect("JSON"))
+        without_position(serde_json::from_str(&cli.ok(&args, "")).expect("JSON"))
     };
     let gaps_before = view("gaps");
     let network_before = view("network");
@@ -304,8 +261,7 @@ fn erased_subjects_leave_no_personal_data_and_no_key_bytes_in_the_sqlite_files()
     assert_eq!(mdf["contact"]["phone"], PHONE);
 
     // Erase both subjects.
-    let erased = ok(
-        d,
+    let erased = cli.ok(
         &[
             "erase",
             "--db",
@@ -320,8 +276,7 @@ fn erased_subjects_leave_no_personal_data_and_no_key_bytes_in_the_sqlite_files()
         "",
     );
     assert!(erased.contains(&keys[0].0), "{erased}");
-    let erased = ok(
-        d,
+    let erased = cli.ok(
         &[
             "erase",
             "--db",
@@ -345,7 +300,7 @@ fn erased_subjects_leave_no_personal_data_and_no_key_bytes_in_the_sqlite_files()
     assert!(data_keys(&db, &master).is_empty());
     present(&db, "the stakeholder's name", b"Maison des Femmes");
 
-    let verified = ok(d, &["verify", "--db", &db_arg], "");
+    let verified = cli.ok(&["verify", "--db", &db_arg], "");
     assert!(verified.contains("9 events verified"), "{verified}");
     assert_eq!(view("gaps"), gaps_before);
     assert_eq!(view("network"), network_before);
@@ -369,8 +324,7 @@ fn erased_subjects_leave_no_personal_data_and_no_key_bytes_in_the_sqlite_files()
 
     // Nothing is held of either subject any more.
     for subject in ["contact:sj-maison-femmes", &format!("participant:{CODE}")] {
-        let out = passerelle(
-            d,
+        let out = cli.run(
             &[
                 "subject-access",
                 "--db",

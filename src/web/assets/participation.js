@@ -1,7 +1,8 @@
 // Participation (`/participation`): SVG charts drawn here from the API —
 // beneficiaries per session and per month, women's share, first-time and
 // returning participants, IAP2 levels over time — each with its figures as a
-// table. Counts the API hides for the role (1–4) show as "<5".
+// table. Counts the API hides for the role (1–4) show as "<5"; a month's
+// sums then leave those sessions out, and the month says how many.
 "use strict";
 P.page(async ({ main, programme }) => {
   const { h, s, t } = P;
@@ -11,7 +12,8 @@ P.page(async ({ main, programme }) => {
   const C = { women: "#b5446e", men: "#2f6690", undisclosed: "#9a9a9a", first_time: "#e09f3e", returning: "#335c67", total: "#1f4e79" };
   main.append(h("h1", { class: "page-title" }, t("part.title")));
   if (!sessions.length) { main.append(h("p", {}, t("part.empty"))); return; }
-  const hidden = sessions.some((x) => x.total === null || x.women === null);
+  const hidden = sessions.some((x) => x.suppressed || x.total === null || x.women === null)
+    || part.months.some((m) => m.withheld > 0);
   if (hidden) main.append(h("p", { class: "muted" }, t("part.hidden")));
   const label = (x) => P.date(x.occurred_at);
   const grid = h("div", { class: "charts" });
@@ -24,10 +26,11 @@ P.page(async ({ main, programme }) => {
       sessions.map((x) => [label(x), x.title, P.word("level", x.level), cnt(x.total), cnt(x.women), cnt(x.men), cnt(x.undisclosed)]))));
 
   const months = part.months;
-  grid.append(chart("permonth", t("part.permonth"), bars(months.map((m) => P.month(m.month)), months.map((m) => `${m.sessions} ${t("part.sessions")}`),
+  const held = (m) => (m.withheld ? `${m.sessions} (${t("part.withheld", { n: m.withheld })})` : String(m.sessions));
+  grid.append(chart("permonth", t("part.permonth"), bars(months.map((m) => P.month(m.month)), months.map((m) => `${held(m)} ${t("part.sessions")}`),
     [["total", months.map((m) => m.total)]], months.map((m) => m.total), months.map((m) => m.women_share)),
     table([t("part.month"), t("part.sessions"), t("part.total"), t("part.share.s"), t("part.first_time"), t("part.returning.s")],
-      months.map((m) => [P.month(m.month), m.sessions, cnt(m.total), P.pct(m.women_share), cnt(m.first_time), cnt(m.returning)]))));
+      months.map((m) => [P.month(m.month), held(m), cnt(m.total), P.pct(m.women_share), cnt(m.first_time), cnt(m.returning)]))));
 
   grid.append(chart("share", t("part.share"), shareLine(sessions.map(label), sessions.map((x) => x.title), sessions.map((x) => x.women_share)),
     table([t("part.date"), t("part.session"), t("part.share.s")], sessions.map((x) => [label(x), x.title, P.pct(x.women_share)]))));
