@@ -806,7 +806,7 @@ fn erase_destroys_a_subjects_key_once_and_refuses_what_it_cannot_erase() {
     assert_eq!(cli.head(), 6);
 
     // A participant, in the full form; its code is never printed back.
-    let out = cli.run(
+    let out = cli.succeeds(
         &[
             "erase",
             "--db",
@@ -819,11 +819,6 @@ fn erase_destroys_a_subjects_key_once_and_refuses_what_it_cannot_erase() {
             "dpo-sjdlr",
         ],
         "",
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     let said = String::from_utf8(out.stdout).unwrap();
     assert!(said.contains("erased the participant"), "{said}");
@@ -948,7 +943,7 @@ fn subject_access_answers_with_the_subjects_events_opened() {
         use std::os::unix::fs::PermissionsExt as _;
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
     }
-    let out = cli.run(
+    let out = cli.succeeds(
         &[
             "subject-access",
             "--db",
@@ -961,11 +956,6 @@ fn subject_access_answers_with_the_subjects_events_opened() {
             &file.display().to_string(),
         ],
         "",
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     assert!(out.stdout.is_empty());
     #[cfg(unix)]
@@ -1240,12 +1230,7 @@ fn keys_rotate_rewraps_the_keys_and_only_the_new_key_opens_the_store() {
     // A rotation that stopped after the store changed but before the key
     // file was replaced: the next command finishes it.
     std::fs::rename(&new_file, cli.path("passerelle.db.key.new")).unwrap();
-    let out = cli.run(&["record", "--db", &db], &event("m-5"));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = cli.succeeds(&["record", "--db", &db], &event("m-5"));
     let note = String::from_utf8(out.stderr).unwrap();
     assert!(note.contains("a key rotation was interrupted"), "{note}");
     assert_eq!(std::fs::read_to_string(&key).unwrap(), third_key);
@@ -1408,7 +1393,7 @@ fn export_decrypt_needs_a_confirmation_and_imports_as_a_new_chain() {
     let err = cli.fails(&["export", "--db", &db, "--decrypt", "--with-keys"], "");
     assert!(err.contains("cannot be used with"), "{err}");
 
-    let out = cli.run(
+    let out = cli.succeeds(
         &[
             "export",
             "--db",
@@ -1419,11 +1404,6 @@ fn export_decrypt_needs_a_confirmation_and_imports_as_a_new_chain() {
             &file_arg,
         ],
         "",
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     let said = String::from_utf8(out.stderr).unwrap();
     assert!(said.contains("2 personal fields in clear"), "{said}");

@@ -62,18 +62,28 @@ impl Cli {
         child.wait_with_output().expect("passerelle output")
     }
 
-    pub fn ok(&self, args: &[&str], stdin: &str) -> String {
-        self.ok_env(args, stdin, &[])
+    /// Runs a command that must succeed; returns its output.
+    pub fn succeeds(&self, args: &[&str], stdin: &str) -> Output {
+        self.succeeds_env(args, stdin, &[])
     }
 
-    pub fn ok_env(&self, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> String {
+    /// [`Cli::succeeds`] with the Passerelle variables in `env`.
+    pub fn succeeds_env(&self, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
         let out = self.run_env(args, stdin, env);
         assert!(
             out.status.success(),
             "passerelle {args:?} failed:\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        String::from_utf8(out.stdout).expect("utf-8")
+        out
+    }
+
+    pub fn ok(&self, args: &[&str], stdin: &str) -> String {
+        self.ok_env(args, stdin, &[])
+    }
+
+    pub fn ok_env(&self, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> String {
+        String::from_utf8(self.succeeds_env(args, stdin, env).stdout).expect("utf-8")
     }
 
     /// Runs a command that must fail; returns its standard error.
