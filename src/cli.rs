@@ -211,7 +211,8 @@ pub struct EraseArgs {
     /// participant:CODE (a participant's pseudonymous code).
     #[arg(long, value_name = "SUBJECT")]
     pub subject: String,
-    /// Why (1–1,000 characters), recorded in the PersonalDataErased event.
+    /// Why (1–1,000 characters), recorded in clear in the PersonalDataErased
+    /// event: the request's date and channel, never personal data.
     #[arg(long, value_name = "TEXT")]
     pub reason: String,
     /// Who erases (`recorded_by`); default: the operating-system user.
