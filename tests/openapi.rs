@@ -970,3 +970,41 @@ fn component_schemas_can_be_checked_alone() {
     );
     assert!(openapi::validate_schema("NoSuchSchema", &json!({})).is_err());
 }
+
+#[test]
+fn texts_and_subject_ids_are_described_as_the_parsers_read_them() {
+    use passerelle_events::personal::Subject;
+    use passerelle_events::values::Reason;
+    for (text, ok) in [
+        ("Request of 3 March, by e-mail", true),
+        ("Two lines\nand a\ttab", true),
+        ("  padded  ", true),
+        ("   ", false),
+        ("a\u{7}bell", false),
+        ("a C1 control \u{97}", false),
+        ("\u{7f}", false),
+    ] {
+        assert_eq!(Reason::parse(text).is_ok(), ok, "the parser, {text:?}");
+        assert_eq!(
+            openapi::validate_schema("Reason", &json!(text)).is_ok(),
+            ok,
+            "the document, {text:?}"
+        );
+    }
+    for (id, ok) in [
+        ("contact:sjdlr/sj-ccas", true),
+        ("participant:sjdlr/P-0042", true),
+        ("participant:0/d", true),
+        ("contact:sjdlr/Upper", false),
+        ("participant:sjdlr/P 42", false),
+        ("person:sjdlr/x", false),
+        ("00", false),
+    ] {
+        assert_eq!(Subject::parse(id, None).is_ok(), ok, "the parser, {id:?}");
+        assert_eq!(
+            openapi::validate_schema("SubjectId", &json!(id)).is_ok(),
+            ok,
+            "the document, {id:?}"
+        );
+    }
+}

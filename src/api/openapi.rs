@@ -810,7 +810,7 @@ fn parameters() -> Value {
         "Subject": {
             "name": "subject", "in": "path", "required": true,
             "description": "A subject id, percent-encoded as one path segment: `contact%3Asjdlr%2Fsj-ccas` for `contact:sjdlr/sj-ccas`, `participant%3Asjdlr%2FP-0042` for `participant:sjdlr/P-0042`.",
-            "schema": { "type": "string", "minLength": 1 },
+            "schema": r("SubjectId"),
         },
         "LastEventId": {
             "name": "Last-Event-ID", "in": "header", "required": false,
@@ -1096,7 +1096,9 @@ fn text(max: u32, description: &str) -> Value {
         "type": "string",
         "minLength": 1,
         "maxLength": max,
-        "pattern": "\\S",
+        // Something visible, and no control character but \t, \n and \r
+        // (`char::is_control`: U+0000–U+001F, U+007F–U+009F).
+        "pattern": "^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$",
         "description": format!("{description} Not blank; at most {max} characters once trimmed; no control characters but line breaks and tabs."),
     })
 }
