@@ -176,11 +176,12 @@ pub fn check(db: &Path) -> anyhow::Result<()> {
         // Opening the store says there is none.
         return Ok(());
     }
-    let source = source_for(db);
-    let key = read(&source)?;
+    // A store without a keyring (an old one): opening it says what to do.
     let Some(stored) = stored_fingerprint(db) else {
         return Ok(());
     };
+    let source = source_for(db);
+    let key = read(&source)?;
     let given = key.fingerprint();
     if given == stored {
         return Ok(());

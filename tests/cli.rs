@@ -1495,6 +1495,12 @@ fn a_store_of_schema_1_exports_without_a_key_and_imports_sealed() {
     assert!(std::fs::read_to_string(&exported).unwrap().contains(PERSON));
     let err = cli.fails(&["export", "--db", &db, "--with-keys"], "");
     assert!(err.contains("earlier version"), "{err}");
+    // The demo over such a store says what to do instead of serving it.
+    let err = cli.fails(&["demo", "--db", &db, "--addr", "127.0.0.1:0"], "");
+    assert!(
+        err.contains("earlier version") && err.contains("delete"),
+        "{err}"
+    );
 
     let new = Cli::new();
     let new_db = new.db_arg();

@@ -21,6 +21,10 @@ const LOGIN_TTL: Duration = Duration::from_secs(3600);
 pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let store = if args.db.exists() {
         println!("using the existing demo store {}", args.db.display());
+        if !args.no_serve {
+            // Before the store is opened at all: a wrong key changes no byte.
+            crate::master_key::check(&args.db)?;
+        }
         let store = super::open_store(&args.db)?;
         anyhow::ensure!(
             !store.is_legacy(),
@@ -57,7 +61,6 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    crate::master_key::check(&args.db)?;
     let app = App::open(&args.db, ApiConfig::default()).await?;
     // A fresh token per run: nothing secret is stored in the repository.
     let name = format!(
