@@ -170,7 +170,9 @@ pub fn stored_fingerprint(db: &Path) -> Option<String> {
 /// Checks that the master key opens the store at `db` *before* the store is
 /// opened for writing, so that a missing or wrong key changes no byte of the
 /// database or its write-ahead log. The error names where the key was looked
-/// for. Finishes an interrupted rotation as [`open_keyring`] does.
+/// for. When the key file does not open the store but `<keyfile>.new` does
+/// (a rotation was interrupted after the store changed), the rename the
+/// rotation did not do is done here, with a message on standard error.
 pub fn check(db: &Path) -> anyhow::Result<()> {
     if !db.exists() {
         // Opening the store says there is none.
@@ -231,51 +233,16 @@ fn finished_note(pending: &Path, fingerprint: &str, path: &Path) -> String {
 
 /// Opens the keyring of `store` (the store at `db`) with its master key. A
 /// missing or wrong key is refused with a message that names where the key
-/// was looked for; nothing is written to the store (call [`check`] before
-/// opening the store for its files to stay unchanged byte for byte).
-///
-/// When the key file does not open the store but `<keyfile>.new` does (a
-/// rotation was interrupted after the store changed), the rename the
-/// rotation did not do is done here, with a message on standard error.
+/// was looked for, and nothing is written to the store. Call [`check`]
+/// before the store is opened for writing: it keeps the store's files
+/// unchanged byte for byte on a wrong key, and finishes a key rotation that
+/// was interrupted.
 pub async fn open_keyring<S: EventLog>(store: S, db: &Path) -> anyhow::Result<Keyring<S>> {
     let source = source_for(db);
     let key = read(&source)?;
-    match Keyring::open(store.clone(), key).await {
-        Ok(keyring) => Ok(keyring),
-        Err(e @ KeyError::WrongMasterKey { .. }) => {
-            let KeySource::File(path) = &source else {
-                return Err(explain(e, &source, db));
-            };
-            let pending = pending_key_file(path);
-            if !pending.exists() {
-                return Err(explain(e, &source, db));
-            }
-            match finish_rotation(store, path, &pending).await {
-                Ok(keyring) => Ok(keyring),
-                Err(why) => Err(explain(e, &source, db).context(format!(
-                    "{} exists too (left by a key rotation), but {why}",
-                    pending.display()
-                ))),
-            }
-        }
-        Err(e) => Err(explain(e, &source, db)),
-    }
-}
-
-/// Opens `store` with the key in `pending`; if it opens, renames `pending`
-/// over the key file `path` and says so. The error says why not.
-async fn finish_rotation<S: EventLog>(
-    store: S,
-    path: &Path,
-    pending: &Path,
-) -> Result<Keyring<S>, String> {
-    let key = read(&KeySource::File(pending.to_owned())).map_err(|e| format!("{e:#}"))?;
-    let keyring = Keyring::open(store, key)
+    Keyring::open(store, key)
         .await
-        .map_err(|e| format!("it does not open the store either: {e}"))?;
-    replace_key_file(pending, path).map_err(|e| format!("{e:#}"))?;
-    eprintln!("{}", finished_note(pending, keyring.fingerprint(), path));
-    Ok(keyring)
+        .map_err(|e| explain(e, &source, db))
 }
 
 /// An error of [`Keyring::open`] with where the key came from.

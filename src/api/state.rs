@@ -257,8 +257,6 @@ impl App {
         // refuses to start before it changes any byte of the store.
         crate::master_key::check(db)?;
         let store = SqliteStore::open(db)?;
-        // The master key first: a server that cannot read its store's keys
-        // refuses to start before it writes anything.
         let keyring = crate::master_key::open_keyring(store.clone(), db).await?;
         let ledger = Ledger::open(keyring).await?;
         let engine = Engine::load(&store).await?;

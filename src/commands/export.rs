@@ -152,7 +152,7 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let db = &args.db.db;
-    if (args.with_keys || args.decrypt) && crate::master_key::stored_fingerprint(db).is_some() {
+    if args.with_keys || args.decrypt {
         // Before the store is opened: a wrong key leaves its files as they were.
         crate::master_key::check(db)?;
     }
@@ -244,6 +244,17 @@ pub async fn export<S: EventLog>(
     out: &mut impl Write,
 ) -> anyhow::Result<u64> {
     let head = store.head().await?;
+    write_events(store, programme, head, out).await
+}
+
+/// Writes every stored event up to `head` (of `programme`, if given) as one
+/// JSON line; answers how many.
+async fn write_events<S: EventLog>(
+    store: &S,
+    programme: Option<&str>,
+    head: u64,
+    out: &mut impl Write,
+) -> anyhow::Result<u64> {
     let mut n = 0;
     each_event(store, programme, head, |e| {
         write_line(out, &e.to_json())?;
@@ -252,6 +263,16 @@ pub async fn export<S: EventLog>(
     })
     .await?;
     Ok(n)
+}
+
+/// The ids of `bundle`'s destroyed keys that the exported events use.
+fn erased_used(bundle: &KeyBundle, used: &BTreeSet<String>) -> Vec<String> {
+    bundle
+        .erased
+        .iter()
+        .filter(|k| used.contains(k.as_str()))
+        .map(|k| k.as_str().to_owned())
+        .collect()
 }
 
 /// Writes the keys line, then the stored events (of `programme`, if given);
@@ -278,12 +299,7 @@ pub async fn export_with_keys<S: EventLog>(
             subject: URL_SAFE_NO_PAD.encode(&k.subject),
         })
         .collect();
-    let erased: Vec<String> = bundle
-        .erased
-        .iter()
-        .filter(|k| used.contains(k.as_str()))
-        .map(|k| k.as_str().to_owned())
-        .collect();
+    let erased = erased_used(&bundle, &used);
     let counts = (keys.len(), erased.len());
     let line = KeysLine {
         passerelle_keys: KeysHeader {
@@ -294,13 +310,7 @@ pub async fn export_with_keys<S: EventLog>(
         },
     };
     write_line(out, &serde_json::to_value(&line)?)?;
-    let mut n = 0;
-    each_event(store, programme, head, |e| {
-        write_line(out, &e.to_json())?;
-        n += 1;
-        Ok(())
-    })
-    .await?;
+    let n = write_events(store, programme, head, out).await?;
     Ok((n, counts.0, counts.1))
 }
 
@@ -330,13 +340,7 @@ pub async fn export_decrypted<S: EventLog>(
     let head = store.head().await?;
     if let Some(keyring) = keyring {
         let bundle = keyring.bundle().await?;
-        let used = keys_used(store, programme, head).await?;
-        let erased: Vec<String> = bundle
-            .erased
-            .iter()
-            .filter(|k| used.contains(k.as_str()))
-            .map(|k| k.as_str().to_owned())
-            .collect();
+        let erased = erased_used(&bundle, &keys_used(store, programme, head).await?);
         if !erased.is_empty() {
             let line = KeysLine {
                 passerelle_keys: KeysHeader {

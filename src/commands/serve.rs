@@ -11,9 +11,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         body_limit: args.body_limit,
         ..ApiConfig::default()
     };
-    // The master key is checked before the store is opened for writing: a
-    // missing or wrong key leaves its files as they were.
-    crate::master_key::check(&args.db.db)?;
     let app = App::open(&args.db.db, config).await?;
     let server = api::serve(app, args.addr, api::shutdown_signal()).await?;
     println!(
