@@ -622,8 +622,9 @@ fn erase_op() -> Value {
         "summary": "Erase a person's data",
         "description": concat!(
             "Honours an erasure request (GDPR art. 17) by crypto-shredding: the subject's data key ",
-            "is destroyed, so every field sealed under it — in every event, however many — can ",
-            "never be read again, and `PersonalDataErased` (holding no personal data) is appended, ",
+            "is destroyed, so every field sealed under it — in every event, however many — can no ",
+            "longer be read in this store (database backups taken before keep it until they ",
+            "expire), and `PersonalDataErased` (holding no personal data) is appended, ",
             "recorded by the token's name. The events themselves, their hash chain, the ",
             "stakeholder, its ties and every count stay; each erased field then reads ",
             "`{\"erased\": true}`.\n\n",
@@ -1390,7 +1391,7 @@ fn schemas() -> Value {
     put(
         "ErasedValue",
         described(
-            "A personal value whose person was erased: the key that sealed it is destroyed, and it can never be read again. Never accepted in a request.",
+            "A personal value whose person was erased: the key that sealed it is destroyed, and this store can never read it again. Never accepted in a request.",
             &["erased"],
             json!({ "erased": { "const": true } }),
         ),
