@@ -175,9 +175,10 @@ pub fn same_origin(app: &App, headers: &HeaderMap) -> Result<(), Problem> {
                 Ok(())
             } else {
                 Err(refused(format!(
-                    "the Origin header is {}, not this server's origin {own:?} (the --public-url \
+                    "the Origin header is {}, not this server's origin {} (the --public-url \
                      it was started with, else http:// and the Host header)",
-                    quote(origin)
+                    quote(origin),
+                    quote(&own)
                 )))
             }
         }
@@ -255,18 +256,18 @@ pub fn require_media(headers: &HeaderMap, media: Media) -> Result<(), Problem> {
             quote(sent)
         )));
     }
-    let charset = parts
+    let other_charset = parts
         .filter_map(|p| p.split_once('='))
-        .find(|(k, _)| k.trim().eq_ignore_ascii_case("charset"))
-        .map(|(_, v)| v.trim().trim_matches('"'));
-    match charset {
-        Some(c) if !c.eq_ignore_ascii_case("utf-8") => Err(refuse(format!(
+        .filter(|(k, _)| k.trim().eq_ignore_ascii_case("charset"))
+        .any(|(_, v)| !v.trim().trim_matches('"').eq_ignore_ascii_case("utf-8"));
+    if other_charset {
+        return Err(refuse(format!(
             "the Content-Type header is {}: bodies are read as UTF-8 only; send {expected} \
              without a charset or with charset=utf-8",
             quote(sent)
-        ))),
-        _ => Ok(()),
+        )));
     }
+    Ok(())
 }
 
 /// The one value of header `name`: `None` when absent, an error naming the
@@ -412,6 +413,10 @@ mod tests {
             ("application/problem+json", "application/json only"),
             ("application/jsonx", "application/json only"),
             ("application/json; charset=latin1", "UTF-8 only"),
+            (
+                "application/json; charset=utf-8; charset=latin1",
+                "UTF-8 only",
+            ),
         ] {
             let p = require_media(&headers(&[("content-type", bad)]), Media::Json).expect_err(bad);
             assert_eq!(p.status.as_u16(), 415, "{bad}");
