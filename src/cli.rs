@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::api::guard::PublicUrl;
+
 /// Passerelle: an event-sourced tracker of the stakeholder and partnership
 /// network a city builds with and for its migrant residents.
 #[derive(Debug, Parser)]
@@ -182,6 +184,13 @@ pub struct DemoArgs {
     /// Seed and summarise only; do not serve.
     #[arg(long)]
     pub no_serve: bool,
+    /// The address people open the pages at when a proxy serves them, e.g.
+    /// https://passerelle.example.org (scheme, host and port only); without
+    /// it, the server's origin is http:// and the request's Host header.
+    /// Writes made with the browser session cookie must come from this
+    /// origin; with https the cookie is marked Secure.
+    #[arg(long, value_name = "URL", env = "PASSERELLE_PUBLIC_URL", value_parser = PublicUrl::parse)]
+    pub public_url: Option<PublicUrl>,
 }
 
 /// `passerelle serve`.
@@ -196,6 +205,13 @@ pub struct ServeArgs {
     /// Largest accepted request body, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
     pub body_limit: u64,
+    /// The address people open the pages at when a proxy serves them, e.g.
+    /// https://passerelle.example.org (scheme, host and port only); without
+    /// it, the server's origin is http:// and the request's Host header.
+    /// Writes made with the browser session cookie must come from this
+    /// origin; with https the cookie is marked Secure.
+    #[arg(long, value_name = "URL", env = "PASSERELLE_PUBLIC_URL", value_parser = PublicUrl::parse)]
+    pub public_url: Option<PublicUrl>,
 }
 
 /// `passerelle erase`.

@@ -1531,3 +1531,105 @@ fn a_store_of_schema_1_exports_without_a_key_and_imports_sealed() {
     );
     assert!(access.contains(EMAIL), "{access}");
 }
+
+#[test]
+fn a_public_url_that_is_more_than_an_origin_is_refused_before_anything_starts() {
+    let cli = Cli::new();
+    let db = cli.db_arg();
+    for (url, rule) in [
+        ("ftp://passerelle.example.org", "http:// or https://"),
+        ("https://passerelle.example.org/tracker", "without path"),
+        ("passerelle.example.org", "not an address"),
+    ] {
+        for command in [vec!["serve", "--db", &db], vec!["demo", "--db", "demo.db"]] {
+            let mut args = command.clone();
+            args.extend(["--addr", "127.0.0.1:0", "--public-url", url]);
+            let out = cli.run(&args, "");
+            assert_eq!(out.status.code(), Some(2), "{args:?}");
+            assert!(out.stdout.is_empty(), "{args:?} started");
+            let err = String::from_utf8(out.stderr).expect("utf-8");
+            assert!(
+                err.contains("--public-url") && err.contains(rule),
+                "{args:?}: {err}"
+            );
+        }
+    }
+    assert!(!cli.path("demo.db").exists(), "the demo seeded a store");
+    assert!(!cli.db().exists(), "serve opened a store");
+}
+
+/// A child process killed when dropped.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_demo_behind_an_https_proxy_prints_its_links_there_and_sets_a_secure_cookie() {
+    use std::io::{BufRead, BufReader, Read, Write};
+
+    const PUBLIC: &str = "https://passerelle.example.org";
+    let cli = Cli::new();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_passerelle"))
+        .args(["demo", "--addr", "127.0.0.1:0", "--public-url", PUBLIC])
+        .current_dir(cli.root())
+        .env_remove("PASSERELLE_DB")
+        .env_remove("PASSERELLE_DEMO_DB")
+        .env_remove("PASSERELLE_MASTER_KEY")
+        .env_remove("PASSERELLE_MASTER_KEY_FILE")
+        .env_remove("PASSERELLE_PUBLIC_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the demo");
+    let stdout = child.stdout.take().expect("the demo's output");
+    let _running = Running(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let patience = std::time::Duration::from_secs(60);
+    let mut listening = None;
+    let link = loop {
+        let line = rx
+            .recv_timeout(patience)
+            .expect("the demo prints its login link");
+        if let Some(rest) = line.split("(listening on ").nth(1) {
+            listening = Some(rest.trim_end_matches(')').to_owned());
+        }
+        if let Some(link) = line.split("valid once for an hour): ").nth(1) {
+            break link.to_owned();
+        }
+    };
+    let path = link
+        .strip_prefix(PUBLIC)
+        .unwrap_or_else(|| panic!("the link {link} is not on {PUBLIC}"));
+    assert!(path.starts_with("/login?code=psl1_"), "{link}");
+    let addr = listening.expect("the address the demo listens on");
+
+    // The proxy forwards the link to the demo, which answers with a Secure cookie.
+    let mut conn = std::net::TcpStream::connect(&addr).expect("connect to the demo");
+    conn.set_read_timeout(Some(patience)).expect("read timeout");
+    write!(
+        conn,
+        "GET {path} HTTP/1.1\r\nhost: passerelle.example.org\r\nconnection: close\r\n\r\n"
+    )
+    .expect("send the request");
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).expect("read the answer");
+    assert!(answer.starts_with("HTTP/1.1 303"), "{answer}");
+    let cookie = answer
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+        .unwrap_or_else(|| panic!("no Set-Cookie in {answer}"));
+    assert!(
+        cookie.contains("HttpOnly") && cookie.trim_end().ends_with("Secure"),
+        "{cookie}"
+    );
+}

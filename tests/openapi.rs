@@ -223,7 +223,10 @@ fn every_ref_resolves() {
 #[test]
 fn only_health_and_the_document_need_no_token() {
     let doc = openapi::document();
-    assert_eq!(doc["security"], json!([{"bearerAuth": []}]));
+    assert_eq!(
+        doc["security"],
+        json!([{"bearerAuth": []}, {"sessionCookie": []}])
+    );
     for (method, path) in openapi::ROUTES {
         let op = &doc["paths"][path][method.to_lowercase()];
         let open = ["/healthz", "/openapi.json"].contains(path);
@@ -526,6 +529,33 @@ fn the_request_schema_agrees_with_the_parser() {
     }
     // An empty batch is refused.
     assert!(openapi::validate_request("POST", "/events", JSON, &json!([])).is_err());
+}
+
+#[test]
+fn write_bodies_are_json_by_their_content_type_and_415_is_documented() {
+    let event = json!({"type": "MilestoneMarked", "programme": "sjdlr", "occurred_at": "2022-02-07",
+                       "data": {"milestone": "m", "label": "M", "kind": "other"}});
+    assert_ok(
+        "JSON with a charset",
+        openapi::validate_request("POST", "/events", "application/json; charset=utf-8", &event),
+    );
+    assert_rejected(
+        "JSON sent as text/plain",
+        openapi::validate_request("POST", "/events", "text/plain", &event),
+        "not documented",
+    );
+    for path in ["/events", "/erasures"] {
+        assert_ok(
+            "a 415 problem",
+            openapi::validate_response(
+                "POST",
+                path,
+                415,
+                PROBLEM,
+                &problem(415, "/problems/unsupported-media-type"),
+            ),
+        );
+    }
 }
 
 // --- responses ----------------------------------------------------------------

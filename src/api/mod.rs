@@ -4,11 +4,13 @@
 //! and the OpenAPI 3.1 document. Only `src/` knows HTTP.
 //!
 //! Layout: `state.rs` (shared state, projection follower, read cache),
-//! `routes.rs` (dispatch and handlers), `rights.rs` (erasure and subject
-//! access, for admins), `problem.rs` (RFC 9457 errors),
-//! `telemetry.rs` (request log lines and metrics), `openapi.rs` (the document
-//! and its validators).
+//! `routes.rs` (dispatch and handlers), `guard.rs` (credentials, the
+//! origin of cookie writes, body media types, the session cookie),
+//! `rights.rs` (erasure and subject access, for admins), `problem.rs`
+//! (RFC 9457 errors), `telemetry.rs` (request log lines and metrics),
+//! `openapi.rs` (the document and its validators).
 
+pub mod guard;
 pub mod openapi;
 pub mod problem;
 mod rights;

@@ -127,6 +127,7 @@ fn errors(statuses: &[u16]) -> Map<String, Value> {
                 404 => "NotFound",
                 409 => "Conflict",
                 413 => "TooLarge",
+                415 => "UnsupportedMediaType",
                 422 => "ValidationFailed",
                 500 => "InternalError",
                 503 => "Unavailable",
@@ -187,7 +188,7 @@ pub fn document() -> Value {
         "openapi": "3.1.0",
         "info": info(),
         "servers": [{ "url": BASE_PATH, "description": "This server" }],
-        "security": [{ "bearerAuth": [] }],
+        "security": [{ "bearerAuth": [] }, { "sessionCookie": [] }],
         "tags": [
             { "name": "events", "description": "The event log: append idempotently, page through it, follow it live." },
             { "name": "directory", "description": "Current state of a programme's directory, as of a time or a log position." },
@@ -203,6 +204,12 @@ pub fn document() -> Value {
                     "scheme": "bearer",
                     "bearerFormat": "psl_…",
                     "description": "An API token made with `passerelle token create`: `Authorization: Bearer psl_…`. Each token has a role (`admin`, `coordinator`, `mentor`, `viewer`) and may be scoped to one programme. A missing, malformed, unknown or revoked token is answered 401; a role or scope that does not allow the request, 403.",
+                },
+                "sessionCookie": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "passerelle_session",
+                    "description": "The browser session the web pages use, opened by `/login` (a one-time login link or the sign-in form) and ended by `POST /logout`; it stands for the token it was opened with, role and scope included, for at most 12 hours. A write made with it (any method but GET and HEAD) must come from this server's own pages: its `Origin` header must be the server's origin (the `--public-url` it was started with, else `http://` and the `Host` header), `Sec-Fetch-Site`, when sent, must be `same-origin`, and at least one of the two must be sent; otherwise `403`, naming the header. Programs send a bearer token instead.",
                 },
             },
             "parameters": parameters(),
@@ -413,7 +420,7 @@ fn append_events() -> Value {
             "content": { "application/json": { "schema": r("AppendResult") } },
         }),
     );
-    responses.extend(errors(&[400, 401, 403, 409, 413, 422, 500, 503]));
+    responses.extend(errors(&[400, 401, 403, 409, 413, 415, 422, 500, 503]));
     json!({
         "operationId": "appendEvents",
         "tags": ["events"],
@@ -434,8 +441,11 @@ fn append_events() -> Value {
             "by an erasure, `passerelle erase` or `POST /erasures`; refused with `403`); mentor tokens ",
             "only `ReviewNoteAdded`; ",
             "viewer tokens nothing (`403`). A token scoped to a programme may append only to it ",
-            "(`403`). Any content type is accepted as long as the body is JSON; bodies over the ",
-            "server's limit (1 MiB by default) are `413`.\n\n",
+            "(`403`). The body is sent as `application/json` (with no charset or ",
+            "`charset=utf-8`); any other content type is `415`, before the body is read. Bodies ",
+            "over the server's limit (1 MiB by default) are `413`. With the session cookie, the ",
+            "request must come from this server's own pages (`Origin`, `Sec-Fetch-Site`; see the ",
+            "`sessionCookie` scheme), or it is `403`.\n\n",
             "Personal fields (a contact's `person`, `email`, `phone`; a `participant`) are sent in ",
             "clear and stored encrypted under the person's key; the envelopes answered hold them ",
             "opened again. A sealed value (`{\"key\", \"sealed\"}`, as an export writes it) is ",
@@ -579,7 +589,7 @@ fn stream_events() -> Value {
 /// The 403 of the rights routes.
 fn rights_forbidden() -> Value {
     problem_response(
-        "Not an admin token (erasure and access are for admins only, whatever the subject), or an admin token scoped to another programme than the subject's. Said before anything is looked up: a refusal tells nothing about the subject.",
+        "Not an admin token (erasure and access are for admins only, whatever the subject), or an admin token scoped to another programme than the subject's. Said before anything is looked up: a refusal tells nothing about the subject. Also an erasure made with the session cookie that does not come from this server's own pages (see the `sessionCookie` scheme).",
         403,
         "/problems/forbidden",
         Value::Null,
@@ -615,7 +625,7 @@ fn erase_op() -> Value {
             Value::Null,
         ),
     );
-    responses.extend(errors(&[413, 422, 500, 503]));
+    responses.extend(errors(&[413, 415, 422, 500, 503]));
     json!({
         "operationId": "eraseSubject",
         "tags": ["rights"],
@@ -630,7 +640,8 @@ fn erase_op() -> Value {
             "`{\"erased\": true}`.\n\n",
             "For admin tokens only (`403` for any other role, before anything is looked up); an ",
             "admin token scoped to a programme erases only subjects of that programme (`403` ",
-            "otherwise, whether or not the subject exists there). The body is read strictly: ",
+            "otherwise, whether or not the subject exists there). The body is sent as ",
+            "`application/json` (`415` otherwise) and read strictly: ",
             "exactly `subject` and `reason`, each a string; any other key, a key given twice, a ",
             "missing or malformed value is `422` naming the field. `reason` is stored in clear in ",
             "the log: it must not hold personal data.",
@@ -833,6 +844,11 @@ fn headers() -> Value {
             "required": true,
             "schema": { "type": "string" },
         },
+        "AcceptPost": {
+            "description": "The media type the operation reads: `application/json`.",
+            "required": true,
+            "schema": { "type": "string" },
+        },
         "RetryAfter": {
             "description": "Seconds to wait before trying again.",
             "required": true,
@@ -875,7 +891,7 @@ fn responses() -> Value {
             json!({ "WWW-Authenticate": { "$ref": "#/components/headers/WWWAuthenticate" } }),
         ),
         "Forbidden": problem_response(
-            "The token's role or programme scope does not allow this.",
+            "The token's role or programme scope does not allow this; or a write made with the session cookie does not come from this server's own pages (see the `sessionCookie` scheme), and `detail` names the header.",
             403, "/problems/forbidden", Value::Null,
         ),
         "NotFound": problem_response(
@@ -889,6 +905,11 @@ fn responses() -> Value {
         "TooLarge": problem_response(
             "The body is over the server's limit (1 MiB by default).",
             413, "/problems/too-large", Value::Null,
+        ),
+        "UnsupportedMediaType": problem_response(
+            "The body's `Content-Type` is not the one the operation reads (named in `Accept-Post`); `detail` says what was sent. Nothing was read or appended.",
+            415, "/problems/unsupported-media-type",
+            json!({ "Accept-Post": { "$ref": "#/components/headers/AcceptPost" } }),
         ),
         "ValidationFailed": {
             "description": "Broken rules, each naming its field (prefixed `[i].` in a batch). Nothing was appended.",
@@ -3002,8 +3023,8 @@ fn unrouted(
 }
 
 /// Checks a request body against the operation's request body schema for
-/// `content_type` (any content type is read as JSON when the operation
-/// documents only JSON, as the server does).
+/// `content_type`, which must be one the operation documents (parameters
+/// aside), as the server refuses any other with `415`.
 pub fn validate_request(
     method: &str,
     path_template: &str,
@@ -3019,9 +3040,7 @@ pub fn validate_request(
     else {
         return Err(vec![format!("{what}: the operation takes no body")]);
     };
-    let media = media_for(content, content_type)
-        .or_else(|| content.keys().find(|k| essence(k) == "application/json"));
-    let Some(media) = media else {
+    let Some(media) = media_for(content, content_type) else {
         return Err(vec![format!(
             "{what}: content type {content_type:?} is not documented"
         )]);

@@ -64,7 +64,8 @@ impl Problem {
         p
     }
 
-    /// 403: the token's role or scope does not allow it.
+    /// 403: the token's role or scope does not allow it, or a write with the
+    /// session cookie does not come from this server's own pages.
     pub fn forbidden(detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::FORBIDDEN,
@@ -114,6 +115,19 @@ impl Problem {
             "Body too large",
             format!("the request body is over the limit of {limit} bytes"),
         )
+    }
+
+    /// 415: the body is not labelled with the media type the route reads,
+    /// named in `Accept-Post`.
+    pub fn unsupported_media_type(detail: impl Into<String>, accepted: &'static str) -> Self {
+        let mut p = Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "/problems/unsupported-media-type",
+            "Unsupported media type",
+            detail,
+        );
+        p.headers.push(("accept-post", accepted.into()));
+        p
     }
 
     /// 422: broken rules, each naming its field.

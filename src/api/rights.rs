@@ -35,8 +35,10 @@ const ERASURES: &str = "/api/v1/erasures";
 const SUBJECTS: &str = "/api/v1/subjects/{subject}";
 
 /// Serves `rest` (the path after `/api/v1/`) when it is `erasures` or
-/// `subjects/…`: the method first (405), then the token (401), the role and
-/// scope (403), then the request itself.
+/// `subjects/…`: the method first (405), then the token (401; for an
+/// erasure made with the session cookie, where it comes from, 403, and for
+/// every erasure the body's media type, 415), the role and scope (403), then
+/// the request itself.
 pub(super) async fn dispatch<S, B>(
     app: &App,
     method: &Method,
@@ -57,7 +59,7 @@ where
                     "POST",
                 ));
             }
-            let principal = authenticate(app, headers)?;
+            let principal = authenticate(app, method, headers)?;
             admin_only(
                 &principal,
                 "erasing a person's data is for admin tokens only: it destroys the person's \
@@ -73,7 +75,7 @@ where
                     "GET",
                 ));
             }
-            let principal = authenticate(app, headers)?;
+            let principal = authenticate(app, method, headers)?;
             admin_only(
                 &principal,
                 "a subject access request is answered for admin tokens only: it opens every \

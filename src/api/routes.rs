@@ -1,8 +1,9 @@
 //! The routes under `/api/v1`: one warp filter takes method, path, query,
 //! headers and body, and [`dispatch`] routes them in plain Rust, so every
 //! handler is an ordinary async function returning a response or a
-//! [`Problem`]. Authentication, authorisation, `position`/`ETag`,
-//! `min_position` and telemetry are applied here, once.
+//! [`Problem`]. Authentication (with the guard on writes, [`super::guard`]),
+//! authorisation, `position`/`ETag`, `min_position` and telemetry are
+//! applied here, once.
 //! Paths outside `/api/v1` and `/login?code=` are the web pages
 //! ([`crate::web`]).
 
@@ -25,16 +26,11 @@ use sha2::{Digest, Sha256};
 use warp::http::{HeaderMap, Method, StatusCode};
 use warp::Filter;
 
+use super::guard::{self, Credential, Media, SESSION_TTL};
 use super::problem::Problem;
 use super::state::{App, Cached, Rendered, Scope};
 use crate::auth::{AuthError, Principal, Role};
 use crate::render::{diff_json, gaps_json, network_json, participation_json};
-
-/// The session cookie set by `/login`.
-pub const SESSION_COOKIE: &str = "passerelle_session";
-
-/// How long a browser session lasts.
-pub const SESSION_TTL: std::time::Duration = std::time::Duration::from_secs(12 * 3600);
 
 type Response = warp::reply::Response;
 
@@ -221,7 +217,7 @@ where
             allow,
         ));
     }
-    let principal = authenticate(app, headers)?;
+    let principal = authenticate(app, method, headers)?;
     if is_post_events {
         parse_query(raw_query, &[])?;
         return post_events(app, &principal, body).await;
@@ -270,49 +266,42 @@ where
     }
 }
 
-pub(super) fn authenticate(app: &App, headers: &HeaderMap) -> Result<Principal, Problem> {
-    let bearer = headers
-        .get("authorization")
-        .map(|v| {
-            v.to_str()
-                .ok()
-                .and_then(|s| {
-                    s.strip_prefix("Bearer ")
-                        .or_else(|| s.strip_prefix("bearer "))
-                })
-                .map(str::trim)
-                .ok_or_else(|| {
-                    Problem::unauthorized("the Authorization header must be `Bearer <token>`")
-                })
-        })
-        .transpose()?;
-    let secret = match bearer {
-        Some(s) => s.to_owned(),
-        None => session_cookie(headers).ok_or_else(|| {
-            Problem::unauthorized("a token is required: send `Authorization: Bearer <token>`")
-        })?,
-    };
-    app.tokens().authenticate(&secret).map_err(|e| match e {
-        AuthError::Missing | AuthError::Invalid | AuthError::Revoked => {
-            Problem::unauthorized(e.to_string())
-        }
-        other => Problem::internal(other),
-    })
-}
-
-fn session_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all("cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == SESSION_COOKIE)
-        .map(|(_, v)| v.to_owned())
+/// Who sends the request, once it has shown it may (decision 013). A write
+/// (every method but GET and HEAD) made with the session cookie must come
+/// from this server's own pages ([`guard::same_origin`]; checked before the
+/// session is looked up), and every write under `/api/v1` sends a JSON body
+/// ([`guard::require_media`]; checked before the body is read). Every route
+/// that acts for someone gets its principal here, so none can skip them.
+pub(super) fn authenticate(
+    app: &App,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Principal, Problem> {
+    let credential = Credential::of(headers)?.ok_or_else(|| {
+        Problem::unauthorized("a token is required: send `Authorization: Bearer <token>`")
+    })?;
+    let writes = guard::writes(method);
+    if writes && matches!(credential, Credential::Cookie(_)) {
+        guard::same_origin(app, headers)?;
+    }
+    let principal = app
+        .tokens()
+        .authenticate(credential.secret())
+        .map_err(|e| match e {
+            AuthError::Missing | AuthError::Invalid | AuthError::Revoked => {
+                Problem::unauthorized(e.to_string())
+            }
+            other => Problem::internal(other),
+        })?;
+    if writes {
+        guard::require_media(headers, Media::Json)?;
+    }
+    Ok(principal)
 }
 
 /// `/login?code=…`: trades a one-time login code for a session cookie
-/// (HttpOnly, SameSite=Strict) and redirects, so the code leaves the address bar.
+/// ([`guard::session_cookie_header`]) and redirects, so the code leaves the
+/// address bar.
 fn login(app: &App, raw_query: &str) -> Result<Response, Problem> {
     let q = parse_query(raw_query, &["code"])?;
     let code = q
@@ -328,10 +317,7 @@ fn login(app: &App, raw_query: &str) -> Result<Response, Problem> {
     Ok(warp::http::Response::builder()
         .status(StatusCode::SEE_OTHER)
         .header("location", "/")
-        .header(
-            "set-cookie",
-            format!("{SESSION_COOKIE}={secret}; HttpOnly; SameSite=Strict; Path=/"),
-        )
+        .header("set-cookie", guard::session_cookie_header(app, &secret))
         .body(Bytes::new().into())
         .expect("valid response"))
 }

@@ -28,6 +28,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 use tokio::sync::OnceCell;
 
+use super::guard::PublicUrl;
 use super::telemetry::Telemetry;
 use crate::auth::TokenStore;
 
@@ -42,6 +43,11 @@ pub struct ApiConfig {
     pub heartbeat: Duration,
     /// Projection settings.
     pub settings: Settings,
+    /// The address people open the server at (`--public-url`), when it is
+    /// not `http://` and the request's `Host`: writes made with the session
+    /// cookie must come from its origin, and with https the cookie is
+    /// `Secure` (decision 013).
+    pub public_url: Option<PublicUrl>,
 }
 
 impl Default for ApiConfig {
@@ -51,6 +57,7 @@ impl Default for ApiConfig {
             min_position_timeout: Duration::from_secs(5),
             heartbeat: Duration::from_secs(15),
             settings: Settings::default(),
+            public_url: None,
         }
     }
 }

@@ -9,6 +9,7 @@ use crate::cli::ServeArgs;
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let config = ApiConfig {
         body_limit: args.body_limit,
+        public_url: args.public_url.clone(),
         ..ApiConfig::default()
     };
     let app = App::open(&args.db.db, config).await?;
@@ -18,6 +19,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         args.db.db.display(),
         server.addr
     );
+    if let Some(public) = &args.public_url {
+        println!("pages for browsers at {public}/");
+    }
     println!(
         "create a token with: passerelle token create --db {} --role coordinator --name NAME",
         args.db.db.display()

@@ -16,6 +16,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::stream::BoxStream;
 use futures::StreamExt;
+use passerelle::api::guard::PublicUrl;
 use passerelle::api::{self, ApiConfig, App};
 use passerelle::auth::Role;
 use passerelle_events::{EventLog, Ledger, SqliteStore, Submission};
@@ -265,11 +266,17 @@ impl TestApp {
         .await
         .expect("import the log");
         drop(ledger);
-        Self::serve_with(dir, db, settings).await
+        Self::serve_with(dir, db, settings, None).await
     }
 
     /// Serves a log holding only the definition of programme [`LAB`].
     pub async fn spawn_empty() -> Self {
+        Self::spawn_empty_at(None).await
+    }
+
+    /// [`TestApp::spawn_empty`], the server started with `--public-url`
+    /// `public_url` when given.
+    pub async fn spawn_empty_at(public_url: Option<&str>) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = dir.path().join("lab.db");
         passerelle::commands::init::init(&db)
@@ -290,19 +297,26 @@ impl TestApp {
             .await
             .expect("define the programme");
         drop(ledger);
-        Self::serve(dir, db).await
+        let public_url = public_url.map(|u| PublicUrl::parse(u).expect("a public URL"));
+        Self::serve_with(dir, db, Settings::default(), public_url).await
     }
 
     async fn serve(dir: tempfile::TempDir, db: PathBuf) -> Self {
-        Self::serve_with(dir, db, Settings::default()).await
+        Self::serve_with(dir, db, Settings::default(), None).await
     }
 
-    async fn serve_with(dir: tempfile::TempDir, db: PathBuf, settings: Settings) -> Self {
+    async fn serve_with(
+        dir: tempfile::TempDir,
+        db: PathBuf,
+        settings: Settings,
+        public_url: Option<PublicUrl>,
+    ) -> Self {
         let config = ApiConfig {
             body_limit: BODY_LIMIT,
             min_position_timeout: MIN_POSITION_TIMEOUT,
             heartbeat: HEARTBEAT,
             settings,
+            public_url,
         };
         let app = App::open(&db, config).await.expect("open the app");
         let token = |name: &str, role: Role, programme: Option<&str>| {
@@ -410,7 +424,14 @@ impl TestApp {
             req = req.header(*k, *v);
         }
         if let Some(body) = body {
-            req = req.header("content-type", "application/json").body(body);
+            // JSON unless the test names another content type.
+            if !headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            {
+                req = req.header("content-type", "application/json");
+            }
+            req = req.body(body);
         }
         let reply = within(async {
             let resp = req

@@ -1,5 +1,5 @@
 // What every page shares: the language, the API client (same origin only),
-// the header, the sign-in message and small DOM helpers. A page script calls
+// the header with its sign-out form, the sign-in message and small DOM helpers. A page script calls
 // P.page(async ({main, programme, me, programmes}) => …) and draws into main.
 "use strict";
 const P = (() => {
@@ -254,6 +254,9 @@ const P = (() => {
       p.name + (p.role ? " (" + word("programme.role", p.role) + ")" : ""))));
     sel.onchange = () => { setParam("programme", sel.value); setParam("as_of", null); setParam("focus", null); location.reload(); };
     document.getElementById("who").textContent = t("who", { name: ctx.me.name, role: word("role", ctx.me.role) });
+    // Signing out posts the header's form: the server ends the session and sends the browser to /.
+    document.getElementById("signout-button").textContent = t("signout");
+    document.getElementById("signout").hidden = false;
     const m = main();
     fill(m);
     if (!pageFn) return;
