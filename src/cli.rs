@@ -212,6 +212,19 @@ pub struct ServeArgs {
     /// origin; with https the cookie is marked Secure.
     #[arg(long, value_name = "URL", env = "PASSERELLE_PUBLIC_URL", value_parser = PublicUrl::parse)]
     pub public_url: Option<PublicUrl>,
+    /// Most connections held at once; lowered to fit the open-file limit,
+    /// which is first raised, within its hard limit, as far as they need. Beyond it, the oldest
+    /// connection that has not sent a complete request is closed, or a new
+    /// one is answered 503.
+    #[arg(long, value_name = "N", default_value_t = 4096,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
+    /// Seconds a client has to send a request's headers, from when it
+    /// connected or its previous answer ended; an idle connection is closed
+    /// after as long.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout: u64,
 }
 
 /// `passerelle erase`.

@@ -245,6 +245,14 @@ fn info() -> Value {
             "**Errors** are RFC 9457 `application/problem+json` documents: `type` (a URI reference ",
             "such as `/problems/validation`), `title`, `status`, `detail`, and for `422` `errors`, ",
             "each naming a `field` and the rule it broke.\n\n",
+            "**Connections.** HTTP/1.1, kept alive. A client has 10 s (`passerelle serve ",
+            "--header-timeout`) to send a request's headers, counted from when it connected or its ",
+            "previous answer ended; then the server closes the connection without an answer, so an ",
+            "idle connection is closed after as long. A request in flight (a stream, a ",
+            "`min_position` wait) is never cut. The server holds at most 4,096 connections ",
+            "(`--max-connections`, lowered to fit its open-file limit): beyond, it closes the oldest ",
+            "connection that has not sent a complete request, or, when every one has, answers a new ",
+            "connection `503` (`/problems/unavailable`, `Retry-After`) and closes it.\n\n",
             "**Privacy.** Personal data — a stakeholder's contact person, e-mail and phone, and ",
             "participant codes — is stored encrypted, under one key per person (a *data subject*), ",
             "and opened only in answers to admin and coordinator tokens. Mentor and viewer tokens ",
@@ -401,6 +409,16 @@ fn paths() -> Value {
     });
     paths["/erasures"] = json!({ "post": erase_op() });
     paths["/subjects/{subject}"] = json!({ "get": subject_access_op() });
+    // Any request may meet the connection limit.
+    for op in paths
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|p| p.values_mut())
+        .filter_map(Value::as_object_mut)
+        .flat_map(|p| p.values_mut())
+    {
+        op["responses"]["503"] = response("Unavailable");
+    }
     paths
 }
 
@@ -920,7 +938,7 @@ fn responses() -> Value {
             500, "/problems/internal", Value::Null,
         ),
         "Unavailable": problem_response(
-            "The store is unavailable, or `min_position` was not reached in time.",
+            "The store is unavailable, `min_position` was not reached in time, or the server holds its limit of connections (on any operation: see the description of the API).",
             503, "/problems/unavailable",
             json!({ "Retry-After": { "$ref": "#/components/headers/RetryAfter" } }),
         ),

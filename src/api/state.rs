@@ -41,6 +41,15 @@ pub struct ApiConfig {
     pub min_position_timeout: Duration,
     /// Interval of SSE heartbeat comments (default 15 s).
     pub heartbeat: Duration,
+    /// Most connections held open at once (default 4,096); lowered at start
+    /// to fit the process's open-file limit. Beyond it, the oldest connection
+    /// that has not sent a complete request is closed, or, when every one
+    /// has, a new connection is answered `503` and closed.
+    pub max_connections: usize,
+    /// How long a client may take to send a request's headers, counted from
+    /// when it connected or its previous answer ended (default 10 s): a
+    /// connection idle that long between requests is closed too.
+    pub header_timeout: Duration,
     /// Projection settings.
     pub settings: Settings,
     /// The address people open the server at (`--public-url`), when it is
@@ -56,6 +65,8 @@ impl Default for ApiConfig {
             body_limit: 1 << 20,
             min_position_timeout: Duration::from_secs(5),
             heartbeat: Duration::from_secs(15),
+            max_connections: 4096,
+            header_timeout: Duration::from_secs(10),
             settings: Settings::default(),
             public_url: None,
         }

@@ -1,9 +1,13 @@
 //! Request telemetry: one tracing line per request (method, route, status,
-//! latency — never a body, a token or personal data) and the Prometheus
-//! counters served at `/api/v1/metrics`.
+//! latency — never a body, a token or personal data), the connections'
+//! counters and log lines (a client that goes away is not a server error),
+//! and the Prometheus counters served at `/api/v1/metrics`.
 
 use std::collections::BTreeMap;
+use std::error::Error as StdError;
 use std::fmt::Write as _;
+use std::io::ErrorKind;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -25,6 +29,15 @@ struct Route {
 pub struct Telemetry {
     routes: Mutex<BTreeMap<(String, &'static str), Route>>,
     appended: Mutex<u64>,
+    connections: Connections,
+}
+
+/// Connection counters.
+#[derive(Default)]
+struct Connections {
+    open: AtomicU64,
+    shed: AtomicU64,
+    refused: AtomicU64,
 }
 
 impl Telemetry {
@@ -53,6 +66,40 @@ impl Telemetry {
     /// Counts appended events.
     pub fn appended(&self, n: u64) {
         *self.appended.lock().expect("telemetry lock") += n;
+    }
+
+    /// Counts a connection accepted and served.
+    pub fn connection_opened(&self) {
+        self.connections.open.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a served connection closed.
+    pub fn connection_closed(&self) {
+        self.connections.open.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Counts a connection closed, before it sent a complete request, to
+    /// make room for a new one.
+    pub fn connection_shed(&self) {
+        self.connections.shed.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!("closed the oldest connection without a request, at the connection limit");
+    }
+
+    /// Counts a connection answered `503` at the connection limit.
+    pub fn connection_refused(&self) {
+        self.connections.refused.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!("refused a connection at the connection limit");
+    }
+
+    /// Logs how a connection ended in error: at DEBUG when the client went
+    /// away or misbehaved (reset, broken pipe, incomplete or malformed
+    /// request, headers too slow), at ERROR otherwise.
+    pub fn connection_failed(&self, e: &hyper::Error) {
+        if client_side(e) {
+            tracing::debug!(error = %e, "connection closed by or for the client");
+        } else {
+            tracing::error!(error = %e, "connection error");
+        }
     }
 
     /// The Prometheus text exposition.
@@ -103,6 +150,7 @@ impl Telemetry {
         );
         let _ = writeln!(out, "# TYPE passerelle_events_appended_total counter");
         let _ = writeln!(out, "passerelle_events_appended_total {appended}");
+        self.render_connections(&mut out);
         let _ = writeln!(
             out,
             "# HELP passerelle_log_position The last position of the log."
@@ -121,4 +169,66 @@ impl Telemetry {
         );
         out
     }
+
+    /// The connection counters, in the Prometheus text exposition.
+    fn render_connections(&self, out: &mut String) {
+        let c = &self.connections;
+        for (name, kind, help, value) in [
+            (
+                "passerelle_http_connections_open",
+                "gauge",
+                "Connections open now.",
+                &c.open,
+            ),
+            (
+                "passerelle_http_connections_shed_total",
+                "counter",
+                "Connections closed before a complete request, at the connection limit.",
+                &c.shed,
+            ),
+            (
+                "passerelle_http_connections_refused_total",
+                "counter",
+                "Connections answered 503 at the connection limit.",
+                &c.refused,
+            ),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            let _ = writeln!(out, "{name} {}", value.load(Ordering::Relaxed));
+        }
+    }
+}
+
+/// Whether a connection error is the client's doing: it reset or closed the
+/// connection, sent an incomplete or malformed request, or was too slow to
+/// send its headers.
+fn client_side(e: &hyper::Error) -> bool {
+    e.is_incomplete_message()
+        || e.is_timeout()
+        || e.is_parse()
+        || e.is_body_write_aborted()
+        || io_kind(e).is_some_and(|kind| {
+            matches!(
+                kind,
+                ErrorKind::ConnectionReset
+                    | ErrorKind::ConnectionAborted
+                    | ErrorKind::BrokenPipe
+                    | ErrorKind::NotConnected
+                    | ErrorKind::UnexpectedEof
+                    | ErrorKind::TimedOut
+            )
+        })
+}
+
+/// The kind of the first I/O error in `e`'s chain of sources.
+fn io_kind(e: &(dyn StdError + 'static)) -> Option<ErrorKind> {
+    let mut next = Some(e);
+    while let Some(err) = next {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            return Some(io.kind());
+        }
+        next = err.source();
+    }
+    None
 }

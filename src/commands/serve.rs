@@ -1,6 +1,7 @@
 //! `passerelle serve`: the JSON API until SIGINT/SIGTERM.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use crate::api::{self, ApiConfig, App};
 use crate::cli::ServeArgs;
@@ -10,6 +11,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let config = ApiConfig {
         body_limit: args.body_limit,
         public_url: args.public_url.clone(),
+        max_connections: args.max_connections as usize,
+        header_timeout: Duration::from_secs(args.header_timeout),
         ..ApiConfig::default()
     };
     let app = App::open(&args.db.db, config).await?;

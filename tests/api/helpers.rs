@@ -266,17 +266,24 @@ impl TestApp {
         .await
         .expect("import the log");
         drop(ledger);
-        Self::serve_with(dir, db, settings, None).await
+        Self::serve_with(dir, db, settings).await
     }
 
     /// Serves a log holding only the definition of programme [`LAB`].
     pub async fn spawn_empty() -> Self {
-        Self::spawn_empty_at(None).await
+        Self::spawn_empty_with(|_| {}).await
     }
 
     /// [`TestApp::spawn_empty`], the server started with `--public-url`
     /// `public_url` when given.
     pub async fn spawn_empty_at(public_url: Option<&str>) -> Self {
+        let public_url = public_url.map(|u| PublicUrl::parse(u).expect("a public URL"));
+        Self::spawn_empty_with(|c| c.public_url = public_url).await
+    }
+
+    /// Serves a log holding only the definition of programme [`LAB`], with
+    /// the test server's settings changed by `tune` (e.g. connection limits).
+    pub async fn spawn_empty_with(tune: impl FnOnce(&mut ApiConfig)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = dir.path().join("lab.db");
         passerelle::commands::init::init(&db)
@@ -297,27 +304,20 @@ impl TestApp {
             .await
             .expect("define the programme");
         drop(ledger);
-        let public_url = public_url.map(|u| PublicUrl::parse(u).expect("a public URL"));
-        Self::serve_with(dir, db, Settings::default(), public_url).await
+        let mut config = test_config(Settings::default());
+        tune(&mut config);
+        Self::serve_config(dir, db, config).await
     }
 
     async fn serve(dir: tempfile::TempDir, db: PathBuf) -> Self {
-        Self::serve_with(dir, db, Settings::default(), None).await
+        Self::serve_with(dir, db, Settings::default()).await
     }
 
-    async fn serve_with(
-        dir: tempfile::TempDir,
-        db: PathBuf,
-        settings: Settings,
-        public_url: Option<PublicUrl>,
-    ) -> Self {
-        let config = ApiConfig {
-            body_limit: BODY_LIMIT,
-            min_position_timeout: MIN_POSITION_TIMEOUT,
-            heartbeat: HEARTBEAT,
-            settings,
-            public_url,
-        };
+    async fn serve_with(dir: tempfile::TempDir, db: PathBuf, settings: Settings) -> Self {
+        Self::serve_config(dir, db, test_config(settings)).await
+    }
+
+    async fn serve_config(dir: tempfile::TempDir, db: PathBuf, config: ApiConfig) -> Self {
         let app = App::open(&db, config).await.expect("open the app");
         let token = |name: &str, role: Role, programme: Option<&str>| {
             let (info, secret) = app
@@ -723,6 +723,17 @@ impl TestApp {
     pub async fn stopped(&mut self) {
         let handle = self.handle.take().expect("the server is running");
         within(handle).await.expect("the server task");
+    }
+}
+
+/// The test server's settings, with these projection settings.
+fn test_config(settings: Settings) -> ApiConfig {
+    ApiConfig {
+        body_limit: BODY_LIMIT,
+        min_position_timeout: MIN_POSITION_TIMEOUT,
+        heartbeat: HEARTBEAT,
+        settings,
+        ..ApiConfig::default()
     }
 }
 
