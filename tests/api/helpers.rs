@@ -348,9 +348,12 @@ impl TestApp {
         )
         .await
         .expect("serve");
+        // No idle connection is reused: a test server may close one at its
+        // (short) header timeout while the client picks it for a request.
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
+            .pool_max_idle_per_host(0)
             .build()
             .expect("a client");
         Self {
