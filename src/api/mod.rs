@@ -5,7 +5,8 @@
 //!
 //! Layout: `state.rs` (shared state, projection follower, read cache),
 //! `routes.rs` (dispatch and handlers), `rights.rs` (erasure and subject
-//! access, for admins), `problem.rs` (RFC 9457 errors),
+//! access, for admins), `stream.rs` (the event stream's fan-out),
+//! `problem.rs` (RFC 9457 errors),
 //! `telemetry.rs` (request log lines and metrics), `openapi.rs` (the document
 //! and its validators).
 
@@ -14,6 +15,7 @@ pub mod problem;
 mod rights;
 pub mod routes;
 pub mod state;
+mod stream;
 pub mod telemetry;
 
 use std::future::Future;

@@ -28,6 +28,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 use tokio::sync::OnceCell;
 
+use super::stream::Hub;
 use super::telemetry::Telemetry;
 use crate::auth::TokenStore;
 
@@ -40,6 +41,14 @@ pub struct ApiConfig {
     pub min_position_timeout: Duration,
     /// Interval of SSE heartbeat comments (default 15 s).
     pub heartbeat: Duration,
+    /// Events kept for event-stream subscribers, rounded up to a power of
+    /// two (default 4,096): a subscriber that falls further behind is
+    /// dropped and resumes with `Last-Event-ID`.
+    pub stream_ring: usize,
+    /// Most event streams open at once per token (default 8); more get 429.
+    pub streams_per_token: usize,
+    /// Most event streams open at once in all (default 1,000); more get 503.
+    pub streams_total: usize,
     /// Projection settings.
     pub settings: Settings,
 }
@@ -50,6 +59,9 @@ impl Default for ApiConfig {
             body_limit: 1 << 20,
             min_position_timeout: Duration::from_secs(5),
             heartbeat: Duration::from_secs(15),
+            stream_ring: 4096,
+            streams_per_token: 8,
+            streams_total: 1000,
             settings: Settings::default(),
         }
     }
@@ -239,6 +251,8 @@ pub(crate) struct Inner {
     pub shutdown: watch::Sender<bool>,
     /// Layout chains kept between renders of network views.
     pub layouts: LayoutCache,
+    /// The event streams' fan-out.
+    pub streams: Hub,
     cache: Mutex<Cache>,
     heads: Mutex<Heads>,
 }
@@ -273,6 +287,7 @@ impl App {
             );
         }
         let visible = position - heads.hidden;
+        let streams = Hub::new(&config, position);
         let app = Self {
             inner: Arc::new(Inner {
                 ledger,
@@ -285,11 +300,13 @@ impl App {
                 config,
                 shutdown: watch::channel(false).0,
                 layouts: LayoutCache::new(),
+                streams,
                 cache: Mutex::new(Cache::default()),
                 heads: Mutex::new(heads),
             }),
         };
         tokio::spawn(follow(Arc::downgrade(&app.inner), position));
+        tokio::spawn(super::stream::follow(Arc::downgrade(&app.inner), position));
         Ok(app)
     }
 

@@ -270,6 +270,12 @@ impl TestApp {
 
     /// Serves a log holding only the definition of programme [`LAB`].
     pub async fn spawn_empty() -> Self {
+        Self::spawn_empty_with(|_| {}).await
+    }
+
+    /// [`TestApp::spawn_empty`], with `adjust` applied to the test server's
+    /// settings.
+    pub async fn spawn_empty_with(adjust: impl FnOnce(&mut ApiConfig)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = dir.path().join("lab.db");
         passerelle::commands::init::init(&db)
@@ -290,7 +296,9 @@ impl TestApp {
             .await
             .expect("define the programme");
         drop(ledger);
-        Self::serve(dir, db).await
+        let mut config = test_config(Settings::default());
+        adjust(&mut config);
+        Self::serve_config(dir, db, config).await
     }
 
     async fn serve(dir: tempfile::TempDir, db: PathBuf) -> Self {
@@ -298,12 +306,10 @@ impl TestApp {
     }
 
     async fn serve_with(dir: tempfile::TempDir, db: PathBuf, settings: Settings) -> Self {
-        let config = ApiConfig {
-            body_limit: BODY_LIMIT,
-            min_position_timeout: MIN_POSITION_TIMEOUT,
-            heartbeat: HEARTBEAT,
-            settings,
-        };
+        Self::serve_config(dir, db, test_config(settings)).await
+    }
+
+    async fn serve_config(dir: tempfile::TempDir, db: PathBuf, config: ApiConfig) -> Self {
         let app = App::open(&db, config).await.expect("open the app");
         let token = |name: &str, role: Role, programme: Option<&str>| {
             let (info, secret) = app
@@ -702,6 +708,18 @@ impl TestApp {
     pub async fn stopped(&mut self) {
         let handle = self.handle.take().expect("the server is running");
         within(handle).await.expect("the server task");
+    }
+}
+
+/// The test server's settings: small limits and short waits (the
+/// constants above), the stream caps and ring as by default.
+fn test_config(settings: Settings) -> ApiConfig {
+    ApiConfig {
+        body_limit: BODY_LIMIT,
+        min_position_timeout: MIN_POSITION_TIMEOUT,
+        heartbeat: HEARTBEAT,
+        settings,
+        ..ApiConfig::default()
     }
 }
 
