@@ -8,9 +8,14 @@
 //! ([`crate::model::is_hidden`]), so that positions can be told to them in
 //! *visible* units — the number of events at or before a position that they
 //! may know of — and back ([`Engine::visible_position`],
-//! [`Engine::position_of_visible`]).
+//! [`Engine::position_of_visible`]). And it keeps each programme's positions,
+//! so that a token scoped to one programme is told positions in that
+//! programme's own units — the number of its events (that it may know of)
+//! at or before a position — which say nothing of the other programmes'
+//! activity ([`Units`], [`Engine::told`], [`Engine::position_of_told`]).
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -19,7 +24,45 @@ use passerelle_events::store::RawEvent;
 use passerelle_events::store::PAGE;
 use passerelle_events::{EventLog, StoreError, StoredEvent};
 
-use crate::model::{is_hidden, Model};
+use crate::model::{is_hidden, Audience, Model};
+
+/// The units a reader is told log positions in: the events at or before a
+/// position that it may know of — every event (admins and coordinators of
+/// every programme), those its audience sees ([`Audience::Restricted`]:
+/// no hidden event), and, for a token scoped to one programme, that
+/// programme's events only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Units<'a> {
+    /// Who reads.
+    pub audience: Audience,
+    /// The one programme the reader's token is scoped to, if any.
+    pub programme: Option<&'a str>,
+}
+
+impl Units<'_> {
+    /// The log's own positions.
+    pub const LOG: Units<'static> = Units {
+        audience: Audience::Full,
+        programme: None,
+    };
+}
+
+/// One programme's event positions, ascending.
+#[derive(Debug, Clone, Default)]
+struct ProgrammePositions {
+    all: Vec<u64>,
+    /// Those not hidden from mentors and viewers.
+    visible: Vec<u64>,
+}
+
+impl ProgrammePositions {
+    fn of(&self, audience: Audience) -> &[u64] {
+        match audience {
+            Audience::Full => &self.all,
+            Audience::Restricted => &self.visible,
+        }
+    }
+}
 
 /// Which state of the log a read model reflects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +117,8 @@ pub struct Engine {
     model: Model,
     /// Positions of the hidden events folded in, ascending.
     hidden: Vec<u64>,
+    /// Each programme's positions.
+    programmes: HashMap<String, ProgrammePositions>,
 }
 
 impl Engine {
@@ -89,8 +134,18 @@ impl Engine {
             return;
         }
         self.model.apply(&e);
-        if is_hidden(&e.event.event) {
+        let hidden = is_hidden(&e.event.event);
+        if hidden {
             self.hidden.push(e.position);
+        }
+        let name = e.event.programme.as_str();
+        if !self.programmes.contains_key(name) {
+            self.programmes.insert(name.to_owned(), ProgrammePositions::default());
+        }
+        let own = self.programmes.get_mut(name).expect("inserted above");
+        own.all.push(e.position);
+        if !hidden {
+            own.visible.push(e.position);
         }
         self.events.push(e);
     }
@@ -138,6 +193,53 @@ impl Engine {
             }
         }
         Some(n + lo as u64)
+    }
+
+    /// The events of `programme` that `audience` sees folded in at
+    /// positions `1..=p`: `p` in the programme's own units.
+    pub fn programme_count(&self, programme: &str, p: u64, audience: Audience) -> u64 {
+        self.programmes.get(programme).map_or(0, |own| {
+            own.of(audience).partition_point(|&q| q <= p) as u64
+        })
+    }
+
+    /// The position of the `n`-th event of `programme` that `audience`
+    /// sees (0 for `n = 0`), or `None` when fewer are folded in: the inverse
+    /// of [`Engine::programme_count`] on the positions of those events.
+    pub fn programme_position_of(
+        &self,
+        programme: &str,
+        n: u64,
+        audience: Audience,
+    ) -> Option<u64> {
+        if n == 0 {
+            return Some(0);
+        }
+        let own = self.programmes.get(programme)?;
+        let index = usize::try_from(n - 1).ok()?;
+        own.of(audience).get(index).copied()
+    }
+
+    /// Position `p` as a reader is told it, in `units`. Of a `p` beyond the
+    /// events folded in, only the events folded in are counted for a scoped
+    /// reader (which programme the others belong to is not known here).
+    pub fn told(&self, p: u64, units: Units<'_>) -> u64 {
+        match (units.programme, units.audience) {
+            (Some(programme), audience) => self.programme_count(programme, p, audience),
+            (None, Audience::Full) => p,
+            (None, Audience::Restricted) => self.visible_position(p),
+        }
+    }
+
+    /// The log position of the `n`-th event counted in `units` (0 for
+    /// `n = 0`), or `None` when fewer are folded in: the inverse of
+    /// [`Engine::told`] on the positions of the events it counts.
+    pub fn position_of_told(&self, n: u64, units: Units<'_>) -> Option<u64> {
+        match (units.programme, units.audience) {
+            (Some(programme), audience) => self.programme_position_of(programme, n, audience),
+            (None, Audience::Full) => (n <= self.position()).then_some(n),
+            (None, Audience::Restricted) => self.position_of_visible(n),
+        }
     }
 
     /// The events folded in, in position order.

@@ -3,7 +3,7 @@
 //! findings over public sessions, positions that count visible events only —
 //! and hidden events (attendance, erasure) change nothing of it.
 
-use passerelle_projections::engine::{replay, AsOf, Engine};
+use passerelle_projections::engine::{replay, AsOf, Engine, Units};
 use passerelle_projections::gaps::{is_share, FindingKind, GapReport};
 use passerelle_projections::model::Programme;
 use passerelle_projections::model::{is_hidden, is_hidden_type, Audience, HIDDEN_TYPES};
@@ -275,6 +275,80 @@ fn visible_positions_count_visible_events_and_map_back_to_them() {
         assert_eq!(engine.position_of_visible(visible_count + 1), None);
         assert_eq!(engine.position_of_visible(u64::MAX), None);
     }
+}
+
+#[test]
+fn a_scoped_reader_counts_its_programme_events_only_and_maps_back_to_them() {
+    // Programme p (a session and an attendance) interleaved with q's events.
+    let mut wire = define();
+    wire.push(session(
+        "s",
+        "2021-02-01",
+        "consult",
+        json!({"total": 10, "women": 5, "men": 5}),
+    ));
+    let mut q = |t: &str, data: Value| {
+        let mut e = ev(t, "2021-02-01", data);
+        e["programme"] = json!("q");
+        wire.push(e);
+    };
+    q("ProgrammeDefined", json!({"programme": "q", "name": "Q"}));
+    q(
+        "StakeholderRegistered",
+        json!({"stakeholder": "b", "name": "B", "kind": "association"}),
+    );
+    wire.push(attended("s", "2021-02-01", "c1"));
+    let mut e = ev(
+        "MilestoneMarked",
+        "2021-02-02",
+        json!({"milestone": "m", "label": "M", "kind": "other"}),
+    );
+    e["programme"] = json!("q");
+    wire.push(e);
+    let engine = engine(&wire);
+    // p: 1, 2, 3, 4 (session), 7 (attendance, hidden); q: 5, 6, 8.
+    let p_all = [1, 2, 3, 4, 7];
+    let p_visible = [1, 2, 3, 4];
+    let q_all = [5, 6, 8];
+    for (programme, audience, positions) in [
+        ("p", Audience::Full, &p_all[..]),
+        ("p", Audience::Restricted, &p_visible[..]),
+        ("q", Audience::Full, &q_all[..]),
+        ("q", Audience::Restricted, &q_all[..]),
+    ] {
+        let units = Units {
+            audience,
+            programme: Some(programme),
+        };
+        for at in 0..=10 {
+            let expected = positions.iter().filter(|&&x| x <= at).count() as u64;
+            assert_eq!(
+                engine.told(at, units),
+                expected,
+                "{programme} {audience:?} at {at}"
+            );
+        }
+        assert_eq!(engine.position_of_told(0, units), Some(0));
+        for (i, &x) in positions.iter().enumerate() {
+            assert_eq!(engine.position_of_told(i as u64 + 1, units), Some(x));
+        }
+        assert_eq!(
+            engine.position_of_told(positions.len() as u64 + 1, units),
+            None
+        );
+        assert_eq!(engine.position_of_told(u64::MAX, units), None);
+    }
+    assert_eq!(engine.told(7, Units::LOG), 7);
+    assert_eq!(engine.position_of_told(8, Units::LOG), Some(8));
+    assert_eq!(engine.position_of_told(9, Units::LOG), None);
+    let unknown = Units {
+        audience: Audience::Full,
+        programme: Some("nowhere"),
+    };
+    assert_eq!(
+        (engine.told(8, unknown), engine.position_of_told(1, unknown)),
+        (0, None)
+    );
 }
 
 #[test]
