@@ -554,9 +554,10 @@ fn stream_events() -> Value {
                 "description": concat!(
                     "Server-Sent Events. One message per stored event, in log order: `id:` is its ",
                     "position, `event:` its type (e.g. `OutreachContactLogged`) and `data:` its stored ",
-                    "envelope as one line of JSON (the `StoredEvent` schema). Comment lines (`: heartbeat`) ",
-                    "are sent as heartbeats. A reconnecting client's `Last-Event-ID` header resumes after ",
-                    "that position."
+                    "envelope as one line of JSON (the `StoredEvent` schema). For a token scoped to one ",
+                    "programme, `id:` and the envelope's `position` count that programme's events only: ",
+                    "its k-th event has position k. Comment lines (`: heartbeat`) are sent as heartbeats. ",
+                    "A reconnecting client's `Last-Event-ID` header resumes after that position."
                 ),
                 "example": "id: 42\nevent: OutreachContactLogged\ndata: {\"position\":42,\"stream\":\"sjdlr/outreach/sj-ccas/sj-women-group\",…}\n\n: heartbeat\n\n",
             }}},
@@ -565,7 +566,7 @@ fn stream_events() -> Value {
     responses.insert(
         "400".into(),
         problem_response(
-            "`after` or `Last-Event-ID` is not a whole number, or is beyond the last position of the log; `detail` names it.",
+            "`after` or `Last-Event-ID` is not a whole number, or is beyond the last position of the log (for a token scoped to one programme, beyond that programme's last event, in its own units); `detail` names it.",
             400,
             "/problems/bad-request",
             Value::Null,
@@ -602,8 +603,11 @@ fn stream_events() -> Value {
         "description": concat!(
             "Every stored event after `after` (or after `Last-Event-ID`, which wins), then each new ",
             "one as it is appended, of the programmes the token may read, its personal fields ",
-            "opened. For admin and coordinator tokens only: mentor and viewer tokens get `403`, ",
-            "for the reason given at `GET /events`. A token may hold a few streams open at once ",
+            "opened. A token scoped to one programme gets that programme's events only, and every ",
+            "position it gives or is told — `after`, `Last-Event-ID`, `id:`, `position` — counts ",
+            "that programme's events only (its k-th event is k), so the stream says nothing of ",
+            "other programmes' activity. For admin and coordinator tokens only: mentor and viewer ",
+            "tokens get `403`, for the reason given at `GET /events`. A token may hold a few streams open at once ",
             "(`429` past that) and the server a bounded number in all (`503`); a stream's place is ",
             "freed when it ends.",
         ),
@@ -851,7 +855,7 @@ fn parameters() -> Value {
         },
         "LastEventId": {
             "name": "Last-Event-ID", "in": "header", "required": false,
-            "description": "Sent by a reconnecting Server-Sent Events client: resume after this position (wins over `after`).",
+            "description": "Sent by a reconnecting Server-Sent Events client: resume after this position, the `id:` of the last event it received (in its programme's own units for a token scoped to one programme; wins over `after`).",
             "schema": { "type": "string", "pattern": "^[0-9]+$" },
         },
     })

@@ -287,7 +287,7 @@ impl App {
             );
         }
         let visible = position - heads.hidden;
-        let streams = Hub::new(&config, position);
+        let streams = Hub::new(&config, &engine);
         let app = Self {
             inner: Arc::new(Inner {
                 ledger,

@@ -4,8 +4,9 @@
 //! One [`Hub`] per server follows the store with one subscription. It
 //! decodes each new event once, opens its personal fields once (the raw log
 //! is read by admins and coordinators only, who may see them), formats its
-//! SSE message once and shares the bytes with every subscriber through a
-//! bounded [`broadcast`] ring. An append wakes the hub and the projection
+//! SSE message once in log positions and once in its programme's own units,
+//! and shares the bytes with every subscriber through a bounded
+//! [`broadcast`] ring. An append wakes the hub and the projection
 //! follower, never a subscriber: the store's append path does the same work
 //! for one subscriber or a thousand.
 //!
@@ -18,6 +19,11 @@
 //! dropped — its stream ends — rather than buffered without bound; the
 //! client resumes with `Last-Event-ID`. Heartbeat comments keep an idle
 //! stream alive; every stream ends at shutdown.
+//!
+//! A token scoped to one programme gets that programme's events only, told
+//! in its own units: the k-th event of the programme has `id:` and
+//! `position` k, and its `after` and `Last-Event-ID` count the same way, so
+//! nothing in its stream moves with another programme's activity.
 //!
 //! Streams are counted per token and in all ([`Seats`]): past a cap a new
 //! one is refused (429 per token, 503 in all, with `Retry-After`), and a
@@ -37,6 +43,8 @@ use futures::{Stream, StreamExt};
 use passerelle_events::ledger::decode;
 use passerelle_events::store::{RawEvent, PAGE};
 use passerelle_events::{EventLog, StoreError, StoredEvent};
+use passerelle_projections::engine::Engine;
+use passerelle_projections::model::Audience;
 use serde_json::Value;
 use tokio::sync::{broadcast, watch};
 use warp::http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
@@ -57,15 +65,20 @@ const RETRY_AFTER: u64 = 5;
 /// The wait before the hub follows the store again after a failure.
 const RESTART: Duration = Duration::from_millis(200);
 
-/// One event as every subscriber receives it, formatted once.
+/// One event as every subscriber receives it, formatted once per view.
 #[derive(Debug)]
 struct Message {
     /// Its log position.
     position: u64,
     /// Its programme.
     programme: String,
-    /// The SSE message.
-    bytes: Bytes,
+    /// Its number among its programme's events, from 1: its position in
+    /// the programme's own units.
+    ordinal: u64,
+    /// The SSE message in log positions.
+    log: Bytes,
+    /// The SSE message in its programme's own units.
+    own: Bytes,
 }
 
 /// What the hub has published.
@@ -73,6 +86,8 @@ struct Message {
 struct Published {
     /// The log position of its last message.
     position: u64,
+    /// Each programme's events up to it.
+    counts: HashMap<String, u64>,
 }
 
 /// The fan-out of the log to its subscribers: one per server, in
@@ -84,12 +99,24 @@ pub(crate) struct Hub {
 }
 
 impl Hub {
-    /// A hub whose next message is the event after `position`, with a ring
-    /// and caps as `config` says.
-    pub(crate) fn new(config: &ApiConfig, position: u64) -> Self {
+    /// A hub whose next message is the event after those `engine` has
+    /// folded in, with a ring and caps as `config` says.
+    pub(crate) fn new(config: &ApiConfig, engine: &Engine) -> Self {
+        let position = engine.position();
+        let counts = engine
+            .model()
+            .programmes
+            .keys()
+            .map(|p| {
+                (
+                    p.clone(),
+                    engine.programme_count(p, position, Audience::Full),
+                )
+            })
+            .collect();
         Self {
             ring: broadcast::channel(config.stream_ring.max(1)).0,
-            published: watch::channel(Published { position }).0,
+            published: watch::channel(Published { position, counts }).0,
             seats: Arc::new(Seats {
                 per_token: config.streams_per_token,
                 total: config.streams_total,
@@ -104,6 +131,24 @@ impl Hub {
         self.published.borrow().position
     }
 
+    /// The events of `programme` published so far.
+    fn count(&self, programme: &str) -> u64 {
+        self.published
+            .borrow()
+            .counts
+            .get(programme)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Waits, at most `timeout`, until the hub has published `position`.
+    async fn reached(&self, position: u64, timeout: Duration) -> bool {
+        let mut published = self.published.subscribe();
+        tokio::time::timeout(timeout, published.wait_for(|p| p.position >= position))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
     /// A receiver of the ring and the position of the last message
     /// published before it joined: every later message reaches it (or, if
     /// it falls behind, its lag is reported).
@@ -114,16 +159,26 @@ impl Hub {
 
     /// Publishes `event`, the event after the last published.
     fn publish(&self, event: &StoredEvent) {
-        let envelope = event.to_json();
+        let programme = event.event.programme.as_str();
+        let ordinal = self.count(programme) + 1;
+        let event_type = event.event.event.type_name();
+        let mut envelope = event.to_json();
+        let log = sse(event.position, event_type, &envelope);
+        envelope["position"] = ordinal.into();
+        let own = sse(ordinal, event_type, &envelope);
         let message = Message {
             position: event.position,
-            programme: event.event.programme.as_str().to_owned(),
-            bytes: sse(event.position, event.event.event.type_name(), &envelope),
+            programme: programme.to_owned(),
+            ordinal,
+            log,
+            own,
         };
         // The position first: a subscriber that joins the ring after this
         // reads the event from the store, one that joined before receives it.
-        self.published
-            .send_modify(|p| p.position = message.position);
+        self.published.send_modify(|p| {
+            p.position = message.position;
+            p.counts.insert(message.programme.clone(), ordinal);
+        });
         // An error only says that no one is subscribed.
         let _ = self.ring.send(Arc::new(message));
     }
@@ -247,13 +302,14 @@ impl App {
     }
 }
 
-/// Which events a stream carries.
+/// Which events a stream carries, and in which units.
 #[derive(Debug, Clone)]
 enum View {
-    /// Every event.
+    /// Every event, in log positions.
     Log,
-    /// One programme's events only (a token scoped to it).
-    Programme(String),
+    /// One programme's events only (a token scoped to it), in its own
+    /// units: `told` of them carried so far.
+    Programme { name: String, told: u64 },
 }
 
 /// Where a stream is: what it carries and how far it has gone.
@@ -266,12 +322,28 @@ struct Cursor {
 
 impl Cursor {
     /// Moves past the event at `position` of `programme` (the next one);
-    /// whether the stream carries it.
-    fn pass(&mut self, position: u64, programme: &str) -> bool {
+    /// its position as the stream tells it, if the stream carries it.
+    fn pass(&mut self, position: u64, programme: &str) -> Option<u64> {
         self.last = position;
-        match &self.view {
-            View::Log => true,
-            View::Programme(own) => own == programme,
+        match &mut self.view {
+            View::Log => Some(position),
+            View::Programme { name, told } if name == programme => {
+                *told += 1;
+                Some(*told)
+            }
+            View::Programme { .. } => None,
+        }
+    }
+
+    /// `message`'s bytes for this stream, if it carries the message (the
+    /// next one); `Err` with the stream's number for it if the hub numbered
+    /// it otherwise.
+    fn take(&mut self, message: &Message) -> Result<Option<Bytes>, u64> {
+        match self.pass(message.position, &message.programme) {
+            None => Ok(None),
+            Some(_) if matches!(self.view, View::Log) => Ok(Some(message.log.clone())),
+            Some(told) if told == message.ordinal => Ok(Some(message.own.clone())),
+            Some(told) => Err(told),
         }
     }
 }
@@ -329,14 +401,11 @@ impl Follower {
         let mut cursor = self.cursor.clone();
         let mut out = BytesMut::new();
         for raw in page.iter().take_while(|r| r.position <= until) {
-            if cursor.pass(raw.position, &raw.record.programme) {
+            if let Some(told) = cursor.pass(raw.position, &raw.record.programme) {
                 let event = self.app.opened_fresh(decode(raw)?).await?;
-                let envelope = event.to_json();
-                out.extend_from_slice(&sse(
-                    event.position,
-                    event.event.event.type_name(),
-                    &envelope,
-                ));
+                let mut envelope = event.to_json();
+                envelope["position"] = told.into();
+                out.extend_from_slice(&sse(told, event.event.event.type_name(), &envelope));
             }
         }
         if cursor.last == self.cursor.last {
@@ -375,8 +444,19 @@ impl Follower {
                     "the ring skipped an event; the stream ends"
                 );
                 self.behind = true;
-            } else if self.cursor.pass(message.position, &message.programme) {
-                out.extend_from_slice(&message.bytes);
+            } else {
+                match self.cursor.take(&message) {
+                    Ok(Some(bytes)) => out.extend_from_slice(&bytes),
+                    Ok(None) => {}
+                    Err(told) => {
+                        tracing::error!(
+                            told,
+                            ordinal = message.ordinal,
+                            "the ring numbered a programme's event otherwise; the stream ends"
+                        );
+                        self.behind = true;
+                    }
+                }
             }
             if self.behind || out.len() >= CHUNK {
                 break;
@@ -431,19 +511,13 @@ pub(super) async fn open(
     };
     raw_events_allowed(principal)?;
     let seat = app.inner.streams.seats.take(&principal.id)?;
-    let head = app.inner.store.head().await.map_err(Problem::from_store)?;
-    if after > head {
-        return Err(Problem::bad_request(format!(
-            "{name} {after} is beyond the last position of the log, {head}"
-        )));
-    }
-    let view = match &principal.programme {
-        Some(p) => View::Programme(p.clone()),
-        None => View::Log,
+    let cursor = match &principal.programme {
+        None => log_cursor(app, name, after).await?,
+        Some(p) => programme_cursor(app, p, name, after).await?,
     };
     let follower = Follower {
         app: app.clone(),
-        cursor: Cursor { view, last: after },
+        cursor,
         ring: None,
         joined_at: 0,
         behind: false,
@@ -459,6 +533,80 @@ pub(super) async fn open(
     h.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     Ok(response)
+}
+
+/// Where a stream of the whole log that starts after log position `after`
+/// (given as `name`) begins.
+async fn log_cursor(app: &App, name: &str, after: u64) -> Result<Cursor, Problem> {
+    let head = app.inner.store.head().await.map_err(Problem::from_store)?;
+    if after > head {
+        return Err(Problem::bad_request(format!(
+            "{name} {after} is beyond the last position of the log, {head}"
+        )));
+    }
+    Ok(Cursor {
+        view: View::Log,
+        last: after,
+    })
+}
+
+/// Where a stream of `programme` that starts after its `after`-th event
+/// (given as `name`, in the programme's own units) begins.
+async fn programme_cursor(
+    app: &App,
+    programme: &str,
+    name: &str,
+    after: u64,
+) -> Result<Cursor, Problem> {
+    let hub = &app.inner.streams;
+    let wait = app.inner.config.min_position_timeout;
+    if after > hub.count(programme) {
+        // The hub may not have published that event yet: count up to the
+        // store's head.
+        let head = app.inner.store.head().await.map_err(Problem::from_store)?;
+        if !hub.reached(head, wait).await {
+            return Err(Problem::unavailable(format!(
+                "the event stream did not reach the log's head within {} ms",
+                wait.as_millis()
+            )));
+        }
+        let count = hub.count(programme);
+        if after > count {
+            return Err(Problem::bad_request(format!(
+                "{name} {after} is beyond the last event of programme {programme:?}, {count} \
+                 (a token scoped to a programme counts its events only)"
+            )));
+        }
+    }
+    // The projection knows where each of the programme's events is; it may
+    // be a little behind the hub.
+    let position_of = || {
+        app.inner
+            .engine
+            .read()
+            .expect("engine lock")
+            .programme_position_of(programme, after, Audience::Full)
+    };
+    let last = match position_of() {
+        Some(p) => p,
+        None => {
+            app.wait_for(hub.position()).await;
+            position_of().ok_or_else(|| {
+                Problem::unavailable(format!(
+                    "the projection did not reach event {after} of programme {programme:?} \
+                     within {} ms",
+                    wait.as_millis()
+                ))
+            })?
+        }
+    };
+    Ok(Cursor {
+        view: View::Programme {
+            name: programme.to_owned(),
+            told: after,
+        },
+        last,
+    })
 }
 
 /// The stream's bytes: the follower's messages, with a heartbeat after each

@@ -378,6 +378,8 @@ mod auth {
         let mut stream = app.stream(t, None, None).await;
         let caught_up = stream.events(98).await;
         assert!(caught_up.iter().all(|(_, e)| e["programme"] == "brussels"));
+        // Numbered in the programme's own units (see tests/api/stream.rs).
+        assert_eq!(caught_up.last().unwrap().0, 98);
         assert!(
             matches!(stream.next().await, Some(Frame::Comment(_))),
             "nothing else"
@@ -390,7 +392,9 @@ mod auth {
             .post_events(t, &stakeholder("brussels", "br-new"))
             .await
             .ok_json(201);
-        assert_eq!(stream.next_event().await.1, stored);
+        let (id, streamed) = stream.next_event().await;
+        assert_eq!(id, 99);
+        assert_eq!(streamed["id"], stored["id"]);
         app.post_events(&app.tokens.admin, &stakeholder("sjdlr", "sj-new"))
             .await
             .expect(201);

@@ -329,3 +329,85 @@ async fn streams_are_capped_per_token_and_in_all_and_freed_when_they_end() {
     assert_eq!(again.status, 200);
     assert_eq!(again.next_event().await.0, 1);
 }
+
+#[tokio::test]
+async fn a_scoped_token_streams_its_programme_in_its_own_units() {
+    let app = TestApp::spawn().await;
+    let t = &app.tokens;
+    let own = |log: &[Value]| -> Vec<Value> {
+        log.iter()
+            .filter(|e| e["programme"] == "brussels")
+            .enumerate()
+            .map(|(i, e)| {
+                let mut e = e.clone();
+                e["position"] = json!(i + 1);
+                e
+            })
+            .collect()
+    };
+    let brussels = own(&whole_log(&app).await);
+    assert_eq!(brussels.len(), 98);
+
+    // Its k-th event is numbered k, in `id:` and `position`; nothing of
+    // sjdlr, whose events lie between them in the log, shows.
+    let mut stream = app.stream(&t.brussels, None, None).await;
+    let streamed = events_until(&mut stream, 0, 98).await;
+    assert_eq!(streamed, brussels);
+    assert!(matches!(stream.next().await, Some(Frame::Comment(_))));
+
+    // Live: sjdlr's appends move nothing; its own come next in line.
+    app.post_events(&t.admin, &stakeholder("sjdlr", "sj-new"))
+        .await
+        .expect(201);
+    let stored = app
+        .post_events(&t.brussels, &stakeholder("brussels", "br-new"))
+        .await
+        .ok_json(201);
+    let (id, event) = stream.next_event().await;
+    assert_eq!(id, 99);
+    assert_eq!(event["id"], stored["id"]);
+    let brussels = own(&whole_log(&app).await);
+    assert_eq!(event, brussels[98]);
+
+    // It resumes in the same units, from the store and from the live ring;
+    // a scoped admin token alike.
+    let mut resumed = Vec::new();
+    for token in [&t.brussels, &t.brussels_admin] {
+        let mut stream = app.stream(token, None, Some(50)).await;
+        assert_eq!(events_until(&mut stream, 50, 99).await, &brussels[50..]);
+        resumed.push(stream);
+    }
+    let stored = app
+        .post_events(&t.admin, &stakeholder("brussels", "br-last"))
+        .await
+        .ok_json(201);
+    for stream in &mut resumed {
+        let (id, event) = stream.next_event().await;
+        assert_eq!(id, 100);
+        assert_eq!(event["id"], stored["id"]);
+    }
+
+    // A log position is not one of its own: past its programme's last
+    // event (100), whatever the log's head, it is refused.
+    for (query, header) in [("after=101", None), ("", Some("300"))] {
+        let headers: Vec<(&str, &str)> = header.map(|h| ("last-event-id", h)).into_iter().collect();
+        let p = app
+            .get(
+                "/api/v1/events/stream",
+                (&t.brussels).into(),
+                query,
+                &headers,
+            )
+            .await
+            .problem(400);
+        assert!(
+            p["detail"]
+                .as_str()
+                .unwrap()
+                .contains("beyond the last event of programme \"brussels\", 100"),
+            "{p}"
+        );
+    }
+    let mut at_end = app.stream(&t.brussels, Some(100), None).await;
+    assert!(matches!(at_end.next().await, Some(Frame::Comment(_))));
+}
