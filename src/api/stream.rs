@@ -367,15 +367,16 @@ struct Follower {
     /// The position published when the ring was joined: the store is read
     /// up to it.
     joined_at: u64,
-    /// Fell behind the ring: the stream ends after what is in hand.
-    behind: bool,
+    /// The stream ends after what is in hand: it fell behind the ring (or
+    /// the ring did not follow on from it).
+    ending: bool,
 }
 
 impl Follower {
     /// The next step. Cancel-safe: what it sends is accounted for only when
     /// it returns.
     async fn step(&mut self) -> Result<Step, StoreError> {
-        if self.behind {
+        if self.ending {
             return Ok(Step::End);
         }
         let hub = &self.app.inner.streams;
@@ -443,7 +444,7 @@ impl Follower {
                     got = message.position,
                     "the ring skipped an event; the stream ends"
                 );
-                self.behind = true;
+                self.ending = true;
             } else {
                 match self.cursor.take(&message) {
                     Ok(Some(bytes)) => out.extend_from_slice(&bytes),
@@ -454,18 +455,18 @@ impl Follower {
                             ordinal = message.ordinal,
                             "the ring numbered a programme's event otherwise; the stream ends"
                         );
-                        self.behind = true;
+                        self.ending = true;
                     }
                 }
             }
-            if self.behind || out.len() >= CHUNK {
+            if self.ending || out.len() >= CHUNK {
                 break;
             }
             match ring.try_recv() {
                 Ok(m) => next = Some(m),
                 Err(broadcast::error::TryRecvError::Lagged(missed)) => {
                     tracing::info!(missed, "an event stream fell behind the ring and was ended");
-                    self.behind = true;
+                    self.ending = true;
                 }
                 Err(_) => {}
             }
@@ -520,7 +521,7 @@ pub(super) async fn open(
         cursor,
         ring: None,
         joined_at: 0,
-        behind: false,
+        ending: false,
     };
     let body = body(
         follower,
