@@ -6,10 +6,11 @@
 //! Layout: `state.rs` (shared state, projection follower, read cache),
 //! `routes.rs` (dispatch and handlers), `guard.rs` (credentials, the
 //! origin of cookie writes, body media types, the session cookie),
-//! `rights.rs` (erasure and subject access, for admins), `problem.rs`
-//! (RFC 9457 errors), `telemetry.rs` (request and connection log lines,
-//! metrics), `openapi.rs` (the document and its validators), `server.rs`
-//! (the accept loop: header timeout, connection cap, graceful shutdown).
+//! `rights.rs` (erasure and subject access, for admins), `stream.rs` (the
+//! event stream's fan-out), `problem.rs` (RFC 9457 errors), `telemetry.rs`
+//! (request and connection log lines, metrics), `openapi.rs` (the document
+//! and its validators), `server.rs` (the accept loop: header timeout,
+//! connection cap, graceful shutdown).
 
 pub mod guard;
 pub mod openapi;
@@ -18,6 +19,7 @@ mod rights;
 pub mod routes;
 mod server;
 pub mod state;
+mod stream;
 pub mod telemetry;
 
 use std::future::Future;

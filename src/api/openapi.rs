@@ -569,26 +569,61 @@ fn stream_events() -> Value {
     responses.insert(
         "200".into(),
         json!({
-            "description": "A Server-Sent Events stream that stays open until the client or the server closes it.",
+            "description": concat!(
+                "A Server-Sent Events stream that stays open until the client or the server closes it, ",
+                "or until the client falls too far behind: the server keeps the latest events (4,096 by ",
+                "default) for its streams, and a client that has not taken events that far back is ",
+                "dropped — its stream ends — rather than buffered without bound. It then reconnects, ",
+                "and its `Last-Event-ID` resumes after the last event it received, with no gap and no ",
+                "duplicate.",
+            ),
             "content": { "text/event-stream": { "schema": {
                 "type": "string",
                 "description": concat!(
                     "Server-Sent Events. One message per stored event, in log order: `id:` is its ",
                     "position, `event:` its type (e.g. `OutreachContactLogged`) and `data:` its stored ",
-                    "envelope as one line of JSON (the `StoredEvent` schema). Comment lines (`: heartbeat`) ",
-                    "are sent as heartbeats. A reconnecting client's `Last-Event-ID` header resumes after ",
-                    "that position."
+                    "envelope as one line of JSON (the `StoredEvent` schema). For a token scoped to one ",
+                    "programme, `id:` and the envelope's `position` count that programme's events only: ",
+                    "its k-th event has position k. Comment lines (`: heartbeat`) are sent as heartbeats. ",
+                    "A reconnecting client's `Last-Event-ID` header resumes after that position."
                 ),
                 "example": "id: 42\nevent: OutreachContactLogged\ndata: {\"position\":42,\"stream\":\"sjdlr/outreach/sj-ccas/sj-women-group\",…}\n\n: heartbeat\n\n",
             }}},
         }),
     );
-    responses.extend(errors(&[400, 401]));
+    responses.insert(
+        "400".into(),
+        problem_response(
+            "`after` or `Last-Event-ID` is not a whole number, or is beyond the last position of the log (for a token scoped to one programme, beyond that programme's last event, in its own units); `detail` names it.",
+            400,
+            "/problems/bad-request",
+            Value::Null,
+        ),
+    );
+    responses.extend(errors(&[401]));
     responses.insert(
         "403".into(),
         problem_response(RAW_LOG_FORBIDDEN, 403, "/problems/forbidden", Value::Null),
     );
+    responses.insert(
+        "429".into(),
+        problem_response(
+            "The token already has as many event streams open as one token may (8 by default); `detail` says so. Close one, or retry after `Retry-After` seconds.",
+            429,
+            "/problems/too-many-requests",
+            json!({ "Retry-After": { "$ref": "#/components/headers/RetryAfter" } }),
+        ),
+    );
     responses.extend(errors(&[500]));
+    responses.insert(
+        "503".into(),
+        problem_response(
+            "The server already has as many event streams open as it serves at once (1,000 by default), or the store is unavailable; `detail` says which. Retry after `Retry-After` seconds.",
+            503,
+            "/problems/unavailable",
+            json!({ "Retry-After": { "$ref": "#/components/headers/RetryAfter" } }),
+        ),
+    );
     json!({
         "operationId": "streamEvents",
         "tags": ["events"],
@@ -596,8 +631,13 @@ fn stream_events() -> Value {
         "description": concat!(
             "Every stored event after `after` (or after `Last-Event-ID`, which wins), then each new ",
             "one as it is appended, of the programmes the token may read, its personal fields ",
-            "opened. For admin and coordinator tokens only: mentor and viewer tokens get `403`, ",
-            "for the reason given at `GET /events`.",
+            "opened. A token scoped to one programme gets that programme's events only, and every ",
+            "position it gives or is told — `after`, `Last-Event-ID`, `id:`, `position` — counts ",
+            "that programme's events only (its k-th event is k), so the stream says nothing of ",
+            "other programmes' activity. For admin and coordinator tokens only: mentor and viewer ",
+            "tokens get `403`, for the reason given at `GET /events`. A token may hold a few streams open at once ",
+            "(`429` past that) and the server a bounded number in all (`503`); a stream's place is ",
+            "freed when it ends.",
         ),
         "parameters": [param("After"), param("LastEventId")],
         "responses": responses,
@@ -844,7 +884,7 @@ fn parameters() -> Value {
         },
         "LastEventId": {
             "name": "Last-Event-ID", "in": "header", "required": false,
-            "description": "Sent by a reconnecting Server-Sent Events client: resume after this position (wins over `after`).",
+            "description": "Sent by a reconnecting Server-Sent Events client: resume after this position, the `id:` of the last event it received (in its programme's own units for a token scoped to one programme; wins over `after`).",
             "schema": { "type": "string", "pattern": "^[0-9]+$" },
         },
     })

@@ -158,6 +158,25 @@ impl Problem {
         p
     }
 
+    /// 429: the client has too much open at once; it may retry after
+    /// `seconds` (`Retry-After`).
+    pub fn too_many_requests(detail: impl Into<String>, seconds: u64) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "/problems/too-many-requests",
+            "Too many requests",
+            detail,
+        )
+        .retry_after(seconds)
+    }
+
+    /// This problem with `Retry-After: seconds` (replacing any).
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.headers.retain(|(k, _)| *k != "retry-after");
+        self.headers.push(("retry-after", seconds.to_string()));
+        self
+    }
+
     /// 500: a bug or a corrupt store. The detail is logged, not shown.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         tracing::error!(error = %detail, "internal error");

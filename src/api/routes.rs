@@ -126,7 +126,7 @@ pub(super) fn parse_query(raw: &str, allowed: &[&str]) -> Result<Query, Problem>
     Ok(q)
 }
 
-fn number(q: &Query, key: &str) -> Result<Option<u64>, Problem> {
+pub(super) fn number(q: &Query, key: &str) -> Result<Option<u64>, Problem> {
     q.get(key)
         .map(|v| {
             v.parse::<u64>().map_err(|_| {
@@ -529,76 +529,14 @@ async fn get_events(
     Ok(with_etag(head, body, headers))
 }
 
+/// `GET /api/v1/events/stream` ([`super::stream`]).
 async fn stream_events(
     app: &App,
     principal: &Principal,
     raw_query: &str,
     headers: &HeaderMap,
 ) -> Result<Response, Problem> {
-    let q = parse_query(raw_query, &["after"])?;
-    let last_event_id = headers
-        .get("last-event-id")
-        .map(|v| {
-            v.to_str()
-                .ok()
-                .and_then(|s| s.trim().parse::<u64>().ok())
-                .ok_or_else(|| {
-                    Problem::bad_request("Last-Event-ID must be a log position (a whole number)")
-                })
-        })
-        .transpose()?;
-    let after = last_event_id.or(number(&q, "after")?).unwrap_or(0);
-    raw_events_allowed(principal)?;
-    // The subscription runs in its own task and hands events over a bounded
-    // channel: the reply needs a `Sync` stream, and a slow client only
-    // slows its own task. Both end at shutdown or when the client leaves.
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<warp::sse::Event, std::io::Error>>(64);
-    let principal = principal.clone();
-    let opener = app.clone();
-    let mut shutdown = app.inner.shutdown.subscribe();
-    let mut live = app.inner.store.subscribe(after);
-    tokio::spawn(async move {
-        loop {
-            let next = tokio::select! {
-                next = live.next() => next,
-                _ = shutdown.wait_for(|stop| *stop) => return,
-                _ = tx.closed() => return,
-            };
-            let item = match next {
-                None => return,
-                Some(Ok(raw)) if !principal.can_read(&raw.record.programme) => continue,
-                Some(Ok(raw)) => decode(&raw),
-                Some(Err(e)) => Err(e),
-            };
-            let item = match item {
-                Ok(e) => opener.opened_fresh(e).await,
-                Err(e) => Err(e),
-            };
-            let event = match item {
-                Ok(e) => {
-                    let v = e.to_json();
-                    Ok(warp::sse::Event::default()
-                        .id(e.position.to_string())
-                        .event(e.event.event.type_name())
-                        .data(v.to_string()))
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "event stream ended on a store error");
-                    Err(std::io::Error::other(e.to_string()))
-                }
-            };
-            let failed = event.is_err();
-            if tx.send(event).await.is_err() || failed {
-                return;
-            }
-        }
-    });
-    let events = Receiver(rx);
-    let stream = warp::sse::keep_alive()
-        .interval(app.inner.config.heartbeat)
-        .text("heartbeat")
-        .stream(events);
-    Ok(warp::reply::Reply::into_response(warp::sse::reply(stream)))
+    super::stream::open(app, principal, raw_query, headers).await
 }
 
 /// Which programme a read is about: the one asked for, or the only one the
@@ -804,7 +742,7 @@ fn etag_response(etag: &str, bytes: Bytes, headers: &HeaderMap) -> Response {
 /// its own, so counting a session's events would give the attendance that
 /// mentors and viewers must not see below five, and a redacted event would
 /// still be counted.
-fn raw_events_allowed(principal: &Principal) -> Result<(), Problem> {
+pub(super) fn raw_events_allowed(principal: &Principal) -> Result<(), Problem> {
     if restricted(principal) {
         return Err(Problem::forbidden(format!(
             "the event log is read by coordinators and admins only: it lists each \
@@ -1041,18 +979,4 @@ fn session_json(s: &passerelle_projections::model::Session, audience: Audience) 
         "outputs": s.outputs, "occurred_at": time(s.occurred_at),
         "attended": (audience == Audience::Full).then_some(s.participants.len()),
     })
-}
-
-/// A `Sync` stream over a channel's receiving end.
-struct Receiver<T>(tokio::sync::mpsc::Receiver<T>);
-
-impl<T> Stream for Receiver<T> {
-    type Item = T;
-
-    fn poll_next(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<T>> {
-        self.0.poll_recv(cx)
-    }
 }

@@ -29,6 +29,7 @@ use tokio::sync::watch;
 use tokio::sync::OnceCell;
 
 use super::guard::PublicUrl;
+use super::stream::Hub;
 use super::telemetry::Telemetry;
 use crate::auth::TokenStore;
 
@@ -50,6 +51,14 @@ pub struct ApiConfig {
     /// when it connected or its previous answer ended (default 10 s): a
     /// connection idle that long between requests is closed too.
     pub header_timeout: Duration,
+    /// Events kept for event-stream subscribers, rounded up to a power of
+    /// two (default 4,096): a subscriber that falls further behind is
+    /// dropped and resumes with `Last-Event-ID`.
+    pub stream_ring: usize,
+    /// Most event streams open at once per token (default 8); more get 429.
+    pub streams_per_token: usize,
+    /// Most event streams open at once in all (default 1,000); more get 503.
+    pub streams_total: usize,
     /// Projection settings.
     pub settings: Settings,
     /// The address people open the server at (`--public-url`), when it is
@@ -67,6 +76,9 @@ impl Default for ApiConfig {
             heartbeat: Duration::from_secs(15),
             max_connections: 4096,
             header_timeout: Duration::from_secs(10),
+            stream_ring: 4096,
+            streams_per_token: 8,
+            streams_total: 1000,
             settings: Settings::default(),
             public_url: None,
         }
@@ -257,6 +269,8 @@ pub(crate) struct Inner {
     pub shutdown: watch::Sender<bool>,
     /// Layout chains kept between renders of network views.
     pub layouts: LayoutCache,
+    /// The event streams' fan-out.
+    pub streams: Hub,
     cache: Mutex<Cache>,
     heads: Mutex<Heads>,
 }
@@ -291,6 +305,7 @@ impl App {
             );
         }
         let visible = position - heads.hidden;
+        let streams = Hub::new(&config, &engine);
         let app = Self {
             inner: Arc::new(Inner {
                 ledger,
@@ -303,11 +318,13 @@ impl App {
                 config,
                 shutdown: watch::channel(false).0,
                 layouts: LayoutCache::new(),
+                streams,
                 cache: Mutex::new(Cache::default()),
                 heads: Mutex::new(heads),
             }),
         };
         tokio::spawn(follow(Arc::downgrade(&app.inner), position));
+        tokio::spawn(super::stream::follow(Arc::downgrade(&app.inner), position));
         Ok(app)
     }
 

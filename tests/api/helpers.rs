@@ -729,7 +729,8 @@ impl TestApp {
     }
 }
 
-/// The test server's settings, with these projection settings.
+/// The test server's settings: small limits and short waits (the
+/// constants above), the stream caps and ring as by default.
 fn test_config(settings: Settings) -> ApiConfig {
     ApiConfig {
         body_limit: BODY_LIMIT,
