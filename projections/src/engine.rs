@@ -140,7 +140,8 @@ impl Engine {
         }
         let name = e.event.programme.as_str();
         if !self.programmes.contains_key(name) {
-            self.programmes.insert(name.to_owned(), ProgrammePositions::default());
+            self.programmes
+                .insert(name.to_owned(), ProgrammePositions::default());
         }
         let own = self.programmes.get_mut(name).expect("inserted above");
         own.all.push(e.position);

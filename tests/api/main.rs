@@ -5,6 +5,7 @@
 mod helpers;
 mod privacy;
 mod rights;
+mod scoped;
 mod small_counts;
 
 use std::time::{Duration, Instant};
