@@ -5,6 +5,7 @@
 mod helpers;
 mod privacy;
 mod rights;
+mod robustness;
 mod scoped;
 mod small_counts;
 
