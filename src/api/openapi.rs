@@ -829,7 +829,7 @@ fn parameters() -> Value {
         },
         "Position": {
             "name": "position", "in": "query", "required": false,
-            "description": "Answer as of this log position (the events at positions 1 to `position`; for mentor and viewer tokens, up to the `position`-th event they can see). Not with `as_of`.",
+            "description": "Answer as of this log position (the events at positions 1 to `position`; for mentor and viewer tokens, up to the `position`-th event they can see; for a token scoped to one programme, up to that programme's `position`-th event). Not with `as_of`.",
             "schema": { "type": "integer", "minimum": 0 },
         },
         "MinPosition": {
@@ -1325,7 +1325,7 @@ fn schemas() -> Value {
         "Position",
         json!({
             "type": "integer", "minimum": 0,
-            "description": "The log position this answer reflects: every event at positions 1 to it, none after. For mentor and viewer tokens, counted in the events they can see (attendances and erasures left out).",
+            "description": "The log position this answer reflects: every event at positions 1 to it, none after. For mentor and viewer tokens, counted in the events they can see (attendances and erasures left out); for a token scoped to one programme, counted in that programme's events only (decision 015), so that no position moves with another programme's activity.",
         }),
     );
 
@@ -1590,7 +1590,7 @@ fn schemas() -> Value {
                     "recorded_by",
                 ],
                 json!({
-                    "position": { "type": "integer", "minimum": 1, "description": "Global position: gap-free from 1, in commit order. In the envelope a mentor's append gets back, counted in the events a mentor can see (attendances and erasures left out), as every position told to mentors and viewers." },
+                    "position": { "type": "integer", "minimum": 1, "description": "Global position: gap-free from 1, in commit order. In the envelope a mentor's append gets back, counted in the events a mentor can see (attendances and erasures left out), as every position told to mentors and viewers; for a token scoped to one programme, counted in that programme's events (the k-th event of the programme has position k), as every position told to it." },
                     "stream": { "type": "string", "description": "`{programme}/{kind}/{id}`, e.g. `sjdlr/stakeholder/sj-ccas`; `{programme}/outreach/{from}/{to}` for contacts." },
                     "version": { "type": "integer", "minimum": 1, "description": "Version within the stream, from 1." },
                     "schema_version": { "const": 1, "description": "Schema version of `data`." },

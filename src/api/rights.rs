@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 use warp::http::{HeaderMap, Method, StatusCode};
 
 use super::problem::Problem;
-use super::routes::{authenticate, parse_query, read_body};
+use super::routes::{authenticate, parse_query, read_body, units};
 use super::state::App;
 use crate::auth::{Principal, Role};
 
@@ -268,6 +268,19 @@ where
         &principal.name,
     )
     .await
+    .map_err(|e| match e {
+        // Told in the caller's units, as every position.
+        RightsError::AlreadyErased { subject, position } => RightsError::AlreadyErased {
+            subject,
+            position: app
+                .inner
+                .engine
+                .read()
+                .expect("engine lock")
+                .told(position, units(principal)),
+        },
+        e => e,
+    })
     .map_err(|e| refusal(e, &request.subject))?;
     app.inner.telemetry.appended(1);
     let position = erasure.event.position;
@@ -281,12 +294,17 @@ where
         );
     }
     let erased = ErasedSubject::new(&request.subject, &erasure.key);
+    let mut event = erasure.event.to_json();
+    event["position"] = json!(app
+        .position_for(position, units(principal))
+        .await
+        .map_err(Problem::from_store)?);
     Ok(private_json(
         StatusCode::CREATED,
         &json!({
             "erased": erased.as_str(),
             "key": erasure.key.as_str(),
-            "event": erasure.event.to_json(),
+            "event": event,
         }),
     ))
 }
@@ -317,13 +335,27 @@ async fn access(app: &App, principal: &Principal, segments: &[&str]) -> Result<R
     let access = rights::subject_access(app.keyring(), &subject)
         .await
         .map_err(|e| refusal(e, &subject))?;
-    let events: Vec<Value> = access.events.iter().map(|e| e.to_json()).collect();
+    // Positions in the caller's units, as every position.
+    let units = units(principal);
+    let mut events = Vec::with_capacity(access.events.len());
+    for e in &access.events {
+        let mut v = e.to_json();
+        v["position"] = json!(app
+            .position_for(e.position, units)
+            .await
+            .map_err(Problem::from_store)?);
+        events.push(v);
+    }
+    let position = app
+        .position_for(access.position, units)
+        .await
+        .map_err(Problem::from_store)?;
     Ok(private_json(
         StatusCode::OK,
         &json!({
             "subject": access.subject.id(),
             "key": access.key.as_str(),
-            "position": access.position,
+            "position": position,
             "events": events,
         }),
     ))

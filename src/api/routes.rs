@@ -15,7 +15,7 @@ use futures::{Stream, StreamExt};
 use passerelle_events::ledger::decode;
 use passerelle_events::store::PAGE;
 use passerelle_events::{Event, EventLog, FieldError, Submission};
-use passerelle_projections::engine::{AsOf, Engine};
+use passerelle_projections::engine::{AsOf, Engine, Units};
 use passerelle_projections::gaps::kind_name;
 use passerelle_projections::model::{Audience, NeedStatus, Programme};
 use passerelle_projections::network::Network;
@@ -429,13 +429,13 @@ where
     let created = recorded.iter().filter(|r| r.created).count();
     app.inner.telemetry.appended(created as u64);
     // The caller sent these fields in clear and may see them (a mentor
-    // appends only notes, which hold no personal data). A mentor is told
-    // positions in visible units, as in every read.
-    let audience = audience(principal);
+    // appends only notes, which hold no personal data). Positions are told
+    // in the caller's units, as in every read.
+    let units = units(principal);
     let mut envelopes: Vec<Value> = Vec::with_capacity(recorded.len());
     for r in recorded {
         let position = app
-            .position_for(r.event.position, audience)
+            .position_for(r.event.position, units)
             .await
             .map_err(Problem::from_store)?;
         let mut v = app.opened(r.event).to_json();
@@ -478,6 +478,7 @@ async fn get_events(
         }
     }
     if let Some(p) = q.get("programme") {
+        readable(principal, p)?;
         let known = app
             .inner
             .engine
@@ -489,14 +490,39 @@ async fn get_events(
         if !known {
             return Err(Problem::not_found(format!("no programme {p:?}")));
         }
-        if !principal.can_read(p) {
-            return Err(Problem::forbidden(format!(
-                "this token cannot read programme {p:?}"
-            )));
-        }
     }
     raw_events_allowed(principal)?;
     let head = app.inner.store.head().await.map_err(Problem::from_store)?;
+    // A scoped token pages in its programme's units: `after`, each event's
+    // position, `next_after` and the head count its programme's events.
+    let units = units(principal);
+    let told_head = app
+        .position_for(head, units)
+        .await
+        .map_err(Problem::from_store)?;
+    let mut told = after;
+    if units != Units::LOG {
+        if after > told_head {
+            return Err(Problem::bad_request(format!(
+                "after {after} is beyond the last event this token reads ({told_head})"
+            )));
+        }
+        // The events this token reads up to the head are projected, or
+        // about to be: the one the store has just acknowledged.
+        app.wait_for_as(after, units).await;
+        let global = app
+            .inner
+            .engine
+            .read()
+            .expect("engine lock")
+            .position_of_told(after, units);
+        after = global.ok_or_else(|| {
+            Problem::unavailable(format!(
+                "position {after} was not projected within {} ms",
+                app.inner.config.min_position_timeout.as_millis()
+            ))
+        })?;
+    }
     app.keyring().refresh().await.map_err(Problem::from_keys)?;
     let mut events = Vec::new();
     'scan: while after < head {
@@ -510,23 +536,33 @@ async fn get_events(
             break;
         }
         for raw in page {
+            if raw.position > head {
+                break 'scan;
+            }
             after = raw.position;
             let r = &raw.record;
-            let keep = principal.can_read(&r.programme)
-                && q.get("programme").is_none_or(|p| *p == r.programme)
+            if !principal.can_read(&r.programme) {
+                continue;
+            }
+            told = if units == Units::LOG { after } else { told + 1 };
+            let keep = q.get("programme").is_none_or(|p| *p == r.programme)
                 && q.get("type").is_none_or(|t| *t == r.event_type);
             if keep {
                 let event = decode(&raw).map_err(Problem::from_store)?;
-                events.push(app.opened(event).to_json());
+                let mut v = app.opened(event).to_json();
+                v["position"] = json!(told);
+                events.push(v);
                 if events.len() as u64 == limit {
                     break 'scan;
                 }
             }
         }
     }
-    let body =
-        Bytes::from(json!({"position": head, "events": events, "next_after": after}).to_string());
-    Ok(with_etag(head, body, headers))
+    let next_after = if units == Units::LOG { after } else { told };
+    let body = Bytes::from(
+        json!({"position": told_head, "events": events, "next_after": next_after}).to_string(),
+    );
+    Ok(with_etag(told_head, body, headers))
 }
 
 /// `GET /api/v1/events/stream` ([`super::stream`]).
@@ -550,13 +586,9 @@ fn programme_of(engine: &Engine, principal: &Principal, q: &Query) -> Result<Str
         .collect();
     match q.get("programme") {
         Some(p) => {
+            readable(principal, p)?;
             if !engine.model().programmes.contains_key(p) {
                 return Err(Problem::not_found(format!("no programme {p:?}")));
-            }
-            if !principal.can_read(p) {
-                return Err(Problem::forbidden(format!(
-                    "this token cannot read programme {p:?}"
-                )));
             }
             Ok(p.clone())
         }
@@ -583,6 +615,27 @@ fn as_of(q: &Query) -> Result<AsOf, Problem> {
             .map_err(|m| Problem::bad_request(format!("as_of {m}"))),
         (None, Some(p)) => Ok(AsOf::Position(p)),
         (None, None) => Ok(AsOf::Latest),
+    }
+}
+
+/// Refuses a programme the token is not scoped to, whether it exists or
+/// not: a scoped token learns nothing of the other programmes, not even
+/// their names (decision 015).
+fn readable(principal: &Principal, programme: &str) -> Result<(), Problem> {
+    if principal.can_read(programme) {
+        return Ok(());
+    }
+    let own = principal.programme.as_deref().unwrap_or_default();
+    Err(Problem::forbidden(format!(
+        "this token is scoped to programme {own:?}: it reads {own:?} only"
+    )))
+}
+
+/// The units `principal` is told log positions in (decision 015).
+pub(super) fn units(principal: &Principal) -> Units<'_> {
+    Units {
+        audience: audience(principal),
+        programme: principal.programme.as_deref(),
     }
 }
 
@@ -618,14 +671,14 @@ async fn read(
     };
     let q = parse_query(raw_query, allowed)?;
     // Positions in and out are in the units the caller is told them in.
-    let audience = audience(principal);
+    let units = units(principal);
     let min_position = number(&q, "min_position")?;
     if let Some(p) = min_position {
-        if !app.wait_for_as(p, audience).await {
+        if !app.wait_for_as(p, units).await {
             return Err(Problem::unavailable(format!(
                 "position {p} was not projected within {} ms; the projection is at {}",
                 app.inner.config.min_position_timeout.as_millis(),
-                app.projected_for(audience)
+                app.projected_for(units)
             )));
         }
     }
@@ -656,7 +709,7 @@ async fn read(
     };
     // For mentors and viewers, the last event the read depends on is the
     // last they can see: a hidden event does not even render it again.
-    let (projected, told, last) = app.scope_position(&scope, audience);
+    let (projected, told, last) = app.scope_position(&scope, units);
     // An unknown programme: the render answers (not cached per programme).
     let last = last.unwrap_or(projected);
     let principal = principal.clone();
@@ -665,10 +718,8 @@ async fn read(
         .cached(key, last, min_position, move |app, engine| {
             let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
             let position = engine.position();
-            let tell = |p: u64| match audience {
-                Audience::Full => p,
-                Audience::Restricted => engine.visible_position(p),
-            };
+            let units = self::units(&principal);
+            let tell = |p: u64| engine.told(p, units);
             let mut v = render(app, engine, &principal, &rest, &q)?;
             // The fields that report the head the body reflects (never an
             // event's own position) follow it; the others (as of a
@@ -819,12 +870,14 @@ fn render(
         v["position"] = json!(engine.position());
         return Ok(v);
     }
-    let as_of = match (as_of(q)?, audience) {
-        // The n-th event they can see; past the last, the latest state.
-        (AsOf::Position(n), Audience::Restricted) => {
-            AsOf::Position(engine.position_of_visible(n).unwrap_or(u64::MAX))
-        }
-        (as_of, _) => as_of,
+    let as_of = match as_of(q)? {
+        // The n-th event in the reader's units; past the last, the latest state.
+        AsOf::Position(n) => AsOf::Position(
+            engine
+                .position_of_told(n, units(principal))
+                .unwrap_or(u64::MAX),
+        ),
+        as_of => as_of,
     };
     let with_contact = matches!(principal.role, Role::Admin | Role::Coordinator);
     match rest {

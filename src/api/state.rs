@@ -3,10 +3,13 @@
 //! store, telemetry and a cache of rendered reads keyed by the position of
 //! the last event that can change them (see [`Rendered`]).
 //!
-//! Mentors and viewers ([`Audience::Restricted`]) are told positions in
-//! visible units ([`Engine::visible_position`]), and their cached reads
-//! depend on visible events only: an attendance or an erasure changes
-//! nothing they see, not even when their cached answers are rendered again.
+//! Every reader is told positions in its own [`Units`]: mentors and viewers
+//! ([`Audience::Restricted`]) in visible units ([`Engine::visible_position`]),
+//! and their cached reads depend on visible events only — an attendance or an
+//! erasure changes nothing they see, not even when their cached answers are
+//! rendered again —; a token scoped to one programme in that programme's own
+//! units, so that no position it is told moves with another programme's
+//! activity (decision 015).
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -21,7 +24,7 @@ use passerelle_events::ledger::decode;
 use passerelle_events::personal::SlotState;
 use passerelle_events::store::PAGE;
 use passerelle_events::{Event, EventLog, Keyring, Ledger, SqliteStore, StoredEvent};
-use passerelle_projections::engine::Engine;
+use passerelle_projections::engine::{Engine, Units};
 use passerelle_projections::model::{is_hidden, is_hidden_type, Audience};
 use passerelle_projections::views::{LayoutCache, Settings};
 use sha2::{Digest, Sha256};
@@ -231,13 +234,35 @@ struct Heads {
     visible: u64,
     /// Each programme's last visible event.
     visible_programmes: HashMap<String, u64>,
+    /// Each programme's events up to `position`: all, and the visible ones.
+    counts: HashMap<String, (u64, u64)>,
 }
 
 impl Heads {
+    /// The projected position as a reader in `units` is told it.
+    fn told(&self, units: Units<'_>) -> u64 {
+        match (units.programme, units.audience) {
+            (None, Audience::Full) => self.position,
+            (None, Audience::Restricted) => self.position - self.hidden,
+            (Some(p), audience) => self.counts.get(p).map_or(0, |&(all, visible)| {
+                if audience == Audience::Full {
+                    all
+                } else {
+                    visible
+                }
+            }),
+        }
+    }
+
     /// Moves the heads past `event`, folded in at `position`.
     fn advance(&mut self, programme: &str, position: u64, hidden: bool) {
         self.position = position;
         self.programmes.insert(programme.to_owned(), position);
+        let counts = self.counts.entry(programme.to_owned()).or_default();
+        counts.0 += 1;
+        if !hidden {
+            counts.1 += 1;
+        }
         if hidden {
             self.hidden += 1;
         } else {
@@ -260,9 +285,8 @@ pub(crate) struct Inner {
     pub ledger: Ledger<SqliteStore>,
     pub store: SqliteStore,
     pub engine: RwLock<Engine>,
+    /// The projected position (in every reader's units: [`App::projected_for`]).
     pub projected: watch::Sender<u64>,
-    /// The projected position in visible units ([`Engine::visible_position`]).
-    pub projected_visible: watch::Sender<u64>,
     pub tokens: TokenStore,
     pub telemetry: Telemetry,
     pub config: ApiConfig,
@@ -304,7 +328,6 @@ impl App {
                 is_hidden(&e.event.event),
             );
         }
-        let visible = position - heads.hidden;
         let streams = Hub::new(&config, &engine);
         let app = Self {
             inner: Arc::new(Inner {
@@ -312,7 +335,6 @@ impl App {
                 store,
                 engine: RwLock::new(engine),
                 projected: watch::channel(position).0,
-                projected_visible: watch::channel(visible).0,
                 tokens,
                 telemetry: Telemetry::default(),
                 config,
@@ -361,58 +383,57 @@ impl App {
         *self.inner.projected.borrow()
     }
 
-    /// The log position projected so far, as `audience` is told it.
-    pub fn projected_for(&self, audience: Audience) -> u64 {
-        match audience {
-            Audience::Full => self.projected(),
-            Audience::Restricted => *self.inner.projected_visible.borrow(),
-        }
+    /// The log position projected so far, as a reader in `units` is told it.
+    pub fn projected_for(&self, units: Units<'_>) -> u64 {
+        self.inner.heads.lock().expect("heads lock").told(units)
     }
 
-    /// Position `p` as `audience` is told it: in visible units for mentors
-    /// and viewers, counting the events not projected yet from the store.
+    /// Position `p` as a reader in `units` is told it, counting the events
+    /// not projected yet from the store.
     pub(crate) async fn position_for(
         &self,
         p: u64,
-        audience: Audience,
+        units: Units<'_>,
     ) -> Result<u64, passerelle_events::StoreError> {
-        if audience == Audience::Full {
+        if units == Units::LOG {
             return Ok(p);
         }
-        let (projected, visible) = {
+        let (projected, told) = {
             let engine = self.inner.engine.read().expect("engine lock");
             let projected = engine.position().min(p);
-            (projected, engine.visible_position(projected))
+            (projected, engine.told(projected, units))
         };
-        let mut hidden = 0;
+        let mut later = 0;
         let mut after = projected;
         while after < p {
             let page = self.inner.store.read(after, PAGE).await?;
             let Some(last) = page.last() else { break };
             after = last.position;
-            hidden += page
+            later += page
                 .iter()
-                .filter(|r| r.position <= p && is_hidden_type(&r.record.event_type))
+                .filter(|r| {
+                    r.position <= p
+                        && units.programme.is_none_or(|own| r.record.programme == own)
+                        && (units.audience == Audience::Full
+                            || !is_hidden_type(&r.record.event_type))
+                })
                 .count() as u64;
         }
-        Ok(visible + (p - projected) - hidden)
+        Ok(told + later)
     }
 
     /// Waits (bounded) until `position` is projected.
     pub async fn wait_for(&self, position: u64) -> bool {
-        self.wait_for_as(position, Audience::Full).await
+        self.wait_for_as(position, Units::LOG).await
     }
 
-    /// Waits (bounded) until `position`, as `audience` is told positions,
-    /// is projected.
-    pub async fn wait_for_as(&self, position: u64, audience: Audience) -> bool {
-        let mut rx = match audience {
-            Audience::Full => self.inner.projected.subscribe(),
-            Audience::Restricted => self.inner.projected_visible.subscribe(),
-        };
+    /// Waits (bounded) until `position`, as a reader in `units` is told
+    /// positions, is projected.
+    pub async fn wait_for_as(&self, position: u64, units: Units<'_>) -> bool {
+        let mut rx = self.inner.projected.subscribe();
         let reached = tokio::time::timeout(
             self.inner.config.min_position_timeout,
-            rx.wait_for(|p| *p >= position),
+            rx.wait_for(|_| self.projected_for(units) >= position),
         )
         .await
         .is_ok_and(|r| r.is_ok());
@@ -424,29 +445,24 @@ impl App {
         self.inner.shutdown.send_replace(true);
     }
 
-    /// The projected position, the same as `audience` is told it, and the
-    /// position of the last event `scope` depends on among those `audience`
-    /// sees; `None` for a programme with no such event.
+    /// The projected position, the same as a reader in `units` is told it,
+    /// and the position of the last event `scope` depends on among those
+    /// the reader sees; `None` for a programme with no such event.
     pub(crate) fn scope_position(
         &self,
         scope: &Scope<'_>,
-        audience: Audience,
+        units: Units<'_>,
     ) -> (u64, u64, Option<u64>) {
         let heads = self.inner.heads.lock().expect("heads lock");
-        let (told, last) = match (audience, scope) {
-            (Audience::Full, Scope::Log) => (heads.position, Some(heads.position)),
-            (Audience::Full, Scope::Programme(p)) => {
-                (heads.position, heads.programmes.get(*p).copied())
+        let last = match (units.audience, scope) {
+            (Audience::Full, Scope::Log) => Some(heads.position),
+            (Audience::Full, Scope::Programme(p)) => heads.programmes.get(*p).copied(),
+            (Audience::Restricted, Scope::Log) => Some(heads.visible),
+            (Audience::Restricted, Scope::Programme(p)) => {
+                heads.visible_programmes.get(*p).copied()
             }
-            (Audience::Restricted, Scope::Log) => {
-                (heads.position - heads.hidden, Some(heads.visible))
-            }
-            (Audience::Restricted, Scope::Programme(p)) => (
-                heads.position - heads.hidden,
-                heads.visible_programmes.get(*p).copied(),
-            ),
         };
-        (heads.position, told, last)
+        (heads.position, heads.told(units), last)
     }
 
     /// The rendering of `key` for the state where `scope`'s last event is at
@@ -605,7 +621,7 @@ async fn follow(app: std::sync::Weak<Inner>, mut position: u64) {
             let programme = event.event.programme.as_str().to_owned();
             let hidden = is_hidden(&event.event.event);
             let erasure = matches!(event.event.event, Event::PersonalDataErased(_));
-            let visible = {
+            {
                 let mut engine = inner.engine.write().expect("engine lock");
                 let folded = engine.position();
                 engine.apply(event);
@@ -620,10 +636,8 @@ async fn follow(app: std::sync::Weak<Inner>, mut position: u64) {
                 if engine.position() > folded {
                     heads.advance(&programme, position, hidden);
                 }
-                heads.position - heads.hidden
-            };
+            }
             inner.projected.send_replace(position);
-            inner.projected_visible.send_replace(visible);
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

@@ -7,6 +7,8 @@ mod csrf;
 mod helpers;
 mod privacy;
 mod rights;
+mod robustness;
+mod scoped;
 mod small_counts;
 mod stream;
 

@@ -20,6 +20,8 @@ use std::sync::Arc;
 
 use passerelle::auth::Role;
 use passerelle_events::{Event, EventLog, SqliteStore};
+use passerelle_projections::engine::Units;
+use passerelle_projections::model::Audience;
 use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
@@ -431,7 +433,7 @@ async fn probe(
 }
 
 /// The strategy of query values, over the log's range of dates and positions.
-fn values(head: u64) -> impl Strategy<Value = Values> {
+fn values(head: u64, reached: u64) -> impl Strategy<Value = Values> {
     let date =
         (2020i32..=2023, 1u32..=12, 1u32..=28).prop_map(|(y, m, d)| format!("{y}-{m:02}-{d:02}"));
     let time = prop_oneof![
@@ -446,9 +448,10 @@ fn values(head: u64) -> impl Strategy<Value = Values> {
             prop::option::of(time.clone()),
             position.clone(),
             // Reached for every caller: mentors and viewers count visible
-            // events only, and a `min_position` beyond their head waits for
-            // the timeout (a 503 that says nothing of personal data).
-            prop::option::of(0..=DEMO_VISIBLE.min(head)),
+            // events only, scoped tokens their programme's events only, and
+            // a `min_position` beyond their head waits for the timeout (a
+            // 503 that says nothing of personal data).
+            prop::option::of(0..=reached),
         ),
         (
             position.clone(),
@@ -716,7 +719,14 @@ async fn no_route_gives_mentors_or_viewers_personal_data_or_anyone_a_ciphertext(
         );
     }
 
-    // Then random values, on random operations and callers.
+    // Then random values, on random operations and callers. The smallest
+    // head a caller is told: a scoped mentor's, in visible events of its
+    // programme.
+    let reached = app.app.projected_for(Units {
+        audience: Audience::Restricted,
+        programme: Some("brussels"),
+    });
+    assert!(reached > 0 && reached < DEMO_VISIBLE.min(head));
     let handle = tokio::runtime::Handle::current();
     let shared = Arc::new((demo, secrets, ops, callers));
     let run = {
@@ -728,7 +738,7 @@ async fn no_route_gives_mentors_or_viewers_personal_data_or_anyone_a_ciphertext(
                 failure_persistence: None,
                 ..Config::default()
             });
-            let strategy = (0..ops.len(), 0..callers.len(), values(head));
+            let strategy = (0..ops.len(), 0..callers.len(), values(head, reached));
             runner
                 .run(&strategy, |(op, caller, v)| {
                     let (demo, secrets, ops, callers) = &*shared;
