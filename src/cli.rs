@@ -327,8 +327,10 @@ pub struct ViewArgs {
     /// The programme (required when the log holds several).
     #[arg(long, value_name = "P")]
     pub programme: Option<String>,
-    /// As of this occurred time: a date (2021-05-01) or an RFC 3339 time.
-    /// Default: the programme's latest recorded occurrence.
+    /// As of this occurred time: a date (2021-05-01) or an RFC 3339 time; a
+    /// time after the programme's last event is read as that event's time
+    /// (the output's `as_of` says it). Default: the programme's latest
+    /// recorded occurrence.
     #[arg(long, value_name = "T", conflicts_with = "position")]
     pub as_of: Option<String>,
     /// As of this log position: what was known once events 1..=N were recorded.
@@ -392,7 +394,7 @@ pub struct DiffArgs {
     /// The earlier time (a date or an RFC 3339 time).
     #[arg(long, value_name = "T1", requires = "to", conflicts_with = "milestone")]
     pub from: Option<String>,
-    /// The later time.
+    /// The later time (read as the programme's last event time when after it).
     #[arg(long, value_name = "T2", requires = "from")]
     pub to: Option<String>,
     /// Compare just before this milestone with just before the next one.

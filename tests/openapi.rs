@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use passerelle::api::openapi;
-use passerelle::render::{diff_json, gaps_json, network_json, participation_json};
+use passerelle::render::{diff_json, gaps_page_json, network_json, participation_json};
 use passerelle_events::event::{
     Channel, Event, Level, MilestoneKind, Outcome, PartnershipKind, Priority, Role, StakeholderKind,
 };
@@ -195,7 +195,7 @@ fn routes_and_paths_agree() {
         .collect();
     assert_eq!(routes.len(), openapi::ROUTES.len(), "ROUTES has duplicates");
     assert_eq!(routes, from_doc);
-    assert_eq!(routes.len(), 21);
+    assert_eq!(routes.len(), 22);
 }
 
 #[test]
@@ -908,13 +908,20 @@ fn rendered_views_of_the_demo_are_valid_responses() {
                 &format!("network of {p}"),
                 openapi::validate_response("GET", "/network", 200, JSON, &network),
             );
+            // As the API pages them: a few findings, a few evidence ids each.
+            let page: Vec<_> = v.gaps.findings.iter().take(3).collect();
+            let mut gaps = gaps_page_json(&v.gaps, &page, 2, |f, last| {
+                format!("/api/v1/gaps/evidence?finding={}&after={last}", f.id)
+            });
+            gaps["next"] = json!("/api/v1/gaps?after=x");
             assert_ok(
                 &format!("gaps of {p}"),
-                openapi::validate_response("GET", "/gaps", 200, JSON, &gaps_json(&v.gaps)),
+                openapi::validate_response("GET", "/gaps", 200, JSON, &gaps),
             );
             let mut part = participation_json(&participation(&v.programme));
             part["position"] = json!(v.network.position);
             part["programme"] = json!(p);
+            part["as_of"] = Value::Null;
             assert_ok(
                 &format!("participation of {p}"),
                 openapi::validate_response("GET", "/participation", 200, JSON, &part),

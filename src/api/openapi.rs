@@ -37,6 +37,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/notes"),
     ("GET", "/network"),
     ("GET", "/gaps"),
+    ("GET", "/gaps/evidence"),
     ("GET", "/participation"),
     ("GET", "/diff"),
     ("GET", "/healthz"),
@@ -141,6 +142,9 @@ fn errors(statuses: &[u16]) -> Map<String, Value> {
 /// The statuses of a projected read (besides 200).
 const READ_ERRORS: &[u16] = &[304, 400, 401, 403, 404, 500, 503];
 
+/// The paging parameters of a list ordered by id.
+const PAGED: &[&str] = &["PageLimit", "AfterId"];
+
 /// Parameters every projected read takes, after its own.
 fn read_params(own: &[&str]) -> Vec<Value> {
     own.iter()
@@ -149,22 +153,20 @@ fn read_params(own: &[&str]) -> Vec<Value> {
         .collect()
 }
 
-/// A projected read of one programme: `programme`, `as_of`/`position` (when
-/// `as_of` is set), `min_position`, `If-None-Match`.
+/// A projected read of one programme: its path parameters, `programme`,
+/// `as_of`/`position`, its own query parameters (`query`: paging),
+/// `min_position`, `If-None-Match`.
 fn read_op(
     id: &str,
     tag: &str,
     summary: &str,
     description: &str,
-    path_params: &[&str],
-    as_of: bool,
+    (path_params, query): (&[&str], &[&str]),
     body: (&str, &str),
 ) -> Value {
     let mut own: Vec<&str> = path_params.to_vec();
-    own.push("Programme");
-    if as_of {
-        own.extend(["AsOf", "Position"]);
-    }
+    own.extend(["Programme", "AsOf", "Position"]);
+    own.extend(query);
     let mut responses = Map::new();
     responses.insert("200".into(), ok_json(body.0, body.1));
     responses.extend(errors(READ_ERRORS));
@@ -241,7 +243,16 @@ fn info() -> Value {
             "outside the token's scope, `403`.\n\n",
             "**Time travel.** Reads marked so take `as_of` (a date or an RFC 3339 time: what the ",
             "network looked like then, by `occurred_at`) or `position` (what the log held then); ",
-            "not both.\n\n",
+            "not both. An `as_of` after the programme's last event is read as that event's time: ",
+            "the answer is the one for that time, and its `as_of` says so.\n\n",
+            "**Pages.** Every list is paged: `limit` items (default 100, at most 1000) and a `next` ",
+            "link to the following page (`null` on the last), which keeps the read's parameters and ",
+            "sets its cursor (`after`). A gap-report finding gives its first 20 evidence ids, the ",
+            "count of the others and a link to them.\n\n",
+            "**Bounded work.** A read that has to be computed runs for 10 s at most (by default) and ",
+            "only while a request waits for it; the server computes a bounded number of reads at ",
+            "once, and a read waits 2 s at most (by default) for its turn. Beyond either bound the ",
+            "read is answered `503` (`/problems/busy`) with `Retry-After`.\n\n",
             "**Errors** are RFC 9457 `application/problem+json` documents: `type` (a URI reference ",
             "such as `/problems/validation`), `title`, `status`, `detail`, and for `422` `errors`, ",
             "each naming a `field` and the rule it broke.\n\n",
@@ -273,7 +284,8 @@ fn info() -> Value {
 }
 
 fn paths() -> Value {
-    let as_of_note = "Takes `as_of` or `position` to answer for an earlier time or log position.";
+    let as_of_note = "Takes `as_of` or `position` to answer for an earlier time or log position; an `as_of` after the programme's last event is read as that event's time, which `as_of` in the answer says.";
+    let page_note = "One page: `limit` items (default 100), the next page at `next`.";
     let mut paths = json!({
         "/events": {
             "post": append_events(),
@@ -283,53 +295,53 @@ fn paths() -> Value {
         "/programmes": { "get": list_programmes() },
         "/stakeholders": { "get": read_op(
             "listStakeholders", "directory", "Stakeholders of a programme",
-            &format!("Every stakeholder registered in the programme, archived ones included (`archived: true`). `contact` is present only for admin and coordinator tokens. {as_of_note}"),
-            &[], true, ("The programme's stakeholders.", "StakeholderList"),
+            &format!("Every stakeholder registered in the programme, archived ones included (`archived: true`). `contact` is present only for admin and coordinator tokens. {page_note} {as_of_note}"),
+            (&[], PAGED), ("A page of the programme's stakeholders, by id.", "StakeholderList"),
         )},
         "/stakeholders/{id}": { "get": read_op(
             "getStakeholder", "directory", "One stakeholder with its ties and contacts",
-            &format!("The stakeholder, each tie it has (partnership, outreach contacts, co-attended sessions, with the decayed strength) and every outreach contact from or to it. 404 when the programme has no such stakeholder. {as_of_note}"),
-            &["StakeholderId"], true, ("The stakeholder, its ties and contacts.", "StakeholderDetail"),
+            &format!("The stakeholder, each tie it has (partnership, outreach contacts, co-attended sessions, with the decayed strength; by the other stakeholder's id) and every outreach contact from or to it (in log order). Both lists are paged: `limit` items each (default 100), the next page of ties at `ties_next`, of contacts at `contacts_next`. 404 when the programme has no such stakeholder. {as_of_note}"),
+            (&["StakeholderId"], &["PageLimit", "TiesAfter", "ContactsAfter"]), ("The stakeholder, a page of its ties and one of its contacts.", "StakeholderDetail"),
         )},
         "/partnerships": { "get": read_op(
             "listPartnerships", "directory", "Partnerships of a programme",
-            &format!("Every partnership formed in the programme; an ended one has `ended_at`. {as_of_note}"),
-            &[], true, ("The programme's partnerships.", "PartnershipList"),
+            &format!("Every partnership formed in the programme; an ended one has `ended_at`. {page_note} {as_of_note}"),
+            (&[], PAGED), ("A page of the programme's partnerships, by id.", "PartnershipList"),
         )},
         "/sessions": { "get": read_op(
             "listSessions", "directory", "Co-creation sessions of a programme",
-            &format!("Every co-creation session with its IAP2 level and beneficiary counts. For mentor and viewer tokens, a session with any count from 1 to 4 shows its counts as `null` (a total of at least 5 stays) and `suppressed` true, and `attended` is always `null`. {as_of_note}"),
-            &[], true, ("The programme's sessions.", "SessionList"),
+            &format!("Every co-creation session with its IAP2 level and beneficiary counts. For mentor and viewer tokens, a session with any count from 1 to 4 shows its counts as `null` (a total of at least 5 stays) and `suppressed` true, and `attended` is always `null`. {page_note} {as_of_note}"),
+            (&[], PAGED), ("A page of the programme's sessions, by id.", "SessionList"),
         )},
         "/needs": { "get": read_op(
             "listNeeds", "directory", "Needs of the action plan",
-            &format!("Every declared need with its status and who addressed it. {as_of_note}"),
-            &[], true, ("The programme's needs.", "NeedList"),
+            &format!("Every declared need with its status and who addressed it. {page_note} {as_of_note}"),
+            (&[], PAGED), ("A page of the programme's needs, by id.", "NeedList"),
         )},
         "/milestones": { "get": read_op(
             "listMilestones", "directory", "Milestones of a programme",
-            &format!("Dated markers (mentoring visits, decisions, …) for before/after comparisons. {as_of_note}"),
-            &[], true, ("The programme's milestones.", "MilestoneList"),
+            &format!("Dated markers (mentoring visits, decisions, …) for before/after comparisons. {page_note} {as_of_note}"),
+            (&[], &["PageLimit", "AfterListed"]), ("A page of the programme's milestones, in time order.", "MilestoneList"),
         )},
         "/notes": { "get": read_op(
             "listNotes", "directory", "Review notes of a programme",
-            &format!("Notes left on a stakeholder, need, partnership or gap-report finding. {as_of_note}"),
-            &[], true, ("The programme's review notes.", "NoteList"),
+            &format!("Notes left on a stakeholder, need, partnership or gap-report finding. {page_note} {as_of_note}"),
+            (&[], &["PageLimit", "AfterListed"]), ("A page of the programme's review notes, in log order.", "NoteList"),
         )},
         "/network": { "get": read_op(
             "getNetwork", "analysis", "The network map",
             &format!("Nodes (stakeholders) with centralities, core number, Burt's constraint, community and map position; edges (present ties) with decayed strength, partnership, contacts and co-attended sessions; network-wide metrics. {as_of_note}"),
-            &[], true, ("The network with metrics and layout.", "Network"),
+            (&[], &[]), ("The network with metrics and layout.", "Network"),
         )},
         "/gaps": { "get": read_op(
             "getGaps", "analysis", "The gap report",
-            &format!("Findings of ten kinds, each with a severity, its subjects, a one-line explanation and a suggested next step in English and French, and the ids of the events that show it. A finding's `id` depends only on its kind and subjects. {as_of_note}"),
-            &[], true, ("The gap report.", "GapReport"),
+            &format!("Findings of ten kinds, by severity, kind and id, each with a severity, its subjects, a one-line explanation and a suggested next step in English and French, and the ids of the events that show it: the first 20 (by id), with the count of the others (`evidence_more`) and a link to them (`evidence_next`, at `/gaps/evidence`). A finding's `id` depends only on its kind and subjects. {page_note} {as_of_note}"),
+            (&[], &["PageLimit", "AfterFinding"]), ("A page of the gap report's findings.", "GapReport"),
         )},
         "/participation": { "get": read_op(
             "getParticipation", "analysis", "How beneficiaries take part",
             &format!("Per session and per month: beneficiaries, women's share, first-time and returning, IAP2 level; each beneficiary group's trajectory across levels. For mentor and viewer tokens, a session with any count from 1 to 4 shows its counts as `null` (a total of at least 5 stays) and is left out of its month's sums (`withheld` says how many were), and attendance figures are `null`. {as_of_note}"),
-            &[], true, ("Participation in the programme.", "Participation"),
+            (&[], &[]), ("Participation in the programme.", "Participation"),
         )},
         "/diff": { "get": diff_op() },
         "/healthz": { "get": {
@@ -407,6 +419,11 @@ fn paths() -> Value {
             },
         }},
     });
+    paths["/gaps/evidence"] = json!({ "get": read_op(
+        "getFindingEvidence", "analysis", "The evidence of one finding",
+        &format!("The ids of the events that show one finding of the gap report, in id order, as of the same point as the report (a finding's `evidence_next` link says it). 404 when the report has no such finding. {page_note} {as_of_note}"),
+        (&[], &["FindingId", "PageLimit", "AfterEvent"]), ("A page of the finding's evidence.", "EvidencePage"),
+    )});
     paths["/erasures"] = json!({ "post": erase_op() });
     paths["/subjects/{subject}"] = json!({ "get": subject_access_op() });
     // Any request may meet the connection limit.
@@ -776,15 +793,18 @@ fn list_programmes() -> Value {
     let mut responses = Map::new();
     responses.insert(
         "200".into(),
-        ok_json("The programmes the token may read.", "ProgrammeList"),
+        ok_json(
+            "A page of the programmes the token may read.",
+            "ProgrammeList",
+        ),
     );
     responses.extend(errors(&[304, 400, 401, 500, 503]));
     json!({
         "operationId": "listProgrammes",
         "tags": ["directory"],
         "summary": "Programmes",
-        "description": "Every programme the token may read, with its role in the mentoring scheme and counts.",
-        "parameters": read_params(&[]),
+        "description": "Every programme the token may read, by id, with its role in the mentoring scheme and counts. One page: `limit` items (default 100), the next page at `next`.",
+        "parameters": read_params(&["PageLimit", "AfterId"]),
         "responses": responses,
     })
 }
@@ -851,6 +871,46 @@ fn parameters() -> Value {
             "name": "limit", "in": "query", "required": false,
             "description": "Most events in the page.",
             "schema": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 },
+        },
+        "PageLimit": {
+            "name": "limit", "in": "query", "required": false,
+            "description": "Most items in the page (400 beyond 1000).",
+            "schema": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 },
+        },
+        "AfterId": {
+            "name": "after", "in": "query", "required": false,
+            "description": "Start after this id (the list is by id); the `next` link of a page sets it.",
+            "schema": r("Id"),
+        },
+        "AfterListed": {
+            "name": "after", "in": "query", "required": false,
+            "description": "Start after the item with this id, which must be in the list (400 otherwise); the `next` link of a page sets it.",
+            "schema": r("Id"),
+        },
+        "AfterFinding": {
+            "name": "after", "in": "query", "required": false,
+            "description": "Start after the finding with this id, which must be in the report (400 otherwise: it may have closed since; start again); the `next` link of a page sets it.",
+            "schema": { "type": "string" },
+        },
+        "AfterEvent": {
+            "name": "after", "in": "query", "required": false,
+            "description": "Start after this event id (the list is by id); the `next` link of a page sets it.",
+            "schema": r("Uuid"),
+        },
+        "TiesAfter": {
+            "name": "ties_after", "in": "query", "required": false,
+            "description": "Start the ties after the one with this stakeholder (ties are by the other stakeholder's id); `ties_next` sets it.",
+            "schema": r("Id"),
+        },
+        "ContactsAfter": {
+            "name": "contacts_after", "in": "query", "required": false,
+            "description": "Start the contacts after the one with this event id, which must be among them (400 otherwise); `contacts_next` sets it.",
+            "schema": r("Uuid"),
+        },
+        "FindingId": {
+            "name": "finding", "in": "query", "required": true,
+            "description": "The `id` of a finding of the gap report.",
+            "schema": { "type": "string" },
         },
         "EventTypeFilter": {
             "name": "type", "in": "query", "required": false,
@@ -977,11 +1037,17 @@ fn responses() -> Value {
             "A bug or a corrupt store; the detail is logged, not shown.",
             500, "/problems/internal", Value::Null,
         ),
-        "Unavailable": problem_response(
-            "The store is unavailable, `min_position` was not reached in time, or the server holds its limit of connections (on any operation: see the description of the API).",
-            503, "/problems/unavailable",
-            json!({ "Retry-After": { "$ref": "#/components/headers/RetryAfter" } }),
-        ),
+        "Unavailable": {
+            "description": "`/problems/unavailable`: the store is unavailable, `min_position` was not reached in time, or the server holds its limit of connections (on any operation: see the description of the API). `/problems/busy`: the read needs a computation and the server ran as many as it runs at once for as long as the read could wait (2 s by default), or the computation took longer than the server allows (10 s by default) and was stopped; nothing of it is cached.",
+            "headers": { "Retry-After": { "$ref": "#/components/headers/RetryAfter" } },
+            "content": { "application/problem+json": { "schema": {
+                "allOf": [r("Problem")],
+                "properties": {
+                    "type": { "enum": ["/problems/unavailable", "/problems/busy"] },
+                    "status": { "const": 503 },
+                },
+            }}},
+        },
     })
 }
 
@@ -1319,6 +1385,20 @@ fn schemas() -> Value {
         json!({
             "type": ["number", "null"],
             "description": "A metric value, or `null` when it is not a finite number.",
+        }),
+    );
+    put(
+        "NextLink",
+        json!({
+            "type": ["string", "null"],
+            "description": "The next page: this read's path and query with the cursor set (`/api/v1/stakeholders?programme=sjdlr&after=sj-ccas`); `null` on the last page.",
+        }),
+    );
+    put(
+        "AsOfRead",
+        json!({
+            "anyOf": [r("DateTime"), { "type": "null" }],
+            "description": "The time the answer is as of: `as_of` as given, or the programme's last event time when `as_of` is later (the answer is then the one for that time); `null` for a read as of a position or of the latest state.",
         }),
     );
     put(
@@ -1766,10 +1846,11 @@ fn schemas() -> Value {
     put(
         "ProgrammeList",
         object(
-            &["position", "programmes"],
+            &["position", "programmes", "next"],
             json!({
                 "position": r("Position"),
                 "programmes": array(r("ProgrammeSummary")),
+                "next": r("NextLink"),
             }),
         ),
     );
@@ -1804,11 +1885,13 @@ fn schemas() -> Value {
     put(
         "StakeholderList",
         object(
-            &["position", "programme", "stakeholders"],
+            &["position", "programme", "as_of", "stakeholders", "next"],
             json!({
                 "position": r("Position"),
                 "programme": r("ProgrammeId"),
+                "as_of": r("AsOfRead"),
                 "stakeholders": array(r("Stakeholder")),
+                "next": r("NextLink"),
             }),
         ),
     );
@@ -1867,13 +1950,25 @@ fn schemas() -> Value {
     put(
         "StakeholderDetail",
         object(
-            &["position", "programme", "stakeholder", "ties", "contacts"],
+            &[
+                "position",
+                "programme",
+                "as_of",
+                "stakeholder",
+                "ties",
+                "ties_next",
+                "contacts",
+                "contacts_next",
+            ],
             json!({
                 "position": r("Position"),
                 "programme": r("ProgrammeId"),
+                "as_of": r("AsOfRead"),
                 "stakeholder": r("Stakeholder"),
                 "ties": array(r("Tie")),
+                "ties_next": r("NextLink"),
                 "contacts": array(r("OutreachContact")),
+                "contacts_next": r("NextLink"),
             }),
         ),
     );
@@ -1894,11 +1989,13 @@ fn schemas() -> Value {
     put(
         "PartnershipList",
         object(
-            &["position", "programme", "partnerships"],
+            &["position", "programme", "as_of", "partnerships", "next"],
             json!({
                 "position": r("Position"),
                 "programme": r("ProgrammeId"),
+                "as_of": r("AsOfRead"),
                 "partnerships": array(r("Partnership")),
+                "next": r("NextLink"),
             }),
         ),
     );
@@ -1959,11 +2056,13 @@ fn schemas() -> Value {
     put(
         "SessionList",
         object(
-            &["position", "programme", "sessions"],
+            &["position", "programme", "as_of", "sessions", "next"],
             json!({
                 "position": r("Position"),
                 "programme": r("ProgrammeId"),
+                "as_of": r("AsOfRead"),
                 "sessions": array(r("Session")),
+                "next": r("NextLink"),
             }),
         ),
     );
@@ -1993,11 +2092,13 @@ fn schemas() -> Value {
     put(
         "NeedList",
         object(
-            &["position", "programme", "needs"],
+            &["position", "programme", "as_of", "needs", "next"],
             json!({
                 "position": r("Position"),
                 "programme": r("ProgrammeId"),
+                "as_of": r("AsOfRead"),
                 "needs": array(r("Need")),
+                "next": r("NextLink"),
             }),
         ),
     );
@@ -2016,11 +2117,13 @@ fn schemas() -> Value {
     put(
         "MilestoneList",
         object(
-            &["position", "programme", "milestones"],
+            &["position", "programme", "as_of", "milestones", "next"],
             json!({
                 "position": r("Position"),
                 "programme": r("ProgrammeId"),
+                "as_of": r("AsOfRead"),
                 "milestones": array(r("Milestone")),
+                "next": r("NextLink"),
             }),
         ),
     );
@@ -2040,11 +2143,13 @@ fn schemas() -> Value {
     put(
         "NoteList",
         object(
-            &["position", "programme", "notes"],
+            &["position", "programme", "as_of", "notes", "next"],
             json!({
                 "position": r("Position"),
                 "programme": r("ProgrammeId"),
+                "as_of": r("AsOfRead"),
                 "notes": array(r("Note")),
+                "next": r("NextLink"),
             }),
         ),
     );
@@ -2190,7 +2295,7 @@ fn schemas() -> Value {
             ],
             json!({
                 "programme": r("ProgrammeId"),
-                "as_of": r("DateTime"),
+                "as_of": { "allOf": [r("DateTime")], "description": "The time the network is measured at: `as_of`, or the programme's last event time when `as_of` is later or not given." },
                 "position": r("Position"),
                 "nodes": array(r("NetworkNode")),
                 "edges": array(r("NetworkEdge")),
@@ -2218,6 +2323,8 @@ fn schemas() -> Value {
                 "subjects",
                 "explanation",
                 "evidence",
+                "evidence_more",
+                "evidence_next",
                 "suggestion",
             ],
             json!({
@@ -2226,7 +2333,9 @@ fn schemas() -> Value {
                 "severity": r("Severity"),
                 "subjects": { "type": "array", "items": { "type": "string" }, "description": "Stakeholder, need, partnership or session ids, kinds or themes concerned." },
                 "explanation": r("Bilingual"),
-                "evidence": { "type": "array", "items": r("Uuid"), "description": "Ids of the events that show it." },
+                "evidence": { "type": "array", "items": r("Uuid"), "maxItems": 20, "description": "Ids of the events that show it: the first 20, by id." },
+                "evidence_more": { "allOf": [r("Count")], "description": "How many other events show it." },
+                "evidence_next": { "allOf": [r("NextLink")], "description": "The other events, at `/gaps/evidence`; `null` when there is none." },
                 "suggestion": r("Bilingual"),
             }),
         ),
@@ -2234,12 +2343,34 @@ fn schemas() -> Value {
     put(
         "GapReport",
         object(
-            &["programme", "as_of", "position", "findings"],
+            &["programme", "as_of", "position", "findings", "next"],
             json!({
                 "programme": r("ProgrammeId"),
-                "as_of": r("DateTime"),
+                "as_of": { "allOf": [r("DateTime")], "description": "The time the network is measured at: `as_of`, or the programme's last event time when `as_of` is later or not given." },
                 "position": r("Position"),
                 "findings": array(r("Finding")),
+                "next": r("NextLink"),
+            }),
+        ),
+    );
+    put(
+        "EvidencePage",
+        object(
+            &[
+                "programme",
+                "as_of",
+                "position",
+                "finding",
+                "evidence",
+                "next",
+            ],
+            json!({
+                "programme": r("ProgrammeId"),
+                "as_of": { "allOf": [r("DateTime")], "description": "The time the network is measured at, as in the gap report." },
+                "position": r("Position"),
+                "finding": { "type": "string", "description": "The finding's id." },
+                "evidence": { "type": "array", "items": r("Uuid"), "description": "Ids of events that show it, by id." },
+                "next": r("NextLink"),
             }),
         ),
     );
@@ -2328,6 +2459,7 @@ fn schemas() -> Value {
             &[
                 "position",
                 "programme",
+                "as_of",
                 "sessions",
                 "months",
                 "trajectories",
@@ -2337,6 +2469,7 @@ fn schemas() -> Value {
             json!({
                 "position": r("Position"),
                 "programme": r("ProgrammeId"),
+                "as_of": r("AsOfRead"),
                 "sessions": array(r("SessionParticipation")),
                 "months": array(r("MonthParticipation")),
                 "trajectories": array(r("Trajectory")),
@@ -2350,7 +2483,7 @@ fn schemas() -> Value {
         object(
             &["as_of", "position"],
             json!({
-                "as_of": r("DateTime"),
+                "as_of": { "allOf": [r("DateTime")], "description": "The time this side is as of: `from` or `to`, or the programme's last event time when it is later." },
                 "position": r("Position"),
             }),
         ),

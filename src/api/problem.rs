@@ -177,6 +177,21 @@ impl Problem {
         self
     }
 
+    /// 503: the server does not take this work now — as many renderings
+    /// as it runs at once are under way, or this one ran out of time —;
+    /// `Retry-After` says when to try again.
+    pub fn busy(detail: impl Into<String>, retry_after: std::time::Duration) -> Self {
+        let mut p = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "/problems/busy",
+            "Server busy",
+            detail,
+        );
+        let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+        p.headers.push(("retry-after", secs.max(1).to_string()));
+        p
+    }
+
     /// 500: a bug or a corrupt store. The detail is logged, not shown.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         tracing::error!(error = %detail, "internal error");

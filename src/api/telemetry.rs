@@ -1,7 +1,8 @@
 //! Request telemetry: one tracing line per request (method, route, status,
 //! latency — never a body, a token or personal data), the connections'
 //! counters and log lines (a client that goes away is not a server error),
-//! and the Prometheus counters served at `/api/v1/metrics`.
+//! and the Prometheus counters served at `/api/v1/metrics`, with those of
+//! the renderings of reads (under way, refused, stopped).
 
 use std::collections::BTreeMap;
 use std::error::Error as StdError;
@@ -24,12 +25,26 @@ struct Route {
     sum: f64,
 }
 
+/// Why a rendering was stopped before it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// No request waited for it any more (every client had gone).
+    Abandoned,
+    /// Its deadline passed.
+    Deadline,
+}
+
 /// Counters shared by every request.
 #[derive(Default)]
 pub struct Telemetry {
     routes: Mutex<BTreeMap<(String, &'static str), Route>>,
     appended: Mutex<u64>,
     connections: Connections,
+    renders_running: AtomicU64,
+    renders_waiting: AtomicU64,
+    renders_refused: AtomicU64,
+    renders_abandoned: AtomicU64,
+    renders_out_of_time: AtomicU64,
 }
 
 /// Connection counters.
@@ -38,6 +53,22 @@ struct Connections {
     open: AtomicU64,
     shed: AtomicU64,
     refused: AtomicU64,
+}
+
+/// One gauge's count, held until it is dropped.
+pub struct Counted<'a>(&'a AtomicU64);
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl<'a> Counted<'a> {
+    fn new(gauge: &'a AtomicU64) -> Self {
+        gauge.fetch_add(1, Ordering::Relaxed);
+        Self(gauge)
+    }
 }
 
 impl Telemetry {
@@ -100,6 +131,32 @@ impl Telemetry {
         } else {
             tracing::error!(error = %e, "connection error");
         }
+    }
+
+    /// Counts a rendering as under way until the guard is dropped.
+    pub fn rendering(&self) -> Counted<'_> {
+        Counted::new(&self.renders_running)
+    }
+
+    /// Counts a read as waiting for a place among the renderings until
+    /// the guard is dropped.
+    pub fn waiting(&self) -> Counted<'_> {
+        Counted::new(&self.renders_waiting)
+    }
+
+    /// Counts a rendering refused: as many as the server runs at once were
+    /// under way for as long as the read could wait.
+    pub fn render_refused(&self) {
+        self.renders_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a rendering stopped before it ended.
+    pub fn render_stopped(&self, reason: StopReason) {
+        match reason {
+            StopReason::Abandoned => &self.renders_abandoned,
+            StopReason::Deadline => &self.renders_out_of_time,
+        }
+        .fetch_add(1, Ordering::Relaxed);
     }
 
     /// The Prometheus text exposition.
@@ -167,9 +224,59 @@ impl Telemetry {
             "passerelle_projection_lag_events {}",
             head.saturating_sub(projected)
         );
+        self.render_renders(&mut out);
         out
     }
 
+    /// The renderings' gauge and counters.
+    fn render_renders(&self, out: &mut String) {
+        let load = |n: &AtomicU64| n.load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "# HELP passerelle_renders_in_flight Renderings of reads under way."
+        );
+        let _ = writeln!(out, "# TYPE passerelle_renders_in_flight gauge");
+        let _ = writeln!(
+            out,
+            "passerelle_renders_in_flight {}",
+            load(&self.renders_running)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP passerelle_renders_waiting Reads waiting for a place among the renderings."
+        );
+        let _ = writeln!(out, "# TYPE passerelle_renders_waiting gauge");
+        let _ = writeln!(
+            out,
+            "passerelle_renders_waiting {}",
+            load(&self.renders_waiting)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP passerelle_renders_refused_total Reads answered 503 because as many renderings as the server runs at once were under way for as long as they could wait."
+        );
+        let _ = writeln!(out, "# TYPE passerelle_renders_refused_total counter");
+        let _ = writeln!(
+            out,
+            "passerelle_renders_refused_total {}",
+            load(&self.renders_refused)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP passerelle_renders_stopped_total Renderings stopped before they ended: no request waited for them any more (abandoned), or their deadline passed (deadline)."
+        );
+        let _ = writeln!(out, "# TYPE passerelle_renders_stopped_total counter");
+        for (reason, n) in [
+            ("abandoned", &self.renders_abandoned),
+            ("deadline", &self.renders_out_of_time),
+        ] {
+            let _ = writeln!(
+                out,
+                "passerelle_renders_stopped_total{{reason=\"{reason}\"}} {}",
+                load(n)
+            );
+        }
+    }
     /// The connection counters, in the Prometheus text exposition.
     fn render_connections(&self, out: &mut String) {
         let c = &self.connections;

@@ -2,6 +2,7 @@
 //! 0 through [`helpers::TestApp`] and speaks HTTP to it. Every JSON or
 //! problem response is also checked against the OpenAPI document.
 
+mod bounded;
 mod connections;
 mod csrf;
 mod helpers;

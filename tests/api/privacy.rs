@@ -72,6 +72,8 @@ struct Demo {
     stakeholders: Vec<(String, String)>,
     subjects: Vec<String>,
     milestones: Vec<String>,
+    /// (programme, finding id) of the latest gap reports.
+    findings: Vec<(String, String)>,
     /// Subjects an admin may erase during the test (and unknown ones).
     erasable: Vec<String>,
 }
@@ -173,6 +175,14 @@ fn fill(op: &Operation, v: &Values, demo: &Demo) -> Request {
             ("query", "from") => v.from.clone(),
             ("query", "to") => v.to.clone(),
             ("query", "milestone") => v.milestone.map(|i| pick(&demo.milestones, i).clone()),
+            ("query", "finding") => demo
+                .findings
+                .iter()
+                .find(|(p, _)| p == v.programme.unwrap_or("sjdlr"))
+                .map(|(_, id)| id.clone()),
+            // The first page of ties and contacts: cursors are only ever
+            // taken from an answer.
+            ("query", "ties_after" | "contacts_after") => None,
             ("header", "Last-Event-ID") => num(v.last_event_id),
             // An ETag is only ever sent back: no value of its own to try.
             ("header", "If-None-Match") => None,
@@ -569,6 +579,7 @@ async fn prepare(app: &TestApp) -> (Demo, Secrets) {
     subjects.extend(erasable.iter().cloned());
     let mut stakeholders = Vec::new();
     let mut milestones = Vec::new();
+    let mut findings = Vec::new();
     for programme in ["sjdlr", "brussels"] {
         let q = format!("programme={programme}");
         let list = app.stakeholders(&t.admin, &q).await.ok_json(200);
@@ -578,6 +589,10 @@ async fn prepare(app: &TestApp) -> (Demo, Secrets) {
         let list = app.milestones(&t.admin, &q).await.ok_json(200);
         for m in list["milestones"].as_array().unwrap() {
             milestones.push(m["id"].as_str().unwrap().to_owned());
+        }
+        let report = app.gaps(&t.admin, &q).await.ok_json(200);
+        for f in report["findings"].as_array().unwrap() {
+            findings.push((programme.to_owned(), f["id"].as_str().unwrap().to_owned()));
         }
     }
     stakeholders.push(("sjdlr".into(), "nobody-here".into()));
@@ -594,6 +609,7 @@ async fn prepare(app: &TestApp) -> (Demo, Secrets) {
             stakeholders,
             subjects,
             milestones,
+            findings,
             erasable,
         },
         Secrets {
