@@ -131,9 +131,9 @@ async fn every_hostile_request_is_refused_clearly_and_changes_nothing() {
         .no_proxy()
         .build()
         .expect("a client");
-    let head = app.head().await;
     let mut failures = Vec::new();
     for case in &cases {
+        let head = app.head().await;
         let label = format!("[{}] {}", case.group, case.name);
         let query = fill(&case.query, &app.base);
         let url = if query.is_empty() {
