@@ -10,6 +10,7 @@ pub mod aggregate;
 pub mod envelope;
 pub mod error;
 pub mod event;
+pub mod json;
 pub mod keyring;
 pub mod ledger;
 pub mod personal;
