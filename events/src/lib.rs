@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod aggregate;
+pub mod clock;
 pub mod envelope;
 pub mod error;
 pub mod event;

@@ -11,6 +11,12 @@
 //! events are stored otherwise than in the source log: the import counts them
 //! and says that its chain is a new one.
 //!
+//! Each line is read by the strict JSON parser (a key given twice is refused,
+//! naming the line). A line with its provenance (`recorded_at` and
+//! `recorded_by`, as `export` writes them) was recorded before: it is read
+//! with the rules of stored events. A line without is a new event, held to
+//! the rules of new events and the clock's (decision 011).
+//!
 //! `PersonalDataErased` events are taken only from an exported log (lines
 //! with `recorded_at` and `recorded_by`), as the record of an erasure done
 //! in the source store; they destroy no key here — the keys line lists the

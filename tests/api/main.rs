@@ -3,6 +3,7 @@
 //! problem response is also checked against the OpenAPI document.
 
 mod helpers;
+mod input;
 mod privacy;
 mod rights;
 mod small_counts;
