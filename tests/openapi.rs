@@ -515,6 +515,53 @@ fn the_request_schema_agrees_with_the_parser() {
             false,
         ),
         (
+            "a title of invisible characters",
+            with(&|v| v["data"]["title"] = json!("\u{200B}\u{FEFF} \u{2060}")),
+            false,
+        ),
+        (
+            "a title with a right-to-left override",
+            with(&|v| v["data"]["title"] = json!("Workshop \u{202E}pohskrow")),
+            false,
+        ),
+        (
+            "a title with an isolate",
+            with(&|v| v["data"]["title"] = json!("\u{2067}ورشة\u{2069}")),
+            false,
+        ),
+        (
+            "a title in Arabic script with a right-to-left mark",
+            with(&|v| v["data"]["title"] = json!("ورشة العمل\u{200F} 2")),
+            true,
+        ),
+        (
+            "an output of a tag character only",
+            with(&|v| v["data"]["outputs"] = json!(["\u{E0041}"])),
+            false,
+        ),
+        (
+            "a date in 1899",
+            with(&|v| v["occurred_at"] = json!("1899-12-31")),
+            false,
+        ),
+        (
+            "a time in year 0",
+            with(&|v| v["occurred_at"] = json!("0000-01-01T00:00:00Z")),
+            false,
+        ),
+        (
+            "the first day of 1900",
+            with(&|v| v["occurred_at"] = json!("1900-01-01")),
+            true,
+        ),
+        (
+            "a follow-up due in 1899",
+            json!({"type": "OutreachContactLogged", "programme": "sjdlr", "occurred_at": "2022-02-07",
+                   "data": {"from": "a", "to": "b", "channel": "phone", "outcome": "interested",
+                            "follow_up_due": "1899-03-01"}}),
+            false,
+        ),
+        (
             "a bad country code",
             json!({"type": "ProgrammeDefined", "programme": "x", "occurred_at": "2022-02-07",
                    "data": {"programme": "x", "name": "X", "country": "fr"}}),
@@ -559,6 +606,21 @@ fn write_bodies_are_json_by_their_content_type_and_415_is_documented() {
 }
 
 // --- responses ----------------------------------------------------------------
+
+#[test]
+fn an_event_recorded_before_the_rules_of_new_texts_and_dates_is_a_valid_answer() {
+    let data = json!({"from": "a", "to": "b", "channel": "phone", "outcome": "interested",
+                      "purpose": "\u{202E}esoprup", "follow_up_due": "1850-03-01"});
+    assert_ok(
+        "an old contact as answered",
+        openapi::validate_schema("StoredOutreachContactLoggedData", &data),
+    );
+    assert_rejected(
+        "the same contact as sent",
+        openapi::validate_schema("OutreachContactLoggedData", &data),
+        "purpose",
+    );
+}
 
 #[test]
 fn a_hand_made_envelope_and_problem_are_accepted() {

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use jsonschema::{Registry, Validator};
 use passerelle_events::event::Event;
+use passerelle_events::values::{BIDI_CONTROLS, INVISIBLE};
 use serde_json::{json, Map, Value};
 
 /// Where the API is mounted; the paths of the document and of [`ROUTES`] are
@@ -144,6 +145,8 @@ const READ_ERRORS: &[u16] = &[304, 400, 401, 403, 404, 500, 503];
 
 /// The paging parameters of a list ordered by id.
 const PAGED: &[&str] = &["PageLimit", "AfterId"];
+/// The year of a date or time of a request: 1900 or later.
+const FROM_1900: &str = "^(19[0-9]{2}|[2-9][0-9]{3})-";
 
 /// Parameters every projected read takes, after its own.
 fn read_params(own: &[&str]) -> Vec<Value> {
@@ -468,6 +471,13 @@ fn append_events() -> Value {
             "Every broken rule is reported as `422` with `errors[]`, each naming its `field`; in a ",
             "batch fields are prefixed with the event's index (`[2].data.to`). Nothing is appended ",
             "then.\n\n",
+            "Input is read strictly: a body that is not JSON is `400`; a key given twice in any ",
+            "object is `422` naming its path (`data.name is given twice`). Every text must show ",
+            "something once invisible characters are set aside and must not hold a bidirectional ",
+            "embedding, override or isolate (U+202A–U+202E, U+2066–U+2069). Dates lie in a window: ",
+            "`occurred_at` between 1900-01-01 and one day after the server's clock, a planned date ",
+            "(`follow_up_due`) between 1900-01-01 and 5 years after the server's date, both as of ",
+            "the time the event is recorded; the error says the server's time.\n\n",
             "Sending an event again with the same `id` and body is an idempotent retry; the same ",
             "`id` with another body is `409`, as is an `expected_version` that does not match the ",
             "stream's. `recorded_at` and `recorded_by` are set by the server (`recorded_by` is the ",
@@ -717,8 +727,9 @@ fn erase_op() -> Value {
             "admin token scoped to a programme erases only subjects of that programme (`403` ",
             "otherwise, whether or not the subject exists there). The body is sent as ",
             "`application/json` (`415` otherwise) and read strictly: ",
-            "exactly `subject` and `reason`, each a string; any other key, a key given twice, a ",
-            "missing or malformed value is `422` naming the field. `reason` is stored in clear in ",
+            "exactly `subject` and `reason`, each a string; any other key, a key given twice (at ",
+            "any depth), a missing or malformed value is `422` naming the field. `reason` is a ",
+            "text as an event's (visible, no bidirectional control). It is stored in clear in ",
             "the log: it must not hold personal data.",
         ),
         "requestBody": {
@@ -844,7 +855,7 @@ fn parameters() -> Value {
         },
         "AsOf": {
             "name": "as_of", "in": "query", "required": false,
-            "description": "Answer as of this time: a date (midnight UTC) or an RFC 3339 time, compared with each event's `occurred_at`. Not with `position`.",
+            "description": "Answer as of this time: a date (midnight UTC) or an RFC 3339 time, on or after 1900-01-01, compared with each event's `occurred_at`. Not with `position`.",
             "schema": r("DateOrDateTime"),
         },
         "Position": {
@@ -924,12 +935,12 @@ fn parameters() -> Value {
         },
         "From": {
             "name": "from", "in": "query", "required": false,
-            "description": "Start of the comparison (a date or an RFC 3339 time); with `to`, not with `milestone`.",
+            "description": "Start of the comparison (a date or an RFC 3339 time, on or after 1900-01-01); with `to`, not with `milestone`.",
             "schema": r("DateOrDateTime"),
         },
         "To": {
             "name": "to", "in": "query", "required": false,
-            "description": "End of the comparison (a date or an RFC 3339 time); with `from`.",
+            "description": "End of the comparison (a date or an RFC 3339 time, on or after 1900-01-01); with `from`.",
             "schema": r("DateOrDateTime"),
         },
         "Milestone": {
@@ -1060,7 +1071,16 @@ fn responses() -> Value {
 /// answered (`opened` true: personal fields in clear, or marked erased or
 /// unreadable).
 fn event_data(opened: bool) -> Vec<(&'static str, Value)> {
-    let name = || r("Name");
+    // As answered, texts and dates are as their event was recorded: a new
+    // event's are held to more rules than a stored one's (decision 011).
+    let recorded = |base: &str| {
+        if opened {
+            r(&format!("Stored{base}"))
+        } else {
+            r(base)
+        }
+    };
+    let name = || recorded("Name");
     let id = || r("Id");
     let contact = || {
         nullable(r(if opened {
@@ -1119,18 +1139,18 @@ fn event_data(opened: bool) -> Vec<(&'static str, Value)> {
         ("StakeholderArchived", described(
             "A stakeholder leaves the directory; it can no longer be referenced.",
             &["stakeholder"],
-            json!({ "stakeholder": id(), "reason": nullable(r("Reason")) }),
+            json!({ "stakeholder": id(), "reason": nullable(recorded("Reason")) }),
         )),
         ("OutreachContactLogged", described(
-            "One outreach contact from one stakeholder to another (`to` differs from `from`), and its outcome.",
+            "One outreach contact from one stakeholder to another (`to` differs from `from`), and its outcome. `follow_up_due`, when given, lies between 1900-01-01 and 5 years after the server's date when the event is recorded.",
             &["from", "to", "channel", "outcome"],
             json!({
                 "from": id(),
                 "to": id(),
                 "channel": r("Channel"),
-                "purpose": nullable(r("Reason")),
+                "purpose": nullable(recorded("Reason")),
                 "outcome": r("Outcome"),
-                "follow_up_due": nullable(r("Date")),
+                "follow_up_due": nullable(recorded("Date")),
             }),
         )),
         ("PartnershipFormed", described(
@@ -1159,7 +1179,7 @@ fn event_data(opened: bool) -> Vec<(&'static str, Value)> {
         ("PartnershipEnded", described(
             "A partnership ends.",
             &["partnership"],
-            json!({ "partnership": id(), "reason": nullable(r("Reason")) }),
+            json!({ "partnership": id(), "reason": nullable(recorded("Reason")) }),
         )),
         ("CoCreationSessionHeld", described(
             "A co-creation session was held. `groups` are beneficiary-group stakeholders; beneficiaries are counts, never individuals.",
@@ -1174,7 +1194,7 @@ fn event_data(opened: bool) -> Vec<(&'static str, Value)> {
                 "groups": r("IdList"),
                 "beneficiaries": r("Beneficiaries"),
                 "outputs": {
-                    "type": "array", "items": r("Output"), "maxItems": 200, "uniqueItems": true,
+                    "type": "array", "items": recorded("Output"), "maxItems": 200, "uniqueItems": true,
                 },
             }),
         )),
@@ -1190,7 +1210,7 @@ fn event_data(opened: bool) -> Vec<(&'static str, Value)> {
                 "need": id(),
                 "action": name(),
                 "theme": r("Theme"),
-                "description": nullable(r("LongText")),
+                "description": nullable(recorded("LongText")),
                 "priority": nullable(r("Priority")),
             }),
         )),
@@ -1205,7 +1225,7 @@ fn event_data(opened: bool) -> Vec<(&'static str, Value)> {
         ("NeedWithdrawn", described(
             "A need is dropped from the plan.",
             &["need"],
-            json!({ "need": id(), "reason": nullable(r("Reason")) }),
+            json!({ "need": id(), "reason": nullable(recorded("Reason")) }),
         )),
         ("MilestoneMarked", described(
             "A dated marker for before/after comparisons.",
@@ -1215,12 +1235,12 @@ fn event_data(opened: bool) -> Vec<(&'static str, Value)> {
         ("ReviewNoteAdded", described(
             "A mentor's or coordinator's review note.",
             &["note", "about", "text"],
-            json!({ "note": id(), "about": r("About"), "text": r("LongText") }),
+            json!({ "note": id(), "about": recorded("About"), "text": recorded("LongText") }),
         )),
         ("PersonalDataErased", described(
             "A data subject's personal data was erased: its key was destroyed in the same transaction. Written only by an erasure (`passerelle erase`, `POST /erasures`); `POST /events` refuses it. It holds no personal data: `subject` names a contact person by its stakeholder and a participant by the id of the destroyed key, never by its code; `reason` is stored in clear.",
             &["subject"],
-            json!({ "subject": r("ErasedSubject"), "reason": nullable(r("Reason")) }),
+            json!({ "subject": r("ErasedSubject"), "reason": nullable(recorded("Reason")) }),
         )),
     ]
 }
@@ -1237,15 +1257,60 @@ fn enum_of(description: &str, values: &[&str]) -> Value {
     json!({ "type": "string", "enum": values, "description": description })
 }
 
+/// The control characters a text may not hold: all but `\t`, `\n` and `\r`
+/// (`char::is_control`: U+0000–U+001F, U+007F–U+009F), as a regex class body.
+const CONTROLS: &str = "\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F";
+
+/// A regex class body of the characters in `ranges`, written as themselves.
+fn class(ranges: impl IntoIterator<Item = (char, char)>) -> String {
+    ranges
+        .into_iter()
+        .map(|(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}-{b}")
+            }
+        })
+        .collect()
+}
+
+/// A text of a new event or request ([`passerelle_events::values::Text::parse`]).
 fn text(max: u32, description: &str) -> Value {
+    let bidi = class(BIDI_CONTROLS.iter().map(|&(c, _)| (c, c)));
+    let invisible = class(INVISIBLE);
     json!({
         "type": "string",
         "minLength": 1,
         "maxLength": max,
-        // Something visible, and no control character but \t, \n and \r
-        // (`char::is_control`: U+0000–U+001F, U+007F–U+009F).
-        "pattern": "^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$",
-        "description": format!("{description} Not blank; at most {max} characters once trimmed; no control characters but line breaks and tabs."),
+        // One visible character, and no control character but \t, \n and
+        // \r nor any bidirectional embedding, override or isolate.
+        "pattern": format!("^[^{CONTROLS}{bidi}]*[^\\s\\x00-\\x1F\\x7F-\\x9F{invisible}][^{CONTROLS}{bidi}]*$"),
+        "description": format!(
+            "{description} Not blank; at most {max} characters once trimmed; no control \
+             characters but line breaks and tabs. Something must be visible once the invisible \
+             characters (Unicode's default ignorable code points: zero-width space and joiners, \
+             soft hyphen, byte order mark, variation selectors, Hangul fillers, …) are set \
+             aside, and no bidirectional embedding, override or isolate (U+202A–U+202E, \
+             U+2066–U+2069) is allowed: it can make a text display as something else. The \
+             marks U+200E, U+200F and U+061C are allowed."
+        ),
+    })
+}
+
+/// A text as its event was recorded ([`passerelle_events::values::Text::parse_stored`]).
+fn stored_text(max: u32, description: &str) -> Value {
+    json!({
+        "type": "string",
+        "minLength": 1,
+        "maxLength": max,
+        "pattern": format!("^[^{CONTROLS}]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^{CONTROLS}]*$"),
+        "description": format!(
+            "{description} As recorded: not blank; at most {max} characters once trimmed; no \
+             control characters but line breaks and tabs. The rules of new texts (something \
+             visible, no bidirectional control) apply when an event is recorded: an event \
+             recorded before them may hold a text they refuse."
+        ),
     })
 }
 
@@ -1304,20 +1369,16 @@ fn schemas() -> Value {
             "description": "Two different stakeholder ids.",
         }),
     );
-    put(
-        "Name",
-        text(200, "A name, title, label, territory or action."),
-    );
-    put("Reason", text(1000, "A purpose or reason."));
-    put("LongText", text(4000, "A description or note text."));
-    put("Output", text(500, "One output of a session."));
-    put(
-        "ShortText",
-        text(
-            200,
-            "A short text (a gap-report finding id, an erased subject).",
-        ),
-    );
+    for (name, max, what) in [
+        ("Name", 200, "A name, title, label, territory or action."),
+        ("Reason", 1000, "A purpose or reason."),
+        ("LongText", 4000, "A description or note text."),
+        ("Output", 500, "One output of a session."),
+        ("ShortText", 200, "A short text (a gap-report finding id)."),
+    ] {
+        put(name, text(max, what));
+        put(&format!("Stored{name}"), stored_text(max, what));
+    }
     put(
         "Email",
         json!({
@@ -1350,7 +1411,14 @@ fn schemas() -> Value {
     );
     put(
         "Date",
-        json!({ "type": "string", "format": "date", "description": "A calendar date, `YYYY-MM-DD`." }),
+        json!({
+            "type": "string", "format": "date", "pattern": FROM_1900,
+            "description": "A calendar date, `YYYY-MM-DD`, on or after 1900-01-01.",
+        }),
+    );
+    put(
+        "StoredDate",
+        json!({ "type": "string", "format": "date", "description": "A calendar date, `YYYY-MM-DD`, as its event was recorded." }),
     );
     put(
         "DateTime",
@@ -1361,7 +1429,8 @@ fn schemas() -> Value {
         json!({
             "type": "string",
             "anyOf": [{ "format": "date" }, { "format": "date-time" }],
-            "description": "A date (`2022-02-07`, read as midnight UTC) or an RFC 3339 time (`2022-02-07T10:00:00Z`).",
+            "pattern": FROM_1900,
+            "description": "A date (`2022-02-07`, read as midnight UTC) or an RFC 3339 time (`2022-02-07T10:00:00Z`), on or after 1900-01-01 in UTC: an earlier year is refused as a typing error.",
         }),
     );
     put("Uuid", json!({ "type": "string", "format": "uuid" }));
@@ -1603,18 +1672,20 @@ fn schemas() -> Value {
         "Count32",
         json!({ "type": "integer", "minimum": 0, "maximum": 4_294_967_295u64 }),
     );
-    put(
-        "About",
-        json!({
-            "description": "What a review note is about: exactly one of a stakeholder, a need, a partnership or a gap-report finding (by its id).",
-            "oneOf": [
-                object(&["stakeholder"], json!({ "stakeholder": r("Id") })),
-                object(&["need"], json!({ "need": r("Id") })),
-                object(&["partnership"], json!({ "partnership": r("Id") })),
-                object(&["gap"], json!({ "gap": r("ShortText") })),
-            ],
-        }),
-    );
+    for (name, gap) in [("About", "ShortText"), ("StoredAbout", "StoredShortText")] {
+        put(
+            name,
+            json!({
+                "description": "What a review note is about: exactly one of a stakeholder, a need, a partnership or a gap-report finding (by its id).",
+                "oneOf": [
+                    object(&["stakeholder"], json!({ "stakeholder": r("Id") })),
+                    object(&["need"], json!({ "need": r("Id") })),
+                    object(&["partnership"], json!({ "partnership": r("Id") })),
+                    object(&["gap"], json!({ "gap": r(gap) })),
+                ],
+            }),
+        );
+    }
     let data = event_data(false);
     // The data of a stored event where it differs from what is sent: its
     // personal fields as answered.
@@ -1698,7 +1769,7 @@ fn schemas() -> Value {
     put(
         "NewEvent",
         json!({
-            "description": "An event as sent: `{id?, type, programme, occurred_at, data, expected_version?}`. `id` (a UUID) is assigned when absent; sending the same `id` again is an idempotent retry. `occurred_at` is when it happened in the world. If `expected_version` is set, the event's stream must be at exactly that version (0 for a new stream). Any other key, including the stored fields, is refused.",
+            "description": "An event as sent: `{id?, type, programme, occurred_at, data, expected_version?}`. `id` (a UUID) is assigned when absent; sending the same `id` again is an idempotent retry. `occurred_at` is when it happened in the world: on or after 1900-01-01 and at most one day after the server's clock when the event is recorded. If `expected_version` is set, the event's stream must be at exactly that version (0 for a new stream). Any other key, including the stored fields, is refused.",
             "type": "object",
             "oneOf": new_refs,
             "discriminator": { "propertyName": "type", "mapping": new_map },
@@ -1860,7 +1931,7 @@ fn schemas() -> Value {
             "A stakeholder's contact details (personal data), opened: in a read, present only for admin and coordinator tokens; a field never given is left out.",
             &[],
             json!({
-                "person": personal_opened("Name", "The contact person's name or role"),
+                "person": personal_opened("StoredName", "The contact person's name or role"),
                 "email": personal_opened("Email", "The e-mail address"),
                 "phone": personal_opened("Phone", "The phone number"),
             }),
@@ -1943,7 +2014,7 @@ fn schemas() -> Value {
                 "purpose": { "type": ["string", "null"] },
                 "outcome": r("Outcome"),
                 "occurred_at": r("DateTime"),
-                "follow_up_due": nullable(r("Date")),
+                "follow_up_due": nullable(r("StoredDate")),
             }),
         ),
     );
@@ -2133,7 +2204,7 @@ fn schemas() -> Value {
             &["id", "about", "text", "recorded_by", "occurred_at"],
             json!({
                 "id": r("Id"),
-                "about": r("About"),
+                "about": r("StoredAbout"),
                 "text": { "type": "string" },
                 "recorded_by": { "type": "string" },
                 "occurred_at": r("DateTime"),

@@ -2,6 +2,7 @@
 //! returns goes through [`Problem`]; [`Problem::from_record`] and friends are
 //! the one place where layer errors become HTTP statuses.
 
+use passerelle_events::json::JsonError;
 use passerelle_events::keyring::KeyError;
 use passerelle_events::{FieldError, RecordError, StoreError};
 use serde_json::{json, Value};
@@ -201,6 +202,15 @@ impl Problem {
             "Internal error",
             "an internal error occurred; it has been logged",
         )
+    }
+
+    /// Maps a strict JSON body ([`passerelle_events::json::parse`]): 400 when
+    /// it is not JSON, 422 naming a key given twice.
+    pub fn from_json(parsed: Result<Value, JsonError>) -> Result<Value, Self> {
+        parsed.map_err(|e| match e.duplicate() {
+            Some(field) => Self::validation(vec![field]),
+            None => Self::bad_request(format!("the body is not valid JSON: {e}")),
+        })
     }
 
     /// Maps a recording error: 422, 409, 503 or 500.

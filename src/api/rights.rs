@@ -15,11 +15,11 @@
 
 use bytes::Buf;
 use futures::Stream;
+use passerelle_events::json;
 use passerelle_events::personal::{ErasedSubject, Subject, SubjectKind};
 use passerelle_events::rights::{self, RightsError};
 use passerelle_events::values::Reason;
 use passerelle_events::FieldError;
-use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::{json, Value};
 use warp::http::{HeaderMap, Method, StatusCode};
 
@@ -164,45 +164,18 @@ struct ErasureRequest {
     reason: Reason,
 }
 
-/// A JSON object's members in order, duplicates kept (a `Value` would keep
-/// only the last of two same keys).
-struct Members(Vec<(String, Value)>);
-
-impl<'de> serde::Deserialize<'de> for Members {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Members;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
-                let mut out = Vec::new();
-                while let Some(entry) = map.next_entry::<String, Value>()? {
-                    out.push(entry);
-                }
-                Ok(Members(out))
-            }
-        }
-        d.deserialize_map(V)
-    }
-}
-
 impl ErasureRequest {
     /// `{"subject": "contact:P/S" | "participant:P/CODE", "reason": "…"}`:
-    /// 400 when the body is not JSON; 422 naming each field otherwise (not
-    /// an object, a key given twice, an unknown key, a missing or bad value).
+    /// 400 when the body is not JSON; 422 naming a key given twice at any
+    /// depth, else naming each field (not an object, an unknown key, a
+    /// missing or bad value).
     fn parse(bytes: &[u8]) -> Result<Self, Problem> {
-        let value: Value = serde_json::from_slice(bytes)
-            .map_err(|e| Problem::bad_request(format!("the body is not valid JSON: {e}")))?;
-        if !value.is_object() {
+        let Value::Object(members) = Problem::from_json(json::parse(bytes))? else {
             return Err(Problem::validation(vec![FieldError::new(
                 "",
                 "must be a JSON object {\"subject\": …, \"reason\": …}",
             )]));
-        }
-        let Members(members) = serde_json::from_slice(bytes)
-            .map_err(|e| Problem::bad_request(format!("the body is not valid JSON: {e}")))?;
+        };
         let mut errors = Vec::new();
         let (mut subject, mut reason) = (None, None);
         for (key, value) in &members {
@@ -217,9 +190,6 @@ impl ErasureRequest {
                     continue;
                 }
             };
-            if slot.is_some() {
-                errors.push(FieldError::new(key.as_str(), "is given twice"));
-            }
             *slot = Some(value);
         }
         let text = |field: &str, v: Option<&Value>, errors: &mut Vec<FieldError>| match v {
@@ -431,6 +401,10 @@ mod tests {
                 r#"{"subject": "contact:sjdlr/a", "subject": "contact:sjdlr/b", "reason": "x"}"#
             ),
             ["subject"]
+        );
+        assert_eq!(
+            fields(r#"{"subject": "contact:sjdlr/a", "reason": {"x": 1, "x": 2}}"#),
+            ["reason.x"]
         );
         assert_eq!(
             fields(r#"{"subject": 7, "reason": "  "}"#),

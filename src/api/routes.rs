@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use bytes::{Buf, Bytes};
 use futures::{Stream, StreamExt};
+use passerelle_events::json;
 use passerelle_events::ledger::decode;
 use passerelle_events::store::PAGE;
 use passerelle_events::{Event, EventLog, FieldError, Submission};
@@ -504,8 +505,7 @@ where
     B: Buf,
 {
     let bytes = read_body(body, app.inner.config.body_limit).await?;
-    let value: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| Problem::bad_request(format!("the body is not valid JSON: {e}")))?;
+    let value = Problem::from_json(json::parse(&bytes))?;
     let (items, single) = match value {
         Value::Array(items) if items.is_empty() => {
             return Err(Problem::validation(vec![FieldError::new(

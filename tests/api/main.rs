@@ -6,6 +6,7 @@ mod bounded;
 mod connections;
 mod csrf;
 mod helpers;
+mod input;
 mod privacy;
 mod rights;
 mod robustness;
