@@ -327,8 +327,7 @@ pub struct ViewArgs {
     /// The programme (required when the log holds several).
     #[arg(long, value_name = "P")]
     pub programme: Option<String>,
-    /// As of this occurred time: a date (2021-05-01) or an RFC 3339 time; a
-    /// time after the programme's last event is read as that event's time
+    /// As of this occurred time: a date (2021-05-01) or an RFC 3339 time
     /// (the output's `as_of` says it). Default: the programme's latest
     /// recorded occurrence.
     #[arg(long, value_name = "T", conflicts_with = "position")]

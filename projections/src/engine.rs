@@ -258,24 +258,6 @@ impl Engine {
         &self.model
     }
 
-    /// `as_of` as a read of `programme` takes it: a time later than the
-    /// programme's last event ([`crate::model::Programme::latest`], hidden
-    /// events left out) is moved back to that event's time. The answer is
-    /// then the one for that time, which says so (a view's `as_of`), and
-    /// neither what it costs (a layout chain has a layout per month up to
-    /// the time) nor what it measures (strengths decay up to the time)
-    /// depends on how far in the future the time asked for lies. Positions,
-    /// the latest state, earlier times and unknown programmes are kept.
-    /// The bound moves only with the programme's own visible events, so it
-    /// tells nothing about other programmes nor about hidden events.
-    pub fn as_of_for(&self, programme: &str, as_of: AsOf) -> AsOf {
-        let last = self.model.programmes.get(programme).and_then(|p| p.latest);
-        match (as_of, last) {
-            (AsOf::Time(t), Some(last)) if t > last => AsOf::Time(last),
-            _ => as_of,
-        }
-    }
-
     /// The model as of `as_of`.
     pub fn snapshot(&self, as_of: AsOf) -> Snapshot<'_> {
         match self.snapshot_within(as_of, &Cancel::never()) {

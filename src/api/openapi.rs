@@ -246,8 +246,8 @@ fn info() -> Value {
             "outside the token's scope, `403`.\n\n",
             "**Time travel.** Reads marked so take `as_of` (a date or an RFC 3339 time: what the ",
             "network looked like then, by `occurred_at`) or `position` (what the log held then); ",
-            "not both. An `as_of` after the programme's last event is read as that event's time: ",
-            "the answer is the one for that time, and its `as_of` says so.\n\n",
+            "not both. The answer's `as_of` says the time it is for; a time far after the ",
+            "programme's last event costs what any read costs.\n\n",
             "**Pages.** Every list is paged: `limit` items (default 100, at most 1000) and a `next` ",
             "link to the following page (`null` on the last), which keeps the read's parameters and ",
             "sets its cursor (`after`). A gap-report finding gives its first 20 evidence ids, the ",
@@ -287,7 +287,7 @@ fn info() -> Value {
 }
 
 fn paths() -> Value {
-    let as_of_note = "Takes `as_of` or `position` to answer for an earlier time or log position; an `as_of` after the programme's last event is read as that event's time, which `as_of` in the answer says.";
+    let as_of_note = "Takes `as_of` or `position` to answer for an earlier time or log position; `as_of` in the answer says the time it is for.";
     let page_note = "One page: `limit` items (default 100), the next page at `next`.";
     let mut paths = json!({
         "/events": {
@@ -1467,7 +1467,7 @@ fn schemas() -> Value {
         "AsOfRead",
         json!({
             "anyOf": [r("DateTime"), { "type": "null" }],
-            "description": "The time the answer is as of: `as_of` as given, or the programme's last event time when `as_of` is later (the answer is then the one for that time); `null` for a read as of a position or of the latest state.",
+            "description": "The time the answer is as of: `as_of` as given; `null` for a read as of a position or of the latest state.",
         }),
     );
     put(
@@ -2366,7 +2366,7 @@ fn schemas() -> Value {
             ],
             json!({
                 "programme": r("ProgrammeId"),
-                "as_of": { "allOf": [r("DateTime")], "description": "The time the network is measured at: `as_of`, or the programme's last event time when `as_of` is later or not given." },
+                "as_of": { "allOf": [r("DateTime")], "description": "The time the network is measured at: `as_of`, or the programme's last event time when `as_of` is not given." },
                 "position": r("Position"),
                 "nodes": array(r("NetworkNode")),
                 "edges": array(r("NetworkEdge")),
@@ -2417,7 +2417,7 @@ fn schemas() -> Value {
             &["programme", "as_of", "position", "findings", "next"],
             json!({
                 "programme": r("ProgrammeId"),
-                "as_of": { "allOf": [r("DateTime")], "description": "The time the network is measured at: `as_of`, or the programme's last event time when `as_of` is later or not given." },
+                "as_of": { "allOf": [r("DateTime")], "description": "The time the network is measured at: `as_of`, or the programme's last event time when `as_of` is not given." },
                 "position": r("Position"),
                 "findings": array(r("Finding")),
                 "next": r("NextLink"),
@@ -2554,7 +2554,7 @@ fn schemas() -> Value {
         object(
             &["as_of", "position"],
             json!({
-                "as_of": { "allOf": [r("DateTime")], "description": "The time this side is as of: `from` or `to`, or the programme's last event time when it is later." },
+                "as_of": { "allOf": [r("DateTime")], "description": "The time this side is as of: `from` or `to`." },
                 "position": r("Position"),
             }),
         ),

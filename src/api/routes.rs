@@ -1012,14 +1012,7 @@ fn render(
                 _ => Ok(evidence_page(&lister, &v.gaps.for_audience(audience))?),
             }
         }
-        _ => directory(
-            app,
-            engine,
-            principal,
-            &lister,
-            engine.as_of_for(&programme, as_of),
-            cancel,
-        ),
+        _ => directory(app, engine, principal, &lister, as_of, cancel),
     }
 }
 
@@ -1075,8 +1068,8 @@ fn programmes_json(
     Ok(json!({"position": engine.position(), "programmes": programmes, "next": next}))
 }
 
-/// `/diff`: between two times (each read as [`Engine::as_of_for`] says,
-/// which `from.as_of` and `to.as_of` tell) or around a milestone.
+/// `/diff`: between two times (which `from.as_of` and `to.as_of` tell) or
+/// around a milestone.
 fn diff_body(
     engine: &Engine,
     programme: &str,
@@ -1178,9 +1171,8 @@ fn evidence_page(
 }
 
 /// The directory's lists, a stakeholder with its ties and contacts, and
-/// participation, as of `as_of` (already read as [`Engine::as_of_for`]
-/// says: the body's `as_of` is that time, `null` for a position or the
-/// latest state).
+/// participation, as of `as_of` (the body's `as_of` is that time, `null`
+/// for a position or the latest state).
 fn directory(
     app: &App,
     engine: &Engine,
