@@ -49,6 +49,10 @@ pub struct ApiConfig {
     pub streams_per_token: usize,
     /// Most event streams open at once in all (default 1,000); more get 503.
     pub streams_total: usize,
+    /// How long an event stream gathers the events that follow one before
+    /// it writes them (default 20 ms): a burst costs each subscriber one
+    /// write, not one per event.
+    pub stream_linger: Duration,
     /// Projection settings.
     pub settings: Settings,
 }
@@ -62,6 +66,7 @@ impl Default for ApiConfig {
             stream_ring: 4096,
             streams_per_token: 8,
             streams_total: 1000,
+            stream_linger: Duration::from_millis(20),
             settings: Settings::default(),
         }
     }
