@@ -80,6 +80,10 @@ pub struct ApiConfig {
     /// waits for one to end (default 2 s): then it is answered 503. A
     /// page's few reads at once wait their turn; a flood is turned away.
     pub render_wait: Duration,
+    /// How long an event stream gathers the events that follow one before
+    /// it writes them (default 20 ms): a burst costs each subscriber one
+    /// write, not one per event.
+    pub stream_linger: Duration,
     /// Projection settings.
     pub settings: Settings,
     /// The address people open the server at (`--public-url`), when it is
@@ -104,6 +108,7 @@ impl Default for ApiConfig {
             render_deadline: Duration::from_secs(10),
             render_limit: 2 * cores,
             render_wait: Duration::from_secs(2),
+            stream_linger: Duration::from_millis(20),
             settings: Settings::default(),
             public_url: None,
         }

@@ -47,6 +47,7 @@ use passerelle_projections::engine::Engine;
 use passerelle_projections::model::Audience;
 use serde_json::Value;
 use tokio::sync::{broadcast, watch};
+use tokio::time::Instant;
 use warp::http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
 use warp::http::HeaderMap;
 
@@ -370,6 +371,8 @@ struct Follower {
     /// The stream ends after what is in hand: it fell behind the ring (or
     /// the ring did not follow on from it).
     ending: bool,
+    /// The first message of the next write, taken from the ring, and when.
+    held: Option<(Arc<Message>, Instant)>,
 }
 
 impl Follower {
@@ -419,22 +422,30 @@ impl Follower {
         Ok(send(out))
     }
 
-    /// The next messages of the ring: one, and those already waiting behind
-    /// it, up to [`CHUNK`] bytes.
+    /// The next messages of the ring: one, and those that follow it within
+    /// [`ApiConfig::stream_linger`], up to [`CHUNK`] bytes. A burst of
+    /// events thus costs a subscriber one write, not one per event.
     async fn receive(&mut self) -> Result<Step, StoreError> {
         let Some(ring) = self.ring.as_mut() else {
             return Ok(Step::End);
         };
-        let first = match ring.recv().await {
-            Ok(m) => m,
-            Err(broadcast::error::RecvError::Lagged(missed)) => {
-                tracing::info!(missed, "an event stream fell behind the ring and was ended");
-                return Ok(Step::End);
+        if self.held.is_none() {
+            match ring.recv().await {
+                Ok(m) => self.held = Some((m, Instant::now())),
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::info!(missed, "an event stream fell behind the ring and was ended");
+                    return Ok(Step::End);
+                }
+                Err(broadcast::error::RecvError::Closed) => return Ok(Step::End),
             }
-            Err(broadcast::error::RecvError::Closed) => return Ok(Step::End),
-        };
+        }
+        // Held in `self`: if this future is dropped while it waits, the
+        // message stays for the next step.
+        if let Some((_, since)) = &self.held {
+            tokio::time::sleep_until(*since + self.app.inner.config.stream_linger).await;
+        }
         let mut out = BytesMut::new();
-        let mut next = Some(first);
+        let mut next = self.held.take().map(|(m, _)| m);
         while let Some(message) = next.take() {
             if message.position <= self.cursor.last {
                 // Sent from the store before the ring was joined.
@@ -522,6 +533,7 @@ pub(super) async fn open(
         ring: None,
         joined_at: 0,
         ending: false,
+        held: None,
     };
     let body = body(
         follower,
