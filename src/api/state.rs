@@ -29,7 +29,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use passerelle_events::ledger::decode;
 use passerelle_events::personal::SlotState;
-use passerelle_events::store::PAGE;
+use passerelle_events::store::{RawEvent, PAGE};
 use passerelle_events::{Event, EventLog, Keyring, Ledger, SqliteStore, StoredEvent};
 use passerelle_projections::cancel::{Cancel, Stopped};
 use passerelle_projections::engine::{Engine, Units};
@@ -451,8 +451,18 @@ impl App {
                 renders,
             }),
         };
-        tokio::spawn(follow(Arc::downgrade(&app.inner), position));
-        tokio::spawn(super::stream::follow(Arc::downgrade(&app.inner), position));
+        tokio::spawn(follow_store(
+            Arc::downgrade(&app.inner),
+            position,
+            "the projection follower",
+            fold,
+        ));
+        tokio::spawn(follow_store(
+            Arc::downgrade(&app.inner),
+            position,
+            "the event stream hub",
+            super::stream::publish,
+        ));
         Ok(app)
     }
 
@@ -835,10 +845,23 @@ async fn refresh_for(
     Ok(())
 }
 
-/// Folds every appended event into the engine and publishes the projected
-/// position; ends at shutdown or when the app is dropped. A subscription
-/// error is logged and the subscription restarted from the projected position.
-async fn follow(app: std::sync::Weak<Inner>, mut position: u64) {
+/// How long a follower of the store waits before following it again after
+/// a failure.
+const RESTART: Duration = Duration::from_millis(200);
+
+/// Follows the store from `position`, handing each appended event to
+/// `step`, which returns its position; ends at shutdown or when the app is
+/// dropped. A failure is logged (`what` names the follower) and the store
+/// followed again, after a pause, from the last position `step` returned.
+pub(crate) async fn follow_store<F, Fut>(
+    app: std::sync::Weak<Inner>,
+    mut position: u64,
+    what: &'static str,
+    step: F,
+) where
+    F: Fn(App, Result<RawEvent, passerelle_events::StoreError>) -> Fut,
+    Fut: std::future::Future<Output = Result<u64, String>>,
+{
     loop {
         let Some(inner) = app.upgrade() else { return };
         let store = inner.store.clone();
@@ -852,41 +875,53 @@ async fn follow(app: std::sync::Weak<Inner>, mut position: u64) {
             };
             let Some(next) = next else { break };
             let Some(inner) = app.upgrade() else { return };
-            let event = match next.and_then(|raw| decode(&raw)) {
-                Ok(e) => e,
+            match step(App { inner }, next).await {
+                Ok(p) => position = p,
                 Err(e) => {
-                    tracing::error!(error = %e, "projection subscription failed; restarting");
+                    tracing::error!(error = %e, "{what} failed; restarting");
                     break;
                 }
-            };
-            // A read that shows this event must find its keys, and must no
-            // longer find a key it destroys.
-            if let Err(e) = refresh_for(inner.ledger.keyring(), &event).await {
-                tracing::error!(error = %e, "the keys could not be read; restarting");
-                break;
             }
-            position = event.position;
-            let programme = event.event.programme.as_str().to_owned();
-            let hidden = is_hidden(&event.event.event);
-            let erasure = matches!(event.event.event, Event::PersonalDataErased(_));
-            {
-                let mut engine = inner.engine.write().expect("engine lock");
-                let folded = engine.position();
-                engine.apply(event);
-                if erasure {
-                    // Renderings made before it hold the erased fields
-                    // opened, and a read may be answered with the previous
-                    // rendering: none of them may be served again.
-                    inner.cache.lock().expect("cache lock").entries.clear();
-                }
-                // Under the engine's lock: a render sees heads that match it.
-                let mut heads = inner.heads.lock().expect("heads lock");
-                if engine.position() > folded {
-                    heads.advance(&programme, position, hidden);
-                }
-            }
-            inner.projected.send_replace(position);
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(RESTART).await;
     }
+}
+
+/// Folds one appended event into the engine and publishes the projected
+/// position; its position.
+async fn fold(
+    app: App,
+    raw: Result<RawEvent, passerelle_events::StoreError>,
+) -> Result<u64, String> {
+    let inner = &app.inner;
+    let event = raw
+        .and_then(|raw| decode(&raw))
+        .map_err(|e| e.to_string())?;
+    // A read that shows this event must find its keys, and must no longer
+    // find a key it destroys.
+    refresh_for(inner.ledger.keyring(), &event)
+        .await
+        .map_err(|e| format!("the keys could not be read: {e}"))?;
+    let position = event.position;
+    let programme = event.event.programme.as_str().to_owned();
+    let hidden = is_hidden(&event.event.event);
+    let erasure = matches!(event.event.event, Event::PersonalDataErased(_));
+    {
+        let mut engine = inner.engine.write().expect("engine lock");
+        let folded = engine.position();
+        engine.apply(event);
+        if erasure {
+            // Renderings made before it hold the erased fields opened, and
+            // a read may be answered with the previous rendering: none of
+            // them may be served again.
+            inner.cache.lock().expect("cache lock").entries.clear();
+        }
+        // Under the engine's lock: a render sees heads that match it.
+        let mut heads = inner.heads.lock().expect("heads lock");
+        if engine.position() > folded {
+            heads.advance(&programme, position, hidden);
+        }
+    }
+    inner.projected.send_replace(position);
+    Ok(position)
 }

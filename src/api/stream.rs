@@ -33,7 +33,7 @@
 
 use std::collections::HashMap;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -53,7 +53,7 @@ use warp::http::HeaderMap;
 
 use super::problem::Problem;
 use super::routes::{number, parse_query, raw_events_allowed};
-use super::state::{ApiConfig, App, Inner};
+use super::state::{ApiConfig, App};
 use crate::auth::Principal;
 
 /// The heartbeat comment.
@@ -63,8 +63,6 @@ const HEARTBEAT: &[u8] = b": heartbeat\n\n";
 const CHUNK: usize = 64 * 1024;
 /// Seconds a client refused by a cap is asked to wait (`Retry-After`).
 const RETRY_AFTER: u64 = 5;
-/// The wait before the hub follows the store again after a failure.
-const RESTART: Duration = Duration::from_millis(200);
 
 /// One event as every subscriber receives it, formatted once per view.
 #[derive(Debug)]
@@ -193,38 +191,10 @@ fn sse(id: u64, event_type: &str, envelope: &Value) -> Bytes {
     ))
 }
 
-/// Follows the store from `position` into the hub; ends at shutdown or when
-/// the app is dropped. A failure is logged and the store followed again from
-/// the last event published.
-pub(crate) async fn follow(app: Weak<Inner>, mut position: u64) {
-    loop {
-        let Some(inner) = app.upgrade() else { return };
-        let store = inner.store.clone();
-        let mut shutdown = inner.shutdown.subscribe();
-        drop(inner);
-        let mut live = store.subscribe(position);
-        loop {
-            let next = tokio::select! {
-                next = live.next() => next,
-                _ = shutdown.wait_for(|stop| *stop) => return,
-            };
-            let Some(next) = next else { break };
-            let Some(inner) = app.upgrade() else { return };
-            match publish(&App { inner }, next).await {
-                Ok(p) => position = p,
-                Err(e) => {
-                    tracing::error!(error = %e, "the event stream hub failed; restarting");
-                    break;
-                }
-            }
-        }
-        tokio::time::sleep(RESTART).await;
-    }
-}
-
-/// Decodes, opens and publishes one event; its position.
-async fn publish(app: &App, raw: Result<RawEvent, StoreError>) -> Result<u64, StoreError> {
-    let event = app.opened_fresh(decode(&raw?)?).await?;
+/// Decodes, opens and publishes one event into the hub; its position.
+pub(crate) async fn publish(app: App, raw: Result<RawEvent, StoreError>) -> Result<u64, String> {
+    let opened = async { app.opened_fresh(decode(&raw?)?).await };
+    let event = opened.await.map_err(|e: StoreError| e.to_string())?;
     app.inner.streams.publish(&event);
     Ok(event.position)
 }

@@ -11,8 +11,7 @@
 
 use std::time::{Duration, Instant};
 
-use reqwest::header::HeaderMap;
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -70,18 +69,7 @@ impl Conn {
             assert!(self.fill().await > 0, "closed before a response head");
         };
         let head = String::from_utf8(self.buf.drain(..end).collect()).expect("a UTF-8 head");
-        let mut lines = head.lines();
-        let status = lines
-            .next()
-            .and_then(|l| l.split(' ').nth(1))
-            .and_then(|s| StatusCode::from_bytes(s.as_bytes()).ok())
-            .unwrap_or_else(|| panic!("a status line: {head}"));
-        let mut headers = HeaderMap::new();
-        for (k, v) in lines.filter_map(|l| l.split_once(':')) {
-            let name = reqwest::header::HeaderName::from_bytes(k.trim().as_bytes())
-                .expect("a header name");
-            headers.append(name, v.trim().parse().expect("a header value"));
-        }
+        let (status, headers) = parse_head(&head);
         let len: usize = headers
             .get("content-length")
             .and_then(|v| v.to_str().ok()?.parse().ok())

@@ -220,6 +220,23 @@ pub fn encode_subject(subject: &str) -> String {
         .replace('/', "%2F")
 }
 
+/// The status and headers of a response head read off a raw connection.
+pub fn parse_head(head: &str) -> (StatusCode, HeaderMap) {
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| StatusCode::from_bytes(s.as_bytes()).ok())
+        .unwrap_or_else(|| panic!("a status line: {head}"));
+    let mut headers = HeaderMap::new();
+    for (k, v) in lines.filter_map(|l| l.split_once(':')) {
+        let name =
+            reqwest::header::HeaderName::from_bytes(k.trim().as_bytes()).expect("a header name");
+        headers.append(name, v.trim().parse().expect("a header value"));
+    }
+    (status, headers)
+}
+
 /// A server on port 0 over a store in a temporary directory.
 pub struct TestApp {
     /// Where it listens.
@@ -823,18 +840,7 @@ impl InFlight {
         let reply = blocking(move || {
             conn.write_all(&body).expect("send the body");
             let head = read_head(&mut conn);
-            let mut lines = head.lines();
-            let status = lines
-                .next()
-                .and_then(|l| l.split(' ').nth(1))
-                .and_then(|s| StatusCode::from_bytes(s.as_bytes()).ok())
-                .unwrap_or_else(|| panic!("a status line: {head}"));
-            let mut headers = HeaderMap::new();
-            for (k, v) in lines.filter_map(|l| l.split_once(':')) {
-                let name = reqwest::header::HeaderName::from_bytes(k.trim().as_bytes())
-                    .expect("a header name");
-                headers.append(name, v.trim().parse().expect("a header value"));
-            }
+            let (status, headers) = parse_head(&head);
             let mut body = Vec::new();
             conn.read_to_end(&mut body).expect("read the response body");
             Reply {
