@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::api::guard::PublicUrl;
+
 /// Passerelle: an event-sourced tracker of the stakeholder and partnership
 /// network a city builds with and for its migrant residents.
 #[derive(Debug, Parser)]
@@ -182,6 +184,13 @@ pub struct DemoArgs {
     /// Seed and summarise only; do not serve.
     #[arg(long)]
     pub no_serve: bool,
+    /// The address people open the pages at when a proxy serves them, e.g.
+    /// https://passerelle.example.org (scheme, host and port only); without
+    /// it, the server's origin is http:// and the request's Host header.
+    /// Writes made with the browser session cookie must come from this
+    /// origin; with https the cookie is marked Secure.
+    #[arg(long, value_name = "URL", env = "PASSERELLE_PUBLIC_URL", value_parser = PublicUrl::parse)]
+    pub public_url: Option<PublicUrl>,
 }
 
 /// `passerelle serve`.
@@ -196,6 +205,26 @@ pub struct ServeArgs {
     /// Largest accepted request body, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
     pub body_limit: u64,
+    /// The address people open the pages at when a proxy serves them, e.g.
+    /// https://passerelle.example.org (scheme, host and port only); without
+    /// it, the server's origin is http:// and the request's Host header.
+    /// Writes made with the browser session cookie must come from this
+    /// origin; with https the cookie is marked Secure.
+    #[arg(long, value_name = "URL", env = "PASSERELLE_PUBLIC_URL", value_parser = PublicUrl::parse)]
+    pub public_url: Option<PublicUrl>,
+    /// Most connections held at once; lowered to fit the open-file limit,
+    /// which is first raised, within its hard limit, as far as they need. Beyond it, the oldest
+    /// connection that has not sent a complete request is closed, or a new
+    /// one is answered 503.
+    #[arg(long, value_name = "N", default_value_t = 4096,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
+    /// Seconds a client has to send a request's headers, from when it
+    /// connected or its previous answer ended; an idle connection is closed
+    /// after as long.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout: u64,
 }
 
 /// `passerelle erase`.
@@ -298,8 +327,9 @@ pub struct ViewArgs {
     /// The programme (required when the log holds several).
     #[arg(long, value_name = "P")]
     pub programme: Option<String>,
-    /// As of this occurred time: a date (2021-05-01) or an RFC 3339 time.
-    /// Default: the programme's latest recorded occurrence.
+    /// As of this occurred time: a date (2021-05-01) or an RFC 3339 time
+    /// (the output's `as_of` says it). Default: the programme's latest
+    /// recorded occurrence.
     #[arg(long, value_name = "T", conflicts_with = "position")]
     pub as_of: Option<String>,
     /// As of this log position: what was known once events 1..=N were recorded.
@@ -363,7 +393,7 @@ pub struct DiffArgs {
     /// The earlier time (a date or an RFC 3339 time).
     #[arg(long, value_name = "T1", requires = "to", conflicts_with = "milestone")]
     pub from: Option<String>,
-    /// The later time.
+    /// The later time (read as the programme's last event time when after it).
     #[arg(long, value_name = "T2", requires = "from")]
     pub to: Option<String>,
     /// Compare just before this milestone with just before the next one.

@@ -23,7 +23,11 @@
 //! activity (newly discovered partners). Everything else follows. `occurred_at`
 //! runs from [`GenerateConfig::start`] over three years of weekdays,
 //! 09:00–17:59 UTC, at minute resolution, in proportion to the event's index,
-//! with a little jitter, and never decreases in file order.
+//! with a little jitter, and never decreases in file order. Follow-ups are due
+//! 1–6 weeks after their contact. From the default start (2019-01-01) every
+//! date lies in the past, as the ledger's clock requires of new events
+//! (decision 011): a `start` less than three years before the day of the
+//! import would be refused there, naming the first line ahead of the clock.
 //!
 //! **Stakeholders.** Kinds in realistic proportions (per mille): association
 //! 200, city_service 90, beneficiary_group 90, community_champion 90, employer

@@ -1,6 +1,6 @@
 //! Serialisation at the boundary: the read models of `passerelle-projections`
-//! as JSON documents and as text for people. The CLI (and later the API)
-//! print these; the read models themselves stay plain Rust.
+//! as JSON documents and as text for people. The CLI and the API print
+//! these; the read models themselves stay plain Rust.
 
 use std::fmt::Write as _;
 
@@ -10,6 +10,7 @@ use passerelle_projections::metrics::Estimate;
 use passerelle_projections::participation::Participation;
 use passerelle_projections::views::{Positions, View};
 use serde_json::{json, Value};
+use uuid::Uuid;
 
 /// Which language a text is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -24,25 +25,57 @@ fn time(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-fn finding_json(f: &Finding) -> Value {
+fn finding_json(f: &Finding, evidence: &[Uuid]) -> Value {
     json!({
         "id": f.id,
         "kind": f.kind.as_str(),
         "severity": f.severity.as_str(),
         "subjects": f.subjects,
         "explanation": {"en": f.explanation.en, "fr": f.explanation.fr},
-        "evidence": f.evidence,
+        "evidence": evidence,
         "suggestion": {"en": f.suggestion.en, "fr": f.suggestion.fr},
     })
 }
 
-/// `{"programme", "as_of", "position", "findings": [...]}`.
+/// `{"programme", "as_of", "position", "findings": [...]}`, every finding
+/// with all its evidence.
 pub fn gaps_json(r: &GapReport) -> Value {
     json!({
         "programme": r.programme,
         "as_of": time(r.as_of),
         "position": r.position,
-        "findings": r.findings.iter().map(finding_json).collect::<Vec<_>>(),
+        "findings": r.findings.iter().map(|f| finding_json(f, &f.evidence)).collect::<Vec<_>>(),
+    })
+}
+
+/// As [`gaps_json`], with `findings` (a page of the report's) only, each
+/// with its first `shown` evidence ids, `evidence_more` (how many others
+/// there are) and `evidence_next` (`evidence_next(finding, last id shown)`,
+/// a link to the others; `null` when there is none).
+pub fn gaps_page_json(
+    r: &GapReport,
+    findings: &[&Finding],
+    shown: usize,
+    evidence_next: impl Fn(&Finding, &Uuid) -> String,
+) -> Value {
+    let findings: Vec<Value> = findings
+        .iter()
+        .map(|f| {
+            let head = &f.evidence[..shown.min(f.evidence.len())];
+            let mut v = finding_json(f, head);
+            v["evidence_more"] = json!(f.evidence.len() - head.len());
+            v["evidence_next"] = match head.last() {
+                Some(last) if head.len() < f.evidence.len() => json!(evidence_next(f, last)),
+                _ => Value::Null,
+            };
+            v
+        })
+        .collect();
+    json!({
+        "programme": r.programme,
+        "as_of": time(r.as_of),
+        "position": r.position,
+        "findings": findings,
     })
 }
 

@@ -2,8 +2,8 @@
 //! WebDriver (fantoccini → chromedriver, started here on a port it picks),
 //! against a server on port 0 loaded with the demo.
 //!
-//! One test walks the whole journey, because starting a browser costs
-//! seconds: the sign-in message without a session; a mentor's login link;
+//! Starting a browser costs seconds, so one test walks the whole journey:
+//! the sign-in message without a session; a mentor's login link;
 //! the map with its nodes and edges; a stakeholder's profile; the time slider
 //! before the Brussels study visit; the gap report and participation pages
 //! (screenshots at 1280×800, and the redaction of small counts); the event
@@ -12,7 +12,10 @@
 //! the missing field named beside it, then accepted, and the new tie on the
 //! map; the coordinator's event log and the profile of a stakeholder whose
 //! contact an admin erased ("erased", then "effacé"). Every page is checked
-//! to have loaded nothing from any host but the server.
+//! to have loaded nothing from any host but the server. A second test, with
+//! a browser of its own, signs in by pasting a token into the sign-in form
+//! (the way in for everyone without a login link), sees the map, signs out
+//! and is asked to sign in again.
 //!
 //! Screenshots go to a temporary folder (its path is printed), or to the
 //! folder `PASSERELLE_SCREENSHOTS` names, which is kept. Needs Debian's
@@ -250,39 +253,165 @@ fn login_link(app: &TestApp, token_id: &str) -> String {
     format!("/login?code={code}")
 }
 
+/// The demo served on port 0, chromedriver, and a headless Chromium session
+/// on the server; [`Harness::finish`] closes the browser, and dropping the
+/// harness stops the rest.
+struct Harness {
+    app: TestApp,
+    page: Page,
+    _driver: Driver,
+    _profile: tempfile::TempDir,
+    _shots: Option<tempfile::TempDir>,
+}
+
+impl Harness {
+    async fn start() -> Self {
+        let chromium = tool("CHROMIUM", "/usr/bin/chromium");
+        let chromedriver = tool("CHROMEDRIVER", "/usr/bin/chromedriver");
+        let app = TestApp::spawn().await;
+        let driver = Driver::start(&chromedriver);
+        let profile = tempfile::tempdir().expect("a browser profile folder");
+        let (shots, kept_until_the_end) = match std::env::var_os("PASSERELLE_SCREENSHOTS") {
+            Some(dir) => {
+                std::fs::create_dir_all(&dir).expect("create PASSERELLE_SCREENSHOTS");
+                (PathBuf::from(dir), None)
+            }
+            None => {
+                let dir = tempfile::Builder::new()
+                    .prefix("passerelle-screenshots-")
+                    .tempdir()
+                    .expect("a screenshot folder");
+                (dir.path().to_owned(), Some(dir))
+            }
+        };
+        println!("screenshots: {}", shots.display());
+        let page = Page {
+            c: browser(&driver, &chromium, profile.path()).await,
+            base: app.base.clone(),
+            shots,
+        };
+        Self {
+            app,
+            page,
+            _driver: driver,
+            _profile: profile,
+            _shots: kept_until_the_end,
+        }
+    }
+
+    /// Runs `journey` on the harness's server and browser, closes the
+    /// browser whatever happened, then fails as the journey failed.
+    async fn run<'a, F, Fut>(&'a self, journey: F)
+    where
+        F: FnOnce(&'a TestApp, &'a Page) -> Fut,
+        Fut: std::future::Future<Output = ()> + 'a,
+    {
+        let outcome = std::panic::AssertUnwindSafe(journey(&self.app, &self.page))
+            .catch_unwind()
+            .await;
+        let _ = self.page.c.clone().close().await;
+        if let Err(panic) = outcome {
+            std::panic::resume_unwind(panic);
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mentor_and_a_coordinator_use_the_pages_in_a_real_browser() {
-    let chromium = tool("CHROMIUM", "/usr/bin/chromium");
-    let chromedriver = tool("CHROMEDRIVER", "/usr/bin/chromedriver");
-    let app = TestApp::spawn().await;
-    let driver = Driver::start(&chromedriver);
-    let profile = tempfile::tempdir().expect("a browser profile folder");
-    let (shots, _kept_until_the_end) = match std::env::var_os("PASSERELLE_SCREENSHOTS") {
-        Some(dir) => {
-            std::fs::create_dir_all(&dir).expect("create PASSERELLE_SCREENSHOTS");
-            (PathBuf::from(dir), None)
-        }
-        None => {
-            let dir = tempfile::Builder::new()
-                .prefix("passerelle-screenshots-")
-                .tempdir()
-                .expect("a screenshot folder");
-            (dir.path().to_owned(), Some(dir))
-        }
-    };
-    println!("screenshots: {}", shots.display());
-    let page = Page {
-        c: browser(&driver, &chromium, profile.path()).await,
-        base: app.base.clone(),
-        shots,
-    };
-    let journey = std::panic::AssertUnwindSafe(journey(&app, &page))
-        .catch_unwind()
-        .await;
-    let _ = page.c.clone().close().await;
-    if let Err(panic) = journey {
-        std::panic::resume_unwind(panic);
-    }
+    Harness::start().await.run(journey).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_coordinator_signs_in_with_a_pasted_token_then_signs_out() {
+    Harness::start().await.run(sign_in_and_out).await;
+}
+
+/// The sign-in form with a pasted token, in Chromium: its form post names
+/// the page's origin (the pages' Referrer-Policy lets it), so the server
+/// takes it; the map; then "Sign out", after which the pages ask to sign in
+/// again and the old session cookie opens nothing.
+async fn sign_in_and_out(app: &TestApp, page: &Page) {
+    let coordinator = &app.tokens.coordinator;
+    page.goto("/").await;
+    page.until(
+        "the sign-in message",
+        "document.body.dataset.ready === 'signin'",
+    )
+    .await;
+    assert_eq!(
+        page.count("#signout:not([hidden])").await,
+        0,
+        "no sign-out without a session"
+    );
+    page.c
+        .find(Locator::Css("#token"))
+        .await
+        .expect("the token field")
+        .send_keys(&coordinator.secret)
+        .await
+        .expect("paste the token");
+    page.c
+        .find(Locator::Css(".signin-form button[type=submit]"))
+        .await
+        .expect("the sign-in button")
+        .click()
+        .await
+        .expect("sign in");
+
+    page.until(
+        "the map after signing in with a token",
+        "document.body.dataset.ready === '1'",
+    )
+    .await;
+    let url = page.c.current_url().await.expect("the URL");
+    assert_eq!(url.path(), "/", "signing in lands on the map");
+    assert!(page.count("svg.net .node").await > 0, "nodes on the map");
+    let who = page.text("#who").await;
+    assert!(
+        who.contains(&coordinator.name),
+        "the header names the coordinator: {who}"
+    );
+    let cookie = page
+        .c
+        .get_named_cookie("passerelle_session")
+        .await
+        .expect("the session cookie");
+    assert_eq!(cookie.http_only(), Some(true), "{cookie}");
+    assert_eq!(
+        page.js("return document.cookie;").await,
+        json!(""),
+        "a script can read the session cookie"
+    );
+    page.only_own_origin("the map after signing in").await;
+
+    let sign_out = page.text("#signout button").await;
+    assert_eq!(sign_out, "Sign out");
+    page.c
+        .find(Locator::Css("#signout button"))
+        .await
+        .expect("the sign-out button")
+        .click()
+        .await
+        .expect("sign out");
+    page.until(
+        "the sign-in message after signing out",
+        "document.body.dataset.ready === 'signin'",
+    )
+    .await;
+    let url = page.c.current_url().await.expect("the URL");
+    assert_eq!(
+        url.path(),
+        "/",
+        "signing out goes back to the map's address"
+    );
+    assert!(
+        page.c.get_named_cookie("passerelle_session").await.is_err(),
+        "the browser still holds the session cookie"
+    );
+    let old = format!("passerelle_session={}", cookie.value());
+    app.get("/api/v1/me", Auth::Cookie(&old), "", &[])
+        .await
+        .problem(401);
 }
 
 async fn journey(app: &TestApp, page: &Page) {

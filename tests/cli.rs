@@ -245,6 +245,90 @@ fn a_batch_is_atomic_and_errors_name_the_event_in_it() {
 }
 
 #[test]
+fn record_refuses_repeated_keys_hidden_texts_and_dates_out_of_their_window() {
+    let cli = Cli::new();
+    cli.init_with_programme();
+    let ahead = (chrono::Utc::now() + chrono::TimeDelta::days(2)).format("%Y-%m-%d");
+    let need = |occurred_at: &str, action: &str| {
+        format!(
+            r#"{{"type":"NeedDeclared","programme":"sjdlr","occurred_at":"{occurred_at}",
+                "data":{{"need":"nursery","action":"{action}","theme":"childcare"}}}}"#
+        )
+    };
+    for (input, field, rule) in [
+        (
+            need("2022-02-07", "Maison des Femmes").replace(
+                r#""theme":"childcare""#,
+                r#""theme":"childcare","theme":"housing""#,
+            ),
+            "data.theme",
+            "is given twice",
+        ),
+        (
+            need("2022-02-07", "\u{200B}\u{FEFF}"),
+            "data.action",
+            "invisible",
+        ),
+        (
+            need("2022-02-07", "Maison \u{202E}semmeF"),
+            "data.action",
+            "U+202E",
+        ),
+        (
+            need("1899-12-31", "Maison des Femmes"),
+            "occurred_at",
+            "1900-01-01",
+        ),
+        (
+            need("0000-01-01", "Maison des Femmes"),
+            "occurred_at",
+            "1900-01-01",
+        ),
+        (
+            need(&ahead.to_string(), "Maison des Femmes"),
+            "occurred_at",
+            "server's clock",
+        ),
+    ] {
+        let err = cli.fails(&["record", "--db", &cli.db_arg()], &input);
+        assert!(err.contains(&format!("{field}: ")), "{field}: {err}");
+        assert!(err.contains(rule), "{rule}: {err}");
+        assert!(err.contains("nothing was recorded"), "{err}");
+    }
+    assert_eq!(cli.head(), 2);
+}
+
+#[test]
+fn view_dates_before_1900_name_their_flag() {
+    let cli = Cli::new();
+    cli.init_with_programme();
+    let err = cli.fails(
+        &["network", "--db", &cli.db_arg(), "--as-of", "1899-12-31"],
+        "",
+    );
+    assert!(
+        err.contains("--as-of") && err.contains("1900-01-01"),
+        "{err}"
+    );
+    let err = cli.fails(
+        &[
+            "diff",
+            "--db",
+            &cli.db_arg(),
+            "--from",
+            "0000-01-01",
+            "--to",
+            "2022-01-01",
+        ],
+        "",
+    );
+    assert!(
+        err.contains("--from") && err.contains("1900-01-01"),
+        "{err}"
+    );
+}
+
+#[test]
 fn record_reads_a_file_and_refuses_bad_json() {
     let cli = Cli::new();
     cli.init_with_programme();
@@ -436,6 +520,62 @@ fn import_names_the_bad_line_and_keeps_nothing_of_its_batch() {
     );
     assert!(err.contains("line 6: data.from"), "{err}");
     assert_eq!(cli.head(), 0);
+}
+
+#[test]
+fn import_refuses_new_events_out_of_the_rules_and_names_their_line() {
+    let cli = Cli::new();
+    cli.init_with_programme();
+    let contact = |occurred_at: &str, extra: &str| {
+        format!(
+            r#"{{"type":"OutreachContactLogged","programme":"sjdlr","occurred_at":"{occurred_at}","data":{{"from":"sj-ccas","to":"sj-deputy-mayor","channel":"email","outcome":"interested"{extra}}}}}"#
+        )
+    };
+    let far = (chrono::Utc::now() + chrono::TimeDelta::days(6 * 366)).format("%Y-%m-%d");
+    for (line, expected) in [
+        (
+            contact("2021-01-01", r#","channel":"phone""#),
+            "line 2: data.channel: is given twice",
+        ),
+        (
+            contact("1850-01-01", ""),
+            "line 2: occurred_at: must be on or after 1900-01-01",
+        ),
+        (
+            contact("2021-01-01", &format!(r#","follow_up_due":"{far}""#)),
+            "line 2: data.follow_up_due: must lie between 1900-01-01 and 5 years",
+        ),
+    ] {
+        let file = cli.path("new.jsonl");
+        let first = passerelle::demo::DEMO_JSONL.lines().nth(2).unwrap();
+        std::fs::write(&file, format!("{first}\n{line}\n")).unwrap();
+        let err = cli.fails(
+            &["import", "--db", &cli.db_arg(), &file.display().to_string()],
+            "",
+        );
+        assert!(err.contains(expected), "{expected}: {err}");
+        assert_eq!(cli.head(), 2);
+    }
+}
+
+#[test]
+fn an_export_recorded_before_the_rules_of_new_events_imports_verifies_and_exports() {
+    let cli = Cli::new();
+    cli.ok(&["init", "--db", &cli.db_arg()], "");
+    let old = [
+        r#"{"position":1,"stream":"sjdlr/programme","version":1,"schema_version":1,"id":"6f1f7f0e-0000-4000-8000-000000000001","type":"ProgrammeDefined","programme":"sjdlr","occurred_at":"1850-06-01T00:00:00Z","data":{"programme":"sjdlr","name":"Saint-Jean"},"recorded_at":"2021-01-01T00:00:00.000000Z","recorded_by":"coordinator"}"#,
+        "{\"position\":2,\"stream\":\"sjdlr/stakeholder/bapa\",\"version\":1,\"schema_version\":1,\"id\":\"6f1f7f0e-0000-4000-8000-000000000002\",\"type\":\"StakeholderRegistered\",\"programme\":\"sjdlr\",\"occurred_at\":\"2021-01-02T00:00:00Z\",\"data\":{\"stakeholder\":\"bapa\",\"name\":\"BAPA \u{202E}OSSA\",\"kind\":\"association\"},\"recorded_at\":\"2021-01-02T00:00:00.000000Z\",\"recorded_by\":\"coordinator\"}",
+    ];
+    let file = cli.path("old.jsonl");
+    std::fs::write(&file, old.join("\n")).unwrap();
+    cli.ok(
+        &["import", "--db", &cli.db_arg(), &file.display().to_string()],
+        "",
+    );
+    cli.ok(&["verify", "--db", &cli.db_arg()], "");
+    let exported = cli.ok(&["export", "--db", &cli.db_arg()], "");
+    assert!(exported.contains("1850-06-01T00:00:00Z"), "{exported}");
+    assert!(exported.contains('\u{202E}'), "{exported}");
 }
 
 #[test]
@@ -1530,4 +1670,106 @@ fn a_store_of_schema_1_exports_without_a_key_and_imports_sealed() {
         "",
     );
     assert!(access.contains(EMAIL), "{access}");
+}
+
+#[test]
+fn a_public_url_that_is_more_than_an_origin_is_refused_before_anything_starts() {
+    let cli = Cli::new();
+    let db = cli.db_arg();
+    for (url, rule) in [
+        ("ftp://passerelle.example.org", "http:// or https://"),
+        ("https://passerelle.example.org/tracker", "without path"),
+        ("passerelle.example.org", "not an address"),
+    ] {
+        for command in [vec!["serve", "--db", &db], vec!["demo", "--db", "demo.db"]] {
+            let mut args = command.clone();
+            args.extend(["--addr", "127.0.0.1:0", "--public-url", url]);
+            let out = cli.run(&args, "");
+            assert_eq!(out.status.code(), Some(2), "{args:?}");
+            assert!(out.stdout.is_empty(), "{args:?} started");
+            let err = String::from_utf8(out.stderr).expect("utf-8");
+            assert!(
+                err.contains("--public-url") && err.contains(rule),
+                "{args:?}: {err}"
+            );
+        }
+    }
+    assert!(!cli.path("demo.db").exists(), "the demo seeded a store");
+    assert!(!cli.db().exists(), "serve opened a store");
+}
+
+/// A child process killed when dropped.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_demo_behind_an_https_proxy_prints_its_links_there_and_sets_a_secure_cookie() {
+    use std::io::{BufRead, BufReader, Read, Write};
+
+    const PUBLIC: &str = "https://passerelle.example.org";
+    let cli = Cli::new();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_passerelle"))
+        .args(["demo", "--addr", "127.0.0.1:0", "--public-url", PUBLIC])
+        .current_dir(cli.root())
+        .env_remove("PASSERELLE_DB")
+        .env_remove("PASSERELLE_DEMO_DB")
+        .env_remove("PASSERELLE_MASTER_KEY")
+        .env_remove("PASSERELLE_MASTER_KEY_FILE")
+        .env_remove("PASSERELLE_PUBLIC_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the demo");
+    let stdout = child.stdout.take().expect("the demo's output");
+    let _running = Running(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let patience = std::time::Duration::from_secs(60);
+    let mut listening = None;
+    let link = loop {
+        let line = rx
+            .recv_timeout(patience)
+            .expect("the demo prints its login link");
+        if let Some(rest) = line.split("(listening on ").nth(1) {
+            listening = Some(rest.trim_end_matches(')').to_owned());
+        }
+        if let Some(link) = line.split("valid once for an hour): ").nth(1) {
+            break link.to_owned();
+        }
+    };
+    let path = link
+        .strip_prefix(PUBLIC)
+        .unwrap_or_else(|| panic!("the link {link} is not on {PUBLIC}"));
+    assert!(path.starts_with("/login?code=psl1_"), "{link}");
+    let addr = listening.expect("the address the demo listens on");
+
+    // The proxy forwards the link to the demo, which answers with a Secure cookie.
+    let mut conn = std::net::TcpStream::connect(&addr).expect("connect to the demo");
+    conn.set_read_timeout(Some(patience)).expect("read timeout");
+    write!(
+        conn,
+        "GET {path} HTTP/1.1\r\nhost: passerelle.example.org\r\nconnection: close\r\n\r\n"
+    )
+    .expect("send the request");
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).expect("read the answer");
+    assert!(answer.starts_with("HTTP/1.1 303"), "{answer}");
+    let cookie = answer
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+        .unwrap_or_else(|| panic!("no Set-Cookie in {answer}"));
+    assert!(
+        cookie.contains("HttpOnly") && cookie.trim_end().ends_with("Secure"),
+        "{cookie}"
+    );
 }

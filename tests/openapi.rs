@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use passerelle::api::openapi;
-use passerelle::render::{diff_json, gaps_json, network_json, participation_json};
+use passerelle::render::{diff_json, gaps_page_json, network_json, participation_json};
 use passerelle_events::event::{
     Channel, Event, Level, MilestoneKind, Outcome, PartnershipKind, Priority, Role, StakeholderKind,
 };
@@ -195,7 +195,7 @@ fn routes_and_paths_agree() {
         .collect();
     assert_eq!(routes.len(), openapi::ROUTES.len(), "ROUTES has duplicates");
     assert_eq!(routes, from_doc);
-    assert_eq!(routes.len(), 21);
+    assert_eq!(routes.len(), 22);
 }
 
 #[test]
@@ -223,7 +223,10 @@ fn every_ref_resolves() {
 #[test]
 fn only_health_and_the_document_need_no_token() {
     let doc = openapi::document();
-    assert_eq!(doc["security"], json!([{"bearerAuth": []}]));
+    assert_eq!(
+        doc["security"],
+        json!([{"bearerAuth": []}, {"sessionCookie": []}])
+    );
     for (method, path) in openapi::ROUTES {
         let op = &doc["paths"][path][method.to_lowercase()];
         let open = ["/healthz", "/openapi.json"].contains(path);
@@ -512,6 +515,53 @@ fn the_request_schema_agrees_with_the_parser() {
             false,
         ),
         (
+            "a title of invisible characters",
+            with(&|v| v["data"]["title"] = json!("\u{200B}\u{FEFF} \u{2060}")),
+            false,
+        ),
+        (
+            "a title with a right-to-left override",
+            with(&|v| v["data"]["title"] = json!("Workshop \u{202E}pohskrow")),
+            false,
+        ),
+        (
+            "a title with an isolate",
+            with(&|v| v["data"]["title"] = json!("\u{2067}ورشة\u{2069}")),
+            false,
+        ),
+        (
+            "a title in Arabic script with a right-to-left mark",
+            with(&|v| v["data"]["title"] = json!("ورشة العمل\u{200F} 2")),
+            true,
+        ),
+        (
+            "an output of a tag character only",
+            with(&|v| v["data"]["outputs"] = json!(["\u{E0041}"])),
+            false,
+        ),
+        (
+            "a date in 1899",
+            with(&|v| v["occurred_at"] = json!("1899-12-31")),
+            false,
+        ),
+        (
+            "a time in year 0",
+            with(&|v| v["occurred_at"] = json!("0000-01-01T00:00:00Z")),
+            false,
+        ),
+        (
+            "the first day of 1900",
+            with(&|v| v["occurred_at"] = json!("1900-01-01")),
+            true,
+        ),
+        (
+            "a follow-up due in 1899",
+            json!({"type": "OutreachContactLogged", "programme": "sjdlr", "occurred_at": "2022-02-07",
+                   "data": {"from": "a", "to": "b", "channel": "phone", "outcome": "interested",
+                            "follow_up_due": "1899-03-01"}}),
+            false,
+        ),
+        (
             "a bad country code",
             json!({"type": "ProgrammeDefined", "programme": "x", "occurred_at": "2022-02-07",
                    "data": {"programme": "x", "name": "X", "country": "fr"}}),
@@ -528,7 +578,49 @@ fn the_request_schema_agrees_with_the_parser() {
     assert!(openapi::validate_request("POST", "/events", JSON, &json!([])).is_err());
 }
 
+#[test]
+fn write_bodies_are_json_by_their_content_type_and_415_is_documented() {
+    let event = json!({"type": "MilestoneMarked", "programme": "sjdlr", "occurred_at": "2022-02-07",
+                       "data": {"milestone": "m", "label": "M", "kind": "other"}});
+    assert_ok(
+        "JSON with a charset",
+        openapi::validate_request("POST", "/events", "application/json; charset=utf-8", &event),
+    );
+    assert_rejected(
+        "JSON sent as text/plain",
+        openapi::validate_request("POST", "/events", "text/plain", &event),
+        "not documented",
+    );
+    for path in ["/events", "/erasures"] {
+        assert_ok(
+            "a 415 problem",
+            openapi::validate_response(
+                "POST",
+                path,
+                415,
+                PROBLEM,
+                &problem(415, "/problems/unsupported-media-type"),
+            ),
+        );
+    }
+}
+
 // --- responses ----------------------------------------------------------------
+
+#[test]
+fn an_event_recorded_before_the_rules_of_new_texts_and_dates_is_a_valid_answer() {
+    let data = json!({"from": "a", "to": "b", "channel": "phone", "outcome": "interested",
+                      "purpose": "\u{202E}esoprup", "follow_up_due": "1850-03-01"});
+    assert_ok(
+        "an old contact as answered",
+        openapi::validate_schema("StoredOutreachContactLoggedData", &data),
+    );
+    assert_rejected(
+        "the same contact as sent",
+        openapi::validate_schema("OutreachContactLoggedData", &data),
+        "purpose",
+    );
+}
 
 #[test]
 fn a_hand_made_envelope_and_problem_are_accepted() {
@@ -878,13 +970,20 @@ fn rendered_views_of_the_demo_are_valid_responses() {
                 &format!("network of {p}"),
                 openapi::validate_response("GET", "/network", 200, JSON, &network),
             );
+            // As the API pages them: a few findings, a few evidence ids each.
+            let page: Vec<_> = v.gaps.findings.iter().take(3).collect();
+            let mut gaps = gaps_page_json(&v.gaps, &page, 2, |f, last| {
+                format!("/api/v1/gaps/evidence?finding={}&after={last}", f.id)
+            });
+            gaps["next"] = json!("/api/v1/gaps?after=x");
             assert_ok(
                 &format!("gaps of {p}"),
-                openapi::validate_response("GET", "/gaps", 200, JSON, &gaps_json(&v.gaps)),
+                openapi::validate_response("GET", "/gaps", 200, JSON, &gaps),
             );
             let mut part = participation_json(&participation(&v.programme));
             part["position"] = json!(v.network.position);
             part["programme"] = json!(p);
+            part["as_of"] = Value::Null;
             assert_ok(
                 &format!("participation of {p}"),
                 openapi::validate_response("GET", "/participation", 200, JSON, &part),

@@ -65,14 +65,18 @@ pub struct Submission {
 
 impl Submission {
     /// Parses one wire event: `{id?, type, programme, occurred_at, data,
-    /// expected_version?}`. Unknown keys are refused.
+    /// expected_version?}`, held to the rules of new events. Unknown keys are
+    /// refused.
     pub fn from_wire(v: &Value) -> Result<Self, ValidationError> {
         parse(v, false)
     }
 
     /// Parses one line of an exported log: a wire event, optionally with the
     /// stored fields (`position`, `stream`, `version`, `schema_version`,
-    /// `recorded_at`, `recorded_by`). Recorded provenance is kept.
+    /// `recorded_at`, `recorded_by`). Recorded provenance is kept, and a line
+    /// with it was recorded before: it is read with the rules of stored
+    /// events, not held to those of new ones ([`Event::check_submitted`],
+    /// [`OccurredAt::parse`]).
     pub fn from_export(v: &Value) -> Result<Self, ValidationError> {
         parse(v, true)
     }
@@ -139,10 +143,23 @@ fn parse(v: &Value, exported: bool) -> Result<Submission, ValidationError> {
             .ok(),
         None => None,
     };
+    let provenance = if exported {
+        parse_provenance(obj, &mut errors)
+    } else {
+        None
+    };
+    // An event carried over from an exported log with its provenance was
+    // recorded before: it is read as stored events are, with the rules of
+    // its time. Every other event is new (decision 011).
+    let new = provenance.is_none();
     let occurred_at = match str_field(obj, "occurred_at", &mut errors) {
-        Some(s) => OccurredAt::parse(s)
-            .map_err(|m| errors.push(FieldError::new("occurred_at", m)))
-            .ok(),
+        Some(s) => if new {
+            OccurredAt::parse(s)
+        } else {
+            OccurredAt::parse_stored(s)
+        }
+        .map_err(|m| errors.push(FieldError::new("occurred_at", m)))
+        .ok(),
         None => None,
     };
     let mut event = match (str_field(obj, "type", &mut errors), obj.get("data")) {
@@ -172,11 +189,6 @@ fn parse(v: &Value, exported: bool) -> Result<Submission, ValidationError> {
             }
         },
     };
-    let provenance = if exported {
-        parse_provenance(obj, &mut errors)
-    } else {
-        None
-    };
 
     if let (Some(e), false) = (&mut event, exported) {
         // Personal data comes in clear from clients; sealed values only come
@@ -192,6 +204,9 @@ fn parse(v: &Value, exported: bool) -> Result<Submission, ValidationError> {
     }
     if let Some(e) = &event {
         errors.extend(e.check_shape());
+        if new {
+            errors.extend(e.check_submitted());
+        }
         if let (Event::ProgrammeDefined(d), Some(p)) = (e, &programme) {
             if &d.programme != p {
                 errors.push(FieldError::new(

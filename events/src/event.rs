@@ -6,14 +6,16 @@
 //! rules that need only the payload (count sums, list sizes) live here in
 //! [`Event::check_shape`].
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::FieldError;
 use crate::personal::{ErasedSubject, Owner, Personal, PersonalField};
 use crate::values::{
-    Day, Email, LongText, Name, Output, ParticipantCode, Phone, ProgrammeId, Reason, Slug, Text,
-    Theme, MAX_LIST, MAX_THEMES,
+    check_visible, Day, Email, LongText, Name, Output, ParticipantCode, Phone, ProgrammeId, Reason,
+    Slug, Text, Theme, MAX_LIST, MAX_THEMES,
 };
 
 /// The schema version every event of this module is written with.
@@ -208,6 +210,16 @@ impl Contact {
             out.push((CONTACT_PATHS[2], v));
         }
         out
+    }
+
+    /// The person's name and e-mail address, when given in clear.
+    fn texts<'a>(&'a self, out: &mut Vec<(Cow<'static, str>, &'a str)>) {
+        if let Some(person) = self.person.as_ref().and_then(Personal::clear) {
+            out.push((CONTACT_PATHS[0].into(), person.as_str()));
+        }
+        if let Some(email) = self.email.as_ref().and_then(Personal::clear) {
+            out.push((CONTACT_PATHS[1].into(), email.as_str()));
+        }
     }
 
     /// The personal fields of this contact, whose subject is `stakeholder`'s
@@ -594,6 +606,100 @@ impl Event {
             Event::PersonalDataErased(_) => return format!("{programme}/erasure"),
         };
         format!("{programme}/{kind}/{id}")
+    }
+
+    /// Every text a person typed into this event, with its path: names,
+    /// titles, labels, territories, actions, purposes, reasons, descriptions,
+    /// outputs, note texts, a finding's id, and a contact's person and e-mail
+    /// address when they are in clear. Ids, themes and enum values are not
+    /// listed: their own rules allow only ASCII letters, digits and `_-`.
+    pub fn texts(&self) -> Vec<(Cow<'static, str>, &str)> {
+        fn put<'a>(
+            out: &mut Vec<(Cow<'static, str>, &'a str)>,
+            path: &'static str,
+            text: Option<&'a str>,
+        ) {
+            if let Some(t) = text {
+                out.push((path.into(), t));
+            }
+        }
+        fn opt<const MAX: usize>(t: &Option<Text<MAX>>) -> Option<&str> {
+            t.as_ref().map(Text::as_str)
+        }
+        let mut out = Vec::new();
+        let o = &mut out;
+        match self {
+            Event::ProgrammeDefined(e) => put(o, "data.name", Some(e.name.as_str())),
+            Event::StakeholderRegistered(e) => {
+                put(o, "data.name", Some(e.name.as_str()));
+                put(o, "data.territory", opt(&e.territory));
+                if let Some(c) = &e.contact {
+                    c.texts(o);
+                }
+            }
+            Event::StakeholderProfileChanged(e) => {
+                put(o, "data.name", opt(&e.name));
+                put(o, "data.territory", opt(&e.territory));
+                if let Some(c) = &e.contact {
+                    c.texts(o);
+                }
+            }
+            Event::StakeholderArchived(e) => put(o, "data.reason", opt(&e.reason)),
+            Event::OutreachContactLogged(e) => put(o, "data.purpose", opt(&e.purpose)),
+            Event::PartnershipEnded(e) => put(o, "data.reason", opt(&e.reason)),
+            Event::CoCreationSessionHeld(e) => {
+                put(o, "data.title", Some(e.title.as_str()));
+                for (i, output) in e.outputs.iter().enumerate() {
+                    o.push((format!("data.outputs[{i}]").into(), output.as_str()));
+                }
+            }
+            Event::NeedDeclared(e) => {
+                put(o, "data.action", Some(e.action.as_str()));
+                put(o, "data.description", opt(&e.description));
+            }
+            Event::NeedWithdrawn(e) => put(o, "data.reason", opt(&e.reason)),
+            Event::MilestoneMarked(e) => put(o, "data.label", Some(e.label.as_str())),
+            Event::ReviewNoteAdded(e) => {
+                if let About::Gap(g) = &e.about {
+                    put(o, "data.about.gap", Some(g.as_str()));
+                }
+                put(o, "data.text", Some(e.text.as_str()));
+            }
+            Event::PersonalDataErased(e) => put(o, "data.reason", opt(&e.reason)),
+            Event::PartnershipFormed(_)
+            | Event::PartnershipRevised(_)
+            | Event::ParticipantAttended(_)
+            | Event::NeedAddressed(_) => {}
+        }
+        out
+    }
+
+    /// Every date this event plans ahead, with its path (a follow-up's due
+    /// date): the dates that may lie in the future.
+    pub fn planned_dates(&self) -> Vec<(&'static str, Day)> {
+        match self {
+            Event::OutreachContactLogged(OutreachContactLogged {
+                follow_up_due: Some(d),
+                ..
+            }) => vec![("data.follow_up_due", *d)],
+            _ => Vec::new(),
+        }
+    }
+
+    /// The rules a new event's payload keeps beyond those stored events are
+    /// read with (decision 011): every text visible
+    /// ([`check_visible`]), every planned date on or after 1900-01-01. Stored
+    /// events are never held to them, so a log recorded before them reads.
+    pub fn check_submitted(&self) -> Vec<FieldError> {
+        let texts = self
+            .texts()
+            .into_iter()
+            .filter_map(|(path, t)| check_visible(t).err().map(|m| FieldError::new(path, m)));
+        let dates = self
+            .planned_dates()
+            .into_iter()
+            .filter_map(|(path, d)| d.check_earliest().err().map(|m| FieldError::new(path, m)));
+        texts.chain(dates).collect()
     }
 
     /// Rules that need only the payload: count sums, list sizes, a partnership

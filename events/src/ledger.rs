@@ -11,6 +11,10 @@
 //! key first ([`StoreError::KeyRace`]), the ledger reads the keys again and
 //! seals the batch once more.
 //!
+//! Before it decides, the ledger holds every new event to the rules of the
+//! server's [`Clock`] ([`crate::clock::check`]): they hold when an event is
+//! recorded, never when the log is folded again.
+//!
 //! Validation happens under a short lock and reads nothing from the store on
 //! the normal path: the state is the log as last read plus the batches this
 //! ledger has submitted since, installed optimistically. The store's head
@@ -22,9 +26,11 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use tokio::sync::{watch, Mutex};
 
 use crate::aggregate::{decide, Record, RecordError};
+use crate::clock::{self, Clock};
 use crate::envelope::{StoredEvent, Submission};
 use crate::error::{FieldError, ValidationError};
 use crate::keyring::{Keyring, MadeKeys, SealError};
@@ -60,6 +66,8 @@ pub struct Ledger<S> {
     /// store, or a batch the store stored exactly as decided. Never
     /// optimistic; the state is rebuilt from it.
     confirmed: Arc<std::sync::Mutex<Registry>>,
+    /// What the rules of the clock read.
+    clock: Clock,
 }
 
 /// What the ledger validates against.
@@ -99,9 +107,21 @@ impl<S: EventLog> Ledger<S> {
                 epoch: 0,
             })),
             confirmed: Arc::default(),
+            clock: Clock::system(),
         };
         ledger.refresh(&mut *ledger.state.lock().await).await?;
         Ok(ledger)
+    }
+
+    /// The same ledger, reading the time from `clock` (tests fix it).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The time now, on the ledger's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
     }
 
     /// The store.
@@ -125,6 +145,7 @@ impl<S: EventLog> Ledger<S> {
 
     /// Runs a command. All or nothing.
     pub async fn submit(&self, mut cmd: Record, actor: &str) -> Result<Vec<Recorded>, RecordError> {
+        check_clock(&cmd, self.clock.now())?;
         // The batch as given: sealed again if a key race makes it retry.
         let clear = cmd.submissions.clone();
         let carries_sealed = cmd.submissions.iter_mut().any(|s| {
@@ -263,6 +284,33 @@ impl<S: EventLog> Ledger<S> {
         state.suspect = false;
         state.epoch += 1;
         Ok(())
+    }
+}
+
+/// Holds every new event of `cmd` to the rules of the clock at `now`;
+/// events an import carries over with their provenance were recorded before
+/// and are not (decision 011). Errors are named as [`decide`] names them.
+fn check_clock(cmd: &Record, now: DateTime<Utc>) -> Result<(), ValidationError> {
+    let batch = cmd.submissions.len() > 1;
+    let errors: Vec<FieldError> = cmd
+        .submissions
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.provenance.is_none())
+        .flat_map(|(i, s)| {
+            clock::check(&s.event, now).into_iter().map(move |e| {
+                if batch {
+                    e.within(&format!("[{i}]"))
+                } else {
+                    e
+                }
+            })
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ValidationError { errors })
     }
 }
 

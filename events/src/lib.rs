@@ -7,9 +7,11 @@
 #![warn(missing_docs)]
 
 pub mod aggregate;
+pub mod clock;
 pub mod envelope;
 pub mod error;
 pub mod event;
+pub mod json;
 pub mod keyring;
 pub mod ledger;
 pub mod personal;

@@ -291,10 +291,10 @@ pub trait PersonalValue: Clone + Send + Sync + 'static {
 }
 
 macro_rules! personal_value {
-    ($($t:ty),*) => {$(
+    ($($t:ty => $parse:ident),*) => {$(
         impl PersonalValue for $t {
             fn parse_clear(s: &str) -> Result<Self, String> {
-                <$t>::parse(s)
+                <$t>::$parse(s)
             }
             fn clear_text(&self) -> &str {
                 self.as_str()
@@ -303,7 +303,10 @@ macro_rules! personal_value {
     )*};
 }
 
-personal_value!(Name, Email, Phone, ParticipantCode);
+// A name is read with the rules of stored events: a sealed name opens as it
+// was recorded; a new event's names are checked once more by
+// `Event::check_submitted`.
+personal_value!(Name => parse_stored, Email => parse, Phone => parse, ParticipantCode => parse);
 
 /// A personal field's value.
 ///

@@ -14,7 +14,7 @@
 //! subject is named by its stakeholder, so its past erasures are found in the
 //! log.
 
-use chrono::{SubsecRound, Utc};
+use chrono::SubsecRound;
 use uuid::Uuid;
 
 use crate::aggregate::{Record, RecordError};
@@ -98,7 +98,7 @@ pub async fn erase<S: EventLog>(
     let event = NewEvent {
         id: Uuid::new_v4(),
         programme: subject.programme().clone(),
-        occurred_at: OccurredAt::from_datetime(Utc::now().trunc_subsecs(0)),
+        occurred_at: OccurredAt::from_datetime(ledger.now().trunc_subsecs(0)),
         event: Event::PersonalDataErased(PersonalDataErased {
             subject: ErasedSubject::new(subject, &key),
             reason: Some(reason),

@@ -1,6 +1,13 @@
 //! Value types that carry the rules of PRODUCT.md §2–§3: ids, themes, bounded
 //! texts, dates. Each is parsed once, at the boundary, and is valid from then on
 //! ("parse, don't validate"). This module knows nothing about events or stores.
+//!
+//! What is typed now is held to more than what the log already holds
+//! (decision 011): `Text::parse` and `OccurredAt::parse` keep the rules of new
+//! input (something visible, no bidirectional control, no year before 1900);
+//! `parse_stored` keeps those a stored event was recorded under, so that a log
+//! written before a rule still reads. Deserialising reads with the stored
+//! rules; a new event is checked once more by `Event::check_submitted`.
 
 use std::fmt;
 
@@ -157,9 +164,19 @@ pub type LongText = Text<4000>;
 pub type Output = Text<500>;
 
 impl<const MAX: usize> Text<MAX> {
-    /// Parses a text: not blank, at most `MAX` characters, no control characters
-    /// other than line breaks and tabs.
+    /// Parses a new text: the rules of [`Text::parse_stored`], and it must be
+    /// visible ([`check_visible`]).
     pub fn parse(s: &str) -> Result<Self, String> {
+        let t = Self::parse_stored(s)?;
+        check_visible(&t.0)?;
+        Ok(t)
+    }
+
+    /// Parses a text as stored events hold it: not blank, at most `MAX`
+    /// characters, no control characters other than line breaks and tabs.
+    /// Stored events are read with these rules only, so that a log recorded
+    /// before [`check_visible`] existed still reads.
+    pub fn parse_stored(s: &str) -> Result<Self, String> {
         let t = s.trim();
         if t.is_empty() {
             return Err("must not be empty".into());
@@ -188,11 +205,82 @@ impl<const MAX: usize> Serialize for Text<MAX> {
     }
 }
 
+/// Reads a text with the rules of stored events ([`Text::parse_stored`]):
+/// a new event's texts are checked once more by
+/// [`crate::event::Event::check_submitted`].
 impl<'de, const MAX: usize> Deserialize<'de> for Text<MAX> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        Self::parse(&s).map_err(de::Error::custom)
+        Self::parse_stored(&s).map_err(de::Error::custom)
     }
+}
+
+/// The bidirectional embeddings, overrides and isolates, with their names:
+/// each changes how the text around it is ordered on screen, up to the end
+/// of the text when left open.
+pub const BIDI_CONTROLS: [(char, &str); 9] = [
+    ('\u{202A}', "LEFT-TO-RIGHT EMBEDDING"),
+    ('\u{202B}', "RIGHT-TO-LEFT EMBEDDING"),
+    ('\u{202C}', "POP DIRECTIONAL FORMATTING"),
+    ('\u{202D}', "LEFT-TO-RIGHT OVERRIDE"),
+    ('\u{202E}', "RIGHT-TO-LEFT OVERRIDE"),
+    ('\u{2066}', "LEFT-TO-RIGHT ISOLATE"),
+    ('\u{2067}', "RIGHT-TO-LEFT ISOLATE"),
+    ('\u{2068}', "FIRST STRONG ISOLATE"),
+    ('\u{2069}', "POP DIRECTIONAL ISOLATE"),
+];
+
+/// The Default_Ignorable_Code_Point ranges of Unicode 15
+/// (`DerivedCoreProperties.txt`, 4,174 code points): characters that show
+/// nothing on their own — zero-width space and joiners, word joiner and
+/// invisible operators, the byte order mark, the soft hyphen, variation
+/// selectors, Hangul fillers, tags, the bidirectional marks and controls.
+pub const INVISIBLE: [(char, char); 17] = [
+    ('\u{00AD}', '\u{00AD}'),
+    ('\u{034F}', '\u{034F}'),
+    ('\u{061C}', '\u{061C}'),
+    ('\u{115F}', '\u{1160}'),
+    ('\u{17B4}', '\u{17B5}'),
+    ('\u{180B}', '\u{180F}'),
+    ('\u{200B}', '\u{200F}'),
+    ('\u{202A}', '\u{202E}'),
+    ('\u{2060}', '\u{206F}'),
+    ('\u{3164}', '\u{3164}'),
+    ('\u{FE00}', '\u{FE0F}'),
+    ('\u{FEFF}', '\u{FEFF}'),
+    ('\u{FFA0}', '\u{FFA0}'),
+    ('\u{FFF0}', '\u{FFF8}'),
+    ('\u{1BCA0}', '\u{1BCA3}'),
+    ('\u{1D173}', '\u{1D17A}'),
+    ('\u{E0000}', '\u{E0FFF}'),
+];
+
+/// Whether `c` shows nothing on its own ([`INVISIBLE`]).
+pub fn is_invisible(c: char) -> bool {
+    INVISIBLE
+        .iter()
+        .any(|&(first, last)| (first..=last).contains(&c))
+}
+
+/// The rules a text typed for a new event must keep beyond its type's
+/// (decision 011): no bidirectional embedding, override or isolate
+/// (U+202A–U+202E, U+2066–U+2069), which can make a text display as
+/// something else; and something visible once the invisible characters
+/// ([`is_invisible`]) and spaces are set aside. The bidirectional marks
+/// (U+200E, U+200F, U+061C) are allowed: they change no order of letters.
+pub fn check_visible(s: &str) -> Result<(), String> {
+    if let Some((c, name)) = BIDI_CONTROLS.iter().find(|(c, _)| s.contains(*c)) {
+        return Err(format!(
+            "must not contain the bidirectional control character U+{:04X} {name} (it can make \
+             a text display as something else; the order of right-to-left scripts needs no \
+             control character)",
+            *c as u32
+        ));
+    }
+    if s.chars().all(|c| is_invisible(c) || c.is_whitespace()) {
+        return Err("must not be empty: it holds only invisible characters".into());
+    }
+    Ok(())
 }
 
 /// An e-mail address (personal data): at most 254 characters with one `@`
@@ -315,14 +403,41 @@ impl<'de> Deserialize<'de> for ParticipantCode {
     }
 }
 
+/// The first day a date of a new event or a query may fall on: an earlier
+/// one is a typing error (`0022` for `2022`, `1022`), not a date this tracker
+/// has to know.
+pub const EARLIEST: NaiveDate = match NaiveDate::from_ymd_opt(1900, 1, 1) {
+    Some(d) => d,
+    None => panic!("1900-01-01 is a date"),
+};
+
+/// The message for a date before [`EARLIEST`].
+fn before_earliest(s: &str) -> String {
+    format!(
+        "must be on or after {EARLIEST}: an earlier year is taken for a typing error (got {:?})",
+        truncate_for_message(s)
+    )
+}
+
 /// When something happened in the world. Accepts a date (`2022-02-07`, read as
 /// midnight UTC) or an RFC 3339 time; always written as RFC 3339 in UTC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct OccurredAt(DateTime<Utc>);
 
 impl OccurredAt {
-    /// Parses a date or an RFC 3339 time.
+    /// Parses a date or an RFC 3339 time of a new event or a query: on or
+    /// after [`EARLIEST`] (in UTC).
     pub fn parse(s: &str) -> Result<Self, String> {
+        let t = Self::parse_stored(s)?;
+        if t.0.date_naive() < EARLIEST {
+            return Err(before_earliest(s));
+        }
+        Ok(t)
+    }
+
+    /// Parses a date or an RFC 3339 time as stored events hold it, in any
+    /// year: a log recorded before the rule of [`EARLIEST`] still reads.
+    pub fn parse_stored(s: &str) -> Result<Self, String> {
         if let Ok(t) = DateTime::parse_from_rfc3339(s) {
             return Ok(Self(t.with_timezone(&Utc)));
         }
@@ -368,7 +483,7 @@ impl Serialize for OccurredAt {
 impl<'de> Deserialize<'de> for OccurredAt {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        Self::parse(&s).map_err(de::Error::custom)
+        Self::parse_stored(&s).map_err(de::Error::custom)
     }
 }
 
@@ -377,7 +492,9 @@ impl<'de> Deserialize<'de> for OccurredAt {
 pub struct Day(NaiveDate);
 
 impl Day {
-    /// Parses `YYYY-MM-DD`.
+    /// Parses `YYYY-MM-DD`, any year: a new event's dates are held to
+    /// [`Day::check_earliest`] as well
+    /// ([`crate::event::Event::check_submitted`]).
     pub fn parse(s: &str) -> Result<Self, String> {
         match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
             Ok(d) if s.len() == 10 => Ok(Self(d)),
@@ -391,6 +508,14 @@ impl Day {
     /// The date.
     pub fn date(&self) -> NaiveDate {
         self.0
+    }
+
+    /// Refuses a date before [`EARLIEST`].
+    pub fn check_earliest(&self) -> Result<(), String> {
+        if self.0 < EARLIEST {
+            return Err(before_earliest(&self.0.format("%Y-%m-%d").to_string()));
+        }
+        Ok(())
     }
 }
 
@@ -445,6 +570,66 @@ mod tests {
         assert_eq!(t.to_canonical(), "2022-02-07T10:00:00Z");
         assert!(OccurredAt::parse("7 Feb 2022").is_err());
         assert!(OccurredAt::parse("2022-2-7").is_err());
+    }
+
+    #[test]
+    fn dates_before_1900_are_refused_for_new_input_only() {
+        for s in [
+            "1899-12-31",
+            "0000-01-01",
+            "0000-01-01T00:00:00Z",
+            "1900-01-01T00:30:00+01:00",
+        ] {
+            let m = OccurredAt::parse(s).expect_err(s);
+            assert!(m.contains("1900-01-01"), "{s}: {m}");
+            assert!(
+                OccurredAt::parse_stored(s).is_ok(),
+                "{s} is read from a stored event"
+            );
+        }
+        assert!(OccurredAt::parse("1900-01-01").is_ok());
+        let old = Day::parse("1850-06-01").expect("a stored date reads");
+        assert!(old.check_earliest().is_err());
+        assert!(Day::parse("1900-01-01").unwrap().check_earliest().is_ok());
+    }
+
+    #[test]
+    fn the_invisible_characters_are_the_default_ignorable_code_points() {
+        let count = (0..=0x10FFFF)
+            .filter_map(char::from_u32)
+            .filter(|c| is_invisible(*c))
+            .count();
+        assert_eq!(
+            count, 4174,
+            "Unicode 15 has 4,174 default ignorable code points"
+        );
+        for c in [
+            '\u{00AD}', '\u{200B}', '\u{2064}', '\u{FEFF}', '\u{FE0F}', '\u{3164}',
+        ] {
+            assert!(is_invisible(c), "U+{:04X}", c as u32);
+        }
+        assert!(!is_invisible(' ') && !is_invisible('a') && !is_invisible('\u{0627}'));
+    }
+
+    #[test]
+    fn new_texts_are_visible_and_free_of_bidirectional_controls() {
+        assert!(Name::parse("\u{200B}\u{FEFF}").is_err());
+        assert!(Name::parse(" \u{00AD} \u{2060} ").is_err());
+        let m = Name::parse("abc\u{202E}def").unwrap_err();
+        assert!(m.contains("U+202E RIGHT-TO-LEFT OVERRIDE"), "{m}");
+        let m = Reason::parse("x\u{2068}y").unwrap_err();
+        assert!(m.contains("U+2068"), "{m}");
+        assert!(
+            Name::parse("\u{200F}بيت\u{200F}").is_ok(),
+            "marks are allowed"
+        );
+        assert!(Name::parse("ትግራይ").is_ok());
+        // What stored events were held to.
+        assert_eq!(
+            Name::parse_stored("abc\u{202E}def").unwrap().as_str(),
+            "abc\u{202E}def"
+        );
+        assert!(Name::parse_stored("\u{200B}").is_ok());
     }
 
     #[test]

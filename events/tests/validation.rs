@@ -1254,6 +1254,139 @@ mod strings_have_sane_length_limits {
     }
 }
 
+mod texts_are_visible {
+    use super::*;
+
+    fn named(name: &str) -> Value {
+        stakeholder("asso_x", "association").with_data("name", json!(name))
+    }
+
+    #[test]
+    fn a_name_of_invisible_characters_only_names_name() {
+        let state = given(&network());
+        for name in [
+            "\u{200B}",
+            "\u{200C}\u{200D}\u{2060}",
+            " \u{FEFF} \u{00AD} ",
+            "\u{FE0F}\u{E0041}",
+            "\u{3164}\u{115F}",
+            "\u{200E}\u{200F}\u{061C}",
+        ] {
+            let err = then_error(when(&state, vec![named(name)]), "data.name");
+            assert!(err.message.contains("invisible"), "{name:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_right_to_left_override_in_a_name_names_the_code_point() {
+        let state = given(&network());
+        let err = then_error(
+            when(&state, vec![named("Association \u{202E}gnitsrevid")]),
+            "data.name",
+        );
+        assert!(err.message.contains("U+202E"), "{err}");
+        assert!(err.message.contains("display as something else"), "{err}");
+    }
+
+    #[test]
+    fn every_embedding_override_and_isolate_is_refused() {
+        let state = given(&network());
+        for c in ('\u{202A}'..='\u{202E}').chain('\u{2066}'..='\u{2069}') {
+            let err = then_error(
+                when(&state, vec![named(&format!("Centre {c}social"))]),
+                "data.name",
+            );
+            let code = format!("U+{:04X}", c as u32);
+            assert!(err.message.contains(&code), "{code}: {err}");
+        }
+    }
+
+    #[test]
+    fn names_in_right_to_left_scripts_and_their_marks_are_accepted() {
+        let state = given(&network());
+        for (id, name) in [
+            ("ar", "جمعية نساء الحي"),
+            ("ti", "ማሕበር ደቂ ኣንስትዮ"),
+            ("mixed", "Maison des Femmes \u{200F}(فرع)"),
+            ("korean", "한국\u{3164}센터"),
+        ] {
+            let event = stakeholder(id, "association").with_data("name", json!(name));
+            then_ok(when(&state, vec![event.clone()]), &[event]);
+        }
+    }
+
+    #[test]
+    fn a_contact_person_and_email_are_texts_too() {
+        let state = given(&network());
+        let contact = json!({"person": "\u{2067}Amina\u{2069}", "email": "a\u{202E}@example.org"});
+        then_errors(
+            when(
+                &state,
+                vec![stakeholder("asso_x", "association").with_data("contact", contact)],
+            ),
+            &["data.contact.person", "data.contact.email"],
+        );
+    }
+
+    #[test]
+    fn outputs_reasons_and_notes_are_named_with_their_path() {
+        let state = given(&network_and([need("n1", "housing")]));
+        let held = session("s1", few())
+            .with_data("outputs", json!(["A welcome desk", "\u{200B}\u{200B}"]));
+        then_error(when(&state, vec![held]), "data.outputs[1]");
+        let withdrawn = withdrawn("n1").with_data("reason", json!("\u{202D}done"));
+        then_error(when(&state, vec![withdrawn]), "data.reason");
+        let gap = note("n9", json!({"gap": "\u{2066}isolated:bapa"}));
+        then_error(when(&state, vec![gap]), "data.about.gap");
+    }
+
+    #[test]
+    fn in_a_batch_the_event_is_named_by_its_place() {
+        let state = given(&network());
+        then_error(
+            when(&state, vec![milestone("m1"), named("\u{2060}")]),
+            "[1].data.name",
+        );
+    }
+}
+
+mod dates_lie_in_a_sane_window {
+    use super::*;
+
+    #[test]
+    fn an_occurred_at_before_1900_names_occurred_at() {
+        let state = given(&network());
+        for at in [
+            "1899-12-31",
+            "1899-12-31T23:59:59Z",
+            "0000-01-01",
+            "0022-02-07T10:00:00Z",
+        ] {
+            let err = then_error(
+                when(&state, vec![milestone("m1").with("occurred_at", json!(at))]),
+                "occurred_at",
+            );
+            assert!(err.message.contains("1900-01-01"), "{at}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_first_day_of_1900_is_accepted() {
+        let state = given(&network());
+        let event = milestone("m1").with("occurred_at", json!("1900-01-01"));
+        then_ok(when(&state, vec![event.clone()]), &[event]);
+    }
+
+    #[test]
+    fn a_follow_up_due_before_1900_names_it() {
+        let state = given(&network());
+        let call =
+            contact("bapa", "mdf", "interested").with_data("follow_up_due", json!("1899-06-01"));
+        let err = then_error(when(&state, vec![call]), "data.follow_up_due");
+        assert!(err.message.contains("1900-01-01"), "{err}");
+    }
+}
+
 mod enumerations_list_their_allowed_values {
     use super::*;
 
@@ -2189,5 +2322,237 @@ mod the_ledger_appends_only_valid_batches {
         let head = a.store().head().await.unwrap();
         assert_eq!(head, expected + 2 + 20);
         assert_verifies(a.store(), head).await;
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Rules of the clock, and logs recorded before the rules of new events.
+// ---------------------------------------------------------------------------
+
+mod the_clock_bounds_new_events {
+    use super::*;
+    use chrono::{DateTime, Utc};
+    use passerelle_events::clock::Clock;
+
+    const ACTOR: &str = "coordinator";
+
+    /// The server's clock in these tests.
+    fn now() -> DateTime<Utc> {
+        "2026-03-10T12:00:00Z".parse().expect("a time")
+    }
+
+    async fn ledger() -> Ledger<MemoryStore> {
+        let ledger = open_ledger(MemoryStore::new())
+            .await
+            .expect("opens")
+            .with_clock(Clock::fixed(now()));
+        let network = network()
+            .iter()
+            .map(|w| Submission::from_wire(w).unwrap())
+            .collect();
+        ledger
+            .record(network, ACTOR)
+            .await
+            .expect("the fixture is valid");
+        ledger
+    }
+
+    async fn refused(ledger: &Ledger<MemoryStore>, events: &[Value]) -> Vec<FieldError> {
+        let head = ledger.store().head().await.unwrap();
+        let subs = events
+            .iter()
+            .map(|w| Submission::from_wire(w).unwrap())
+            .collect();
+        let err = ledger.record(subs, ACTOR).await.unwrap_err();
+        assert_eq!(
+            ledger.store().head().await.unwrap(),
+            head,
+            "nothing appended"
+        );
+        match err {
+            RecordError::Invalid(v) => v.errors,
+            other => panic!("expected a validation error, got {other}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn two_days_ahead_has_not_happened_yet() {
+        let ledger = ledger().await;
+        let errors = refused(
+            &ledger,
+            &[milestone("m1").with("occurred_at", json!("2026-03-12"))],
+        )
+        .await;
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].field, "occurred_at");
+        assert!(
+            errors[0].message.contains("2026-03-10T12:00:00Z"),
+            "{}",
+            errors[0]
+        );
+        assert!(errors[0].message.contains("1900-01-01"), "{}", errors[0]);
+    }
+
+    #[tokio::test]
+    async fn a_day_ahead_is_still_today_somewhere() {
+        let ledger = ledger().await;
+        let event = milestone("m1").with("occurred_at", json!("2026-03-11T12:00:00Z"));
+        let recorded = ledger
+            .record(vec![Submission::from_wire(&event).unwrap()], ACTOR)
+            .await
+            .expect("accepted");
+        assert!(recorded[0].created);
+    }
+
+    #[tokio::test]
+    async fn a_follow_up_is_due_at_most_five_years_ahead() {
+        let ledger = ledger().await;
+        let due =
+            |d: &str| contact("bapa", "mdf", "interested").with_data("follow_up_due", json!(d));
+        ledger
+            .record(
+                vec![Submission::from_wire(&due("2031-03-10")).unwrap()],
+                ACTOR,
+            )
+            .await
+            .expect("within five years");
+        let errors = refused(&ledger, &[milestone("m1"), due("2031-03-11")]).await;
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].field, "[1].data.follow_up_due");
+        assert!(errors[0].message.contains("2031-03-10"), "{}", errors[0]);
+    }
+
+    #[tokio::test]
+    async fn an_erasure_happens_at_the_ledgers_time() {
+        let ledger = ledger().await;
+        let with_contact =
+            stakeholder("asso_x", "association").with_data("contact", json!({"person": "Amina"}));
+        ledger
+            .record(vec![Submission::from_wire(&with_contact).unwrap()], ACTOR)
+            .await
+            .unwrap();
+        let subject =
+            passerelle_events::personal::Subject::parse("contact:sjdlr/asso_x", None).unwrap();
+        let reason = passerelle_events::values::Reason::parse("Asked by e-mail").unwrap();
+        let erasure = passerelle_events::rights::erase(&ledger, &subject, reason, ACTOR)
+            .await
+            .expect("erased");
+        assert_eq!(erasure.event.event.occurred_at.datetime(), now());
+    }
+}
+
+mod stored_events_keep_the_rules_of_their_time {
+    use super::*;
+    use passerelle_events::ledger::decode;
+    use passerelle_events::store::{AppendRequest, EventRecord, Pending};
+    use passerelle_events::verify::verify;
+
+    /// A log as a store held it before the rules of new events: a programme
+    /// defined in 1850 and a stakeholder whose name holds U+202E, appended
+    /// as records, past every parse.
+    async fn old_log() -> MemoryStore {
+        let store = MemoryStore::new();
+        let record = |id: &str, kind: &str, at: &str, data: Value| Pending {
+            stream: String::new(),
+            expected: None,
+            record: EventRecord {
+                id: Uuid::parse_str(id).unwrap(),
+                event_type: kind.to_owned(),
+                programme: PROGRAMME.to_owned(),
+                occurred_at: at.to_owned(),
+                data: data.to_string(),
+                recorded_by: "coordinator".to_owned(),
+                recorded_at: None,
+            },
+        };
+        let mut events = vec![
+            record(
+                "00000000-0000-4000-8000-000000000001",
+                "ProgrammeDefined",
+                "1850-06-01T00:00:00Z",
+                json!({"programme": PROGRAMME, "name": "Saint-Jean"}),
+            ),
+            record(
+                "00000000-0000-4000-8000-000000000002",
+                "StakeholderRegistered",
+                "2022-02-07T00:00:00Z",
+                json!({"stakeholder": "bapa", "name": "BAPA \u{202E}ASSO", "kind": "association"}),
+            ),
+        ];
+        events[0].stream = format!("{PROGRAMME}/programme");
+        events[1].stream = format!("{PROGRAMME}/stakeholder/bapa");
+        store
+            .append(AppendRequest {
+                events,
+                ..AppendRequest::default()
+            })
+            .await
+            .expect("appended");
+        store
+    }
+
+    #[tokio::test]
+    async fn they_decode_verify_and_replay() {
+        let store = old_log().await;
+        let raw = store.read(0, 10).await.unwrap();
+        let first = decode(&raw[0]).expect("a year-1850 date decodes");
+        assert_eq!(
+            first.event.occurred_at.to_canonical(),
+            "1850-06-01T00:00:00Z"
+        );
+        let second = decode(&raw[1]).expect("a U+202E name decodes");
+        assert!(second.to_json()["data"]["name"]
+            .as_str()
+            .unwrap()
+            .contains('\u{202E}'));
+        let verified = verify(&store).await.unwrap().expect("the log verifies");
+        assert_eq!(verified.events, 2);
+        // A ledger folds it and records after it.
+        let ledger = open_ledger(store).await.expect("replays");
+        let renamed = Submission::from_wire(&renamed("bapa", "BAPA")).unwrap();
+        let recorded = ledger
+            .record(vec![renamed], "coordinator")
+            .await
+            .expect("a new event after the old ones");
+        assert_eq!(recorded[0].event.position, 3);
+    }
+
+    #[tokio::test]
+    async fn their_export_imports_but_the_same_lines_without_provenance_do_not() {
+        let store = old_log().await;
+        let lines: Vec<Value> = store
+            .read(0, 10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|raw| decode(raw).unwrap().to_json())
+            .collect();
+        let carried: Vec<Submission> = lines
+            .iter()
+            .map(|l| Submission::from_export(l).expect("an exported line reads"))
+            .collect();
+        let target = open_ledger(MemoryStore::new()).await.unwrap();
+        let recorded = target.record(carried, "importer").await.expect("imported");
+        assert_eq!(recorded.len(), 2);
+        assert_eq!(recorded[1].event.recorded_by, "coordinator");
+
+        let bare = |l: &Value| {
+            let mut l = l.clone();
+            for key in [
+                "position",
+                "stream",
+                "version",
+                "schema_version",
+                "recorded_at",
+                "recorded_by",
+            ] {
+                l.as_object_mut().unwrap().remove(key);
+            }
+            Submission::from_export(&l).unwrap_err().errors[0]
+                .field
+                .clone()
+        };
+        assert_eq!(bare(&lines[0]), "occurred_at");
+        assert_eq!(bare(&lines[1]), "data.name");
     }
 }

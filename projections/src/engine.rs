@@ -24,6 +24,7 @@ use passerelle_events::store::RawEvent;
 use passerelle_events::store::PAGE;
 use passerelle_events::{EventLog, StoreError, StoredEvent};
 
+use crate::cancel::{Cancel, Stopped};
 use crate::model::{is_hidden, Audience, Model};
 
 /// The units a reader is told log positions in: the events at or before a
@@ -63,6 +64,10 @@ impl ProgrammePositions {
         }
     }
 }
+
+/// A replay checks its [`Cancel`] once every this many events (a fold of
+/// this many events takes well under a millisecond).
+const CHECK_EVERY: usize = 4096;
 
 /// Which state of the log a read model reflects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,7 +145,8 @@ impl Engine {
         }
         let name = e.event.programme.as_str();
         if !self.programmes.contains_key(name) {
-            self.programmes.insert(name.to_owned(), ProgrammePositions::default());
+            self.programmes
+                .insert(name.to_owned(), ProgrammePositions::default());
         }
         let own = self.programmes.get_mut(name).expect("inserted above");
         own.all.push(e.position);
@@ -254,17 +260,28 @@ impl Engine {
 
     /// The model as of `as_of`.
     pub fn snapshot(&self, as_of: AsOf) -> Snapshot<'_> {
-        match as_of {
+        match self.snapshot_within(as_of, &Cancel::never()) {
+            Ok(snap) => snap,
+            Err(stopped) => unreachable!("a replay that cannot be cancelled was: {stopped}"),
+        }
+    }
+
+    /// The model as of `as_of`, or [`Stopped`] when `cancel` stops the
+    /// replay first.
+    pub fn snapshot_within(&self, as_of: AsOf, cancel: &Cancel) -> Result<Snapshot<'_>, Stopped> {
+        cancel.check()?;
+        Ok(match as_of {
             AsOf::Latest => Snapshot {
                 model: Cow::Borrowed(&self.model),
                 time: None,
             },
             AsOf::Time(t) => {
-                let mut model = replay(
+                let mut model = replay_within(
                     self.events
                         .iter()
                         .filter(|e| e.event.occurred_at.datetime() <= t),
-                );
+                    cancel,
+                )?;
                 model.position = self.position();
                 Snapshot {
                     model: Cow::Owned(model),
@@ -277,14 +294,14 @@ impl Engine {
             },
             AsOf::Position(p) => {
                 let n = self.events.partition_point(|e| e.position <= p);
-                let mut model = replay(self.events[..n].iter());
+                let mut model = replay_within(self.events[..n].iter(), cancel)?;
                 model.position = p;
                 Snapshot {
                     model: Cow::Owned(model),
                     time: None,
                 }
             }
-        }
+        })
     }
 
     /// Reads every event after the current position from `store`.
@@ -410,4 +427,19 @@ pub fn replay<'a>(events: impl Iterator<Item = &'a StoredEvent>) -> Model {
         model.apply(e);
     }
     model
+}
+
+/// [`replay`], checking `cancel` every [`CHECK_EVERY`] events.
+fn replay_within<'a>(
+    events: impl Iterator<Item = &'a StoredEvent>,
+    cancel: &Cancel,
+) -> Result<Model, Stopped> {
+    let mut model = Model::default();
+    for (i, e) in events.enumerate() {
+        if i % CHECK_EVERY == CHECK_EVERY - 1 {
+            cancel.check()?;
+        }
+        model.apply(e);
+    }
+    Ok(model)
 }

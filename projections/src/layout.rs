@@ -8,6 +8,8 @@
 //! strength already decayed) and keeps the previous positions it wants the map
 //! to stay close to. It uses no clock, no threads, no ambient randomness and
 //! no hash-map iteration, so the same input always gives the same bits.
+//! [`layout_within`] may give up between iterations when its
+//! [`Cancel`] says so; it never gives other bits.
 //!
 //! # Method
 //!
@@ -140,6 +142,8 @@ use std::collections::HashMap;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sha2::{Digest, Sha256};
+
+use crate::cancel::{Cancel, Stopped};
 
 /// Half the width of the square frame every position lies in: [-1, 1]².
 pub const FRAME_HALF_WIDTH: f64 = 1.0;
@@ -287,22 +291,41 @@ pub fn layout(
     previous: Option<&HashMap<String, (f64, f64)>>,
     cfg: &LayoutConfig,
 ) -> Vec<(f64, f64)> {
+    match layout_within(keys, edges, previous, cfg, &Cancel::never()) {
+        Ok(positions) => positions,
+        Err(stopped) => unreachable!("a layout that cannot be cancelled was: {stopped}"),
+    }
+}
+
+/// [`layout`], checking `cancel` before every iteration of the simulation:
+/// [`Stopped`] when it stops the layout first.
+///
+/// # Panics
+///
+/// As [`layout`].
+pub fn layout_within(
+    keys: &[String],
+    edges: &[(usize, usize, f64)],
+    previous: Option<&HashMap<String, (f64, f64)>>,
+    cfg: &LayoutConfig,
+    cancel: &Cancel,
+) -> Result<Vec<(f64, f64)>, Stopped> {
     cfg.check();
     let n = keys.len();
     if n == 0 {
-        return Vec::new();
+        return Ok(Vec::new());
     }
     let graph = CanonicalGraph::new(keys, edges);
     let k = ideal_edge_length(n, cfg);
 
     let (mut positions, settled) = graph.initial_positions(keys, previous, k, cfg.seed);
-    simulate(&mut positions, &settled, &graph.edges, k, cfg);
+    simulate(&mut positions, &settled, &graph.edges, k, cfg, cancel)?;
 
     let mut out = vec![(0.0, 0.0); n];
     for (canonical, &input) in graph.order.iter().enumerate() {
         out[input] = positions[canonical];
     }
-    out
+    Ok(out)
 }
 
 /// Mean Euclidean displacement of the keys present in both layouts, or `None`
@@ -509,7 +532,8 @@ fn simulate(
     edges: &[(usize, usize, f64)],
     k: f64,
     cfg: &LayoutConfig,
-) {
+    cancel: &Cancel,
+) -> Result<(), Stopped> {
     let n = positions.len();
     let k2 = k * k;
     let (gamma, alpha) = (cfg.gravity, cfg.anchor);
@@ -523,6 +547,7 @@ fn simulate(
     let mut stiffness = vec![0.0; n];
 
     for i in 0..cfg.iterations {
+        cancel.check()?;
         let hot = cfg.temperature(t_cold, t_end, i);
         let warm = cfg.temperature(t_warm, t_end, i);
 
@@ -566,6 +591,7 @@ fn simulate(
             }
         }
     }
+    Ok(())
 }
 
 /// A first-order expansion of the far field around a point: the force there

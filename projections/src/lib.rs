@@ -2,6 +2,7 @@
 //! stored events and can be rebuilt from position 1; projections never write
 //! to the log.
 
+pub mod cancel;
 pub mod diff;
 pub mod engine;
 pub mod gaps;

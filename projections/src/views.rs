@@ -11,10 +11,11 @@ use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use passerelle_events::event::Event;
 use passerelle_events::StoredEvent;
 
+use crate::cancel::{Cancel, Stopped};
 use crate::diff::{around_milestone, diff, Diff};
 use crate::engine::{AsOf, Engine};
 use crate::gaps::{complete, network_findings, GapConfig, GapReport};
-use crate::layout::{layout, LayoutConfig};
+use crate::layout::{layout_within, LayoutConfig};
 use crate::metrics::MetricsConfig;
 use crate::model::{Audience, Model, Programme};
 use crate::network::{Analysis, Network, NetworkConfig};
@@ -41,6 +42,9 @@ pub enum ViewError {
     /// No such milestone.
     #[error("no milestone {0:?} in programme {1:?}")]
     UnknownMilestone(String, String),
+    /// The computation was stopped before it ended ([`Cancel`]).
+    #[error(transparent)]
+    Stopped(#[from] Stopped),
 }
 
 /// A programme's network, metrics and gaps as of one point. The programme
@@ -73,14 +77,29 @@ pub fn known_programmes(engine: &Engine) -> String {
     }
 }
 
-/// Builds the view of `programme` as of `as_of`.
+/// Builds the view of `programme` as of `as_of`. Its cost does not grow with
+/// how late a time is: a layout chain stops at the programme's last event
+/// ([`layout_chain`]), and the rest is one replay and one measurement.
 pub fn view<'a>(
     engine: &'a Engine,
     programme: &str,
     as_of: AsOf,
     settings: &Settings,
 ) -> Result<View<'a>, ViewError> {
-    let snap = engine.snapshot(as_of);
+    view_within(engine, programme, as_of, settings, &Cancel::never())
+}
+
+/// [`view`], checked against `cancel` during the replay and between the
+/// steps (network, metrics and findings): [`ViewError::Stopped`] when it
+/// stops the view first.
+pub fn view_within<'a>(
+    engine: &'a Engine,
+    programme: &str,
+    as_of: AsOf,
+    settings: &Settings,
+    cancel: &Cancel,
+) -> Result<View<'a>, ViewError> {
+    let snap = engine.snapshot_within(as_of, cancel)?;
     let time = snap.reference_time(programme);
     let position = snap.position();
     let found = match snap.model {
@@ -100,7 +119,9 @@ pub fn view<'a>(
             ))
         }
     };
+    cancel.check()?;
     let network = Network::build(&p, time, position, &settings.network);
+    cancel.check()?;
     // The findings that need no metrics are computed while the metrics are.
     let (analysis, first) = std::thread::scope(|scope| {
         let analysis = scope.spawn(|| network.analyse(&settings.metrics));
@@ -110,6 +131,7 @@ pub fn view<'a>(
             first,
         )
     });
+    cancel.check()?;
     let gaps = complete(&p, &network, &analysis, &settings.gaps, first);
     Ok(View {
         programme: p,
@@ -176,13 +198,18 @@ fn shapes_network(event: &Event) -> bool {
     )
 }
 
-fn layout_of(network: &Network, previous: Option<&Positions>, cfg: &LayoutConfig) -> Positions {
+fn layout_of(
+    network: &Network,
+    previous: Option<&Positions>,
+    cfg: &LayoutConfig,
+    cancel: &Cancel,
+) -> Result<Positions, Stopped> {
     let edges: Vec<(usize, usize, f64)> = network
         .present_ties()
         .map(|t| (t.a, t.b, t.strength.max(0.05)))
         .collect();
-    let pos = layout(&network.nodes, &edges, previous, cfg);
-    network.nodes.iter().cloned().zip(pos).collect()
+    let pos = layout_within(&network.nodes, &edges, previous, cfg, cancel)?;
+    Ok(network.nodes.iter().cloned().zip(pos).collect())
 }
 
 /// Tail layouts (at a time that is not a month end) kept per programme.
@@ -200,6 +227,10 @@ struct Chain {
     /// The programme's earliest occurred time (any event type): where the
     /// month ends start.
     first: Option<DateTime<Utc>>,
+    /// The programme's last event time, hidden events left out
+    /// ([`Programme::latest`]): no month end of the chain comes after it,
+    /// whatever time a chain is asked to reach.
+    last: Option<DateTime<Utc>>,
     /// Indexes into the engine's events of the programme's events that
     /// shape the network, in position order.
     shaping: Vec<usize>,
@@ -207,7 +238,7 @@ struct Chain {
     /// before: a prefix of `month_ends(first, …)`.
     months: Vec<(DateTime<Utc>, Positions)>,
     /// Layouts at other times (the end of a chain), each valid while
-    /// `shaping` and `first` are unchanged: (time, positions).
+    /// `shaping`, `first` and `last` are unchanged: (time, positions).
     tails: Vec<(DateTime<Utc>, Positions)>,
     /// The settings the layouts were computed with.
     settings: Option<(NetworkConfig, LayoutConfig)>,
@@ -217,7 +248,9 @@ impl Chain {
     /// Indexes the events appended since the last call and drops the
     /// layouts they can change: an event that shapes the network invalidates
     /// the month ends at or after its occurred time (and every tail); one
-    /// that moves the programme's start to an earlier month, all of them.
+    /// that moves the programme's start to an earlier month, all of them;
+    /// one that moves its last event later, the tails (a tail after the last
+    /// event follows the month ends before it).
     fn sync(&mut self, engine: &Engine, programme: &str, settings: &Settings) {
         let events = engine.events();
         let same_engine = self.seen <= events.len()
@@ -256,26 +289,41 @@ impl Chain {
         }
         self.seen = events.len();
         self.seen_id = events.last().map(|e| e.event.id);
+        let last = engine
+            .model()
+            .programmes
+            .get(programme)
+            .and_then(|p| p.latest);
+        if last != self.last {
+            self.tails.clear();
+            self.last = last;
+        }
     }
 
-    /// The chain's layouts at the month ends before `time`, then at `time`:
-    /// `visit` sees each (time, positions) in order. Layouts kept from
-    /// earlier calls are reused; the others are computed and kept.
+    /// The chain's layouts at the month ends before `time` and before the
+    /// programme's last event, then at `time`: `visit` sees each (time,
+    /// positions) in order. Layouts kept from earlier calls are reused; the
+    /// others are computed and kept. `cancel` is checked before each layout
+    /// and during it; the month ends computed before a stop are kept (they
+    /// are exact), the rest is not computed.
     fn run(
         &mut self,
         engine: &Engine,
         programme: &str,
         time: DateTime<Utc>,
         settings: &Settings,
+        cancel: &Cancel,
         mut visit: impl FnMut(DateTime<Utc>, &Positions),
-    ) {
-        let Some(first) = self.first else { return };
+    ) -> Result<(), Stopped> {
+        let Some(first) = self.first else {
+            return Ok(());
+        };
         if time < first {
             // The programme had no event yet: no layout (as the replay of
             // a snapshot without the programme gives).
-            return;
+            return Ok(());
         }
-        let ends = month_ends(first, time);
+        let ends = month_ends(first, time.min(self.last.unwrap_or(first)));
         let kept = self.months.len().min(ends.len());
         debug_assert!(self.months[..kept]
             .iter()
@@ -287,7 +335,7 @@ impl Chain {
         if kept == ends.len() {
             if let Some((_, p)) = self.tails.iter().find(|(t, _)| *t == time) {
                 visit(time, p);
-                return;
+                return Ok(());
             }
         }
         // Layouts still to compute: the month ends from `kept` on, then
@@ -314,6 +362,7 @@ impl Chain {
         let mut folded = 0u64;
         let mut previous: Option<Positions> = kept.checked_sub(1).map(|i| self.months[i].1.clone());
         for (j, t) in times.iter().enumerate() {
+            cancel.check()?;
             let in_order = buckets[j].first().is_none_or(|e| e.position > folded);
             if in_order {
                 for e in &buckets[j] {
@@ -340,7 +389,7 @@ impl Chain {
                 }
             };
             let network = Network::build(p, *t, engine.position(), &settings.network);
-            let pos = layout_of(&network, previous.as_ref(), &settings.layout);
+            let pos = layout_of(&network, previous.as_ref(), &settings.layout, cancel)?;
             visit(*t, &pos);
             if j + 1 < times.len() {
                 self.months.push((*t, pos.clone()));
@@ -352,12 +401,17 @@ impl Chain {
             }
             previous = Some(pos);
         }
+        Ok(())
     }
 }
 
-/// Layouts at each month end from the programme's start, then at `time`,
-/// each seeded from the one before, so that nodes keep their places as the
-/// time slider moves. Returns (time, positions) in order, `time` last.
+/// Layouts at each month end from the programme's start up to `time` or its
+/// last event (hidden events left out: [`Programme::latest`]), whichever
+/// comes first, then at `time`, each seeded from the one before, so that
+/// nodes keep their places as the time slider moves. Returns (time,
+/// positions) in order, `time` last. A chain never has more layouts than
+/// the programme has months, plus one, whatever `time` is: after its last
+/// event, only strengths decay.
 ///
 /// The layout at time `t` is that of the network of the programme folded
 /// from the events that occurred by `t` (as [`Engine::snapshot`] with
@@ -370,13 +424,7 @@ pub fn layout_chain(
     time: DateTime<Utc>,
     settings: &Settings,
 ) -> Vec<(DateTime<Utc>, Positions)> {
-    let mut chain = Chain::default();
-    chain.sync(engine, programme, settings);
-    let mut out = Vec::new();
-    chain.run(engine, programme, time, settings, |t, p| {
-        out.push((t, p.clone()))
-    });
-    out
+    LayoutCache::new().layout_chain(engine, programme, time, settings)
 }
 
 /// The layout of a view: the end of its layout chain.
@@ -429,25 +477,56 @@ impl LayoutCache {
         let mut chain = lock(&chain);
         chain.sync(engine, programme, settings);
         let mut out = Vec::new();
-        chain.run(engine, programme, time, settings, |t, p| {
-            out.push((t, p.clone()))
-        });
+        let never = chain.run(
+            engine,
+            programme,
+            time,
+            settings,
+            &Cancel::never(),
+            |t, p| out.push((t, p.clone())),
+        );
+        if let Err(stopped) = never {
+            unreachable!("a chain that cannot be cancelled was: {stopped}");
+        }
         out
     }
 
     /// The layout of a view (as [`positions`]), reusing and keeping layouts.
     pub fn positions(&self, engine: &Engine, v: &View, settings: &Settings) -> Positions {
+        match self.positions_within(engine, v, settings, &Cancel::never()) {
+            Ok(positions) => positions,
+            Err(stopped) => unreachable!("a chain that cannot be cancelled was: {stopped}"),
+        }
+    }
+
+    /// [`LayoutCache::positions`], checked against `cancel` before and
+    /// during each layout of the chain: [`Stopped`] when it stops the chain
+    /// first (the month ends computed by then are kept).
+    pub fn positions_within(
+        &self,
+        engine: &Engine,
+        v: &View,
+        settings: &Settings,
+        cancel: &Cancel,
+    ) -> Result<Positions, Stopped> {
         let programme = v.programme.id.as_str();
         let chain = self.chain(programme);
         let mut chain = lock(&chain);
         chain.sync(engine, programme, settings);
         let mut last = None;
-        chain.run(engine, programme, v.network.as_of, settings, |t, p| {
-            if t == v.network.as_of {
-                last = Some(p.clone());
-            }
-        });
-        last.unwrap_or_default()
+        chain.run(
+            engine,
+            programme,
+            v.network.as_of,
+            settings,
+            cancel,
+            |t, p| {
+                if t == v.network.as_of {
+                    last = Some(p.clone());
+                }
+            },
+        )?;
+        Ok(last.unwrap_or_default())
     }
 }
 
@@ -473,6 +552,17 @@ pub fn around<'a>(
     milestone: &str,
     settings: &Settings,
 ) -> Result<(View<'a>, View<'a>), ViewError> {
+    around_within(engine, programme, milestone, settings, &Cancel::never())
+}
+
+/// [`around`], both views checked against `cancel` ([`view_within`]).
+pub fn around_within<'a>(
+    engine: &'a Engine,
+    programme: &str,
+    milestone: &str,
+    settings: &Settings,
+    cancel: &Cancel,
+) -> Result<(View<'a>, View<'a>), ViewError> {
     let model = engine.model();
     let p = model.programmes.get(programme).ok_or_else(|| {
         ViewError::UnknownProgramme(programme.to_owned(), known_programmes(engine))
@@ -490,7 +580,148 @@ pub fn around<'a>(
     let latest = p.latest.unwrap_or(at);
     let (t0, t1) = around_milestone(at, next, latest);
     Ok((
-        view(engine, programme, AsOf::Time(t0), settings)?,
-        view(engine, programme, AsOf::Time(t1), settings)?,
+        view_within(engine, programme, AsOf::Time(t0), settings, cancel)?,
+        view_within(engine, programme, AsOf::Time(t1), settings, cancel)?,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::testkit::{ev, stored};
+
+    fn at(s: &str) -> DateTime<Utc> {
+        passerelle_events::values::OccurredAt::parse(s)
+            .expect("a time")
+            .datetime()
+    }
+
+    /// Programme `p` from January to June 2021, its last visible event a
+    /// contact on 2021-06-20; an attendance (hidden) on 2021-09-01; and
+    /// programme `q` with an event in 2024.
+    fn engine() -> Engine {
+        let mut wire: Vec<Value> = vec![
+            ev(
+                "ProgrammeDefined",
+                "2021-01-10",
+                json!({"programme": "p", "name": "P"}),
+            ),
+            ev(
+                "StakeholderRegistered",
+                "2021-01-15",
+                json!({"stakeholder": "a", "name": "A", "kind": "association", "themes": ["housing"]}),
+            ),
+            ev(
+                "StakeholderRegistered",
+                "2021-02-01",
+                json!({"stakeholder": "b", "name": "B", "kind": "association", "themes": ["housing"]}),
+            ),
+            ev(
+                "CoCreationSessionHeld",
+                "2021-03-01",
+                json!({
+                    "session": "s1", "title": "S", "themes": ["housing"], "level": "consult",
+                    "stakeholders": ["a", "b"],
+                    "beneficiaries": {"total": 0, "women": 0, "men": 0, "undisclosed": 0, "first_time": 0, "returning": 0},
+                }),
+            ),
+            ev(
+                "OutreachContactLogged",
+                "2021-06-20",
+                json!({"from": "a", "to": "b", "channel": "phone", "outcome": "interested"}),
+            ),
+            ev(
+                "ParticipantAttended",
+                "2021-09-01",
+                json!({"session": "s1", "participant": "P-0001"}),
+            ),
+        ];
+        let mut q = ev(
+            "ProgrammeDefined",
+            "2024-05-01",
+            json!({"programme": "q", "name": "Q"}),
+        );
+        q["programme"] = json!("q");
+        wire.push(q);
+        let mut engine = Engine::new();
+        for e in stored(&wire) {
+            engine.apply(e);
+        }
+        engine
+    }
+
+    fn quick() -> Settings {
+        Settings {
+            layout: LayoutConfig {
+                iterations: 10,
+                ..LayoutConfig::default()
+            },
+            ..Settings::default()
+        }
+    }
+
+    #[test]
+    fn a_time_far_after_the_programmes_last_event_is_measured_then_at_a_bounded_cost() {
+        let engine = engine();
+        let last = at("2021-06-20");
+        let far = AsOf::Time(at("9999-12-31"));
+        let v = view(&engine, "p", far, &quick()).expect("a view");
+        assert_eq!(v.network.as_of, at("9999-12-31"), "the time asked for");
+        let then = view(&engine, "p", AsOf::Time(last), &quick()).expect("a view");
+        assert_eq!(v.network.ties.len(), then.network.ties.len());
+        // Strengths decay up to the time asked for, as they would on any
+        // later date: the answer depends only on the events by then.
+        assert!(v
+            .network
+            .ties
+            .iter()
+            .zip(&then.network.ties)
+            .all(|(far, then)| far.strength <= then.strength));
+        let chain = layout_chain(&engine, "p", at("9999-12-31"), &quick());
+        let months = month_ends(at("2021-01-10"), last).len();
+        assert_eq!(chain.len(), months + 1, "month ends stop at the last event");
+    }
+
+    #[test]
+    fn a_chain_has_at_most_a_layout_per_month_of_the_programme_and_one() {
+        let engine = engine();
+        // January to May 2021 end before the last event (June 20th).
+        let months = month_ends(at("2021-01-10"), at("2021-06-20")).len();
+        assert_eq!(months, 5);
+        for time in ["2021-06-20", "2021-12-31", "2024-05-01", "9999-12-31"] {
+            let chain = layout_chain(&engine, "p", at(time), &quick());
+            assert_eq!(chain.len(), months + 1, "as of {time}");
+            assert_eq!(chain.last().map(|(t, _)| *t), Some(at(time)));
+        }
+        let early = layout_chain(&engine, "p", at("2021-03-15"), &quick());
+        assert_eq!(early.len(), 3, "January, February, then March 15th");
+    }
+
+    #[test]
+    fn a_stopped_view_or_chain_gives_up_and_keeps_only_exact_month_ends() {
+        let engine = engine();
+        let s = quick();
+        let stopped = Cancel::until(Instant::now() + std::time::Duration::from_secs(3600));
+        stopped.stop();
+        let far = AsOf::Time(at("9999-12-31"));
+        assert!(matches!(
+            view_within(&engine, "p", far, &s, &stopped),
+            Err(ViewError::Stopped(Stopped::Abandoned))
+        ));
+        let v = view(&engine, "p", far, &s).expect("a view");
+        let cache = LayoutCache::new();
+        assert_eq!(
+            cache.positions_within(&engine, &v, &s, &Cancel::until(Instant::now())),
+            Err(Stopped::OutOfTime)
+        );
+        assert_eq!(
+            cache.positions_within(&engine, &v, &s, &Cancel::never()),
+            Ok(positions(&engine, &v, &s)),
+            "a chain stopped once is computed in full, and the same, the next time"
+        );
+    }
 }

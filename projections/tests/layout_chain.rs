@@ -3,7 +3,9 @@
 //! snapshot of the whole log for every month gives — also after appends of
 //! every kind: events that do not shape the network, events after the last
 //! month end, events recorded late (an earlier occurred time than events
-//! already in the log), and an event before the programme's start.
+//! already in the log), and an event before the programme's start. A chain
+//! asked for a time after the programme's last event stops its month ends
+//! there.
 
 use chrono::{DateTime, Utc};
 use passerelle_projections::engine::{AsOf, Engine};
@@ -43,7 +45,8 @@ fn demo() -> Engine {
 }
 
 /// The chain as it was first written: a snapshot of the whole log as of
-/// every month end, its network, and a layout warm-started from the last.
+/// every month end before `time` and before the programme's last event,
+/// then as of `time`, its network, and a layout warm-started from the last.
 fn replayed(
     engine: &Engine,
     programme: &str,
@@ -59,7 +62,7 @@ fn replayed(
     else {
         return Vec::new();
     };
-    let mut times = month_ends(first, time);
+    let mut times = month_ends(first, time.min(latest(engine, programme)));
     times.push(time);
     let mut out: Vec<(DateTime<Utc>, Positions)> = Vec::new();
     for t in times {
@@ -116,6 +119,7 @@ fn check(engine: &Engine, cache: &LayoutCache, programme: &str, step: &str) {
         at("2021-06-15T12:00:00Z"),
         at("2020-12-31T23:59:59Z"),
         at("2019-01-01T00:00:00Z"),
+        at("9999-12-31T00:00:00Z"),
     ] {
         let expected = bits(&replayed(engine, programme, time, &s));
         let one_pass = bits(&views::layout_chain(engine, programme, time, &s));

@@ -4,16 +4,20 @@
 //! and the OpenAPI 3.1 document. Only `src/` knows HTTP.
 //!
 //! Layout: `state.rs` (shared state, projection follower, read cache),
-//! `routes.rs` (dispatch and handlers), `rights.rs` (erasure and subject
-//! access, for admins), `stream.rs` (the event stream's fan-out),
-//! `problem.rs` (RFC 9457 errors),
-//! `telemetry.rs` (request log lines and metrics), `openapi.rs` (the document
-//! and its validators).
+//! `routes.rs` (dispatch and handlers), `guard.rs` (credentials, the
+//! origin of cookie writes, body media types, the session cookie),
+//! `rights.rs` (erasure and subject access, for admins), `stream.rs` (the
+//! event stream's fan-out), `problem.rs` (RFC 9457 errors), `telemetry.rs`
+//! (request and connection log lines, metrics), `openapi.rs` (the document
+//! and its validators), `server.rs` (the accept loop: header timeout,
+//! connection cap, graceful shutdown).
 
+pub mod guard;
 pub mod openapi;
 pub mod problem;
 mod rights;
 pub mod routes;
+mod server;
 pub mod state;
 mod stream;
 pub mod telemetry;
@@ -31,8 +35,10 @@ pub struct Server {
     pub handle: tokio::task::JoinHandle<()>,
 }
 
-/// Binds `addr` (port 0 for any free port) and serves `app` until
-/// `shutdown` resolves; then streams end, in-flight requests complete (an
+/// Binds `addr` (port 0 for any free port) and serves `app` over HTTP/1.1
+/// within the limits of its [`ApiConfig`] (see `server.rs`) until `shutdown`
+/// resolves; then the listener closes, streams end, connections that have
+/// not sent a complete request close, in-flight requests complete (an
 /// acknowledged append is already durable) and the handle finishes.
 pub async fn serve(
     app: App,
@@ -41,14 +47,7 @@ pub async fn serve(
 ) -> std::io::Result<Server> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
-    let stopping = app.clone();
-    let server = warp::serve(routes::routes(app))
-        .incoming(listener)
-        .graceful(async move {
-            shutdown.await;
-            stopping.begin_shutdown();
-        });
-    let handle = tokio::spawn(server.run());
+    let handle = tokio::spawn(server::run(listener, app, shutdown));
     Ok(Server { addr, handle })
 }
 

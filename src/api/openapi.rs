@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use jsonschema::{Registry, Validator};
 use passerelle_events::event::Event;
+use passerelle_events::values::{BIDI_CONTROLS, INVISIBLE};
 use serde_json::{json, Map, Value};
 
 /// Where the API is mounted; the paths of the document and of [`ROUTES`] are
@@ -37,6 +38,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/notes"),
     ("GET", "/network"),
     ("GET", "/gaps"),
+    ("GET", "/gaps/evidence"),
     ("GET", "/participation"),
     ("GET", "/diff"),
     ("GET", "/healthz"),
@@ -127,6 +129,7 @@ fn errors(statuses: &[u16]) -> Map<String, Value> {
                 404 => "NotFound",
                 409 => "Conflict",
                 413 => "TooLarge",
+                415 => "UnsupportedMediaType",
                 422 => "ValidationFailed",
                 500 => "InternalError",
                 503 => "Unavailable",
@@ -140,6 +143,11 @@ fn errors(statuses: &[u16]) -> Map<String, Value> {
 /// The statuses of a projected read (besides 200).
 const READ_ERRORS: &[u16] = &[304, 400, 401, 403, 404, 500, 503];
 
+/// The paging parameters of a list ordered by id.
+const PAGED: &[&str] = &["PageLimit", "AfterId"];
+/// The year of a date or time of a request: 1900 or later.
+const FROM_1900: &str = "^(19[0-9]{2}|[2-9][0-9]{3})-";
+
 /// Parameters every projected read takes, after its own.
 fn read_params(own: &[&str]) -> Vec<Value> {
     own.iter()
@@ -148,22 +156,20 @@ fn read_params(own: &[&str]) -> Vec<Value> {
         .collect()
 }
 
-/// A projected read of one programme: `programme`, `as_of`/`position` (when
-/// `as_of` is set), `min_position`, `If-None-Match`.
+/// A projected read of one programme: its path parameters, `programme`,
+/// `as_of`/`position`, its own query parameters (`query`: paging),
+/// `min_position`, `If-None-Match`.
 fn read_op(
     id: &str,
     tag: &str,
     summary: &str,
     description: &str,
-    path_params: &[&str],
-    as_of: bool,
+    (path_params, query): (&[&str], &[&str]),
     body: (&str, &str),
 ) -> Value {
     let mut own: Vec<&str> = path_params.to_vec();
-    own.push("Programme");
-    if as_of {
-        own.extend(["AsOf", "Position"]);
-    }
+    own.extend(["Programme", "AsOf", "Position"]);
+    own.extend(query);
     let mut responses = Map::new();
     responses.insert("200".into(), ok_json(body.0, body.1));
     responses.extend(errors(READ_ERRORS));
@@ -187,7 +193,7 @@ pub fn document() -> Value {
         "openapi": "3.1.0",
         "info": info(),
         "servers": [{ "url": BASE_PATH, "description": "This server" }],
-        "security": [{ "bearerAuth": [] }],
+        "security": [{ "bearerAuth": [] }, { "sessionCookie": [] }],
         "tags": [
             { "name": "events", "description": "The event log: append idempotently, page through it, follow it live." },
             { "name": "directory", "description": "Current state of a programme's directory, as of a time or a log position." },
@@ -203,6 +209,12 @@ pub fn document() -> Value {
                     "scheme": "bearer",
                     "bearerFormat": "psl_…",
                     "description": "An API token made with `passerelle token create`: `Authorization: Bearer psl_…`. Each token has a role (`admin`, `coordinator`, `mentor`, `viewer`) and may be scoped to one programme. A missing, malformed, unknown or revoked token is answered 401; a role or scope that does not allow the request, 403.",
+                },
+                "sessionCookie": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "passerelle_session",
+                    "description": "The browser session the web pages use, opened by `/login` (a one-time login link or the sign-in form) and ended by `POST /logout`; it stands for the token it was opened with, role and scope included, for at most 12 hours. A write made with it (any method but GET and HEAD) must come from this server's own pages: its `Origin` header must be the server's origin (the `--public-url` it was started with, else `http://` and the `Host` header), `Sec-Fetch-Site`, when sent, must be `same-origin`, and at least one of the two must be sent; otherwise `403`, naming the header. Programs send a bearer token instead.",
                 },
             },
             "parameters": parameters(),
@@ -234,10 +246,27 @@ fn info() -> Value {
             "outside the token's scope, `403`.\n\n",
             "**Time travel.** Reads marked so take `as_of` (a date or an RFC 3339 time: what the ",
             "network looked like then, by `occurred_at`) or `position` (what the log held then); ",
-            "not both.\n\n",
+            "not both. The answer's `as_of` says the time it is for; a time far after the ",
+            "programme's last event costs what any read costs.\n\n",
+            "**Pages.** Every list is paged: `limit` items (default 100, at most 1000) and a `next` ",
+            "link to the following page (`null` on the last), which keeps the read's parameters and ",
+            "sets its cursor (`after`). A gap-report finding gives its first 20 evidence ids, the ",
+            "count of the others and a link to them.\n\n",
+            "**Bounded work.** A read that has to be computed runs for 10 s at most (by default) and ",
+            "only while a request waits for it; the server computes a bounded number of reads at ",
+            "once, and a read waits 2 s at most (by default) for its turn. Beyond either bound the ",
+            "read is answered `503` (`/problems/busy`) with `Retry-After`.\n\n",
             "**Errors** are RFC 9457 `application/problem+json` documents: `type` (a URI reference ",
             "such as `/problems/validation`), `title`, `status`, `detail`, and for `422` `errors`, ",
             "each naming a `field` and the rule it broke.\n\n",
+            "**Connections.** HTTP/1.1, kept alive. A client has 10 s (`passerelle serve ",
+            "--header-timeout`) to send a request's headers, counted from when it connected or its ",
+            "previous answer ended; then the server closes the connection without an answer, so an ",
+            "idle connection is closed after as long. A request in flight (a stream, a ",
+            "`min_position` wait) is never cut. The server holds at most 4,096 connections ",
+            "(`--max-connections`, lowered to fit its open-file limit): beyond, it closes the oldest ",
+            "connection that has not sent a complete request, or, when every one has, answers a new ",
+            "connection `503` (`/problems/unavailable`, `Retry-After`) and closes it.\n\n",
             "**Privacy.** Personal data — a stakeholder's contact person, e-mail and phone, and ",
             "participant codes — is stored encrypted, under one key per person (a *data subject*), ",
             "and opened only in answers to admin and coordinator tokens. Mentor and viewer tokens ",
@@ -258,7 +287,8 @@ fn info() -> Value {
 }
 
 fn paths() -> Value {
-    let as_of_note = "Takes `as_of` or `position` to answer for an earlier time or log position.";
+    let as_of_note = "Takes `as_of` or `position` to answer for an earlier time or log position; `as_of` in the answer says the time it is for.";
+    let page_note = "One page: `limit` items (default 100), the next page at `next`.";
     let mut paths = json!({
         "/events": {
             "post": append_events(),
@@ -268,53 +298,53 @@ fn paths() -> Value {
         "/programmes": { "get": list_programmes() },
         "/stakeholders": { "get": read_op(
             "listStakeholders", "directory", "Stakeholders of a programme",
-            &format!("Every stakeholder registered in the programme, archived ones included (`archived: true`). `contact` is present only for admin and coordinator tokens. {as_of_note}"),
-            &[], true, ("The programme's stakeholders.", "StakeholderList"),
+            &format!("Every stakeholder registered in the programme, archived ones included (`archived: true`). `contact` is present only for admin and coordinator tokens. {page_note} {as_of_note}"),
+            (&[], PAGED), ("A page of the programme's stakeholders, by id.", "StakeholderList"),
         )},
         "/stakeholders/{id}": { "get": read_op(
             "getStakeholder", "directory", "One stakeholder with its ties and contacts",
-            &format!("The stakeholder, each tie it has (partnership, outreach contacts, co-attended sessions, with the decayed strength) and every outreach contact from or to it. 404 when the programme has no such stakeholder. {as_of_note}"),
-            &["StakeholderId"], true, ("The stakeholder, its ties and contacts.", "StakeholderDetail"),
+            &format!("The stakeholder, each tie it has (partnership, outreach contacts, co-attended sessions, with the decayed strength; by the other stakeholder's id) and every outreach contact from or to it (in log order). Both lists are paged: `limit` items each (default 100), the next page of ties at `ties_next`, of contacts at `contacts_next`. 404 when the programme has no such stakeholder. {as_of_note}"),
+            (&["StakeholderId"], &["PageLimit", "TiesAfter", "ContactsAfter"]), ("The stakeholder, a page of its ties and one of its contacts.", "StakeholderDetail"),
         )},
         "/partnerships": { "get": read_op(
             "listPartnerships", "directory", "Partnerships of a programme",
-            &format!("Every partnership formed in the programme; an ended one has `ended_at`. {as_of_note}"),
-            &[], true, ("The programme's partnerships.", "PartnershipList"),
+            &format!("Every partnership formed in the programme; an ended one has `ended_at`. {page_note} {as_of_note}"),
+            (&[], PAGED), ("A page of the programme's partnerships, by id.", "PartnershipList"),
         )},
         "/sessions": { "get": read_op(
             "listSessions", "directory", "Co-creation sessions of a programme",
-            &format!("Every co-creation session with its IAP2 level and beneficiary counts. For mentor and viewer tokens, a session with any count from 1 to 4 shows its counts as `null` (a total of at least 5 stays) and `suppressed` true, and `attended` is always `null`. {as_of_note}"),
-            &[], true, ("The programme's sessions.", "SessionList"),
+            &format!("Every co-creation session with its IAP2 level and beneficiary counts. For mentor and viewer tokens, a session with any count from 1 to 4 shows its counts as `null` (a total of at least 5 stays) and `suppressed` true, and `attended` is always `null`. {page_note} {as_of_note}"),
+            (&[], PAGED), ("A page of the programme's sessions, by id.", "SessionList"),
         )},
         "/needs": { "get": read_op(
             "listNeeds", "directory", "Needs of the action plan",
-            &format!("Every declared need with its status and who addressed it. {as_of_note}"),
-            &[], true, ("The programme's needs.", "NeedList"),
+            &format!("Every declared need with its status and who addressed it. {page_note} {as_of_note}"),
+            (&[], PAGED), ("A page of the programme's needs, by id.", "NeedList"),
         )},
         "/milestones": { "get": read_op(
             "listMilestones", "directory", "Milestones of a programme",
-            &format!("Dated markers (mentoring visits, decisions, …) for before/after comparisons. {as_of_note}"),
-            &[], true, ("The programme's milestones.", "MilestoneList"),
+            &format!("Dated markers (mentoring visits, decisions, …) for before/after comparisons. {page_note} {as_of_note}"),
+            (&[], &["PageLimit", "AfterListed"]), ("A page of the programme's milestones, in time order.", "MilestoneList"),
         )},
         "/notes": { "get": read_op(
             "listNotes", "directory", "Review notes of a programme",
-            &format!("Notes left on a stakeholder, need, partnership or gap-report finding. {as_of_note}"),
-            &[], true, ("The programme's review notes.", "NoteList"),
+            &format!("Notes left on a stakeholder, need, partnership or gap-report finding. {page_note} {as_of_note}"),
+            (&[], &["PageLimit", "AfterListed"]), ("A page of the programme's review notes, in log order.", "NoteList"),
         )},
         "/network": { "get": read_op(
             "getNetwork", "analysis", "The network map",
             &format!("Nodes (stakeholders) with centralities, core number, Burt's constraint, community and map position; edges (present ties) with decayed strength, partnership, contacts and co-attended sessions; network-wide metrics. {as_of_note}"),
-            &[], true, ("The network with metrics and layout.", "Network"),
+            (&[], &[]), ("The network with metrics and layout.", "Network"),
         )},
         "/gaps": { "get": read_op(
             "getGaps", "analysis", "The gap report",
-            &format!("Findings of ten kinds, each with a severity, its subjects, a one-line explanation and a suggested next step in English and French, and the ids of the events that show it. A finding's `id` depends only on its kind and subjects. {as_of_note}"),
-            &[], true, ("The gap report.", "GapReport"),
+            &format!("Findings of ten kinds, by severity, kind and id, each with a severity, its subjects, a one-line explanation and a suggested next step in English and French, and the ids of the events that show it: the first 20 (by id), with the count of the others (`evidence_more`) and a link to them (`evidence_next`, at `/gaps/evidence`). A finding's `id` depends only on its kind and subjects. {page_note} {as_of_note}"),
+            (&[], &["PageLimit", "AfterFinding"]), ("A page of the gap report's findings.", "GapReport"),
         )},
         "/participation": { "get": read_op(
             "getParticipation", "analysis", "How beneficiaries take part",
             &format!("Per session and per month: beneficiaries, women's share, first-time and returning, IAP2 level; each beneficiary group's trajectory across levels. For mentor and viewer tokens, a session with any count from 1 to 4 shows its counts as `null` (a total of at least 5 stays) and is left out of its month's sums (`withheld` says how many were), and attendance figures are `null`. {as_of_note}"),
-            &[], true, ("Participation in the programme.", "Participation"),
+            (&[], &[]), ("Participation in the programme.", "Participation"),
         )},
         "/diff": { "get": diff_op() },
         "/healthz": { "get": {
@@ -392,8 +422,23 @@ fn paths() -> Value {
             },
         }},
     });
+    paths["/gaps/evidence"] = json!({ "get": read_op(
+        "getFindingEvidence", "analysis", "The evidence of one finding",
+        &format!("The ids of the events that show one finding of the gap report, in id order, as of the same point as the report (a finding's `evidence_next` link says it). 404 when the report has no such finding. {page_note} {as_of_note}"),
+        (&[], &["FindingId", "PageLimit", "AfterEvent"]), ("A page of the finding's evidence.", "EvidencePage"),
+    )});
     paths["/erasures"] = json!({ "post": erase_op() });
     paths["/subjects/{subject}"] = json!({ "get": subject_access_op() });
+    // Any request may meet the connection limit.
+    for op in paths
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|p| p.values_mut())
+        .filter_map(Value::as_object_mut)
+        .flat_map(|p| p.values_mut())
+    {
+        op["responses"]["503"] = response("Unavailable");
+    }
     paths
 }
 
@@ -413,7 +458,7 @@ fn append_events() -> Value {
             "content": { "application/json": { "schema": r("AppendResult") } },
         }),
     );
-    responses.extend(errors(&[400, 401, 403, 409, 413, 422, 500, 503]));
+    responses.extend(errors(&[400, 401, 403, 409, 413, 415, 422, 500, 503]));
     json!({
         "operationId": "appendEvents",
         "tags": ["events"],
@@ -426,6 +471,13 @@ fn append_events() -> Value {
             "Every broken rule is reported as `422` with `errors[]`, each naming its `field`; in a ",
             "batch fields are prefixed with the event's index (`[2].data.to`). Nothing is appended ",
             "then.\n\n",
+            "Input is read strictly: a body that is not JSON is `400`; a key given twice in any ",
+            "object is `422` naming its path (`data.name is given twice`). Every text must show ",
+            "something once invisible characters are set aside and must not hold a bidirectional ",
+            "embedding, override or isolate (U+202A–U+202E, U+2066–U+2069). Dates lie in a window: ",
+            "`occurred_at` between 1900-01-01 and one day after the server's clock, a planned date ",
+            "(`follow_up_due`) between 1900-01-01 and 5 years after the server's date, both as of ",
+            "the time the event is recorded; the error says the server's time.\n\n",
             "Sending an event again with the same `id` and body is an idempotent retry; the same ",
             "`id` with another body is `409`, as is an `expected_version` that does not match the ",
             "stream's. `recorded_at` and `recorded_by` are set by the server (`recorded_by` is the ",
@@ -434,8 +486,11 @@ fn append_events() -> Value {
             "by an erasure, `passerelle erase` or `POST /erasures`; refused with `403`); mentor tokens ",
             "only `ReviewNoteAdded`; ",
             "viewer tokens nothing (`403`). A token scoped to a programme may append only to it ",
-            "(`403`). Any content type is accepted as long as the body is JSON; bodies over the ",
-            "server's limit (1 MiB by default) are `413`.\n\n",
+            "(`403`). The body is sent as `application/json` (with no charset or ",
+            "`charset=utf-8`); any other content type is `415`, before the body is read. Bodies ",
+            "over the server's limit (1 MiB by default) are `413`. With the session cookie, the ",
+            "request must come from this server's own pages (`Origin`, `Sec-Fetch-Site`; see the ",
+            "`sessionCookie` scheme), or it is `403`.\n\n",
             "Personal fields (a contact's `person`, `email`, `phone`; a `participant`) are sent in ",
             "clear and stored encrypted under the person's key; the envelopes answered hold them ",
             "opened again. A sealed value (`{\"key\", \"sealed\"}`, as an export writes it) is ",
@@ -619,7 +674,7 @@ fn stream_events() -> Value {
 /// The 403 of the rights routes.
 fn rights_forbidden() -> Value {
     problem_response(
-        "Not an admin token (erasure and access are for admins only, whatever the subject), or an admin token scoped to another programme than the subject's. Said before anything is looked up: a refusal tells nothing about the subject.",
+        "Not an admin token (erasure and access are for admins only, whatever the subject), or an admin token scoped to another programme than the subject's. Said before anything is looked up: a refusal tells nothing about the subject. Also an erasure made with the session cookie that does not come from this server's own pages (see the `sessionCookie` scheme).",
         403,
         "/problems/forbidden",
         Value::Null,
@@ -655,7 +710,7 @@ fn erase_op() -> Value {
             Value::Null,
         ),
     );
-    responses.extend(errors(&[413, 422, 500, 503]));
+    responses.extend(errors(&[413, 415, 422, 500, 503]));
     json!({
         "operationId": "eraseSubject",
         "tags": ["rights"],
@@ -670,9 +725,11 @@ fn erase_op() -> Value {
             "`{\"erased\": true}`.\n\n",
             "For admin tokens only (`403` for any other role, before anything is looked up); an ",
             "admin token scoped to a programme erases only subjects of that programme (`403` ",
-            "otherwise, whether or not the subject exists there). The body is read strictly: ",
-            "exactly `subject` and `reason`, each a string; any other key, a key given twice, a ",
-            "missing or malformed value is `422` naming the field. `reason` is stored in clear in ",
+            "otherwise, whether or not the subject exists there). The body is sent as ",
+            "`application/json` (`415` otherwise) and read strictly: ",
+            "exactly `subject` and `reason`, each a string; any other key, a key given twice (at ",
+            "any depth), a missing or malformed value is `422` naming the field. `reason` is a ",
+            "text as an event's (visible, no bidirectional control). It is stored in clear in ",
             "the log: it must not hold personal data.",
         ),
         "requestBody": {
@@ -747,15 +804,18 @@ fn list_programmes() -> Value {
     let mut responses = Map::new();
     responses.insert(
         "200".into(),
-        ok_json("The programmes the token may read.", "ProgrammeList"),
+        ok_json(
+            "A page of the programmes the token may read.",
+            "ProgrammeList",
+        ),
     );
     responses.extend(errors(&[304, 400, 401, 500, 503]));
     json!({
         "operationId": "listProgrammes",
         "tags": ["directory"],
         "summary": "Programmes",
-        "description": "Every programme the token may read, with its role in the mentoring scheme and counts.",
-        "parameters": read_params(&[]),
+        "description": "Every programme the token may read, by id, with its role in the mentoring scheme and counts. One page: `limit` items (default 100), the next page at `next`.",
+        "parameters": read_params(&["PageLimit", "AfterId"]),
         "responses": responses,
     })
 }
@@ -795,12 +855,12 @@ fn parameters() -> Value {
         },
         "AsOf": {
             "name": "as_of", "in": "query", "required": false,
-            "description": "Answer as of this time: a date (midnight UTC) or an RFC 3339 time, compared with each event's `occurred_at`. Not with `position`.",
+            "description": "Answer as of this time: a date (midnight UTC) or an RFC 3339 time, on or after 1900-01-01, compared with each event's `occurred_at`. Not with `position`.",
             "schema": r("DateOrDateTime"),
         },
         "Position": {
             "name": "position", "in": "query", "required": false,
-            "description": "Answer as of this log position (the events at positions 1 to `position`; for mentor and viewer tokens, up to the `position`-th event they can see). Not with `as_of`.",
+            "description": "Answer as of this log position (the events at positions 1 to `position`; for mentor and viewer tokens, up to the `position`-th event they can see; for a token scoped to one programme, up to that programme's `position`-th event). Not with `as_of`.",
             "schema": { "type": "integer", "minimum": 0 },
         },
         "MinPosition": {
@@ -823,6 +883,46 @@ fn parameters() -> Value {
             "description": "Most events in the page.",
             "schema": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 },
         },
+        "PageLimit": {
+            "name": "limit", "in": "query", "required": false,
+            "description": "Most items in the page (400 beyond 1000).",
+            "schema": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 },
+        },
+        "AfterId": {
+            "name": "after", "in": "query", "required": false,
+            "description": "Start after this id (the list is by id); the `next` link of a page sets it.",
+            "schema": r("Id"),
+        },
+        "AfterListed": {
+            "name": "after", "in": "query", "required": false,
+            "description": "Start after the item with this id, which must be in the list (400 otherwise); the `next` link of a page sets it.",
+            "schema": r("Id"),
+        },
+        "AfterFinding": {
+            "name": "after", "in": "query", "required": false,
+            "description": "Start after the finding with this id, which must be in the report (400 otherwise: it may have closed since; start again); the `next` link of a page sets it.",
+            "schema": { "type": "string" },
+        },
+        "AfterEvent": {
+            "name": "after", "in": "query", "required": false,
+            "description": "Start after this event id (the list is by id); the `next` link of a page sets it.",
+            "schema": r("Uuid"),
+        },
+        "TiesAfter": {
+            "name": "ties_after", "in": "query", "required": false,
+            "description": "Start the ties after the one with this stakeholder (ties are by the other stakeholder's id); `ties_next` sets it.",
+            "schema": r("Id"),
+        },
+        "ContactsAfter": {
+            "name": "contacts_after", "in": "query", "required": false,
+            "description": "Start the contacts after the one with this event id, which must be among them (400 otherwise); `contacts_next` sets it.",
+            "schema": r("Uuid"),
+        },
+        "FindingId": {
+            "name": "finding", "in": "query", "required": true,
+            "description": "The `id` of a finding of the gap report.",
+            "schema": { "type": "string" },
+        },
         "EventTypeFilter": {
             "name": "type", "in": "query", "required": false,
             "description": "Only events of this type.",
@@ -835,12 +935,12 @@ fn parameters() -> Value {
         },
         "From": {
             "name": "from", "in": "query", "required": false,
-            "description": "Start of the comparison (a date or an RFC 3339 time); with `to`, not with `milestone`.",
+            "description": "Start of the comparison (a date or an RFC 3339 time, on or after 1900-01-01); with `to`, not with `milestone`.",
             "schema": r("DateOrDateTime"),
         },
         "To": {
             "name": "to", "in": "query", "required": false,
-            "description": "End of the comparison (a date or an RFC 3339 time); with `from`.",
+            "description": "End of the comparison (a date or an RFC 3339 time, on or after 1900-01-01); with `from`.",
             "schema": r("DateOrDateTime"),
         },
         "Milestone": {
@@ -870,6 +970,11 @@ fn headers() -> Value {
         },
         "WWWAuthenticate": {
             "description": "`Bearer realm=\"passerelle\"`.",
+            "required": true,
+            "schema": { "type": "string" },
+        },
+        "AcceptPost": {
+            "description": "The media type the operation reads: `application/json`.",
             "required": true,
             "schema": { "type": "string" },
         },
@@ -915,7 +1020,7 @@ fn responses() -> Value {
             json!({ "WWW-Authenticate": { "$ref": "#/components/headers/WWWAuthenticate" } }),
         ),
         "Forbidden": problem_response(
-            "The token's role or programme scope does not allow this.",
+            "The token's role or programme scope does not allow this; or a write made with the session cookie does not come from this server's own pages (see the `sessionCookie` scheme), and `detail` names the header.",
             403, "/problems/forbidden", Value::Null,
         ),
         "NotFound": problem_response(
@@ -930,6 +1035,11 @@ fn responses() -> Value {
             "The body is over the server's limit (1 MiB by default).",
             413, "/problems/too-large", Value::Null,
         ),
+        "UnsupportedMediaType": problem_response(
+            "The body's `Content-Type` is not the one the operation reads (named in `Accept-Post`); `detail` says what was sent. Nothing was read or appended.",
+            415, "/problems/unsupported-media-type",
+            json!({ "Accept-Post": { "$ref": "#/components/headers/AcceptPost" } }),
+        ),
         "ValidationFailed": {
             "description": "Broken rules, each naming its field (prefixed `[i].` in a batch). Nothing was appended.",
             "content": { "application/problem+json": { "schema": r("ValidationProblem") } },
@@ -938,11 +1048,17 @@ fn responses() -> Value {
             "A bug or a corrupt store; the detail is logged, not shown.",
             500, "/problems/internal", Value::Null,
         ),
-        "Unavailable": problem_response(
-            "The store is unavailable, or `min_position` was not reached in time.",
-            503, "/problems/unavailable",
-            json!({ "Retry-After": { "$ref": "#/components/headers/RetryAfter" } }),
-        ),
+        "Unavailable": {
+            "description": "`/problems/unavailable`: the store is unavailable, `min_position` was not reached in time, or the server holds its limit of connections (on any operation: see the description of the API). `/problems/busy`: the read needs a computation and the server ran as many as it runs at once for as long as the read could wait (2 s by default), or the computation took longer than the server allows (10 s by default) and was stopped; nothing of it is cached.",
+            "headers": { "Retry-After": { "$ref": "#/components/headers/RetryAfter" } },
+            "content": { "application/problem+json": { "schema": {
+                "allOf": [r("Problem")],
+                "properties": {
+                    "type": { "enum": ["/problems/unavailable", "/problems/busy"] },
+                    "status": { "const": 503 },
+                },
+            }}},
+        },
     })
 }
 
@@ -955,7 +1071,16 @@ fn responses() -> Value {
 /// answered (`opened` true: personal fields in clear, or marked erased or
 /// unreadable).
 fn event_data(opened: bool) -> Vec<(&'static str, Value)> {
-    let name = || r("Name");
+    // As answered, texts and dates are as their event was recorded: a new
+    // event's are held to more rules than a stored one's (decision 011).
+    let recorded = |base: &str| {
+        if opened {
+            r(&format!("Stored{base}"))
+        } else {
+            r(base)
+        }
+    };
+    let name = || recorded("Name");
     let id = || r("Id");
     let contact = || {
         nullable(r(if opened {
@@ -1014,18 +1139,18 @@ fn event_data(opened: bool) -> Vec<(&'static str, Value)> {
         ("StakeholderArchived", described(
             "A stakeholder leaves the directory; it can no longer be referenced.",
             &["stakeholder"],
-            json!({ "stakeholder": id(), "reason": nullable(r("Reason")) }),
+            json!({ "stakeholder": id(), "reason": nullable(recorded("Reason")) }),
         )),
         ("OutreachContactLogged", described(
-            "One outreach contact from one stakeholder to another (`to` differs from `from`), and its outcome.",
+            "One outreach contact from one stakeholder to another (`to` differs from `from`), and its outcome. `follow_up_due`, when given, lies between 1900-01-01 and 5 years after the server's date when the event is recorded.",
             &["from", "to", "channel", "outcome"],
             json!({
                 "from": id(),
                 "to": id(),
                 "channel": r("Channel"),
-                "purpose": nullable(r("Reason")),
+                "purpose": nullable(recorded("Reason")),
                 "outcome": r("Outcome"),
-                "follow_up_due": nullable(r("Date")),
+                "follow_up_due": nullable(recorded("Date")),
             }),
         )),
         ("PartnershipFormed", described(
@@ -1054,7 +1179,7 @@ fn event_data(opened: bool) -> Vec<(&'static str, Value)> {
         ("PartnershipEnded", described(
             "A partnership ends.",
             &["partnership"],
-            json!({ "partnership": id(), "reason": nullable(r("Reason")) }),
+            json!({ "partnership": id(), "reason": nullable(recorded("Reason")) }),
         )),
         ("CoCreationSessionHeld", described(
             "A co-creation session was held. `groups` are beneficiary-group stakeholders; beneficiaries are counts, never individuals.",
@@ -1069,7 +1194,7 @@ fn event_data(opened: bool) -> Vec<(&'static str, Value)> {
                 "groups": r("IdList"),
                 "beneficiaries": r("Beneficiaries"),
                 "outputs": {
-                    "type": "array", "items": r("Output"), "maxItems": 200, "uniqueItems": true,
+                    "type": "array", "items": recorded("Output"), "maxItems": 200, "uniqueItems": true,
                 },
             }),
         )),
@@ -1085,7 +1210,7 @@ fn event_data(opened: bool) -> Vec<(&'static str, Value)> {
                 "need": id(),
                 "action": name(),
                 "theme": r("Theme"),
-                "description": nullable(r("LongText")),
+                "description": nullable(recorded("LongText")),
                 "priority": nullable(r("Priority")),
             }),
         )),
@@ -1100,7 +1225,7 @@ fn event_data(opened: bool) -> Vec<(&'static str, Value)> {
         ("NeedWithdrawn", described(
             "A need is dropped from the plan.",
             &["need"],
-            json!({ "need": id(), "reason": nullable(r("Reason")) }),
+            json!({ "need": id(), "reason": nullable(recorded("Reason")) }),
         )),
         ("MilestoneMarked", described(
             "A dated marker for before/after comparisons.",
@@ -1110,12 +1235,12 @@ fn event_data(opened: bool) -> Vec<(&'static str, Value)> {
         ("ReviewNoteAdded", described(
             "A mentor's or coordinator's review note.",
             &["note", "about", "text"],
-            json!({ "note": id(), "about": r("About"), "text": r("LongText") }),
+            json!({ "note": id(), "about": recorded("About"), "text": recorded("LongText") }),
         )),
         ("PersonalDataErased", described(
             "A data subject's personal data was erased: its key was destroyed in the same transaction. Written only by an erasure (`passerelle erase`, `POST /erasures`); `POST /events` refuses it. It holds no personal data: `subject` names a contact person by its stakeholder and a participant by the id of the destroyed key, never by its code; `reason` is stored in clear.",
             &["subject"],
-            json!({ "subject": r("ErasedSubject"), "reason": nullable(r("Reason")) }),
+            json!({ "subject": r("ErasedSubject"), "reason": nullable(recorded("Reason")) }),
         )),
     ]
 }
@@ -1132,15 +1257,60 @@ fn enum_of(description: &str, values: &[&str]) -> Value {
     json!({ "type": "string", "enum": values, "description": description })
 }
 
+/// The control characters a text may not hold: all but `\t`, `\n` and `\r`
+/// (`char::is_control`: U+0000–U+001F, U+007F–U+009F), as a regex class body.
+const CONTROLS: &str = "\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F";
+
+/// A regex class body of the characters in `ranges`, written as themselves.
+fn class(ranges: impl IntoIterator<Item = (char, char)>) -> String {
+    ranges
+        .into_iter()
+        .map(|(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}-{b}")
+            }
+        })
+        .collect()
+}
+
+/// A text of a new event or request ([`passerelle_events::values::Text::parse`]).
 fn text(max: u32, description: &str) -> Value {
+    let bidi = class(BIDI_CONTROLS.iter().map(|&(c, _)| (c, c)));
+    let invisible = class(INVISIBLE);
     json!({
         "type": "string",
         "minLength": 1,
         "maxLength": max,
-        // Something visible, and no control character but \t, \n and \r
-        // (`char::is_control`: U+0000–U+001F, U+007F–U+009F).
-        "pattern": "^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$",
-        "description": format!("{description} Not blank; at most {max} characters once trimmed; no control characters but line breaks and tabs."),
+        // One visible character, and no control character but \t, \n and
+        // \r nor any bidirectional embedding, override or isolate.
+        "pattern": format!("^[^{CONTROLS}{bidi}]*[^\\s\\x00-\\x1F\\x7F-\\x9F{invisible}][^{CONTROLS}{bidi}]*$"),
+        "description": format!(
+            "{description} Not blank; at most {max} characters once trimmed; no control \
+             characters but line breaks and tabs. Something must be visible once the invisible \
+             characters (Unicode's default ignorable code points: zero-width space and joiners, \
+             soft hyphen, byte order mark, variation selectors, Hangul fillers, …) are set \
+             aside, and no bidirectional embedding, override or isolate (U+202A–U+202E, \
+             U+2066–U+2069) is allowed: it can make a text display as something else. The \
+             marks U+200E, U+200F and U+061C are allowed."
+        ),
+    })
+}
+
+/// A text as its event was recorded ([`passerelle_events::values::Text::parse_stored`]).
+fn stored_text(max: u32, description: &str) -> Value {
+    json!({
+        "type": "string",
+        "minLength": 1,
+        "maxLength": max,
+        "pattern": format!("^[^{CONTROLS}]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^{CONTROLS}]*$"),
+        "description": format!(
+            "{description} As recorded: not blank; at most {max} characters once trimmed; no \
+             control characters but line breaks and tabs. The rules of new texts (something \
+             visible, no bidirectional control) apply when an event is recorded: an event \
+             recorded before them may hold a text they refuse."
+        ),
     })
 }
 
@@ -1199,20 +1369,16 @@ fn schemas() -> Value {
             "description": "Two different stakeholder ids.",
         }),
     );
-    put(
-        "Name",
-        text(200, "A name, title, label, territory or action."),
-    );
-    put("Reason", text(1000, "A purpose or reason."));
-    put("LongText", text(4000, "A description or note text."));
-    put("Output", text(500, "One output of a session."));
-    put(
-        "ShortText",
-        text(
-            200,
-            "A short text (a gap-report finding id, an erased subject).",
-        ),
-    );
+    for (name, max, what) in [
+        ("Name", 200, "A name, title, label, territory or action."),
+        ("Reason", 1000, "A purpose or reason."),
+        ("LongText", 4000, "A description or note text."),
+        ("Output", 500, "One output of a session."),
+        ("ShortText", 200, "A short text (a gap-report finding id)."),
+    ] {
+        put(name, text(max, what));
+        put(&format!("Stored{name}"), stored_text(max, what));
+    }
     put(
         "Email",
         json!({
@@ -1245,7 +1411,14 @@ fn schemas() -> Value {
     );
     put(
         "Date",
-        json!({ "type": "string", "format": "date", "description": "A calendar date, `YYYY-MM-DD`." }),
+        json!({
+            "type": "string", "format": "date", "pattern": FROM_1900,
+            "description": "A calendar date, `YYYY-MM-DD`, on or after 1900-01-01.",
+        }),
+    );
+    put(
+        "StoredDate",
+        json!({ "type": "string", "format": "date", "description": "A calendar date, `YYYY-MM-DD`, as its event was recorded." }),
     );
     put(
         "DateTime",
@@ -1256,7 +1429,8 @@ fn schemas() -> Value {
         json!({
             "type": "string",
             "anyOf": [{ "format": "date" }, { "format": "date-time" }],
-            "description": "A date (`2022-02-07`, read as midnight UTC) or an RFC 3339 time (`2022-02-07T10:00:00Z`).",
+            "pattern": FROM_1900,
+            "description": "A date (`2022-02-07`, read as midnight UTC) or an RFC 3339 time (`2022-02-07T10:00:00Z`), on or after 1900-01-01 in UTC: an earlier year is refused as a typing error.",
         }),
     );
     put("Uuid", json!({ "type": "string", "format": "uuid" }));
@@ -1283,10 +1457,24 @@ fn schemas() -> Value {
         }),
     );
     put(
+        "NextLink",
+        json!({
+            "type": ["string", "null"],
+            "description": "The next page: this read's path and query with the cursor set (`/api/v1/stakeholders?programme=sjdlr&after=sj-ccas`); `null` on the last page.",
+        }),
+    );
+    put(
+        "AsOfRead",
+        json!({
+            "anyOf": [r("DateTime"), { "type": "null" }],
+            "description": "The time the answer is as of: `as_of` as given; `null` for a read as of a position or of the latest state.",
+        }),
+    );
+    put(
         "Position",
         json!({
             "type": "integer", "minimum": 0,
-            "description": "The log position this answer reflects: every event at positions 1 to it, none after. For mentor and viewer tokens, counted in the events they can see (attendances and erasures left out).",
+            "description": "The log position this answer reflects: every event at positions 1 to it, none after. For mentor and viewer tokens, counted in the events they can see (attendances and erasures left out); for a token scoped to one programme, counted in that programme's events only (decision 015), so that no position moves with another programme's activity.",
         }),
     );
 
@@ -1484,18 +1672,20 @@ fn schemas() -> Value {
         "Count32",
         json!({ "type": "integer", "minimum": 0, "maximum": 4_294_967_295u64 }),
     );
-    put(
-        "About",
-        json!({
-            "description": "What a review note is about: exactly one of a stakeholder, a need, a partnership or a gap-report finding (by its id).",
-            "oneOf": [
-                object(&["stakeholder"], json!({ "stakeholder": r("Id") })),
-                object(&["need"], json!({ "need": r("Id") })),
-                object(&["partnership"], json!({ "partnership": r("Id") })),
-                object(&["gap"], json!({ "gap": r("ShortText") })),
-            ],
-        }),
-    );
+    for (name, gap) in [("About", "ShortText"), ("StoredAbout", "StoredShortText")] {
+        put(
+            name,
+            json!({
+                "description": "What a review note is about: exactly one of a stakeholder, a need, a partnership or a gap-report finding (by its id).",
+                "oneOf": [
+                    object(&["stakeholder"], json!({ "stakeholder": r("Id") })),
+                    object(&["need"], json!({ "need": r("Id") })),
+                    object(&["partnership"], json!({ "partnership": r("Id") })),
+                    object(&["gap"], json!({ "gap": r(gap) })),
+                ],
+            }),
+        );
+    }
     let data = event_data(false);
     // The data of a stored event where it differs from what is sent: its
     // personal fields as answered.
@@ -1551,7 +1741,7 @@ fn schemas() -> Value {
                     "recorded_by",
                 ],
                 json!({
-                    "position": { "type": "integer", "minimum": 1, "description": "Global position: gap-free from 1, in commit order. In the envelope a mentor's append gets back, counted in the events a mentor can see (attendances and erasures left out), as every position told to mentors and viewers." },
+                    "position": { "type": "integer", "minimum": 1, "description": "Global position: gap-free from 1, in commit order. In the envelope a mentor's append gets back, counted in the events a mentor can see (attendances and erasures left out), as every position told to mentors and viewers; for a token scoped to one programme, counted in that programme's events (the k-th event of the programme has position k), as every position told to it." },
                     "stream": { "type": "string", "description": "`{programme}/{kind}/{id}`, e.g. `sjdlr/stakeholder/sj-ccas`; `{programme}/outreach/{from}/{to}` for contacts." },
                     "version": { "type": "integer", "minimum": 1, "description": "Version within the stream, from 1." },
                     "schema_version": { "const": 1, "description": "Schema version of `data`." },
@@ -1579,7 +1769,7 @@ fn schemas() -> Value {
     put(
         "NewEvent",
         json!({
-            "description": "An event as sent: `{id?, type, programme, occurred_at, data, expected_version?}`. `id` (a UUID) is assigned when absent; sending the same `id` again is an idempotent retry. `occurred_at` is when it happened in the world. If `expected_version` is set, the event's stream must be at exactly that version (0 for a new stream). Any other key, including the stored fields, is refused.",
+            "description": "An event as sent: `{id?, type, programme, occurred_at, data, expected_version?}`. `id` (a UUID) is assigned when absent; sending the same `id` again is an idempotent retry. `occurred_at` is when it happened in the world: on or after 1900-01-01 and at most one day after the server's clock when the event is recorded. If `expected_version` is set, the event's stream must be at exactly that version (0 for a new stream). Any other key, including the stored fields, is refused.",
             "type": "object",
             "oneOf": new_refs,
             "discriminator": { "propertyName": "type", "mapping": new_map },
@@ -1727,10 +1917,11 @@ fn schemas() -> Value {
     put(
         "ProgrammeList",
         object(
-            &["position", "programmes"],
+            &["position", "programmes", "next"],
             json!({
                 "position": r("Position"),
                 "programmes": array(r("ProgrammeSummary")),
+                "next": r("NextLink"),
             }),
         ),
     );
@@ -1740,7 +1931,7 @@ fn schemas() -> Value {
             "A stakeholder's contact details (personal data), opened: in a read, present only for admin and coordinator tokens; a field never given is left out.",
             &[],
             json!({
-                "person": personal_opened("Name", "The contact person's name or role"),
+                "person": personal_opened("StoredName", "The contact person's name or role"),
                 "email": personal_opened("Email", "The e-mail address"),
                 "phone": personal_opened("Phone", "The phone number"),
             }),
@@ -1765,11 +1956,13 @@ fn schemas() -> Value {
     put(
         "StakeholderList",
         object(
-            &["position", "programme", "stakeholders"],
+            &["position", "programme", "as_of", "stakeholders", "next"],
             json!({
                 "position": r("Position"),
                 "programme": r("ProgrammeId"),
+                "as_of": r("AsOfRead"),
                 "stakeholders": array(r("Stakeholder")),
+                "next": r("NextLink"),
             }),
         ),
     );
@@ -1821,20 +2014,32 @@ fn schemas() -> Value {
                 "purpose": { "type": ["string", "null"] },
                 "outcome": r("Outcome"),
                 "occurred_at": r("DateTime"),
-                "follow_up_due": nullable(r("Date")),
+                "follow_up_due": nullable(r("StoredDate")),
             }),
         ),
     );
     put(
         "StakeholderDetail",
         object(
-            &["position", "programme", "stakeholder", "ties", "contacts"],
+            &[
+                "position",
+                "programme",
+                "as_of",
+                "stakeholder",
+                "ties",
+                "ties_next",
+                "contacts",
+                "contacts_next",
+            ],
             json!({
                 "position": r("Position"),
                 "programme": r("ProgrammeId"),
+                "as_of": r("AsOfRead"),
                 "stakeholder": r("Stakeholder"),
                 "ties": array(r("Tie")),
+                "ties_next": r("NextLink"),
                 "contacts": array(r("OutreachContact")),
+                "contacts_next": r("NextLink"),
             }),
         ),
     );
@@ -1855,11 +2060,13 @@ fn schemas() -> Value {
     put(
         "PartnershipList",
         object(
-            &["position", "programme", "partnerships"],
+            &["position", "programme", "as_of", "partnerships", "next"],
             json!({
                 "position": r("Position"),
                 "programme": r("ProgrammeId"),
+                "as_of": r("AsOfRead"),
                 "partnerships": array(r("Partnership")),
+                "next": r("NextLink"),
             }),
         ),
     );
@@ -1920,11 +2127,13 @@ fn schemas() -> Value {
     put(
         "SessionList",
         object(
-            &["position", "programme", "sessions"],
+            &["position", "programme", "as_of", "sessions", "next"],
             json!({
                 "position": r("Position"),
                 "programme": r("ProgrammeId"),
+                "as_of": r("AsOfRead"),
                 "sessions": array(r("Session")),
+                "next": r("NextLink"),
             }),
         ),
     );
@@ -1954,11 +2163,13 @@ fn schemas() -> Value {
     put(
         "NeedList",
         object(
-            &["position", "programme", "needs"],
+            &["position", "programme", "as_of", "needs", "next"],
             json!({
                 "position": r("Position"),
                 "programme": r("ProgrammeId"),
+                "as_of": r("AsOfRead"),
                 "needs": array(r("Need")),
+                "next": r("NextLink"),
             }),
         ),
     );
@@ -1977,11 +2188,13 @@ fn schemas() -> Value {
     put(
         "MilestoneList",
         object(
-            &["position", "programme", "milestones"],
+            &["position", "programme", "as_of", "milestones", "next"],
             json!({
                 "position": r("Position"),
                 "programme": r("ProgrammeId"),
+                "as_of": r("AsOfRead"),
                 "milestones": array(r("Milestone")),
+                "next": r("NextLink"),
             }),
         ),
     );
@@ -1991,7 +2204,7 @@ fn schemas() -> Value {
             &["id", "about", "text", "recorded_by", "occurred_at"],
             json!({
                 "id": r("Id"),
-                "about": r("About"),
+                "about": r("StoredAbout"),
                 "text": { "type": "string" },
                 "recorded_by": { "type": "string" },
                 "occurred_at": r("DateTime"),
@@ -2001,11 +2214,13 @@ fn schemas() -> Value {
     put(
         "NoteList",
         object(
-            &["position", "programme", "notes"],
+            &["position", "programme", "as_of", "notes", "next"],
             json!({
                 "position": r("Position"),
                 "programme": r("ProgrammeId"),
+                "as_of": r("AsOfRead"),
                 "notes": array(r("Note")),
+                "next": r("NextLink"),
             }),
         ),
     );
@@ -2151,7 +2366,7 @@ fn schemas() -> Value {
             ],
             json!({
                 "programme": r("ProgrammeId"),
-                "as_of": r("DateTime"),
+                "as_of": { "allOf": [r("DateTime")], "description": "The time the network is measured at: `as_of`, or the programme's last event time when `as_of` is not given." },
                 "position": r("Position"),
                 "nodes": array(r("NetworkNode")),
                 "edges": array(r("NetworkEdge")),
@@ -2179,6 +2394,8 @@ fn schemas() -> Value {
                 "subjects",
                 "explanation",
                 "evidence",
+                "evidence_more",
+                "evidence_next",
                 "suggestion",
             ],
             json!({
@@ -2187,7 +2404,9 @@ fn schemas() -> Value {
                 "severity": r("Severity"),
                 "subjects": { "type": "array", "items": { "type": "string" }, "description": "Stakeholder, need, partnership or session ids, kinds or themes concerned." },
                 "explanation": r("Bilingual"),
-                "evidence": { "type": "array", "items": r("Uuid"), "description": "Ids of the events that show it." },
+                "evidence": { "type": "array", "items": r("Uuid"), "maxItems": 20, "description": "Ids of the events that show it: the first 20, by id." },
+                "evidence_more": { "allOf": [r("Count")], "description": "How many other events show it." },
+                "evidence_next": { "allOf": [r("NextLink")], "description": "The other events, at `/gaps/evidence`; `null` when there is none." },
                 "suggestion": r("Bilingual"),
             }),
         ),
@@ -2195,12 +2414,34 @@ fn schemas() -> Value {
     put(
         "GapReport",
         object(
-            &["programme", "as_of", "position", "findings"],
+            &["programme", "as_of", "position", "findings", "next"],
             json!({
                 "programme": r("ProgrammeId"),
-                "as_of": r("DateTime"),
+                "as_of": { "allOf": [r("DateTime")], "description": "The time the network is measured at: `as_of`, or the programme's last event time when `as_of` is not given." },
                 "position": r("Position"),
                 "findings": array(r("Finding")),
+                "next": r("NextLink"),
+            }),
+        ),
+    );
+    put(
+        "EvidencePage",
+        object(
+            &[
+                "programme",
+                "as_of",
+                "position",
+                "finding",
+                "evidence",
+                "next",
+            ],
+            json!({
+                "programme": r("ProgrammeId"),
+                "as_of": { "allOf": [r("DateTime")], "description": "The time the network is measured at, as in the gap report." },
+                "position": r("Position"),
+                "finding": { "type": "string", "description": "The finding's id." },
+                "evidence": { "type": "array", "items": r("Uuid"), "description": "Ids of events that show it, by id." },
+                "next": r("NextLink"),
             }),
         ),
     );
@@ -2289,6 +2530,7 @@ fn schemas() -> Value {
             &[
                 "position",
                 "programme",
+                "as_of",
                 "sessions",
                 "months",
                 "trajectories",
@@ -2298,6 +2540,7 @@ fn schemas() -> Value {
             json!({
                 "position": r("Position"),
                 "programme": r("ProgrammeId"),
+                "as_of": r("AsOfRead"),
                 "sessions": array(r("SessionParticipation")),
                 "months": array(r("MonthParticipation")),
                 "trajectories": array(r("Trajectory")),
@@ -2311,7 +2554,7 @@ fn schemas() -> Value {
         object(
             &["as_of", "position"],
             json!({
-                "as_of": r("DateTime"),
+                "as_of": { "allOf": [r("DateTime")], "description": "The time this side is as of: `from` or `to`." },
                 "position": r("Position"),
             }),
         ),
@@ -3042,8 +3285,8 @@ fn unrouted(
 }
 
 /// Checks a request body against the operation's request body schema for
-/// `content_type` (any content type is read as JSON when the operation
-/// documents only JSON, as the server does).
+/// `content_type`, which must be one the operation documents (parameters
+/// aside), as the server refuses any other with `415`.
 pub fn validate_request(
     method: &str,
     path_template: &str,
@@ -3059,9 +3302,7 @@ pub fn validate_request(
     else {
         return Err(vec![format!("{what}: the operation takes no body")]);
     };
-    let media = media_for(content, content_type)
-        .or_else(|| content.keys().find(|k| essence(k) == "application/json"));
-    let Some(media) = media else {
+    let Some(media) = media_for(content, content_type) else {
         return Err(vec![format!(
             "{what}: content type {content_type:?} is not documented"
         )]);

@@ -2,6 +2,7 @@
 //! returns goes through [`Problem`]; [`Problem::from_record`] and friends are
 //! the one place where layer errors become HTTP statuses.
 
+use passerelle_events::json::JsonError;
 use passerelle_events::keyring::KeyError;
 use passerelle_events::{FieldError, RecordError, StoreError};
 use serde_json::{json, Value};
@@ -64,7 +65,8 @@ impl Problem {
         p
     }
 
-    /// 403: the token's role or scope does not allow it.
+    /// 403: the token's role or scope does not allow it, or a write with the
+    /// session cookie does not come from this server's own pages.
     pub fn forbidden(detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::FORBIDDEN,
@@ -116,6 +118,19 @@ impl Problem {
         )
     }
 
+    /// 415: the body is not labelled with the media type the route reads,
+    /// named in `Accept-Post`.
+    pub fn unsupported_media_type(detail: impl Into<String>, accepted: &'static str) -> Self {
+        let mut p = Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "/problems/unsupported-media-type",
+            "Unsupported media type",
+            detail,
+        );
+        p.headers.push(("accept-post", accepted.into()));
+        p
+    }
+
     /// 422: broken rules, each naming its field.
     pub fn validation(errors: Vec<FieldError>) -> Self {
         let n = errors.len();
@@ -163,6 +178,21 @@ impl Problem {
         self
     }
 
+    /// 503: the server does not take this work now — as many renderings
+    /// as it runs at once are under way, or this one ran out of time —;
+    /// `Retry-After` says when to try again.
+    pub fn busy(detail: impl Into<String>, retry_after: std::time::Duration) -> Self {
+        let mut p = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "/problems/busy",
+            "Server busy",
+            detail,
+        );
+        let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+        p.headers.push(("retry-after", secs.max(1).to_string()));
+        p
+    }
+
     /// 500: a bug or a corrupt store. The detail is logged, not shown.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         tracing::error!(error = %detail, "internal error");
@@ -172,6 +202,15 @@ impl Problem {
             "Internal error",
             "an internal error occurred; it has been logged",
         )
+    }
+
+    /// Maps a strict JSON body ([`passerelle_events::json::parse`]): 400 when
+    /// it is not JSON, 422 naming a key given twice.
+    pub fn from_json(parsed: Result<Value, JsonError>) -> Result<Value, Self> {
+        parsed.map_err(|e| match e.duplicate() {
+            Some(field) => Self::validation(vec![field]),
+            None => Self::bad_request(format!("the body is not valid JSON: {e}")),
+        })
     }
 
     /// Maps a recording error: 422, 409, 503 or 500.

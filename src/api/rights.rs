@@ -15,16 +15,16 @@
 
 use bytes::Buf;
 use futures::Stream;
+use passerelle_events::json;
 use passerelle_events::personal::{ErasedSubject, Subject, SubjectKind};
 use passerelle_events::rights::{self, RightsError};
 use passerelle_events::values::Reason;
 use passerelle_events::FieldError;
-use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::{json, Value};
 use warp::http::{HeaderMap, Method, StatusCode};
 
 use super::problem::Problem;
-use super::routes::{authenticate, parse_query, read_body};
+use super::routes::{authenticate, parse_query, read_body, units};
 use super::state::App;
 use crate::auth::{Principal, Role};
 
@@ -35,8 +35,10 @@ const ERASURES: &str = "/api/v1/erasures";
 const SUBJECTS: &str = "/api/v1/subjects/{subject}";
 
 /// Serves `rest` (the path after `/api/v1/`) when it is `erasures` or
-/// `subjects/…`: the method first (405), then the token (401), the role and
-/// scope (403), then the request itself.
+/// `subjects/…`: the method first (405), then the token (401; for an
+/// erasure made with the session cookie, where it comes from, 403, and for
+/// every erasure the body's media type, 415), the role and scope (403), then
+/// the request itself.
 pub(super) async fn dispatch<S, B>(
     app: &App,
     method: &Method,
@@ -57,7 +59,7 @@ where
                     "POST",
                 ));
             }
-            let principal = authenticate(app, headers)?;
+            let principal = authenticate(app, method, headers)?;
             admin_only(
                 &principal,
                 "erasing a person's data is for admin tokens only: it destroys the person's \
@@ -73,7 +75,7 @@ where
                     "GET",
                 ));
             }
-            let principal = authenticate(app, headers)?;
+            let principal = authenticate(app, method, headers)?;
             admin_only(
                 &principal,
                 "a subject access request is answered for admin tokens only: it opens every \
@@ -162,45 +164,18 @@ struct ErasureRequest {
     reason: Reason,
 }
 
-/// A JSON object's members in order, duplicates kept (a `Value` would keep
-/// only the last of two same keys).
-struct Members(Vec<(String, Value)>);
-
-impl<'de> serde::Deserialize<'de> for Members {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Members;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
-                let mut out = Vec::new();
-                while let Some(entry) = map.next_entry::<String, Value>()? {
-                    out.push(entry);
-                }
-                Ok(Members(out))
-            }
-        }
-        d.deserialize_map(V)
-    }
-}
-
 impl ErasureRequest {
     /// `{"subject": "contact:P/S" | "participant:P/CODE", "reason": "…"}`:
-    /// 400 when the body is not JSON; 422 naming each field otherwise (not
-    /// an object, a key given twice, an unknown key, a missing or bad value).
+    /// 400 when the body is not JSON; 422 naming a key given twice at any
+    /// depth, else naming each field (not an object, an unknown key, a
+    /// missing or bad value).
     fn parse(bytes: &[u8]) -> Result<Self, Problem> {
-        let value: Value = serde_json::from_slice(bytes)
-            .map_err(|e| Problem::bad_request(format!("the body is not valid JSON: {e}")))?;
-        if !value.is_object() {
+        let Value::Object(members) = Problem::from_json(json::parse(bytes))? else {
             return Err(Problem::validation(vec![FieldError::new(
                 "",
                 "must be a JSON object {\"subject\": …, \"reason\": …}",
             )]));
-        }
-        let Members(members) = serde_json::from_slice(bytes)
-            .map_err(|e| Problem::bad_request(format!("the body is not valid JSON: {e}")))?;
+        };
         let mut errors = Vec::new();
         let (mut subject, mut reason) = (None, None);
         for (key, value) in &members {
@@ -215,9 +190,6 @@ impl ErasureRequest {
                     continue;
                 }
             };
-            if slot.is_some() {
-                errors.push(FieldError::new(key.as_str(), "is given twice"));
-            }
             *slot = Some(value);
         }
         let text = |field: &str, v: Option<&Value>, errors: &mut Vec<FieldError>| match v {
@@ -266,6 +238,19 @@ where
         &principal.name,
     )
     .await
+    .map_err(|e| match e {
+        // Told in the caller's units, as every position.
+        RightsError::AlreadyErased { subject, position } => RightsError::AlreadyErased {
+            subject,
+            position: app
+                .inner
+                .engine
+                .read()
+                .expect("engine lock")
+                .told(position, units(principal)),
+        },
+        e => e,
+    })
     .map_err(|e| refusal(e, &request.subject))?;
     app.inner.telemetry.appended(1);
     let position = erasure.event.position;
@@ -279,12 +264,17 @@ where
         );
     }
     let erased = ErasedSubject::new(&request.subject, &erasure.key);
+    let mut event = erasure.event.to_json();
+    event["position"] = json!(app
+        .position_for(position, units(principal))
+        .await
+        .map_err(Problem::from_store)?);
     Ok(private_json(
         StatusCode::CREATED,
         &json!({
             "erased": erased.as_str(),
             "key": erasure.key.as_str(),
-            "event": erasure.event.to_json(),
+            "event": event,
         }),
     ))
 }
@@ -315,13 +305,27 @@ async fn access(app: &App, principal: &Principal, segments: &[&str]) -> Result<R
     let access = rights::subject_access(app.keyring(), &subject)
         .await
         .map_err(|e| refusal(e, &subject))?;
-    let events: Vec<Value> = access.events.iter().map(|e| e.to_json()).collect();
+    // Positions in the caller's units, as every position.
+    let units = units(principal);
+    let mut events = Vec::with_capacity(access.events.len());
+    for e in &access.events {
+        let mut v = e.to_json();
+        v["position"] = json!(app
+            .position_for(e.position, units)
+            .await
+            .map_err(Problem::from_store)?);
+        events.push(v);
+    }
+    let position = app
+        .position_for(access.position, units)
+        .await
+        .map_err(Problem::from_store)?;
     Ok(private_json(
         StatusCode::OK,
         &json!({
             "subject": access.subject.id(),
             "key": access.key.as_str(),
-            "position": access.position,
+            "position": position,
             "events": events,
         }),
     ))
@@ -397,6 +401,10 @@ mod tests {
                 r#"{"subject": "contact:sjdlr/a", "subject": "contact:sjdlr/b", "reason": "x"}"#
             ),
             ["subject"]
+        );
+        assert_eq!(
+            fields(r#"{"subject": "contact:sjdlr/a", "reason": {"x": 1, "x": 2}}"#),
+            ["reason.x"]
         );
         assert_eq!(
             fields(r#"{"subject": 7, "reason": "  "}"#),

@@ -3,16 +3,26 @@
 //! store, telemetry and a cache of rendered reads keyed by the position of
 //! the last event that can change them (see [`Rendered`]).
 //!
-//! Mentors and viewers ([`Audience::Restricted`]) are told positions in
-//! visible units ([`Engine::visible_position`]), and their cached reads
-//! depend on visible events only: an attendance or an erasure changes
-//! nothing they see, not even when their cached answers are rendered again.
+//! Renderings are bounded (decision 012): at most
+//! [`ApiConfig::render_limit`] run at once (a read that needs one more
+//! waits [`ApiConfig::render_wait`] at most for a place, then is answered
+//! 503), each is stopped at [`ApiConfig::render_deadline`] (503) and as
+//! soon as no request waits for it any more (its clients went away); a
+//! stopped rendering releases the engine and is not cached.
+//!
+//! Every reader is told positions in its own [`Units`]: mentors and viewers
+//! ([`Audience::Restricted`]) in visible units ([`Engine::visible_position`]),
+//! and their cached reads depend on visible events only — an attendance or an
+//! erasure changes nothing they see, not even when their cached answers are
+//! rendered again —; a token scoped to one programme in that programme's own
+//! units, so that no position it is told moves with another programme's
+//! activity (decision 015).
 
 use std::collections::HashMap;
 use std::ops::Range;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -21,15 +31,17 @@ use passerelle_events::ledger::decode;
 use passerelle_events::personal::SlotState;
 use passerelle_events::store::PAGE;
 use passerelle_events::{Event, EventLog, Keyring, Ledger, SqliteStore, StoredEvent};
-use passerelle_projections::engine::Engine;
+use passerelle_projections::cancel::{Cancel, Stopped};
+use passerelle_projections::engine::{Engine, Units};
 use passerelle_projections::model::{is_hidden, is_hidden_type, Audience};
 use passerelle_projections::views::{LayoutCache, Settings};
 use sha2::{Digest, Sha256};
-use tokio::sync::watch;
-use tokio::sync::OnceCell;
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
+use super::guard::PublicUrl;
+use super::problem::Problem;
 use super::stream::Hub;
-use super::telemetry::Telemetry;
+use super::telemetry::{StopReason, Telemetry};
 use crate::auth::TokenStore;
 
 /// Settings of the API.
@@ -41,6 +53,15 @@ pub struct ApiConfig {
     pub min_position_timeout: Duration,
     /// Interval of SSE heartbeat comments (default 15 s).
     pub heartbeat: Duration,
+    /// Most connections held open at once (default 4,096); lowered at start
+    /// to fit the process's open-file limit. Beyond it, the oldest connection
+    /// that has not sent a complete request is closed, or, when every one
+    /// has, a new connection is answered `503` and closed.
+    pub max_connections: usize,
+    /// How long a client may take to send a request's headers, counted from
+    /// when it connected or its previous answer ended (default 10 s): a
+    /// connection idle that long between requests is closed too.
+    pub header_timeout: Duration,
     /// Events kept for event-stream subscribers, rounded up to a power of
     /// two (default 4,096): a subscriber that falls further behind is
     /// dropped and resumes with `Last-Event-ID`.
@@ -49,25 +70,47 @@ pub struct ApiConfig {
     pub streams_per_token: usize,
     /// Most event streams open at once in all (default 1,000); more get 503.
     pub streams_total: usize,
+    /// Longest a rendering of a read may run (default 10 s): then it is
+    /// stopped, nothing is cached, and its reads are answered 503.
+    pub render_deadline: Duration,
+    /// Most renderings running at once (default twice the cores). Cache
+    /// hits, and reads that wait for a rendering under way, need none.
+    pub render_limit: usize,
+    /// How long a read that needs a rendering while `render_limit` run
+    /// waits for one to end (default 2 s): then it is answered 503. A
+    /// page's few reads at once wait their turn; a flood is turned away.
+    pub render_wait: Duration,
     /// How long an event stream gathers the events that follow one before
     /// it writes them (default 20 ms): a burst costs each subscriber one
     /// write, not one per event.
     pub stream_linger: Duration,
     /// Projection settings.
     pub settings: Settings,
+    /// The address people open the server at (`--public-url`), when it is
+    /// not `http://` and the request's `Host`: writes made with the session
+    /// cookie must come from its origin, and with https the cookie is
+    /// `Secure` (decision 013).
+    pub public_url: Option<PublicUrl>,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Self {
             body_limit: 1 << 20,
             min_position_timeout: Duration::from_secs(5),
             heartbeat: Duration::from_secs(15),
+            max_connections: 4096,
+            header_timeout: Duration::from_secs(10),
             stream_ring: 4096,
             streams_per_token: 8,
             streams_total: 1000,
+            render_deadline: Duration::from_secs(10),
+            render_limit: 2 * cores,
+            render_wait: Duration::from_secs(2),
             stream_linger: Duration::from_millis(20),
             settings: Settings::default(),
+            public_url: None,
         }
     }
 }
@@ -145,28 +188,74 @@ impl Rendered {
     }
 }
 
+/// Why a rendering gave no body.
+pub(crate) enum Failed {
+    /// The read is refused or failed: answered as it says.
+    Problem(Problem),
+    /// The rendering was stopped ([`Cancel`]) before it ended.
+    Stopped(Stopped),
+}
+
+impl From<Problem> for Failed {
+    fn from(p: Problem) -> Self {
+        Self::Problem(p)
+    }
+}
+
+impl From<Stopped> for Failed {
+    fn from(s: Stopped) -> Self {
+        Self::Stopped(s)
+    }
+}
+
+/// The end of a rendering, as its readers get it.
+type Outcome = Option<Result<Arc<Rendered>, Problem>>;
+
+/// A rendering under way, shared by the reads that wait for it; the last
+/// one to stop waiting stops it.
+struct Flight {
+    /// Tells this flight from a later one of the same slot.
+    id: u64,
+    cancel: Cancel,
+    deadline: tokio::time::Instant,
+    /// Reads waiting for it.
+    waiting: usize,
+    done: watch::Receiver<Outcome>,
+}
+
 /// One cache key's rendering for one scope position; concurrent misses wait
 /// for the one render. While it renders, reads that accept an older body
 /// get `previous`, the latest rendering of the key finished before this one
 /// was started (stale-while-revalidate; see [`App::cached`]).
 struct Slot {
     scope: u64,
-    rendered: OnceCell<Arc<Rendered>>,
+    rendered: OnceLock<Arc<Rendered>>,
     /// The key's latest finished rendering when this slot was made.
     previous: Option<Arc<Rendered>>,
     /// Whether a background render of this slot has been started and has
     /// not ended.
     running: AtomicBool,
+    /// The rendering under way, if any.
+    flight: Mutex<Option<Flight>>,
 }
 
 impl Slot {
     fn new(scope: u64, previous: Option<Arc<Rendered>>) -> Arc<Self> {
         Arc::new(Self {
             scope,
-            rendered: OnceCell::new(),
+            rendered: OnceLock::new(),
             previous,
             running: AtomicBool::new(false),
+            flight: Mutex::new(None),
         })
+    }
+
+    /// Forgets flight `id` if it is still the slot's.
+    fn land(&self, id: u64) {
+        let mut flight = self.flight.lock().expect("flight lock");
+        if flight.as_ref().is_some_and(|f| f.id == id) {
+            *flight = None;
+        }
     }
 
     /// Whether this slot answers a read whose scope's last event is at
@@ -205,6 +294,35 @@ struct Cache {
 /// Most keys kept.
 const CACHE_ENTRIES: usize = 4096;
 
+/// A read on board a flight: its outcome to wait for, its deadline, and the
+/// read's place among those waiting for it.
+type Boarded<'s> = (watch::Receiver<Outcome>, tokio::time::Instant, Waiting<'s>);
+
+/// Numbers flights, so that a slot tells its current one from earlier ones.
+static FLIGHTS: AtomicU64 = AtomicU64::new(0);
+
+/// A read waiting for a flight: when the read is dropped (its client went
+/// away) or gives up, it stops waiting, and the last reader to leave stops
+/// the rendering.
+struct Waiting<'a> {
+    slot: &'a Slot,
+    id: u64,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        let mut flight = self.slot.flight.lock().expect("flight lock");
+        let Some(f) = flight.as_mut().filter(|f| f.id == self.id) else {
+            return;
+        };
+        f.waiting -= 1;
+        if f.waiting == 0 {
+            f.cancel.stop();
+            *flight = None;
+        }
+    }
+}
+
 /// The projected position and each programme's last event, moved together
 /// with the engine (under its write lock); and the same for the events
 /// mentors and viewers can see ([`is_hidden`]).
@@ -218,13 +336,35 @@ struct Heads {
     visible: u64,
     /// Each programme's last visible event.
     visible_programmes: HashMap<String, u64>,
+    /// Each programme's events up to `position`: all, and the visible ones.
+    counts: HashMap<String, (u64, u64)>,
 }
 
 impl Heads {
+    /// The projected position as a reader in `units` is told it.
+    fn told(&self, units: Units<'_>) -> u64 {
+        match (units.programme, units.audience) {
+            (None, Audience::Full) => self.position,
+            (None, Audience::Restricted) => self.position - self.hidden,
+            (Some(p), audience) => self.counts.get(p).map_or(0, |&(all, visible)| {
+                if audience == Audience::Full {
+                    all
+                } else {
+                    visible
+                }
+            }),
+        }
+    }
+
     /// Moves the heads past `event`, folded in at `position`.
     fn advance(&mut self, programme: &str, position: u64, hidden: bool) {
         self.position = position;
         self.programmes.insert(programme.to_owned(), position);
+        let counts = self.counts.entry(programme.to_owned()).or_default();
+        counts.0 += 1;
+        if !hidden {
+            counts.1 += 1;
+        }
         if hidden {
             self.hidden += 1;
         } else {
@@ -247,9 +387,8 @@ pub(crate) struct Inner {
     pub ledger: Ledger<SqliteStore>,
     pub store: SqliteStore,
     pub engine: RwLock<Engine>,
+    /// The projected position (in every reader's units: [`App::projected_for`]).
     pub projected: watch::Sender<u64>,
-    /// The projected position in visible units ([`Engine::visible_position`]).
-    pub projected_visible: watch::Sender<u64>,
     pub tokens: TokenStore,
     pub telemetry: Telemetry,
     pub config: ApiConfig,
@@ -260,6 +399,8 @@ pub(crate) struct Inner {
     pub streams: Hub,
     cache: Mutex<Cache>,
     heads: Mutex<Heads>,
+    /// One permit per rendering that may run ([`ApiConfig::render_limit`]).
+    renders: Arc<Semaphore>,
 }
 
 /// The API application. Clones share one state.
@@ -291,15 +432,14 @@ impl App {
                 is_hidden(&e.event.event),
             );
         }
-        let visible = position - heads.hidden;
         let streams = Hub::new(&config, &engine);
+        let renders = Arc::new(Semaphore::new(config.render_limit));
         let app = Self {
             inner: Arc::new(Inner {
                 ledger,
                 store,
                 engine: RwLock::new(engine),
                 projected: watch::channel(position).0,
-                projected_visible: watch::channel(visible).0,
                 tokens,
                 telemetry: Telemetry::default(),
                 config,
@@ -308,6 +448,7 @@ impl App {
                 streams,
                 cache: Mutex::new(Cache::default()),
                 heads: Mutex::new(heads),
+                renders,
             }),
         };
         tokio::spawn(follow(Arc::downgrade(&app.inner), position));
@@ -348,58 +489,57 @@ impl App {
         *self.inner.projected.borrow()
     }
 
-    /// The log position projected so far, as `audience` is told it.
-    pub fn projected_for(&self, audience: Audience) -> u64 {
-        match audience {
-            Audience::Full => self.projected(),
-            Audience::Restricted => *self.inner.projected_visible.borrow(),
-        }
+    /// The log position projected so far, as a reader in `units` is told it.
+    pub fn projected_for(&self, units: Units<'_>) -> u64 {
+        self.inner.heads.lock().expect("heads lock").told(units)
     }
 
-    /// Position `p` as `audience` is told it: in visible units for mentors
-    /// and viewers, counting the events not projected yet from the store.
+    /// Position `p` as a reader in `units` is told it, counting the events
+    /// not projected yet from the store.
     pub(crate) async fn position_for(
         &self,
         p: u64,
-        audience: Audience,
+        units: Units<'_>,
     ) -> Result<u64, passerelle_events::StoreError> {
-        if audience == Audience::Full {
+        if units == Units::LOG {
             return Ok(p);
         }
-        let (projected, visible) = {
+        let (projected, told) = {
             let engine = self.inner.engine.read().expect("engine lock");
             let projected = engine.position().min(p);
-            (projected, engine.visible_position(projected))
+            (projected, engine.told(projected, units))
         };
-        let mut hidden = 0;
+        let mut later = 0;
         let mut after = projected;
         while after < p {
             let page = self.inner.store.read(after, PAGE).await?;
             let Some(last) = page.last() else { break };
             after = last.position;
-            hidden += page
+            later += page
                 .iter()
-                .filter(|r| r.position <= p && is_hidden_type(&r.record.event_type))
+                .filter(|r| {
+                    r.position <= p
+                        && units.programme.is_none_or(|own| r.record.programme == own)
+                        && (units.audience == Audience::Full
+                            || !is_hidden_type(&r.record.event_type))
+                })
                 .count() as u64;
         }
-        Ok(visible + (p - projected) - hidden)
+        Ok(told + later)
     }
 
     /// Waits (bounded) until `position` is projected.
     pub async fn wait_for(&self, position: u64) -> bool {
-        self.wait_for_as(position, Audience::Full).await
+        self.wait_for_as(position, Units::LOG).await
     }
 
-    /// Waits (bounded) until `position`, as `audience` is told positions,
-    /// is projected.
-    pub async fn wait_for_as(&self, position: u64, audience: Audience) -> bool {
-        let mut rx = match audience {
-            Audience::Full => self.inner.projected.subscribe(),
-            Audience::Restricted => self.inner.projected_visible.subscribe(),
-        };
+    /// Waits (bounded) until `position`, as a reader in `units` is told
+    /// positions, is projected.
+    pub async fn wait_for_as(&self, position: u64, units: Units<'_>) -> bool {
+        let mut rx = self.inner.projected.subscribe();
         let reached = tokio::time::timeout(
             self.inner.config.min_position_timeout,
-            rx.wait_for(|p| *p >= position),
+            rx.wait_for(|_| self.projected_for(units) >= position),
         )
         .await
         .is_ok_and(|r| r.is_ok());
@@ -411,37 +551,33 @@ impl App {
         self.inner.shutdown.send_replace(true);
     }
 
-    /// The projected position, the same as `audience` is told it, and the
-    /// position of the last event `scope` depends on among those `audience`
-    /// sees; `None` for a programme with no such event.
+    /// The projected position, the same as a reader in `units` is told it,
+    /// and the position of the last event `scope` depends on among those
+    /// the reader sees; `None` for a programme with no such event.
     pub(crate) fn scope_position(
         &self,
         scope: &Scope<'_>,
-        audience: Audience,
+        units: Units<'_>,
     ) -> (u64, u64, Option<u64>) {
         let heads = self.inner.heads.lock().expect("heads lock");
-        let (told, last) = match (audience, scope) {
-            (Audience::Full, Scope::Log) => (heads.position, Some(heads.position)),
-            (Audience::Full, Scope::Programme(p)) => {
-                (heads.position, heads.programmes.get(*p).copied())
+        let last = match (units.audience, scope) {
+            (Audience::Full, Scope::Log) => Some(heads.position),
+            (Audience::Full, Scope::Programme(p)) => heads.programmes.get(*p).copied(),
+            (Audience::Restricted, Scope::Log) => Some(heads.visible),
+            (Audience::Restricted, Scope::Programme(p)) => {
+                heads.visible_programmes.get(*p).copied()
             }
-            (Audience::Restricted, Scope::Log) => {
-                (heads.position - heads.hidden, Some(heads.visible))
-            }
-            (Audience::Restricted, Scope::Programme(p)) => (
-                heads.position - heads.hidden,
-                heads.visible_programmes.get(*p).copied(),
-            ),
         };
-        (heads.position, told, last)
+        (heads.position, heads.told(units), last)
     }
 
     /// The rendering of `key` for the state where `scope`'s last event is at
     /// `last`: from the cache, or `render()`'s — run once however many
     /// requests miss at the same time; the others wait for it. `render` gets
-    /// the engine and returns the body (live position fields set to
-    /// [`Rendered::LIVE`]) and the position it reflects; it runs on the
-    /// blocking pool. A failed render is not cached.
+    /// the engine and a [`Cancel`] to check in its long loops, and returns
+    /// the body (live position fields set to [`Rendered::LIVE`]) and the
+    /// position it reflects; it runs on the blocking pool, bounded as
+    /// [`App::render_into`] says. A failed or stopped render is not cached.
     ///
     /// Stale-while-revalidate: when that rendering is not ready but an
     /// earlier one of the same key is, and `floor` allows it (no
@@ -457,9 +593,9 @@ impl App {
         last: u64,
         floor: Option<u64>,
         render: F,
-    ) -> Result<Cached, super::problem::Problem>
+    ) -> Result<Cached, Problem>
     where
-        F: FnOnce(&App, &Engine) -> Result<Rendered, super::problem::Problem> + Send + 'static,
+        F: FnOnce(&App, &Engine, &Cancel) -> Result<Rendered, Failed> + Send + 'static,
     {
         let usable = |r: Option<Arc<Rendered>>| r.filter(|r| floor.is_none_or(|f| r.shown >= f));
         let slot = {
@@ -509,31 +645,172 @@ impl App {
         self.render_into(&slot, render).await.map(Cached::Current)
     }
 
-    /// `slot`'s rendering: the one under way, or `render`'s.
-    async fn render_into<F>(
+    /// `slot`'s rendering: the one finished, the one under way (waited
+    /// for), or `render`'s, started now — once fewer than
+    /// [`ApiConfig::render_limit`] renderings run, after
+    /// [`ApiConfig::render_wait`] at most (503 otherwise). A read waits
+    /// until the rendering's deadline ([`ApiConfig::render_deadline`]) at
+    /// most, and is answered 503 past it; the rendering stops at its
+    /// deadline, or as soon as no read waits for it any more (the future of
+    /// every read waiting for it was dropped: its client went away).
+    async fn render_into<F>(&self, slot: &Arc<Slot>, render: F) -> Result<Arc<Rendered>, Problem>
+    where
+        F: FnOnce(&App, &Engine, &Cancel) -> Result<Rendered, Failed> + Send + 'static,
+    {
+        if let Some(hit) = slot.rendered.get() {
+            return Ok(hit.clone());
+        }
+        let (mut done, deadline, _waiting) = match self.join(slot) {
+            Some(joined) => joined,
+            None => {
+                let place = self.place().await?;
+                self.board(slot, render, place)
+            }
+        };
+        let outcome = match tokio::time::timeout_at(deadline, done.wait_for(Option::is_some)).await
+        {
+            Ok(Ok(outcome)) => outcome.clone(),
+            Ok(Err(_)) => None,
+            Err(_) => return Err(self.overrun()),
+        };
+        outcome.unwrap_or_else(|| Err(Problem::internal("a rendering ended with no outcome")))
+    }
+
+    /// Joins `slot`'s rendering under way, if there is one: its outcome to
+    /// wait for, its deadline, and the read's place among those waiting.
+    fn join<'s>(&self, slot: &'s Slot) -> Option<Boarded<'s>> {
+        let mut flight = slot.flight.lock().expect("flight lock");
+        let f = flight.as_mut()?;
+        f.waiting += 1;
+        Some((f.done.clone(), f.deadline, Waiting { slot, id: f.id }))
+    }
+
+    /// A place among the renderings that may run: at once, or once one
+    /// ends within [`ApiConfig::render_wait`]; 503 otherwise.
+    async fn place(&self) -> Result<OwnedSemaphorePermit, Problem> {
+        let renders = &self.inner.renders;
+        if let Ok(place) = renders.clone().try_acquire_owned() {
+            return Ok(place);
+        }
+        let config = &self.inner.config;
+        let _waiting = self.inner.telemetry.waiting();
+        match tokio::time::timeout(config.render_wait, renders.clone().acquire_owned()).await {
+            Ok(Ok(place)) => Ok(place),
+            _ => {
+                self.inner.telemetry.render_refused();
+                Err(Problem::busy(
+                    format!(
+                        "the server computed {} other reads, as many as it computes at once, \
+                         for the {} ms this read could wait; try again in a moment",
+                        config.render_limit,
+                        config.render_wait.as_millis()
+                    ),
+                    Duration::from_secs(1),
+                ))
+            }
+        }
+    }
+
+    /// Joins `slot`'s rendering under way (one may have started while this
+    /// read waited for `place`, which is then given back), or starts
+    /// `render` in `place`.
+    fn board<'s, F>(
+        &self,
+        slot: &'s Arc<Slot>,
+        render: F,
+        place: OwnedSemaphorePermit,
+    ) -> Boarded<'s>
+    where
+        F: FnOnce(&App, &Engine, &Cancel) -> Result<Rendered, Failed> + Send + 'static,
+    {
+        let mut flight = slot.flight.lock().expect("flight lock");
+        if let Some(f) = flight.as_mut() {
+            f.waiting += 1;
+            return (f.done.clone(), f.deadline, Waiting { slot, id: f.id });
+        }
+        let id = FLIGHTS.fetch_add(1, Ordering::Relaxed);
+        let deadline = tokio::time::Instant::now() + self.inner.config.render_deadline;
+        let cancel = Cancel::until(deadline.into_std());
+        let (tx, done) = watch::channel(None);
+        *flight = Some(Flight {
+            id,
+            cancel: cancel.clone(),
+            deadline,
+            waiting: 1,
+            done: done.clone(),
+        });
+        drop(flight);
+        let (app, running) = (self.clone(), slot.clone());
+        tokio::task::spawn_blocking(move || {
+            // Counted as under way until its place is free again.
+            let counted = app.inner.telemetry.rendering();
+            let outcome = app.run(&running, id, render, &cancel);
+            drop(place);
+            drop(counted);
+            tx.send_replace(Some(outcome));
+        });
+        (done, deadline, Waiting { slot, id })
+    }
+
+    /// Runs flight `id` of `slot`: `render` under the engine's read lock,
+    /// released when it returns (also when it stops); a body is cached, a
+    /// stop counted, and the flight leaves the slot before its readers
+    /// learn the outcome.
+    fn run<F>(
         &self,
         slot: &Slot,
+        id: u64,
         render: F,
-    ) -> Result<Arc<Rendered>, super::problem::Problem>
+        cancel: &Cancel,
+    ) -> Result<Arc<Rendered>, Problem>
     where
-        F: FnOnce(&App, &Engine) -> Result<Rendered, super::problem::Problem> + Send + 'static,
+        F: FnOnce(&App, &Engine, &Cancel) -> Result<Rendered, Failed>,
     {
-        let rendered = slot
-            .rendered
-            .get_or_try_init(|| {
-                let app = self.clone();
-                async move {
-                    // Views can take milliseconds: render off the async workers.
-                    tokio::task::spawn_blocking(move || {
-                        let engine = app.inner.engine.read().expect("engine lock");
-                        render(&app, &engine).map(Arc::new)
-                    })
-                    .await
-                    .map_err(super::problem::Problem::internal)?
-                }
-            })
-            .await?;
-        Ok(rendered.clone())
+        let _landing = Landing { slot, id };
+        let rendered = cancel.check().map_err(Failed::from).and_then(|()| {
+            let engine = self.inner.engine.read().expect("engine lock");
+            render(self, &engine, cancel)
+        });
+        match rendered {
+            Ok(r) => Ok(slot.rendered.get_or_init(|| Arc::new(r)).clone()),
+            Err(Failed::Problem(p)) => Err(p),
+            Err(Failed::Stopped(Stopped::OutOfTime)) => {
+                self.inner.telemetry.render_stopped(StopReason::Deadline);
+                Err(self.overrun())
+            }
+            Err(Failed::Stopped(Stopped::Abandoned)) => {
+                self.inner.telemetry.render_stopped(StopReason::Abandoned);
+                Err(Problem::busy(
+                    "the computation of this read was stopped: no request waited for it any more",
+                    Duration::from_secs(1),
+                ))
+            }
+        }
+    }
+
+    /// The answer to a read whose rendering ran out of time.
+    fn overrun(&self) -> Problem {
+        let deadline = self.inner.config.render_deadline;
+        Problem::busy(
+            format!(
+                "computing this read took longer than the server allows ({} ms), so it was \
+                 stopped before it ended; try again later",
+                deadline.as_millis()
+            ),
+            deadline,
+        )
+    }
+}
+
+/// Takes a flight off its slot when its rendering ends, however it ends.
+struct Landing<'a> {
+    slot: &'a Slot,
+    id: u64,
+}
+
+impl Drop for Landing<'_> {
+    fn drop(&mut self) {
+        self.slot.land(self.id);
     }
 }
 
@@ -592,7 +869,7 @@ async fn follow(app: std::sync::Weak<Inner>, mut position: u64) {
             let programme = event.event.programme.as_str().to_owned();
             let hidden = is_hidden(&event.event.event);
             let erasure = matches!(event.event.event, Event::PersonalDataErased(_));
-            let visible = {
+            {
                 let mut engine = inner.engine.write().expect("engine lock");
                 let folded = engine.position();
                 engine.apply(event);
@@ -607,10 +884,8 @@ async fn follow(app: std::sync::Weak<Inner>, mut position: u64) {
                 if engine.position() > folded {
                     heads.advance(&programme, position, hidden);
                 }
-                heads.position - heads.hidden
-            };
+            }
             inner.projected.send_replace(position);
-            inner.projected_visible.send_replace(visible);
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

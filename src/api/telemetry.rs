@@ -1,9 +1,14 @@
 //! Request telemetry: one tracing line per request (method, route, status,
-//! latency — never a body, a token or personal data) and the Prometheus
-//! counters served at `/api/v1/metrics`.
+//! latency — never a body, a token or personal data), the connections'
+//! counters and log lines (a client that goes away is not a server error),
+//! and the Prometheus counters served at `/api/v1/metrics`, with those of
+//! the renderings of reads (under way, refused, stopped).
 
 use std::collections::BTreeMap;
+use std::error::Error as StdError;
 use std::fmt::Write as _;
+use std::io::ErrorKind;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -20,11 +25,50 @@ struct Route {
     sum: f64,
 }
 
+/// Why a rendering was stopped before it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// No request waited for it any more (every client had gone).
+    Abandoned,
+    /// Its deadline passed.
+    Deadline,
+}
+
 /// Counters shared by every request.
 #[derive(Default)]
 pub struct Telemetry {
     routes: Mutex<BTreeMap<(String, &'static str), Route>>,
     appended: Mutex<u64>,
+    connections: Connections,
+    renders_running: AtomicU64,
+    renders_waiting: AtomicU64,
+    renders_refused: AtomicU64,
+    renders_abandoned: AtomicU64,
+    renders_out_of_time: AtomicU64,
+}
+
+/// Connection counters.
+#[derive(Default)]
+struct Connections {
+    open: AtomicU64,
+    shed: AtomicU64,
+    refused: AtomicU64,
+}
+
+/// One gauge's count, held until it is dropped.
+pub struct Counted<'a>(&'a AtomicU64);
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl<'a> Counted<'a> {
+    fn new(gauge: &'a AtomicU64) -> Self {
+        gauge.fetch_add(1, Ordering::Relaxed);
+        Self(gauge)
+    }
 }
 
 impl Telemetry {
@@ -53,6 +97,66 @@ impl Telemetry {
     /// Counts appended events.
     pub fn appended(&self, n: u64) {
         *self.appended.lock().expect("telemetry lock") += n;
+    }
+
+    /// Counts a connection accepted and served.
+    pub fn connection_opened(&self) {
+        self.connections.open.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a served connection closed.
+    pub fn connection_closed(&self) {
+        self.connections.open.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Counts a connection closed, before it sent a complete request, to
+    /// make room for a new one.
+    pub fn connection_shed(&self) {
+        self.connections.shed.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!("closed the oldest connection without a request, at the connection limit");
+    }
+
+    /// Counts a connection answered `503` at the connection limit.
+    pub fn connection_refused(&self) {
+        self.connections.refused.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!("refused a connection at the connection limit");
+    }
+
+    /// Logs how a connection ended in error: at DEBUG when the client went
+    /// away or misbehaved (reset, broken pipe, incomplete or malformed
+    /// request, headers too slow), at ERROR otherwise.
+    pub fn connection_failed(&self, e: &hyper::Error) {
+        if client_side(e) {
+            tracing::debug!(error = %e, "connection closed by or for the client");
+        } else {
+            tracing::error!(error = %e, "connection error");
+        }
+    }
+
+    /// Counts a rendering as under way until the guard is dropped.
+    pub fn rendering(&self) -> Counted<'_> {
+        Counted::new(&self.renders_running)
+    }
+
+    /// Counts a read as waiting for a place among the renderings until
+    /// the guard is dropped.
+    pub fn waiting(&self) -> Counted<'_> {
+        Counted::new(&self.renders_waiting)
+    }
+
+    /// Counts a rendering refused: as many as the server runs at once were
+    /// under way for as long as the read could wait.
+    pub fn render_refused(&self) {
+        self.renders_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a rendering stopped before it ended.
+    pub fn render_stopped(&self, reason: StopReason) {
+        match reason {
+            StopReason::Abandoned => &self.renders_abandoned,
+            StopReason::Deadline => &self.renders_out_of_time,
+        }
+        .fetch_add(1, Ordering::Relaxed);
     }
 
     /// The Prometheus text exposition.
@@ -103,6 +207,7 @@ impl Telemetry {
         );
         let _ = writeln!(out, "# TYPE passerelle_events_appended_total counter");
         let _ = writeln!(out, "passerelle_events_appended_total {appended}");
+        self.render_connections(&mut out);
         let _ = writeln!(
             out,
             "# HELP passerelle_log_position The last position of the log."
@@ -119,6 +224,118 @@ impl Telemetry {
             "passerelle_projection_lag_events {}",
             head.saturating_sub(projected)
         );
+        self.render_renders(&mut out);
         out
     }
+
+    /// The renderings' gauge and counters.
+    fn render_renders(&self, out: &mut String) {
+        let load = |n: &AtomicU64| n.load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "# HELP passerelle_renders_in_flight Renderings of reads under way."
+        );
+        let _ = writeln!(out, "# TYPE passerelle_renders_in_flight gauge");
+        let _ = writeln!(
+            out,
+            "passerelle_renders_in_flight {}",
+            load(&self.renders_running)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP passerelle_renders_waiting Reads waiting for a place among the renderings."
+        );
+        let _ = writeln!(out, "# TYPE passerelle_renders_waiting gauge");
+        let _ = writeln!(
+            out,
+            "passerelle_renders_waiting {}",
+            load(&self.renders_waiting)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP passerelle_renders_refused_total Reads answered 503 because as many renderings as the server runs at once were under way for as long as they could wait."
+        );
+        let _ = writeln!(out, "# TYPE passerelle_renders_refused_total counter");
+        let _ = writeln!(
+            out,
+            "passerelle_renders_refused_total {}",
+            load(&self.renders_refused)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP passerelle_renders_stopped_total Renderings stopped before they ended: no request waited for them any more (abandoned), or their deadline passed (deadline)."
+        );
+        let _ = writeln!(out, "# TYPE passerelle_renders_stopped_total counter");
+        for (reason, n) in [
+            ("abandoned", &self.renders_abandoned),
+            ("deadline", &self.renders_out_of_time),
+        ] {
+            let _ = writeln!(
+                out,
+                "passerelle_renders_stopped_total{{reason=\"{reason}\"}} {}",
+                load(n)
+            );
+        }
+    }
+    /// The connection counters, in the Prometheus text exposition.
+    fn render_connections(&self, out: &mut String) {
+        let c = &self.connections;
+        for (name, kind, help, value) in [
+            (
+                "passerelle_http_connections_open",
+                "gauge",
+                "Connections open now.",
+                &c.open,
+            ),
+            (
+                "passerelle_http_connections_shed_total",
+                "counter",
+                "Connections closed before a complete request, at the connection limit.",
+                &c.shed,
+            ),
+            (
+                "passerelle_http_connections_refused_total",
+                "counter",
+                "Connections answered 503 at the connection limit.",
+                &c.refused,
+            ),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            let _ = writeln!(out, "{name} {}", value.load(Ordering::Relaxed));
+        }
+    }
+}
+
+/// Whether a connection error is the client's doing: it reset or closed the
+/// connection, sent an incomplete or malformed request, or was too slow to
+/// send its headers.
+fn client_side(e: &hyper::Error) -> bool {
+    e.is_incomplete_message()
+        || e.is_timeout()
+        || e.is_parse()
+        || e.is_body_write_aborted()
+        || io_kind(e).is_some_and(|kind| {
+            matches!(
+                kind,
+                ErrorKind::ConnectionReset
+                    | ErrorKind::ConnectionAborted
+                    | ErrorKind::BrokenPipe
+                    | ErrorKind::NotConnected
+                    | ErrorKind::UnexpectedEof
+                    | ErrorKind::TimedOut
+            )
+        })
+}
+
+/// The kind of the first I/O error in `e`'s chain of sources.
+fn io_kind(e: &(dyn StdError + 'static)) -> Option<ErrorKind> {
+    let mut next = Some(e);
+    while let Some(err) = next {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            return Some(io.kind());
+        }
+        next = err.source();
+    }
+    None
 }

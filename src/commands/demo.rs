@@ -61,7 +61,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    let app = App::open(&args.db, ApiConfig::default()).await?;
+    let config = ApiConfig {
+        public_url: args.public_url.clone(),
+        ..ApiConfig::default()
+    };
+    let app = App::open(&args.db, config).await?;
     // A fresh token per run: nothing secret is stored in the repository.
     let name = format!(
         "demo admin {}",
@@ -70,8 +74,21 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let (info, token) = app.tokens().create(&name, Role::Admin, None)?;
     let code = app.tokens().issue_login(&info.id, LOGIN_TTL)?;
     let server = api::serve(app, args.addr, api::shutdown_signal()).await?;
-    let base = format!("http://{}", server.addr);
-    println!("\nServing the demo on {base}");
+    // The links people open: the public URL when there is one.
+    let base = match &args.public_url {
+        Some(public) => {
+            println!(
+                "\nServing the demo on {public} (listening on {})",
+                server.addr
+            );
+            public.to_string()
+        }
+        None => {
+            let base = format!("http://{}", server.addr);
+            println!("\nServing the demo on {base}");
+            base
+        }
+    };
     println!("  open in a browser (logs you in, valid once for an hour): {base}/login?code={code}");
     println!("  API token ({name}, admin): {token}");
     println!("  try: curl -H 'Authorization: Bearer {token}' '{base}/api/v1/gaps?programme=sjdlr'");

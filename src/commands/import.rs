@@ -11,6 +11,12 @@
 //! events are stored otherwise than in the source log: the import counts them
 //! and says that its chain is a new one.
 //!
+//! Each line is read by the strict JSON parser (a key given twice is refused,
+//! naming the line). A line with its provenance (`recorded_at` and
+//! `recorded_by`, as `export` writes them) was recorded before: it is read
+//! with the rules of stored events. A line without is a new event, held to
+//! the rules of new events and the clock's (decision 011).
+//!
 //! `PersonalDataErased` events are taken only from an exported log (lines
 //! with `recorded_at` and `recorded_by`), as the record of an erasure done
 //! in the source store; they destroy no key here — the keys line lists the
@@ -24,7 +30,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use passerelle_events::personal::SlotState;
 use passerelle_events::{
-    EventLog, FieldError, Keyring, Ledger, MasterKey, Record, RecordError, Submission,
+    json, EventLog, FieldError, Keyring, Ledger, MasterKey, Record, RecordError, Submission,
 };
 
 use super::export::KeysLine;
@@ -68,7 +74,9 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
     reader
         .read_line(&mut first)
         .with_context(|| format!("cannot read line 1 of {}", args.file.display()))?;
-    let header = serde_json::from_str::<serde_json::Value>(&first)
+    // A first line that is not strict JSON is no keys line: it is refused
+    // as an event line, naming what is wrong.
+    let header = json::parse(first.as_bytes())
         .ok()
         .filter(KeysLine::is_header);
     let db = &args.db.db;
@@ -174,8 +182,11 @@ async fn import_lines<S: EventLog>(
         if line.trim().is_empty() {
             continue;
         }
-        let value: serde_json::Value = serde_json::from_str(&line)
-            .map_err(|e| anyhow::anyhow!("line {n}: not valid JSON: {e}"))
+        let value = json::parse(line.as_bytes())
+            .map_err(|e| match e.duplicate() {
+                Some(f) => anyhow::anyhow!("line {n}: {f}"),
+                None => anyhow::anyhow!("line {n}: not valid JSON: {e}"),
+            })
             .map_err(|e| kept(e, &done))?;
         if KeysLine::is_header(&value) {
             return Err(kept(

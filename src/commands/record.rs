@@ -5,7 +5,7 @@ use std::io::Read;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use passerelle_events::{FieldError, Submission, ValidationError};
+use passerelle_events::{json, FieldError, Submission, ValidationError};
 use serde_json::Value;
 
 use crate::cli::{default_actor, RecordArgs};
@@ -50,14 +50,15 @@ pub async fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Parses one event object or an array of them. Errors in an array are
-/// prefixed with the event's index (`[2].data.to`).
+/// Parses one event object or an array of them, refusing a key given twice
+/// ([`json::parse`]). Errors in an array are prefixed with the event's index
+/// (`[2].data.to`).
 pub fn parse_input(text: &str) -> Result<(Vec<Submission>, bool), anyhow::Error> {
-    let value: Value = serde_json::from_str(text).map_err(|e| {
-        anyhow::Error::from(ValidationError::one(
-            "",
-            format!("the input is not valid JSON: {e}"),
-        ))
+    let value = json::parse(text.as_bytes()).map_err(|e| {
+        anyhow::Error::from(match e.duplicate() {
+            Some(field) => ValidationError::from(field),
+            None => ValidationError::one("", format!("the input is not valid JSON: {e}")),
+        })
     })?;
     match value {
         Value::Array(items) => {

@@ -1,6 +1,7 @@
 //! `passerelle serve`: the JSON API until SIGINT/SIGTERM.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use crate::api::{self, ApiConfig, App};
 use crate::cli::ServeArgs;
@@ -9,6 +10,9 @@ use crate::cli::ServeArgs;
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let config = ApiConfig {
         body_limit: args.body_limit,
+        public_url: args.public_url.clone(),
+        max_connections: args.max_connections as usize,
+        header_timeout: Duration::from_secs(args.header_timeout),
         ..ApiConfig::default()
     };
     let app = App::open(&args.db.db, config).await?;
@@ -18,6 +22,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         args.db.db.display(),
         server.addr
     );
+    if let Some(public) = &args.public_url {
+        println!("pages for browsers at {public}/");
+    }
     println!(
         "create a token with: passerelle token create --db {} --role coordinator --name NAME",
         args.db.db.display()

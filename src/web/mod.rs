@@ -12,11 +12,11 @@
 //! a page loads nothing from any other host and runs no inline script.
 //!
 //! This module must not read the projections or the store: what a page needs
-//! and the API does not give is an API change, not a shortcut here. Its one
-//! write is [`signin`], which trades a pasted token for a session cookie.
+//! and the API does not give is an API change, not a shortcut here. Its only
+//! writes are in [`session`]: signing in with a pasted token, and signing out.
 
 mod assets;
-mod signin;
+mod session;
 
 use bytes::Buf;
 use futures::Stream;
@@ -31,6 +31,13 @@ type Response = warp::reply::Response;
 /// or style, no framing, forms posting only here.
 pub const CONTENT_SECURITY_POLICY: &str =
     "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// What the pages tell other sites of where a request came from: nothing
+/// (no `Referer`, and `Origin: null` on a form posted elsewhere), while the
+/// pages' own forms and scripts name this server in `Origin`, which its
+/// writes with the session cookie must (decision 013). `no-referrer` would
+/// make Chromium send `Origin: null` on the pages' own forms too.
+pub const REFERRER_POLICY: &str = "same-origin";
 
 /// The pages: the path's single segment (`""` is `/`) and the page's name,
 /// which is also its script (`/assets/{name}.js`).
@@ -52,14 +59,16 @@ pub fn route_name(segs: &[&str]) -> &'static str {
         ["record"] => "/record",
         ["compare"] => "/compare",
         ["log"] => "/log",
+        ["logout"] => "/logout",
         ["assets", _] => "/assets/{file}",
         _ => "other",
     }
 }
 
 /// Serves a path outside `/api/v1` (`segs` are its `/`-separated segments):
-/// a page, an asset, or the sign-in form's `POST /login`. Anything else is a
-/// 404 (or 405) problem, like the API's.
+/// a page, an asset, the sign-in form's `POST /login` or the sign-out
+/// control's `POST /logout`. Anything else is a 404 (or 405) problem, like
+/// the API's.
 pub async fn dispatch<S, B>(
     app: &App,
     method: &Method,
@@ -87,10 +96,15 @@ where
                 .ok_or_else(|| Problem::not_found(format!("no asset {file:?}")))?;
             Ok(respond(asset.content_type, asset.bytes.to_vec()))
         }
-        (None, ["login"]) if method == Method::POST => signin::sign_in(app, headers, body).await,
+        (None, ["login"]) if method == Method::POST => session::sign_in(app, headers, body).await,
         (None, ["login"]) => Err(Problem::method_not_allowed(
             format!("{method} is not allowed on {path}"),
             "GET, POST",
+        )),
+        (None, ["logout"]) if method == Method::POST => session::sign_out(app, headers, body).await,
+        (None, ["logout"]) => Err(Problem::method_not_allowed(
+            format!("{method} is not allowed on {path}"),
+            "POST",
         )),
         (Some(_), _) | (None, ["assets", _]) => Err(Problem::method_not_allowed(
             format!("{method} is not allowed on {path}"),
@@ -115,5 +129,5 @@ fn secured(builder: warp::http::response::Builder) -> warp::http::response::Buil
     builder
         .header("content-security-policy", CONTENT_SECURITY_POLICY)
         .header("x-content-type-options", "nosniff")
-        .header("referrer-policy", "no-referrer")
+        .header("referrer-policy", REFERRER_POLICY)
 }

@@ -16,6 +16,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::stream::BoxStream;
 use futures::StreamExt;
+use passerelle::api::guard::PublicUrl;
 use passerelle::api::{self, ApiConfig, App};
 use passerelle::auth::Role;
 use passerelle_events::{EventLog, Ledger, SqliteStore, Submission};
@@ -240,12 +241,34 @@ pub struct TestApp {
 impl TestApp {
     /// Serves the demo log (342 events; programmes `sjdlr` and `brussels`).
     pub async fn spawn() -> Self {
+        Self::spawn_with(Self::config(Settings::default())).await
+    }
+
+    /// Serves the demo log with `config` (e.g. a short render deadline).
+    pub async fn spawn_with(config: ApiConfig) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = dir.path().join("demo.db");
         let (ledger, done) = passerelle::demo::seed(&db).await.expect("seed the demo");
         assert_eq!(done.created, DEMO_EVENTS);
         drop(ledger);
-        Self::serve(dir, db).await
+        Self::serve_with(dir, db, config).await
+    }
+
+    /// The test server's configuration: [`BODY_LIMIT`],
+    /// [`MIN_POSITION_TIMEOUT`], [`HEARTBEAT`], reads waiting for a place
+    /// among the renderings up to [`PATIENCE`] (tests that read many
+    /// debug-built views at once on a loaded machine are not about
+    /// admission), and these projection settings; the server's defaults
+    /// otherwise.
+    pub fn config(settings: Settings) -> ApiConfig {
+        ApiConfig {
+            body_limit: BODY_LIMIT,
+            min_position_timeout: MIN_POSITION_TIMEOUT,
+            heartbeat: HEARTBEAT,
+            render_wait: PATIENCE,
+            settings,
+            ..ApiConfig::default()
+        }
     }
 
     /// Serves a store into which `jsonl` (wire events, one a line, as
@@ -265,7 +288,7 @@ impl TestApp {
         .await
         .expect("import the log");
         drop(ledger);
-        Self::serve_with(dir, db, settings).await
+        Self::serve_with(dir, db, Self::config(settings)).await
     }
 
     /// Serves a log holding only the definition of programme [`LAB`].
@@ -273,9 +296,16 @@ impl TestApp {
         Self::spawn_empty_with(|_| {}).await
     }
 
-    /// [`TestApp::spawn_empty`], with `adjust` applied to the test server's
-    /// settings.
-    pub async fn spawn_empty_with(adjust: impl FnOnce(&mut ApiConfig)) -> Self {
+    /// [`TestApp::spawn_empty`], the server started with `--public-url`
+    /// `public_url` when given.
+    pub async fn spawn_empty_at(public_url: Option<&str>) -> Self {
+        let public_url = public_url.map(|u| PublicUrl::parse(u).expect("a public URL"));
+        Self::spawn_empty_with(|c| c.public_url = public_url).await
+    }
+
+    /// Serves a log holding only the definition of programme [`LAB`], with
+    /// the test server's settings changed by `tune` (e.g. connection limits).
+    pub async fn spawn_empty_with(tune: impl FnOnce(&mut ApiConfig)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = dir.path().join("lab.db");
         passerelle::commands::init::init(&db)
@@ -296,20 +326,12 @@ impl TestApp {
             .await
             .expect("define the programme");
         drop(ledger);
-        let mut config = test_config(Settings::default());
-        adjust(&mut config);
-        Self::serve_config(dir, db, config).await
+        let mut config = Self::config(Settings::default());
+        tune(&mut config);
+        Self::serve_with(dir, db, config).await
     }
 
-    async fn serve(dir: tempfile::TempDir, db: PathBuf) -> Self {
-        Self::serve_with(dir, db, Settings::default()).await
-    }
-
-    async fn serve_with(dir: tempfile::TempDir, db: PathBuf, settings: Settings) -> Self {
-        Self::serve_config(dir, db, test_config(settings)).await
-    }
-
-    async fn serve_config(dir: tempfile::TempDir, db: PathBuf, config: ApiConfig) -> Self {
+    async fn serve_with(dir: tempfile::TempDir, db: PathBuf, config: ApiConfig) -> Self {
         let app = App::open(&db, config).await.expect("open the app");
         let token = |name: &str, role: Role, programme: Option<&str>| {
             let (info, secret) = app
@@ -340,9 +362,12 @@ impl TestApp {
         )
         .await
         .expect("serve");
+        // No idle connection is reused: a test server may close one at its
+        // (short) header timeout while the client picks it for a request.
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
+            .pool_max_idle_per_host(0)
             .build()
             .expect("a client");
         Self {
@@ -416,7 +441,14 @@ impl TestApp {
             req = req.header(*k, *v);
         }
         if let Some(body) = body {
-            req = req.header("content-type", "application/json").body(body);
+            // JSON unless the test names another content type.
+            if !headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            {
+                req = req.header("content-type", "application/json");
+            }
+            req = req.body(body);
         }
         let reply = within(async {
             let resp = req
@@ -605,6 +637,60 @@ impl TestApp {
         self.get("/api/v1/gaps", auth.into(), query, &[]).await
     }
 
+    /// `GET /api/v1/gaps/evidence?query`.
+    pub async fn evidence<'a>(&self, auth: impl Into<Auth<'a>>, query: &str) -> Reply {
+        self.get("/api/v1/gaps/evidence", auth.into(), query, &[])
+            .await
+    }
+
+    /// `GET` of a link an answer gave (`next`, `evidence_next`, …): a path
+    /// and query.
+    pub async fn follow<'a>(&self, auth: impl Into<Auth<'a>>, link: &str) -> Reply {
+        let (path, query) = link.split_once('?').unwrap_or((link, ""));
+        self.get(path, auth.into(), query, &[]).await
+    }
+
+    /// Sends `GET path?query` with `token` on a raw connection and returns
+    /// the connection without reading the answer: the request is in flight
+    /// until the answer comes or the connection is dropped (the client goes
+    /// away).
+    pub async fn begin_get(&self, token: &Token, path: &str, query: &str) -> std::net::TcpStream {
+        let addr = self.addr;
+        let head = format!(
+            "GET {path}?{query} HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {}\r\n\
+             connection: close\r\n\r\n",
+            token.secret
+        );
+        blocking(move || {
+            let mut conn = std::net::TcpStream::connect(addr).expect("connect");
+            conn.write_all(head.as_bytes()).expect("send the request");
+            conn
+        })
+        .await
+    }
+
+    /// A metric's value as `/api/v1/metrics` gives it (the line that starts
+    /// with `series`, e.g. `passerelle_renders_in_flight`).
+    pub async fn metric(&self, series: &str) -> f64 {
+        let text = self.metrics(&self.tokens.admin).await.expect(200).text();
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("no metric {series} in:\n{text}"))
+            .trim()
+            .parse()
+            .unwrap_or_else(|e| panic!("metric {series}: {e}"))
+    }
+
+    /// Reads metric `series` until it is `value`, failing after [`PATIENCE`].
+    pub async fn metric_reaches(&self, series: &str, value: f64) {
+        within(async {
+            while self.metric(series).await != value {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+    }
+
     /// `GET /api/v1/participation?query`.
     pub async fn participation<'a>(&self, auth: impl Into<Auth<'a>>, query: &str) -> Reply {
         self.get("/api/v1/participation", auth.into(), query, &[])
@@ -708,18 +794,6 @@ impl TestApp {
     pub async fn stopped(&mut self) {
         let handle = self.handle.take().expect("the server is running");
         within(handle).await.expect("the server task");
-    }
-}
-
-/// The test server's settings: small limits and short waits (the
-/// constants above), the stream caps and ring as by default.
-fn test_config(settings: Settings) -> ApiConfig {
-    ApiConfig {
-        body_limit: BODY_LIMIT,
-        min_position_timeout: MIN_POSITION_TIMEOUT,
-        heartbeat: HEARTBEAT,
-        settings,
-        ..ApiConfig::default()
     }
 }
 

@@ -2,9 +2,15 @@
 //! 0 through [`helpers::TestApp`] and speaks HTTP to it. Every JSON or
 //! problem response is also checked against the OpenAPI document.
 
+mod bounded;
+mod connections;
+mod csrf;
 mod helpers;
+mod input;
 mod privacy;
 mod rights;
+mod robustness;
+mod scoped;
 mod small_counts;
 mod stream;
 
@@ -1379,9 +1385,22 @@ mod login {
 
         let programmes = app.programmes(Auth::Cookie(cookie), "").await.ok_json(200);
         assert_eq!(programmes["programmes"][0]["id"], json!(LAB));
-        app.post_events(Auth::Cookie(cookie), &stakeholder(LAB, "a"))
+        // From the server's own page, the viewer's role still refuses it.
+        let refused = app
+            .send(
+                Method::POST,
+                "/api/v1/events",
+                Auth::Cookie(cookie),
+                "",
+                &[("origin", &app.base)],
+                Some(stakeholder(LAB, "a").to_string().into()),
+            )
             .await
             .problem(403);
+        assert!(
+            refused["detail"].as_str().unwrap().contains("viewer"),
+            "{refused}"
+        );
 
         app.login(&code).await.problem(401);
         app.login(&format!("psl1_{}", "0".repeat(64)))
@@ -1498,6 +1517,10 @@ mod web {
     async fn the_sign_in_form_trades_a_token_for_a_session_cookie() {
         let app = TestApp::spawn_empty().await;
         let form = |token: &str| Some(reqwest::Body::from(format!("token={token}")));
+        let from_page = [
+            ("origin", app.base.as_str()),
+            ("content-type", "application/x-www-form-urlencoded"),
+        ];
 
         let reply = app
             .send(
@@ -1505,7 +1528,7 @@ mod web {
                 "/login",
                 Auth::None,
                 "",
-                &[],
+                &from_page,
                 form(&app.tokens.viewer.secret),
             )
             .await;
@@ -1526,7 +1549,7 @@ mod web {
                 "/login",
                 Auth::None,
                 "",
-                &[],
+                &from_page,
                 form("psl_nonsense"),
             )
             .await;
@@ -1539,7 +1562,10 @@ mod web {
             "/login",
             Auth::None,
             "",
-            &[("origin", "http://elsewhere.example")],
+            &[
+                ("origin", "http://elsewhere.example"),
+                ("content-type", "application/x-www-form-urlencoded"),
+            ],
             form(&app.tokens.viewer.secret),
         )
         .await

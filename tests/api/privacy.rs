@@ -20,6 +20,8 @@ use std::sync::Arc;
 
 use passerelle::auth::Role;
 use passerelle_events::{Event, EventLog, SqliteStore};
+use passerelle_projections::engine::Units;
+use passerelle_projections::model::Audience;
 use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
@@ -70,6 +72,8 @@ struct Demo {
     stakeholders: Vec<(String, String)>,
     subjects: Vec<String>,
     milestones: Vec<String>,
+    /// (programme, finding id) of the latest gap reports.
+    findings: Vec<(String, String)>,
     /// Subjects an admin may erase during the test (and unknown ones).
     erasable: Vec<String>,
 }
@@ -171,6 +175,14 @@ fn fill(op: &Operation, v: &Values, demo: &Demo) -> Request {
             ("query", "from") => v.from.clone(),
             ("query", "to") => v.to.clone(),
             ("query", "milestone") => v.milestone.map(|i| pick(&demo.milestones, i).clone()),
+            ("query", "finding") => demo
+                .findings
+                .iter()
+                .find(|(p, _)| p == v.programme.unwrap_or("sjdlr"))
+                .map(|(_, id)| id.clone()),
+            // The first page of ties and contacts: cursors are only ever
+            // taken from an answer.
+            ("query", "ties_after" | "contacts_after") => None,
             ("header", "Last-Event-ID") => num(v.last_event_id),
             // An ETag is only ever sent back: no value of its own to try.
             ("header", "If-None-Match") => None,
@@ -431,7 +443,7 @@ async fn probe(
 }
 
 /// The strategy of query values, over the log's range of dates and positions.
-fn values(head: u64) -> impl Strategy<Value = Values> {
+fn values(head: u64, reached: u64) -> impl Strategy<Value = Values> {
     let date =
         (2020i32..=2023, 1u32..=12, 1u32..=28).prop_map(|(y, m, d)| format!("{y}-{m:02}-{d:02}"));
     let time = prop_oneof![
@@ -446,9 +458,10 @@ fn values(head: u64) -> impl Strategy<Value = Values> {
             prop::option::of(time.clone()),
             position.clone(),
             // Reached for every caller: mentors and viewers count visible
-            // events only, and a `min_position` beyond their head waits for
-            // the timeout (a 503 that says nothing of personal data).
-            prop::option::of(0..=DEMO_VISIBLE.min(head)),
+            // events only, scoped tokens their programme's events only, and
+            // a `min_position` beyond their head waits for the timeout (a
+            // 503 that says nothing of personal data).
+            prop::option::of(0..=reached),
         ),
         (
             position.clone(),
@@ -566,6 +579,7 @@ async fn prepare(app: &TestApp) -> (Demo, Secrets) {
     subjects.extend(erasable.iter().cloned());
     let mut stakeholders = Vec::new();
     let mut milestones = Vec::new();
+    let mut findings = Vec::new();
     for programme in ["sjdlr", "brussels"] {
         let q = format!("programme={programme}");
         let list = app.stakeholders(&t.admin, &q).await.ok_json(200);
@@ -575,6 +589,10 @@ async fn prepare(app: &TestApp) -> (Demo, Secrets) {
         let list = app.milestones(&t.admin, &q).await.ok_json(200);
         for m in list["milestones"].as_array().unwrap() {
             milestones.push(m["id"].as_str().unwrap().to_owned());
+        }
+        let report = app.gaps(&t.admin, &q).await.ok_json(200);
+        for f in report["findings"].as_array().unwrap() {
+            findings.push((programme.to_owned(), f["id"].as_str().unwrap().to_owned()));
         }
     }
     stakeholders.push(("sjdlr".into(), "nobody-here".into()));
@@ -591,6 +609,7 @@ async fn prepare(app: &TestApp) -> (Demo, Secrets) {
             stakeholders,
             subjects,
             milestones,
+            findings,
             erasable,
         },
         Secrets {
@@ -716,7 +735,14 @@ async fn no_route_gives_mentors_or_viewers_personal_data_or_anyone_a_ciphertext(
         );
     }
 
-    // Then random values, on random operations and callers.
+    // Then random values, on random operations and callers. The smallest
+    // head a caller is told: a scoped mentor's, in visible events of its
+    // programme.
+    let reached = app.app.projected_for(Units {
+        audience: Audience::Restricted,
+        programme: Some("brussels"),
+    });
+    assert!(reached > 0 && reached < DEMO_VISIBLE.min(head));
     let handle = tokio::runtime::Handle::current();
     let shared = Arc::new((demo, secrets, ops, callers));
     let run = {
@@ -728,7 +754,7 @@ async fn no_route_gives_mentors_or_viewers_personal_data_or_anyone_a_ciphertext(
                 failure_persistence: None,
                 ..Config::default()
             });
-            let strategy = (0..ops.len(), 0..callers.len(), values(head));
+            let strategy = (0..ops.len(), 0..callers.len(), values(head, reached));
             runner
                 .run(&strategy, |(op, caller, v)| {
                     let (demo, secrets, ops, callers) = &*shared;

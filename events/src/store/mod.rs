@@ -149,8 +149,8 @@ impl RawEvent {
         let event = Event::from_parts(&r.event_type, &data)?;
         let programme =
             ProgrammeId::parse(&r.programme).map_err(|m| FieldError::new("programme", m))?;
-        let occurred_at =
-            OccurredAt::parse(&r.occurred_at).map_err(|m| FieldError::new("occurred_at", m))?;
+        let occurred_at = OccurredAt::parse_stored(&r.occurred_at)
+            .map_err(|m| FieldError::new("occurred_at", m))?;
         let recorded_at = r
             .recorded_at
             .as_deref()

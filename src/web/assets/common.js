@@ -1,5 +1,5 @@
 // What every page shares: the language, the API client (same origin only),
-// the header, the sign-in message and small DOM helpers. A page script calls
+// the header with its sign-out form, the sign-in message and small DOM helpers. A page script calls
 // P.page(async ({main, programme, me, programmes}) => …) and draws into main.
 "use strict";
 const P = (() => {
@@ -89,12 +89,38 @@ const P = (() => {
       if (v !== undefined && v !== null && v !== "") url.searchParams.set(k, v);
     }
     const response = await fetch(url, { credentials: "same-origin", headers: { accept: "application/json" } });
-    if (added && response.status === 503) {
+    // A busy server (`/problems/busy`) is not a position it lacks.
+    if (added && response.status === 503 &&
+        (await response.clone().json().catch(() => ({}))).type === "/problems/unavailable") {
       // The server no longer has that position (a new store): forget it.
       sessionStorage.removeItem(WRITTEN);
       return api(path, params);
     }
     return handle(response);
+  }
+
+  /** GET of a link an answer gave (a `next` page): /api/v1/… with its query. */
+  function follow(link) {
+    const url = new URL(link, location.origin);
+    return api(url.pathname.replace(/^\/api\/v1\//, ""), Object.fromEntries(url.searchParams));
+  }
+
+  /** The whole of `key` from `first` on: its items, then those of each page
+   * its `firstNext` link leads to, and each page's `pageNext` after that. */
+  async function rest(first, key, firstNext = "next", pageNext = firstNext) {
+    const out = [...first[key]];
+    for (let link = first[firstNext]; link;) {
+      const page = await follow(link);
+      out.push(...page[key]);
+      link = page[pageNext];
+    }
+    return out;
+  }
+
+  /** A paged read with the whole of its list `key` (every page, 1000 at a time). */
+  async function all(path, params, key) {
+    const first = await api(path, { ...params, limit: 1000 });
+    return { ...first, [key]: await rest(first, key), next: null };
   }
 
   /** POST /api/v1/events with one event or an array. */
@@ -241,7 +267,7 @@ const P = (() => {
     header(param("programme"));
     try {
       ctx.me = await api("me");
-      ctx.programmes = (await api("programmes")).programmes;
+      ctx.programmes = (await all("programmes", {}, "programmes")).programmes;
     } catch (e) { fail(e); return; }
     const ids = ctx.programmes.map((p) => p.id);
     const wanted = param("programme") || localStorage.getItem("passerelle.programme");
@@ -254,6 +280,9 @@ const P = (() => {
       p.name + (p.role ? " (" + word("programme.role", p.role) + ")" : ""))));
     sel.onchange = () => { setParam("programme", sel.value); setParam("as_of", null); setParam("focus", null); location.reload(); };
     document.getElementById("who").textContent = t("who", { name: ctx.me.name, role: word("role", ctx.me.role) });
+    // Signing out posts the header's form: the server ends the session and sends the browser to /.
+    document.getElementById("signout-button").textContent = t("signout");
+    document.getElementById("signout").hidden = false;
     const m = main();
     fill(m);
     if (!pageFn) return;
@@ -264,5 +293,5 @@ const P = (() => {
   }
   document.addEventListener("DOMContentLoaded", boot);
 
-  return { lang, t, word, h, s, fill, api, post, events, ApiError, date, month, num, pct, today, short, personal, param, setParam, link, notice, fail, page, can, ctx };
+  return { lang, t, word, h, s, fill, api, all, rest, post, events, ApiError, date, month, num, pct, today, short, personal, param, setParam, link, notice, fail, page, can, ctx };
 })();

@@ -18,7 +18,7 @@ P.page(async ({ main, programmes }) => {
   main.append(h("div", { class: "toolbar" }, pick("left", left, t("compare.left")), pick("right", right, t("compare.right"))));
 
   const load = async (id) => {
-    const [net, gaps, part] = await Promise.all([P.api("network", { programme: id }), P.api("gaps", { programme: id }), P.api("participation", { programme: id })]);
+    const [net, gaps, part] = await Promise.all([P.api("network", { programme: id }), P.all("gaps", { programme: id }, "findings"), P.api("participation", { programme: id })]);
     return { p: programmes.find((x) => x.id === id), net, gaps, part };
   };
   const sides = await Promise.all([load(left), load(right)]);

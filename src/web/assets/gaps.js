@@ -10,10 +10,14 @@ P.page(async ({ main, programme }) => {
     "broker_dependency", "siloed_sector", "missing_sector", "suggested_introduction", "participation"];
   const SEVERITIES = ["high", "medium", "low"];
   const [gaps, directory, needs, log] = await Promise.all([
-    P.api("gaps", { programme, as_of: asOf || undefined }), P.api("stakeholders", { programme }),
-    P.api("needs", { programme }), P.can.log ? P.events(programme) : [],
+    P.all("gaps", { programme, as_of: asOf || undefined }, "findings"), P.all("stakeholders", { programme }, "stakeholders"),
+    P.all("needs", { programme }, "needs"), P.can.log ? P.events(programme) : [],
   ]);
-  let notes = (await P.api("notes", { programme })).notes;
+  // Each finding with the whole of its evidence (the report gives the first ids).
+  await Promise.all(gaps.findings.filter((f) => f.evidence_next).map(async (f) => {
+    f.evidence = await P.rest(f, "evidence", "evidence_next", "next");
+  }));
+  let notes = (await P.all("notes", { programme }, "notes")).notes;
   const names = new Map(directory.stakeholders.map((s) => [s.id, s.name]));
   const needById = new Map(needs.needs.map((n) => [n.id, n]));
   const events = new Map(log.map((e) => [e.id, e]));
@@ -115,7 +119,7 @@ P.page(async ({ main, programme }) => {
         if (text.value.trim()) event.data.text = text.value.trim();
         try {
           const stored = await P.post(event);
-          notes = (await P.api("notes", { programme, min_position: stored.position })).notes;
+          notes = (await P.all("notes", { programme, min_position: stored.position }, "notes")).notes;
           draw();
           P.notice(t("gaps.note.saved"), "ok");
         } catch (x) {

@@ -6,8 +6,8 @@ P.page(async ({ main, programme }) => {
   const { h, t } = P;
   const name = P.ctx.programmes.find((p) => p.id === programme)?.name || programme;
   const [latest, ms, directory, notes] = await Promise.all([
-    P.api("network", { programme }), P.api("milestones", { programme }),
-    P.api("stakeholders", { programme }), P.api("notes", { programme }),
+    P.api("network", { programme }), P.all("milestones", { programme }, "milestones"),
+    P.all("stakeholders", { programme }, "stakeholders"), P.all("notes", { programme }, "notes"),
   ]);
   const milestones = ms.milestones;
   const names = new Map(directory.stakeholders.map((s) => [s.id, s.name]));
@@ -117,7 +117,7 @@ P.page(async ({ main, programme }) => {
     mapHost.setAttribute("aria-busy", "true");
     try {
       const params = { programme, as_of: asOf || undefined };
-      const [net, gaps] = await Promise.all([P.api("network", params), P.api("gaps", params)]);
+      const [net, gaps] = await Promise.all([P.api("network", params), P.all("gaps", params, "findings")]);
       if (mine !== seq) return;
       st.net = net; st.gaps = gaps;
       for (const n of net.nodes) if (!places.has(n.id)) places.set(n.id, { x: n.x, y: n.y });
@@ -199,7 +199,11 @@ P.page(async ({ main, programme }) => {
     }
     const id = st.selected;
     let d;
-    try { d = await P.api("stakeholders/" + encodeURIComponent(id), { programme, as_of: st.asOf || undefined }); } catch (e) {
+    try {
+      d = await P.api("stakeholders/" + encodeURIComponent(id), { programme, as_of: st.asOf || undefined, limit: 1000 });
+      const [ties, contacts] = await Promise.all([P.rest(d, "ties", "ties_next"), P.rest(d, "contacts", "contacts_next")]);
+      d = { ...d, ties, contacts };
+    } catch (e) {
       if (e.status === 404) { st.selected = null; return renderDetail(); }
       throw e;
     }

@@ -40,7 +40,7 @@ P.page(async ({ main, programme }) => {
     table([t("part.date"), t("part.session"), t("part.first_time"), t("part.returning.s")],
       sessions.map((x) => [label(x), x.title, cnt(x.first_time), cnt(x.returning)]))));
 
-  const groupNames = new Map((await P.api("stakeholders", { programme })).stakeholders.map((x) => [x.id, x.name]));
+  const groupNames = new Map((await P.all("stakeholders", { programme }, "stakeholders")).stakeholders.map((x) => [x.id, x.name]));
   grid.append(chart("levels", t("part.levels"), levels(),
     table([t("part.date"), t("part.session"), t("part.level")], sessions.map((x) => [label(x), x.title, P.word("level", x.level)]))));
 

@@ -73,7 +73,7 @@ P.page(async ({ main, programme, me }) => {
   }
 
   async function loadStakeholders(minPosition) {
-    const body = await P.api("stakeholders", { programme, min_position: minPosition });
+    const body = await P.all("stakeholders", { programme, min_position: minPosition }, "stakeholders");
     stakeholders = body.stakeholders.filter((s) => !s.archived).sort((a, b) => a.name.localeCompare(b.name));
   }
 
