@@ -45,10 +45,30 @@ pub async fn serve(
     addr: SocketAddr,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<Server> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let listener = listen(addr)?;
     let addr = listener.local_addr()?;
     let handle = tokio::spawn(server::run(listener, app, shutdown));
     Ok(Server { addr, handle })
+}
+
+/// Each connection's kernel send buffer, inherited from the listening socket
+/// (decision 014): without a cap the kernel lets a buffer grow to
+/// `tcp_wmem`'s maximum (4 MiB by default), so every event stream that does
+/// not read would hold megabytes of kernel memory and cost the writer a copy
+/// into each, until full.
+const SEND_BUFFER: u32 = 128 * 1024;
+
+/// A listening socket on `addr` whose connections have [`SEND_BUFFER`].
+fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.set_send_buffer_size(SEND_BUFFER)?;
+    socket.bind(addr)?;
+    socket.listen(1024)
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
