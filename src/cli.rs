@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::api::guard::PublicUrl;
+use crate::http::guard::PublicUrl;
 
 /// Passerelle: an event-sourced tracker of the stakeholder and partnership
 /// network a city builds with and for its migrant residents.

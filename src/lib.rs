@@ -8,8 +8,10 @@ pub mod cli;
 pub mod commands;
 pub mod demo;
 pub mod generate;
+pub mod http;
 pub mod master_key;
 pub mod render;
+pub mod server;
 pub mod web;
 
 use std::process::ExitCode;

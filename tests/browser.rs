@@ -25,6 +25,8 @@
 #[allow(dead_code)]
 #[path = "api/helpers.rs"]
 mod helpers;
+#[path = "support/openapi.rs"]
+mod openapi;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -11,7 +11,7 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use passerelle::api::{self, ApiConfig, App};
+use passerelle::api::{ApiConfig, App};
 use passerelle::auth::Role;
 use passerelle_events::personal::KeyId;
 use passerelle_events::MasterKey;
@@ -123,7 +123,7 @@ fn directory(db: &Path, p: &str, token: &str) -> Value {
             .create(token, Role::Coordinator, None)
             .expect("a coordinator token");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = api::serve(
+        let server = passerelle::server::serve(
             app.clone(),
             "127.0.0.1:0".parse().expect("an address"),
             async {

@@ -10,59 +10,13 @@
 //! `src/render.rs` (network, gaps, diff, participation): a change there needs a
 //! change here, and `tests/openapi.rs` validates real renderings to catch one.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::collections::BTreeMap;
 
-use jsonschema::{Registry, Validator};
 use passerelle_events::event::Event;
 use passerelle_events::values::{BIDI_CONTROLS, INVISIBLE};
 use serde_json::{json, Map, Value};
 
-/// Where the API is mounted; the paths of the document and of [`ROUTES`] are
-/// relative to it.
-pub const BASE_PATH: &str = "/api/v1";
-
-/// Every operation of the API: `(method, path template)`, the template relative
-/// to [`BASE_PATH`] and written as in the document (`/stakeholders/{id}`).
-pub const ROUTES: &[(&str, &str)] = &[
-    ("POST", "/events"),
-    ("GET", "/events"),
-    ("GET", "/events/stream"),
-    ("GET", "/programmes"),
-    ("GET", "/stakeholders"),
-    ("GET", "/stakeholders/{id}"),
-    ("GET", "/partnerships"),
-    ("GET", "/sessions"),
-    ("GET", "/needs"),
-    ("GET", "/milestones"),
-    ("GET", "/notes"),
-    ("GET", "/network"),
-    ("GET", "/gaps"),
-    ("GET", "/gaps/evidence"),
-    ("GET", "/participation"),
-    ("GET", "/diff"),
-    ("GET", "/healthz"),
-    ("GET", "/metrics"),
-    ("GET", "/openapi.json"),
-    ("GET", "/me"),
-    ("POST", "/erasures"),
-    ("GET", "/subjects/{subject}"),
-];
-
-/// The OAS 3.1 schema (2022-10-07), vendored from openapi-spec-validator;
-/// see `tests/fixtures/openapi/README.md`.
-const OAS_SCHEMA: &str = include_str!("../../tests/fixtures/openapi/oas-3.1-schema.json");
-/// The OAS 3.1 Schema Object dialect (`https://spec.openapis.org/oas/3.1/dialect/base`).
-const OAS_DIALECT: &str = include_str!("../../tests/fixtures/openapi/oas-3.1-dialect-base.json");
-/// The OAS 3.1 base vocabulary meta-schema (`https://spec.openapis.org/oas/3.1/meta/base`).
-const OAS_META: &str = include_str!("../../tests/fixtures/openapi/oas-3.1-meta-base.json");
-
-const OAS_SCHEMA_ID: &str = "https://spec.openapis.org/oas/3.1/schema/2022-10-07";
-const OAS_SCHEMA_BASE_ID: &str = "https://spec.openapis.org/oas/3.1/schema-base/2022-10-07";
-const OAS_DIALECT_ID: &str = "https://spec.openapis.org/oas/3.1/dialect/base";
-const OAS_META_ID: &str = "https://spec.openapis.org/oas/3.1/meta/base";
-/// The base URI the document is registered under when its schemas are compiled.
-const DOCUMENT_URI: &str = "https://passerelle.invalid/api/v1/openapi.json";
+use crate::http::route::{Access, Param, Route, Verb, API_BASE as BASE_PATH, ROUTES};
 
 // ---------------------------------------------------------------------------
 // Small builders
@@ -99,8 +53,8 @@ fn array(items: Value) -> Value {
     json!({ "type": "array", "items": items })
 }
 
-fn param(name: &str) -> Value {
-    json!({ "$ref": format!("#/components/parameters/{name}") })
+fn param(p: Param) -> Value {
+    json!({ "$ref": format!("#/components/parameters/{p:?}") })
 }
 
 fn response(name: &str) -> Value {
@@ -143,42 +97,20 @@ fn errors(statuses: &[u16]) -> Map<String, Value> {
 /// The statuses of a projected read (besides 200).
 const READ_ERRORS: &[u16] = &[304, 400, 401, 403, 404, 500, 503];
 
-/// The paging parameters of a list ordered by id.
-const PAGED: &[&str] = &["PageLimit", "AfterId"];
 /// The year of a date or time of a request: 1900 or later.
 const FROM_1900: &str = "^(19[0-9]{2}|[2-9][0-9]{3})-";
 
-/// Parameters every projected read takes, after its own.
-fn read_params(own: &[&str]) -> Vec<Value> {
-    own.iter()
-        .chain(&["MinPosition", "IfNoneMatch"])
-        .map(|p| param(p))
-        .collect()
-}
-
-/// A projected read of one programme: its path parameters, `programme`,
-/// `as_of`/`position`, its own query parameters (`query`: paging),
-/// `min_position`, `If-None-Match`.
-fn read_op(
-    id: &str,
-    tag: &str,
-    summary: &str,
-    description: &str,
-    (path_params, query): (&[&str], &[&str]),
-    body: (&str, &str),
-) -> Value {
-    let mut own: Vec<&str> = path_params.to_vec();
-    own.extend(["Programme", "AsOf", "Position"]);
-    own.extend(query);
+/// A projected read of one programme (its parameters are the route
+/// table's: its own, `programme`, `as_of`/`position`, `min_position`,
+/// `If-None-Match`).
+fn read_op(tag: &str, summary: &str, description: &str, body: (&str, &str)) -> Value {
     let mut responses = Map::new();
     responses.insert("200".into(), ok_json(body.0, body.1));
     responses.extend(errors(READ_ERRORS));
     json!({
-        "operationId": id,
         "tags": [tag],
         "summary": summary,
         "description": description,
-        "parameters": read_params(&own),
         "responses": responses,
     })
 }
@@ -286,160 +218,176 @@ fn info() -> Value {
     })
 }
 
+/// The API's paths, from the route table: each operation's id, parameters
+/// and security come from its entry in [`ROUTES`]; what it does and answers,
+/// from [`operation`].
 fn paths() -> Value {
+    let mut paths = Map::new();
+    for spec in ROUTES {
+        let Some(path) = spec.api_path() else {
+            continue;
+        };
+        let mut item = Map::new();
+        for op in spec.ops {
+            let mut o = operation(spec.route, op.verb);
+            o["operationId"] = op.id.into();
+            if !op.params.is_empty() {
+                o["parameters"] = op.params.iter().map(|&p| param(p)).collect();
+            }
+            if op.access == Access::Public {
+                o["security"] = json!([]);
+            }
+            // Any request may meet the connection limit.
+            if o["responses"].get("503").is_none() {
+                o["responses"]["503"] = response("Unavailable");
+            }
+            item.insert(op.verb.lower().to_owned(), o);
+        }
+        paths.insert(path.to_owned(), Value::Object(item));
+    }
+    Value::Object(paths)
+}
+
+/// What an operation of the API does and answers (its parameters are the
+/// route table's).
+fn operation(route: Route, verb: Verb) -> Value {
     let as_of_note = "Takes `as_of` or `position` to answer for an earlier time or log position; `as_of` in the answer says the time it is for.";
     let page_note = "One page: `limit` items (default 100), the next page at `next`.";
-    let mut paths = json!({
-        "/events": {
-            "post": append_events(),
-            "get": list_events(),
-        },
-        "/events/stream": { "get": stream_events() },
-        "/programmes": { "get": list_programmes() },
-        "/stakeholders": { "get": read_op(
-            "listStakeholders", "directory", "Stakeholders of a programme",
+    match route {
+        Route::Events if verb == Verb::Post => append_events(),
+        Route::Events => list_events(),
+        Route::EventStream => stream_events(),
+        Route::Programmes => list_programmes(),
+        Route::Stakeholders => read_op(
+            "directory", "Stakeholders of a programme",
             &format!("Every stakeholder registered in the programme, archived ones included (`archived: true`). `contact` is present only for admin and coordinator tokens. {page_note} {as_of_note}"),
-            (&[], PAGED), ("A page of the programme's stakeholders, by id.", "StakeholderList"),
-        )},
-        "/stakeholders/{id}": { "get": read_op(
-            "getStakeholder", "directory", "One stakeholder with its ties and contacts",
+            ("A page of the programme's stakeholders, by id.", "StakeholderList"),
+        ),
+        Route::Stakeholder => read_op(
+            "directory", "One stakeholder with its ties and contacts",
             &format!("The stakeholder, each tie it has (partnership, outreach contacts, co-attended sessions, with the decayed strength; by the other stakeholder's id) and every outreach contact from or to it (in log order). Both lists are paged: `limit` items each (default 100), the next page of ties at `ties_next`, of contacts at `contacts_next`. 404 when the programme has no such stakeholder. {as_of_note}"),
-            (&["StakeholderId"], &["PageLimit", "TiesAfter", "ContactsAfter"]), ("The stakeholder, a page of its ties and one of its contacts.", "StakeholderDetail"),
-        )},
-        "/partnerships": { "get": read_op(
-            "listPartnerships", "directory", "Partnerships of a programme",
+            ("The stakeholder, a page of its ties and one of its contacts.", "StakeholderDetail"),
+        ),
+        Route::Partnerships => read_op(
+            "directory", "Partnerships of a programme",
             &format!("Every partnership formed in the programme; an ended one has `ended_at`. {page_note} {as_of_note}"),
-            (&[], PAGED), ("A page of the programme's partnerships, by id.", "PartnershipList"),
-        )},
-        "/sessions": { "get": read_op(
-            "listSessions", "directory", "Co-creation sessions of a programme",
+            ("A page of the programme's partnerships, by id.", "PartnershipList"),
+        ),
+        Route::Sessions => read_op(
+            "directory", "Co-creation sessions of a programme",
             &format!("Every co-creation session with its IAP2 level and beneficiary counts. For mentor and viewer tokens, a session with any count from 1 to 4 shows its counts as `null` (a total of at least 5 stays) and `suppressed` true, and `attended` is always `null`. {page_note} {as_of_note}"),
-            (&[], PAGED), ("A page of the programme's sessions, by id.", "SessionList"),
-        )},
-        "/needs": { "get": read_op(
-            "listNeeds", "directory", "Needs of the action plan",
+            ("A page of the programme's sessions, by id.", "SessionList"),
+        ),
+        Route::Needs => read_op(
+            "directory", "Needs of the action plan",
             &format!("Every declared need with its status and who addressed it. {page_note} {as_of_note}"),
-            (&[], PAGED), ("A page of the programme's needs, by id.", "NeedList"),
-        )},
-        "/milestones": { "get": read_op(
-            "listMilestones", "directory", "Milestones of a programme",
+            ("A page of the programme's needs, by id.", "NeedList"),
+        ),
+        Route::Milestones => read_op(
+            "directory", "Milestones of a programme",
             &format!("Dated markers (mentoring visits, decisions, …) for before/after comparisons. {page_note} {as_of_note}"),
-            (&[], &["PageLimit", "AfterListed"]), ("A page of the programme's milestones, in time order.", "MilestoneList"),
-        )},
-        "/notes": { "get": read_op(
-            "listNotes", "directory", "Review notes of a programme",
+            ("A page of the programme's milestones, in time order.", "MilestoneList"),
+        ),
+        Route::Notes => read_op(
+            "directory", "Review notes of a programme",
             &format!("Notes left on a stakeholder, need, partnership or gap-report finding. {page_note} {as_of_note}"),
-            (&[], &["PageLimit", "AfterListed"]), ("A page of the programme's review notes, in log order.", "NoteList"),
-        )},
-        "/network": { "get": read_op(
-            "getNetwork", "analysis", "The network map",
+            ("A page of the programme's review notes, in log order.", "NoteList"),
+        ),
+        Route::Network => read_op(
+            "analysis", "The network map",
             &format!("Nodes (stakeholders) with centralities, core number, Burt's constraint, community and map position; edges (present ties) with decayed strength, partnership, contacts and co-attended sessions; network-wide metrics. {as_of_note}"),
-            (&[], &[]), ("The network with metrics and layout.", "Network"),
-        )},
-        "/gaps": { "get": read_op(
-            "getGaps", "analysis", "The gap report",
+            ("The network with metrics and layout.", "Network"),
+        ),
+        Route::Gaps => read_op(
+            "analysis", "The gap report",
             &format!("Findings of ten kinds, by severity, kind and id, each with a severity, its subjects, a one-line explanation and a suggested next step in English and French, and the ids of the events that show it: the first 20 (by id), with the count of the others (`evidence_more`) and a link to them (`evidence_next`, at `/gaps/evidence`). A finding's `id` depends only on its kind and subjects. {page_note} {as_of_note}"),
-            (&[], &["PageLimit", "AfterFinding"]), ("A page of the gap report's findings.", "GapReport"),
-        )},
-        "/participation": { "get": read_op(
-            "getParticipation", "analysis", "How beneficiaries take part",
+            ("A page of the gap report's findings.", "GapReport"),
+        ),
+        Route::Participation => read_op(
+            "analysis", "How beneficiaries take part",
             &format!("Per session and per month: beneficiaries, women's share, first-time and returning, IAP2 level; each beneficiary group's trajectory across levels. For mentor and viewer tokens, a session with any count from 1 to 4 shows its counts as `null` (a total of at least 5 stays) and is left out of its month's sums (`withheld` says how many were), and attendance figures are `null`. {as_of_note}"),
-            (&[], &[]), ("Participation in the programme.", "Participation"),
-        )},
-        "/diff": { "get": diff_op() },
-        "/healthz": { "get": {
-            "operationId": "getHealth",
-            "tags": ["service"],
-            "summary": "Liveness",
-            "description": "Answers while the server runs. Needs no token, so it tells nothing about the log.",
-            "security": [],
-            "responses": {
-                "200": {
-                    "description": "The server is up.",
-                    "content": { "application/json": { "schema": r("Health") } },
-                },
-                "400": response("BadRequest"),
-                "500": response("InternalError"),
-            },
-        }},
-        "/metrics": { "get": {
-            "operationId": "getMetrics",
-            "tags": ["service"],
-            "summary": "Prometheus metrics",
-            "description": "Request counts by route and status, latency histograms, the number of events appended, the log head and the projection lag, in the Prometheus text exposition format 0.0.4. Admin tokens and coordinator tokens not scoped to a programme only: they count every event of the log (403 for others).",
-            "responses": {
-                "200": {
-                    "description": "The metrics.",
-                    "content": { "text/plain; version=0.0.4": { "schema": {
-                        "type": "string",
-                        "description": "Prometheus text exposition format, version 0.0.4.",
-                    }}},
-                },
-                "400": response("BadRequest"),
-                "401": response("Unauthorized"),
-                "403": response("Forbidden"),
-                "500": response("InternalError"),
-                "503": response("Unavailable"),
-            },
-        }},
-        "/me": { "get": {
-            "operationId": "getMe",
-            "tags": ["service"],
-            "summary": "Who is asking",
-            "description": "The name, role and programme scope of the token or browser session the request carries, so a client (the web pages) can offer only what the role may do. Takes no parameter.",
-            "responses": {
-                "200": {
-                    "description": "The caller.",
-                    "content": { "application/json": { "schema": r("Me") } },
-                },
-                "400": response("BadRequest"),
-                "401": response("Unauthorized"),
-                "500": response("InternalError"),
-            },
-        }},
-        "/openapi.json": { "get": {
-            "operationId": "getOpenApi",
-            "tags": ["service"],
-            "summary": "This document",
-            "description": "The OpenAPI 3.1 description of the API. Needs no token.",
-            "security": [],
-            "responses": {
-                "200": {
-                    "description": "The OpenAPI document.",
-                    "content": { "application/json": { "schema": {
-                        "type": "object",
-                        "description": "An OpenAPI 3.1 document (this one).",
-                        "required": ["openapi", "info", "paths"],
-                        "properties": {
-                            "openapi": { "type": "string", "pattern": "^3\\.1\\.\\d+$" },
-                            "info": { "type": "object" },
-                            "paths": { "type": "object" },
-                        },
-                    }}},
-                },
-                "400": response("BadRequest"),
-                "500": response("InternalError"),
-            },
-        }},
-    });
-    paths["/gaps/evidence"] = json!({ "get": read_op(
-        "getFindingEvidence", "analysis", "The evidence of one finding",
+            ("Participation in the programme.", "Participation"),
+        ),
+        Route::GapEvidence => read_op(
+            "analysis", "The evidence of one finding",
         &format!("The ids of the events that show one finding of the gap report, in id order, as of the same point as the report (a finding's `evidence_next` link says it). 404 when the report has no such finding. {page_note} {as_of_note}"),
-        (&[], &["FindingId", "PageLimit", "AfterEvent"]), ("A page of the finding's evidence.", "EvidencePage"),
-    )});
-    paths["/erasures"] = json!({ "post": erase_op() });
-    paths["/subjects/{subject}"] = json!({ "get": subject_access_op() });
-    // Any request may meet the connection limit.
-    for op in paths
-        .as_object_mut()
-        .into_iter()
-        .flat_map(|p| p.values_mut())
-        .filter_map(Value::as_object_mut)
-        .flat_map(|p| p.values_mut())
-    {
-        op["responses"]["503"] = response("Unavailable");
+            ("A page of the finding's evidence.", "EvidencePage"),
+        ),
+        Route::Health => json!({
+        "tags": ["service"],
+        "summary": "Liveness",
+        "description": "Answers while the server runs. Needs no token, so it tells nothing about the log.",
+        "responses": {
+            "200": {
+                "description": "The server is up.",
+                "content": { "application/json": { "schema": r("Health") } },
+            },
+            "400": response("BadRequest"),
+            "500": response("InternalError"),
+        },
+        }),
+        Route::Metrics => json!({
+        "tags": ["service"],
+        "summary": "Prometheus metrics",
+        "description": "Request counts by route and status, latency histograms, the number of events appended, the log head and the projection lag, in the Prometheus text exposition format 0.0.4. Admin tokens and coordinator tokens not scoped to a programme only: they count every event of the log (403 for others).",
+        "responses": {
+            "200": {
+                "description": "The metrics.",
+                "content": { "text/plain; version=0.0.4": { "schema": {
+                    "type": "string",
+                    "description": "Prometheus text exposition format, version 0.0.4.",
+                }}},
+            },
+            "400": response("BadRequest"),
+            "401": response("Unauthorized"),
+            "403": response("Forbidden"),
+            "500": response("InternalError"),
+            "503": response("Unavailable"),
+        },
+        }),
+        Route::Me => json!({
+        "tags": ["service"],
+        "summary": "Who is asking",
+        "description": "The name, role and programme scope of the token or browser session the request carries, so a client (the web pages) can offer only what the role may do. Takes no parameter.",
+        "responses": {
+            "200": {
+                "description": "The caller.",
+                "content": { "application/json": { "schema": r("Me") } },
+            },
+            "400": response("BadRequest"),
+            "401": response("Unauthorized"),
+            "500": response("InternalError"),
+        },
+        }),
+        Route::OpenApi => json!({
+        "tags": ["service"],
+        "summary": "This document",
+        "description": "The OpenAPI 3.1 description of the API. Needs no token.",
+        "responses": {
+            "200": {
+                "description": "The OpenAPI document.",
+                "content": { "application/json": { "schema": {
+                    "type": "object",
+                    "description": "An OpenAPI 3.1 document (this one).",
+                    "required": ["openapi", "info", "paths"],
+                    "properties": {
+                        "openapi": { "type": "string", "pattern": "^3\\.1\\.\\d+$" },
+                        "info": { "type": "object" },
+                        "paths": { "type": "object" },
+                    },
+                }}},
+            },
+            "400": response("BadRequest"),
+            "500": response("InternalError"),
+        },
+        }),
+        Route::Diff => diff_op(),
+        Route::Erasures => erase_op(),
+        Route::Subject => subject_access_op(),
+        Route::Page(_) | Route::Asset | Route::Login | Route::Logout => {
+            unreachable!("{route:?} is not under the API")
+        }
     }
-    paths
 }
 
 fn append_events() -> Value {
@@ -460,7 +408,6 @@ fn append_events() -> Value {
     );
     responses.extend(errors(&[400, 401, 403, 409, 413, 415, 422, 500, 503]));
     json!({
-        "operationId": "appendEvents",
         "tags": ["events"],
         "summary": "Append events",
         "description": concat!(
@@ -565,16 +512,7 @@ fn list_events() -> Value {
         ),
     );
     responses.extend(errors(&[404, 500, 503]));
-    let params = [
-        "After",
-        "Limit",
-        "EventTypeFilter",
-        "ProgrammeFilter",
-        "IfNoneMatch",
-    ]
-    .map(param);
     json!({
-        "operationId": "listEvents",
         "tags": ["events"],
         "summary": "Page through the log",
         "description": concat!(
@@ -586,7 +524,6 @@ fn list_events() -> Value {
             "give the attendance those roles must not see below five; they read the projections ",
             "(directory, network, gaps, participation) instead.",
         ),
-        "parameters": params,
         "responses": responses,
     })
 }
@@ -652,7 +589,6 @@ fn stream_events() -> Value {
         ),
     );
     json!({
-        "operationId": "streamEvents",
         "tags": ["events"],
         "summary": "Follow the log live",
         "description": concat!(
@@ -666,7 +602,6 @@ fn stream_events() -> Value {
             "(`429` past that) and the server a bounded number in all (`503`); a stream's place is ",
             "freed when it ends.",
         ),
-        "parameters": [param("After"), param("LastEventId")],
         "responses": responses,
     })
 }
@@ -712,7 +647,6 @@ fn erase_op() -> Value {
     );
     responses.extend(errors(&[413, 415, 422, 500, 503]));
     json!({
-        "operationId": "eraseSubject",
         "tags": ["rights"],
         "summary": "Erase a person's data",
         "description": concat!(
@@ -783,7 +717,6 @@ fn subject_access_op() -> Value {
     );
     responses.extend(errors(&[500, 503]));
     json!({
-        "operationId": "getSubject",
         "tags": ["rights"],
         "summary": "Everything held about one person",
         "description": concat!(
@@ -792,7 +725,6 @@ fn subject_access_op() -> Value {
             "scope rule of `POST /erasures`. Answered with `Cache-Control: no-store`; logs and ",
             "metrics name the route template, never the subject.",
         ),
-        "parameters": [param("Subject")],
         "responses": responses,
     })
 }
@@ -811,11 +743,9 @@ fn list_programmes() -> Value {
     );
     responses.extend(errors(&[304, 400, 401, 500, 503]));
     json!({
-        "operationId": "listProgrammes",
         "tags": ["directory"],
         "summary": "Programmes",
         "description": "Every programme the token may read, by id, with its role in the mentoring scheme and counts. One page: `limit` items (default 100), the next page at `next`.",
-        "parameters": read_params(&["PageLimit", "AfterId"]),
         "responses": responses,
     })
 }
@@ -831,134 +761,142 @@ fn diff_op() -> Value {
     );
     responses.extend(errors(READ_ERRORS));
     json!({
-        "operationId": "getDiff",
         "tags": ["analysis"],
         "summary": "What changed between two times",
         "description": "Give `from` and `to` (`from` not later than `to`), or `milestone`: the network just before the milestone compared with the network just before the next milestone (or as of the programme's latest event). Anything else is `400`; an unknown milestone is `404`.",
-        "parameters": read_params(&["Programme", "From", "To", "Milestone"]),
         "responses": responses,
     })
 }
 
 fn parameters() -> Value {
     let slug = r("Id");
-    json!({
+    let mut params = json!({
         "Programme": {
-            "name": "programme", "in": "query", "required": false,
+            "required": false,
             "description": "The programme to read (e.g. `sjdlr`). Required when the token sees several programmes (400 otherwise); 404 when unknown, 403 when outside the token's scope.",
             "schema": r("ProgrammeId"),
         },
         "ProgrammeFilter": {
-            "name": "programme", "in": "query", "required": false,
+            "required": false,
             "description": "Only events of this programme (403 when outside the token's scope); without it, events of every programme the token may read.",
             "schema": r("ProgrammeId"),
         },
         "AsOf": {
-            "name": "as_of", "in": "query", "required": false,
+            "required": false,
             "description": "Answer as of this time: a date (midnight UTC) or an RFC 3339 time, on or after 1900-01-01, compared with each event's `occurred_at`. Not with `position`.",
             "schema": r("DateOrDateTime"),
         },
         "Position": {
-            "name": "position", "in": "query", "required": false,
+            "required": false,
             "description": "Answer as of this log position (the events at positions 1 to `position`; for mentor and viewer tokens, up to the `position`-th event they can see; for a token scoped to one programme, up to that programme's `position`-th event). Not with `as_of`.",
             "schema": { "type": "integer", "minimum": 0 },
         },
         "MinPosition": {
-            "name": "min_position", "in": "query", "required": false,
+            "required": false,
             "description": "Wait (at most 5 s) until the read reflects at least this log position, e.g. the `position` an append returned; 503 if it does not in time. Without it, a read may answer the previous rendering (reflecting an earlier position, which its `position` and `ETag` say) while the current one is computed.",
             "schema": { "type": "integer", "minimum": 0 },
         },
         "IfNoneMatch": {
-            "name": "If-None-Match", "in": "header", "required": false,
+            "required": false,
             "description": "An `ETag` from an earlier answer: 304 with no body while it still matches.",
             "schema": { "type": "string" },
         },
         "After": {
-            "name": "after", "in": "query", "required": false,
+            "required": false,
             "description": "Only events after this log position.",
             "schema": { "type": "integer", "minimum": 0, "default": 0 },
         },
         "Limit": {
-            "name": "limit", "in": "query", "required": false,
+            "required": false,
             "description": "Most events in the page.",
             "schema": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 },
         },
         "PageLimit": {
-            "name": "limit", "in": "query", "required": false,
+            "required": false,
             "description": "Most items in the page (400 beyond 1000).",
             "schema": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 },
         },
         "AfterId": {
-            "name": "after", "in": "query", "required": false,
+            "required": false,
             "description": "Start after this id (the list is by id); the `next` link of a page sets it.",
             "schema": r("Id"),
         },
         "AfterListed": {
-            "name": "after", "in": "query", "required": false,
+            "required": false,
             "description": "Start after the item with this id, which must be in the list (400 otherwise); the `next` link of a page sets it.",
             "schema": r("Id"),
         },
         "AfterFinding": {
-            "name": "after", "in": "query", "required": false,
+            "required": false,
             "description": "Start after the finding with this id, which must be in the report (400 otherwise: it may have closed since; start again); the `next` link of a page sets it.",
             "schema": { "type": "string" },
         },
         "AfterEvent": {
-            "name": "after", "in": "query", "required": false,
+            "required": false,
             "description": "Start after this event id (the list is by id); the `next` link of a page sets it.",
             "schema": r("Uuid"),
         },
         "TiesAfter": {
-            "name": "ties_after", "in": "query", "required": false,
+            "required": false,
             "description": "Start the ties after the one with this stakeholder (ties are by the other stakeholder's id); `ties_next` sets it.",
             "schema": r("Id"),
         },
         "ContactsAfter": {
-            "name": "contacts_after", "in": "query", "required": false,
+            "required": false,
             "description": "Start the contacts after the one with this event id, which must be among them (400 otherwise); `contacts_next` sets it.",
             "schema": r("Uuid"),
         },
         "FindingId": {
-            "name": "finding", "in": "query", "required": true,
+            "required": true,
             "description": "The `id` of a finding of the gap report.",
             "schema": { "type": "string" },
         },
         "EventTypeFilter": {
-            "name": "type", "in": "query", "required": false,
+            "required": false,
             "description": "Only events of this type.",
             "schema": r("EventType"),
         },
         "StakeholderId": {
-            "name": "id", "in": "path", "required": true,
+            "required": true,
             "description": "The stakeholder's id.",
             "schema": slug,
         },
         "From": {
-            "name": "from", "in": "query", "required": false,
+            "required": false,
             "description": "Start of the comparison (a date or an RFC 3339 time, on or after 1900-01-01); with `to`, not with `milestone`.",
             "schema": r("DateOrDateTime"),
         },
         "To": {
-            "name": "to", "in": "query", "required": false,
+            "required": false,
             "description": "End of the comparison (a date or an RFC 3339 time, on or after 1900-01-01); with `from`.",
             "schema": r("DateOrDateTime"),
         },
         "Milestone": {
-            "name": "milestone", "in": "query", "required": false,
+            "required": false,
             "description": "Compare the network just before this milestone with the network just before the next one (or as of the latest event); instead of `from` and `to`.",
             "schema": r("Id"),
         },
         "Subject": {
-            "name": "subject", "in": "path", "required": true,
+            "required": true,
             "description": "A subject id, percent-encoded as one path segment: `contact%3Asjdlr%2Fsj-ccas` for `contact:sjdlr/sj-ccas`, `participant%3Asjdlr%2FP-0042` for `participant:sjdlr/P-0042`.",
             "schema": r("SubjectId"),
         },
         "LastEventId": {
-            "name": "Last-Event-ID", "in": "header", "required": false,
+            "required": false,
             "description": "Sent by a reconnecting Server-Sent Events client: resume after this position, the `id:` of the last event it received (in its programme's own units for a token scoped to one programme; wins over `after`).",
             "schema": { "type": "string", "pattern": "^[0-9]+$" },
         },
-    })
+    });
+    // Each parameter's name and place are the route table's.
+    for p in Param::ALL {
+        // Not every parameter is under the API (`code` of a login link).
+        let Some(entry) = params.get_mut(format!("{p:?}")) else {
+            continue;
+        };
+        entry["name"] = p.name().into();
+        entry["in"] = p.location().as_str().into();
+    }
+    params
 }
 
 fn headers() -> Value {
@@ -2610,713 +2548,4 @@ fn schemas() -> Value {
     );
 
     Value::Object(s)
-}
-
-// ---------------------------------------------------------------------------
-// Validation
-// ---------------------------------------------------------------------------
-
-fn doc() -> &'static Value {
-    static DOC: OnceLock<Value> = OnceLock::new();
-    DOC.get_or_init(document)
-}
-
-/// The document registered as a resource, so that a wrapper `$ref` to any of
-/// its schemas resolves the document's own `#/components/...` references.
-fn registry() -> &'static Registry<'static> {
-    static REGISTRY: OnceLock<Registry<'static>> = OnceLock::new();
-    REGISTRY.get_or_init(|| {
-        Registry::new()
-            .add(DOCUMENT_URI, doc().clone())
-            .and_then(|b| b.prepare())
-            .expect("the OpenAPI document registers as a resource")
-    })
-}
-
-/// A validator for the schema at `pointer` (a JSON pointer into the document),
-/// compiled once.
-fn validator_at(pointer: &str) -> Result<Arc<Validator>, String> {
-    static CACHE: OnceLock<Mutex<HashMap<String, Arc<Validator>>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    if let Some(v) = cache.lock().expect("validator cache").get(pointer) {
-        return Ok(v.clone());
-    }
-    let wrapper = json!({
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$ref": format!("{DOCUMENT_URI}#{}", fragment(pointer)),
-    });
-    let v = jsonschema::options()
-        .with_draft(jsonschema::Draft::Draft202012)
-        .should_validate_formats(true)
-        .with_registry(registry())
-        .build(&wrapper)
-        .map_err(|e| format!("the schema at {pointer} does not compile: {e}"))?;
-    let v = Arc::new(v);
-    cache
-        .lock()
-        .expect("validator cache")
-        .insert(pointer.to_owned(), v.clone());
-    Ok(v)
-}
-
-/// A JSON pointer as a URI fragment (percent-encoding what a fragment may not hold).
-fn fragment(pointer: &str) -> String {
-    let mut out = String::with_capacity(pointer.len());
-    for c in pointer.chars() {
-        match c {
-            'A'..='Z'
-            | 'a'..='z'
-            | '0'..='9'
-            | '-'
-            | '.'
-            | '_'
-            | '~'
-            | '/'
-            | '!'
-            | '$'
-            | '&'
-            | '\''
-            | '('
-            | ')'
-            | '*'
-            | '+'
-            | ','
-            | ';'
-            | '='
-            | ':'
-            | '@' => out.push(c),
-            _ => {
-                let mut buf = [0u8; 4];
-                for b in c.encode_utf8(&mut buf).bytes() {
-                    out.push_str(&format!("%{b:02X}"));
-                }
-            }
-        }
-    }
-    out
-}
-
-/// Escapes one JSON-pointer token.
-fn token(s: &str) -> String {
-    s.replace('~', "~0").replace('/', "~1")
-}
-
-/// Validates `instance` against the schema at `pointer`; errors are
-/// `"{instance path}: {message}"`.
-fn check(pointer: &str, instance: &Value) -> Result<(), Vec<String>> {
-    let v = validator_at(pointer).map_err(|e| vec![e])?;
-    let mut out = Vec::new();
-    for e in v.iter_errors(instance) {
-        describe(&e, &mut out, 0);
-    }
-    if out.is_empty() {
-        Ok(())
-    } else {
-        Err(out)
-    }
-}
-
-/// Renders an error; for a failed `oneOf`/`anyOf` the errors of the branch
-/// that came closest instead (skipping branches whose JSON type or `type`
-/// discriminator does not even match), so that a stored envelope missing a
-/// field names that field rather than "not valid under any schema".
-fn describe(e: &jsonschema::ValidationError<'_>, out: &mut Vec<String>, depth: usize) {
-    use jsonschema::error::ValidationErrorKind as K;
-    let at = e.instance_path().as_str().to_owned();
-    let shown = if at.is_empty() { "(body)" } else { at.as_str() };
-    let push = |out: &mut Vec<String>, message: String| {
-        const MAX: usize = 300;
-        let message = match message.char_indices().nth(MAX) {
-            Some((cut, _)) => format!("{}…", &message[..cut]),
-            None => message,
-        };
-        out.push(format!("{shown}: {message}"));
-    };
-    let context = match e.kind() {
-        K::OneOfNotValid { context } | K::AnyOf { context } if depth < 8 => context,
-        _ => return push(out, e.to_string()),
-    };
-    let best = context
-        .iter()
-        .filter(|b| !mismatched(b, &at))
-        .min_by_key(|b| b.len());
-    match best {
-        Some(branch) if !branch.is_empty() => {
-            for b in branch {
-                describe(b, out, depth + 1);
-            }
-        }
-        Some(_) => push(out, e.to_string()),
-        None => match e.instance().get("type").and_then(Value::as_str) {
-            Some(ty) if e.instance().is_object() => push(
-                out,
-                format!("`type` {ty:?} matches none of the documented shapes"),
-            ),
-            _ => push(
-                out,
-                format!(
-                    "a JSON {} matches none of the documented shapes",
-                    json_type(e.instance())
-                ),
-            ),
-        },
-    }
-}
-
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
-
-/// Whether a `oneOf`/`anyOf` branch fails on the instance's JSON type or on
-/// its `type` discriminator, directly or because every branch of a nested
-/// `oneOf`/`anyOf` at the same place does.
-fn mismatched(branch: &[jsonschema::ValidationError<'static>], at: &str) -> bool {
-    use jsonschema::error::ValidationErrorKind as K;
-    let discriminator = format!("{at}/type");
-    branch.iter().any(|b| {
-        let p = b.instance_path().as_str();
-        match b.kind() {
-            K::Type { .. } => p == at,
-            K::Constant { .. } => p == discriminator,
-            K::OneOfNotValid { context } | K::AnyOf { context } => {
-                p == at && context.iter().all(|c| mismatched(c, at))
-            }
-            _ => false,
-        }
-    })
-}
-
-/// Checks the document: against the official OAS 3.1 schema (with Schema
-/// Objects checked against the OAS 3.1 dialect, i.e. JSON Schema 2020-12),
-/// every `$ref` resolving, every component used, [`ROUTES`] equal to
-/// `paths`, operation ids unique, path parameters declared, every schema
-/// compiling, and every example valid against its schema.
-pub fn validate_document() -> Result<(), Vec<String>> {
-    let doc = doc();
-    let mut errors = validate_against_oas_schema(doc);
-    errors.extend(check_refs(doc));
-    errors.extend(check_routes(doc));
-    errors.extend(check_operations(doc));
-    if errors.is_empty() {
-        errors.extend(check_examples(doc));
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(errors)
-    }
-}
-
-/// Validates any value as an OpenAPI 3.1 document; exposed so tests can show
-/// that the vendored schema does reject a broken document.
-pub fn validate_against_oas_schema(document: &Value) -> Vec<String> {
-    let parse = |name: &str, text: &str| -> Result<Value, String> {
-        serde_json::from_str(text).map_err(|e| format!("vendored {name} is not JSON: {e}"))
-    };
-    let (schema, dialect, meta) = match (
-        parse("OAS schema", OAS_SCHEMA),
-        parse("OAS dialect", OAS_DIALECT),
-        parse("OAS meta", OAS_META),
-    ) {
-        (Ok(s), Ok(d), Ok(m)) => (s, d, m),
-        (s, d, m) => {
-            return [s.err(), d.err(), m.err()].into_iter().flatten().collect();
-        }
-    };
-    // The OAI's `schema-base.json` of the same date: the document schema with
-    // every Schema Object checked against the OAS 3.1 dialect.
-    let schema_base = json!({
-        "$id": OAS_SCHEMA_BASE_ID,
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "description": "The description of OpenAPI v3.1.x documents using the OpenAPI JSON Schema dialect",
-        "$ref": OAS_SCHEMA_ID,
-        "properties": { "jsonSchemaDialect": { "$ref": "#/$defs/dialect" } },
-        "$defs": {
-            "dialect": { "const": OAS_DIALECT_ID },
-            "schema": {
-                "$dynamicAnchor": "meta",
-                "$ref": OAS_DIALECT_ID,
-                "properties": { "$schema": { "$ref": "#/$defs/dialect" } },
-            },
-        },
-    });
-    let registry = match Registry::new()
-        .add(OAS_SCHEMA_ID, schema)
-        .and_then(|b| b.add(OAS_DIALECT_ID, dialect))
-        .and_then(|b| b.add(OAS_META_ID, meta))
-        .and_then(|b| b.prepare())
-    {
-        Ok(r) => r,
-        Err(e) => return vec![format!("cannot register the OAS 3.1 schemas: {e}")],
-    };
-    let validator = match jsonschema::options()
-        .with_draft(jsonschema::Draft::Draft202012)
-        .with_registry(&registry)
-        .build(&schema_base)
-    {
-        Ok(v) => v,
-        Err(e) => return vec![format!("cannot compile the OAS 3.1 schema: {e}")],
-    };
-    let mut out = Vec::new();
-    for e in validator.iter_errors(document) {
-        describe(&e, &mut out, 0);
-    }
-    out.into_iter()
-        .map(|m| format!("OAS 3.1 schema: {m}"))
-        .collect()
-}
-
-/// Every `(pointer, $ref)` in `v`.
-fn refs(v: &Value, at: &str, out: &mut Vec<(String, String)>) {
-    match v {
-        Value::Object(m) => {
-            for (k, child) in m {
-                if k == "$ref" {
-                    if let Value::String(s) = child {
-                        out.push((at.to_owned(), s.clone()));
-                    }
-                } else {
-                    refs(child, &format!("{at}/{}", token(k)), out);
-                }
-            }
-        }
-        Value::Array(items) => {
-            for (i, child) in items.iter().enumerate() {
-                refs(child, &format!("{at}/{i}"), out);
-            }
-        }
-        _ => {}
-    }
-}
-
-fn check_refs(doc: &Value) -> Vec<String> {
-    let mut all = Vec::new();
-    refs(doc, "", &mut all);
-    let mut errors = Vec::new();
-    let mut used = BTreeSet::new();
-    for (at, target) in &all {
-        match target.strip_prefix('#') {
-            Some(pointer) if doc.pointer(pointer).is_some() => {
-                used.insert(pointer.to_owned());
-            }
-            _ => errors.push(format!("{at}: $ref {target:?} does not resolve")),
-        }
-    }
-    // Discriminator mappings are references too.
-    let mut mapped = Vec::new();
-    collect_mappings(doc, "", &mut mapped);
-    for (at, target) in mapped {
-        match target.strip_prefix('#') {
-            Some(pointer) if doc.pointer(pointer).is_some() => {}
-            _ => errors.push(format!("{at}: mapping {target:?} does not resolve")),
-        }
-    }
-    if let Some(Value::Object(components)) = doc.get("components") {
-        for (section, items) in components {
-            if section == "securitySchemes" {
-                continue;
-            }
-            for name in items.as_object().into_iter().flat_map(Map::keys) {
-                let pointer = format!("/components/{section}/{}", token(name));
-                if !used.contains(&pointer) {
-                    errors.push(format!("{pointer} is never referenced"));
-                }
-            }
-        }
-    }
-    errors
-}
-
-fn collect_mappings(v: &Value, at: &str, out: &mut Vec<(String, String)>) {
-    match v {
-        Value::Object(m) => {
-            if let Some(Value::Object(map)) = m.get("discriminator").and_then(|d| d.get("mapping"))
-            {
-                for (k, t) in map {
-                    if let Value::String(t) = t {
-                        out.push((
-                            format!("{at}/discriminator/mapping/{}", token(k)),
-                            t.clone(),
-                        ));
-                    }
-                }
-            }
-            for (k, child) in m {
-                collect_mappings(child, &format!("{at}/{}", token(k)), out);
-            }
-        }
-        Value::Array(items) => {
-            for (i, child) in items.iter().enumerate() {
-                collect_mappings(child, &format!("{at}/{i}"), out);
-            }
-        }
-        _ => {}
-    }
-}
-
-const METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
-
-/// Every `(METHOD, path)` operation of the document.
-fn operations(doc: &Value) -> BTreeSet<(String, String)> {
-    let mut ops = BTreeSet::new();
-    for (path, item) in doc["paths"].as_object().into_iter().flatten() {
-        for m in METHODS {
-            if item.get(m).is_some() {
-                ops.insert((m.to_uppercase(), path.clone()));
-            }
-        }
-    }
-    ops
-}
-
-fn check_routes(doc: &Value) -> Vec<String> {
-    let mut errors = Vec::new();
-    let mut routes = BTreeSet::new();
-    for (m, p) in ROUTES {
-        if !routes.insert((m.to_string(), p.to_string())) {
-            errors.push(format!("ROUTES lists {m} {p} twice"));
-        }
-    }
-    let ops = operations(doc);
-    for (m, p) in routes.difference(&ops) {
-        errors.push(format!(
-            "ROUTES has {m} {p} but the document's paths do not"
-        ));
-    }
-    for (m, p) in ops.difference(&routes) {
-        errors.push(format!("the document has {m} {p} but ROUTES does not"));
-    }
-    errors
-}
-
-/// Follows a `$ref` to a component (one level is all the document uses).
-fn deref<'a>(doc: &'a Value, v: &'a Value) -> &'a Value {
-    match v.get("$ref").and_then(Value::as_str) {
-        Some(t) => t
-            .strip_prefix('#')
-            .and_then(|p| doc.pointer(p))
-            .unwrap_or(v),
-        None => v,
-    }
-}
-
-fn check_operations(doc: &Value) -> Vec<String> {
-    let mut errors = Vec::new();
-    let mut ids = BTreeMap::new();
-    for (method, path) in operations(doc) {
-        let op = &doc["paths"][&path][method.to_lowercase()];
-        match op.get("operationId").and_then(Value::as_str) {
-            Some(id) => {
-                if let Some(prev) = ids.insert(id.to_owned(), format!("{method} {path}")) {
-                    errors.push(format!(
-                        "operationId {id} is used by {prev} and {method} {path}"
-                    ));
-                }
-            }
-            None => errors.push(format!("{method} {path} has no operationId")),
-        }
-        let declared: BTreeSet<String> = op["parameters"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|p| deref(doc, p))
-            .filter(|p| p["in"] == "path")
-            .filter_map(|p| p["name"].as_str().map(str::to_owned))
-            .collect();
-        let templated: BTreeSet<String> = path
-            .split('/')
-            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-            .map(str::to_owned)
-            .collect();
-        if declared != templated {
-            errors.push(format!(
-                "{method} {path}: path parameters {templated:?} but declared {declared:?}"
-            ));
-        }
-        let statuses: Vec<&String> = op["responses"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(s, _)| s)
-            .collect();
-        if !statuses.iter().any(|s| s.starts_with('2')) {
-            errors.push(format!("{method} {path} documents no success response"));
-        }
-        // Every schema of the operation must compile.
-        for (pointer, _) in media_schemas(doc, &method, &path) {
-            if let Err(e) = validator_at(&pointer) {
-                errors.push(e);
-            }
-        }
-    }
-    errors
-}
-
-/// `(pointer to schema, pointer to media object)` of every request and
-/// response media type of an operation (responses `$ref`'d to components are
-/// followed).
-fn media_schemas(doc: &Value, method: &str, path: &str) -> Vec<(String, String)> {
-    let op_ptr = format!("/paths/{}/{}", token(path), method.to_lowercase());
-    let mut containers = vec![format!("{op_ptr}/requestBody")];
-    for (status, resp) in doc
-        .pointer(&format!("{op_ptr}/responses"))
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-    {
-        match resp.get("$ref").and_then(Value::as_str) {
-            Some(t) => containers.push(t.trim_start_matches('#').to_owned()),
-            None => containers.push(format!("{op_ptr}/responses/{}", token(status))),
-        }
-    }
-    let mut out = Vec::new();
-    for c in containers {
-        for (media, m) in doc
-            .pointer(&format!("{c}/content"))
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-        {
-            if m.get("schema").is_some() {
-                let media_ptr = format!("{c}/content/{}", token(media));
-                out.push((format!("{media_ptr}/schema"), media_ptr));
-            }
-        }
-    }
-    out
-}
-
-fn check_examples(doc: &Value) -> Vec<String> {
-    let mut errors = Vec::new();
-    let mut seen = BTreeSet::new();
-    for (method, path) in operations(doc) {
-        for (schema_ptr, media_ptr) in media_schemas(doc, &method, &path) {
-            if !seen.insert(media_ptr.clone()) {
-                continue;
-            }
-            let media = doc.pointer(&media_ptr).expect("media object");
-            let mut examples: Vec<(String, &Value)> = Vec::new();
-            if let Some(e) = media.get("example") {
-                examples.push(("example".into(), e));
-            }
-            for (name, e) in media
-                .get("examples")
-                .and_then(Value::as_object)
-                .into_iter()
-                .flatten()
-            {
-                if let Some(v) = e.get("value") {
-                    examples.push((format!("examples/{name}"), v));
-                }
-            }
-            for (name, value) in examples {
-                if let Err(es) = check(&schema_ptr, value) {
-                    for e in es {
-                        errors.push(format!("{media_ptr}/{name}: {e}"));
-                    }
-                }
-            }
-        }
-    }
-    errors
-}
-
-/// The operation object for `method` and `path_template` (with or without
-/// [`BASE_PATH`]), and its pointer.
-fn operation(method: &str, path_template: &str) -> Result<(String, &'static Value), Vec<String>> {
-    let path = path_template
-        .strip_prefix(BASE_PATH)
-        .filter(|p| p.starts_with('/'))
-        .unwrap_or(path_template);
-    let doc = doc();
-    let Some(item) = doc["paths"].get(path) else {
-        return Err(vec![format!("{path} is not a path of the document")]);
-    };
-    let m = method.to_lowercase();
-    match item.get(&m) {
-        Some(op) => Ok((format!("/paths/{}/{m}", token(path)), op)),
-        None => Err(vec![format!(
-            "{path} has no {} operation in the document",
-            method.to_uppercase()
-        )]),
-    }
-}
-
-/// The media type without parameters, lower-cased (`application/json`).
-fn essence(content_type: &str) -> String {
-    content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase()
-}
-
-/// Picks the documented media type matching `content_type`: an exact match
-/// first, then one with the same essence.
-fn media_for<'a>(content: &'a Map<String, Value>, content_type: &str) -> Option<&'a String> {
-    let norm = |s: &str| s.replace(' ', "").to_ascii_lowercase();
-    content
-        .keys()
-        .find(|k| norm(k) == norm(content_type))
-        .or_else(|| content.keys().find(|k| essence(k) == essence(content_type)))
-}
-
-/// Checks one response: `status` documented for the operation,
-/// `content_type` one of its media types (parameters aside), and `body`
-/// valid against that media type's schema. A response documented without
-/// content (304) must come with a `null` body. `path_template` is relative to
-/// [`BASE_PATH`] (a leading `/api/v1` is accepted) and written as in
-/// [`ROUTES`]. Non-JSON bodies (Server-Sent Events, Prometheus text) are
-/// passed as a JSON string.
-///
-/// A request the document has no operation for may only be answered by the
-/// router's fallbacks: `405` (a documented path with another method) or `404`
-/// (an undocumented path), each an `application/problem+json` `Problem` with
-/// that status.
-pub fn validate_response(
-    method: &str,
-    path_template: &str,
-    status: u16,
-    content_type: &str,
-    body: &Value,
-) -> Result<(), Vec<String>> {
-    let (op_ptr, op) = match operation(method, path_template) {
-        Ok(found) => found,
-        Err(errors) => return unrouted(method, path_template, status, content_type, body, errors),
-    };
-    let what = format!("{} {path_template} → {status}", method.to_uppercase());
-    let Some(resp) = op["responses"].get(status.to_string()) else {
-        let documented: Vec<&String> = op["responses"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(s, _)| s)
-            .collect();
-        return Err(vec![format!(
-            "{what}: status {status} is not documented (documented: {})",
-            documented
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )]);
-    };
-    let (resp_ptr, resp) = match resp.get("$ref").and_then(Value::as_str) {
-        Some(t) => {
-            let p = t.trim_start_matches('#').to_owned();
-            let v = doc().pointer(&p).expect("response refs resolve");
-            (p, v)
-        }
-        None => (format!("{op_ptr}/responses/{status}"), resp),
-    };
-    let Some(content) = resp.get("content").and_then(Value::as_object) else {
-        return if body.is_null() {
-            Ok(())
-        } else {
-            Err(vec![format!(
-                "{what}: documented without a body, but one was sent"
-            )])
-        };
-    };
-    let Some(media) = media_for(content, content_type) else {
-        return Err(vec![format!(
-            "{what}: content type {content_type:?} is not documented (documented: {})",
-            content
-                .keys()
-                .map(String::as_str)
-                .collect::<Vec<_>>()
-                .join(", ")
-        )]);
-    };
-    let schema_ptr = format!("{resp_ptr}/content/{}/schema", token(media));
-    check(&schema_ptr, body).map_err(|es| es.into_iter().map(|e| format!("{what}: {e}")).collect())
-}
-
-/// The router's answer to a request outside the document: 404 or 405 as a
-/// problem document, or else the lookup's own errors.
-fn unrouted(
-    method: &str,
-    path_template: &str,
-    status: u16,
-    content_type: &str,
-    body: &Value,
-    lookup: Vec<String>,
-) -> Result<(), Vec<String>> {
-    let path = path_template
-        .strip_prefix(BASE_PATH)
-        .filter(|p| p.starts_with('/'))
-        .unwrap_or(path_template);
-    let documented = doc()["paths"].get(path).is_some();
-    let expected = if documented { 405 } else { 404 };
-    if status != expected {
-        return Err(lookup);
-    }
-    let what = format!("{} {path_template} → {status}", method.to_uppercase());
-    let mut errors = Vec::new();
-    if essence(content_type) != "application/problem+json" {
-        errors.push(format!(
-            "{what}: content type {content_type:?} is not application/problem+json"
-        ));
-    }
-    if let Err(es) = check("/components/schemas/Problem", body) {
-        errors.extend(es.into_iter().map(|e| format!("{what}: {e}")));
-    }
-    if body.get("status").is_some_and(|s| s != status) {
-        errors.push(format!(
-            "{what}: /status: {} is not {status}",
-            body["status"]
-        ));
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(errors)
-    }
-}
-
-/// Checks a request body against the operation's request body schema for
-/// `content_type`, which must be one the operation documents (parameters
-/// aside), as the server refuses any other with `415`.
-pub fn validate_request(
-    method: &str,
-    path_template: &str,
-    content_type: &str,
-    body: &Value,
-) -> Result<(), Vec<String>> {
-    let (op_ptr, op) = operation(method, path_template)?;
-    let what = format!("{} {path_template} request", method.to_uppercase());
-    let Some(content) = op
-        .get("requestBody")
-        .and_then(|b| b.get("content"))
-        .and_then(Value::as_object)
-    else {
-        return Err(vec![format!("{what}: the operation takes no body")]);
-    };
-    let Some(media) = media_for(content, content_type) else {
-        return Err(vec![format!(
-            "{what}: content type {content_type:?} is not documented"
-        )]);
-    };
-    let schema_ptr = format!("{op_ptr}/requestBody/content/{}/schema", token(media));
-    check(&schema_ptr, body).map_err(|es| es.into_iter().map(|e| format!("{what}: {e}")).collect())
-}
-
-/// Checks `instance` against the component schema `name`
-/// (`#/components/schemas/{name}`), e.g. one event's `data` against
-/// `OutreachContactLoggedData`.
-pub fn validate_schema(name: &str, instance: &Value) -> Result<(), Vec<String>> {
-    if doc()["components"]["schemas"].get(name).is_none() {
-        return Err(vec![format!("no component schema named {name}")]);
-    }
-    check(&format!("/components/schemas/{}", token(name)), instance)
 }

@@ -21,70 +21,41 @@ use passerelle_events::rights::{self, RightsError};
 use passerelle_events::values::Reason;
 use passerelle_events::FieldError;
 use serde_json::{json, Value};
-use warp::http::{HeaderMap, Method, StatusCode};
+use warp::http::StatusCode;
 
-use super::problem::Problem;
-use super::routes::{authenticate, parse_query, read_body, units};
+use super::routes::{authenticate, units};
 use super::state::App;
 use crate::auth::{Principal, Role};
+use crate::http::problem::Problem;
+use crate::http::reply::{parse_query, read_body, Response};
+use crate::http::route::{Route, Routed};
 
-type Response = warp::reply::Response;
-
-/// The route templates, as messages name them (never the path as sent).
-const ERASURES: &str = "/api/v1/erasures";
-const SUBJECTS: &str = "/api/v1/subjects/{subject}";
-
-/// Serves `rest` (the path after `/api/v1/`) when it is `erasures` or
-/// `subjects/…`: the method first (405), then the token (401; for an
-/// erasure made with the session cookie, where it comes from, 403, and for
-/// every erasure the body's media type, 415), the role and scope (403), then
-/// the request itself.
-pub(super) async fn dispatch<S, B>(
-    app: &App,
-    method: &Method,
-    rest: &[&str],
-    raw_query: &str,
-    headers: &HeaderMap,
-    body: S,
-) -> Result<Response, Problem>
+/// Serves `POST /erasures` and `GET /subjects/…`, whose method the route
+/// table has checked: the token (401; for an erasure made with the session
+/// cookie, where it comes from, 403, and for every erasure the body's media
+/// type, 415), the role and scope (403), then the request itself.
+pub(super) async fn handle<S, B>(app: &App, req: Routed<'_>, body: S) -> Result<Response, Problem>
 where
     S: Stream<Item = Result<B, warp::Error>> + Send,
     B: Buf,
 {
-    match rest {
-        ["erasures"] => {
-            if method != Method::POST {
-                return Err(Problem::method_not_allowed(
-                    format!("{method} is not allowed on {ERASURES}"),
-                    "POST",
-                ));
-            }
-            let principal = authenticate(app, method, headers)?;
-            admin_only(
-                &principal,
-                "erasing a person's data is for admin tokens only: it destroys the person's \
-                 key for good",
-            )?;
-            parse_query(raw_query, &[])?;
-            erase(app, &principal, body).await
-        }
-        ["subjects", segments @ ..] => {
-            if method != Method::GET {
-                return Err(Problem::method_not_allowed(
-                    format!("{method} is not allowed on {SUBJECTS}"),
-                    "GET",
-                ));
-            }
-            let principal = authenticate(app, method, headers)?;
-            admin_only(
-                &principal,
-                "a subject access request is answered for admin tokens only: it opens every \
-                 personal field held about one person",
-            )?;
-            parse_query(raw_query, &[])?;
-            access(app, &principal, segments).await
-        }
-        _ => Err(Problem::not_found("no such route")),
+    let principal = authenticate(app, req.method, req.headers)?;
+    if req.route == Route::Erasures {
+        admin_only(
+            &principal,
+            "erasing a person's data is for admin tokens only: it destroys the person's \
+             key for good",
+        )?;
+        parse_query(req.raw_query, req.op)?;
+        erase(app, &principal, body).await
+    } else {
+        admin_only(
+            &principal,
+            "a subject access request is answered for admin tokens only: it opens every \
+             personal field held about one person",
+        )?;
+        parse_query(req.raw_query, req.op)?;
+        access(app, &principal, &req.params).await
     }
 }
 
@@ -286,8 +257,9 @@ async fn access(app: &App, principal: &Principal, segments: &[&str]) -> Result<R
         [one] if !one.is_empty() => *one,
         [] | [_] => {
             return Err(Problem::bad_request(format!(
-                "the subject is missing: {SUBJECTS} takes a subject id, percent-encoded as one \
-                 path segment ({example})"
+                "the subject is missing: {} takes a subject id, percent-encoded as one path \
+                 segment ({example})",
+                Route::Subject.template()
             )))
         }
         _ => {

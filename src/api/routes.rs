@@ -1,17 +1,12 @@
-//! The routes under `/api/v1`: one warp filter takes method, path, query,
-//! headers and body, and [`dispatch`] routes them in plain Rust, so every
-//! handler is an ordinary async function returning a response or a
-//! [`Problem`]. Authentication (with the guard on writes, [`super::guard`]),
-//! authorisation, `position`/`ETag`, `min_position` and telemetry are
-//! applied here, once.
-//! Paths outside `/api/v1` and `/login?code=` are the web pages
-//! ([`crate::web`]).
-
-use std::collections::BTreeMap;
-use std::time::Instant;
+//! The handlers under `/api/v1`. The route table
+//! ([`crate::http::route`]) has found the route and the operation; [`handle`]
+//! authenticates (with the guard on writes, [`crate::http::guard`]), reads
+//! the query the operation declares and calls the handler, an ordinary async
+//! function returning a response or a [`Problem`]. Authorisation,
+//! `position`/`ETag` and `min_position` are applied here, once.
 
 use bytes::{Buf, Bytes};
-use futures::{Stream, StreamExt};
+use futures::Stream;
 use passerelle_events::json;
 use passerelle_events::ledger::decode;
 use passerelle_events::store::PAGE;
@@ -26,122 +21,14 @@ use passerelle_projections::views::{around_within, diff_views_for, view_within, 
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use warp::http::{HeaderMap, Method, StatusCode};
-use warp::Filter;
 
-use super::guard::{self, Credential, Media, SESSION_TTL};
-use super::problem::Problem;
 use super::state::{App, Cached, Failed, Rendered, Scope};
 use crate::auth::{AuthError, Principal, Role};
+use crate::http::guard::{self, Credential, Media};
+use crate::http::problem::Problem;
+use crate::http::reply::{json_response, number, parse_query, read_body, Query, Response};
+use crate::http::route::{Route, Routed, Verb};
 use crate::render::{diff_json, gaps_page_json, network_json, participation_json};
-
-type Response = warp::reply::Response;
-
-/// Every route of the server.
-pub fn routes(app: App) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
-    let with_app = warp::any().map(move || app.clone());
-    let query = warp::query::raw().or(warp::any().map(String::new)).unify();
-    warp::any()
-        .and(with_app)
-        .and(warp::method())
-        .and(warp::path::full())
-        .and(query)
-        .and(warp::header::headers_cloned())
-        .and(warp::body::stream())
-        .then(
-            |app: App,
-             method: Method,
-             path: warp::path::FullPath,
-             query: String,
-             headers: HeaderMap,
-             body| async move {
-                let started = Instant::now();
-                let route = route_name(&method, path.as_str());
-                let response =
-                    match dispatch(&app, &method, path.as_str(), &query, &headers, body).await {
-                        Ok(r) => r,
-                        Err(p) => p.into_response(),
-                    };
-                app.inner.telemetry.request(
-                    method.as_str(),
-                    route,
-                    response.status().as_u16(),
-                    started.elapsed(),
-                );
-                response
-            },
-        )
-}
-
-/// The route template of a path, for logs and metrics (ids are not logged).
-fn route_name(method: &Method, path: &str) -> &'static str {
-    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
-    match (method.as_str(), segs.as_slice()) {
-        (_, ["login"]) => "/login",
-        (_, ["api", "v1", rest @ ..]) => match rest {
-            ["events"] => "/api/v1/events",
-            ["events", "stream"] => "/api/v1/events/stream",
-            ["programmes"] => "/api/v1/programmes",
-            ["stakeholders"] => "/api/v1/stakeholders",
-            ["stakeholders", _] => "/api/v1/stakeholders/{id}",
-            ["partnerships"] => "/api/v1/partnerships",
-            ["sessions"] => "/api/v1/sessions",
-            ["needs"] => "/api/v1/needs",
-            ["milestones"] => "/api/v1/milestones",
-            ["notes"] => "/api/v1/notes",
-            ["network"] => "/api/v1/network",
-            ["gaps"] => "/api/v1/gaps",
-            ["gaps", "evidence"] => "/api/v1/gaps/evidence",
-            ["participation"] => "/api/v1/participation",
-            ["diff"] => "/api/v1/diff",
-            ["healthz"] => "/api/v1/healthz",
-            ["metrics"] => "/api/v1/metrics",
-            ["openapi.json"] => "/api/v1/openapi.json",
-            ["me"] => "/api/v1/me",
-            ["erasures"] => "/api/v1/erasures",
-            ["subjects", ..] => "/api/v1/subjects/{subject}",
-            _ => "other",
-        },
-        _ => crate::web::route_name(&segs),
-    }
-}
-
-type Query = BTreeMap<String, String>;
-
-pub(super) fn parse_query(raw: &str, allowed: &[&str]) -> Result<Query, Problem> {
-    let mut q = Query::new();
-    for (k, v) in form_urlencoded::parse(raw.as_bytes()) {
-        if !allowed.contains(&k.as_ref()) {
-            return Err(Problem::bad_request(format!(
-                "unknown query parameter {k:?}; this route takes {}",
-                if allowed.is_empty() {
-                    "none".to_owned()
-                } else {
-                    allowed.join(", ")
-                }
-            )));
-        }
-        if q.insert(k.to_string(), v.to_string()).is_some() {
-            return Err(Problem::bad_request(format!(
-                "query parameter {k:?} is given twice"
-            )));
-        }
-    }
-    Ok(q)
-}
-
-pub(super) fn number(q: &Query, key: &str) -> Result<Option<u64>, Problem> {
-    q.get(key)
-        .map(|v| {
-            v.parse::<u64>().map_err(|_| {
-                Problem::bad_request(format!(
-                    "{key} must be a non-negative whole number (got {v:?})"
-                ))
-            })
-        })
-        .transpose()
-}
-
-const READ_PARAMS: [&str; 4] = ["programme", "as_of", "position", "min_position"];
 
 /// Items in a page of a list when `limit` is not given.
 const PAGE_DEFAULT: u64 = 100;
@@ -285,101 +172,45 @@ fn link(
     format!("/api/v1/{path}?{}", query.finish())
 }
 
-async fn dispatch<S, B>(
-    app: &App,
-    method: &Method,
-    path: &str,
-    raw_query: &str,
-    headers: &HeaderMap,
-    body: S,
-) -> Result<Response, Problem>
+/// Handles a request the route table sent to the API: the routes that need
+/// no credential, then, for every other, its principal ([`authenticate`])
+/// and its query (the parameters its operation reads, each once), then the
+/// handler.
+pub async fn handle<S, B>(app: &App, req: Routed<'_>, body: S) -> Result<Response, Problem>
 where
     S: Stream<Item = Result<B, warp::Error>> + Send,
     B: Buf,
 {
-    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let rest: Vec<&str> = match segs.as_slice() {
-        ["login"] if method == Method::GET => return login(app, raw_query),
-        ["api", "v1", rest @ ..] => rest.to_vec(),
-        _ => return crate::web::dispatch(app, method, &segs, headers, body).await,
-    };
-    // Routes without authentication.
-    match (method.as_str(), rest.as_slice()) {
-        ("GET", ["healthz"]) => {
-            parse_query(raw_query, &[])?;
+    match req.route {
+        Route::Health => {
+            parse_query(req.raw_query, req.op)?;
             // No position: anyone may ask, and a position that moves with
             // every event would count each attendance.
             return Ok(json_response(StatusCode::OK, &json!({"status": "ok"})));
         }
-        ("GET", ["openapi.json"]) => {
-            parse_query(raw_query, &[])?;
+        Route::OpenApi => {
+            parse_query(req.raw_query, req.op)?;
             static DOCUMENT: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
             return Ok(json_response(
                 StatusCode::OK,
                 DOCUMENT.get_or_init(super::openapi::document),
             ));
         }
+        Route::Erasures | Route::Subject => return super::rights::handle(app, req, body).await,
         _ => {}
     }
-    let known = matches!(
-        rest.as_slice(),
-        ["events"]
-            | ["events", "stream"]
-            | ["programmes"]
-            | ["stakeholders"]
-            | ["stakeholders", _]
-            | ["partnerships"]
-            | ["sessions"]
-            | ["needs"]
-            | ["milestones"]
-            | ["notes"]
-            | ["network"]
-            | ["gaps"]
-            | ["gaps", "evidence"]
-            | ["participation"]
-            | ["diff"]
-            | ["metrics"]
-            | ["healthz"]
-            | ["openapi.json"]
-            | ["me"]
-            | ["erasures"]
-            | ["subjects", ..]
-    );
-    if !known {
-        return Err(Problem::not_found(format!("no route {path}")));
-    }
-    if let ["erasures"] | ["subjects", ..] = rest.as_slice() {
-        return super::rights::dispatch(app, method, &rest, raw_query, headers, body).await;
-    }
-    let is_post_events = rest.as_slice() == ["events"] && method == Method::POST;
-    if method != Method::GET && !is_post_events {
-        let allow = if rest.as_slice() == ["events"] {
-            "GET, POST"
-        } else {
-            "GET"
-        };
-        return Err(Problem::method_not_allowed(
-            format!("{method} is not allowed on {path}"),
-            allow,
-        ));
-    }
-    let principal = authenticate(app, method, headers)?;
-    if is_post_events {
-        parse_query(raw_query, &[])?;
-        return post_events(app, &principal, body).await;
-    }
-    match rest.as_slice() {
-        ["events"] => get_events(app, &principal, raw_query, headers).await,
-        ["events", "stream"] => stream_events(app, &principal, raw_query, headers).await,
-        ["me"] => {
-            parse_query(raw_query, &[])?;
-            Ok(json_response(
-                StatusCode::OK,
-                &json!({"name": principal.name, "role": principal.role.as_str(), "programme": principal.programme}),
-            ))
-        }
-        ["metrics"] => {
-            parse_query(raw_query, &[])?;
+    let principal = authenticate(app, req.method, req.headers)?;
+    let q = parse_query(req.raw_query, req.op)?;
+    let headers = req.headers;
+    match (req.route, req.op.verb) {
+        (Route::Events, Verb::Post) => post_events(app, &principal, body).await,
+        (Route::Events, _) => get_events(app, &principal, q, headers).await,
+        (Route::EventStream, _) => super::stream::open(app, &principal, q, headers).await,
+        (Route::Me, _) => Ok(json_response(
+            StatusCode::OK,
+            &json!({"name": principal.name, "role": principal.role.as_str(), "programme": principal.programme}),
+        )),
+        (Route::Metrics, _) => {
             // The metrics count every event of every programme (the log
             // head, the projection lag, appends): for whoever runs the
             // instance, not for a token that sees less than the whole log.
@@ -408,7 +239,11 @@ where
                 .body(text.into())
                 .expect("valid response"))
         }
-        _ => read(app, &principal, &rest, raw_query, headers).await,
+        _ => {
+            // The path under the API's base, by segment: what a read is of.
+            let rest: Vec<&str> = req.path.trim_matches('/').split('/').skip(2).collect();
+            read(app, &principal, &rest, q, headers).await
+        }
     }
 }
 
@@ -428,7 +263,7 @@ pub(super) fn authenticate(
     })?;
     let writes = guard::writes(method);
     if writes && matches!(credential, Credential::Cookie(_)) {
-        guard::same_origin(app, headers)?;
+        guard::same_origin(app.inner.config.public_url.as_ref(), headers)?;
     }
     let principal = app
         .tokens()
@@ -443,60 +278,6 @@ pub(super) fn authenticate(
         guard::require_media(headers, Media::Json)?;
     }
     Ok(principal)
-}
-
-/// `/login?code=…`: trades a one-time login code for a session cookie
-/// ([`guard::session_cookie_header`]) and redirects, so the code leaves the
-/// address bar.
-fn login(app: &App, raw_query: &str) -> Result<Response, Problem> {
-    let q = parse_query(raw_query, &["code"])?;
-    let code = q
-        .get("code")
-        .ok_or_else(|| Problem::bad_request("code is required"))?;
-    let principal = app.tokens().redeem_login(code).ok_or_else(|| {
-        Problem::unauthorized("this login link is unknown, used or expired; ask for a new one")
-    })?;
-    let secret = app
-        .tokens()
-        .open_session(&principal.id, SESSION_TTL)
-        .map_err(|e| Problem::unauthorized(e.to_string()))?;
-    Ok(warp::http::Response::builder()
-        .status(StatusCode::SEE_OTHER)
-        .header("location", "/")
-        .header("set-cookie", guard::session_cookie_header(app, &secret))
-        .body(Bytes::new().into())
-        .expect("valid response"))
-}
-
-fn json_response(status: StatusCode, v: &Value) -> Response {
-    warp::http::Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(v.to_string().into())
-        .expect("valid response")
-}
-
-pub(crate) async fn read_body<S, B>(body: S, limit: u64) -> Result<Vec<u8>, Problem>
-where
-    S: Stream<Item = Result<B, warp::Error>>,
-    B: Buf,
-{
-    let mut body = std::pin::pin!(body);
-    let mut out = Vec::new();
-    while let Some(chunk) = body.next().await {
-        let mut chunk =
-            chunk.map_err(|e| Problem::bad_request(format!("could not read the body: {e}")))?;
-        if (out.len() + chunk.remaining()) as u64 > limit {
-            return Err(Problem::too_large(limit));
-        }
-        while chunk.has_remaining() {
-            let part = chunk.chunk();
-            out.extend_from_slice(part);
-            let n = part.len();
-            chunk.advance(n);
-        }
-    }
-    Ok(out)
 }
 
 async fn post_events<S, B>(app: &App, principal: &Principal, body: S) -> Result<Response, Problem>
@@ -603,10 +384,9 @@ where
 async fn get_events(
     app: &App,
     principal: &Principal,
-    raw_query: &str,
+    q: Query,
     headers: &HeaderMap,
 ) -> Result<Response, Problem> {
-    let q = parse_query(raw_query, &["after", "limit", "type", "programme"])?;
     let mut after = number(&q, "after")?.unwrap_or(0);
     let limit = number(&q, "limit")?.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
@@ -710,16 +490,6 @@ async fn get_events(
     Ok(with_etag(told_head, body, headers))
 }
 
-/// `GET /api/v1/events/stream` ([`super::stream`]).
-async fn stream_events(
-    app: &App,
-    principal: &Principal,
-    raw_query: &str,
-    headers: &HeaderMap,
-) -> Result<Response, Problem> {
-    super::stream::open(app, principal, raw_query, headers).await
-}
-
 /// Which programme a read is about: the one asked for, or the only one the
 /// token can see.
 fn programme_of(engine: &Engine, principal: &Principal, q: &Query) -> Result<String, Problem> {
@@ -806,19 +576,9 @@ async fn read(
     app: &App,
     principal: &Principal,
     rest: &[&str],
-    raw_query: &str,
+    q: Query,
     headers: &HeaderMap,
 ) -> Result<Response, Problem> {
-    let with = |own: &[&'static str]| [READ_PARAMS.as_slice(), own].concat();
-    let allowed: Vec<&str> = match rest {
-        ["programmes"] => vec!["min_position", "limit", "after"],
-        ["diff"] => vec!["programme", "from", "to", "milestone", "min_position"],
-        ["network"] | ["participation"] => READ_PARAMS.to_vec(),
-        ["stakeholders", _] => with(&["limit", "ties_after", "contacts_after"]),
-        ["gaps", "evidence"] => with(&["finding", "limit", "after"]),
-        _ => with(&["limit", "after"]),
-    };
-    let q = parse_query(raw_query, &allowed)?;
     // Positions in and out are in the units the caller is told them in.
     let units = units(principal);
     let min_position = number(&q, "min_position")?;

@@ -38,11 +38,11 @@ use passerelle_projections::views::{LayoutCache, Settings};
 use sha2::{Digest, Sha256};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
-use super::guard::PublicUrl;
-use super::problem::Problem;
 use super::stream::Hub;
 use super::telemetry::{StopReason, Telemetry};
 use crate::auth::TokenStore;
+use crate::http::guard::PublicUrl;
+use crate::http::problem::Problem;
 
 /// Settings of the API.
 #[derive(Debug, Clone)]

@@ -51,10 +51,11 @@ use tokio::time::Instant;
 use warp::http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
 use warp::http::HeaderMap;
 
-use super::problem::Problem;
-use super::routes::{number, parse_query, raw_events_allowed};
+use super::routes::raw_events_allowed;
 use super::state::{ApiConfig, App};
 use crate::auth::Principal;
+use crate::http::problem::Problem;
+use crate::http::reply::{number, Query};
 
 /// The heartbeat comment.
 const HEARTBEAT: &[u8] = b": heartbeat\n\n";
@@ -471,10 +472,9 @@ fn send(out: BytesMut) -> Step {
 pub(super) async fn open(
     app: &App,
     principal: &Principal,
-    raw_query: &str,
+    q: Query,
     headers: &HeaderMap,
 ) -> Result<warp::reply::Response, Problem> {
-    let q = parse_query(raw_query, &["after"])?;
     let last_event_id = headers
         .get("last-event-id")
         .map(|v| {

@@ -9,10 +9,11 @@ use passerelle_events::store::PAGE;
 use passerelle_events::EventLog;
 use passerelle_projections::summary::Summary;
 
-use crate::api::{self, ApiConfig, App};
+use crate::api::{ApiConfig, App};
 use crate::auth::Role;
 use crate::cli::DemoArgs;
 use crate::demo;
+use crate::server;
 
 /// How long the printed login link stays valid.
 const LOGIN_TTL: Duration = Duration::from_secs(3600);
@@ -73,7 +74,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     );
     let (info, token) = app.tokens().create(&name, Role::Admin, None)?;
     let code = app.tokens().issue_login(&info.id, LOGIN_TTL)?;
-    let server = api::serve(app, args.addr, api::shutdown_signal()).await?;
+    let server = server::serve(app, args.addr, server::shutdown_signal()).await?;
     // The links people open: the public URL when there is one.
     let base = match &args.public_url {
         Some(public) => {

@@ -3,8 +3,9 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::api::{self, ApiConfig, App};
+use crate::api::{ApiConfig, App};
 use crate::cli::ServeArgs;
+use crate::server;
 
 /// Serves the store at `--db` on `--addr`.
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -16,7 +17,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         ..ApiConfig::default()
     };
     let app = App::open(&args.db.db, config).await?;
-    let server = api::serve(app, args.addr, api::shutdown_signal()).await?;
+    let server = server::serve(app, args.addr, server::shutdown_signal()).await?;
     println!(
         "serving {} on http://{}/api/v1",
         args.db.db.display(),

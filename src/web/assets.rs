@@ -10,6 +10,12 @@ pub struct Asset {
     pub bytes: &'static [u8],
 }
 
+use std::sync::OnceLock;
+
+use serde_json::{json, Value};
+
+use crate::http::route::{Route, API_BASE, ROUTES};
+
 const JS: &str = "text/javascript; charset=utf-8";
 
 /// Every asset under `/assets/`, by file name.
@@ -93,15 +99,64 @@ const ASSETS: &[(&str, Asset)] = &[
     ),
 ];
 
-/// The HTML shell; `{{page}}` names the page (its `data-page` and script).
+/// The HTML shell; `{{page}}` names the page (its `data-page` and script),
+/// `{{logout}}` is the sign-out path.
 const SHELL: &str = include_str!("assets/page.html");
 
-/// The HTML of the page `name` (one of `PAGES` in `mod.rs`).
+/// The HTML of the page whose script is `name` (`Page::script`).
 pub fn page(name: &str) -> String {
-    SHELL.replace("{{page}}", name)
+    SHELL
+        .replace("{{page}}", name)
+        .replace("{{logout}}", Route::Logout.template())
 }
 
 /// The asset called `file`, if there is one.
 pub fn find(file: &str) -> Option<&'static Asset> {
+    if file == ROUTES_JS {
+        return Some(routes_js());
+    }
     ASSETS.iter().find(|(n, _)| *n == file).map(|(_, a)| a)
+}
+
+/// The script that tells the pages every path they use.
+const ROUTES_JS: &str = "routes.js";
+
+/// `routes.js`, written from the route table once: the API's base, each API
+/// operation's path template by operation id, the pages (path and script)
+/// and the sign-in and sign-out paths. The pages take every path from it.
+fn routes_js() -> &'static Asset {
+    static ASSET: OnceLock<Asset> = OnceLock::new();
+    ASSET.get_or_init(|| {
+        let ops: serde_json::Map<String, Value> = ROUTES
+            .iter()
+            .filter(|s| s.is_api())
+            .flat_map(|s| {
+                s.ops
+                    .iter()
+                    .map(move |o| (o.id.to_owned(), s.template.into()))
+            })
+            .collect();
+        let pages: Vec<Value> = ROUTES
+            .iter()
+            .filter_map(|s| match s.route {
+                Route::Page(p) => Some(json!([s.template, p.script()])),
+                _ => None,
+            })
+            .collect();
+        let routes = json!({
+            "api": API_BASE,
+            "ops": ops,
+            "pages": pages,
+            "login": Route::Login.template(),
+            "logout": Route::Logout.template(),
+        });
+        let text = format!(
+            "// The server's paths, written from its route table (src/http/route.rs).\n\
+             \"use strict\";\nconst ROUTES = Object.freeze({routes});\n"
+        );
+        Asset {
+            content_type: JS,
+            bytes: Box::leak(text.into_boxed_str()).as_bytes(),
+        }
+    })
 }

@@ -20,12 +20,12 @@ mod session;
 
 use bytes::Buf;
 use futures::Stream;
-use warp::http::{HeaderMap, Method, StatusCode};
+use warp::http::StatusCode;
 
-use crate::api::problem::Problem;
 use crate::api::App;
-
-type Response = warp::reply::Response;
+use crate::http::problem::Problem;
+use crate::http::reply::Response;
+use crate::http::route::{Route, Routed, Verb};
 
 /// What every page and asset may load: only this server, no inline script
 /// or style, no framing, forms posting only here.
@@ -39,78 +39,28 @@ pub const CONTENT_SECURITY_POLICY: &str =
 /// make Chromium send `Origin: null` on the pages' own forms too.
 pub const REFERRER_POLICY: &str = "same-origin";
 
-/// The pages: the path's single segment (`""` is `/`) and the page's name,
-/// which is also its script (`/assets/{name}.js`).
-const PAGES: &[(&str, &str)] = &[
-    ("", "map"),
-    ("gaps", "gaps"),
-    ("participation", "participation"),
-    ("record", "record"),
-    ("compare", "compare"),
-    ("log", "log"),
-];
-
-/// The route template of a path outside `/api/v1`, for logs and metrics.
-pub fn route_name(segs: &[&str]) -> &'static str {
-    match segs {
-        [""] => "/",
-        ["gaps"] => "/gaps",
-        ["participation"] => "/participation",
-        ["record"] => "/record",
-        ["compare"] => "/compare",
-        ["log"] => "/log",
-        ["logout"] => "/logout",
-        ["assets", _] => "/assets/{file}",
-        _ => "other",
-    }
-}
-
-/// Serves a path outside `/api/v1` (`segs` are its `/`-separated segments):
-/// a page, an asset, the sign-in form's `POST /login` or the sign-out
-/// control's `POST /logout`. Anything else is a 404 (or 405) problem, like
-/// the API's.
-pub async fn dispatch<S, B>(
-    app: &App,
-    method: &Method,
-    segs: &[&str],
-    headers: &HeaderMap,
-    body: S,
-) -> Result<Response, Problem>
+/// Serves a request the route table sent to the pages: a page, an asset,
+/// or sign-in and sign-out ([`session`]).
+pub async fn handle<S, B>(app: &App, req: Routed<'_>, body: S) -> Result<Response, Problem>
 where
     S: Stream<Item = Result<B, warp::Error>> + Send,
     B: Buf,
 {
-    let path = format!("/{}", segs.join("/"));
-    let page = match segs {
-        [one] => PAGES.iter().find(|(p, _)| p == one).map(|(_, name)| *name),
-        _ => None,
-    };
-    let get = method == Method::GET || method == Method::HEAD;
-    match (page, segs) {
-        (Some(name), _) if get => Ok(respond(
+    match (req.route, req.op.verb) {
+        (Route::Page(page), _) => Ok(respond(
             "text/html; charset=utf-8",
-            assets::page(name).into_bytes(),
+            assets::page(page.script()).into_bytes(),
         )),
-        (None, ["assets", file]) if get => {
+        (Route::Asset, _) => {
+            let file = req.params.first().copied().unwrap_or_default();
             let asset = assets::find(file)
                 .ok_or_else(|| Problem::not_found(format!("no asset {file:?}")))?;
             Ok(respond(asset.content_type, asset.bytes.to_vec()))
         }
-        (None, ["login"]) if method == Method::POST => session::sign_in(app, headers, body).await,
-        (None, ["login"]) => Err(Problem::method_not_allowed(
-            format!("{method} is not allowed on {path}"),
-            "GET, POST",
-        )),
-        (None, ["logout"]) if method == Method::POST => session::sign_out(app, headers, body).await,
-        (None, ["logout"]) => Err(Problem::method_not_allowed(
-            format!("{method} is not allowed on {path}"),
-            "POST",
-        )),
-        (Some(_), _) | (None, ["assets", _]) => Err(Problem::method_not_allowed(
-            format!("{method} is not allowed on {path}"),
-            "GET",
-        )),
-        _ => Err(Problem::not_found(format!("no route {path}"))),
+        (Route::Login, Verb::Get) => session::link(app, req.raw_query, req.op),
+        (Route::Login, Verb::Post) => session::sign_in(app, req.headers, body).await,
+        (Route::Logout, _) => session::sign_out(app, req.headers, body).await,
+        _ => Err(Problem::not_found(format!("no route {}", req.path))),
     }
 }
 

@@ -1,8 +1,9 @@
-//! Browser sessions opened and ended from the pages. `POST /login` is the
-//! sign-in form the pages show when there is no session: a person pastes the
-//! token printed by `passerelle token create` (or `passerelle demo`); it
-//! becomes the same session cookie as a `/login?code=` link, and the browser
-//! goes to the map. The token travels in the form body only: never in an
+//! Browser sessions, all of them: opened by a one-time login link
+//! (`GET /login?code=`, printed by `passerelle demo` and `passerelle token
+//! login`) or by the sign-in form the pages show when there is no session
+//! (`POST /login`: a person pastes the token printed by `passerelle token
+//! create` or `passerelle demo`), both giving the same session cookie, and
+//! ended by `POST /logout`. The token travels in the form body only: never in an
 //! address, never kept by a script. `POST /logout` is the header's "Sign
 //! out": it ends the session in the server and makes the browser forget its
 //! cookie.
@@ -12,22 +13,57 @@
 //! site's token (login forgery), and one that could sign it out would be a
 //! nuisance.
 
+use std::time::Duration;
+
 use bytes::{Buf, Bytes};
 use futures::Stream;
 use warp::http::{HeaderMap, StatusCode};
 
-use crate::api::guard::{self, Credential, Media, SESSION_TTL};
-use crate::api::problem::Problem;
-use crate::api::routes::read_body;
 use crate::api::App;
+use crate::auth::TOKEN_PREFIX;
+use crate::http::guard::{self, Credential, Media, PublicUrl, SESSION_COOKIE};
+use crate::http::problem::Problem;
+use crate::http::reply::{parse_query, read_body, Response};
+use crate::http::route::Op;
 
-type Response = warp::reply::Response;
+/// How long a browser session lasts.
+pub const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 
 /// The largest sign-in form accepted.
 const FORM_LIMIT: u64 = 4096;
 
-/// API tokens start so (login codes `psl1_` and sessions `psls_` do not).
-const TOKEN_PREFIX: &str = "psl_";
+/// `GET /login?code=…`: trades a one-time login code for a session cookie
+/// and redirects to the map, so the code leaves the address bar.
+pub fn link(app: &App, raw_query: &str, op: &Op) -> Result<Response, Problem> {
+    let q = parse_query(raw_query, op)?;
+    let code = q
+        .get("code")
+        .ok_or_else(|| Problem::bad_request("code is required"))?;
+    let principal = app.tokens().redeem_login(code).ok_or_else(|| {
+        Problem::unauthorized("this login link is unknown, used or expired; ask for a new one")
+    })?;
+    opened(app, &principal.id)
+}
+
+/// A session opened for the token `token_id`: `303` to the map with the
+/// session cookie.
+fn opened(app: &App, token_id: &str) -> Result<Response, Problem> {
+    let secret = app
+        .tokens()
+        .open_session(token_id, SESSION_TTL)
+        .map_err(|e| Problem::unauthorized(e.to_string()))?;
+    Ok(warp::http::Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header("location", "/")
+        .header("set-cookie", session_cookie(public_url(app), &secret))
+        .header("cache-control", "no-store")
+        .body(Bytes::new().into())
+        .expect("valid response"))
+}
+
+fn public_url(app: &App) -> Option<&PublicUrl> {
+    app.inner.config.public_url.as_ref()
+}
 
 /// Checks the form (`token=psl_…`, sent as
 /// `application/x-www-form-urlencoded`) and answers with a redirect: to `/`
@@ -39,7 +75,7 @@ where
     S: Stream<Item = Result<B, warp::Error>> + Send,
     B: Buf,
 {
-    guard::same_origin(app, headers)?;
+    guard::same_origin(public_url(app), headers)?;
     guard::require_media(headers, Media::Form)?;
     let form = read_body(body, FORM_LIMIT).await?;
     let token = form_urlencoded::parse(&form)
@@ -50,23 +86,15 @@ where
         .starts_with(TOKEN_PREFIX)
         .then(|| app.tokens().authenticate(&token).ok())
         .flatten();
-    let builder = warp::http::Response::builder().status(StatusCode::SEE_OTHER);
-    let builder = match principal {
-        Some(p) => {
-            let secret = app
-                .tokens()
-                .open_session(&p.id, SESSION_TTL)
-                .map_err(|e| Problem::unauthorized(e.to_string()))?;
-            builder
-                .header("location", "/")
-                .header("set-cookie", guard::session_cookie_header(app, &secret))
-        }
-        None => builder.header("location", "/?signin=failed"),
-    };
-    Ok(builder
-        .header("cache-control", "no-store")
-        .body(Bytes::new().into())
-        .expect("valid response"))
+    match principal {
+        Some(p) => opened(app, &p.id),
+        None => Ok(warp::http::Response::builder()
+            .status(StatusCode::SEE_OTHER)
+            .header("location", "/?signin=failed")
+            .header("cache-control", "no-store")
+            .body(Bytes::new().into())
+            .expect("valid response")),
+    }
 }
 
 /// Ends the session whose cookie the request sends (from this server's own
@@ -88,7 +116,7 @@ where
              revoke`",
         ));
     }
-    guard::same_origin(app, headers)?;
+    guard::same_origin(public_url(app), headers)?;
     read_body(body, 0).await?;
     if let Some(Credential::Cookie(secret)) = credential {
         app.tokens().close_session(&secret);
@@ -101,7 +129,7 @@ where
         warp::http::Response::builder().status(StatusCode::NO_CONTENT)
     };
     Ok(builder
-        .header("set-cookie", guard::ended_session_cookie_header(app))
+        .header("set-cookie", ended_session_cookie(public_url(app)))
         .header("cache-control", "no-store")
         .body(Bytes::new().into())
         .expect("valid response"))
@@ -115,5 +143,28 @@ fn navigates(headers: &HeaderMap) -> bool {
     match header("sec-fetch-mode") {
         Some(mode) => mode == "navigate",
         None => header("accept").is_some_and(|a| a.contains("text/html")),
+    }
+}
+
+/// The `Set-Cookie` value that gives a browser the session `secret`:
+/// HttpOnly (no script reads it), SameSite=Strict (no other site's page
+/// sends it), for the whole site, and Secure when the public URL is https.
+fn session_cookie(public: Option<&PublicUrl>, secret: &str) -> String {
+    format!("{SESSION_COOKIE}={secret}; {}", cookie_attributes(public))
+}
+
+/// The `Set-Cookie` value that makes a browser forget its session cookie.
+fn ended_session_cookie(public: Option<&PublicUrl>) -> String {
+    format!(
+        "{SESSION_COOKIE}=; {}; Max-Age=0",
+        cookie_attributes(public)
+    )
+}
+
+fn cookie_attributes(public: Option<&PublicUrl>) -> &'static str {
+    if public.is_some_and(PublicUrl::is_https) {
+        "HttpOnly; SameSite=Strict; Path=/; Secure"
+    } else {
+        "HttpOnly; SameSite=Strict; Path=/"
     }
 }

@@ -16,9 +16,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::stream::BoxStream;
 use futures::StreamExt;
-use passerelle::api::guard::PublicUrl;
-use passerelle::api::{self, ApiConfig, App};
+use passerelle::api::{ApiConfig, App};
 use passerelle::auth::Role;
+use passerelle::http::guard::PublicUrl;
 use passerelle_events::{EventLog, Ledger, SqliteStore, Submission};
 use passerelle_projections::views::Settings;
 use reqwest::header::HeaderMap;
@@ -173,10 +173,10 @@ impl Reply {
 #[track_caller]
 pub fn conforms(method: &Method, template: &str, reply: &Reply) {
     // Paths outside the API (the web pages, `/login`) are not in the document.
-    let Some(relative) = template.strip_prefix(api::openapi::BASE_PATH) else {
+    let Some(relative) = template.strip_prefix(crate::openapi::BASE_PATH) else {
         return;
     };
-    if !api::openapi::ROUTES.contains(&(method.as_str(), relative)) {
+    if !crate::openapi::routes().contains(&(method.as_str(), relative)) {
         return;
     }
     let ct = reply.content_type();
@@ -187,9 +187,13 @@ pub fn conforms(method: &Method, template: &str, reply: &Reply) {
     } else {
         Value::String(reply.text())
     };
-    if let Err(errors) =
-        api::openapi::validate_response(method.as_str(), template, reply.status.as_u16(), ct, &body)
-    {
+    if let Err(errors) = crate::openapi::validate_response(
+        method.as_str(),
+        template,
+        reply.status.as_u16(),
+        ct,
+        &body,
+    ) {
         panic!(
             "{method} {template} → {} does not conform to the OpenAPI document:\n  {}\nbody: {}",
             reply.status,
@@ -370,7 +374,7 @@ impl TestApp {
             brussels_admin: token("bob brussels admin", Role::Admin, Some("brussels")),
         };
         let (tx, rx) = oneshot::channel::<()>();
-        let server = api::serve(
+        let server = passerelle::server::serve(
             app.clone(),
             "127.0.0.1:0".parse().expect("an address"),
             async {
@@ -573,7 +577,7 @@ impl TestApp {
             .get("content-type")
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
-        if let Err(errors) = api::openapi::validate_response(
+        if let Err(errors) = crate::openapi::validate_response(
             "GET",
             "/api/v1/events/stream",
             200,

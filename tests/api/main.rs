@@ -7,6 +7,8 @@ mod connections;
 mod csrf;
 mod helpers;
 mod input;
+#[path = "../support/openapi.rs"]
+mod openapi;
 mod privacy;
 mod rights;
 mod robustness;

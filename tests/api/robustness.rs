@@ -76,7 +76,7 @@ fn credentials(app: &TestApp, who: &str, revoked: &Token) -> Vec<(String, String
             .expect("a session");
         vec![(
             "cookie".into(),
-            format!("{}={secret}", passerelle::api::guard::SESSION_COOKIE),
+            format!("{}={secret}", passerelle::http::guard::SESSION_COOKIE),
         )]
     };
     let t = &app.tokens;
@@ -99,7 +99,7 @@ fn credentials(app: &TestApp, who: &str, revoked: &Token) -> Vec<(String, String
             "cookie".into(),
             format!(
                 "{}=psls_0000000000000000000000000000",
-                passerelle::api::guard::SESSION_COOKIE
+                passerelle::http::guard::SESSION_COOKIE
             ),
         )],
         other => panic!("unknown sender {other:?} in the matrix"),

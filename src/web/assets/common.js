@@ -78,12 +78,33 @@ const P = (() => {
   /** Where the tab keeps the log position of its latest append. */
   const WRITTEN = "passerelle.written";
 
-  /** GET /api/v1/{path} with query params (empty ones left out). */
-  async function api(path, params) {
-    const url = new URL("/api/v1/" + path, location.origin);
+  /** The path of the API operation `op` (its operation id in the OpenAPI
+   * document and in ROUTES, from routes.js), its `{…}` segments taken from
+   * `params`; returns the path and the other params. */
+  function opPath(op, params) {
+    const template = ROUTES.ops[op];
+    if (!template) throw new Error("no API operation " + op);
+    const rest = { ...params };
+    const path = template.replace(/\{(\w+)\}/g, (_, k) => { const v = rest[k]; delete rest[k]; return encodeURIComponent(v); });
+    return [path, rest];
+  }
+
+  /** Operations that read no projection, so no log position. */
+  const UNPOSITIONED = ["listEvents", "getMe", "getMetrics"];
+
+  /** GET of the API operation `op` (e.g. "getNetwork") with query params
+   * (empty ones left out). */
+  function api(op, params) {
+    const [path, rest] = opPath(op, params);
+    return get(path, rest, !UNPOSITIONED.includes(op));
+  }
+
+  /** GET of an API path with query params. */
+  async function get(path, params, positioned) {
+    const url = new URL(path, location.origin);
     // Read-your-writes: every read reflects at least what this tab recorded.
     const written = Number(sessionStorage.getItem(WRITTEN) || 0);
-    const added = written > 0 && !/^(events|me|metrics)\b/.test(path) && !(params && params.min_position);
+    const added = positioned && written > 0 && !(params && params.min_position);
     const query = added ? { ...params, min_position: written } : params;
     for (const [k, v] of Object.entries(query || {})) {
       if (v !== undefined && v !== null && v !== "") url.searchParams.set(k, v);
@@ -94,15 +115,15 @@ const P = (() => {
         (await response.clone().json().catch(() => ({}))).type === "/problems/unavailable") {
       // The server no longer has that position (a new store): forget it.
       sessionStorage.removeItem(WRITTEN);
-      return api(path, params);
+      return get(path, params, positioned);
     }
     return handle(response);
   }
 
-  /** GET of a link an answer gave (a `next` page): /api/v1/… with its query. */
+  /** GET of a link an answer gave (a `next` page): an API path with its query. */
   function follow(link) {
     const url = new URL(link, location.origin);
-    return api(url.pathname.replace(/^\/api\/v1\//, ""), Object.fromEntries(url.searchParams));
+    return get(url.pathname, Object.fromEntries(url.searchParams), true);
   }
 
   /** The whole of `key` from `first` on: its items, then those of each page
@@ -118,14 +139,14 @@ const P = (() => {
   }
 
   /** A paged read with the whole of its list `key` (every page, 1000 at a time). */
-  async function all(path, params, key) {
-    const first = await api(path, { ...params, limit: 1000 });
+  async function all(op, params, key) {
+    const first = await api(op, { ...params, limit: 1000 });
     return { ...first, [key]: await rest(first, key), next: null };
   }
 
-  /** POST /api/v1/events with one event or an array. */
+  /** Appends one event or an array (`appendEvents`). */
   async function post(events) {
-    const stored = await handle(await fetch("/api/v1/events", {
+    const stored = await handle(await fetch(opPath("appendEvents", {})[0], {
       method: "POST", credentials: "same-origin",
       headers: { "content-type": "application/json", accept: "application/json" },
       body: JSON.stringify(events),
@@ -140,7 +161,7 @@ const P = (() => {
     const out = [];
     let after = 0;
     for (;;) {
-      const page = await api("events", { programme, after, limit: 1000 });
+      const page = await api("listEvents", { programme, after, limit: 1000 });
       out.push(...page.events);
       if (page.events.length < 1000 || page.next_after >= page.position) return out;
       after = page.next_after;
@@ -185,9 +206,10 @@ const P = (() => {
     else url.searchParams.set(name, value);
     history.replaceState(null, "", url);
   }
-  /** A link to a page keeping the programme. */
-  function link(path, programme, extra) {
-    const url = new URL(path, location.origin);
+  /** A link to the page `name` (its script: "map", "gaps", …) keeping the programme. */
+  function link(name, programme, extra) {
+    const page = ROUTES.pages.find(([, n]) => n === name);
+    const url = new URL(page ? page[0] : "/", location.origin);
     if (programme) url.searchParams.set("programme", programme);
     for (const [k, v] of Object.entries(extra || {})) if (v) url.searchParams.set(k, v);
     return url.pathname + url.search + (extra && extra.hash ? "#" + extra.hash : "");
@@ -216,7 +238,7 @@ const P = (() => {
     if (m.dataset.signin) return;
     m.dataset.signin = "1";
     document.body.dataset.ready = "signin";
-    const form = h("form", { method: "post", action: "/login", class: "signin-form" },
+    const form = h("form", { method: "post", action: ROUTES.login, class: "signin-form" },
       h("label", { for: "token" }, t("signin.token")),
       h("input", { id: "token", name: "token", type: "password", autocomplete: "off", required: true, spellcheck: "false" }),
       h("button", { type: "submit" }, t("signin.submit")));
@@ -231,15 +253,13 @@ const P = (() => {
   /** Text with `code` spans. */
   function code(text) { return text.split("`").map((part, i) => (i % 2 ? h("code", {}, part) : part)); }
 
-  const PAGES = [["/", "map"], ["/gaps", "gaps"], ["/participation", "participation"], ["/record", "record"], ["/compare", "compare"], ["/log", "log"]];
-
   function header(programme) {
     const here = document.body.dataset.page;
     const nav = document.getElementById("nav");
     // The event log is offered to the roles that may read it (known once /me answered).
-    const pages = PAGES.filter(([, name]) => name !== "log" || can.log);
-    fill(nav, h("ul", {}, pages.map(([path, name]) => h("li", {},
-      h("a", { href: link(path, programme), "aria-current": name === here ? "page" : null }, t("nav." + name))))));
+    const pages = ROUTES.pages.filter(([, name]) => name !== "log" || can.log);
+    fill(nav, h("ul", {}, pages.map(([, name]) => h("li", {},
+      h("a", { href: link(name, programme), "aria-current": name === here ? "page" : null }, t("nav." + name))))));
     const b = document.getElementById("lang");
     b.textContent = t("lang.switch");
     b.setAttribute("aria-label", t("lang.switch.label"));
@@ -258,7 +278,7 @@ const P = (() => {
   const can = {
     get write() { return ctx.me && (ctx.me.role === "admin" || ctx.me.role === "coordinator"); },
     get note() { return ctx.me && ctx.me.role !== "viewer"; },
-    /** Read the raw event log (/api/v1/events): admins and coordinators only. */
+    /** Read the raw event log (listEvents): admins and coordinators only. */
     get log() { return Boolean(ctx.me && (ctx.me.role === "admin" || ctx.me.role === "coordinator")); },
   };
 
@@ -266,8 +286,8 @@ const P = (() => {
     document.documentElement.lang = lang;
     header(param("programme"));
     try {
-      ctx.me = await api("me");
-      ctx.programmes = (await all("programmes", {}, "programmes")).programmes;
+      ctx.me = await api("getMe");
+      ctx.programmes = (await all("listProgrammes", {}, "programmes")).programmes;
     } catch (e) { fail(e); return; }
     const ids = ctx.programmes.map((p) => p.id);
     const wanted = param("programme") || localStorage.getItem("passerelle.programme");

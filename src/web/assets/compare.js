@@ -18,7 +18,7 @@ P.page(async ({ main, programmes }) => {
   main.append(h("div", { class: "toolbar" }, pick("left", left, t("compare.left")), pick("right", right, t("compare.right"))));
 
   const load = async (id) => {
-    const [net, gaps, part] = await Promise.all([P.api("network", { programme: id }), P.all("gaps", { programme: id }, "findings"), P.api("participation", { programme: id })]);
+    const [net, gaps, part] = await Promise.all([P.api("getNetwork", { programme: id }), P.all("getGaps", { programme: id }, "findings"), P.api("getParticipation", { programme: id })]);
     return { p: programmes.find((x) => x.id === id), net, gaps, part };
   };
   const sides = await Promise.all([load(left), load(right)]);
@@ -29,7 +29,7 @@ P.page(async ({ main, programmes }) => {
     cols.append(h("section", { class: "compare-col", "aria-labelledby": "c-" + side.p.id },
       h("h2", { id: "c-" + side.p.id }, side.p.name, " ", h("span", { class: "muted" }, `(${P.word("programme.role", side.p.role)}, ${side.p.country || ""})`)),
       h("p", { class: "small muted" }, t("compare.asof", { date: P.date(side.net.as_of) }), " · ",
-        h("a", { href: P.link("/", side.p.id) }, t("compare.open"))),
+        h("a", { href: P.link("map", side.p.id) }, t("compare.open"))),
       host));
     const draw = NetDraw.create(host, { label: t("map.label", { programme: side.p.name }), interactive: false });
     draw.render(side.net, { metric: "betweenness", labels: 6 });

@@ -10,14 +10,14 @@ P.page(async ({ main, programme }) => {
     "broker_dependency", "siloed_sector", "missing_sector", "suggested_introduction", "participation"];
   const SEVERITIES = ["high", "medium", "low"];
   const [gaps, directory, needs, log] = await Promise.all([
-    P.all("gaps", { programme, as_of: asOf || undefined }, "findings"), P.all("stakeholders", { programme }, "stakeholders"),
-    P.all("needs", { programme }, "needs"), P.can.log ? P.events(programme) : [],
+    P.all("getGaps", { programme, as_of: asOf || undefined }, "findings"), P.all("listStakeholders", { programme }, "stakeholders"),
+    P.all("listNeeds", { programme }, "needs"), P.can.log ? P.events(programme) : [],
   ]);
   // Each finding with the whole of its evidence (the report gives the first ids).
   await Promise.all(gaps.findings.filter((f) => f.evidence_next).map(async (f) => {
     f.evidence = await P.rest(f, "evidence", "evidence_next", "next");
   }));
-  let notes = (await P.all("notes", { programme }, "notes")).notes;
+  let notes = (await P.all("listNotes", { programme }, "notes")).notes;
   const names = new Map(directory.stakeholders.map((s) => [s.id, s.name]));
   const needById = new Map(needs.needs.map((n) => [n.id, n]));
   const events = new Map(log.map((e) => [e.id, e]));
@@ -54,7 +54,7 @@ P.page(async ({ main, programme }) => {
   if (location.hash) document.getElementById(location.hash.slice(1))?.scrollIntoView();
 
   function subjectChip(x) {
-    if (names.has(x)) return h("a", { class: "chip", href: P.link("/", programme, { focus: x, as_of: asOf }) }, P.short(names.get(x), 40));
+    if (names.has(x)) return h("a", { class: "chip", href: P.link("map", programme, { focus: x, as_of: asOf }) }, P.short(names.get(x), 40));
     if (needById.has(x)) return h("a", { class: "chip need", href: "#need-" + x }, needById.get(x).description ? P.short(needById.get(x).description, 40) : x);
     return h("span", { class: "chip plain" }, P.word("theme", x));
   }
@@ -63,7 +63,7 @@ P.page(async ({ main, programme }) => {
     const e = events.get(id);
     const label = e ? `${e.type} · ${P.date(e.occurred_at)}` : t("gaps.evidence.item", { n: i + 1 });
     if (!P.can.log) return h("span", { title: id }, label);
-    return h("a", { href: P.link("/log", programme, { hash: "ev-" + id }), title: id }, label);
+    return h("a", { href: P.link("log", programme, { hash: "ev-" + id }), title: id }, label);
   }
 
   function card(f) {
@@ -74,7 +74,7 @@ P.page(async ({ main, programme }) => {
         h("span", { class: "label" }, t("gaps.subjects")), " ", f.subjects.map(subjectChip)),
       f.evidence.length ? h("details", { class: "evidence" }, h("summary", {}, `${t("gaps.evidence")} (${f.evidence.length})`),
         h("ul", {}, f.evidence.map((id, i) => h("li", {}, evidenceLink(id, i))))) : null,
-      h("a", { class: "small", href: P.link("/", programme, { as_of: asOf, focus: f.subjects.find((x) => names.has(x)) }) }, t("gaps.onmap")));
+      h("a", { class: "small", href: P.link("map", programme, { as_of: asOf, focus: f.subjects.find((x) => names.has(x)) }) }, t("gaps.onmap")));
     const aboutOptions = [["gap", f.id, t("gaps.note.finding")],
       ...f.subjects.filter((x) => names.has(x)).map((x) => ["stakeholder", x, P.short(names.get(x), 40)]),
       ...f.subjects.filter((x) => needById.has(x)).map((x) => ["need", x, P.short(needById.get(x).description || x, 40)])];
@@ -119,7 +119,7 @@ P.page(async ({ main, programme }) => {
         if (text.value.trim()) event.data.text = text.value.trim();
         try {
           const stored = await P.post(event);
-          notes = (await P.all("notes", { programme, min_position: stored.position }, "notes")).notes;
+          notes = (await P.all("listNotes", { programme, min_position: stored.position }, "notes")).notes;
           draw();
           P.notice(t("gaps.note.saved"), "ok");
         } catch (x) {

@@ -6,8 +6,8 @@ P.page(async ({ main, programme }) => {
   const { h, t } = P;
   const name = P.ctx.programmes.find((p) => p.id === programme)?.name || programme;
   const [latest, ms, directory, notes] = await Promise.all([
-    P.api("network", { programme }), P.all("milestones", { programme }, "milestones"),
-    P.all("stakeholders", { programme }, "stakeholders"), P.all("notes", { programme }, "notes"),
+    P.api("getNetwork", { programme }), P.all("listMilestones", { programme }, "milestones"),
+    P.all("listStakeholders", { programme }, "stakeholders"), P.all("listNotes", { programme }, "notes"),
   ]);
   const milestones = ms.milestones;
   const names = new Map(directory.stakeholders.map((s) => [s.id, s.name]));
@@ -100,7 +100,7 @@ P.page(async ({ main, programme }) => {
     const m = milestones.find((x) => x.id === msSel.value);
     if (!m) return;
     try {
-      const d = await P.api("diff", { programme, milestone: m.id });
+      const d = await P.api("getDiff", { programme, milestone: m.id });
       st.diff = { ...d, label: m.label };
       slider.value = String(monthIndex(d.to.as_of));
       await load(d.to.as_of);
@@ -117,7 +117,7 @@ P.page(async ({ main, programme }) => {
     mapHost.setAttribute("aria-busy", "true");
     try {
       const params = { programme, as_of: asOf || undefined };
-      const [net, gaps] = await Promise.all([P.api("network", params), P.all("gaps", params, "findings")]);
+      const [net, gaps] = await Promise.all([P.api("getNetwork", params), P.all("getGaps", params, "findings")]);
       if (mine !== seq) return;
       st.net = net; st.gaps = gaps;
       for (const n of net.nodes) if (!places.has(n.id)) places.set(n.id, { x: n.x, y: n.y });
@@ -153,7 +153,7 @@ P.page(async ({ main, programme }) => {
     P.fill(findings, 
       h("h2", { id: "findings-title" }, t("findings.title", { n: list.length })),
       h("p", { class: "muted small" }, t("findings.hint"), " ",
-        h("a", { href: P.link("/gaps", programme, { as_of: st.asOf }) }, t("findings.all"))),
+        h("a", { href: P.link("gaps", programme, { as_of: st.asOf }) }, t("findings.all"))),
       st.finding ? h("button", { type: "button", class: "linkish", onclick: () => { clearHighlight(); redraw(); renderFindings(); } }, t("findings.clear")) : null,
       h("ul", { class: "finding-list" }, sorted.map((f) => h("li", {},
         h("button", { type: "button", class: "finding" + (st.finding === f.id ? " active" : ""), "aria-pressed": String(st.finding === f.id),
@@ -200,7 +200,7 @@ P.page(async ({ main, programme }) => {
     const id = st.selected;
     let d;
     try {
-      d = await P.api("stakeholders/" + encodeURIComponent(id), { programme, as_of: st.asOf || undefined, limit: 1000 });
+      d = await P.api("getStakeholder", { id, programme, as_of: st.asOf || undefined, limit: 1000 });
       const [ties, contacts] = await Promise.all([P.rest(d, "ties", "ties_next"), P.rest(d, "contacts", "contacts_next")]);
       d = { ...d, ties, contacts };
     } catch (e) {

@@ -6,7 +6,7 @@
 "use strict";
 P.page(async ({ main, programme }) => {
   const { h, s, t } = P;
-  const part = await P.api("participation", { programme });
+  const part = await P.api("getParticipation", { programme });
   const sessions = part.sessions;
   const LEVELS = ["inform", "consult", "involve", "collaborate", "empower"];
   const C = { women: "#b5446e", men: "#2f6690", undisclosed: "#9a9a9a", first_time: "#e09f3e", returning: "#335c67", total: "#1f4e79" };
@@ -40,7 +40,7 @@ P.page(async ({ main, programme }) => {
     table([t("part.date"), t("part.session"), t("part.first_time"), t("part.returning.s")],
       sessions.map((x) => [label(x), x.title, cnt(x.first_time), cnt(x.returning)]))));
 
-  const groupNames = new Map((await P.all("stakeholders", { programme }, "stakeholders")).stakeholders.map((x) => [x.id, x.name]));
+  const groupNames = new Map((await P.all("listStakeholders", { programme }, "stakeholders")).stakeholders.map((x) => [x.id, x.name]));
   grid.append(chart("levels", t("part.levels"), levels(),
     table([t("part.date"), t("part.session"), t("part.level")], sessions.map((x) => [label(x), x.title, P.word("level", x.level)]))));
 

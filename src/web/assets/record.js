@@ -73,7 +73,7 @@ P.page(async ({ main, programme, me }) => {
   }
 
   async function loadStakeholders(minPosition) {
-    const body = await P.all("stakeholders", { programme, min_position: minPosition }, "stakeholders");
+    const body = await P.all("listStakeholders", { programme, min_position: minPosition }, "stakeholders");
     stakeholders = body.stakeholders.filter((s) => !s.archived).sort((a, b) => a.name.localeCompare(b.name));
   }
 
@@ -127,7 +127,7 @@ P.page(async ({ main, programme, me }) => {
       try {
         const stored = await P.post(event);
         P.fill(status, t("record.saved", { position: stored.position }), " ",
-          h("a", { href: P.link("/", programme, { focus: event.data.from || event.data.stakeholder || (event.data.between || [])[0] }) }, t("record.onmap")));
+          h("a", { href: P.link("map", programme, { focus: event.data.from || event.data.stakeholder || (event.data.between || [])[0] }) }, t("record.onmap")));
         el.reset();
         await loadStakeholders(stored.position);
         refreshOptions();

@@ -2,7 +2,7 @@
 //! (decision 013): its credential — a bearer token or the browser session
 //! cookie —, that a write made with the session cookie comes from this
 //! server's own pages, and that its body is labelled with the media type the
-//! route reads. Also the session cookie itself and the server's public
+//! route reads. Also the session cookie's name and the server's public
 //! address, which these rules depend on.
 //!
 //! A browser sends the session cookie with every request to this server,
@@ -15,18 +15,12 @@
 //!
 //! This module decides; it reads no body and knows no route.
 
-use std::time::Duration;
-
 use warp::http::{HeaderMap, Method};
 
 use super::problem::Problem;
-use super::state::App;
 
 /// The name of the session cookie set by `/login`.
 pub const SESSION_COOKIE: &str = "passerelle_session";
-
-/// How long a browser session lasts.
-pub const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 
 /// The longest header value quoted back in a problem's detail, in characters.
 const QUOTED_CHARS: usize = 80;
@@ -157,7 +151,7 @@ pub fn writes(method: &Method) -> bool {
 /// from this server's own pages: `Origin`, when sent, must be the server's
 /// origin ([`own_origin`]); `Sec-Fetch-Site`, when sent, must be
 /// `same-origin`; and one of the two must be sent.
-pub fn same_origin(app: &App, headers: &HeaderMap) -> Result<(), Problem> {
+pub fn same_origin(public: Option<&PublicUrl>, headers: &HeaderMap) -> Result<(), Problem> {
     let origin = single(headers, "origin").map_err(refused)?;
     let site = single(headers, "sec-fetch-site").map_err(refused)?;
     if let Some(site) = site {
@@ -170,7 +164,7 @@ pub fn same_origin(app: &App, headers: &HeaderMap) -> Result<(), Problem> {
     }
     match origin {
         Some(origin) => {
-            let own = own_origin(app, headers).map_err(refused)?;
+            let own = own_origin(public, headers).map_err(refused)?;
             if origin == own {
                 Ok(())
             } else {
@@ -203,8 +197,8 @@ fn refused(why: String) -> Problem {
 /// `Host` header then plays no part), else `http://` and the `Host` header.
 /// A forged `Host` gains nothing: it changes the origin a request is
 /// compared with, not the cookie a browser sends, which it keeps per host.
-fn own_origin(app: &App, headers: &HeaderMap) -> Result<String, String> {
-    if let Some(public) = &app.inner.config.public_url {
+fn own_origin(public: Option<&PublicUrl>, headers: &HeaderMap) -> Result<String, String> {
+    if let Some(public) = public {
         return Ok(public.origin().to_owned());
     }
     let host = single(headers, "host")?.ok_or_else(|| {
@@ -308,32 +302,6 @@ fn quote(text: &str) -> String {
     match text.char_indices().nth(QUOTED_CHARS) {
         Some((i, _)) => format!("{:?}…", &text[..i]),
         None => format!("{text:?}"),
-    }
-}
-
-/// The `Set-Cookie` value that gives a browser the session `secret`:
-/// HttpOnly (no script reads it), SameSite=Strict (no other site's page
-/// sends it), for the whole site, and Secure when the public URL is https.
-pub fn session_cookie_header(app: &App, secret: &str) -> String {
-    format!("{SESSION_COOKIE}={secret}; {}", cookie_attributes(app))
-}
-
-/// The `Set-Cookie` value that makes a browser forget its session cookie.
-pub fn ended_session_cookie_header(app: &App) -> String {
-    format!("{SESSION_COOKIE}=; {}; Max-Age=0", cookie_attributes(app))
-}
-
-fn cookie_attributes(app: &App) -> &'static str {
-    let https = app
-        .inner
-        .config
-        .public_url
-        .as_ref()
-        .is_some_and(PublicUrl::is_https);
-    if https {
-        "HttpOnly; SameSite=Strict; Path=/; Secure"
-    } else {
-        "HttpOnly; SameSite=Strict; Path=/"
     }
 }
 

@@ -29,8 +29,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, Semaphore};
 
-use super::problem::Problem;
-use super::{ApiConfig, App};
+use crate::api::{ApiConfig, App};
+use crate::http::problem::Problem;
 
 /// File descriptors kept, below the open-file limit, for the store, the log,
 /// the runtime and refusals (a server uses about 20 besides its connections).
@@ -76,7 +76,7 @@ pub(super) async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let cap = fitted_cap(&app.inner.config);
-    let service = TowerToHyperService::new(warp::service(super::routes::routes(app.clone())));
+    let service = TowerToHyperService::new(warp::service(super::filter(app.clone())));
     let server = Server::new(app.clone(), cap, service);
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);

@@ -87,7 +87,7 @@ impl Problem {
     }
 
     /// 405: the route exists with other methods, listed in `Allow`.
-    pub fn method_not_allowed(detail: impl Into<String>, allow: &'static str) -> Self {
+    pub fn method_not_allowed(detail: impl Into<String>, allow: impl Into<String>) -> Self {
         let mut p = Self::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "/problems/method-not-allowed",
