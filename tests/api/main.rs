@@ -1309,6 +1309,36 @@ mod service {
     }
 
     #[tokio::test]
+    async fn metrics_count_a_method_a_client_invents_as_other() {
+        let app = TestApp::spawn_empty().await;
+        let viewer = &app.tokens.viewer;
+        for method in ["BREW", "PROPFIND"] {
+            let method = Method::from_bytes(method.as_bytes()).unwrap();
+            let reply = app
+                .send(method, "/api/v1/stakeholders", viewer.into(), "", &[], None)
+                .await;
+            assert!(reply.status.is_client_error(), "{}", reply.status);
+        }
+
+        let text = app.metrics(&app.tokens.admin).await.expect(200).text();
+
+        let counted: u64 = text
+            .lines()
+            .filter_map(|l| {
+                l.strip_prefix(
+                    r#"passerelle_http_requests_total{method="other",route="/api/v1/stakeholders","#,
+                )
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum();
+        assert_eq!(counted, 2, "{text}");
+        assert!(
+            !text.contains("BREW") && !text.contains("PROPFIND"),
+            "{text}"
+        );
+    }
+
+    #[tokio::test]
     async fn unknown_routes_are_404_and_other_methods_405_problems() {
         let app = TestApp::spawn_empty().await;
         let viewer = (&app.tokens.viewer).into();
