@@ -4,7 +4,14 @@
 //!
 //! This module owns the generative model and nothing else: it never touches a
 //! store, never reads the clock and keeps no output-affecting state in a hash
-//! map, so the same [`GenerateConfig`] always yields the same bytes. Every
+//! map, so the same [`GenerateConfig`] always yields the same bytes. It keeps
+//! no schema of its own: each event is built as the events crate's typed
+//! [`Event`] (ids, themes and texts parsed as any new event's are; kinds,
+//! channels, outcomes, levels, priorities and milestone kinds as its enums;
+//! themes from [`Theme::REFERENCE`]) and written by [`NewEvent::write_json`].
+//! What is the generator's own is keyed by those values: the weights of its
+//! draws, the words of its texts, a few themes beyond the reference
+//! vocabulary, the territories. Every
 //! event it writes is valid when imported in order (references registered
 //! earlier, never archived, ids unique, counts consistent); the integration
 //! tests record whole runs through the `Ledger` to prove it.
@@ -97,20 +104,30 @@
 //!
 //! # Speed
 //!
-//! One pass, O(1) work per event, serde straight into a 64 KiB `BufWriter`:
-//! 1,000,000 events (10,000 stakeholders, 270 MB) in ≈ 1.2 s of CPU in a
-//! release build (≈ 800,000 events/s) with ≈ 40 MB of memory.
+//! One pass, O(1) work per event, each typed event serialised straight into a
+//! 64 KiB `BufWriter`, with memory for the model's state only (≈ 40 MB at
+//! 10,000 stakeholders and 1,000,000 events, 270 MB of output).
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::fmt;
 use std::io::{self, BufWriter, Write};
 
-use chrono::{Datelike, Days, NaiveDate, Weekday};
-use passerelle_events::values::ProgrammeId;
+use chrono::{Datelike, Days, NaiveDate, NaiveTime, Weekday};
+use passerelle_events::event::{
+    About, Beneficiaries, Channel, CoCreationSessionHeld, Contact, Country, Level, MilestoneKind,
+    MilestoneMarked, NeedAddressed, NeedDeclared, NeedWithdrawn, Outcome, OutreachContactLogged,
+    ParticipantAttended, PartnershipEnded, PartnershipFormed, PartnershipKind, PartnershipRevised,
+    Priority, ProgrammeDefined, ReviewNoteAdded, Role, StakeholderArchived, StakeholderKind,
+    StakeholderProfileChanged, StakeholderRegistered,
+};
+use passerelle_events::personal::Personal;
+use passerelle_events::values::{
+    Day, Email, OccurredAt, ParticipantCode, Phone, ProgrammeId, Slug, Text, Theme,
+};
+use passerelle_events::{Event, NewEvent};
+use passerelle_projections::gaps::FindingKind;
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde::Serialize;
-use uuid::Uuid;
 
 /// New distinct tied pairs per event after the registrations, measured at
 /// 10,000 stakeholders and 50,000 ties (see the module docs).
@@ -262,7 +279,7 @@ pub fn events_for_ties(cfg: &GenerateConfig, ties: u64) -> io::Result<usize> {
 /// Fails only on a write error or a programme id that is not a slug
 /// (`InvalidInput`).
 pub fn generate(cfg: &GenerateConfig, out: &mut impl Write) -> io::Result<GenerateSummary> {
-    ProgrammeId::parse(&cfg.programme)
+    let programme = ProgrammeId::parse(&cfg.programme)
         .map_err(|m| io::Error::new(io::ErrorKind::InvalidInput, format!("programme: {m}")))?;
     let n = cfg.events;
     let registered = cfg.stakeholders.min(n.saturating_sub(1));
@@ -281,18 +298,19 @@ pub fn generate(cfg: &GenerateConfig, out: &mut impl Write) -> io::Result<Genera
     let mut em = Emitter {
         out: BufWriter::with_capacity(1 << 16, out),
         ids: stream(cfg.seed, 2),
-        programme: cfg.programme.clone(),
-        now: String::with_capacity(24),
+        programme,
+        now: OccurredAt::from_datetime(cfg.start.and_time(NaiveTime::MIN).and_utc()),
         today: cfg.start,
-        counts: [0; TYPE_COUNT],
+        counts: BTreeMap::new(),
     };
     let mut first = None;
     let (mut late_done, mut act_done) = (0usize, 0usize);
     for i in 0..n {
-        let day = clock.tick(i as u64, &mut em.now);
+        let (now, day) = clock.tick(i as u64);
+        em.now = now;
         em.today = clock.dates[day];
         if i == 0 {
-            first = Some(em.now.clone());
+            first = Some(now.to_canonical());
             model.define_programme(&mut em)?;
         } else if model.sh.len() < initial {
             model.register(&mut em)?;
@@ -305,20 +323,15 @@ pub fn generate(cfg: &GenerateConfig, out: &mut impl Write) -> io::Result<Genera
         }
     }
     em.out.flush()?;
-    let written: u64 = em.counts.iter().sum();
+    let written: u64 = em.counts.values().sum();
     debug_assert_eq!(written, n as u64, "one event per step");
     Ok(GenerateSummary {
         events: written,
-        per_type: TYPE_NAMES
-            .iter()
-            .zip(em.counts)
-            .filter(|(_, c)| *c > 0)
-            .map(|(t, c)| (*t, c))
-            .collect(),
+        per_type: em.counts,
         stakeholders_requested: cfg.stakeholders,
         stakeholders_registered: model.sh.len(),
         tied_pairs: model.ties.len() as u64,
-        last_occurred_at: (n > 0).then(|| em.now.clone()),
+        last_occurred_at: (n > 0).then(|| em.now.to_canonical()),
         first_occurred_at: first,
     })
 }
@@ -332,48 +345,10 @@ fn stream(seed: u64, n: u64) -> ChaCha8Rng {
 // ---------------------------------------------------------------------------
 // Vocabulary
 
-/// The event types the generator writes: the catalogue
-/// ([`passerelle_events::Event::TYPES`]) but `PersonalDataErased`, which only
-/// the erase command writes. `T_*` below index it.
-const TYPE_COUNT: usize = 15;
-const TYPE_NAMES: &[&str] = {
-    let (written, _erased) = passerelle_events::Event::TYPES.split_at(TYPE_COUNT);
-    written
-};
-const T_PROGRAMME: usize = 0;
-const T_REGISTERED: usize = 1;
-const T_PROFILE: usize = 2;
-const T_ARCHIVED: usize = 3;
-const T_OUTREACH: usize = 4;
-const T_FORMED: usize = 5;
-const T_REVISED: usize = 6;
-const T_ENDED: usize = 7;
-const T_SESSION: usize = 8;
-const T_ATTENDED: usize = 9;
-const T_NEED: usize = 10;
-const T_ADDRESSED: usize = 11;
-const T_WITHDRAWN: usize = 12;
-const T_MILESTONE: usize = 13;
-const T_NOTE: usize = 14;
-
-/// Theme slugs: the 15 of the reference vocabulary, in its order, then a few
-/// other slugs that real programmes use.
-const THEMES: [&str; 21] = [
-    "employment",
-    "language",
-    "housing",
-    "social_support",
-    "rights",
-    "violence_against_women",
-    "childcare",
-    "interpreting",
-    "digital_inclusion",
-    "health",
-    "education",
-    "funding",
-    "political_support",
-    "precariousness",
-    "community_outreach",
+/// Theme slugs the generator draws beyond the reference vocabulary
+/// ([`Theme::REFERENCE`]): others that real programmes use. A theme is an
+/// index into the reference themes, then these.
+const OTHER_THEMES: [&str; 6] = [
     "mentoring",
     "youth",
     "culture",
@@ -381,25 +356,56 @@ const THEMES: [&str; 21] = [
     "food_aid",
     "mobility",
 ];
-const REFERENCE_THEMES: usize = 15;
-const EMPLOYMENT: u8 = 0;
-const LANGUAGE: u8 = 1;
-const HOUSING: u8 = 2;
-const SOCIAL: u8 = 3;
-const RIGHTS: u8 = 4;
-const VAW: u8 = 5;
-const CHILDCARE: u8 = 6;
-const INTERPRETING: u8 = 7;
-const DIGITAL: u8 = 8;
-const HEALTH: u8 = 9;
-const EDUCATION: u8 = 10;
-const FUNDING: u8 = 11;
-const POLITICAL: u8 = 12;
-const PRECARIOUS: u8 = 13;
-const OUTREACH: u8 = 14;
+const REFERENCE_THEMES: usize = Theme::REFERENCE.len();
+const THEME_COUNT: usize = REFERENCE_THEMES + OTHER_THEMES.len();
 
-/// Theme slugs as words, for titles and texts.
-const THEME_WORDS: [&str; 21] = [
+/// The slug of theme `t`.
+fn theme_slug(t: usize) -> &'static str {
+    match Theme::REFERENCE.get(t) {
+        Some(slug) => slug,
+        None => OTHER_THEMES[t - REFERENCE_THEMES],
+    }
+}
+
+/// The index of a reference theme; a slug outside the vocabulary does not
+/// compile.
+const fn reference(slug: &str) -> u8 {
+    let mut i = 0;
+    while i < REFERENCE_THEMES {
+        let t = Theme::REFERENCE[i].as_bytes();
+        let s = slug.as_bytes();
+        if t.len() == s.len() {
+            let mut k = 0;
+            while k < t.len() && t[k] == s[k] {
+                k += 1;
+            }
+            if k == t.len() {
+                return i as u8;
+            }
+        }
+        i += 1;
+    }
+    panic!("not a theme of the reference vocabulary")
+}
+
+const EMPLOYMENT: u8 = reference("employment");
+const LANGUAGE: u8 = reference("language");
+const HOUSING: u8 = reference("housing");
+const SOCIAL: u8 = reference("social_support");
+const RIGHTS: u8 = reference("rights");
+const VAW: u8 = reference("violence_against_women");
+const CHILDCARE: u8 = reference("childcare");
+const INTERPRETING: u8 = reference("interpreting");
+const DIGITAL: u8 = reference("digital_inclusion");
+const HEALTH: u8 = reference("health");
+const EDUCATION: u8 = reference("education");
+const FUNDING: u8 = reference("funding");
+const POLITICAL: u8 = reference("political_support");
+const PRECARIOUS: u8 = reference("precariousness");
+const OUTREACH: u8 = reference("community_outreach");
+
+/// Each theme (reference, then other) as words, for titles and texts.
+const THEME_WORDS: [&str; THEME_COUNT] = [
     "employment",
     "French lessons",
     "housing",
@@ -443,8 +449,10 @@ const TERRITORIES: [(&str, u32, bool); 15] = [
     ("Centre-Val de Loire (region)", 1, true),
 ];
 
+/// What the generator makes of a stakeholder kind; [`KINDS`] has one per
+/// kind, in the order of [`StakeholderKind::ALL`].
 struct KindSpec {
-    wire: &'static str,
+    kind: StakeholderKind,
     prefix: &'static str,
     /// Per mille of stakeholders.
     weight: u32,
@@ -458,12 +466,9 @@ struct KindSpec {
     pull: f64,
 }
 
-const BENEFICIARY_GROUP: u8 = 4;
-const FUNDER: u8 = 11;
-
 const KINDS: [KindSpec; 18] = [
     KindSpec {
-        wire: "city_service",
+        kind: StakeholderKind::CityService,
         prefix: "city",
         weight: 90,
         themes: &[
@@ -486,7 +491,7 @@ const KINDS: [KindSpec; 18] = [
         pull: 3.0,
     },
     KindSpec {
-        wire: "integration_agency",
+        kind: StakeholderKind::IntegrationAgency,
         prefix: "agency",
         weight: 15,
         themes: &[SOCIAL, LANGUAGE, EMPLOYMENT, RIGHTS, HOUSING],
@@ -501,7 +506,7 @@ const KINDS: [KindSpec; 18] = [
         pull: 4.0,
     },
     KindSpec {
-        wire: "association",
+        kind: StakeholderKind::Association,
         prefix: "assoc",
         weight: 200,
         themes: &[
@@ -524,7 +529,7 @@ const KINDS: [KindSpec; 18] = [
         pull: 1.5,
     },
     KindSpec {
-        wire: "community_champion",
+        kind: StakeholderKind::CommunityChampion,
         prefix: "champ",
         weight: 90,
         themes: &[OUTREACH, LANGUAGE, SOCIAL, INTERPRETING],
@@ -541,7 +546,7 @@ const KINDS: [KindSpec; 18] = [
         pull: 1.0,
     },
     KindSpec {
-        wire: "beneficiary_group",
+        kind: StakeholderKind::BeneficiaryGroup,
         prefix: "group",
         weight: 90,
         themes: &[SOCIAL, LANGUAGE, EMPLOYMENT, CHILDCARE, RIGHTS, VAW, HEALTH],
@@ -560,7 +565,7 @@ const KINDS: [KindSpec; 18] = [
         pull: 1.0,
     },
     KindSpec {
-        wire: "employer",
+        kind: StakeholderKind::Employer,
         prefix: "employer",
         weight: 80,
         themes: &[EMPLOYMENT, LANGUAGE],
@@ -580,7 +585,7 @@ const KINDS: [KindSpec; 18] = [
         pull: 0.5,
     },
     KindSpec {
-        wire: "education",
+        kind: StakeholderKind::Education,
         prefix: "edu",
         weight: 70,
         themes: &[EDUCATION, LANGUAGE, DIGITAL],
@@ -598,7 +603,7 @@ const KINDS: [KindSpec; 18] = [
         pull: 1.0,
     },
     KindSpec {
-        wire: "health",
+        kind: StakeholderKind::Health,
         prefix: "health",
         weight: 60,
         themes: &[HEALTH, SOCIAL, VAW],
@@ -614,7 +619,7 @@ const KINDS: [KindSpec; 18] = [
         pull: 1.0,
     },
     KindSpec {
-        wire: "legal_aid",
+        kind: StakeholderKind::LegalAid,
         prefix: "legal",
         weight: 40,
         themes: &[RIGHTS, VAW, HOUSING],
@@ -630,7 +635,7 @@ const KINDS: [KindSpec; 18] = [
         pull: 1.0,
     },
     KindSpec {
-        wire: "childcare",
+        kind: StakeholderKind::Childcare,
         prefix: "child",
         weight: 40,
         themes: &[CHILDCARE, EDUCATION],
@@ -646,7 +651,7 @@ const KINDS: [KindSpec; 18] = [
         pull: 0.8,
     },
     KindSpec {
-        wire: "interpreting",
+        kind: StakeholderKind::Interpreting,
         prefix: "interp",
         weight: 25,
         themes: &[INTERPRETING, LANGUAGE],
@@ -661,7 +666,7 @@ const KINDS: [KindSpec; 18] = [
         pull: 1.0,
     },
     KindSpec {
-        wire: "funder",
+        kind: StakeholderKind::Funder,
         prefix: "fund",
         weight: 25,
         themes: &[FUNDING, POLITICAL],
@@ -679,7 +684,7 @@ const KINDS: [KindSpec; 18] = [
         pull: 2.0,
     },
     KindSpec {
-        wire: "network_body",
+        kind: StakeholderKind::NetworkBody,
         prefix: "network",
         weight: 20,
         themes: &[POLITICAL, FUNDING, OUTREACH],
@@ -694,7 +699,7 @@ const KINDS: [KindSpec; 18] = [
         pull: 2.0,
     },
     KindSpec {
-        wire: "consultant",
+        kind: StakeholderKind::Consultant,
         prefix: "consult",
         weight: 20,
         themes: &[OUTREACH, EDUCATION, EMPLOYMENT],
@@ -709,7 +714,7 @@ const KINDS: [KindSpec; 18] = [
         pull: 1.0,
     },
     KindSpec {
-        wire: "volunteer_group",
+        kind: StakeholderKind::VolunteerGroup,
         prefix: "volunteer",
         weight: 50,
         themes: &[LANGUAGE, EDUCATION, DIGITAL, PRECARIOUS, OUTREACH],
@@ -725,7 +730,7 @@ const KINDS: [KindSpec; 18] = [
         pull: 1.0,
     },
     KindSpec {
-        wire: "media",
+        kind: StakeholderKind::Media,
         prefix: "media",
         weight: 20,
         themes: &[OUTREACH, DIGITAL],
@@ -740,7 +745,7 @@ const KINDS: [KindSpec; 18] = [
         pull: 0.8,
     },
     KindSpec {
-        wire: "political",
+        kind: StakeholderKind::Political,
         prefix: "pol",
         weight: 15,
         themes: &[POLITICAL, FUNDING],
@@ -755,7 +760,7 @@ const KINDS: [KindSpec; 18] = [
         pull: 1.5,
     },
     KindSpec {
-        wire: "other",
+        kind: StakeholderKind::Other,
         prefix: "other",
         weight: 50,
         themes: &[EMPLOYMENT, HOUSING, HEALTH, PRECARIOUS],
@@ -776,58 +781,72 @@ const KINDS: [KindSpec; 18] = [
 
 /// Kind changes a profile may make: (from, to). Never to or from
 /// beneficiary_group, whose kind sessions rely on.
-const KIND_CHANGES: [(u8, u8); 6] = [(2, 14), (14, 2), (17, 2), (13, 17), (2, 17), (17, 0)];
+const KIND_CHANGES: [(StakeholderKind, StakeholderKind); 6] = {
+    use StakeholderKind::*;
+    [
+        (Association, VolunteerGroup),
+        (VolunteerGroup, Association),
+        (Other, Association),
+        (Consultant, Other),
+        (Association, Other),
+        (Other, CityService),
+    ]
+};
 
-const CHANNELS: [(&str, u32); 8] = [
-    ("email", 30),
-    ("meeting", 25),
-    ("phone", 20),
-    ("message", 8),
-    ("visit", 7),
-    ("event", 6),
-    ("letter", 3),
-    ("other", 1),
+/// The generator's knowledge of `kind`.
+fn spec(kind: StakeholderKind) -> &'static KindSpec {
+    &KINDS[kind as usize]
+}
+
+const CHANNELS: [(Channel, u32); 8] = [
+    (Channel::Email, 30),
+    (Channel::Meeting, 25),
+    (Channel::Phone, 20),
+    (Channel::Message, 8),
+    (Channel::Visit, 7),
+    (Channel::Event, 6),
+    (Channel::Letter, 3),
+    (Channel::Other, 1),
 ];
 
 /// Outcomes with their weights for a first contact and for a follow-up, and
 /// the chance that a follow-up is due.
-const OUTCOMES: [(&str, u32, u32, f64); 5] = [
-    ("no_response", 20, 15, 0.6),
-    ("declined", 8, 10, 0.05),
-    ("acknowledged", 25, 20, 0.5),
-    ("interested", 25, 25, 0.6),
-    ("committed", 22, 30, 0.2),
+const OUTCOMES: [(Outcome, u32, u32, f64); 5] = [
+    (Outcome::NoResponse, 20, 15, 0.6),
+    (Outcome::Declined, 8, 10, 0.05),
+    (Outcome::Acknowledged, 25, 20, 0.5),
+    (Outcome::Interested, 25, 25, 0.6),
+    (Outcome::Committed, 22, 30, 0.2),
 ];
 
-const PARTNERSHIP_KINDS: [(&str, u32); 6] = [
-    ("informal", 25),
-    ("information_sharing", 25),
-    ("referral", 25),
-    ("co_delivery", 12),
-    ("funding", 5),
-    ("formal_agreement", 8),
+const PARTNERSHIP_KINDS: [(PartnershipKind, u32); 6] = [
+    (PartnershipKind::Informal, 25),
+    (PartnershipKind::InformationSharing, 25),
+    (PartnershipKind::Referral, 25),
+    (PartnershipKind::CoDelivery, 12),
+    (PartnershipKind::Funding, 5),
+    (PartnershipKind::FormalAgreement, 8),
 ];
-const FUNDING_KIND: u8 = 4;
 
-const LEVELS: [(&str, u32, &[&str]); 5] = [
+const LEVELS: [(Level, u32, &[&str]); 5] = [
     (
-        "inform",
+        Level::Inform,
         20,
         &["Information meeting", "Public presentation"],
     ),
     (
-        "consult",
+        Level::Consult,
         35,
         &["Listening session", "Consultation workshop", "Focus group"],
     ),
-    ("involve", 25, &["Co-design workshop", "Working group"]),
+    (Level::Involve, 25, &["Co-design workshop", "Working group"]),
     (
-        "collaborate",
+        Level::Collaborate,
         14,
         &["Co-creation workshop", "Joint planning session"],
     ),
     (
-        "empower",
+        Level::Empower,
         6,
         &[
             "Participants' steering committee",
@@ -881,11 +900,15 @@ const NEEDS: [(&str, u8, &str); 15] = [
     ("Emergency aid", PRECARIOUS, "Food and emergency aid for families in precarious situations."),
 ];
 
-const PRIORITIES: [(&str, u32); 3] = [("high", 30), ("medium", 50), ("low", 20)];
+const PRIORITIES: [(Priority, u32); 3] = [
+    (Priority::High, 30),
+    (Priority::Medium, 50),
+    (Priority::Low, 20),
+];
 
-const MILESTONES: [(&str, u32, &[&str]); 6] = [
+const MILESTONES: [(MilestoneKind, u32, &[&str]); 6] = [
     (
-        "mentoring_visit",
+        MilestoneKind::MentoringVisit,
         25,
         &[
             "Mentoring visit by the mentor city",
@@ -893,7 +916,7 @@ const MILESTONES: [(&str, u32, &[&str]); 6] = [
         ],
     ),
     (
-        "study_visit",
+        MilestoneKind::StudyVisit,
         10,
         &[
             "Study visit to the mentor city's reception office",
@@ -901,7 +924,7 @@ const MILESTONES: [(&str, u32, &[&str]); 6] = [
         ],
     ),
     (
-        "workshop",
+        MilestoneKind::Workshop,
         25,
         &[
             "Transfer workshop on needs assessment",
@@ -910,7 +933,7 @@ const MILESTONES: [(&str, u32, &[&str]); 6] = [
         ],
     ),
     (
-        "decision",
+        MilestoneKind::Decision,
         15,
         &[
             "Council adopts the action plan",
@@ -918,12 +941,12 @@ const MILESTONES: [(&str, u32, &[&str]); 6] = [
         ],
     ),
     (
-        "funding",
+        MilestoneKind::Funding,
         10,
         &["Funding application submitted", "Funding decision received"],
     ),
     (
-        "other",
+        MilestoneKind::Other,
         15,
         &[
             "Needs assessment completed",
@@ -953,42 +976,32 @@ const WITHDRAW_REASONS: [&str; 4] = [
     "Merged into another need.",
     "Not feasible within the budget.",
 ];
-const NOTE_TEXTS: [(&str, &[&str]); 4] = [
-    (
-        "stakeholder",
-        &[
-            "Key contact for {t}; check whether the tie is still active.",
-            "Could be introduced to the beneficiary groups it does not reach yet.",
-            "Relies on a single coordinator: a risk if they leave.",
-        ],
-    ),
-    (
-        "need",
-        &[
-            "No partner covers {t} yet: who could take this on?",
-            "Funding for this need is uncertain after next year.",
-        ],
-    ),
-    (
-        "partnership",
-        &[
-            "Worth formalising with a written agreement.",
-            "Quiet for months: ask both sides how it is going.",
-        ],
-    ),
-    (
-        "gap",
-        &[
-            "Discussed at the mentoring visit: follow up next quarter.",
-            "Agreed next step with the coordinator.",
-        ],
-    ),
+/// Note texts by what a note is about: a stakeholder, a need, a partnership,
+/// a gap.
+const NOTE_TEXTS: [&[&str]; 4] = [
+    &[
+        "Key contact for {t}; check whether the tie is still active.",
+        "Could be introduced to the beneficiary groups it does not reach yet.",
+        "Relies on a single coordinator: a risk if they leave.",
+    ],
+    &[
+        "No partner covers {t} yet: who could take this on?",
+        "Funding for this need is uncertain after next year.",
+    ],
+    &[
+        "Worth formalising with a written agreement.",
+        "Quiet for months: ask both sides how it is going.",
+    ],
+    &[
+        "Discussed at the mentoring visit: follow up next quarter.",
+        "Agreed next step with the coordinator.",
+    ],
 ];
-const GAP_KINDS: [&str; 4] = [
-    "isolated_stakeholder",
-    "single_point_of_failure",
-    "stalled_outreach",
-    "dormant_tie",
+const GAP_KINDS: [FindingKind; 4] = [
+    FindingKind::IsolatedStakeholder,
+    FindingKind::SinglePointOfFailure,
+    FindingKind::StalledOutreach,
+    FindingKind::DormantTie,
 ];
 
 // ---------------------------------------------------------------------------
@@ -1039,7 +1052,6 @@ impl Dice {
 
 /// Maps an event's index to a working minute of the three-year timeline.
 struct Clock {
-    days: Vec<String>,
     dates: Vec<NaiveDate>,
     total: u64,
     n: u64,
@@ -1055,10 +1067,6 @@ impl Clock {
             .filter(|d| !matches!(d.weekday(), Weekday::Sat | Weekday::Sun))
             .collect();
         Self {
-            days: dates
-                .iter()
-                .map(|d| d.format("%Y-%m-%d").to_string())
-                .collect(),
             total: dates.len() as u64 * DAY_MINUTES,
             dates,
             n: n.max(1) as u64,
@@ -1067,8 +1075,8 @@ impl Clock {
         }
     }
 
-    /// Writes the time of event `i` into `now`; returns its day index.
-    fn tick(&mut self, i: u64, now: &mut String) -> usize {
+    /// The time of event `i` and its day index.
+    fn tick(&mut self, i: u64) -> (OccurredAt, usize) {
         let base = (i as u128 * self.total as u128 / self.n as u128) as u64;
         let step = (self.total / self.n).max(1);
         let t = if i == 0 {
@@ -1078,226 +1086,62 @@ impl Clock {
         };
         self.last = self.last.max(t);
         let day = (self.last / DAY_MINUTES) as usize;
-        let minute = self.last % DAY_MINUTES;
-        now.clear();
-        now.push_str(&self.days[day]);
-        use fmt::Write as _;
-        let _ = write!(now, "T{:02}:{:02}:00Z", 9 + minute / 60, minute % 60);
-        day
+        let minute = (self.last % DAY_MINUTES) as u32;
+        let time = self.dates[day]
+            .and_hms_opt(9 + minute / 60, minute % 60, 0)
+            .expect("a working minute")
+            .and_utc();
+        (OccurredAt::from_datetime(time), day)
     }
 }
 
 // ---------------------------------------------------------------------------
 // Output
 
-#[derive(Serialize)]
-struct Wire<'a, D> {
-    id: Uuid,
-    #[serde(rename = "type")]
-    kind: &'static str,
-    programme: &'a str,
-    occurred_at: &'a str,
-    data: &'a D,
-}
-
 struct Emitter<W: Write> {
     out: BufWriter<W>,
     ids: ChaCha8Rng,
-    programme: String,
-    now: String,
+    programme: ProgrammeId,
+    now: OccurredAt,
     today: NaiveDate,
-    counts: [u64; TYPE_COUNT],
+    /// Events written per type name.
+    counts: BTreeMap<&'static str, u64>,
 }
 
 impl<W: Write> Emitter<W> {
-    fn emit<D: Serialize>(&mut self, ty: usize, data: &D) -> io::Result<()> {
+    fn emit(&mut self, event: Event) -> io::Result<()> {
         let mut bytes = [0u8; 16];
         self.ids.fill_bytes(&mut bytes);
-        let wire = Wire {
+        *self.counts.entry(event.type_name()).or_default() += 1;
+        NewEvent {
             id: uuid::Builder::from_random_bytes(bytes).into_uuid(),
-            kind: TYPE_NAMES[ty],
-            programme: &self.programme,
-            occurred_at: &self.now,
-            data,
-        };
-        serde_json::to_writer(&mut self.out, &wire)?;
-        self.out.write_all(b"\n")?;
-        self.counts[ty] += 1;
-        Ok(())
+            programme: self.programme.clone(),
+            occurred_at: self.now,
+            event,
+        }
+        .write_json(&mut self.out)?;
+        self.out.write_all(b"\n")
     }
 }
 
-#[derive(Serialize)]
-struct ProgrammeData<'a> {
-    programme: &'a str,
-    name: String,
-    role: &'static str,
-    country: &'static str,
+/// A generated id: always a slug.
+fn slug(s: &str) -> Slug {
+    Slug::parse(s).expect("generated ids are slugs")
 }
 
-#[derive(Serialize, Default)]
-struct ContactData {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    person: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    email: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    phone: Option<String>,
+/// A generated text: never blank, always visible, short enough.
+fn text<const MAX: usize>(s: &str) -> Text<MAX> {
+    Text::parse(s).expect("generated texts are valid")
 }
 
-#[derive(Serialize)]
-struct RegisteredData<'a> {
-    stakeholder: &'a str,
-    name: String,
-    kind: &'static str,
-    themes: Vec<&'static str>,
-    territory: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    contact: Option<ContactData>,
+fn partnership_id(i: usize) -> Slug {
+    slug(&format!("pt-{:06}", i + 1))
 }
-
-#[derive(Serialize, Default)]
-struct ProfileData<'a> {
-    stakeholder: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    kind: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    themes: Option<Vec<&'static str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    territory: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    contact: Option<ContactData>,
+fn session_id(i: usize) -> Slug {
+    slug(&format!("ses-{:05}", i + 1))
 }
-
-#[derive(Serialize)]
-struct ArchivedData<'a> {
-    stakeholder: &'a str,
-    reason: &'static str,
-}
-
-#[derive(Serialize)]
-struct OutreachData<'a> {
-    from: &'a str,
-    to: &'a str,
-    channel: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    purpose: Option<String>,
-    outcome: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    follow_up_due: Option<String>,
-}
-
-#[derive(Serialize)]
-struct FormedData<'a> {
-    partnership: String,
-    between: [&'a str; 2],
-    kind: &'static str,
-    themes: Vec<&'static str>,
-}
-
-#[derive(Serialize)]
-struct RevisedData {
-    partnership: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    kind: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    themes: Option<Vec<&'static str>>,
-}
-
-#[derive(Serialize)]
-struct EndedData {
-    partnership: String,
-    reason: &'static str,
-}
-
-#[derive(Serialize)]
-struct Beneficiaries {
-    total: u32,
-    women: u32,
-    men: u32,
-    undisclosed: u32,
-    first_time: u32,
-    returning: u32,
-}
-
-#[derive(Serialize)]
-struct SessionData<'a> {
-    session: String,
-    title: String,
-    themes: Vec<&'static str>,
-    level: &'static str,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    stakeholders: Vec<&'a str>,
-    facilitators: [&'a str; 1],
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    groups: Vec<&'a str>,
-    beneficiaries: Beneficiaries,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    outputs: Vec<String>,
-}
-
-#[derive(Serialize)]
-struct AttendedData {
-    session: String,
-    participant: String,
-}
-
-#[derive(Serialize)]
-struct NeedData {
-    need: String,
-    action: &'static str,
-    theme: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    description: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    priority: Option<&'static str>,
-}
-
-#[derive(Serialize)]
-struct AddressedData<'a> {
-    need: String,
-    by: Vec<&'a str>,
-}
-
-#[derive(Serialize)]
-struct WithdrawnData {
-    need: String,
-    reason: &'static str,
-}
-
-#[derive(Serialize)]
-struct MilestoneData {
-    milestone: String,
-    label: String,
-    kind: &'static str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "snake_case")]
-enum About<'a> {
-    Stakeholder(&'a str),
-    Need(String),
-    Partnership(String),
-    Gap(String),
-}
-
-#[derive(Serialize)]
-struct NoteData<'a> {
-    note: String,
-    about: About<'a>,
-    text: String,
-}
-
-fn partnership_id(i: usize) -> String {
-    format!("pt-{:06}", i + 1)
-}
-fn session_id(i: usize) -> String {
-    format!("ses-{:05}", i + 1)
-}
-fn need_id(i: usize) -> String {
-    format!("need-{:04}", i + 1)
+fn need_id(i: usize) -> Slug {
+    slug(&format!("need-{:04}", i + 1))
 }
 
 /// A pseudonymous participant code: the participant's number through a
@@ -1324,8 +1168,8 @@ fn fill(template: &str, theme: u8, place: &str) -> String {
 // The model
 
 struct Stakeholder {
-    slug: String,
-    kind: u8,
+    slug: Slug,
+    kind: StakeholderKind,
     territory: u8,
     themes: Vec<u8>,
     archived: bool,
@@ -1334,7 +1178,7 @@ struct Stakeholder {
 struct Partnership {
     a: u32,
     b: u32,
-    kind: u8,
+    kind: PartnershipKind,
     themes: Vec<u8>,
 }
 
@@ -1344,6 +1188,8 @@ struct Need {
 
 struct Model {
     dice: Dice,
+    /// Every theme, parsed once: the index is the theme.
+    themes: Vec<Theme>,
     sh: Vec<Stakeholder>,
     active: usize,
     archived: usize,
@@ -1380,6 +1226,9 @@ impl Model {
         let next_milestone_day = dice.between(5, 25);
         Self {
             dice,
+            themes: (0..THEME_COUNT)
+                .map(|t| Theme::parse(theme_slug(t)).expect("a theme slug"))
+                .collect(),
             sh: Vec::new(),
             active: 0,
             archived: 0,
@@ -1404,15 +1253,20 @@ impl Model {
 
     fn define_programme<W: Write>(&mut self, em: &mut Emitter<W>) -> io::Result<()> {
         let programme = em.programme.clone();
-        em.emit(
-            T_PROGRAMME,
-            &ProgrammeData {
-                name: format!("Generated programme {programme}"),
-                programme: &programme,
-                role: "mentee",
-                country: "FR",
-            },
-        )
+        em.emit(Event::ProgrammeDefined(ProgrammeDefined {
+            name: text(&format!("Generated programme {programme}")),
+            programme,
+            role: Some(Role::Mentee),
+            country: Some(Country::parse("FR").expect("a country code")),
+        }))
+    }
+
+    /// Themes as the events hold them.
+    fn theme_list(&self, themes: &[u8]) -> Vec<Theme> {
+        themes
+            .iter()
+            .map(|&t| self.themes[t as usize].clone())
+            .collect()
     }
 
     // -- choosing stakeholders ------------------------------------------------
@@ -1497,7 +1351,7 @@ impl Model {
     }
 
     fn is_group(&self, i: u32) -> bool {
-        self.sh[i as usize].kind == BENEFICIARY_GROUP
+        self.sh[i as usize].kind == StakeholderKind::BeneficiaryGroup
     }
 
     fn affinity(&self, a: u32, b: u32) -> usize {
@@ -1517,7 +1371,7 @@ impl Model {
                 self.any()
             };
             if let Some(c) = c {
-                if KINDS[self.sh[c as usize].kind as usize].active {
+                if spec(self.sh[c as usize].kind).active {
                     return Some(c);
                 }
                 last = Some(c);
@@ -1538,8 +1392,8 @@ impl Model {
         self.local_urn[t as usize].push(i);
     }
 
-    fn pick_themes(&mut self, kind: u8, count: usize) -> Vec<u8> {
-        let primary = KINDS[kind as usize].themes;
+    fn pick_themes(&mut self, kind: StakeholderKind, count: usize) -> Vec<u8> {
+        let primary = spec(kind).themes;
         let mut themes: Vec<u8> = Vec::with_capacity(count);
         for slot in 0..count {
             for _ in 0..8 {
@@ -1549,7 +1403,7 @@ impl Model {
                 } else if r < 0.95 {
                     self.dice.below(REFERENCE_THEMES) as u8
                 } else {
-                    self.dice.between(REFERENCE_THEMES, THEMES.len() - 1) as u8
+                    self.dice.between(REFERENCE_THEMES, THEME_COUNT - 1) as u8
                 };
                 if !themes.contains(&t) {
                     themes.push(t);
@@ -1560,37 +1414,47 @@ impl Model {
         themes
     }
 
-    fn contact(&mut self, slug: &str) -> ContactData {
-        let mut c = ContactData {
-            person: Some(self.dice.pick(&PERSONS)),
-            ..ContactData::default()
+    fn contact(&mut self, slug: &Slug) -> Contact {
+        let mut c = Contact {
+            person: Some(Personal::Clear(text(self.dice.pick(&PERSONS)))),
+            ..Contact::default()
         };
         if self.dice.chance(0.8) {
-            c.email = Some(format!("contact.{slug}@example.org"));
+            let email = format!("contact.{slug}@example.org");
+            c.email = Some(Personal::Clear(
+                Email::parse(&email).expect("an e-mail address"),
+            ));
         }
         if self.dice.chance(0.4) {
-            c.phone = Some(format!(
+            let phone = format!(
                 "+33 2 38 {:02} {:02} {:02}",
                 self.dice.below(100),
                 self.dice.below(100),
                 self.dice.below(100)
+            );
+            c.phone = Some(Personal::Clear(
+                Phone::parse(&phone).expect("a phone number"),
             ));
         }
         c
     }
 
-    fn name(&mut self, kind: u8, territory: u8) -> String {
-        let base = self.dice.pick(KINDS[kind as usize].names);
+    fn name(&mut self, kind: StakeholderKind, territory: u8) -> Text<200> {
+        let base = self.dice.pick(spec(kind).names);
         let place = TERRITORIES[territory as usize].0;
-        if kind == BENEFICIARY_GROUP {
-            format!("{base}, {place}")
+        if kind == StakeholderKind::BeneficiaryGroup {
+            text(&format!("{base}, {place}"))
         } else {
-            format!("{base} — {place}")
+            text(&format!("{base} — {place}"))
         }
     }
 
-    fn territory_for(&mut self, kind: u8) -> u8 {
-        let wide = KINDS[kind as usize].wide && self.dice.chance(0.7);
+    fn territory(t: u8) -> Text<200> {
+        text(TERRITORIES[t as usize].0)
+    }
+
+    fn territory_for(&mut self, kind: StakeholderKind) -> u8 {
+        let wide = spec(kind).wide && self.dice.chance(0.7);
         let candidates = TERRITORIES.iter().enumerate().filter(|(_, t)| t.2 == wide);
         let k = self.dice.weighted(candidates.clone().map(|(_, t)| t.1));
         candidates
@@ -1603,22 +1467,21 @@ impl Model {
 
     fn register<W: Write>(&mut self, em: &mut Emitter<W>) -> io::Result<()> {
         let idx = self.sh.len() as u32;
-        let kind = self.dice.weighted(KINDS.iter().map(|k| k.weight)) as u8;
+        let kind = KINDS[self.dice.weighted(KINDS.iter().map(|k| k.weight))].kind;
         let territory = self.territory_for(kind);
         let count = 1 + self.dice.weighted([45, 35, 20].into_iter());
         let themes = self.pick_themes(kind, count);
-        let slug = format!("{}-{:05}", KINDS[kind as usize].prefix, idx + 1);
+        let slug = slug(&format!("{}-{:05}", spec(kind).prefix, idx + 1));
         let name = self.name(kind, territory);
         let contact = self.dice.chance(0.4).then(|| self.contact(&slug));
-        let data = RegisteredData {
-            stakeholder: &slug,
+        em.emit(Event::StakeholderRegistered(StakeholderRegistered {
+            stakeholder: slug.clone(),
             name,
-            kind: KINDS[kind as usize].wire,
-            themes: themes.iter().map(|&t| THEMES[t as usize]).collect(),
-            territory: TERRITORIES[territory as usize].0,
+            kind,
+            themes: self.theme_list(&themes),
+            territory: Some(Self::territory(territory)),
             contact,
-        };
-        em.emit(T_REGISTERED, &data)?;
+        }))?;
         self.sh.push(Stakeholder {
             slug,
             kind,
@@ -1627,7 +1490,7 @@ impl Model {
             archived: false,
         });
         self.active += 1;
-        if kind == BENEFICIARY_GROUP {
+        if kind == StakeholderKind::BeneficiaryGroup {
             self.groups.push(idx);
             self.active_groups += 1;
         }
@@ -1635,7 +1498,7 @@ impl Model {
         // for the kinds that usually sit at the centre of such networks.
         let u = 1.0 - self.dice.unit();
         let pareto = u.powf(-1.0 / FITNESS_ALPHA).min(FITNESS_CAP);
-        let balls = (pareto * KINDS[kind as usize].pull).round().max(1.0) as usize;
+        let balls = (pareto * spec(kind).pull).round().max(1.0) as usize;
         for _ in 0..balls {
             self.attach(idx);
         }
@@ -1713,8 +1576,7 @@ impl Model {
                 let k = self.dice.below(FOLLOW_UPS);
                 self.follow_ups[k] = (a, b);
             }
-            let due = em.today + Days::new(self.dice.between(7, 42) as u64);
-            due.format("%Y-%m-%d").to_string()
+            Day::from_date(em.today + Days::new(self.dice.between(7, 42) as u64))
         });
         let purpose = self.dice.chance(0.75).then(|| {
             let theme = self.common_theme(a, b);
@@ -1723,26 +1585,25 @@ impl Model {
             } else {
                 PURPOSES[self.dice.below(PURPOSES.len() - 1)]
             };
-            fill(
+            text(&fill(
                 template,
                 theme,
                 TERRITORIES[self.sh[b as usize].territory as usize].0,
-            )
+            ))
         });
-        if o >= 3 {
+        if outcome.is_positive() {
             self.tie(a, b);
             self.attach(a);
             self.attach(b);
         }
-        let data = OutreachData {
-            from: &self.sh[a as usize].slug,
-            to: &self.sh[b as usize].slug,
+        em.emit(Event::OutreachContactLogged(OutreachContactLogged {
+            from: self.sh[a as usize].slug.clone(),
+            to: self.sh[b as usize].slug.clone(),
             channel,
             purpose,
             outcome,
             follow_up_due,
-        };
-        em.emit(T_OUTREACH, &data)?;
+        }))?;
         Ok(true)
     }
 
@@ -1765,11 +1626,13 @@ impl Model {
         let Some(b) = self.partner(a) else {
             return Ok(false);
         };
-        let funder = self.sh[a as usize].kind == FUNDER || self.sh[b as usize].kind == FUNDER;
+        let funder = [a, b]
+            .iter()
+            .any(|&i| self.sh[i as usize].kind == StakeholderKind::Funder);
         let kind = if funder && self.dice.chance(0.6) {
-            FUNDING_KIND
+            PartnershipKind::Funding
         } else {
-            self.dice.weighted(PARTNERSHIP_KINDS.iter().map(|k| k.1)) as u8
+            PARTNERSHIP_KINDS[self.dice.weighted(PARTNERSHIP_KINDS.iter().map(|k| k.1))].0
         };
         let mut themes: Vec<u8> = Vec::with_capacity(2);
         let (ta, tb) = (&self.sh[a as usize].themes, &self.sh[b as usize].themes);
@@ -1780,20 +1643,22 @@ impl Model {
                 themes.push(tb[0]);
             }
         }
-        if kind == FUNDING_KIND && !themes.contains(&FUNDING) && themes.len() < 3 {
+        if kind == PartnershipKind::Funding && !themes.contains(&FUNDING) && themes.len() < 3 {
             themes.push(FUNDING);
         }
         let idx = self.partnerships.len();
         self.tie(a, b);
         self.attach(a);
         self.attach(b);
-        let data = FormedData {
+        em.emit(Event::PartnershipFormed(PartnershipFormed {
             partnership: partnership_id(idx),
-            between: [&self.sh[a as usize].slug, &self.sh[b as usize].slug],
-            kind: PARTNERSHIP_KINDS[kind as usize].0,
-            themes: themes.iter().map(|&t| THEMES[t as usize]).collect(),
-        };
-        em.emit(T_FORMED, &data)?;
+            between: vec![
+                self.sh[a as usize].slug.clone(),
+                self.sh[b as usize].slug.clone(),
+            ],
+            kind,
+            themes: self.theme_list(&themes),
+        }))?;
         self.partnerships.push(Partnership { a, b, kind, themes });
         self.live_partnerships.push(idx as u32);
         Ok(true)
@@ -1864,14 +1729,7 @@ impl Model {
         // Beneficiaries: the listed ones get attendance events right after.
         let idx = self.sessions;
         self.sessions += 1;
-        let mut beneficiaries = Beneficiaries {
-            total: 0,
-            women: 0,
-            men: 0,
-            undisclosed: 0,
-            first_time: 0,
-            returning: 0,
-        };
+        let mut beneficiaries = Beneficiaries::default();
         if !groups.is_empty() {
             let listed = self.dice.between(1, 10);
             let mut codes: Vec<u32> = Vec::with_capacity(listed);
@@ -1914,8 +1772,8 @@ impl Model {
             self.pending
                 .extend(codes.into_iter().map(|c| (idx as u32, c)));
         }
-        let outputs: Vec<String> = (0..self.dice.below(3))
-            .map(|k| fill(OUTPUTS[(idx + k) % OUTPUTS.len()], themes[0], ""))
+        let outputs = (0..self.dice.below(3))
+            .map(|k| text(&fill(OUTPUTS[(idx + k) % OUTPUTS.len()], themes[0], "")))
             .collect();
 
         let mut everyone = Vec::with_capacity(1 + stakeholders.len() + groups.len());
@@ -1930,31 +1788,30 @@ impl Model {
         for &x in &everyone {
             self.attach(x);
         }
-        let slug = |i: &u32| self.sh[*i as usize].slug.as_str();
-        let data = SessionData {
+        let slug = |i: &u32| self.sh[*i as usize].slug.clone();
+        em.emit(Event::CoCreationSessionHeld(CoCreationSessionHeld {
             session: session_id(idx),
-            title,
-            themes: themes.iter().map(|&t| THEMES[t as usize]).collect(),
+            title: text(&title),
+            themes: self.theme_list(&themes),
             level: LEVELS[level].0,
             stakeholders: stakeholders.iter().map(slug).collect(),
-            facilitators: [slug(&fac)],
+            facilitators: vec![slug(&fac)],
             groups: groups.iter().map(slug).collect(),
             beneficiaries,
             outputs,
-        };
-        em.emit(T_SESSION, &data)?;
+        }))?;
         Ok(true)
     }
 
     fn attendance<W: Write>(&mut self, em: &mut Emitter<W>) -> io::Result<()> {
         let (session, participant) = self.pending.pop_front().expect("checked non-empty");
-        em.emit(
-            T_ATTENDED,
-            &AttendedData {
-                session: session_id(session as usize),
-                participant: participant_code(participant),
-            },
-        )
+        let code = participant_code(participant);
+        em.emit(Event::ParticipantAttended(ParticipantAttended {
+            session: session_id(session as usize),
+            participant: Personal::Clear(
+                ParticipantCode::parse(&code).expect("a participant code"),
+            ),
+        }))
     }
 
     fn need<W: Write>(&mut self, em: &mut Emitter<W>) -> io::Result<bool> {
@@ -1967,13 +1824,10 @@ impl Model {
             _ => {
                 let k = self.dice.below(self.live_needs.len());
                 let need = self.live_needs.swap_remove(k);
-                em.emit(
-                    T_WITHDRAWN,
-                    &WithdrawnData {
-                        need: need_id(need as usize),
-                        reason: self.dice.pick(&WITHDRAW_REASONS),
-                    },
-                )?;
+                em.emit(Event::NeedWithdrawn(NeedWithdrawn {
+                    need: need_id(need as usize),
+                    reason: Some(text(self.dice.pick(&WITHDRAW_REASONS))),
+                }))?;
                 Ok(true)
             }
         }
@@ -1984,17 +1838,18 @@ impl Model {
         let idx = self.needs.len();
         self.needs.push(Need { theme });
         self.live_needs.push(idx as u32);
-        let data = NeedData {
+        let description = self.dice.chance(0.7).then(|| text(description));
+        let priority = self
+            .dice
+            .chance(0.85)
+            .then(|| PRIORITIES[self.dice.weighted(PRIORITIES.iter().map(|p| p.1))].0);
+        em.emit(Event::NeedDeclared(NeedDeclared {
             need: need_id(idx),
-            action,
-            theme: THEMES[theme as usize],
-            description: self.dice.chance(0.7).then_some(description),
-            priority: self
-                .dice
-                .chance(0.85)
-                .then(|| PRIORITIES[self.dice.weighted(PRIORITIES.iter().map(|p| p.1))].0),
-        };
-        em.emit(T_NEED, &data)
+            action: text(action),
+            theme: self.themes[theme as usize].clone(),
+            description,
+            priority,
+        }))
     }
 
     fn address_need<W: Write>(&mut self, em: &mut Emitter<W>) -> io::Result<bool> {
@@ -2019,14 +1874,13 @@ impl Model {
         if by.is_empty() {
             return Ok(false);
         }
-        let data = AddressedData {
+        em.emit(Event::NeedAddressed(NeedAddressed {
             need: need_id(need as usize),
             by: by
                 .iter()
-                .map(|&i| self.sh[i as usize].slug.as_str())
+                .map(|&i| self.sh[i as usize].slug.clone())
                 .collect(),
-        };
-        em.emit(T_ADDRESSED, &data)?;
+        }))?;
         Ok(true)
     }
 
@@ -2036,9 +1890,13 @@ impl Model {
         };
         let s = &self.sh[i as usize];
         let (kind, territory) = (s.kind, s.territory);
-        let mut data = ProfileData {
-            stakeholder: "",
-            ..ProfileData::default()
+        let mut data = StakeholderProfileChanged {
+            stakeholder: s.slug.clone(),
+            name: None,
+            kind: None,
+            themes: None,
+            territory: None,
+            contact: None,
         };
         let mut field = self.dice.weighted([45, 25, 12, 12, 6].into_iter());
         let new_kind = KIND_CHANGES
@@ -2059,13 +1917,13 @@ impl Model {
                     match extra.iter().find(|t| !themes.contains(t)) {
                         Some(&t) => themes.push(t),
                         None => themes.push(
-                            (0..THEMES.len() as u8)
+                            (0..THEME_COUNT as u8)
                                 .find(|t| !themes.contains(t))
                                 .expect("fewer than 6 of 21 themes"),
                         ),
                     }
                 }
-                data.themes = Some(themes.iter().map(|&t| THEMES[t as usize]).collect());
+                data.themes = Some(self.theme_list(&themes));
                 self.sh[i as usize].themes = themes;
             }
             1 => data.contact = Some(self.contact(&self.sh[i as usize].slug.clone())),
@@ -2074,19 +1932,18 @@ impl Model {
                 if t == territory {
                     t = ((t as usize + 1) % TERRITORIES.len()) as u8;
                 }
-                data.territory = Some(TERRITORIES[t as usize].0);
+                data.territory = Some(Self::territory(t));
                 self.sh[i as usize].territory = t;
                 self.attach(i);
             }
             3 => data.name = Some(self.name(kind, territory)),
             _ => {
                 let to = new_kind.expect("checked above");
-                data.kind = Some(KINDS[to as usize].wire);
+                data.kind = Some(to);
                 self.sh[i as usize].kind = to;
             }
         }
-        data.stakeholder = &self.sh[i as usize].slug;
-        em.emit(T_PROFILE, &data)?;
+        em.emit(Event::StakeholderProfileChanged(data))?;
         Ok(true)
     }
 
@@ -2097,7 +1954,7 @@ impl Model {
         let Some(i) = self.any() else {
             return Ok(false);
         };
-        let group = self.sh[i as usize].kind == BENEFICIARY_GROUP;
+        let group = self.is_group(i);
         if group && self.active_groups <= 2 {
             return Ok(false);
         }
@@ -2107,11 +1964,10 @@ impl Model {
         if group {
             self.active_groups -= 1;
         }
-        let data = ArchivedData {
-            stakeholder: &self.sh[i as usize].slug,
-            reason: self.dice.pick(&ARCHIVE_REASONS),
-        };
-        em.emit(T_ARCHIVED, &data)?;
+        em.emit(Event::StakeholderArchived(StakeholderArchived {
+            stakeholder: self.sh[i as usize].slug.clone(),
+            reason: Some(text(self.dice.pick(&ARCHIVE_REASONS))),
+        }))?;
         Ok(true)
     }
 
@@ -2123,21 +1979,18 @@ impl Model {
         let p = self.live_partnerships[k] as usize;
         if self.dice.chance(0.4) {
             self.live_partnerships.swap_remove(k);
-            em.emit(
-                T_ENDED,
-                &EndedData {
-                    partnership: partnership_id(p),
-                    reason: self.dice.pick(&END_REASONS),
-                },
-            )?;
+            em.emit(Event::PartnershipEnded(PartnershipEnded {
+                partnership: partnership_id(p),
+                reason: Some(text(self.dice.pick(&END_REASONS))),
+            }))?;
             return Ok(true);
         }
-        let mut data = RevisedData {
+        let mut data = PartnershipRevised {
             partnership: partnership_id(p),
             kind: None,
             themes: None,
         };
-        let formal = PARTNERSHIP_KINDS.len() as u8 - 1;
+        let formal = PartnershipKind::FormalAgreement;
         let pt = &self.partnerships[p];
         let candidate = self.sh[pt.a as usize]
             .themes
@@ -2147,23 +2000,24 @@ impl Model {
             .copied()
             .filter(|_| pt.themes.len() < 6);
         if pt.kind < formal && (self.dice.chance(0.6) || candidate.is_none()) {
-            // Partnerships grow more formal.
-            let kind = if pt.kind == FUNDING_KIND - 1 {
-                formal
-            } else {
-                pt.kind + 1
+            // Partnerships grow more formal; funding leads to a formal
+            // agreement, as co-delivery does.
+            let kind = match pt.kind {
+                PartnershipKind::Informal => PartnershipKind::InformationSharing,
+                PartnershipKind::InformationSharing => PartnershipKind::Referral,
+                PartnershipKind::Referral => PartnershipKind::CoDelivery,
+                _ => formal,
             };
-            data.kind = Some(PARTNERSHIP_KINDS[kind as usize].0);
+            data.kind = Some(kind);
             self.partnerships[p].kind = kind;
         } else if let Some(t) = candidate {
-            let pt = &mut self.partnerships[p];
-            pt.themes.push(t);
-            data.themes = Some(pt.themes.iter().map(|&t| THEMES[t as usize]).collect());
+            self.partnerships[p].themes.push(t);
+            data.themes = Some(self.theme_list(&self.partnerships[p].themes));
         } else {
-            data.kind = Some(PARTNERSHIP_KINDS[0].0);
-            self.partnerships[p].kind = 0;
+            data.kind = Some(PartnershipKind::Informal);
+            self.partnerships[p].kind = PartnershipKind::Informal;
         }
-        em.emit(T_REVISED, &data)?;
+        em.emit(Event::PartnershipRevised(data))?;
         Ok(true)
     }
 
@@ -2176,7 +2030,7 @@ impl Model {
         }
         self.notes += 1;
         let idx = self.notes - 1;
-        let texts = NOTE_TEXTS[about_kind].1;
+        let texts = NOTE_TEXTS[about_kind];
         let template = self.dice.pick(texts);
         let about = match about_kind {
             0 => {
@@ -2185,7 +2039,7 @@ impl Model {
                 };
                 let s = &self.sh[i as usize];
                 let text = fill(template, s.themes[0], "");
-                (About::Stakeholder(&s.slug), text)
+                (About::Stakeholder(s.slug.clone()), text)
             }
             1 => {
                 let n = self.dice.below(self.needs.len());
@@ -2199,19 +2053,21 @@ impl Model {
             _ => {
                 let gap = self.dice.pick(&GAP_KINDS);
                 let subject = if self.sh.is_empty() {
-                    "network".to_owned()
+                    "network"
                 } else {
-                    self.sh[self.dice.below(self.sh.len())].slug.clone()
+                    self.sh[self.dice.below(self.sh.len())].slug.as_str()
                 };
-                (About::Gap(format!("{gap}:{subject}")), template.to_owned())
+                (
+                    About::Gap(text(&format!("{gap}:{subject}"))),
+                    template.to_owned(),
+                )
             }
         };
-        let data = NoteData {
-            note: format!("note-{:05}", idx + 1),
+        em.emit(Event::ReviewNoteAdded(ReviewNoteAdded {
+            note: slug(&format!("note-{:05}", idx + 1)),
             about: about.0,
-            text: about.1,
-        };
-        em.emit(T_NOTE, &data)?;
+            text: text(&about.1),
+        }))?;
         Ok(true)
     }
 
@@ -2219,35 +2075,57 @@ impl Model {
         let k = self.dice.weighted(MILESTONES.iter().map(|m| m.1));
         let (kind, _, labels) = MILESTONES[k];
         self.milestones += 1;
-        let data = MilestoneData {
-            milestone: format!("ms-{:03}", self.milestones),
-            label: format!("{} (#{})", self.dice.pick(labels), self.milestones),
+        let label = format!("{} (#{})", self.dice.pick(labels), self.milestones);
+        em.emit(Event::MilestoneMarked(MilestoneMarked {
+            milestone: slug(&format!("ms-{:03}", self.milestones)),
+            label: text(&label),
             kind,
-        };
-        em.emit(T_MILESTONE, &data)
+        }))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use passerelle_events::values::{ParticipantCode, Theme};
 
     #[test]
-    fn vocabulary_matches_the_catalogue() {
-        assert_eq!(&THEMES[..REFERENCE_THEMES], &Theme::REFERENCE[..]);
-        assert_eq!(
-            passerelle_events::Event::TYPES[TYPE_COUNT],
-            "PersonalDataErased"
-        );
-        assert_eq!(TYPE_NAMES[T_NOTE], "ReviewNoteAdded");
-        assert_eq!(KINDS[BENEFICIARY_GROUP as usize].wire, "beneficiary_group");
-        assert_eq!(KINDS[FUNDER as usize].wire, "funder");
-        assert_eq!(PARTNERSHIP_KINDS[FUNDING_KIND as usize].0, "funding");
+    fn vocabulary_follows_the_catalogue() {
+        for (k, spec) in KINDS.iter().enumerate() {
+            assert_eq!(
+                spec.kind,
+                StakeholderKind::ALL[k],
+                "KINDS in catalogue order"
+            );
+        }
         assert_eq!(KINDS.iter().map(|k| k.weight).sum::<u32>(), 1000);
         for (from, to) in KIND_CHANGES {
-            assert_ne!(from, BENEFICIARY_GROUP);
-            assert_ne!(to, BENEFICIARY_GROUP);
+            assert_ne!(from, StakeholderKind::BeneficiaryGroup);
+            assert_ne!(to, StakeholderKind::BeneficiaryGroup);
+        }
+        let draws = [
+            CHANNELS.map(|c| c.0 as usize).to_vec(),
+            OUTCOMES.map(|o| o.0 as usize).to_vec(),
+            PARTNERSHIP_KINDS.map(|k| k.0 as usize).to_vec(),
+            LEVELS.map(|l| l.0 as usize).to_vec(),
+            PRIORITIES.map(|p| p.0 as usize).to_vec(),
+            MILESTONES.map(|m| m.0 as usize).to_vec(),
+        ];
+        let sizes = [
+            Channel::ALL.len(),
+            Outcome::ALL.len(),
+            PartnershipKind::ALL.len(),
+            Level::ALL.len(),
+            Priority::ALL.len(),
+            MilestoneKind::ALL.len(),
+        ];
+        for (mut drawn, size) in draws.into_iter().zip(sizes) {
+            drawn.sort_unstable();
+            assert_eq!(drawn, (0..size).collect::<Vec<_>>(), "every value once");
+        }
+        assert_eq!(THEME_WORDS.len(), THEME_COUNT);
+        for t in 0..THEME_COUNT {
+            assert!(Theme::parse(theme_slug(t)).is_ok());
+            assert!(!Theme::REFERENCE[..t.min(REFERENCE_THEMES)].contains(&theme_slug(t)));
         }
     }
 

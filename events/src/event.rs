@@ -46,6 +46,30 @@ pub enum StakeholderKind {
     Other,
 }
 
+impl StakeholderKind {
+    /// Every variant, in declaration order.
+    pub const ALL: [Self; 18] = [
+        Self::CityService,
+        Self::IntegrationAgency,
+        Self::Association,
+        Self::CommunityChampion,
+        Self::BeneficiaryGroup,
+        Self::Employer,
+        Self::Education,
+        Self::Health,
+        Self::LegalAid,
+        Self::Childcare,
+        Self::Interpreting,
+        Self::Funder,
+        Self::NetworkBody,
+        Self::Consultant,
+        Self::VolunteerGroup,
+        Self::Media,
+        Self::Political,
+        Self::Other,
+    ];
+}
+
 /// How an outreach contact was made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -61,6 +85,20 @@ pub enum Channel {
     Other,
 }
 
+impl Channel {
+    /// Every variant, in declaration order.
+    pub const ALL: [Self; 8] = [
+        Self::Meeting,
+        Self::Phone,
+        Self::Email,
+        Self::Visit,
+        Self::Event,
+        Self::Letter,
+        Self::Message,
+        Self::Other,
+    ];
+}
+
 /// What came of an outreach contact, from worst to best.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -74,6 +112,15 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Every variant, in declaration order.
+    pub const ALL: [Self; 5] = [
+        Self::NoResponse,
+        Self::Declined,
+        Self::Acknowledged,
+        Self::Interested,
+        Self::Committed,
+    ];
+
     /// Interested or committed.
     pub fn is_positive(self) -> bool {
         matches!(self, Outcome::Interested | Outcome::Committed)
@@ -93,6 +140,18 @@ pub enum PartnershipKind {
     FormalAgreement,
 }
 
+impl PartnershipKind {
+    /// Every variant, in declaration order.
+    pub const ALL: [Self; 6] = [
+        Self::Informal,
+        Self::InformationSharing,
+        Self::Referral,
+        Self::CoDelivery,
+        Self::Funding,
+        Self::FormalAgreement,
+    ];
+}
+
 /// The IAP2 spectrum of public participation, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -103,6 +162,17 @@ pub enum Level {
     Involve,
     Collaborate,
     Empower,
+}
+
+impl Level {
+    /// Every variant, in declaration order.
+    pub const ALL: [Self; 5] = [
+        Self::Inform,
+        Self::Consult,
+        Self::Involve,
+        Self::Collaborate,
+        Self::Empower,
+    ];
 }
 
 /// What kind of dated marker a milestone is.
@@ -118,6 +188,18 @@ pub enum MilestoneKind {
     Other,
 }
 
+impl MilestoneKind {
+    /// Every variant, in declaration order.
+    pub const ALL: [Self; 6] = [
+        Self::MentoringVisit,
+        Self::StudyVisit,
+        Self::Workshop,
+        Self::Decision,
+        Self::Funding,
+        Self::Other,
+    ];
+}
+
 /// Priority of a declared need.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -126,6 +208,11 @@ pub enum Priority {
     High,
     Medium,
     Low,
+}
+
+impl Priority {
+    /// Every variant, in declaration order.
+    pub const ALL: [Self; 3] = [Self::High, Self::Medium, Self::Low];
 }
 
 /// A programme's role in its mentoring scheme.
@@ -474,6 +561,10 @@ pub struct PersonalDataErased {
     pub reason: Option<Reason>,
 }
 
+/// An event's `data`, serialised as the catalogue writes it ([`Event::data`]).
+#[derive(Debug, Clone, Copy)]
+pub struct EventData<'a>(&'a Event);
+
 macro_rules! events {
     ($($variant:ident),* $(,)?) => {
         /// One domain event: its type name and its typed data.
@@ -509,10 +600,21 @@ macro_rules! events {
             /// The canonical JSON of `data`: fields in catalogue order, empty
             /// optional fields left out.
             pub fn data_json(&self) -> Value {
-                let v = match self {
-                    $(Event::$variant(d) => serde_json::to_value(d),)*
-                };
-                v.expect("event payloads always serialise")
+                serde_json::to_value(self.data()).expect("event payloads always serialise")
+            }
+
+            /// `data` to serialise: the JSON of [`Event::data_json`], written
+            /// straight to a serializer.
+            pub fn data(&self) -> EventData<'_> {
+                EventData(self)
+            }
+        }
+
+        impl Serialize for EventData<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                match self.0 {
+                    $(Event::$variant(d) => d.serialize(s),)*
+                }
             }
         }
     };

@@ -505,6 +505,11 @@ impl Day {
         }
     }
 
+    /// Wraps a date.
+    pub fn from_date(d: NaiveDate) -> Self {
+        Self(d)
+    }
+
     /// The date.
     pub fn date(&self) -> NaiveDate {
         self.0
