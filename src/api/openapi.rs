@@ -333,7 +333,7 @@ fn operation(route: Route, verb: Verb) -> Value {
         "responses": {
             "200": {
                 "description": "The metrics.",
-                "content": { "text/plain; version=0.0.4": { "schema": {
+                "content": { (super::telemetry::CONTENT_TYPE): { "schema": {
                     "type": "string",
                     "description": "Prometheus text exposition format, version 0.0.4.",
                 }}},

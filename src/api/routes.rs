@@ -235,7 +235,7 @@ where
             let text = app.inner.telemetry.render(head, app.projected());
             Ok(warp::http::Response::builder()
                 .status(StatusCode::OK)
-                .header("content-type", "text/plain; version=0.0.4")
+                .header("content-type", super::telemetry::CONTENT_TYPE)
                 .body(text.into())
                 .expect("valid response"))
         }
