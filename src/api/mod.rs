@@ -12,6 +12,7 @@
 //! and its validators), `server.rs` (the accept loop: header timeout,
 //! connection cap, graceful shutdown).
 
+pub mod body;
 pub mod guard;
 pub mod openapi;
 pub mod problem;

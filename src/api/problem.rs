@@ -5,8 +5,10 @@
 use passerelle_events::json::JsonError;
 use passerelle_events::keyring::KeyError;
 use passerelle_events::{FieldError, RecordError, StoreError};
-use serde_json::{json, Value};
+use serde_json::Value;
 use warp::http::StatusCode;
+
+use super::body;
 
 /// One problem document.
 #[derive(Debug, Clone, PartialEq)]
@@ -251,18 +253,26 @@ impl Problem {
         }
     }
 
-    /// The problem document.
-    pub fn body(&self) -> Value {
-        let mut v = json!({
-            "type": self.kind,
-            "title": self.title,
-            "status": self.status.as_u16(),
-            "detail": self.detail,
-        });
-        if !self.errors.is_empty() {
-            v["errors"] = json!(self.errors);
-        }
-        v
+    /// The problem document: a [`body::ValidationProblem`] when it names
+    /// broken rules, else a [`body::Problem`].
+    pub fn body(&self) -> String {
+        let json = if self.errors.is_empty() {
+            serde_json::to_string(&body::Problem {
+                kind: self.kind,
+                title: self.title,
+                status: self.status.as_u16(),
+                detail: self.detail.clone(),
+            })
+        } else {
+            serde_json::to_string(&body::ValidationProblem {
+                kind: self.kind,
+                title: self.title,
+                status: self.status.as_u16(),
+                detail: self.detail.clone(),
+                errors: self.errors.clone(),
+            })
+        };
+        json.expect("a problem serialises to JSON")
     }
 
     /// The HTTP response.
@@ -273,7 +283,6 @@ impl Problem {
         for (k, v) in &self.headers {
             r = r.header(*k, v);
         }
-        r.body(self.body().to_string().into())
-            .expect("valid response")
+        r.body(self.body().into()).expect("valid response")
     }
 }
