@@ -9,7 +9,9 @@ use passerelle_projections::gaps::{kind_name, Finding, GapReport, Severity};
 use passerelle_projections::metrics::Estimate;
 use passerelle_projections::participation::Participation;
 use passerelle_projections::views::{Positions, View};
-use serde_json::{json, Value};
+use serde::Serialize;
+
+use crate::api::body;
 use uuid::Uuid;
 
 /// Which language a text is in.
@@ -25,58 +27,96 @@ fn time(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-fn finding_json(f: &Finding, evidence: &[Uuid]) -> Value {
-    json!({
-        "id": f.id,
-        "kind": f.kind.as_str(),
-        "severity": f.severity.as_str(),
-        "subjects": f.subjects,
-        "explanation": {"en": f.explanation.en, "fr": f.explanation.fr},
-        "evidence": evidence,
-        "suggestion": {"en": f.suggestion.en, "fr": f.suggestion.fr},
-    })
+fn bilingual(b: &passerelle_projections::gaps::Bilingual) -> body::Bilingual {
+    body::Bilingual {
+        en: b.en.clone(),
+        fr: b.fr.clone(),
+    }
+}
+
+/// A finding with all its evidence, as `gaps_json` gives it.
+#[derive(Serialize)]
+pub struct ReportFinding {
+    id: String,
+    kind: &'static str,
+    severity: &'static str,
+    subjects: Vec<String>,
+    explanation: body::Bilingual,
+    evidence: Vec<Uuid>,
+    suggestion: body::Bilingual,
+}
+
+/// The whole gap report, as the CLI prints it.
+#[derive(Serialize)]
+pub struct Report {
+    programme: String,
+    as_of: String,
+    position: u64,
+    findings: Vec<ReportFinding>,
 }
 
 /// `{"programme", "as_of", "position", "findings": [...]}`, every finding
 /// with all its evidence.
-pub fn gaps_json(r: &GapReport) -> Value {
-    json!({
-        "programme": r.programme,
-        "as_of": time(r.as_of),
-        "position": r.position,
-        "findings": r.findings.iter().map(|f| finding_json(f, &f.evidence)).collect::<Vec<_>>(),
-    })
+pub fn gaps_json(r: &GapReport) -> Report {
+    Report {
+        programme: r.programme.clone(),
+        as_of: time(r.as_of),
+        position: r.position,
+        findings: r
+            .findings
+            .iter()
+            .map(|f| ReportFinding {
+                id: f.id.clone(),
+                kind: f.kind.as_str(),
+                severity: f.severity.as_str(),
+                subjects: f.subjects.clone(),
+                explanation: bilingual(&f.explanation),
+                evidence: f.evidence.clone(),
+                suggestion: bilingual(&f.suggestion),
+            })
+            .collect(),
+    }
 }
 
-/// As [`gaps_json`], with `findings` (a page of the report's) only, each
+/// A page of the gap report: `findings` (a page of the report's), each
 /// with its first `shown` evidence ids, `evidence_more` (how many others
 /// there are) and `evidence_next` (`evidence_next(finding, last id shown)`,
-/// a link to the others; `null` when there is none).
+/// a link to the others; `null` when there is none); `next`, the link to
+/// the next page of findings.
 pub fn gaps_page_json(
     r: &GapReport,
     findings: &[&Finding],
     shown: usize,
     evidence_next: impl Fn(&Finding, &Uuid) -> String,
-) -> Value {
-    let findings: Vec<Value> = findings
+    next: Option<String>,
+) -> body::GapPage {
+    let findings = findings
         .iter()
         .map(|f| {
             let head = &f.evidence[..shown.min(f.evidence.len())];
-            let mut v = finding_json(f, head);
-            v["evidence_more"] = json!(f.evidence.len() - head.len());
-            v["evidence_next"] = match head.last() {
-                Some(last) if head.len() < f.evidence.len() => json!(evidence_next(f, last)),
-                _ => Value::Null,
-            };
-            v
+            body::Finding {
+                id: f.id.clone(),
+                kind: f.kind.as_str(),
+                severity: f.severity.as_str(),
+                subjects: f.subjects.clone(),
+                explanation: bilingual(&f.explanation),
+                evidence: head.to_vec(),
+                evidence_more: f.evidence.len() - head.len(),
+                evidence_next: match head.last() {
+                    Some(last) if head.len() < f.evidence.len() => Some(evidence_next(f, last)),
+                    _ => None,
+                },
+                suggestion: bilingual(&f.suggestion),
+            }
         })
         .collect();
-    json!({
-        "programme": r.programme,
-        "as_of": time(r.as_of),
-        "position": r.position,
-        "findings": findings,
-    })
+    body::GapPage {
+        programme: r.programme.clone(),
+        as_of: time(r.as_of),
+        position: r.position,
+        findings,
+        next,
+    }
 }
 
 /// The gap report as text for a coordinator.
@@ -150,28 +190,27 @@ pub fn gaps_text(r: &GapReport, name: &str, lang: Lang) -> String {
     out
 }
 
-fn estimate(e: &Estimate) -> Value {
+fn estimate(e: &Estimate) -> body::Estimate {
     match e {
-        Estimate::Exact => json!("exact"),
-        Estimate::Sampled { pivots, seed } => json!({"sampled": {"pivots": pivots, "seed": seed}}),
+        Estimate::Exact => body::Estimate::Exact,
+        Estimate::Sampled { pivots, seed } => body::Estimate::Sampled {
+            pivots: *pivots,
+            seed: *seed,
+        },
     }
 }
 
-fn finite(x: f64) -> Value {
-    if x.is_finite() {
-        json!(x)
-    } else {
-        Value::Null
-    }
+fn finite(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
 }
 
 /// The network with node metrics and positions, edges with strength and
 /// component, and network-wide metrics.
-pub fn network_json(v: &View<'_>, positions: &Positions) -> Value {
+pub fn network_json(v: &View<'_>, positions: &Positions) -> body::Network {
     let net = &v.network;
     let an = &v.analysis;
     let comp = &an.network.component_of;
-    let nodes: Vec<Value> = net
+    let nodes = net
         .nodes
         .iter()
         .enumerate()
@@ -179,98 +218,113 @@ pub fn network_json(v: &View<'_>, positions: &Positions) -> Value {
             let s = &v.programme.stakeholders[id];
             let m = &an.nodes[i];
             let (x, y) = positions.get(id).copied().unwrap_or((0.0, 0.0));
-            json!({
-                "id": id,
-                "name": s.name,
-                "kind": kind_name(s.kind),
-                "themes": s.themes,
-                "territory": s.territory,
-                "degree": m.degree,
-                "weighted_degree": finite(an.weighted_degree[i]),
-                "betweenness": finite(m.betweenness),
-                "closeness": finite(m.closeness),
-                "eigenvector": finite(m.eigenvector),
-                "core_number": m.core_number,
-                "constraint": m.constraint.map(finite),
-                "effective_size": m.effective_size.map(finite),
-                "community": m.community,
-                "component": comp[i],
-                "x": finite(x),
-                "y": finite(y),
-            })
+            body::NetworkNode {
+                id: id.clone(),
+                name: s.name.clone(),
+                kind: kind_name(s.kind),
+                themes: s.themes.clone(),
+                territory: s.territory.clone(),
+                degree: m.degree,
+                weighted_degree: finite(an.weighted_degree[i]),
+                betweenness: finite(m.betweenness),
+                closeness: finite(m.closeness),
+                eigenvector: finite(m.eigenvector),
+                core_number: m.core_number,
+                constraint: m.constraint.and_then(finite),
+                effective_size: m.effective_size.and_then(finite),
+                community: m.community,
+                component: comp[i],
+                x: finite(x),
+                y: finite(y),
+            }
         })
         .collect();
-    let edges: Vec<Value> = net
+    let edges = net
         .present_ties()
-        .map(|t| {
-            let i = t.a;
-            json!({
-                "a": net.nodes[t.a],
-                "b": net.nodes[t.b],
-                "strength": finite(t.strength),
-                "base": finite(t.base),
-                "component": comp[i],
-                "partnership": t.partnership.as_ref().map(|p| json!({
-                    "id": p.id,
-                    "kind": serde_json::to_value(p.kind).unwrap_or(Value::Null),
-                    "themes": p.themes,
-                    "formed_at": time(p.formed_at),
-                })),
-                "contacts": {
-                    "count": t.contacts.count,
-                    "positive": t.contacts.positive,
-                    "last": t.contacts.last.map(time),
-                    "best_outcome": t.contacts.best.map(|o| serde_json::to_value(o).unwrap_or(Value::Null)),
-                },
-                "sessions": t.sessions,
-                "first_interaction": time(t.first_interaction),
-                "last_interaction": time(t.last_interaction),
-                "evidence": t.evidence,
-            })
+        .map(|t| body::NetworkEdge {
+            a: net.nodes[t.a].clone(),
+            b: net.nodes[t.b].clone(),
+            strength: finite(t.strength),
+            base: finite(t.base),
+            component: comp[t.a],
+            partnership: t.partnership.as_ref().map(|p| body::EdgePartnership {
+                id: p.id.clone(),
+                kind: p.kind,
+                themes: p.themes.clone(),
+                formed_at: time(p.formed_at),
+            }),
+            contacts: body::ContactSummary {
+                count: t.contacts.count,
+                positive: t.contacts.positive,
+                last: t.contacts.last.map(time),
+                best_outcome: t.contacts.best,
+            },
+            sessions: t.sessions.clone(),
+            first_interaction: time(t.first_interaction),
+            last_interaction: time(t.last_interaction),
+            evidence: t.evidence.clone(),
         })
         .collect();
     let nm = &an.network;
-    let ei_per_kind: serde_json::Map<String, Value> = an
-        .ei_per_kind
-        .iter()
-        .map(|(k, v)| (kind_name(*k), finite(*v)))
-        .collect();
-    json!({
-        "programme": v.programme.id,
-        "as_of": time(net.as_of),
-        "position": net.position,
-        "nodes": nodes,
-        "edges": edges,
-        "metrics": {
-            "nodes": nm.nodes,
-            "edges": nm.edges,
-            "density": finite(nm.density),
-            "components": nm.components,
-            "communities": nm.communities,
-            "modularity": finite(nm.modularity),
-            "ei_by_kind": an.ei_by_kind.map(finite),
-            "ei_per_kind": ei_per_kind,
-            "articulation_points": nm.articulation_points.iter().map(|&i| &net.nodes[i]).collect::<Vec<_>>(),
-            "bridges": nm.bridges.iter().map(|&(a, b)| [&net.nodes[a], &net.nodes[b]]).collect::<Vec<_>>(),
-            "betweenness": estimate(&nm.betweenness),
-            "closeness": estimate(&nm.closeness),
+    body::Network {
+        programme: v.programme.id.clone(),
+        as_of: time(net.as_of),
+        position: net.position,
+        nodes,
+        edges,
+        metrics: body::NetworkMetrics {
+            nodes: nm.nodes,
+            edges: nm.edges,
+            density: finite(nm.density),
+            components: nm.components,
+            communities: nm.communities,
+            modularity: finite(nm.modularity),
+            ei_by_kind: an.ei_by_kind.and_then(finite),
+            ei_per_kind: an
+                .ei_per_kind
+                .iter()
+                .map(|(k, v)| (kind_name(*k), finite(*v)))
+                .collect(),
+            articulation_points: nm
+                .articulation_points
+                .iter()
+                .map(|&i| net.nodes[i].clone())
+                .collect(),
+            bridges: nm
+                .bridges
+                .iter()
+                .map(|&(a, b)| [net.nodes[a].clone(), net.nodes[b].clone()])
+                .collect(),
+            betweenness: estimate(&nm.betweenness),
+            closeness: estimate(&nm.closeness),
         },
-    })
+    }
 }
 
-/// A diff between two views.
-pub fn diff_json(before: &View<'_>, after: &View<'_>, d: &Diff) -> Value {
-    json!({
-        "programme": after.programme.id,
-        "from": {"as_of": time(before.network.as_of), "position": before.network.position},
-        "to": {"as_of": time(after.network.as_of), "position": after.network.position},
-        "stakeholders_added": d.stakeholders_added,
-        "stakeholders_removed": d.stakeholders_removed,
-        "ties_added": d.ties_added,
-        "ties_removed": d.ties_removed,
-        "findings_opened": d.findings_opened,
-        "findings_closed": d.findings_closed,
-    })
+/// A diff between two views; `position` is the log position of the read
+/// (the API's), left out when `None` (the CLI's).
+pub fn diff_json(
+    before: &View<'_>,
+    after: &View<'_>,
+    d: &Diff,
+    position: Option<u64>,
+) -> body::Diff {
+    let point = |v: &View<'_>| body::DiffPoint {
+        as_of: time(v.network.as_of),
+        position: v.network.position,
+    };
+    body::Diff {
+        programme: after.programme.id.clone(),
+        position,
+        from: point(before),
+        to: point(after),
+        stakeholders_added: d.stakeholders_added.clone(),
+        stakeholders_removed: d.stakeholders_removed.clone(),
+        ties_added: d.ties_added.clone(),
+        ties_removed: d.ties_removed.clone(),
+        findings_opened: d.findings_opened.clone(),
+        findings_closed: d.findings_closed.clone(),
+    }
 }
 
 /// A diff as text.
@@ -336,28 +390,71 @@ pub fn diff_text(before: &View<'_>, after: &View<'_>, d: &Diff) -> String {
     out
 }
 
-/// Participation as JSON; a figure the audience may not see is `null`.
-pub fn participation_json(p: &Participation) -> Value {
-    let level = |l: passerelle_events::event::Level| serde_json::to_value(l).unwrap_or(Value::Null);
-    json!({
-        "sessions": p.sessions.iter().map(|s| json!({
-            "session": s.session, "title": s.title, "occurred_at": time(s.occurred_at),
-            "level": level(s.level), "total": s.total, "women": s.women, "men": s.men,
-            "undisclosed": s.undisclosed, "women_share": s.women_share,
-            "first_time": s.first_time, "returning": s.returning, "groups": s.groups,
-            "attended": s.attended, "repeat": s.repeat,
-        })).collect::<Vec<_>>(),
-        "months": p.months.iter().map(|m| json!({
-            "month": m.month, "sessions": m.sessions, "withheld": m.withheld,
-            "total": m.total, "women": m.women,
-            "women_share": m.women_share, "first_time": m.first_time, "returning": m.returning,
-            "highest_level": m.highest_level.map(level),
-        })).collect::<Vec<_>>(),
-        "trajectories": p.trajectories.iter().map(|t| json!({
-            "group": t.group,
-            "steps": t.steps.iter().map(|(at, s, l)| json!({"occurred_at": time(*at), "session": s, "level": level(*l)})).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-        "participants": p.participants,
-        "repeat_participants": p.repeat_participants,
-    })
+/// Participation of `programme` as of `as_of` (`None`: a position or the
+/// latest state), read at `position`; a count the audience may not see is
+/// hidden already in `p`.
+pub fn participation_json(
+    p: &Participation,
+    position: u64,
+    programme: &str,
+    as_of: Option<String>,
+) -> body::Participation {
+    body::Participation {
+        position,
+        programme: programme.to_owned(),
+        as_of,
+        sessions: p
+            .sessions
+            .iter()
+            .map(|s| body::SessionParticipation {
+                session: s.session.clone(),
+                title: s.title.clone(),
+                occurred_at: time(s.occurred_at),
+                level: s.level,
+                total: s.total,
+                women: s.women,
+                men: s.men,
+                undisclosed: s.undisclosed,
+                women_share: s.women_share,
+                first_time: s.first_time,
+                returning: s.returning,
+                groups: s.groups.clone(),
+                attended: s.attended,
+                repeat: s.repeat,
+            })
+            .collect(),
+        months: p
+            .months
+            .iter()
+            .map(|m| body::MonthParticipation {
+                month: m.month.clone(),
+                sessions: m.sessions,
+                withheld: m.withheld,
+                total: m.total,
+                women: m.women,
+                women_share: m.women_share,
+                first_time: m.first_time,
+                returning: m.returning,
+                highest_level: m.highest_level,
+            })
+            .collect(),
+        trajectories: p
+            .trajectories
+            .iter()
+            .map(|t| body::Trajectory {
+                group: t.group.clone(),
+                steps: t
+                    .steps
+                    .iter()
+                    .map(|(at, s, l)| body::TrajectoryStep {
+                        occurred_at: time(*at),
+                        session: s.clone(),
+                        level: *l,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        participants: p.participants,
+        repeat_participants: p.repeat_participants,
+    }
 }

@@ -970,7 +970,7 @@ fn rendered_views_of_the_demo_are_valid_responses() {
         for as_of in [AsOf::Latest, AsOf::Position(40)] {
             let v = view(&engine, p, as_of, &settings).expect("view");
             let pos = positions(&engine, &v, &settings);
-            let network = network_json(&v, &pos);
+            let network = serde_json::to_value(network_json(&v, &pos)).unwrap();
             assert!(!network["nodes"].as_array().unwrap().is_empty() || as_of != AsOf::Latest);
             assert_ok(
                 &format!("network of {p}"),
@@ -978,18 +978,25 @@ fn rendered_views_of_the_demo_are_valid_responses() {
             );
             // As the API pages them: a few findings, a few evidence ids each.
             let page: Vec<_> = v.gaps.findings.iter().take(3).collect();
-            let mut gaps = gaps_page_json(&v.gaps, &page, 2, |f, last| {
-                format!("/api/v1/gaps/evidence?finding={}&after={last}", f.id)
-            });
-            gaps["next"] = json!("/api/v1/gaps?after=x");
+            let gaps = gaps_page_json(
+                &v.gaps,
+                &page,
+                2,
+                |f, last| format!("/api/v1/gaps/evidence?finding={}&after={last}", f.id),
+                Some("/api/v1/gaps?after=x".to_owned()),
+            );
+            let gaps = serde_json::to_value(gaps).unwrap();
             assert_ok(
                 &format!("gaps of {p}"),
                 openapi::validate_response("GET", "/gaps", 200, JSON, &gaps),
             );
-            let mut part = participation_json(&participation(&v.programme));
-            part["position"] = json!(v.network.position);
-            part["programme"] = json!(p);
-            part["as_of"] = Value::Null;
+            let mut part = serde_json::to_value(participation_json(
+                &participation(&v.programme),
+                v.network.position,
+                p,
+                None,
+            ))
+            .unwrap();
             assert_ok(
                 &format!("participation of {p}"),
                 openapi::validate_response("GET", "/participation", 200, JSON, &part),
@@ -1025,9 +1032,14 @@ fn rendered_views_of_the_demo_are_valid_responses() {
         let milestones = &engine.model().programmes[p].milestones;
         if let Some(m) = milestones.keys().next() {
             let (before, after) = around(&engine, p, m, &settings).expect("around");
-            let mut diff = diff_json(&before, &after, &diff_views(&before, &after));
-            // The API adds the position the read reflects, as every read does.
-            diff["position"] = json!(engine.position());
+            // The API gives the position the read reflects, as every read does.
+            let diff = serde_json::to_value(diff_json(
+                &before,
+                &after,
+                &diff_views(&before, &after),
+                Some(engine.position()),
+            ))
+            .unwrap();
             assert_ok(
                 &format!("diff of {p} around {m}"),
                 openapi::validate_response("GET", "/diff", 200, JSON, &diff),
@@ -1044,7 +1056,8 @@ fn a_rendered_network_missing_a_metric_is_rejected() {
     }
     let settings = Settings::default();
     let v = view(&engine, "sjdlr", AsOf::Latest, &settings).expect("view");
-    let mut network = network_json(&v, &positions(&engine, &v, &settings));
+    let mut network =
+        serde_json::to_value(network_json(&v, &positions(&engine, &v, &settings))).unwrap();
     network["nodes"][0]
         .as_object_mut()
         .unwrap()

@@ -95,22 +95,66 @@ pub struct Contact {
 /// (PRODUCT.md §7): counts from 1 to `SMALLEST_SHOWN - 1` are not.
 pub const SMALLEST_SHOWN: u32 = 5;
 
-/// A session's counts as an audience may see them ([`Session::counts_for`]);
-/// `None` for a count it may not see.
+/// A count of people that an audience may or may not see: decided where the
+/// value is made, from the audience, so no later step has to hide it.
+/// Serialises as the number, or `null` when hidden.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Count {
+    /// The count, which this audience may see.
+    Shown(u32),
+    /// Hidden from this audience (a count from 1 to 4, or a figure one
+    /// could be worked out from).
+    Hidden,
+}
+
+impl Count {
+    /// `n` when `shown`, else hidden.
+    pub fn when(shown: bool, n: u32) -> Self {
+        if shown {
+            Count::Shown(n)
+        } else {
+            Count::Hidden
+        }
+    }
+
+    /// As [`Count::when`], for a length or a tally (saturating at `u32::MAX`).
+    pub fn when_len(shown: bool, n: usize) -> Self {
+        Count::when(shown, u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    /// The count, if shown.
+    pub fn shown(self) -> Option<u32> {
+        match self {
+            Count::Shown(n) => Some(n),
+            Count::Hidden => None,
+        }
+    }
+}
+
+impl serde::Serialize for Count {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Count::Shown(n) => s.serialize_u32(*n),
+            Count::Hidden => s.serialize_none(),
+        }
+    }
+}
+
+/// A session's counts as an audience may see them ([`Session::counts_for`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ShownCounts {
     /// Beneficiaries.
-    pub total: Option<u32>,
+    pub total: Count,
     /// Women.
-    pub women: Option<u32>,
+    pub women: Count,
     /// Men.
-    pub men: Option<u32>,
+    pub men: Count,
     /// Gender not given.
-    pub undisclosed: Option<u32>,
+    pub undisclosed: Count,
     /// First-time participants.
-    pub first_time: Option<u32>,
+    pub first_time: Count,
     /// Returning participants.
-    pub returning: Option<u32>,
+    pub returning: Count,
     /// Whether counts are hidden (the session is not public and the
     /// audience is restricted).
     pub suppressed: bool,
@@ -203,9 +247,9 @@ impl Session {
     pub fn counts_for(&self, audience: Audience) -> ShownCounts {
         let b = &self.beneficiaries;
         let all = audience == Audience::Full || self.is_public();
-        let part = |n: u32| all.then_some(n);
+        let part = |n: u32| Count::when(all, n);
         ShownCounts {
-            total: (all || b.total >= SMALLEST_SHOWN).then_some(b.total),
+            total: Count::when(all || b.total >= SMALLEST_SHOWN, b.total),
             women: part(b.women),
             men: part(b.men),
             undisclosed: part(b.undisclosed),

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Datelike, Utc};
 use passerelle_events::event::Level;
 
-use crate::model::{Audience, Programme, Session};
+use crate::model::{Audience, Count, Programme, Session};
 
 /// One session's participation. A figure is `None` when the audience may
 /// not see it.
@@ -34,25 +34,25 @@ pub struct SessionParticipation {
     /// Whether the session is public ([`Session::is_public`]).
     pub public: bool,
     /// Beneficiaries.
-    pub total: Option<u32>,
+    pub total: Count,
     /// Women.
-    pub women: Option<u32>,
+    pub women: Count,
     /// Men.
-    pub men: Option<u32>,
+    pub men: Count,
     /// Gender not given.
-    pub undisclosed: Option<u32>,
+    pub undisclosed: Count,
     /// Women / total (None without beneficiaries).
     pub women_share: Option<f64>,
     /// First-time participants.
-    pub first_time: Option<u32>,
+    pub first_time: Count,
     /// Returning participants.
-    pub returning: Option<u32>,
+    pub returning: Count,
     /// Beneficiary groups taking part.
     pub groups: Vec<String>,
     /// Participant codes recorded for this session.
-    pub attended: Option<usize>,
+    pub attended: Count,
     /// Of which seen at an earlier session.
-    pub repeat: Option<usize>,
+    pub repeat: Count,
 }
 
 /// One month's participation: the sums of the sessions the audience may
@@ -98,9 +98,9 @@ pub struct Participation {
     /// Per beneficiary group.
     pub trajectories: Vec<Trajectory>,
     /// Distinct participant codes recorded.
-    pub participants: Option<usize>,
+    pub participants: Count,
     /// Codes seen at two sessions or more.
-    pub repeat_participants: Option<usize>,
+    pub repeat_participants: Count,
 }
 
 fn share(part: u64, total: u64) -> Option<f64> {
@@ -156,8 +156,8 @@ pub fn participation_for(p: &Programme, audience: Audience) -> Participation {
             first_time: shown.first_time,
             returning: shown.returning,
             groups: s.groups.clone(),
-            attended: full.then_some(codes.len()),
-            repeat: full.then_some(repeat),
+            attended: Count::when_len(full, codes.len()),
+            repeat: Count::when_len(full, repeat),
         });
         let key = format!("{:04}-{:02}", s.occurred_at.year(), s.occurred_at.month());
         let m = months
@@ -197,7 +197,7 @@ pub fn participation_for(p: &Programme, audience: Audience) -> Participation {
             .into_iter()
             .map(|(group, steps)| Trajectory { group, steps })
             .collect(),
-        participants: full.then_some(seen.len()),
-        repeat_participants: full.then(|| seen.values().filter(|n| **n >= 2).count()),
+        participants: Count::when_len(full, seen.len()),
+        repeat_participants: Count::when_len(full, seen.values().filter(|n| **n >= 2).count()),
     }
 }

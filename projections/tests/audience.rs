@@ -6,7 +6,7 @@
 use passerelle_projections::engine::{replay, AsOf, Engine, Units};
 use passerelle_projections::gaps::{is_share, FindingKind, GapReport};
 use passerelle_projections::model::Programme;
-use passerelle_projections::model::{is_hidden, is_hidden_type, Audience, HIDDEN_TYPES};
+use passerelle_projections::model::{is_hidden, is_hidden_type, Audience, Count, HIDDEN_TYPES};
 use passerelle_projections::participation::{participation, participation_for};
 use passerelle_projections::views::{view, Settings};
 use serde_json::{json, Value};
@@ -161,8 +161,8 @@ fn a_month_row_sums_only_public_sessions_for_restricted_readers() {
         (march.sessions, march.withheld, march.total, march.women),
         (2, 0, 19, 11)
     );
-    assert_eq!(full.participants, Some(3));
-    assert_eq!(full.repeat_participants, Some(1));
+    assert_eq!(full.participants, Count::Shown(3));
+    assert_eq!(full.repeat_participants, Count::Shown(1));
 
     let r = participation_for(&p, Audience::Restricted);
     let march = &r.months[0];
@@ -192,29 +192,38 @@ fn a_month_row_sums_only_public_sessions_for_restricted_readers() {
             .sessions
             .iter()
             .filter(|s| s.public && s.occurred_at.format("%Y-%m").to_string() == m.month);
-        let total: u64 = rows.clone().map(|s| u64::from(s.total.unwrap())).sum();
-        let women: u64 = rows.map(|s| u64::from(s.women.unwrap())).sum();
+        let total: u64 = rows
+            .clone()
+            .map(|s| u64::from(s.total.shown().unwrap()))
+            .sum();
+        let women: u64 = rows.map(|s| u64::from(s.women.shown().unwrap())).sum();
         assert_eq!((m.total, m.women), (total, women), "{}", m.month);
     }
 
     let small = r.sessions.iter().find(|s| s.session == "small").unwrap();
     assert!(!small.public);
-    assert_eq!(small.total, Some(9), "a total of at least 5 stays");
+    assert_eq!(small.total, Count::Shown(9), "a total of at least 5 stays");
     assert_eq!(
         (small.women, small.men, small.undisclosed, small.first_time),
-        (None, None, None, None)
+        (Count::Hidden, Count::Hidden, Count::Hidden, Count::Hidden)
     );
     assert_eq!(small.women_share, None);
     let alone = r.sessions.iter().find(|s| s.session == "alone").unwrap();
-    assert_eq!(alone.total, None, "a total of 3 is hidden");
+    assert_eq!(alone.total, Count::Hidden, "a total of 3 is hidden");
     // Attendance figures are never shown, not even for a public session.
     assert!(r
         .sessions
         .iter()
-        .all(|s| s.attended.is_none() && s.repeat.is_none()));
-    assert_eq!((r.participants, r.repeat_participants), (None, None));
+        .all(|s| s.attended == Count::Hidden && s.repeat == Count::Hidden));
+    assert_eq!(
+        (r.participants, r.repeat_participants),
+        (Count::Hidden, Count::Hidden)
+    );
     let public = r.sessions.iter().find(|s| s.session == "public").unwrap();
-    assert_eq!((public.total, public.women), (Some(10), Some(5)));
+    assert_eq!(
+        (public.total, public.women),
+        (Count::Shown(10), Count::Shown(5))
+    );
 }
 
 /// A log with hidden events at `hidden` (1-based) among `n` events.

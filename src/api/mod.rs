@@ -11,6 +11,7 @@
 //! from the route table and the body types). What it shares with the pages
 //! is in [`crate::http`]; the server is assembled in [`crate::server`].
 
+pub mod body;
 pub mod openapi;
 mod rights;
 pub mod routes;

@@ -23,6 +23,7 @@ use passerelle_events::FieldError;
 use serde_json::{json, Value};
 use warp::http::StatusCode;
 
+use super::body;
 use super::routes::{authenticate, units};
 use super::state::App;
 use crate::auth::{Principal, Role};
@@ -100,12 +101,16 @@ fn parse_subject(text: &str) -> Result<Subject, String> {
 
 /// An answer holding what one person's request is about: never kept by a
 /// cache between the server and the admin.
-fn private_json(status: StatusCode, v: &Value) -> Response {
+fn private_json(status: StatusCode, v: &impl serde::Serialize) -> Response {
     warp::http::Response::builder()
         .status(status)
         .header("content-type", "application/json")
         .header("cache-control", "no-store")
-        .body(v.to_string().into())
+        .body(
+            serde_json::to_vec(v)
+                .expect("a response body serialises to JSON")
+                .into(),
+        )
         .expect("valid response")
 }
 
@@ -242,11 +247,11 @@ where
         .map_err(Problem::from_store)?);
     Ok(private_json(
         StatusCode::CREATED,
-        &json!({
-            "erased": erased.as_str(),
-            "key": erasure.key.as_str(),
-            "event": event,
-        }),
+        &body::Erasure {
+            erased: erased.as_str().to_owned(),
+            key: erasure.key.as_str().to_owned(),
+            event,
+        },
     ))
 }
 
@@ -294,12 +299,12 @@ async fn access(app: &App, principal: &Principal, segments: &[&str]) -> Result<R
         .map_err(Problem::from_store)?;
     Ok(private_json(
         StatusCode::OK,
-        &json!({
-            "subject": access.subject.id(),
-            "key": access.key.as_str(),
-            "position": position,
-            "events": events,
-        }),
+        &body::SubjectAccess {
+            subject: access.subject.id(),
+            key: access.key.as_str().to_owned(),
+            position,
+            events,
+        },
     ))
 }
 

@@ -14,7 +14,7 @@ use passerelle_events::{Event, EventLog, FieldError, Submission};
 use passerelle_projections::cancel::Cancel;
 use passerelle_projections::engine::{AsOf, Engine, Units};
 use passerelle_projections::gaps::{kind_name, Finding};
-use passerelle_projections::model::{Audience, NeedStatus, Programme};
+use passerelle_projections::model::{Audience, Count, NeedStatus, Programme};
 use passerelle_projections::network::Network;
 use passerelle_projections::participation::participation_for;
 use passerelle_projections::views::{around_within, diff_views_for, view_within, ViewError};
@@ -22,6 +22,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use warp::http::{HeaderMap, Method, StatusCode};
 
+use super::body;
 use super::state::{App, Cached, Failed, Rendered, Scope};
 use crate::auth::{AuthError, Principal, Role};
 use crate::http::guard::{self, Credential, Media};
@@ -113,7 +114,7 @@ impl Lister<'_> {
         order: Order,
         (param, after): (&str, Option<&str>),
         what: &str,
-    ) -> Result<(Vec<T>, Value), Problem> {
+    ) -> Result<(Vec<T>, Option<String>), Problem> {
         let start = match (after, order) {
             (None, _) => 0,
             (Some(a), Order::ByKey) => items.partition_point(|x| key(x) <= a),
@@ -129,8 +130,8 @@ impl Lister<'_> {
         };
         let end = items.len().min(start + self.limit);
         let next = match end {
-            e if e < items.len() && e > start => json!(self.link(param, key(&items[e - 1]))),
-            _ => Value::Null,
+            e if e < items.len() && e > start => Some(self.link(param, key(&items[e - 1]))),
+            _ => None,
         };
         items.truncate(end);
         items.drain(..start.min(end));
@@ -186,7 +187,10 @@ where
             parse_query(req.raw_query, req.op)?;
             // No position: anyone may ask, and a position that moves with
             // every event would count each attendance.
-            return Ok(json_response(StatusCode::OK, &json!({"status": "ok"})));
+            return Ok(json_response(
+                StatusCode::OK,
+                &body::Health { status: "ok" },
+            ));
         }
         Route::OpenApi => {
             parse_query(req.raw_query, req.op)?;
@@ -208,7 +212,11 @@ where
         (Route::EventStream, _) => super::stream::open(app, &principal, q, headers).await,
         (Route::Me, _) => Ok(json_response(
             StatusCode::OK,
-            &json!({"name": principal.name, "role": principal.role.as_str(), "programme": principal.programme}),
+            &body::Me {
+                name: principal.name.clone(),
+                role: principal.role.as_str(),
+                programme: principal.programme.clone(),
+            },
         )),
         (Route::Metrics, _) => {
             // The metrics count every event of every programme (the log
@@ -373,10 +381,10 @@ where
     } else {
         StatusCode::OK
     };
-    let body = if single {
-        envelopes.into_iter().next().unwrap_or(Value::Null)
+    let body = if single && envelopes.len() == 1 {
+        body::AppendResult::One(envelopes.remove(0))
     } else {
-        Value::Array(envelopes)
+        body::AppendResult::Batch(envelopes)
     };
     Ok(json_response(status, &body))
 }
@@ -484,9 +492,11 @@ async fn get_events(
         }
     }
     let next_after = if units == Units::LOG { after } else { told };
-    let body = Bytes::from(
-        json!({"position": told_head, "events": events, "next_after": next_after}).to_string(),
-    );
+    let body = Bytes::from(to_json(&body::EventPage {
+        position: told_head,
+        events,
+        next_after,
+    }));
     Ok(with_etag(told_head, body, headers))
 }
 
@@ -766,7 +776,7 @@ fn render(
                         .inner
                         .layouts
                         .positions_within(engine, &v, settings, cancel)?;
-                    Ok(network_json(&v, &positions))
+                    Ok(value(&network_json(&v, &positions)))
                 }
                 ["gaps"] => Ok(gaps_page(&lister, &v.gaps.for_audience(audience))?),
                 _ => Ok(evidence_page(&lister, &v.gaps.for_audience(audience))?),
@@ -811,21 +821,28 @@ fn programmes_json(
         ("after", id_cursor(q, "after")?),
         "programme",
     )?;
-    let programmes: Vec<Value> = page
+    let programmes = page
         .into_iter()
-        .map(|p| {
-            json!({
-                "id": p.id, "name": p.name,
-                "role": p.role.map(|r| serde_json::to_value(r).unwrap_or(Value::Null)),
-                "country": p.country,
-                "stakeholders": p.active_stakeholders().count(),
-                "partnerships": p.partnerships.values().filter(|x| x.ended_at.is_none()).count(),
-                "sessions": p.sessions.len(),
-                "events": p.events_for(audience),
-            })
+        .map(|p| body::ProgrammeSummary {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            role: p.role,
+            country: p.country.clone(),
+            stakeholders: p.active_stakeholders().count(),
+            partnerships: p
+                .partnerships
+                .values()
+                .filter(|x| x.ended_at.is_none())
+                .count(),
+            sessions: p.sessions.len(),
+            events: p.events_for(audience),
         })
         .collect();
-    Ok(json!({"position": engine.position(), "programmes": programmes, "next": next}))
+    Ok(value(&body::ProgrammeList {
+        position: engine.position(),
+        programmes,
+        next,
+    }))
 }
 
 /// `/diff`: between two times (which `from.as_of` and `to.as_of` tell) or
@@ -857,9 +874,13 @@ fn diff_body(
         }
         _ => return Err(Problem::bad_request("give from and to, or milestone").into()),
     };
-    let mut v = diff_json(&before, &after, &diff_views_for(&before, &after, audience));
-    v["position"] = json!(engine.position());
-    Ok(v)
+    let d = diff_views_for(&before, &after, audience);
+    Ok(value(&diff_json(
+        &before,
+        &after,
+        &d,
+        Some(engine.position()),
+    )))
 }
 
 /// `/gaps`: a page of the findings (by severity, kind and id), each with
@@ -878,7 +899,7 @@ fn gaps_page(
     )?;
     // The evidence is read as of the same point; no page of findings
     // carries over.
-    let mut v = gaps_page_json(report, &page, EVIDENCE_SHOWN, |f, last| {
+    let evidence_next = |f: &Finding, last: &uuid::Uuid| {
         link(
             "gaps/evidence",
             lister.q,
@@ -886,9 +907,14 @@ fn gaps_page(
             |k| matches!(k, "as_of" | "position"),
             &[("finding", &f.id), ("after", &last.to_string())],
         )
-    });
-    v["next"] = next;
-    Ok(v)
+    };
+    Ok(value(&gaps_page_json(
+        report,
+        &page,
+        EVIDENCE_SHOWN,
+        evidence_next,
+        next,
+    )))
 }
 
 /// `/gaps/evidence`: a page of one finding's evidence ids, in id order.
@@ -920,13 +946,13 @@ fn evidence_page(
         ("after", event_cursor(lister.q, "after")?.as_deref()),
         "event",
     )?;
-    Ok(json!({
-        "programme": report.programme,
-        "as_of": time(report.as_of),
-        "position": report.position,
-        "finding": finding.id,
-        "evidence": page,
-        "next": next,
+    Ok(value(&body::EvidencePage {
+        programme: report.programme.clone(),
+        as_of: time(report.as_of),
+        position: report.position,
+        finding: finding.id.clone(),
+        evidence: page,
+        next,
     }))
 }
 
@@ -950,7 +976,12 @@ fn directory(
     let p = snap.model.programmes.get(programme).unwrap_or(&empty);
     let with_contact = matches!(principal.role, Role::Admin | Role::Coordinator);
     let after = || id_cursor(lister.q, "after");
-    let mut body = match lister.rest {
+    let programme = programme.to_owned();
+    let as_of = match as_of {
+        AsOf::Time(t) => Some(time(t)),
+        AsOf::Latest | AsOf::Position(_) => None,
+    };
+    let body = match lister.rest {
         ["stakeholders"] => {
             let all = p.stakeholders.values().collect();
             let (page, next) = lister.page(
@@ -960,7 +991,16 @@ fn directory(
                 ("after", after()?),
                 "stakeholder",
             )?;
-            json!({"stakeholders": page.into_iter().map(|s| stakeholder_json(app, s, with_contact)).collect::<Vec<_>>(), "next": next})
+            value(&body::StakeholderList {
+                position,
+                programme,
+                as_of,
+                stakeholders: page
+                    .into_iter()
+                    .map(|s| stakeholder(app, s, with_contact))
+                    .collect(),
+                next,
+            })
         }
         ["stakeholders", id] => {
             let s = p.stakeholders.get(*id).ok_or_else(|| {
@@ -969,7 +1009,7 @@ fn directory(
             cancel.check()?;
             let net = Network::build(
                 p,
-                snap.reference_time(programme),
+                snap.reference_time(&programme),
                 position,
                 &settings.network,
             );
@@ -993,10 +1033,6 @@ fn directory(
                 ("ties_after", id_cursor(lister.q, "ties_after")?),
                 "tie",
             )?;
-            let ties: Vec<Value> = ties
-                .into_iter()
-                .map(|(with, t)| tie_json(with, t))
-                .collect();
             let contacts: Vec<_> = p
                 .contacts
                 .iter()
@@ -1013,11 +1049,15 @@ fn directory(
                 ),
                 "contact",
             )?;
-            let contacts: Vec<Value> = contacts.into_iter().map(|(_, c)| contact_json(c)).collect();
-            json!({
-                "stakeholder": stakeholder_json(app, s, with_contact),
-                "ties": ties, "ties_next": ties_next,
-                "contacts": contacts, "contacts_next": contacts_next,
+            value(&body::StakeholderDetail {
+                position,
+                programme,
+                as_of,
+                stakeholder: stakeholder(app, s, with_contact),
+                ties: ties.into_iter().map(|(with, t)| tie(with, t)).collect(),
+                ties_next,
+                contacts: contacts.into_iter().map(|(_, c)| contact(c)).collect(),
+                contacts_next,
             })
         }
         ["partnerships"] => {
@@ -1029,11 +1069,23 @@ fn directory(
                 ("after", after()?),
                 "partnership",
             )?;
-            json!({"partnerships": page.into_iter().map(|x| json!({
-                "id": x.id, "between": x.between,
-                "kind": serde_json::to_value(x.kind).unwrap_or(Value::Null),
-                "themes": x.themes, "formed_at": time(x.formed_at), "ended_at": x.ended_at.map(time),
-            })).collect::<Vec<_>>(), "next": next})
+            value(&body::PartnershipList {
+                position,
+                programme,
+                as_of,
+                partnerships: page
+                    .into_iter()
+                    .map(|x| body::Partnership {
+                        id: x.id.clone(),
+                        between: x.between.clone(),
+                        kind: x.kind,
+                        themes: x.themes.clone(),
+                        formed_at: time(x.formed_at),
+                        ended_at: x.ended_at.map(time),
+                    })
+                    .collect(),
+                next,
+            })
         }
         ["sessions"] => {
             let all = p.sessions.values().collect();
@@ -1044,7 +1096,13 @@ fn directory(
                 ("after", after()?),
                 "session",
             )?;
-            json!({"sessions": page.into_iter().map(|s| session_json(s, audience)).collect::<Vec<_>>(), "next": next})
+            value(&body::SessionList {
+                position,
+                programme,
+                as_of,
+                sessions: page.into_iter().map(|s| session(s, audience)).collect(),
+                next,
+            })
         }
         ["needs"] => {
             let all = p.needs.values().collect();
@@ -1055,12 +1113,29 @@ fn directory(
                 ("after", after()?),
                 "need",
             )?;
-            json!({"needs": page.into_iter().map(|n| json!({
-                "id": n.id, "action": n.action, "theme": n.theme, "description": n.description,
-                "priority": n.priority.map(|x| serde_json::to_value(x).unwrap_or(Value::Null)),
-                "status": match n.status { NeedStatus::Open => "open", NeedStatus::Addressed => "addressed", NeedStatus::Withdrawn => "withdrawn" },
-                "addressed_by": n.addressed_by, "declared_at": time(n.declared_at),
-            })).collect::<Vec<_>>(), "next": next})
+            value(&body::NeedList {
+                position,
+                programme,
+                as_of,
+                needs: page
+                    .into_iter()
+                    .map(|n| body::Need {
+                        id: n.id.clone(),
+                        action: n.action.clone(),
+                        theme: n.theme.clone(),
+                        description: n.description.clone(),
+                        priority: n.priority,
+                        status: match n.status {
+                            NeedStatus::Open => "open",
+                            NeedStatus::Addressed => "addressed",
+                            NeedStatus::Withdrawn => "withdrawn",
+                        },
+                        addressed_by: n.addressed_by.clone(),
+                        declared_at: time(n.declared_at),
+                    })
+                    .collect(),
+                next,
+            })
         }
         ["milestones"] => {
             let (page, next) = lister.page(
@@ -1070,11 +1145,21 @@ fn directory(
                 ("after", after()?),
                 "milestone",
             )?;
-            json!({"milestones": page.into_iter().map(|m| json!({
-                "id": m.id, "label": m.label,
-                "kind": serde_json::to_value(m.kind).unwrap_or(Value::Null),
-                "occurred_at": time(m.occurred_at),
-            })).collect::<Vec<_>>(), "next": next})
+            value(&body::MilestoneList {
+                position,
+                programme,
+                as_of,
+                milestones: page
+                    .into_iter()
+                    .map(|m| body::Milestone {
+                        id: m.id.clone(),
+                        label: m.label.clone(),
+                        kind: m.kind,
+                        occurred_at: time(m.occurred_at),
+                    })
+                    .collect(),
+                next,
+            })
         }
         ["notes"] => {
             let all = p.notes.iter().collect();
@@ -1085,97 +1170,140 @@ fn directory(
                 ("after", after()?),
                 "note",
             )?;
-            json!({"notes": page.into_iter().map(|n| json!({
-                "id": n.id, "about": serde_json::to_value(&n.about).unwrap_or(Value::Null),
-                "text": n.text, "recorded_by": n.recorded_by, "occurred_at": time(n.occurred_at),
-            })).collect::<Vec<_>>(), "next": next})
+            value(&body::NoteList {
+                position,
+                programme,
+                as_of,
+                notes: page
+                    .into_iter()
+                    .map(|n| body::Note {
+                        id: n.id.clone(),
+                        about: n.about.clone(),
+                        text: n.text.clone(),
+                        recorded_by: n.recorded_by.clone(),
+                        occurred_at: time(n.occurred_at),
+                    })
+                    .collect(),
+                next,
+            })
         }
-        ["participation"] => participation_json(&participation_for(p, audience)),
+        ["participation"] => value(&participation_json(
+            &participation_for(p, audience),
+            position,
+            &programme,
+            as_of,
+        )),
         _ => return Err(Problem::not_found("no such route").into()),
-    };
-    body["position"] = json!(position);
-    body["programme"] = json!(programme);
-    body["as_of"] = match as_of {
-        AsOf::Time(t) => json!(time(t)),
-        AsOf::Latest | AsOf::Position(_) => Value::Null,
     };
     Ok(body)
 }
 
+/// A body as JSON text. The bodies are plain data (string keys, finite
+/// numbers or `null`): serialising one cannot fail.
+fn to_json(body: &impl serde::Serialize) -> Vec<u8> {
+    serde_json::to_vec(body).expect("a response body serialises to JSON")
+}
+
+/// A body as a JSON value, for a read whose position fields the cache
+/// rewrites ([`Rendered`]).
+fn value(body: &impl serde::Serialize) -> Value {
+    serde_json::to_value(body).expect("a response body serialises to JSON")
+}
+
 /// One tie of a stakeholder, to `with`.
-fn tie_json(with: &str, t: &passerelle_projections::network::Tie) -> Value {
-    json!({
-        "with": with,
-        "strength": t.strength,
-        "present": t.present,
-        "partnership": t.partnership.as_ref().map(|x| json!({
-            "id": x.id, "kind": serde_json::to_value(x.kind).unwrap_or(Value::Null),
-            "themes": x.themes, "formed_at": time(x.formed_at), "ended_at": x.ended_at.map(time),
-        })),
-        "contacts": {
-            "count": t.contacts.count, "positive": t.contacts.positive,
-            "last": t.contacts.last.map(time),
-            "best_outcome": t.contacts.best.map(|o| serde_json::to_value(o).unwrap_or(Value::Null)),
+fn tie(with: &str, t: &passerelle_projections::network::Tie) -> body::Tie {
+    body::Tie {
+        with: with.to_owned(),
+        strength: t.strength,
+        present: t.present,
+        partnership: t.partnership.as_ref().map(|x| body::TiePartnership {
+            id: x.id.clone(),
+            kind: x.kind,
+            themes: x.themes.clone(),
+            formed_at: time(x.formed_at),
+            ended_at: x.ended_at.map(time),
+        }),
+        contacts: body::ContactSummary {
+            count: t.contacts.count,
+            positive: t.contacts.positive,
+            last: t.contacts.last.map(time),
+            best_outcome: t.contacts.best,
         },
-        "sessions": t.sessions,
-        "last_interaction": time(t.last_interaction),
-    })
+        sessions: t.sessions.clone(),
+        last_interaction: time(t.last_interaction),
+    }
 }
 
 /// One outreach contact.
-fn contact_json(c: &passerelle_projections::model::Contact) -> Value {
-    json!({
-        "event": c.event, "from": c.from, "to": c.to,
-        "channel": serde_json::to_value(c.channel).unwrap_or(Value::Null),
-        "purpose": c.purpose,
-        "outcome": serde_json::to_value(c.outcome).unwrap_or(Value::Null),
-        "occurred_at": time(c.occurred_at),
-        "follow_up_due": c.follow_up_due.map(|d| d.to_string()),
-    })
+fn contact(c: &passerelle_projections::model::Contact) -> body::OutreachContact {
+    body::OutreachContact {
+        event: c.event,
+        from: c.from.clone(),
+        to: c.to.clone(),
+        channel: c.channel,
+        purpose: c.purpose.clone(),
+        outcome: c.outcome,
+        occurred_at: time(c.occurred_at),
+        follow_up_due: c.follow_up_due.map(|d| d.to_string()),
+    }
 }
 
 /// A stakeholder; with its contact details opened when `with_contact`
 /// (admins and coordinators), and without them otherwise.
-fn stakeholder_json(
+fn stakeholder(
     app: &App,
     s: &passerelle_projections::model::Stakeholder,
     with_contact: bool,
-) -> Value {
-    let mut v = json!({
-        "id": s.id, "name": s.name, "kind": kind_name(s.kind), "themes": s.themes,
-        "territory": s.territory, "archived": s.archived, "registered_at": time(s.registered_at),
-    });
-    if with_contact {
-        if let Some((event, c)) = &s.contact {
+) -> body::Stakeholder {
+    let contact = match &s.contact {
+        Some((event, c)) if with_contact => {
             let mut c = c.clone();
             for (path, slot) in c.slots() {
                 app.keyring().open_slot(*event, path, slot);
             }
-            v["contact"] = serde_json::to_value(c).unwrap_or(Value::Null);
+            Some(c)
         }
+        _ => None,
+    };
+    body::Stakeholder {
+        id: s.id.clone(),
+        name: s.name.clone(),
+        kind: kind_name(s.kind),
+        themes: s.themes.clone(),
+        territory: s.territory.clone(),
+        archived: s.archived,
+        registered_at: time(s.registered_at),
+        contact,
     }
-    v
 }
 
 /// A session as `audience` may see it. For mentors and viewers, a session
 /// that is not public ([`passerelle_projections::model::Session::is_public`])
-/// shows its counts as `null` (a total of at least 5 stays) and
-/// `suppressed: true`, and `attended` is always `null`: it grows one
+/// shows its counts hidden (a total of at least 5 stays) and
+/// `suppressed: true`, and `attended` is always hidden: it grows one
 /// attendance event at a time, so reads as of successive times or
 /// positions would show a small one.
-fn session_json(s: &passerelle_projections::model::Session, audience: Audience) -> Value {
+fn session(s: &passerelle_projections::model::Session, audience: Audience) -> body::Session {
     let c = s.counts_for(audience);
-    json!({
-        "id": s.id, "title": s.title, "themes": s.themes,
-        "level": serde_json::to_value(s.level).unwrap_or(Value::Null),
-        "stakeholders": s.stakeholders, "facilitators": s.facilitators, "groups": s.groups,
-        "beneficiaries": {
-            "total": c.total, "women": c.women, "men": c.men,
-            "undisclosed": c.undisclosed, "first_time": c.first_time,
-            "returning": c.returning,
+    body::Session {
+        id: s.id.clone(),
+        title: s.title.clone(),
+        themes: s.themes.clone(),
+        level: s.level,
+        stakeholders: s.stakeholders.clone(),
+        facilitators: s.facilitators.clone(),
+        groups: s.groups.clone(),
+        beneficiaries: body::SessionBeneficiaries {
+            total: c.total,
+            women: c.women,
+            men: c.men,
+            undisclosed: c.undisclosed,
+            first_time: c.first_time,
+            returning: c.returning,
         },
-        "suppressed": c.suppressed,
-        "outputs": s.outputs, "occurred_at": time(s.occurred_at),
-        "attended": (audience == Audience::Full).then_some(s.participants.len()),
-    })
+        suppressed: c.suppressed,
+        outputs: s.outputs.clone(),
+        occurred_at: time(s.occurred_at),
+        attended: Count::when_len(audience == Audience::Full, s.participants.len()),
+    }
 }

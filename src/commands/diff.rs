@@ -35,7 +35,7 @@ pub async fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
     match args.format {
         ReportFormat::Json => println!(
             "{}",
-            serde_json::to_string_pretty(&diff_json(&before, &after, &d))?
+            serde_json::to_string_pretty(&diff_json(&before, &after, &d, None))?
         ),
         ReportFormat::Text => print!("{}", diff_text(&before, &after, &d)),
     }

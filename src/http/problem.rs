@@ -5,8 +5,13 @@
 use passerelle_events::json::JsonError;
 use passerelle_events::keyring::KeyError;
 use passerelle_events::{FieldError, RecordError, StoreError};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 use warp::http::StatusCode;
+
+/// The problem type of broken rules.
+const VALIDATION: &str = "/problems/validation";
 
 /// One problem document.
 #[derive(Debug, Clone, PartialEq)]
@@ -136,7 +141,7 @@ impl Problem {
         let n = errors.len();
         let mut p = Self::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "/problems/validation",
+            VALIDATION,
             "Validation failed",
             format!(
                 "{n} broken rule{}; nothing was recorded",
@@ -251,18 +256,26 @@ impl Problem {
         }
     }
 
-    /// The problem document.
-    pub fn body(&self) -> Value {
-        let mut v = json!({
-            "type": self.kind,
-            "title": self.title,
-            "status": self.status.as_u16(),
-            "detail": self.detail,
-        });
-        if !self.errors.is_empty() {
-            v["errors"] = json!(self.errors);
-        }
-        v
+    /// The problem document: a [`ValidationDocument`] when it names broken
+    /// rules, else a [`Document`].
+    pub fn body(&self) -> String {
+        let json = if self.errors.is_empty() {
+            serde_json::to_string(&Document {
+                kind: self.kind,
+                title: self.title,
+                status: self.status.as_u16(),
+                detail: self.detail.clone(),
+            })
+        } else {
+            serde_json::to_string(&ValidationDocument {
+                kind: self.kind,
+                title: self.title,
+                status: self.status.as_u16(),
+                detail: self.detail.clone(),
+                errors: self.errors.clone(),
+            })
+        };
+        json.expect("a problem serialises to JSON")
     }
 
     /// The HTTP response.
@@ -273,7 +286,99 @@ impl Problem {
         for (k, v) in &self.headers {
             r = r.header(*k, v);
         }
-        r.body(self.body().to_string().into())
-            .expect("valid response")
+        r.body(self.body().into()).expect("valid response")
+    }
+}
+
+/// An RFC 9457 problem document (the `Problem` schema).
+#[derive(Serialize, ToSchema)]
+#[schema(as = Problem)]
+#[serde(deny_unknown_fields)]
+pub struct Document {
+    #[serde(rename = "type")]
+    #[schema(schema_with = schema::kind)]
+    kind: &'static str,
+    #[schema(schema_with = schema::title)]
+    title: &'static str,
+    #[schema(schema_with = schema::status)]
+    status: u16,
+    #[schema(schema_with = schema::detail)]
+    detail: String,
+}
+
+/// An RFC 9457 problem document for broken rules (422): `errors` names each
+/// field and the rule it broke (the `ValidationProblem` schema).
+#[derive(Serialize, ToSchema)]
+#[schema(as = ValidationProblem)]
+#[serde(deny_unknown_fields)]
+pub struct ValidationDocument {
+    #[serde(rename = "type")]
+    #[schema(schema_with = schema::validation_kind)]
+    kind: &'static str,
+    #[schema(schema_with = schema::title)]
+    title: &'static str,
+    #[schema(schema_with = schema::validation_status)]
+    status: u16,
+    #[schema(schema_with = schema::detail)]
+    detail: String,
+    #[schema(schema_with = schema::errors)]
+    errors: Vec<FieldError>,
+}
+
+/// The schemas of the problem documents' fields.
+mod schema {
+    use utoipa::openapi::schema::{ArrayBuilder, Object, ObjectBuilder, SchemaFormat, Type};
+    use utoipa::openapi::Ref;
+
+    use super::VALIDATION;
+
+    fn string(description: &str) -> ObjectBuilder {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(description))
+    }
+
+    fn kind_builder() -> ObjectBuilder {
+        string("A URI reference naming the problem type, e.g. `/problems/validation`.")
+            .format(Some(SchemaFormat::Custom("uri-reference".into())))
+    }
+
+    fn status_builder() -> ObjectBuilder {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .description(Some("The HTTP status."))
+            .minimum(Some(100))
+            .maximum(Some(599))
+    }
+
+    pub fn kind() -> Object {
+        kind_builder().build()
+    }
+
+    pub fn validation_kind() -> Object {
+        kind_builder().enum_values(Some([VALIDATION])).build()
+    }
+
+    pub fn title() -> Object {
+        string("A short, stable summary of the problem type.").build()
+    }
+
+    pub fn status() -> Object {
+        status_builder().build()
+    }
+
+    pub fn validation_status() -> Object {
+        status_builder().enum_values(Some([422])).build()
+    }
+
+    pub fn detail() -> Object {
+        string("What happened this time.").build()
+    }
+
+    pub fn errors() -> utoipa::openapi::schema::Array {
+        ArrayBuilder::new()
+            .items(Ref::from_schema_name("FieldError"))
+            .min_items(Some(1))
+            .build()
     }
 }

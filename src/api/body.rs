@@ -1,0 +1,1058 @@
+//! The JSON bodies the API answers, as types: each is serialised straight to
+//! the response and derives its OpenAPI schema (utoipa), so the document
+//! describes exactly what is sent. A field that refers to a shared component
+//! (ids, dates, counts, the event envelopes of `passerelle-events`) takes its
+//! schema from one of the functions below, a `$ref` with the field's own
+//! description where it has one.
+//!
+//! A count that may be hidden from the caller is a
+//! [`passerelle_projections::model::Count`], decided where the read model
+//! is made from the caller's audience (`SuppressibleCount`).
+
+use passerelle_events::event::{
+    Channel, Level, MilestoneKind, Outcome, PartnershipKind, Priority, Role as ProgrammeRole,
+};
+use passerelle_projections::model::Count;
+use serde::Serialize;
+use serde_json::{json, Value};
+use utoipa::openapi::schema::Schema;
+use utoipa::openapi::RefOr;
+use utoipa::ToSchema;
+
+/// Where a field's schema is written as JSON: the derive puts this `$ref`,
+/// and [`schemas`] puts the field's schema ([`field_schema`]) in its place.
+const FIELD: &str = "x-passerelle-field:";
+
+/// `{"$ref": "#/components/schemas/{name}"}`.
+fn r(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+/// Field schemas: `name => JSON` makes `fn name() -> RefOr<Schema>` (for
+/// `schema_with`) and the arm of [`field_schema`] that gives the JSON.
+macro_rules! fields {
+    ($($name:ident => $json:expr;)*) => {
+        $(fn $name() -> RefOr<Schema> {
+            RefOr::Ref(utoipa::openapi::Ref::new(concat!("x-passerelle-field:", stringify!($name))))
+        })*
+
+        /// The schema of the field schema named `name`.
+        fn field_schema(name: &str) -> Option<Value> {
+            match name {
+                $(stringify!($name) => Some($json),)*
+                _ => None,
+            }
+        }
+    };
+}
+
+/// A `$ref` to a shared component.
+fn to(name: &str) -> Value {
+    r(name)
+}
+
+/// A `$ref` with the field's description.
+fn to_described(name: &str, description: &str) -> Value {
+    json!({ "allOf": [r(name)], "description": description })
+}
+
+fn array_of(name: &str) -> Value {
+    json!({ "type": "array", "items": r(name) })
+}
+
+fn nullable(v: Value) -> Value {
+    json!({ "anyOf": [v, { "type": "null" }] })
+}
+
+fields! {
+    id => to("Id");
+    ids => array_of("Id");
+    programme_id => to("ProgrammeId");
+    date_time => to("DateTime");
+    date_time_or_null => nullable(to("DateTime"));
+    count => to("Count");
+    position => to("Position");
+    next_link => to("NextLink");
+    as_of_read => to("AsOfRead");
+    themes => array_of("Theme");
+    theme => to("Theme");
+    stakeholder_kind => to("StakeholderKind");
+    partnership_kind => to("PartnershipKind");
+    milestone_kind => to("MilestoneKind");
+    need_status => to("NeedStatus");
+    priority => nullable(to("Priority"));
+    programme_role => nullable(to("ProgrammeRole"));
+    country => nullable(to("Country"));
+    channel => to("Channel");
+    outcome => to("Outcome");
+    best_outcome => nullable(to("Outcome"));
+    level => to("Level");
+    highest_level => nullable(to("Level"));
+    metric => to("Metric");
+    share => to("Share");
+    suppressible => to("SuppressibleCount");
+    string_or_null => json!({ "type": ["string", "null"] });
+    pair => to("Pair");
+    pairs => array_of("Pair");
+    stored_date_or_null => nullable(to("StoredDate"));
+    stored_about => to("StoredAbout");
+    stakeholder_contact => to("StakeholderContact");
+    tie_partnership_or_null => nullable(to("TiePartnership"));
+    stored_events => array_of("StoredEvent");
+    subject_id => to("SubjectId");
+    erased_subject => to("ErasedSubject");
+    stored_erasure => to("StoredPersonalDataErased");
+    estimate => to("Estimate");
+    strength => json!({ "type": "number", "minimum": 0 });
+    edge_strength => to_described("Metric", "`base` decayed with the half-life since `last_interaction`.");
+    edge_contacts => json!({ "allOf": [r("ContactSummary")], "required": ["last", "best_outcome"] });
+    edge_evidence => json!({ "type": "array", "items": r("Uuid"), "description": "Ids of the events behind the tie." });
+    tie_sessions => json!({ "type": "array", "items": r("Id"), "description": "Sessions both attended." });
+    constraint => to_described("Metric", "Burt's constraint; `null` for an isolate.");
+    effective_size => to_described("Metric", "Burt's effective size; `null` for an isolate.");
+    measured_at => to_described("DateTime", "The time the network is measured at: `as_of`, or the programme's last event time when `as_of` is not given.");
+    evidence_measured_at => to_described("DateTime", "The time the network is measured at, as in the gap report.");
+    ei_by_kind => to_described("Metric", "Krackhardt's E-I index of the network by stakeholder kind, from -1 to 1; `null` without ties.");
+    ei_per_kind => json!({
+        "type": "object",
+        "propertyNames": r("StakeholderKind"),
+        "additionalProperties": r("Metric"),
+        "description": "E-I index of each stakeholder kind.",
+    });
+    finding_id => json!({ "type": "string", "description": "Stable: depends only on the kind and subjects." });
+    finding_kind => to("FindingKind");
+    severity => to("Severity");
+    subjects => json!({ "type": "array", "items": { "type": "string" }, "description": "Stakeholder, need, partnership or session ids, kinds or themes concerned." });
+    finding_evidence => json!({ "type": "array", "items": r("Uuid"), "maxItems": 20, "description": "Ids of the events that show it: the first 20, by id." });
+    evidence_more => to_described("Count", "How many other events show it.");
+    evidence_next => to_described("NextLink", "The other events, at `/gaps/evidence`; `null` when there is none.");
+    evidence_finding => json!({ "type": "string", "description": "The finding's id." });
+    evidence_ids => json!({ "type": "array", "items": r("Uuid"), "description": "Ids of events that show it, by id." });
+    attended_session => to_described("SuppressibleCount", "Participants recorded as attending; always `null` for mentor and viewer tokens.");
+    repeat_session => to_described("SuppressibleCount", "Of those, participants seen at an earlier session; always `null` for mentor and viewer tokens.");
+    month => json!({ "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$", "description": "`YYYY-MM`." });
+    withheld => to_described("Count", "Sessions left out of the month's sums: for mentor and viewer tokens, those whose counts are hidden (any count from 1 to 4); 0 otherwise.");
+    participants => to_described("SuppressibleCount", "Distinct pseudonymous participants; `null` for mentor and viewer tokens.");
+    repeat_participants => to_described("SuppressibleCount", "Participants who attended more than one session; `null` for mentor and viewer tokens.");
+    diff_side => to_described("DateTime", "The time this side is as of: `from` or `to`.");
+    diff_position => to_described("Position", "The log position when the diff was read; `from` and `to` say which positions each side reflects.");
+    ties_added => json!({ "type": "array", "items": r("Pair"), "description": "Present ties gained." });
+    ties_removed => json!({ "type": "array", "items": r("Pair"), "description": "Present ties lost." });
+    findings_opened => json!({ "type": "array", "items": { "type": "string" }, "description": "Ids of findings that appeared." });
+    findings_closed => json!({ "type": "array", "items": { "type": "string" }, "description": "Ids of findings that went away." });
+    summary_stakeholders => to_described("Count", "Stakeholders in the directory.");
+    summary_partnerships => to_described("Count", "Partnerships formed.");
+    summary_sessions => to_described("Count", "Co-creation sessions held.");
+    summary_events => to_described("Count", "Events in the programme's log (for mentor and viewer tokens, those they can see).");
+    session_groups => json!({ "type": "array", "items": r("Id"), "description": "Beneficiary-group stakeholders." });
+    contact_event => to_described("Uuid", "The id of the `OutreachContactLogged` event.");
+    next_after => to_described("Count", "Pass as `after` for the next page.");
+    erased_key => to_described("KeyId", "The data key that was destroyed.");
+    live_key => to_described("KeyId", "The subject's live data key.");
+    access_events => json!({
+        "type": "array", "items": r("StoredEvent"),
+        "description": "Every event holding the subject's data, oldest first, opened.",
+    });
+    me_name => json!({ "type": "string", "description": "The token's name (`recorded_by` of what it appends)." });
+    me_role => json!({
+        "type": "string",
+        "enum": ["admin", "coordinator", "mentor", "viewer"],
+        "description": "What the token may do: admin and coordinator write, mentor reads and adds review notes, viewer reads.",
+    });
+    me_programme => nullable(json!({ "type": "string", "description": "The one programme a scoped token sees and writes; null when it sees all." }));
+    health_status => json!({ "const": "ok" });
+    outputs => json!({ "type": "array", "items": { "type": "string" } });
+    attended_sessions => to_described("SuppressibleCount", "Participant attendances recorded; always `null` for mentor and viewer tokens.");
+}
+
+// ---------------------------------------------------------------------------
+// Directory
+// ---------------------------------------------------------------------------
+
+/// One programme the token may read.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProgrammeSummary {
+    #[schema(schema_with = programme_id)]
+    pub id: String,
+    pub name: String,
+    #[schema(schema_with = programme_role)]
+    pub role: Option<ProgrammeRole>,
+    #[schema(schema_with = country)]
+    pub country: Option<String>,
+    #[schema(schema_with = summary_stakeholders)]
+    pub stakeholders: usize,
+    #[schema(schema_with = summary_partnerships)]
+    pub partnerships: usize,
+    #[schema(schema_with = summary_sessions)]
+    pub sessions: usize,
+    #[schema(schema_with = summary_events)]
+    pub events: u64,
+}
+
+/// `GET /programmes`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProgrammeList {
+    #[schema(schema_with = position)]
+    pub position: u64,
+    pub programmes: Vec<ProgrammeSummary>,
+    #[schema(schema_with = next_link, required = true)]
+    pub next: Option<String>,
+}
+
+/// A stakeholder of the directory.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Stakeholder {
+    #[schema(schema_with = id)]
+    pub id: String,
+    pub name: String,
+    #[schema(schema_with = stakeholder_kind)]
+    pub kind: String,
+    #[schema(schema_with = themes)]
+    pub themes: Vec<String>,
+    #[schema(schema_with = string_or_null)]
+    pub territory: Option<String>,
+    pub archived: bool,
+    #[schema(schema_with = date_time)]
+    pub registered_at: String,
+    /// Present only for admin and coordinator tokens.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = stakeholder_contact)]
+    pub contact: Option<passerelle_events::event::Contact>,
+}
+
+/// `GET /stakeholders`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StakeholderList {
+    #[schema(schema_with = position)]
+    pub position: u64,
+    #[schema(schema_with = programme_id)]
+    pub programme: String,
+    #[schema(schema_with = as_of_read, required = true)]
+    pub as_of: Option<String>,
+    pub stakeholders: Vec<Stakeholder>,
+    #[schema(schema_with = next_link, required = true)]
+    pub next: Option<String>,
+}
+
+/// A partnership as a tie shows it.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TiePartnership {
+    #[schema(schema_with = id)]
+    pub id: String,
+    #[schema(schema_with = partnership_kind)]
+    pub kind: PartnershipKind,
+    #[schema(schema_with = themes)]
+    pub themes: Vec<String>,
+    #[schema(schema_with = date_time)]
+    pub formed_at: String,
+    #[schema(schema_with = date_time_or_null)]
+    pub ended_at: Option<String>,
+}
+
+/// The partnership of the network's edge (no end: an ended partnership
+/// ties no one).
+#[derive(Serialize)]
+pub struct EdgePartnership {
+    pub id: String,
+    pub kind: PartnershipKind,
+    pub themes: Vec<String>,
+    pub formed_at: String,
+}
+
+/// The outreach contacts of a tie: how many, how many positive (interested or committed), the last one and the best outcome.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactSummary {
+    #[schema(schema_with = count)]
+    pub count: usize,
+    #[schema(schema_with = count)]
+    pub positive: usize,
+    #[schema(schema_with = date_time_or_null)]
+    pub last: Option<String>,
+    #[schema(schema_with = best_outcome)]
+    pub best_outcome: Option<Outcome>,
+}
+
+/// Everything that ties the stakeholder to another one. `strength` decays with the half-life since `last_interaction`; `present` is false once it has decayed away or the partnership ended with nothing else left.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Tie {
+    #[schema(schema_with = id)]
+    pub with: String,
+    #[schema(schema_with = strength)]
+    pub strength: f64,
+    pub present: bool,
+    #[schema(schema_with = tie_partnership_or_null)]
+    pub partnership: Option<TiePartnership>,
+    pub contacts: ContactSummary,
+    #[schema(schema_with = tie_sessions)]
+    pub sessions: Vec<String>,
+    #[schema(schema_with = date_time)]
+    pub last_interaction: String,
+}
+
+/// One outreach contact.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OutreachContact {
+    #[schema(schema_with = contact_event)]
+    pub event: uuid::Uuid,
+    #[schema(schema_with = id)]
+    pub from: String,
+    #[schema(schema_with = id)]
+    pub to: String,
+    #[schema(schema_with = channel)]
+    pub channel: Channel,
+    #[schema(schema_with = string_or_null)]
+    pub purpose: Option<String>,
+    #[schema(schema_with = outcome)]
+    pub outcome: Outcome,
+    #[schema(schema_with = date_time)]
+    pub occurred_at: String,
+    #[schema(schema_with = stored_date_or_null)]
+    pub follow_up_due: Option<String>,
+}
+
+/// `GET /stakeholders/{id}`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StakeholderDetail {
+    #[schema(schema_with = position)]
+    pub position: u64,
+    #[schema(schema_with = programme_id)]
+    pub programme: String,
+    #[schema(schema_with = as_of_read, required = true)]
+    pub as_of: Option<String>,
+    pub stakeholder: Stakeholder,
+    pub ties: Vec<Tie>,
+    #[schema(schema_with = next_link, required = true)]
+    pub ties_next: Option<String>,
+    pub contacts: Vec<OutreachContact>,
+    #[schema(schema_with = next_link, required = true)]
+    pub contacts_next: Option<String>,
+}
+
+/// A partnership.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Partnership {
+    #[schema(schema_with = id)]
+    pub id: String,
+    #[schema(schema_with = pair)]
+    pub between: [String; 2],
+    #[schema(schema_with = partnership_kind)]
+    pub kind: PartnershipKind,
+    #[schema(schema_with = themes)]
+    pub themes: Vec<String>,
+    #[schema(schema_with = date_time)]
+    pub formed_at: String,
+    #[schema(schema_with = date_time_or_null)]
+    pub ended_at: Option<String>,
+}
+
+/// `GET /partnerships`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PartnershipList {
+    #[schema(schema_with = position)]
+    pub position: u64,
+    #[schema(schema_with = programme_id)]
+    pub programme: String,
+    #[schema(schema_with = as_of_read, required = true)]
+    pub as_of: Option<String>,
+    pub partnerships: Vec<Partnership>,
+    #[schema(schema_with = next_link, required = true)]
+    pub next: Option<String>,
+}
+
+/// A session's beneficiary counts, each hidden where the caller may not see it.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionBeneficiaries {
+    #[schema(schema_with = suppressible)]
+    pub total: Count,
+    #[schema(schema_with = suppressible)]
+    pub women: Count,
+    #[schema(schema_with = suppressible)]
+    pub men: Count,
+    #[schema(schema_with = suppressible)]
+    pub undisclosed: Count,
+    #[schema(schema_with = suppressible)]
+    pub first_time: Count,
+    #[schema(schema_with = suppressible)]
+    pub returning: Count,
+}
+
+/// A co-creation session.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Session {
+    #[schema(schema_with = id)]
+    pub id: String,
+    pub title: String,
+    #[schema(schema_with = themes)]
+    pub themes: Vec<String>,
+    #[schema(schema_with = level)]
+    pub level: Level,
+    #[schema(schema_with = ids)]
+    pub stakeholders: Vec<String>,
+    #[schema(schema_with = ids)]
+    pub facilitators: Vec<String>,
+    #[schema(schema_with = session_groups)]
+    pub groups: Vec<String>,
+    pub beneficiaries: SessionBeneficiaries,
+    /// Whether counts were hidden from this token.
+    pub suppressed: bool,
+    #[schema(schema_with = outputs)]
+    pub outputs: Vec<String>,
+    #[schema(schema_with = date_time)]
+    pub occurred_at: String,
+    #[schema(schema_with = attended_sessions)]
+    pub attended: Count,
+}
+
+/// `GET /sessions`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionList {
+    #[schema(schema_with = position)]
+    pub position: u64,
+    #[schema(schema_with = programme_id)]
+    pub programme: String,
+    #[schema(schema_with = as_of_read, required = true)]
+    pub as_of: Option<String>,
+    pub sessions: Vec<Session>,
+    #[schema(schema_with = next_link, required = true)]
+    pub next: Option<String>,
+}
+
+/// A need of a programme's action.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Need {
+    #[schema(schema_with = id)]
+    pub id: String,
+    pub action: String,
+    #[schema(schema_with = theme)]
+    pub theme: String,
+    #[schema(schema_with = string_or_null)]
+    pub description: Option<String>,
+    #[schema(schema_with = priority)]
+    pub priority: Option<Priority>,
+    #[schema(schema_with = need_status)]
+    pub status: &'static str,
+    #[schema(schema_with = ids)]
+    pub addressed_by: Vec<String>,
+    #[schema(schema_with = date_time)]
+    pub declared_at: String,
+}
+
+/// `GET /needs`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NeedList {
+    #[schema(schema_with = position)]
+    pub position: u64,
+    #[schema(schema_with = programme_id)]
+    pub programme: String,
+    #[schema(schema_with = as_of_read, required = true)]
+    pub as_of: Option<String>,
+    pub needs: Vec<Need>,
+    #[schema(schema_with = next_link, required = true)]
+    pub next: Option<String>,
+}
+
+/// A milestone.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Milestone {
+    #[schema(schema_with = id)]
+    pub id: String,
+    pub label: String,
+    #[schema(schema_with = milestone_kind)]
+    pub kind: MilestoneKind,
+    #[schema(schema_with = date_time)]
+    pub occurred_at: String,
+}
+
+/// `GET /milestones`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MilestoneList {
+    #[schema(schema_with = position)]
+    pub position: u64,
+    #[schema(schema_with = programme_id)]
+    pub programme: String,
+    #[schema(schema_with = as_of_read, required = true)]
+    pub as_of: Option<String>,
+    pub milestones: Vec<Milestone>,
+    #[schema(schema_with = next_link, required = true)]
+    pub next: Option<String>,
+}
+
+/// A note.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Note {
+    #[schema(schema_with = id)]
+    pub id: String,
+    #[schema(schema_with = stored_about)]
+    pub about: passerelle_events::event::About,
+    pub text: String,
+    pub recorded_by: String,
+    #[schema(schema_with = date_time)]
+    pub occurred_at: String,
+}
+
+/// `GET /notes`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoteList {
+    #[schema(schema_with = position)]
+    pub position: u64,
+    #[schema(schema_with = programme_id)]
+    pub programme: String,
+    #[schema(schema_with = as_of_read, required = true)]
+    pub as_of: Option<String>,
+    pub notes: Vec<Note>,
+    #[schema(schema_with = next_link, required = true)]
+    pub next: Option<String>,
+}
+
+// ---------------------------------------------------------------------------
+// Analysis (built in src/render.rs)
+// ---------------------------------------------------------------------------
+
+/// A stakeholder of the network with its metrics and position.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkNode {
+    #[schema(schema_with = id)]
+    pub id: String,
+    pub name: String,
+    #[schema(schema_with = stakeholder_kind)]
+    pub kind: String,
+    #[schema(schema_with = themes)]
+    pub themes: Vec<String>,
+    #[schema(schema_with = string_or_null, required = true)]
+    pub territory: Option<String>,
+    #[schema(schema_with = count)]
+    pub degree: usize,
+    #[schema(schema_with = metric, required = true)]
+    pub weighted_degree: Option<f64>,
+    #[schema(schema_with = metric, required = true)]
+    pub betweenness: Option<f64>,
+    #[schema(schema_with = metric, required = true)]
+    pub closeness: Option<f64>,
+    #[schema(schema_with = metric, required = true)]
+    pub eigenvector: Option<f64>,
+    #[schema(schema_with = count)]
+    pub core_number: usize,
+    #[schema(schema_with = constraint, required = true)]
+    pub constraint: Option<f64>,
+    #[schema(schema_with = effective_size, required = true)]
+    pub effective_size: Option<f64>,
+    #[schema(schema_with = count)]
+    pub community: usize,
+    #[schema(schema_with = count)]
+    pub component: usize,
+    #[schema(schema_with = metric, required = true)]
+    pub x: Option<f64>,
+    #[schema(schema_with = metric, required = true)]
+    pub y: Option<f64>,
+}
+
+/// A present tie of the network.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkEdge {
+    #[schema(schema_with = id)]
+    pub a: String,
+    #[schema(schema_with = id)]
+    pub b: String,
+    #[schema(schema_with = edge_strength, required = true)]
+    pub strength: Option<f64>,
+    #[schema(schema_with = metric, required = true)]
+    pub base: Option<f64>,
+    #[schema(schema_with = count)]
+    pub component: usize,
+    #[schema(schema_with = tie_partnership_or_null, required = true)]
+    pub partnership: Option<EdgePartnership>,
+    #[schema(schema_with = edge_contacts)]
+    pub contacts: ContactSummary,
+    #[schema(schema_with = ids)]
+    pub sessions: Vec<String>,
+    #[schema(schema_with = date_time)]
+    pub first_interaction: String,
+    #[schema(schema_with = date_time)]
+    pub last_interaction: String,
+    #[schema(schema_with = edge_evidence)]
+    pub evidence: Vec<uuid::Uuid>,
+}
+
+/// How a centrality was computed: `exact`, or sampled from `pivots` sources drawn with `seed`.
+#[derive(Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Estimate {
+    /// Exact.
+    Exact,
+    /// Sampled.
+    Sampled {
+        /// Sources drawn.
+        pivots: usize,
+        /// The seed they were drawn with.
+        seed: u64,
+    },
+}
+
+fn closed(required: &[&str], properties: Value) -> Value {
+    json!({
+        "type": "object",
+        "required": required,
+        "properties": properties,
+        "additionalProperties": false,
+    })
+}
+
+/// Network-wide metrics.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkMetrics {
+    #[schema(schema_with = count)]
+    pub nodes: usize,
+    #[schema(schema_with = count)]
+    pub edges: usize,
+    #[schema(schema_with = metric, required = true)]
+    pub density: Option<f64>,
+    #[schema(schema_with = count)]
+    pub components: usize,
+    #[schema(schema_with = count)]
+    pub communities: usize,
+    #[schema(schema_with = metric, required = true)]
+    pub modularity: Option<f64>,
+    #[schema(schema_with = ei_by_kind, required = true)]
+    pub ei_by_kind: Option<f64>,
+    #[schema(schema_with = ei_per_kind)]
+    #[serde(serialize_with = "as_map")]
+    pub ei_per_kind: Vec<(String, Option<f64>)>,
+    #[schema(schema_with = ids)]
+    pub articulation_points: Vec<String>,
+    #[schema(schema_with = pairs)]
+    pub bridges: Vec<[String; 2]>,
+    #[schema(schema_with = estimate)]
+    pub betweenness: Estimate,
+    #[schema(schema_with = estimate)]
+    pub closeness: Estimate,
+}
+
+/// Pairs as a JSON object, in their order.
+fn as_map<S: serde::Serializer>(pairs: &[(String, Option<f64>)], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(pairs.iter().map(|(k, v)| (k, v)))
+}
+
+/// `GET /network`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Network {
+    #[schema(schema_with = programme_id)]
+    pub programme: String,
+    #[schema(schema_with = measured_at)]
+    pub as_of: String,
+    #[schema(schema_with = position)]
+    pub position: u64,
+    pub nodes: Vec<NetworkNode>,
+    pub edges: Vec<NetworkEdge>,
+    pub metrics: NetworkMetrics,
+}
+
+/// A text in English and French.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Bilingual {
+    pub en: String,
+    pub fr: String,
+}
+
+/// A finding of the gap report.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Finding {
+    #[schema(schema_with = finding_id)]
+    pub id: String,
+    #[schema(schema_with = finding_kind)]
+    pub kind: &'static str,
+    #[schema(schema_with = severity)]
+    pub severity: &'static str,
+    #[schema(schema_with = subjects)]
+    pub subjects: Vec<String>,
+    pub explanation: Bilingual,
+    #[schema(schema_with = finding_evidence)]
+    pub evidence: Vec<uuid::Uuid>,
+    #[schema(schema_with = evidence_more)]
+    pub evidence_more: usize,
+    #[schema(schema_with = evidence_next, required = true)]
+    pub evidence_next: Option<String>,
+    pub suggestion: Bilingual,
+}
+
+/// `GET /gaps`.
+#[derive(Serialize, ToSchema)]
+#[schema(as = GapReport)]
+#[serde(deny_unknown_fields)]
+pub struct GapPage {
+    #[schema(schema_with = programme_id)]
+    pub programme: String,
+    #[schema(schema_with = measured_at)]
+    pub as_of: String,
+    #[schema(schema_with = position)]
+    pub position: u64,
+    pub findings: Vec<Finding>,
+    #[schema(schema_with = next_link, required = true)]
+    pub next: Option<String>,
+}
+
+/// `GET /gaps/evidence`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EvidencePage {
+    #[schema(schema_with = programme_id)]
+    pub programme: String,
+    #[schema(schema_with = evidence_measured_at)]
+    pub as_of: String,
+    #[schema(schema_with = position)]
+    pub position: u64,
+    #[schema(schema_with = evidence_finding)]
+    pub finding: String,
+    #[schema(schema_with = evidence_ids)]
+    pub evidence: Vec<String>,
+    #[schema(schema_with = next_link, required = true)]
+    pub next: Option<String>,
+}
+
+/// A session's participation, each count hidden where the caller may not see it.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionParticipation {
+    #[schema(schema_with = id)]
+    pub session: String,
+    pub title: String,
+    #[schema(schema_with = date_time)]
+    pub occurred_at: String,
+    #[schema(schema_with = level)]
+    pub level: Level,
+    #[schema(schema_with = suppressible)]
+    pub total: Count,
+    #[schema(schema_with = suppressible)]
+    pub women: Count,
+    #[schema(schema_with = suppressible)]
+    pub men: Count,
+    #[schema(schema_with = suppressible)]
+    pub undisclosed: Count,
+    #[schema(schema_with = share, required = true)]
+    pub women_share: Option<f64>,
+    #[schema(schema_with = suppressible)]
+    pub first_time: Count,
+    #[schema(schema_with = suppressible)]
+    pub returning: Count,
+    #[schema(schema_with = ids)]
+    pub groups: Vec<String>,
+    #[schema(schema_with = attended_session)]
+    pub attended: Count,
+    #[schema(schema_with = repeat_session)]
+    pub repeat: Count,
+}
+
+/// A month's participation: sums over the sessions whose counts the caller may see.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MonthParticipation {
+    #[schema(schema_with = month)]
+    pub month: String,
+    #[schema(schema_with = count)]
+    pub sessions: usize,
+    #[schema(schema_with = withheld)]
+    pub withheld: usize,
+    #[schema(schema_with = suppressible)]
+    pub total: u64,
+    #[schema(schema_with = suppressible)]
+    pub women: u64,
+    #[schema(schema_with = share, required = true)]
+    pub women_share: Option<f64>,
+    #[schema(schema_with = suppressible)]
+    pub first_time: u64,
+    #[schema(schema_with = suppressible)]
+    pub returning: u64,
+    #[schema(schema_with = highest_level, required = true)]
+    pub highest_level: Option<Level>,
+}
+
+/// One step of a trajectory.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrajectoryStep {
+    #[schema(schema_with = date_time)]
+    pub occurred_at: String,
+    #[schema(schema_with = id)]
+    pub session: String,
+    #[schema(schema_with = level)]
+    pub level: Level,
+}
+
+/// The IAP2 levels of the sessions a beneficiary group took part in, in time order.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Trajectory {
+    #[schema(schema_with = id)]
+    pub group: String,
+    pub steps: Vec<TrajectoryStep>,
+}
+
+/// `GET /participation`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Participation {
+    #[schema(schema_with = position)]
+    pub position: u64,
+    #[schema(schema_with = programme_id)]
+    pub programme: String,
+    #[schema(schema_with = as_of_read, required = true)]
+    pub as_of: Option<String>,
+    pub sessions: Vec<SessionParticipation>,
+    pub months: Vec<MonthParticipation>,
+    pub trajectories: Vec<Trajectory>,
+    #[schema(schema_with = participants)]
+    pub participants: Count,
+    #[schema(schema_with = repeat_participants)]
+    pub repeat_participants: Count,
+}
+
+/// One side of a diff.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DiffPoint {
+    #[schema(schema_with = diff_side)]
+    pub as_of: String,
+    #[schema(schema_with = position)]
+    pub position: u64,
+}
+
+/// `GET /diff`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Diff {
+    #[schema(schema_with = programme_id)]
+    pub programme: String,
+    /// Always given by the API; the CLI's diff, read from a log rather than
+    /// a server, leaves it out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = diff_position, required = true)]
+    pub position: Option<u64>,
+    pub from: DiffPoint,
+    pub to: DiffPoint,
+    #[schema(schema_with = ids)]
+    pub stakeholders_added: Vec<String>,
+    #[schema(schema_with = ids)]
+    pub stakeholders_removed: Vec<String>,
+    #[schema(schema_with = ties_added)]
+    pub ties_added: Vec<(String, String)>,
+    #[schema(schema_with = ties_removed)]
+    pub ties_removed: Vec<(String, String)>,
+    #[schema(schema_with = findings_opened)]
+    pub findings_opened: Vec<String>,
+    #[schema(schema_with = findings_closed)]
+    pub findings_closed: Vec<String>,
+}
+
+// ---------------------------------------------------------------------------
+// The token, health, the log, rights, problems
+// ---------------------------------------------------------------------------
+
+/// `GET /me`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Me {
+    #[schema(schema_with = me_name)]
+    pub name: String,
+    #[schema(schema_with = me_role)]
+    pub role: &'static str,
+    #[schema(schema_with = me_programme, required = true)]
+    pub programme: Option<String>,
+}
+
+/// `GET /healthz`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Health {
+    #[schema(schema_with = health_status)]
+    pub status: &'static str,
+}
+
+/// `GET /events`: a page of stored events (envelopes of `passerelle-events`).
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventPage {
+    #[schema(schema_with = position)]
+    pub position: u64,
+    #[schema(schema_with = stored_events)]
+    pub events: Vec<Value>,
+    #[schema(schema_with = next_after)]
+    pub next_after: u64,
+}
+
+/// `POST /events`: the stored envelope, or one per event of a batch.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum AppendResult {
+    /// One event sent alone.
+    One(Value),
+    /// A batch.
+    Batch(Vec<Value>),
+}
+
+/// `POST /erasures`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Erasure {
+    #[schema(schema_with = erased_subject)]
+    pub erased: String,
+    #[schema(schema_with = erased_key)]
+    pub key: String,
+    #[schema(schema_with = stored_erasure)]
+    pub event: Value,
+}
+
+/// `GET /subjects/{subject}`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubjectAccess {
+    #[schema(schema_with = subject_id)]
+    pub subject: String,
+    #[schema(schema_with = live_key)]
+    pub key: String,
+    #[schema(schema_with = position)]
+    pub position: u64,
+    #[schema(schema_with = access_events)]
+    pub events: Vec<Value>,
+}
+
+/// The `Estimate` component.
+fn estimate_schema() -> Value {
+    json!({
+        "description": "How a centrality was computed: `exact`, or sampled from `pivots` sources drawn with `seed`.",
+        "oneOf": [
+            { "const": "exact" },
+            closed(&["sampled"], json!({
+                "sampled": closed(&["pivots", "seed"], json!({
+                    "pivots": r("Count"),
+                    "seed": r("Count"),
+                })),
+            })),
+        ],
+    })
+}
+
+/// The `AppendResult` component.
+fn append_result_schema() -> Value {
+    json!({
+        "oneOf": [
+            r("StoredEvent"),
+            { "type": "array", "items": r("StoredEvent"), "minItems": 1, "description": "One envelope per event of a batch, in order." },
+        ],
+    })
+}
+
+/// The `SuppressibleCount` component: the schema of a [`Count`].
+fn suppressible_count() -> Value {
+    json!({
+        "type": ["integer", "null"], "minimum": 0,
+        "description": "A count, or `null` when it is from 1 to 4 and the token (mentor or viewer) may not see groups smaller than 5.",
+    })
+}
+
+/// `v` with every field placeholder replaced by the field's schema.
+fn fill(v: &mut Value) {
+    match v {
+        Value::Object(o) => {
+            let field = o
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix(FIELD))
+                .map(str::to_owned);
+            if let Some(name) = field {
+                *v = field_schema(&name).expect("a field schema of this module");
+            } else {
+                o.values_mut().for_each(fill);
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(fill),
+        _ => {}
+    }
+}
+
+/// Every response component this module generates, by name, as JSON.
+pub fn schemas() -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    macro_rules! collect {
+        ($($t:ty),* $(,)?) => {
+            $({
+                let mut v = serde_json::to_value(<$t as utoipa::PartialSchema>::schema())
+                    .expect("a schema serialises to JSON");
+                fill(&mut v);
+                out.push((<$t as ToSchema>::name().into_owned(), v));
+            })*
+        };
+    }
+    collect!(
+        ProgrammeSummary,
+        ProgrammeList,
+        Stakeholder,
+        StakeholderList,
+        TiePartnership,
+        ContactSummary,
+        Tie,
+        OutreachContact,
+        StakeholderDetail,
+        Partnership,
+        PartnershipList,
+        SessionBeneficiaries,
+        Session,
+        SessionList,
+        Need,
+        NeedList,
+        Milestone,
+        MilestoneList,
+        Note,
+        NoteList,
+        NetworkNode,
+        NetworkEdge,
+        NetworkMetrics,
+        Network,
+        Bilingual,
+        Finding,
+        GapPage,
+        EvidencePage,
+        SessionParticipation,
+        MonthParticipation,
+        TrajectoryStep,
+        Trajectory,
+        Participation,
+        DiffPoint,
+        Diff,
+        Me,
+        Health,
+        EventPage,
+        Erasure,
+        SubjectAccess,
+        crate::http::problem::Document,
+        crate::http::problem::ValidationDocument,
+    );
+    out.push(("AppendResult".to_owned(), append_result_schema()));
+    out.push(("Estimate".to_owned(), estimate_schema()));
+    out.push(("SuppressibleCount".to_owned(), suppressible_count()));
+    out
+}
