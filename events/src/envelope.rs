@@ -108,7 +108,8 @@ impl Submission {
     }
 }
 
-const WIRE_KEYS: [&str; 6] = [
+/// The keys of an event as sent.
+pub(crate) const WIRE_KEYS: [&str; 6] = [
     "id",
     "type",
     "programme",
@@ -116,7 +117,8 @@ const WIRE_KEYS: [&str; 6] = [
     "data",
     "expected_version",
 ];
-const STORED_KEYS: [&str; 6] = [
+/// The keys the store adds.
+pub(crate) const STORED_KEYS: [&str; 6] = [
     "position",
     "stream",
     "version",

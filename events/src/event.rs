@@ -10,9 +10,11 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::error::FieldError;
 use crate::personal::{ErasedSubject, Owner, Personal, PersonalField};
+use crate::schema::{Count32, IdList, Pair, Themes};
 use crate::values::{
     check_visible, Day, Email, LongText, Name, Output, ParticipantCode, Phone, ProgrammeId, Reason,
     Slug, Text, Theme, MAX_LIST, MAX_THEMES,
@@ -22,8 +24,11 @@ use crate::values::{
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// What a stakeholder is (PRODUCT.md §2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
+#[schema(description = "What a stakeholder is.")]
 #[allow(missing_docs)]
 pub enum StakeholderKind {
     CityService,
@@ -71,8 +76,9 @@ impl StakeholderKind {
 }
 
 /// How an outreach contact was made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(description = "How an outreach contact was made.")]
 #[allow(missing_docs)]
 pub enum Channel {
     Meeting,
@@ -100,8 +106,13 @@ impl Channel {
 }
 
 /// What came of an outreach contact, from worst to best.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
+#[schema(
+    description = "What came of an outreach contact; `interested` and `committed` are positive."
+)]
 #[allow(missing_docs)]
 pub enum Outcome {
     NoResponse,
@@ -128,8 +139,11 @@ impl Outcome {
 }
 
 /// How formal a partnership is, from least to most.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
+#[schema(description = "How formal a partnership is, from least to most.")]
 #[allow(missing_docs)]
 pub enum PartnershipKind {
     Informal,
@@ -153,8 +167,13 @@ impl PartnershipKind {
 }
 
 /// The IAP2 spectrum of public participation, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
+#[schema(
+    description = "The IAP2 spectrum of public participation: inform < consult < involve < collaborate < empower."
+)]
 #[allow(missing_docs)]
 pub enum Level {
     Inform,
@@ -176,8 +195,9 @@ impl Level {
 }
 
 /// What kind of dated marker a milestone is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(description = "What kind of dated marker a milestone is.")]
 #[allow(missing_docs)]
 pub enum MilestoneKind {
     MentoringVisit,
@@ -201,8 +221,11 @@ impl MilestoneKind {
 }
 
 /// Priority of a declared need.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
+#[schema(description = "Priority of a declared need.")]
 #[allow(missing_docs)]
 pub enum Priority {
     High,
@@ -216,8 +239,9 @@ impl Priority {
 }
 
 /// A programme's role in its mentoring scheme.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = ProgrammeRole, description = "A programme's role in its mentoring scheme.")]
 #[allow(missing_docs)]
 pub enum Role {
     Mentor,
@@ -228,6 +252,9 @@ pub enum Role {
 /// An ISO 3166-1 alpha-2 country code, e.g. `FR`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Country(String);
+
+/// The regex of a country code ([`Country::parse`]).
+pub const COUNTRY_PATTERN: &str = "^[A-Z]{2}$";
 
 impl Country {
     /// Parses two upper-case letters.
@@ -263,17 +290,21 @@ impl<'de> Deserialize<'de> for Country {
 /// A stakeholder's contact details: personal data of the subject
 /// `contact:{programme}/{stakeholder}` (PRODUCT.md §7), each field sealed on
 /// its own in the store.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ContactInput, description = "A stakeholder's contact details (personal data of the subject `contact:{programme}/{stakeholder}`), sent in clear; each field is stored encrypted under the subject's key.")]
 pub struct Contact {
     /// The contact person's name or role.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Name>)]
     pub person: Option<Personal<Name>>,
     /// E-mail address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Email>)]
     pub email: Option<Personal<Email>>,
     /// Phone number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Phone>)]
     pub phone: Option<Personal<Phone>>,
 }
 
@@ -329,8 +360,9 @@ const CONTACT_PATHS: [&str; 3] = [
 ];
 
 /// A programme is defined: the first event of every programme.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ProgrammeDefinedData, description = "The first event of every programme. `programme` must equal the event's `programme`.")]
 #[allow(missing_docs)]
 pub struct ProgrammeDefined {
     pub programme: ProgrammeId,
@@ -342,14 +374,16 @@ pub struct ProgrammeDefined {
 }
 
 /// A stakeholder joins the programme's directory.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = StakeholderRegisteredData, description = "A stakeholder joins the directory. `contact` is personal data.")]
 #[allow(missing_docs)]
 pub struct StakeholderRegistered {
     pub stakeholder: Slug,
     pub name: Name,
     pub kind: StakeholderKind,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Themes)]
     pub themes: Vec<Theme>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub territory: Option<Name>,
@@ -358,8 +392,9 @@ pub struct StakeholderRegistered {
 }
 
 /// Some of a stakeholder's profile changes; absent fields stay as they were.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = StakeholderProfileChangedData, description = "Some of a stakeholder's profile changes; absent fields stay as they were. At least one of them must be given.")]
 #[allow(missing_docs)]
 pub struct StakeholderProfileChanged {
     pub stakeholder: Slug,
@@ -368,6 +403,7 @@ pub struct StakeholderProfileChanged {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<StakeholderKind>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Themes>)]
     pub themes: Option<Vec<Theme>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub territory: Option<Name>,
@@ -376,8 +412,9 @@ pub struct StakeholderProfileChanged {
 }
 
 /// A stakeholder leaves the directory; it can no longer be referenced.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = StakeholderArchivedData, description = "A stakeholder leaves the directory; it can no longer be referenced.")]
 #[allow(missing_docs)]
 pub struct StakeholderArchived {
     pub stakeholder: Slug,
@@ -386,8 +423,9 @@ pub struct StakeholderArchived {
 }
 
 /// One outreach contact from one stakeholder to another, and its outcome.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = OutreachContactLoggedData, description = "One outreach contact from one stakeholder to another (`to` differs from `from`), and its outcome. `follow_up_due`, when given, lies between 1900-01-01 and 5 years after the server's date when the event is recorded.")]
 #[allow(missing_docs)]
 pub struct OutreachContactLogged {
     pub from: Slug,
@@ -401,32 +439,38 @@ pub struct OutreachContactLogged {
 }
 
 /// Two stakeholders form a partnership.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PartnershipFormedData, description = "Two different stakeholders form a partnership.")]
 #[allow(missing_docs)]
 pub struct PartnershipFormed {
     pub partnership: Slug,
+    #[schema(value_type = Pair)]
     pub between: Vec<Slug>,
     pub kind: PartnershipKind,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Themes)]
     pub themes: Vec<Theme>,
 }
 
 /// A partnership's kind or themes change.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PartnershipRevisedData, description = "A partnership's kind or themes change; at least one of them must be given.")]
 #[allow(missing_docs)]
 pub struct PartnershipRevised {
     pub partnership: Slug,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<PartnershipKind>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Themes>)]
     pub themes: Option<Vec<Theme>>,
 }
 
 /// A partnership ends.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PartnershipEndedData, description = "A partnership ends.")]
 #[allow(missing_docs)]
 pub struct PartnershipEnded {
     pub partnership: Slug,
@@ -435,57 +479,75 @@ pub struct PartnershipEnded {
 }
 
 /// How many beneficiaries took part in a session. Counts, never individuals.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(
+    description = "How many beneficiaries took part: counts, never individuals. `women + men + undisclosed` and `first_time + returning` must not exceed `total`. Absent counts are 0."
+)]
 #[allow(missing_docs)]
 pub struct Beneficiaries {
+    #[schema(value_type = Count32)]
     pub total: u32,
     #[serde(default)]
+    #[schema(value_type = Count32)]
     pub women: u32,
     #[serde(default)]
+    #[schema(value_type = Count32)]
     pub men: u32,
     #[serde(default)]
+    #[schema(value_type = Count32)]
     pub undisclosed: u32,
     #[serde(default)]
+    #[schema(value_type = Count32)]
     pub first_time: u32,
     #[serde(default)]
+    #[schema(value_type = Count32)]
     pub returning: u32,
 }
 
 /// A co-creation session was held.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CoCreationSessionHeldData, description = "A co-creation session was held. `groups` are beneficiary-group stakeholders; beneficiaries are counts, never individuals.")]
 #[allow(missing_docs)]
 pub struct CoCreationSessionHeld {
     pub session: Slug,
     pub title: Name,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Themes)]
     pub themes: Vec<Theme>,
     pub level: Level,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = IdList)]
     pub stakeholders: Vec<Slug>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = IdList)]
     pub facilitators: Vec<Slug>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = IdList)]
     pub groups: Vec<Slug>,
     pub beneficiaries: Beneficiaries,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(schema_with = crate::schema::outputs)]
     pub outputs: Vec<Output>,
 }
 
 /// A pseudonymous participant attended a session. `participant` is personal
 /// data of the subject `participant:{programme}/{code}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ParticipantAttendedData, description = "A pseudonymous participant attended a session. `participant` is personal data.")]
 #[allow(missing_docs)]
 pub struct ParticipantAttended {
     pub session: Slug,
+    #[schema(value_type = ParticipantCode)]
     pub participant: Personal<ParticipantCode>,
 }
 
 /// The action plan needs something.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NeedDeclaredData, description = "The action plan needs something.")]
 #[allow(missing_docs)]
 pub struct NeedDeclared {
     pub need: Slug,
@@ -498,17 +560,20 @@ pub struct NeedDeclared {
 }
 
 /// Stakeholders take a need on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NeedAddressedData, description = "Stakeholders take a need on.")]
 #[allow(missing_docs)]
 pub struct NeedAddressed {
     pub need: Slug,
+    #[schema(schema_with = crate::schema::non_empty_ids)]
     pub by: Vec<Slug>,
 }
 
 /// A need is dropped from the plan.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NeedWithdrawnData, description = "A need is dropped from the plan.")]
 #[allow(missing_docs)]
 pub struct NeedWithdrawn {
     pub need: Slug,
@@ -517,8 +582,9 @@ pub struct NeedWithdrawn {
 }
 
 /// A dated marker for before/after comparisons.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = MilestoneMarkedData, description = "A dated marker for before/after comparisons.")]
 #[allow(missing_docs)]
 pub struct MilestoneMarked {
     pub milestone: Slug,
@@ -539,8 +605,9 @@ pub enum About {
 }
 
 /// A mentor's (or coordinator's) review note.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ReviewNoteAddedData, description = "A mentor's or coordinator's review note.")]
 #[allow(missing_docs)]
 pub struct ReviewNoteAdded {
     pub note: Slug,
@@ -552,8 +619,9 @@ pub struct ReviewNoteAdded {
 /// the same transaction. Written only by the erase command, never accepted
 /// from `record` or the API. Holds no personal data: a participant is named
 /// by the key that was destroyed, never by its code ([`ErasedSubject`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PersonalDataErasedData, description = "A data subject's personal data was erased: its key was destroyed in the same transaction. Written only by an erasure (`passerelle erase`, `POST /erasures`); `POST /events` refuses it. It holds no personal data: `subject` names a contact person by its stakeholder and a participant by the id of the destroyed key, never by its code; `reason` is stored in clear.")]
 #[allow(missing_docs)]
 pub struct PersonalDataErased {
     pub subject: ErasedSubject,
@@ -577,6 +645,20 @@ macro_rules! events {
         impl Event {
             /// Every event type name, in catalogue order.
             pub const TYPES: &'static [&'static str] = &[$(stringify!($variant),)*];
+
+            /// Each event type's name with the schema of its `data` as sent
+            /// (see [`crate::schema`]), in catalogue order.
+            pub(crate) fn data_schemas() -> Vec<(
+                &'static str,
+                String,
+                utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+            )> {
+                vec![$((
+                    stringify!($variant),
+                    <$variant as ToSchema>::name().into_owned(),
+                    <$variant as utoipa::PartialSchema>::schema(),
+                ),)*]
+            }
 
             /// The stable type name written on the wire (`"type"`).
             pub fn type_name(&self) -> &'static str {

@@ -17,6 +17,7 @@ pub mod ledger;
 pub mod personal;
 pub mod registry;
 pub mod rights;
+pub mod schema;
 pub mod store;
 pub mod values;
 pub mod verify;

@@ -161,6 +161,35 @@ impl fmt::Debug for Subject {
 
 /// Random bytes in a key id.
 const KEY_ID_BYTES: usize = 16;
+/// What every key id starts with.
+pub const KEY_ID_PREFIX: &str = "k_";
+
+/// A key id as a regex without anchors ([`KeyId::parse`]).
+pub(crate) fn key_id_regex() -> String {
+    format!("{KEY_ID_PREFIX}[0-9a-f]{{{}}}", 2 * KEY_ID_BYTES)
+}
+
+/// The regex of a full subject id ([`Subject::parse`] without a programme).
+pub fn subject_pattern() -> String {
+    let id = crate::values::id_regex();
+    format!(
+        "^({}:{id}/{id}|{}:{id}/{})$",
+        SubjectKind::Contact.as_str(),
+        SubjectKind::Participant.as_str(),
+        crate::values::participant_code_regex()
+    )
+}
+
+/// The regex of an erased subject ([`ErasedSubject::parse`]).
+pub fn erased_subject_pattern() -> String {
+    let id = crate::values::id_regex();
+    format!(
+        "^({}:{id}/{id}|{}:{id}/{})$",
+        SubjectKind::Contact.as_str(),
+        SubjectKind::Participant.as_str(),
+        key_id_regex()
+    )
+}
 
 /// The id of a subject's data key: `k_` and 32 lowercase hex digits, drawn at
 /// random when the key is made. Not personal: it links the sealed fields of
@@ -171,7 +200,7 @@ pub struct KeyId(String);
 impl KeyId {
     /// Parses `k_` and 32 lowercase hex digits.
     pub fn parse(s: &str) -> Result<Self, String> {
-        let ok = s.strip_prefix("k_").is_some_and(|hex| {
+        let ok = s.strip_prefix(KEY_ID_PREFIX).is_some_and(|hex| {
             hex.len() == 2 * KEY_ID_BYTES
                 && hex
                     .bytes()
@@ -189,7 +218,7 @@ impl KeyId {
 
     /// A key id from `KEY_ID_BYTES` random bytes.
     pub fn from_random(bytes: [u8; KEY_ID_BYTES]) -> Self {
-        Self(format!("k_{}", hex::encode(bytes)))
+        Self(format!("{KEY_ID_PREFIX}{}", hex::encode(bytes)))
     }
 
     /// The id as text.

@@ -22,6 +22,53 @@ pub const MAX_THEME_LEN: usize = 40;
 pub const MAX_THEMES: usize = 20;
 /// Most entries in any other list (stakeholders of a session, outputs, …).
 pub const MAX_LIST: usize = 200;
+/// Longest e-mail address.
+pub const MAX_EMAIL_LEN: usize = 254;
+/// Longest phone number.
+pub const MAX_PHONE_LEN: usize = 40;
+/// Fewest digits in a phone number.
+pub const MIN_PHONE_DIGITS: usize = 3;
+/// What a phone number may hold besides digits.
+pub const PHONE_PUNCTUATION: &str = " +().-/";
+/// The control characters a text may hold: line breaks and tabs.
+pub const TEXT_CONTROLS_ALLOWED: [char; 3] = ['\n', '\t', '\r'];
+
+/// The regex of an id ([`Slug::parse`], [`ProgrammeId::parse`]).
+pub fn id_pattern() -> String {
+    format!("^{}$", id_regex())
+}
+
+/// An id as a regex without anchors, to be composed into others.
+pub(crate) fn id_regex() -> String {
+    format!("[a-z0-9][a-z0-9_-]{{0,{}}}", MAX_ID_LEN - 1)
+}
+
+/// The regex of a theme ([`Theme::parse`]).
+pub fn theme_pattern() -> String {
+    format!("^[a-z0-9_]{{1,{MAX_THEME_LEN}}}$")
+}
+
+/// A participant code as a regex without anchors ([`ParticipantCode::parse`]).
+pub(crate) fn participant_code_regex() -> String {
+    format!("[A-Za-z0-9_-]{{1,{MAX_ID_LEN}}}")
+}
+
+/// The regex of an e-mail address ([`Email::parse`]), trimmed space allowed
+/// around it; its length is [`MAX_EMAIL_LEN`].
+pub const EMAIL_PATTERN: &str = "^\\s*[^\\s@]+@[^\\s@]*\\.[^\\s@]*\\s*$";
+
+/// The regex of a phone number ([`Phone::parse`]), trimmed space allowed
+/// around it; its length is [`MAX_PHONE_LEN`].
+pub fn phone_pattern() -> String {
+    let punctuation: String = PHONE_PUNCTUATION
+        .chars()
+        .map(|c| match c {
+            '-' => "\\-".to_owned(),
+            c => c.to_string(),
+        })
+        .collect();
+    format!("^\\s*[{punctuation}]*(?:[0-9][{punctuation}]*){{{MIN_PHONE_DIGITS},}}\\s*$")
+}
 
 fn is_id(s: &str) -> bool {
     let b = s.as_bytes();
@@ -185,9 +232,7 @@ impl<const MAX: usize> Text<MAX> {
         if n > MAX {
             return Err(format!("must be at most {MAX} characters (got {n})"));
         }
-        if t.chars()
-            .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
-        {
+        if t.chars().any(is_refused_control) {
             return Err("must not contain control characters".into());
         }
         Ok(Self(t.to_owned()))
@@ -213,6 +258,11 @@ impl<'de, const MAX: usize> Deserialize<'de> for Text<MAX> {
         let s = String::deserialize(d)?;
         Self::parse_stored(&s).map_err(de::Error::custom)
     }
+}
+
+/// A control character a text may not hold: all but [`TEXT_CONTROLS_ALLOWED`].
+pub fn is_refused_control(c: char) -> bool {
+    c.is_control() && !TEXT_CONTROLS_ALLOWED.contains(&c)
 }
 
 /// The bidirectional embeddings, overrides and isolates, with their names:
@@ -283,6 +333,63 @@ pub fn check_visible(s: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A regex class body of the characters for which `holds` is true, as
+/// ranges: code points up to U+00FF escaped (`\x7F`), the others as themselves.
+fn class_of(holds: impl Fn(char) -> bool) -> String {
+    fn one(c: char) -> String {
+        if (c as u32) <= 0xFF {
+            format!("\\x{:02X}", c as u32)
+        } else {
+            c.to_string()
+        }
+    }
+    let mut out = String::new();
+    let mut run: Option<(char, char)> = None;
+    let flush = |run: Option<(char, char)>, out: &mut String| {
+        if let Some((a, b)) = run {
+            out.push_str(&one(a));
+            if b != a {
+                out.push('-');
+                out.push_str(&one(b));
+            }
+        }
+    };
+    for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+        if !holds(c) {
+            continue;
+        }
+        run = match run {
+            Some((a, b)) if b as u32 + 1 == c as u32 => Some((a, c)),
+            other => {
+                flush(other, &mut out);
+                Some((c, c))
+            }
+        };
+    }
+    flush(run, &mut out);
+    out
+}
+
+/// The regexes of a new text ([`Text::parse`]) and of a stored one
+/// ([`Text::parse_stored`]), built from the checks themselves: one character
+/// that is neither space, control nor (for a new text) invisible, and no
+/// refused control nor (for a new text) bidirectional control around it, but
+/// any space (a control such as U+000B among them) where it is trimmed.
+/// Their length is `MAX` once trimmed, which a regex does not state.
+pub fn text_patterns() -> &'static (String, String) {
+    static PATTERNS: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+    PATTERNS.get_or_init(|| {
+        let refused = class_of(is_refused_control);
+        let controls = class_of(char::is_control);
+        let invisible = class_of(is_invisible);
+        let bidi = class_of(|c| BIDI_CONTROLS.iter().any(|&(b, _)| b == c));
+        (
+            format!("^\\s*[^{refused}{bidi}]*[^\\s{controls}{invisible}][^{refused}{bidi}]*\\s*$"),
+            format!("^\\s*[^{refused}]*[^\\s{controls}][^{refused}]*\\s*$"),
+        )
+    })
+}
+
 /// An e-mail address (personal data): at most 254 characters with one `@`
 /// between non-empty parts.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -292,7 +399,7 @@ impl Email {
     /// Parses an e-mail address.
     pub fn parse(s: &str) -> Result<Self, String> {
         let t = s.trim();
-        let ok = t.len() <= 254
+        let ok = t.len() <= MAX_EMAIL_LEN
             && !t.chars().any(char::is_whitespace)
             && matches!(t.split_once('@'), Some((a, b)) if !a.is_empty() && b.contains('.') && !b.contains('@'));
         if ok {
@@ -330,10 +437,10 @@ impl Phone {
     pub fn parse(s: &str) -> Result<Self, String> {
         let t = s.trim();
         let digits = t.chars().filter(char::is_ascii_digit).count();
-        let ok = t.len() <= 40
-            && digits >= 3
+        let ok = t.len() <= MAX_PHONE_LEN
+            && digits >= MIN_PHONE_DIGITS
             && t.chars()
-                .all(|c| c.is_ascii_digit() || " +().-/".contains(c));
+                .all(|c| c.is_ascii_digit() || PHONE_PUNCTUATION.contains(c));
         if ok {
             Ok(Self(t.to_owned()))
         } else {
@@ -410,6 +517,10 @@ pub const EARLIEST: NaiveDate = match NaiveDate::from_ymd_opt(1900, 1, 1) {
     Some(d) => d,
     None => panic!("1900-01-01 is a date"),
 };
+
+/// The regex of the start of a date or time on or after [`EARLIEST`]: its
+/// year, 1900 to 9999 (a unit test checks it against [`EARLIEST`]).
+pub const FROM_EARLIEST_PATTERN: &str = "^(19[0-9]{2}|[2-9][0-9]{3})-";
 
 /// The message for a date before [`EARLIEST`].
 fn before_earliest(s: &str) -> String {

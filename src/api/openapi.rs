@@ -1,20 +1,15 @@
 //! The OpenAPI 3.1 description of the JSON API, served at
-//! `/api/v1/openapi.json`, and the checks that keep it honest: the document
-//! against the official OAS 3.1 schema, every `$ref` resolved, [`ROUTES`]
-//! equal to `paths`, and any response (or request body) against the schema the
-//! document gives it.
-//!
-//! This module only describes HTTP; it routes and serves nothing. The schemas
-//! of the response bodies are generated from their types (`src/api/body.rs`,
-//! built by the handlers and `src/render.rs`); those of the envelopes
-//! (`events/src/envelope.rs`) and of each event type's `data`
-//! (`events/src/event.rs`) are written here: a change there needs a change
-//! here, and `tests/openapi.rs` validates real renderings to catch one.
+//! `/api/v1/openapi.json`, assembled from what the code already knows: the
+//! paths, operation ids, parameters and security from the route table
+//! ([`ROUTES`]); the schemas of the event model (values, enums, each event
+//! type's `data`, the wire and stored envelopes) from the types of
+//! `passerelle-events` (`events/src/schema.rs`); those of the response bodies
+//! from their types (`src/api/body.rs`). What is written here is what only
+//! prose can say: each operation's summary, description and answers, each
+//! parameter's meaning. `tests/openapi.rs` checks the document against the
+//! OAS 3.1 schema and real requests and renderings against the document
+//! (`tests/support/openapi.rs`).
 
-use std::collections::BTreeMap;
-
-use passerelle_events::event::Event;
-use passerelle_events::values::{BIDI_CONTROLS, INVISIBLE};
 use serde_json::{json, Map, Value};
 
 use crate::http::route::{Access, Param, Route, Verb, API_BASE as BASE_PATH, ROUTES};
@@ -26,11 +21,6 @@ use crate::http::route::{Access, Param, Route, Verb, API_BASE as BASE_PATH, ROUT
 /// `{"$ref": "#/components/schemas/{name}"}`.
 fn r(name: &str) -> Value {
     json!({ "$ref": format!("#/components/schemas/{name}") })
-}
-
-/// A schema that also admits `null`.
-fn nullable(schema: Value) -> Value {
-    json!({ "anyOf": [schema, { "type": "null" }] })
 }
 
 /// A closed object: `required` keys, `properties`, no other key.
@@ -93,9 +83,6 @@ fn errors(statuses: &[u16]) -> Map<String, Value> {
 
 /// The statuses of a projected read (besides 200).
 const READ_ERRORS: &[u16] = &[304, 400, 401, 403, 404, 500, 503];
-
-/// The year of a date or time of a request: 1900 or later.
-const FROM_1900: &str = "^(19[0-9]{2}|[2-9][0-9]{3})-";
 
 /// A projected read of one programme (its parameters are the route
 /// table's: its own, `programme`, `as_of`/`position`, `min_position`,
@@ -1001,252 +988,8 @@ fn responses() -> Value {
 // Schemas
 // ---------------------------------------------------------------------------
 
-/// The `data` schema of each event type, in catalogue order: as sent
-/// (`opened` false: personal fields in clear, or sealed by this store) or as
-/// answered (`opened` true: personal fields in clear, or marked erased or
-/// unreadable).
-fn event_data(opened: bool) -> Vec<(&'static str, Value)> {
-    // As answered, texts and dates are as their event was recorded: a new
-    // event's are held to more rules than a stored one's (decision 011).
-    let recorded = |base: &str| {
-        if opened {
-            r(&format!("Stored{base}"))
-        } else {
-            r(base)
-        }
-    };
-    let name = || recorded("Name");
-    let id = || r("Id");
-    let contact = || {
-        nullable(r(if opened {
-            "StakeholderContact"
-        } else {
-            "ContactInput"
-        }))
-    };
-    let participant = if opened {
-        personal_opened("ParticipantCode", "The participant's pseudonymous code")
-    } else {
-        r("ParticipantCode")
-    };
-    vec![
-        ("ProgrammeDefined", described(
-            "The first event of every programme. `programme` must equal the event's `programme`.",
-            &["programme", "name"],
-            json!({
-                "programme": r("ProgrammeId"),
-                "name": name(),
-                "role": nullable(r("ProgrammeRole")),
-                "country": nullable(r("Country")),
-            }),
-        )),
-        ("StakeholderRegistered", described(
-            "A stakeholder joins the directory. `contact` is personal data.",
-            &["stakeholder", "name", "kind"],
-            json!({
-                "stakeholder": id(),
-                "name": name(),
-                "kind": r("StakeholderKind"),
-                "themes": r("Themes"),
-                "territory": nullable(name()),
-                "contact": contact(),
-            }),
-        )),
-        ("StakeholderProfileChanged", {
-            let mut s = described(
-                "Some of a stakeholder's profile changes; absent fields stay as they were. At least one of `name`, `kind`, `themes`, `territory`, `contact` must be given.",
-                &["stakeholder"],
-                json!({
-                    "stakeholder": id(),
-                    "name": nullable(name()),
-                    "kind": nullable(r("StakeholderKind")),
-                    "themes": nullable(r("Themes")),
-                    "territory": nullable(name()),
-                    "contact": contact(),
-                }),
-            );
-            s["anyOf"] = json!(["name", "kind", "themes", "territory", "contact"]
-                .iter()
-                .map(|k| json!({ "required": [k] }))
-                .collect::<Vec<_>>());
-            s
-        }),
-        ("StakeholderArchived", described(
-            "A stakeholder leaves the directory; it can no longer be referenced.",
-            &["stakeholder"],
-            json!({ "stakeholder": id(), "reason": nullable(recorded("Reason")) }),
-        )),
-        ("OutreachContactLogged", described(
-            "One outreach contact from one stakeholder to another (`to` differs from `from`), and its outcome. `follow_up_due`, when given, lies between 1900-01-01 and 5 years after the server's date when the event is recorded.",
-            &["from", "to", "channel", "outcome"],
-            json!({
-                "from": id(),
-                "to": id(),
-                "channel": r("Channel"),
-                "purpose": nullable(recorded("Reason")),
-                "outcome": r("Outcome"),
-                "follow_up_due": nullable(recorded("Date")),
-            }),
-        )),
-        ("PartnershipFormed", described(
-            "Two different stakeholders form a partnership.",
-            &["partnership", "between", "kind"],
-            json!({
-                "partnership": id(),
-                "between": r("Pair"),
-                "kind": r("PartnershipKind"),
-                "themes": r("Themes"),
-            }),
-        )),
-        ("PartnershipRevised", {
-            let mut s = described(
-                "A partnership's kind or themes change; at least one of them must be given.",
-                &["partnership"],
-                json!({
-                    "partnership": id(),
-                    "kind": nullable(r("PartnershipKind")),
-                    "themes": nullable(r("Themes")),
-                }),
-            );
-            s["anyOf"] = json!([{ "required": ["kind"] }, { "required": ["themes"] }]);
-            s
-        }),
-        ("PartnershipEnded", described(
-            "A partnership ends.",
-            &["partnership"],
-            json!({ "partnership": id(), "reason": nullable(recorded("Reason")) }),
-        )),
-        ("CoCreationSessionHeld", described(
-            "A co-creation session was held. `groups` are beneficiary-group stakeholders; beneficiaries are counts, never individuals.",
-            &["session", "title", "level", "beneficiaries"],
-            json!({
-                "session": id(),
-                "title": name(),
-                "themes": r("Themes"),
-                "level": r("Level"),
-                "stakeholders": r("IdList"),
-                "facilitators": r("IdList"),
-                "groups": r("IdList"),
-                "beneficiaries": r("Beneficiaries"),
-                "outputs": {
-                    "type": "array", "items": recorded("Output"), "maxItems": 200, "uniqueItems": true,
-                },
-            }),
-        )),
-        ("ParticipantAttended", described(
-            "A pseudonymous participant attended a session. `participant` is personal data.",
-            &["session", "participant"],
-            json!({ "session": id(), "participant": participant }),
-        )),
-        ("NeedDeclared", described(
-            "The action plan needs something.",
-            &["need", "action", "theme"],
-            json!({
-                "need": id(),
-                "action": name(),
-                "theme": r("Theme"),
-                "description": nullable(recorded("LongText")),
-                "priority": nullable(r("Priority")),
-            }),
-        )),
-        ("NeedAddressed", described(
-            "Stakeholders take a need on.",
-            &["need", "by"],
-            json!({
-                "need": id(),
-                "by": { "allOf": [r("IdList")], "minItems": 1 },
-            }),
-        )),
-        ("NeedWithdrawn", described(
-            "A need is dropped from the plan.",
-            &["need"],
-            json!({ "need": id(), "reason": nullable(recorded("Reason")) }),
-        )),
-        ("MilestoneMarked", described(
-            "A dated marker for before/after comparisons.",
-            &["milestone", "label", "kind"],
-            json!({ "milestone": id(), "label": name(), "kind": r("MilestoneKind") }),
-        )),
-        ("ReviewNoteAdded", described(
-            "A mentor's or coordinator's review note.",
-            &["note", "about", "text"],
-            json!({ "note": id(), "about": recorded("About"), "text": recorded("LongText") }),
-        )),
-        ("PersonalDataErased", described(
-            "A data subject's personal data was erased: its key was destroyed in the same transaction. Written only by an erasure (`passerelle erase`, `POST /erasures`); `POST /events` refuses it. It holds no personal data: `subject` names a contact person by its stakeholder and a participant by the id of the destroyed key, never by its code; `reason` is stored in clear.",
-            &["subject"],
-            json!({ "subject": r("ErasedSubject"), "reason": nullable(recorded("Reason")) }),
-        )),
-    ]
-}
-
-/// A personal field as answered (to admin and coordinator tokens only).
-fn personal_opened(base: &str, what: &str) -> Value {
-    json!({
-        "description": format!("{what} (personal data): a string, or `{{\"erased\": true}}` once the person's data was erased (its key destroyed), or `{{\"unreadable\": true}}` when no key this server holds opens it."),
-        "oneOf": [r(base), r("ErasedValue"), r("UnreadableValue")],
-    })
-}
-
 fn enum_of(description: &str, values: &[&str]) -> Value {
     json!({ "type": "string", "enum": values, "description": description })
-}
-
-/// The control characters a text may not hold: all but `\t`, `\n` and `\r`
-/// (`char::is_control`: U+0000–U+001F, U+007F–U+009F), as a regex class body.
-const CONTROLS: &str = "\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F";
-
-/// A regex class body of the characters in `ranges`, written as themselves.
-fn class(ranges: impl IntoIterator<Item = (char, char)>) -> String {
-    ranges
-        .into_iter()
-        .map(|(a, b)| {
-            if a == b {
-                a.to_string()
-            } else {
-                format!("{a}-{b}")
-            }
-        })
-        .collect()
-}
-
-/// A text of a new event or request ([`passerelle_events::values::Text::parse`]).
-fn text(max: u32, description: &str) -> Value {
-    let bidi = class(BIDI_CONTROLS.iter().map(|&(c, _)| (c, c)));
-    let invisible = class(INVISIBLE);
-    json!({
-        "type": "string",
-        "minLength": 1,
-        "maxLength": max,
-        // One visible character, and no control character but \t, \n and
-        // \r nor any bidirectional embedding, override or isolate.
-        "pattern": format!("^[^{CONTROLS}{bidi}]*[^\\s\\x00-\\x1F\\x7F-\\x9F{invisible}][^{CONTROLS}{bidi}]*$"),
-        "description": format!(
-            "{description} Not blank; at most {max} characters once trimmed; no control \
-             characters but line breaks and tabs. Something must be visible once the invisible \
-             characters (Unicode's default ignorable code points: zero-width space and joiners, \
-             soft hyphen, byte order mark, variation selectors, Hangul fillers, …) are set \
-             aside, and no bidirectional embedding, override or isolate (U+202A–U+202E, \
-             U+2066–U+2069) is allowed: it can make a text display as something else. The \
-             marks U+200E, U+200F and U+061C are allowed."
-        ),
-    })
-}
-
-/// A text as its event was recorded ([`passerelle_events::values::Text::parse_stored`]).
-fn stored_text(max: u32, description: &str) -> Value {
-    json!({
-        "type": "string",
-        "minLength": 1,
-        "maxLength": max,
-        "pattern": format!("^[^{CONTROLS}]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^{CONTROLS}]*$"),
-        "description": format!(
-            "{description} As recorded: not blank; at most {max} characters once trimmed; no \
-             control characters but line breaks and tabs. The rules of new texts (something \
-             visible, no bidirectional control) apply when an event is recorded: an event \
-             recorded before them may hold a text they refuse."
-        ),
-    })
 }
 
 fn schemas() -> Value {
@@ -1256,118 +999,15 @@ fn schemas() -> Value {
         assert!(clash.is_none(), "schema {name} defined twice");
     };
 
-    // --- values -----------------------------------------------------------
-    put(
-        "Id",
-        json!({
-            "type": "string",
-            "pattern": "^[a-z0-9][a-z0-9_-]{0,63}$",
-            "description": "An id (stakeholder, partnership, session, need, milestone, note): 1–64 characters of a-z, 0-9, `_` and `-`, starting with a letter or digit; unique within its programme and kind.",
-            "examples": ["sj-ccas"],
-        }),
-    );
-    put(
-        "ProgrammeId",
-        json!({
-            "type": "string",
-            "pattern": "^[a-z0-9][a-z0-9_-]{0,63}$",
-            "description": "A programme id, e.g. `sjdlr`.",
-            "examples": ["sjdlr"],
-        }),
-    );
-    put(
-        "Theme",
-        json!({
-            "type": "string",
-            "pattern": "^[a-z0-9_]{1,40}$",
-            "description": "A theme slug. Reference vocabulary: employment, language, housing, social_support, rights, violence_against_women, childcare, interpreting, digital_inclusion, health, education, funding, political_support, precariousness, community_outreach; other slugs are allowed.",
-        }),
-    );
-    put(
-        "Themes",
-        json!({
-            "type": "array", "items": r("Theme"), "maxItems": 20, "uniqueItems": true,
-            "description": "At most 20 themes, each once.",
-        }),
-    );
-    put(
-        "IdList",
-        json!({
-            "type": "array", "items": r("Id"), "maxItems": 200, "uniqueItems": true,
-            "description": "At most 200 ids, each once.",
-        }),
-    );
-    put(
-        "Pair",
-        json!({
-            "type": "array", "items": r("Id"), "minItems": 2, "maxItems": 2, "uniqueItems": true,
-            "description": "Two different stakeholder ids.",
-        }),
-    );
-    for (name, max, what) in [
-        ("Name", 200, "A name, title, label, territory or action."),
-        ("Reason", 1000, "A purpose or reason."),
-        ("LongText", 4000, "A description or note text."),
-        ("Output", 500, "One output of a session."),
-        ("ShortText", 200, "A short text (a gap-report finding id)."),
-    ] {
-        put(name, text(max, what));
-        put(&format!("Stored{name}"), stored_text(max, what));
+    // The event model: values, enums, each event type's data and envelopes,
+    // generated from the types of `passerelle-events` and their rules.
+    for (name, schema) in passerelle_events::schema::schemas() {
+        put(
+            &name,
+            serde_json::to_value(schema).expect("a schema serialises"),
+        );
     }
-    put(
-        "Email",
-        json!({
-            "type": "string", "maxLength": 254,
-            "pattern": "^\\s*[^\\s@]+@[^\\s@]*\\.[^\\s@]*\\s*$",
-            "description": "An e-mail address (personal data), at most 254 characters.",
-        }),
-    );
-    put(
-        "Phone",
-        json!({
-            "type": "string", "maxLength": 40,
-            "pattern": "^\\s*[ +().\\-/]*(?:[0-9][ +().\\-/]*){3,}\\s*$",
-            "description": "A phone number (personal data): digits, spaces and `+().-/`, at least 3 digits, at most 40 characters.",
-        }),
-    );
-    put(
-        "ParticipantCode",
-        json!({
-            "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$",
-            "description": "A pseudonymous participant code (personal data), never a name.",
-        }),
-    );
-    put(
-        "Country",
-        json!({
-            "type": "string", "pattern": "^[A-Z]{2}$",
-            "description": "An ISO 3166-1 alpha-2 country code, e.g. `FR`.",
-        }),
-    );
-    put(
-        "Date",
-        json!({
-            "type": "string", "format": "date", "pattern": FROM_1900,
-            "description": "A calendar date, `YYYY-MM-DD`, on or after 1900-01-01.",
-        }),
-    );
-    put(
-        "StoredDate",
-        json!({ "type": "string", "format": "date", "description": "A calendar date, `YYYY-MM-DD`, as its event was recorded." }),
-    );
-    put(
-        "DateTime",
-        json!({ "type": "string", "format": "date-time", "description": "An RFC 3339 time." }),
-    );
-    put(
-        "DateOrDateTime",
-        json!({
-            "type": "string",
-            "anyOf": [{ "format": "date" }, { "format": "date-time" }],
-            "pattern": FROM_1900,
-            "description": "A date (`2022-02-07`, read as midnight UTC) or an RFC 3339 time (`2022-02-07T10:00:00Z`), on or after 1900-01-01 in UTC: an earlier year is refused as a typing error.",
-        }),
-    );
+
     put("Uuid", json!({ "type": "string", "format": "uuid" }));
     put("Count", json!({ "type": "integer", "minimum": 0 }));
     put(
@@ -1406,104 +1046,6 @@ fn schemas() -> Value {
         }),
     );
 
-    // --- enums ------------------------------------------------------------
-    put(
-        "EventType",
-        enum_of(
-            "The type of an event (PRODUCT.md §3, schema version 1).",
-            Event::TYPES,
-        ),
-    );
-    put(
-        "StakeholderKind",
-        enum_of(
-            "What a stakeholder is.",
-            &[
-                "city_service",
-                "integration_agency",
-                "association",
-                "community_champion",
-                "beneficiary_group",
-                "employer",
-                "education",
-                "health",
-                "legal_aid",
-                "childcare",
-                "interpreting",
-                "funder",
-                "network_body",
-                "consultant",
-                "volunteer_group",
-                "media",
-                "political",
-                "other",
-            ],
-        ),
-    );
-    put(
-        "Channel",
-        enum_of(
-            "How an outreach contact was made.",
-            &[
-                "meeting", "phone", "email", "visit", "event", "letter", "message", "other",
-            ],
-        ),
-    );
-    put(
-        "Outcome",
-        enum_of(
-            "What came of an outreach contact; `interested` and `committed` are positive.",
-            &[
-                "no_response",
-                "acknowledged",
-                "interested",
-                "declined",
-                "committed",
-            ],
-        ),
-    );
-    put(
-        "PartnershipKind",
-        enum_of(
-            "How formal a partnership is, from least to most.",
-            &[
-                "informal",
-                "information_sharing",
-                "referral",
-                "co_delivery",
-                "funding",
-                "formal_agreement",
-            ],
-        ),
-    );
-    put("Level", enum_of("The IAP2 spectrum of public participation: inform < consult < involve < collaborate < empower.", &[
-        "inform", "consult", "involve", "collaborate", "empower",
-    ]));
-    put(
-        "MilestoneKind",
-        enum_of(
-            "What kind of dated marker a milestone is.",
-            &[
-                "mentoring_visit",
-                "study_visit",
-                "workshop",
-                "decision",
-                "funding",
-                "other",
-            ],
-        ),
-    );
-    put(
-        "Priority",
-        enum_of("Priority of a declared need.", &["high", "medium", "low"]),
-    );
-    put(
-        "ProgrammeRole",
-        enum_of(
-            "A programme's role in its mentoring scheme.",
-            &["mentor", "mentee", "peer"],
-        ),
-    );
     put(
         "NeedStatus",
         enum_of("Where a need stands.", &["open", "addressed", "withdrawn"]),
@@ -1531,197 +1073,6 @@ fn schemas() -> Value {
         enum_of("How urgent a finding is.", &["high", "medium", "low"]),
     );
 
-    // --- event payloads ---------------------------------------------------
-    put(
-        "ContactInput",
-        described(
-            "A stakeholder's contact details (personal data of the subject `contact:{programme}/{stakeholder}`), sent in clear; each field is stored encrypted under the subject's key.",
-            &[],
-            json!({
-                "person": nullable(r("Name")),
-                "email": nullable(r("Email")),
-                "phone": nullable(r("Phone")),
-            }),
-        ),
-    );
-    put(
-        "ErasedValue",
-        described(
-            "A personal value whose person was erased: the key that sealed it is destroyed, and this store can never read it again. Never accepted in a request.",
-            &["erased"],
-            json!({ "erased": { "const": true } }),
-        ),
-    );
-    put(
-        "UnreadableValue",
-        described(
-            "A personal value that no key this server holds opens (e.g. copied from another store without its keys). Never accepted in a request.",
-            &["unreadable"],
-            json!({ "unreadable": { "const": true } }),
-        ),
-    );
-    put(
-        "KeyId",
-        json!({
-            "type": "string", "pattern": "^k_[0-9a-f]{32}$",
-            "description": "The id of one person's data key: `k_` and 32 hex digits, drawn at random. It links the sealed fields of one person and tells nothing else.",
-        }),
-    );
-    put(
-        "SubjectId",
-        json!({
-            "type": "string",
-            "pattern": "^(contact:[a-z0-9][a-z0-9_-]{0,63}/[a-z0-9][a-z0-9_-]{0,63}|participant:[a-z0-9][a-z0-9_-]{0,63}/[A-Za-z0-9_-]{1,64})$",
-            "description": "A data subject: `contact:{programme}/{stakeholder}` (a stakeholder's contact person) or `participant:{programme}/{code}` (a participant, by its pseudonymous code — personal data).",
-            "examples": ["contact:sjdlr/sj-ccas"],
-        }),
-    );
-    put(
-        "ErasedSubject",
-        json!({
-            "type": "string",
-            "pattern": "^(contact:[a-z0-9][a-z0-9_-]{0,63}/[a-z0-9][a-z0-9_-]{0,63}|participant:[a-z0-9][a-z0-9_-]{0,63}/k_[0-9a-f]{32})$",
-            "description": "Whose data an erasure destroyed: `contact:{programme}/{stakeholder}`, or `participant:{programme}/{key id}` — a participant is named by its destroyed key, never by its code.",
-        }),
-    );
-    put("Beneficiaries", described(
-        "How many beneficiaries took part: counts, never individuals. `women + men + undisclosed` and `first_time + returning` must not exceed `total`. Absent counts are 0.",
-        &["total"],
-        json!({
-            "total": r("Count32"),
-            "women": r("Count32"),
-            "men": r("Count32"),
-            "undisclosed": r("Count32"),
-            "first_time": r("Count32"),
-            "returning": r("Count32"),
-        }),
-    ));
-    put(
-        "Count32",
-        json!({ "type": "integer", "minimum": 0, "maximum": 4_294_967_295u64 }),
-    );
-    for (name, gap) in [("About", "ShortText"), ("StoredAbout", "StoredShortText")] {
-        put(
-            name,
-            json!({
-                "description": "What a review note is about: exactly one of a stakeholder, a need, a partnership or a gap-report finding (by its id).",
-                "oneOf": [
-                    object(&["stakeholder"], json!({ "stakeholder": r("Id") })),
-                    object(&["need"], json!({ "need": r("Id") })),
-                    object(&["partnership"], json!({ "partnership": r("Id") })),
-                    object(&["gap"], json!({ "gap": r(gap) })),
-                ],
-            }),
-        );
-    }
-    let data = event_data(false);
-    // The data of a stored event where it differs from what is sent: its
-    // personal fields as answered.
-    let mut stored_data = BTreeMap::new();
-    for ((ty, sent), (_, answered)) in data.iter().zip(event_data(true)) {
-        put(&format!("{ty}Data"), sent.clone());
-        let name = if answered == *sent {
-            format!("{ty}Data")
-        } else {
-            let name = format!("Stored{ty}Data");
-            put(&name, answered);
-            name
-        };
-        stored_data.insert(*ty, name);
-    }
-
-    // --- envelopes --------------------------------------------------------
-    let mut new_refs = Vec::new();
-    let mut stored_refs = Vec::new();
-    let mut new_map = Map::new();
-    let mut stored_map = Map::new();
-    for (ty, _) in &data {
-        let new_name = format!("New{ty}");
-        let stored_name = format!("Stored{ty}");
-        put(
-            &new_name,
-            object(
-                &["type", "programme", "occurred_at", "data"],
-                json!({
-                    "id": nullable(r("Uuid")),
-                    "type": { "const": ty },
-                    "programme": r("ProgrammeId"),
-                    "occurred_at": r("DateOrDateTime"),
-                    "data": r(&format!("{ty}Data")),
-                    "expected_version": nullable(json!({ "type": "integer", "minimum": 0 })),
-                }),
-            ),
-        );
-        put(
-            &stored_name,
-            object(
-                &[
-                    "position",
-                    "stream",
-                    "version",
-                    "schema_version",
-                    "id",
-                    "type",
-                    "programme",
-                    "occurred_at",
-                    "data",
-                    "recorded_at",
-                    "recorded_by",
-                ],
-                json!({
-                    "position": { "type": "integer", "minimum": 1, "description": "Global position: gap-free from 1, in commit order. In the envelope a mentor's append gets back, counted in the events a mentor can see (attendances and erasures left out), as every position told to mentors and viewers; for a token scoped to one programme, counted in that programme's events (the k-th event of the programme has position k), as every position told to it." },
-                    "stream": { "type": "string", "description": "`{programme}/{kind}/{id}`, e.g. `sjdlr/stakeholder/sj-ccas`; `{programme}/outreach/{from}/{to}` for contacts." },
-                    "version": { "type": "integer", "minimum": 1, "description": "Version within the stream, from 1." },
-                    "schema_version": { "const": 1, "description": "Schema version of `data`." },
-                    "id": r("Uuid"),
-                    "type": { "const": ty },
-                    "programme": r("ProgrammeId"),
-                    "occurred_at": { "allOf": [r("DateTime")], "description": "When it happened in the world, RFC 3339 in UTC." },
-                    "data": r(&stored_data[ty]),
-                    "recorded_at": { "allOf": [r("DateTime")], "description": "When the store recorded it (server clock), RFC 3339 in UTC with microseconds." },
-                    "recorded_by": { "type": "string", "minLength": 1, "description": "The authenticated actor who recorded it." },
-                }),
-            ),
-        );
-        new_map.insert(
-            ty.to_string(),
-            json!(format!("#/components/schemas/{new_name}")),
-        );
-        stored_map.insert(
-            ty.to_string(),
-            json!(format!("#/components/schemas/{stored_name}")),
-        );
-        new_refs.push(r(&new_name));
-        stored_refs.push(r(&stored_name));
-    }
-    put(
-        "NewEvent",
-        json!({
-            "description": "An event as sent: `{id?, type, programme, occurred_at, data, expected_version?}`. `id` (a UUID) is assigned when absent; sending the same `id` again is an idempotent retry. `occurred_at` is when it happened in the world: on or after 1900-01-01 and at most one day after the server's clock when the event is recorded. If `expected_version` is set, the event's stream must be at exactly that version (0 for a new stream). Any other key, including the stored fields, is refused.",
-            "type": "object",
-            "oneOf": new_refs,
-            "discriminator": { "propertyName": "type", "mapping": new_map },
-        }),
-    );
-    put(
-        "StoredEvent",
-        json!({
-            "description": "An event as the log holds it: the sent fields plus `position`, `stream`, `version`, `schema_version`, `recorded_at` and `recorded_by`.",
-            "type": "object",
-            "oneOf": stored_refs,
-            "discriminator": { "propertyName": "type", "mapping": stored_map },
-        }),
-    );
-    put(
-        "AppendRequest",
-        json!({
-            "oneOf": [
-                r("NewEvent"),
-                { "type": "array", "items": r("NewEvent"), "minItems": 1, "description": "A batch, appended atomically and in order." },
-            ],
-        }),
-    );
-
     // --- rights -----------------------------------------------------------
     put(
         "ErasureRequest",
@@ -1743,20 +1094,6 @@ fn schemas() -> Value {
             "message": { "type": "string" },
         }),
     ));
-
-    // --- a stakeholder's contact details (events/src/event.rs) -------------
-    put(
-        "StakeholderContact",
-        described(
-            "A stakeholder's contact details (personal data), opened: in a read, present only for admin and coordinator tokens; a field never given is left out.",
-            &[],
-            json!({
-                "person": personal_opened("StoredName", "The contact person's name or role"),
-                "email": personal_opened("Email", "The e-mail address"),
-                "phone": personal_opened("Phone", "The phone number"),
-            }),
-        ),
-    );
 
     // --- response bodies (src/api/body.rs) ---------------------------------
     for (name, schema) in super::body::schemas() {
