@@ -833,7 +833,25 @@ fn diff_around_the_study_visit_shows_ties_gained() {
         ],
         "",
     );
-    assert!(text.contains("ties gained"), "{text}");
+    assert!(text.contains("Ties gained"), "{text}");
+    let french = cli.ok(
+        &[
+            "diff",
+            "--db",
+            &db,
+            "--programme",
+            "sjdlr",
+            "--from",
+            "2021-01-01",
+            "--to",
+            "2022-02-07",
+            "--lang",
+            "fr",
+        ],
+        "",
+    );
+    assert!(french.contains("Liens gagnés"), "{french}");
+    assert!(french.starts_with("sjdlr : du 01/01/2021 au"), "{french}");
     let err = cli.fails(
         &[
             "diff",

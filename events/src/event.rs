@@ -46,6 +46,30 @@ pub enum StakeholderKind {
     Other,
 }
 
+impl StakeholderKind {
+    /// Every value, in declaration order.
+    pub const ALL: [StakeholderKind; 18] = [
+        StakeholderKind::CityService,
+        StakeholderKind::IntegrationAgency,
+        StakeholderKind::Association,
+        StakeholderKind::CommunityChampion,
+        StakeholderKind::BeneficiaryGroup,
+        StakeholderKind::Employer,
+        StakeholderKind::Education,
+        StakeholderKind::Health,
+        StakeholderKind::LegalAid,
+        StakeholderKind::Childcare,
+        StakeholderKind::Interpreting,
+        StakeholderKind::Funder,
+        StakeholderKind::NetworkBody,
+        StakeholderKind::Consultant,
+        StakeholderKind::VolunteerGroup,
+        StakeholderKind::Media,
+        StakeholderKind::Political,
+        StakeholderKind::Other,
+    ];
+}
+
 /// How an outreach contact was made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -61,6 +85,20 @@ pub enum Channel {
     Other,
 }
 
+impl Channel {
+    /// Every value, in declaration order.
+    pub const ALL: [Channel; 8] = [
+        Channel::Meeting,
+        Channel::Phone,
+        Channel::Email,
+        Channel::Visit,
+        Channel::Event,
+        Channel::Letter,
+        Channel::Message,
+        Channel::Other,
+    ];
+}
+
 /// What came of an outreach contact, from worst to best.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -71,6 +109,17 @@ pub enum Outcome {
     Acknowledged,
     Interested,
     Committed,
+}
+
+impl Outcome {
+    /// Every value, in declaration order.
+    pub const ALL: [Outcome; 5] = [
+        Outcome::NoResponse,
+        Outcome::Declined,
+        Outcome::Acknowledged,
+        Outcome::Interested,
+        Outcome::Committed,
+    ];
 }
 
 impl Outcome {
@@ -93,6 +142,18 @@ pub enum PartnershipKind {
     FormalAgreement,
 }
 
+impl PartnershipKind {
+    /// Every value, in declaration order.
+    pub const ALL: [PartnershipKind; 6] = [
+        PartnershipKind::Informal,
+        PartnershipKind::InformationSharing,
+        PartnershipKind::Referral,
+        PartnershipKind::CoDelivery,
+        PartnershipKind::Funding,
+        PartnershipKind::FormalAgreement,
+    ];
+}
+
 /// The IAP2 spectrum of public participation, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -103,6 +164,17 @@ pub enum Level {
     Involve,
     Collaborate,
     Empower,
+}
+
+impl Level {
+    /// Every value, in declaration order.
+    pub const ALL: [Level; 5] = [
+        Level::Inform,
+        Level::Consult,
+        Level::Involve,
+        Level::Collaborate,
+        Level::Empower,
+    ];
 }
 
 /// What kind of dated marker a milestone is.
@@ -118,6 +190,18 @@ pub enum MilestoneKind {
     Other,
 }
 
+impl MilestoneKind {
+    /// Every value, in declaration order.
+    pub const ALL: [MilestoneKind; 6] = [
+        MilestoneKind::MentoringVisit,
+        MilestoneKind::StudyVisit,
+        MilestoneKind::Workshop,
+        MilestoneKind::Decision,
+        MilestoneKind::Funding,
+        MilestoneKind::Other,
+    ];
+}
+
 /// Priority of a declared need.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -128,6 +212,11 @@ pub enum Priority {
     Low,
 }
 
+impl Priority {
+    /// Every value, in declaration order.
+    pub const ALL: [Priority; 3] = [Priority::High, Priority::Medium, Priority::Low];
+}
+
 /// A programme's role in its mentoring scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -136,6 +225,11 @@ pub enum Role {
     Mentor,
     Mentee,
     Peer,
+}
+
+impl Role {
+    /// Every value, in declaration order.
+    pub const ALL: [Role; 3] = [Role::Mentor, Role::Mentee, Role::Peer];
 }
 
 /// An ISO 3166-1 alpha-2 country code, e.g. `FR`.
