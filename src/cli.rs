@@ -405,6 +405,9 @@ pub struct DiffArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: ReportFormat,
+    /// Language of the text output.
+    #[arg(long, value_enum, default_value = "en")]
+    pub lang: crate::render::Lang,
 }
 
 /// `passerelle generate`.

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use passerelle_projections::diff::Diff;
 use passerelle_projections::gaps::{kind_name, Finding, GapReport, Severity};
+use passerelle_projections::messages::{self, text, Arg};
 use passerelle_projections::metrics::Estimate;
 use passerelle_projections::participation::Participation;
 use passerelle_projections::views::{Positions, View};
@@ -21,6 +22,25 @@ pub enum Lang {
     En,
     /// French.
     Fr,
+}
+
+impl From<Lang> for messages::Lang {
+    fn from(l: Lang) -> Self {
+        match l {
+            Lang::En => messages::Lang::En,
+            Lang::Fr => messages::Lang::Fr,
+        }
+    }
+}
+
+impl Lang {
+    /// A day as people write it in this language.
+    fn day(self, t: chrono::DateTime<chrono::Utc>) -> String {
+        match self {
+            Lang::En => t.format("%Y-%m-%d").to_string(),
+            Lang::Fr => t.format("%d/%m/%Y").to_string(),
+        }
+    }
 }
 
 fn time(t: chrono::DateTime<chrono::Utc>) -> String {
@@ -128,54 +148,41 @@ pub fn gaps_text(r: &GapReport, name: &str, lang: Lang) -> String {
         count(Severity::Medium),
         count(Severity::Low),
     );
-    match lang {
-        Lang::En => {
-            let _ = writeln!(
-                out,
-                "Gap report for {name} ({}) as of {}, log position {}",
-                r.programme,
-                r.as_of.format("%Y-%m-%d"),
-                r.position
-            );
-            let _ = writeln!(
-                out,
-                "{} findings: {h} high, {m} medium, {l} low",
-                r.findings.len()
-            );
-        }
-        Lang::Fr => {
-            let _ = writeln!(
-                out,
-                "Rapport des manques de {name} ({}) au {}, position {} du journal",
-                r.programme,
-                r.as_of.format("%d/%m/%Y"),
-                r.position
-            );
-            let _ = writeln!(
-                out,
-                "{} constats : {h} priorité élevée, {m} moyenne, {l} faible",
-                r.findings.len()
-            );
-        }
-    }
+    let ml = messages::Lang::from(lang);
+    let n = |x: usize| Arg::from(x.to_string());
+    let _ = writeln!(
+        out,
+        "{}",
+        text(
+            "report.title",
+            ml,
+            &[
+                ("name", name.into()),
+                ("programme", (&r.programme).into()),
+                ("date", lang.day(r.as_of).into()),
+                ("position", r.position.to_string().into()),
+            ],
+        )
+    );
+    let _ = writeln!(
+        out,
+        "{}",
+        text(
+            "report.counts",
+            ml,
+            &[
+                ("n", n(r.findings.len())),
+                ("high", n(h)),
+                ("medium", n(m)),
+                ("low", n(l)),
+            ],
+        )
+    );
     for f in &r.findings {
-        let (explanation, suggestion, severity, evidence) = match lang {
-            Lang::En => (
-                &f.explanation.en,
-                &f.suggestion.en,
-                f.severity.as_str(),
-                "evidence",
-            ),
-            Lang::Fr => (
-                &f.explanation.fr,
-                &f.suggestion.fr,
-                passerelle_projections::gaps::severity_fr(f.severity),
-                "preuves",
-            ),
-        };
+        let severity = text(&format!("severity.{}", f.severity.as_str()), ml, &[]);
         let _ = writeln!(out, "\n[{severity}] {} — {}", f.kind.as_str(), f.id);
-        let _ = writeln!(out, "  {explanation}");
-        let _ = writeln!(out, "  → {suggestion}");
+        let _ = writeln!(out, "  {}", f.explanation.get(ml));
+        let _ = writeln!(out, "  → {}", f.suggestion.get(ml));
         if !f.evidence.is_empty() {
             let shown: Vec<String> = f.evidence.iter().take(3).map(|e| e.to_string()).collect();
             let more = f.evidence.len().saturating_sub(3);
@@ -184,7 +191,12 @@ pub fn gaps_text(r: &GapReport, name: &str, lang: Lang) -> String {
             } else {
                 String::new()
             };
-            let _ = writeln!(out, "  {evidence}: {}{more}", shown.join(", "));
+            let ids = format!("{}{more}", shown.join(", "));
+            let _ = writeln!(
+                out,
+                "  {}",
+                text("report.evidence", ml, &[("ids", ids.into())])
+            );
         }
     }
     out
@@ -328,7 +340,9 @@ pub fn diff_json(
 }
 
 /// A diff as text.
-pub fn diff_text(before: &View<'_>, after: &View<'_>, d: &Diff) -> String {
+pub fn diff_text(before: &View<'_>, after: &View<'_>, d: &Diff, lang: Lang) -> String {
+    let ml = messages::Lang::from(lang);
+    let count = |x: usize| Arg::from(x.to_string());
     let mut out = String::new();
     let name = |v: &View<'_>, id: &str| {
         v.programme
@@ -338,24 +352,31 @@ pub fn diff_text(before: &View<'_>, after: &View<'_>, d: &Diff) -> String {
     };
     let _ = writeln!(
         out,
-        "{}: from {} to {} — {} → {} stakeholders, {} → {} ties",
-        after.programme.id,
-        before.network.as_of.format("%Y-%m-%d"),
-        after.network.as_of.format("%Y-%m-%d"),
-        before.network.nodes.len(),
-        after.network.nodes.len(),
-        before.network.present_ties().count(),
-        after.network.present_ties().count(),
+        "{}",
+        text(
+            "diff.summary",
+            ml,
+            &[
+                ("programme", (&after.programme.id).into()),
+                ("from", lang.day(before.network.as_of).into()),
+                ("to", lang.day(after.network.as_of).into()),
+                ("before", count(before.network.nodes.len())),
+                ("after", count(after.network.nodes.len())),
+                ("ties_before", count(before.network.present_ties().count())),
+                ("ties_after", count(after.network.present_ties().count())),
+            ],
+        )
     );
-    let section = |out: &mut String, title: &str, items: Vec<String>| {
-        let _ = writeln!(out, "\n{title} ({})", items.len());
+    let section = |out: &mut String, key: &str, items: Vec<String>| {
+        let title = text(key, ml, &[("n", count(items.len()))]);
+        let _ = writeln!(out, "\n{title}");
         for i in items {
             let _ = writeln!(out, "  {i}");
         }
     };
     section(
         &mut out,
-        "stakeholders added",
+        "diff.added",
         d.stakeholders_added
             .iter()
             .map(|s| name(after, s))
@@ -363,7 +384,7 @@ pub fn diff_text(before: &View<'_>, after: &View<'_>, d: &Diff) -> String {
     );
     section(
         &mut out,
-        "stakeholders removed",
+        "diff.removed",
         d.stakeholders_removed
             .iter()
             .map(|s| name(before, s))
@@ -371,7 +392,7 @@ pub fn diff_text(before: &View<'_>, after: &View<'_>, d: &Diff) -> String {
     );
     section(
         &mut out,
-        "ties gained",
+        "diff.gained",
         d.ties_added
             .iter()
             .map(|(a, b)| format!("{} — {}", name(after, a), name(after, b)))
@@ -379,14 +400,14 @@ pub fn diff_text(before: &View<'_>, after: &View<'_>, d: &Diff) -> String {
     );
     section(
         &mut out,
-        "ties lost",
+        "diff.lost",
         d.ties_removed
             .iter()
             .map(|(a, b)| format!("{} — {}", name(before, a), name(before, b)))
             .collect(),
     );
-    section(&mut out, "findings opened", d.findings_opened.clone());
-    section(&mut out, "findings closed", d.findings_closed.clone());
+    section(&mut out, "diff.opened", d.findings_opened.clone());
+    section(&mut out, "diff.closed", d.findings_closed.clone());
     out
 }
 

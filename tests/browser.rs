@@ -820,4 +820,33 @@ async fn journey(app: &TestApp, page: &Page) {
         )
         .await;
     assert_eq!(contact, json!("effacé"));
+
+    // The pages' words and the gap report's come from one catalogue: the
+    // form offers each outcome with its label, the one the report uses.
+    page.goto("/record?programme=sjdlr#contact").await;
+    page.ready("the French contact form").await;
+    let outcomes = page
+        .js("return [...document.querySelectorAll('select[name=\"data.outcome\"] option')].map(o => o.value + '=' + o.textContent);")
+        .await;
+    let outcomes: Vec<&str> = outcomes
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for o in [
+        "no_response=pas de réponse",
+        "declined=refus",
+        "committed=engagé",
+    ] {
+        assert!(outcomes.contains(&o), "{o} not in {outcomes:?}");
+    }
+    page.goto("/gaps?programme=sjdlr").await;
+    page.ready("the French gap report").await;
+    let report = page.text("main").await;
+    assert!(
+        report.contains("Points de rupture uniques")
+            && report.contains("(dernière : pas de réponse)"),
+        "{report}"
+    );
 }

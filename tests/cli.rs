@@ -819,21 +819,17 @@ fn diff_around_the_study_visit_shows_ties_gained() {
     ))
     .unwrap();
     assert!(!v["ties_added"].as_array().unwrap().is_empty(), "{v}");
-    let text = cli.ok(
-        &[
-            "diff",
-            "--db",
-            &db,
-            "--programme",
-            "sjdlr",
-            "--from",
-            "2021-01-01",
-            "--to",
-            "2022-02-07",
-        ],
-        "",
-    );
-    assert!(text.contains("ties gained"), "{text}");
+    let diff_in = |lang: &str| {
+        let args = ["--from", "2021-01-01", "--to", "2022-02-07", "--lang", lang];
+        let mut all = vec!["diff", "--db", &db, "--programme", "sjdlr"];
+        all.extend(args);
+        cli.ok(&all, "")
+    };
+    let text = diff_in("en");
+    assert!(text.contains("Ties gained"), "{text}");
+    let french = diff_in("fr");
+    assert!(french.contains("Liens gagnés"), "{french}");
+    assert!(french.starts_with("sjdlr : du 01/01/2021 au"), "{french}");
     let err = cli.fails(
         &[
             "diff",

@@ -249,6 +249,11 @@ pub enum Role {
     Peer,
 }
 
+impl Role {
+    /// Every value, in declaration order.
+    pub const ALL: [Role; 3] = [Role::Mentor, Role::Mentee, Role::Peer];
+}
+
 /// An ISO 3166-1 alpha-2 country code, e.g. `FR`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Country(String);

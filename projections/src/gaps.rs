@@ -20,12 +20,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::fmt;
-use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 use passerelle_events::event::{Level, Outcome, Priority, StakeholderKind};
 use uuid::Uuid;
 
+pub use crate::messages::Bilingual;
+use crate::messages::{self, bilingual, label, Arg};
 use crate::model::{Audience, Contact, NeedStatus, Programme, Session, Stakeholder};
 use crate::network::{Analysis, Network, Tie};
 
@@ -91,6 +92,9 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// Every severity, the most urgent first.
+    pub const ALL: [Severity; 3] = [Severity::High, Severity::Medium, Severity::Low];
+
     /// `high`, `medium` or `low`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -118,6 +122,20 @@ pub enum FindingKind {
 }
 
 impl FindingKind {
+    /// Every kind.
+    pub const ALL: [FindingKind; 10] = [
+        FindingKind::UncoveredNeed,
+        FindingKind::MissingSector,
+        FindingKind::SinglePointOfFailure,
+        FindingKind::IsolatedStakeholder,
+        FindingKind::StalledOutreach,
+        FindingKind::DormantTie,
+        FindingKind::BrokerDependency,
+        FindingKind::SiloedSector,
+        FindingKind::SuggestedIntroduction,
+        FindingKind::Participation,
+    ];
+
     /// The snake_case name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -139,15 +157,6 @@ impl fmt::Display for FindingKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
-}
-
-/// A text in English and French.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Bilingual {
-    /// English.
-    pub en: String,
-    /// French.
-    pub fr: String,
 }
 
 /// One finding.
@@ -241,28 +250,9 @@ pub fn kind_name(k: StakeholderKind) -> String {
         .unwrap_or_default()
 }
 
-fn kind_fr(k: StakeholderKind) -> &'static str {
-    use StakeholderKind::*;
-    match k {
-        CityService => "service municipal",
-        IntegrationAgency => "agence d'intégration",
-        Association => "association",
-        CommunityChampion => "relais communautaire",
-        BeneficiaryGroup => "groupe de bénéficiaires",
-        Employer => "employeur",
-        Education => "éducation",
-        Health => "santé",
-        LegalAid => "aide juridique",
-        Childcare => "garde d'enfants",
-        Interpreting => "interprétariat",
-        Funder => "financeur",
-        NetworkBody => "réseau",
-        Consultant => "consultant",
-        VolunteerGroup => "bénévoles",
-        Media => "médias",
-        Political => "élus",
-        Other => "autre",
-    }
+/// The label of a kind, in both languages.
+fn kind_label(k: StakeholderKind) -> Bilingual {
+    label("kind", k)
 }
 
 /// A theme id as words in a sentence: `social_support` → `social support`.
@@ -275,12 +265,14 @@ fn day(t: DateTime<Utc>) -> String {
     t.date_naive().to_string()
 }
 
-fn list(names: &[String], and: &str) -> String {
-    match names.len() {
-        0 => String::new(),
-        1 => names[0].clone(),
-        n => format!("{} {and} {}", names[..n - 1].join(", "), names[n - 1]),
-    }
+/// `a, b and c`, in both languages.
+fn and(names: &[String]) -> Arg {
+    messages::list(names, "list.and").into()
+}
+
+/// `a, b or c`, in both languages.
+fn or(names: &[String]) -> Arg {
+    messages::list(names, "list.or").into()
 }
 
 struct Ctx<'a> {
@@ -356,11 +348,9 @@ impl<'a> Ctx<'a> {
         kind: FindingKind,
         severity: Severity,
         subjects: Vec<String>,
-        en: String,
-        fr: String,
+        explanation: Bilingual,
         evidence: impl IntoIterator<Item = Uuid>,
-        suggestion_en: String,
-        suggestion_fr: String,
+        suggestion: Bilingual,
     ) {
         let mut evidence: Vec<Uuid> = evidence.into_iter().collect();
         evidence.sort();
@@ -370,12 +360,9 @@ impl<'a> Ctx<'a> {
             kind,
             severity,
             subjects,
-            explanation: Bilingual { en, fr },
+            explanation,
             evidence,
-            suggestion: Bilingual {
-                en: suggestion_en,
-                fr: suggestion_fr,
-            },
+            suggestion,
         });
     }
 }
@@ -537,44 +524,39 @@ fn uncovered_needs(cx: &mut Ctx) {
             .trim_end_matches('.')
             .to_owned();
         let cand_names = cx.names(&candidates.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-        let (tried_en, tried_fr) = if tried.is_empty() {
-            (String::new(), String::new())
-        } else {
+        let mut explanation = bilingual(
+            "finding.uncovered_need.explanation",
+            &[
+                ("action", n.action.as_str().into()),
+                ("what", what.into()),
+                ("theme", (&theme).into()),
+            ],
+        );
+        if !tried.is_empty() {
             let best = tried
                 .iter()
                 .map(|c| c.outcome)
                 .max()
                 .unwrap_or(Outcome::NoResponse);
-            (
-                format!(
-                    " {} contact(s) with {} brought no partnership (best outcome: {}).",
-                    tried.len(),
-                    list(&cand_names, "and"),
-                    outcome_en(best)
-                ),
-                format!(
-                    " {} contact(s) avec {} n'ont abouti à aucun partenariat (meilleure réponse : {}).",
-                    tried.len(),
-                    list(&cand_names, "et"),
-                    outcome_fr(best)
-                ),
-            )
-        };
-        let (sug_en, sug_fr) = if cand_names.is_empty() {
-            (
-                format!("Find a stakeholder working on {theme} and register it; ask the mentor city who covers it there."),
-                format!("Trouver un acteur qui travaille sur « {theme} » et l'enregistrer ; demander à la ville mentor qui le couvre chez elle."),
+            let more = bilingual(
+                "finding.uncovered_need.tried",
+                &[
+                    ("n", tried.len().to_string().into()),
+                    ("names", and(&cand_names)),
+                    ("outcome", label("outcome", best).into()),
+                ],
+            );
+            explanation = then(explanation, more);
+        }
+        let suggestion = if cand_names.is_empty() {
+            bilingual(
+                "finding.uncovered_need.nobody.suggestion",
+                &[("theme", (&theme).into())],
             )
         } else {
-            (
-                format!(
-                    "Follow up with {} or look for another provider of {theme}; a partnership with an active partner would cover the need.",
-                    list(&cand_names, "or"),
-                ),
-                format!(
-                    "Relancer {} ou chercher un autre acteur pour « {theme} » ; un partenariat avec un partenaire actif couvrirait le besoin.",
-                    list(&cand_names, "ou"),
-                ),
+            bilingual(
+                "finding.uncovered_need.suggestion",
+                &[("names", or(&cand_names)), ("theme", (&theme).into())],
             )
         };
         let evidence: Vec<Uuid> = n
@@ -587,38 +569,18 @@ fn uncovered_needs(cx: &mut Ctx) {
             FindingKind::UncoveredNeed,
             severity,
             vec![n.id.clone()],
-            format!(
-                "{}: the need \u{201c}{what}\u{201d} has no active partner working on {theme}.{tried_en}",
-                n.action
-            ),
-            format!(
-                "{} : le besoin « {what} » n'a aucun partenaire actif travaillant sur le thème « {theme} ».{tried_fr}",
-                n.action
-            ),
+            explanation,
             evidence,
-            sug_en,
-            sug_fr,
+            suggestion,
         );
     }
 }
 
-fn outcome_en(o: Outcome) -> &'static str {
-    match o {
-        Outcome::NoResponse => "no response",
-        Outcome::Declined => "declined",
-        Outcome::Acknowledged => "acknowledged",
-        Outcome::Interested => "interested",
-        Outcome::Committed => "committed",
-    }
-}
-
-fn outcome_fr(o: Outcome) -> &'static str {
-    match o {
-        Outcome::NoResponse => "pas de réponse",
-        Outcome::Declined => "refus",
-        Outcome::Acknowledged => "accusé de réception",
-        Outcome::Interested => "intéressé",
-        Outcome::Committed => "engagé",
+/// Two sentences, one after the other.
+fn then(a: Bilingual, b: Bilingual) -> Bilingual {
+    Bilingual {
+        en: format!("{} {}", a.en, b.en),
+        fr: format!("{} {}", a.fr, b.fr),
     }
 }
 
@@ -628,6 +590,7 @@ fn missing_sectors(cx: &mut Ctx) {
             .filter(|&i| cx.kind(i) == kind)
             .collect();
         let k = kind_name(kind);
+        let sector = [("sector", Arg::from(kind_label(kind)))];
         if members.is_empty() {
             let severity = if is_group(kind) {
                 Severity::High
@@ -638,23 +601,9 @@ fn missing_sectors(cx: &mut Ctx) {
                 FindingKind::MissingSector,
                 severity,
                 vec![k.clone()],
-                format!(
-                    "No stakeholder of the {} sector is in the network.",
-                    k.replace('_', " ")
-                ),
-                format!(
-                    "Aucun acteur du secteur « {} » n'est dans le réseau.",
-                    kind_fr(kind)
-                ),
+                bilingual("finding.missing_sector.explanation", &sector),
                 Vec::new(),
-                format!(
-                    "Map who works as {} locally and reach out to one of them.",
-                    k.replace('_', " ")
-                ),
-                format!(
-                    "Repérer les acteurs locaux du secteur « {} » et en contacter un.",
-                    kind_fr(kind)
-                ),
+                bilingual("finding.missing_sector.suggestion", &sector),
             );
             continue;
         }
@@ -673,21 +622,21 @@ fn missing_sectors(cx: &mut Ctx) {
             subjects.extend(ids);
             cx.push(
                 FindingKind::MissingSector,
-                if is_group(kind) { Severity::High } else { Severity::Low },
+                if is_group(kind) {
+                    Severity::High
+                } else {
+                    Severity::Low
+                },
                 subjects,
-                format!(
-                    "The {} sector is registered ({}) but none of it is tied to the programme.",
-                    k.replace('_', " "),
-                    list(&names, "and")
-                ),
-                format!(
-                    "Le secteur « {} » est enregistré ({}) mais aucun de ses acteurs n'est lié au programme.",
-                    kind_fr(kind),
-                    list(&names, "et")
+                bilingual(
+                    "finding.missing_sector.untied.explanation",
+                    &[sector[0].clone(), ("names", and(&names))],
                 ),
                 evidence,
-                format!("Turn a first contact with {} into a partnership.", list(&names, "or")),
-                format!("Transformer un premier contact avec {} en partenariat.", list(&names, "ou")),
+                bilingual(
+                    "finding.missing_sector.untied.suggestion",
+                    &[("names", or(&names))],
+                ),
             );
         }
     }
@@ -859,22 +808,14 @@ fn single_points_of_failure(cx: &mut Ctx) {
                 FindingKind::SinglePointOfFailure,
                 Severity::High,
                 subjects,
-                format!(
-                    "{vname} alone links {} to the services: without it, they reach no city service, agency or association.",
-                    list(&names, "and")
-                ),
-                format!(
-                    "{vname} est le seul lien entre {} et les services : sans lui, ils n'atteignent aucun service municipal, agence ni association.",
-                    list(&names, "et")
+                bilingual(
+                    "finding.single_point_of_failure.stranded.explanation",
+                    &[("broker", (&vname).into()), ("names", and(&names))],
                 ),
                 evidence,
-                format!(
-                    "Build a second path: tie {} directly to {service}, for instance through a co-creation session it runs with them.",
-                    list(&names, "and")
-                ),
-                format!(
-                    "Créer un second chemin : relier directement {} à {service}, par exemple par un atelier de co-construction qu'il anime avec eux.",
-                    list(&names, "et")
+                bilingual(
+                    "finding.single_point_of_failure.stranded.suggestion",
+                    &[("names", and(&names)), ("service", service)],
                 ),
             );
         } else if cut_off.len() >= 2 {
@@ -887,17 +828,18 @@ fn single_points_of_failure(cx: &mut Ctx) {
                 FindingKind::SinglePointOfFailure,
                 severity,
                 vec![vid.clone()],
-                format!(
-                    "{vname} is the only link to {} other stakeholder(s): if the tie with it weakens, they drop out of the network.",
-                    cut_off.len()
-                ),
-                format!(
-                    "{vname} est le seul lien vers {} autre(s) acteur(s) : si ce lien faiblit, ils sortent du réseau.",
-                    cut_off.len()
+                bilingual(
+                    "finding.single_point_of_failure.explanation",
+                    &[
+                        ("broker", (&vname).into()),
+                        ("n", cut_off.len().to_string().into()),
+                    ],
                 ),
                 evidence,
-                format!("Tie some of the stakeholders that depend on {vname} to another partner."),
-                format!("Relier à un autre partenaire une partie des acteurs qui dépendent de {vname}."),
+                bilingual(
+                    "finding.single_point_of_failure.suggestion",
+                    &[("broker", (&vname).into())],
+                ),
             );
         }
     }
@@ -916,21 +858,25 @@ fn single_points_of_failure(cx: &mut Ctx) {
             FindingKind::SinglePointOfFailure,
             Severity::Medium,
             subjects,
-            format!(
-                "The tie between {an} and {bn} is the only one joining two parts of the network ({side} stakeholder(s) on {bn}'s side)."
-            ),
-            format!(
-                "Le lien entre {an} et {bn} est le seul qui relie deux parties du réseau ({side} acteur(s) du côté de {bn})."
+            bilingual(
+                "finding.single_point_of_failure.bridge.explanation",
+                &[
+                    ("a", (&an).into()),
+                    ("b", (&bn).into()),
+                    ("n", side.to_string().into()),
+                ],
             ),
             tie.map(|t| t.evidence).unwrap_or_default(),
-            format!("Add a second tie across: introduce a partner of {an} to a partner of {bn}."),
-            format!("Ajouter un second lien : présenter un partenaire de {an} à un partenaire de {bn}."),
+            bilingual(
+                "finding.single_point_of_failure.bridge.suggestion",
+                &[("a", (&an).into()), ("b", (&bn).into())],
+            ),
         );
     }
 }
 
 /// The service most tied in the network, outside `exclude`.
-fn best_service(cx: &Ctx, exclude: &BTreeSet<usize>) -> String {
+fn best_service(cx: &Ctx, exclude: &BTreeSet<usize>) -> Arg {
     (0..cx.net.nodes.len())
         .filter(|i| !exclude.contains(i) && is_service(cx.kind(*i)))
         .max_by(|&a, &b| {
@@ -939,8 +885,8 @@ fn best_service(cx: &Ctx, exclude: &BTreeSet<usize>) -> String {
                 .unwrap_or(std::cmp::Ordering::Equal)
                 .then(b.cmp(&a))
         })
-        .map(|i| cx.name(&cx.net.nodes[i]))
-        .unwrap_or_else(|| "a city service".to_owned())
+        .map(|i| Arg::from(cx.name(&cx.net.nodes[i])))
+        .unwrap_or_else(|| bilingual("finding.single_point_of_failure.any_service", &[]).into())
 }
 
 fn isolated(cx: &mut Ctx) {
@@ -982,11 +928,15 @@ fn isolated(cx: &mut Ctx) {
                 FindingKind::IsolatedStakeholder,
                 severity,
                 vec![id.clone()],
-                format!("{name} is registered but has no tie in the network."),
-                format!("{name} est enregistré mais n'a aucun lien dans le réseau."),
+                bilingual(
+                    "finding.isolated_stakeholder.explanation",
+                    &[("name", name.into())],
+                ),
                 reg.into_iter().chain(contacts),
-                format!("Contact {name} and agree on a first joint step, or archive it if it is no longer relevant."),
-                format!("Contacter {name} et convenir d'une première action commune, ou l'archiver s'il n'est plus pertinent."),
+                bilingual(
+                    "finding.isolated_stakeholder.suggestion",
+                    &[("name", name.into())],
+                ),
             );
         } else if degree == 1 {
             let (other, tie) = cx.net.neighbours(&id)[0];
@@ -998,11 +948,19 @@ fn isolated(cx: &mut Ctx) {
                     FindingKind::IsolatedStakeholder,
                     Severity::Low,
                     vec![id.clone()],
-                    format!("{name} hangs on a single weak tie, with {other} (strength {s:.2})."),
-                    format!("{name} ne tient qu'à un seul lien faible, avec {other} (intensité {s:.2})."),
+                    bilingual(
+                        "finding.isolated_stakeholder.weak.explanation",
+                        &[
+                            ("name", name.into()),
+                            ("other", (&other).into()),
+                            ("strength", format!("{s:.2}").into()),
+                        ],
+                    ),
                     reg.into_iter().chain(ev),
-                    format!("Renew the tie with {other} and add a second partner for {name}."),
-                    format!("Raviver le lien avec {other} et trouver un second partenaire pour {name}."),
+                    bilingual(
+                        "finding.isolated_stakeholder.weak.suggestion",
+                        &[("name", name.into()), ("other", (&other).into())],
+                    ),
                 );
             }
         }
@@ -1036,63 +994,54 @@ fn stalled_outreach(cx: &mut Ctx) {
             .map(|c| c.occurred_at)
             .min()
             .unwrap_or(last.occurred_at);
-        let mut en = String::new();
-        let mut fr = String::new();
-        if stalled {
-            let since = first.date_naive();
-            // Writing to a String cannot fail.
-            let _ = write!(
-                en,
-                "{from} and {to}: {count} contacts since {since} without a positive answer (latest: {}).",
-                outcome_en(last.outcome)
-            );
-            let _ = write!(
-                fr,
-                "{from} et {to} : {count} contacts depuis le {since} sans réponse positive (dernière : {}).",
-                outcome_fr(last.outcome)
-            );
-        }
-        if let Some((due, days)) = overdue {
-            if !en.is_empty() {
-                en.push(' ');
-                fr.push(' ');
-            }
-            let _ = write!(
-                en,
-                "The follow-up {from} planned with {to} was due on {due} and is {days} days overdue."
-            );
-            let _ = write!(
-                fr,
-                "La relance prévue par {from} auprès de {to} était due le {due} : {days} jours de retard."
-            );
-        }
+        let ends = [("from", Arg::from(from)), ("to", Arg::from(to))];
+        let stalled_text = stalled.then(|| {
+            bilingual(
+                "finding.stalled_outreach.explanation",
+                &[
+                    ends[0].clone(),
+                    ends[1].clone(),
+                    ("n", count.to_string().into()),
+                    ("since", first.date_naive().to_string().into()),
+                    ("outcome", label("outcome", last.outcome).into()),
+                ],
+            )
+        });
+        let overdue_text = overdue.map(|(due, days)| {
+            bilingual(
+                "finding.stalled_outreach.overdue.explanation",
+                &[
+                    ends[0].clone(),
+                    ends[1].clone(),
+                    ("due", due.to_string().into()),
+                    ("days", days.to_string().into()),
+                ],
+            )
+        });
+        let explanation = match (stalled_text, overdue_text) {
+            (Some(a), Some(b)) => then(a, b),
+            (Some(a), None) | (None, Some(a)) => a,
+            (None, None) => unreachable!("stalled or overdue"),
+        };
         let severity = match (stalled, overdue.is_some()) {
             (true, true) => Severity::High,
             (true, false) => Severity::Medium,
             (false, _) if last.outcome.is_positive() => Severity::Medium,
             _ => Severity::Low,
         };
-        let (sug_en, sug_fr) = if stalled {
-            (
-                format!("Change approach with {to}: ask a partner who knows them to introduce {from}, or meet in person instead of writing."),
-                format!("Changer d'approche avec {to} : demander à un partenaire qui les connaît de présenter {from}, ou les rencontrer plutôt que d'écrire."),
-            )
+        let suggestion = if stalled {
+            bilingual("finding.stalled_outreach.suggestion", &ends)
         } else {
-            (
-                format!("Follow up with {to} now, while the contact is still warm."),
-                format!("Relancer {to} maintenant, tant que le contact est encore récent."),
-            )
+            bilingual("finding.stalled_outreach.overdue.suggestion", &ends)
         };
         let subjects = vec![net.nodes[t.a].clone(), net.nodes[t.b].clone()];
         cx.push(
             FindingKind::StalledOutreach,
             severity,
             subjects,
-            en,
-            fr,
+            explanation,
             contacts().map(|c| c.event),
-            sug_en,
-            sug_fr,
+            suggestion,
         );
     }
 }
@@ -1112,15 +1061,21 @@ fn dormant_ties(cx: &mut Ctx) {
             FindingKind::DormantTie,
             Severity::Medium,
             vec![x.id.clone()],
-            format!(
-                "The partnership between {a} and {b} has had no contact, revision or shared session since {last} ({days} days); its strength has fallen to {s:.2}."
-            ),
-            format!(
-                "Le partenariat entre {a} et {b} n'a connu ni contact, ni révision, ni atelier commun depuis le {last} ({days} jours) ; son intensité est tombée à {s:.2}."
+            bilingual(
+                "finding.dormant_tie.explanation",
+                &[
+                    ("a", a.into()),
+                    ("b", b.into()),
+                    ("last", last.into()),
+                    ("days", days.to_string().into()),
+                    ("strength", format!("{s:.2}").into()),
+                ],
             ),
             t.evidence.iter().copied(),
-            format!("Plan a meeting or a joint session with {a} and {b}, or record the end of the partnership if it is over."),
-            format!("Prévoir une rencontre ou un atelier commun entre {a} et {b}, ou enregistrer la fin du partenariat s'il est terminé."),
+            bilingual(
+                "finding.dormant_tie.suggestion",
+                &[("a", a.into()), ("b", b.into())],
+            ),
         );
     }
 }
@@ -1148,19 +1103,18 @@ fn brokers(cx: &mut Ctx) {
                 .find(|&&y| cx.an().nodes[x].community != cx.an().nodes[y].community)
                 .map(|&y| (x, y))
         });
-        let (sug_en, sug_fr) = match pair {
-            Some((x, y)) => {
-                let (xn, yn) = (cx.name(&cx.net.nodes[x]), cx.name(&cx.net.nodes[y]));
-                (
-                    format!("Spread the brokerage: introduce {name}'s partners to each other, starting with {xn} and {yn}."),
-                    format!("Répartir l'intermédiation : présenter entre eux les partenaires de {name}, en commençant par {xn} et {yn}."),
-                )
-            }
-            None => (
-                format!("Spread the brokerage: introduce {name}'s partners to each other."),
-                format!(
-                    "Répartir l'intermédiation : présenter entre eux les partenaires de {name}."
-                ),
+        let suggestion = match pair {
+            Some((x, y)) => bilingual(
+                "finding.broker_dependency.pair.suggestion",
+                &[
+                    ("name", (&name).into()),
+                    ("a", cx.name(&cx.net.nodes[x]).into()),
+                    ("b", cx.name(&cx.net.nodes[y]).into()),
+                ],
+            ),
+            None => bilingual(
+                "finding.broker_dependency.suggestion",
+                &[("name", (&name).into())],
             ),
         };
         let evidence: Vec<Uuid> = cx
@@ -1173,15 +1127,15 @@ fn brokers(cx: &mut Ctx) {
             FindingKind::BrokerDependency,
             severity,
             vec![id.clone()],
-            format!(
-                "The network leans on {name}: it lies on {share:.0}% of the shortest paths between stakeholders, and its partners are barely tied to each other."
-            ),
-            format!(
-                "Le réseau repose sur {name} : il se trouve sur {share:.0} % des plus courts chemins entre acteurs, et ses partenaires sont peu liés entre eux."
+            bilingual(
+                "finding.broker_dependency.explanation",
+                &[
+                    ("name", (&name).into()),
+                    ("share", format!("{share:.0}").into()),
+                ],
             ),
             evidence,
-            sug_en,
-            sug_fr,
+            suggestion,
         );
     }
 }
@@ -1205,17 +1159,18 @@ fn silos(cx: &mut Ctx) {
             FindingKind::SiloedSector,
             Severity::Medium,
             vec![k.clone()],
-            format!(
-                "Stakeholders of the {} sector are tied mostly among themselves (E-I index {ei:.2}).",
-                k.replace('_', " ")
-            ),
-            format!(
-                "Les acteurs du secteur « {} » sont surtout liés entre eux (indice E-I {ei:.2}).",
-                kind_fr(kind)
+            bilingual(
+                "finding.siloed_sector.explanation",
+                &[
+                    ("sector", kind_label(kind).into()),
+                    ("ei", format!("{ei:.2}").into()),
+                ],
             ),
             evidence,
-            format!("Invite the {} sector to sessions with other sectors.", k.replace('_', " ")),
-            format!("Inviter le secteur « {} » à des ateliers avec d'autres secteurs.", kind_fr(kind)),
+            bilingual(
+                "finding.siloed_sector.suggestion",
+                &[("sector", kind_label(kind).into())],
+            ),
         );
     }
     // Components cut off from the main one: groups with no tie across (E-I = −1).
@@ -1248,17 +1203,15 @@ fn silos(cx: &mut Ctx) {
             FindingKind::SiloedSector,
             Severity::Medium,
             ids.clone(),
-            format!(
-                "{} work together but have no tie to the rest of the network (E-I index −1).",
-                list(&names, "and")
-            ),
-            format!(
-                "{} travaillent ensemble mais n'ont aucun lien avec le reste du réseau (indice E-I −1).",
-                list(&names, "et")
+            bilingual(
+                "finding.siloed_sector.component.explanation",
+                &[("names", and(&names))],
             ),
             evidence,
-            format!("Bring {first} into a session or a partnership with the main network."),
-            format!("Associer {first} à un atelier ou à un partenariat avec le réseau principal."),
+            bilingual(
+                "finding.siloed_sector.component.suggestion",
+                &[("first", first.into())],
+            ),
         );
     }
 }
@@ -1416,7 +1369,11 @@ fn introductions(cx: &mut Ctx, candidates: Vec<Candidate>) {
         let (uid, vid) = (net.nodes[u].clone(), net.nodes[v].clone());
         let (un, vn, wn) = (cx.node_names[u], cx.node_names[v], cx.node_names[w]);
         let shared: Vec<String> = shared.iter().map(|t| theme_words(t)).collect();
-        let (themes_en, themes_fr) = (list(&shared, "and"), list(&shared, "et"));
+        let people = [
+            ("a", Arg::from(un)),
+            ("b", Arg::from(vn)),
+            ("broker", Arg::from(wn)),
+        ];
         let evidence: Vec<Uuid> = [net.tie_between(u, w), net.tie_between(v, w)]
             .into_iter()
             .flatten()
@@ -1426,11 +1383,17 @@ fn introductions(cx: &mut Ctx, candidates: Vec<Candidate>) {
             FindingKind::SuggestedIntroduction,
             Severity::Low,
             vec![uid, vid],
-            format!("{un} and {vn} both work on {themes_en}, and both are close partners of {wn}, but they are not tied to each other."),
-            format!("{un} et {vn} travaillent tous deux sur {themes_fr} et sont deux partenaires proches de {wn}, mais ne sont pas liés entre eux."),
+            bilingual(
+                "finding.suggested_introduction.explanation",
+                &[
+                    people[0].clone(),
+                    people[1].clone(),
+                    people[2].clone(),
+                    ("themes", and(&shared)),
+                ],
+            ),
             evidence,
-            format!("Ask {wn} to introduce {un} and {vn}."),
-            format!("Demander à {wn} de présenter {un} et {vn} l'un à l'autre."),
+            bilingual("finding.suggested_introduction.suggestion", &people),
         );
     }
 }
@@ -1446,11 +1409,12 @@ fn participation(cx: &mut Ctx) {
                 FindingKind::Participation,
                 Severity::Medium,
                 vec![s.id.clone()],
-                format!("The session \u{201c}{title}\u{201d} ({date}) had no beneficiary taking part."),
-                format!("L'atelier « {title} » ({date}) s'est tenu sans aucun bénéficiaire."),
+                bilingual(
+                    "finding.participation.empty_session.explanation",
+                    &[("title", title.into()), ("date", date.into())],
+                ),
                 [s.event()],
-                "Invite beneficiaries, through the community champions, to the next session on the same theme.".to_owned(),
-                "Inviter des bénéficiaires, via les relais communautaires, au prochain atelier sur ce thème.".to_owned(),
+                bilingual("finding.participation.empty_session.suggestion", &[]),
             );
         }
     }
@@ -1479,11 +1443,15 @@ fn participation(cx: &mut Ctx) {
             FindingKind::Participation,
             Severity::Low,
             vec![format!("theme:{theme}")],
-            format!("The action plan needs {words}, but no session with beneficiaries has worked on it."),
-            format!("Le plan d'action comporte le thème « {words} », mais aucun atelier avec des bénéficiaires ne l'a abordé."),
+            bilingual(
+                "finding.participation.theme.explanation",
+                &[("theme", (&words).into())],
+            ),
             evidence,
-            format!("Hold a co-creation session on {words} with the beneficiary groups concerned."),
-            format!("Organiser un atelier de co-construction sur « {words} » avec les groupes de bénéficiaires concernés."),
+            bilingual(
+                "finding.participation.theme.suggestion",
+                &[("theme", (&words).into())],
+            ),
         );
     }
     let with_people: Vec<_> = sessions
@@ -1498,11 +1466,22 @@ fn participation(cx: &mut Ctx) {
                 FindingKind::Participation,
                 Severity::Medium,
                 vec!["levels".to_owned()],
-                format!("The last {k} sessions with beneficiaries stayed at inform or consult: beneficiaries are heard but do not shape decisions."),
-                format!("Les {k} derniers ateliers avec des bénéficiaires sont restés au niveau informer ou consulter : les bénéficiaires sont entendus mais ne pèsent pas sur les décisions."),
+                bilingual(
+                    "finding.participation.levels.explanation",
+                    &[
+                        ("n", k.to_string().into()),
+                        ("inform", label("level", Level::Inform).into()),
+                        ("consult", label("level", Level::Consult).into()),
+                    ],
+                ),
                 last.iter().map(|s| s.event()),
-                "Give beneficiaries a role in the next session (involve or collaborate): choosing priorities, co-designing the service.".to_owned(),
-                "Donner un rôle aux bénéficiaires lors du prochain atelier (impliquer ou collaborer) : choisir les priorités, co-concevoir le service.".to_owned(),
+                bilingual(
+                    "finding.participation.levels.suggestion",
+                    &[
+                        ("involve", label("level", Level::Involve).into()),
+                        ("collaborate", label("level", Level::Collaborate).into()),
+                    ],
+                ),
             );
         }
     }
@@ -1537,11 +1516,15 @@ fn shares(cx: &mut Ctx, audience: Audience) {
                 FindingKind::Participation,
                 Severity::Medium,
                 vec!["women_share".to_owned()],
-                format!("Women were {pct:.0}% of beneficiaries in the sessions of the last 12 months, below the {target:.0}% target."),
-                format!("Les femmes représentaient {pct:.0} % des bénéficiaires des ateliers des 12 derniers mois, sous l'objectif de {target:.0} %."),
+                bilingual(
+                    "finding.participation.women_share.explanation",
+                    &[
+                        ("pct", format!("{pct:.0}").into()),
+                        ("target", format!("{target:.0}").into()),
+                    ],
+                ),
                 recent.iter().map(|s| s.event()),
-                "Reach women through the community champions and women's associations; offer childcare and interpreting at sessions.".to_owned(),
-                "Toucher les femmes via les relais communautaires et les associations de femmes ; proposer garde d'enfants et interprétariat pendant les ateliers.".to_owned(),
+                bilingual("finding.participation.women_share.suggestion", &[]),
             );
         }
         let first: u64 = recent
@@ -1560,23 +1543,18 @@ fn shares(cx: &mut Ctx, audience: Audience) {
                     FindingKind::Participation,
                     Severity::Low,
                     vec!["returning".to_owned()],
-                    format!("Only {pct:.0}% of beneficiary places in the last 12 months went to returning participants (minimum {min:.0}%): few people come back."),
-                    format!("Seulement {pct:.0} % des places des 12 derniers mois sont allées à des participants qui revenaient (minimum {min:.0} %) : peu de personnes reviennent."),
+                    bilingual(
+                        "finding.participation.returning.explanation",
+                        &[
+                            ("pct", format!("{pct:.0}").into()),
+                            ("min", format!("{min:.0}").into()),
+                        ],
+                    ),
                     recent.iter().map(|s| s.event()),
-                    "Give participants a reason to return: a series of sessions, feedback on what their input changed.".to_owned(),
-                    "Donner aux participants une raison de revenir : un cycle d'ateliers, un retour sur ce que leur contribution a changé.".to_owned(),
+                    bilingual("finding.participation.returning.suggestion", &[]),
                 );
             }
         }
-    }
-}
-
-/// The name of a severity in French.
-pub fn severity_fr(s: Severity) -> &'static str {
-    match s {
-        Severity::High => "élevée",
-        Severity::Medium => "moyenne",
-        Severity::Low => "faible",
     }
 }
 
@@ -1729,6 +1707,41 @@ mod tests {
         assert!(ids.contains(&"participation/levels"), "{ids:?}");
         assert!(ids.contains(&"participation/women_share"), "{ids:?}");
         assert!(ids.contains(&"participation/returning"), "{ids:?}");
+        // The texts come from the catalogue, names and numbers filled in,
+        // the levels with their labels in each language.
+        let levels = r
+            .of_kind(FindingKind::Participation)
+            .find(|f| f.id == "participation/levels")
+            .expect("found above");
+        assert_eq!(
+            levels.explanation.en,
+            "The last 3 sessions with beneficiaries stayed at inform or consult: beneficiaries are heard but do not shape decisions."
+        );
+        assert_eq!(
+            levels.explanation.fr,
+            "Les 3 dernières séances avec des bénéficiaires sont restées au niveau informer ou consulter : les bénéficiaires sont entendus mais ne pèsent pas sur les décisions."
+        );
+        assert!(levels.suggestion.fr.contains("(impliquer ou collaborer)"));
+        let women = r
+            .of_kind(FindingKind::Participation)
+            .find(|f| f.id == "participation/women_share")
+            .expect("found above");
+        assert!(
+            women
+                .explanation
+                .fr
+                .starts_with("Les femmes représentaient 30 % des bénéficiaires"),
+            "{}",
+            women.explanation.fr
+        );
+        assert!(
+            women
+                .explanation
+                .en
+                .starts_with("Women were 30% of beneficiaries"),
+            "{}",
+            women.explanation.en
+        );
         // One session at "involve" unsticks the levels.
         w.push(ev(
             "CoCreationSessionHeld",

@@ -7,6 +7,7 @@ pub mod diff;
 pub mod engine;
 pub mod gaps;
 pub mod layout;
+pub mod messages;
 pub mod metrics;
 pub mod model;
 pub mod network;

@@ -286,6 +286,24 @@ pub enum NeedStatus {
     Withdrawn,
 }
 
+impl NeedStatus {
+    /// Every status.
+    pub const ALL: [NeedStatus; 3] = [
+        NeedStatus::Open,
+        NeedStatus::Addressed,
+        NeedStatus::Withdrawn,
+    ];
+
+    /// `open`, `addressed` or `withdrawn`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NeedStatus::Open => "open",
+            NeedStatus::Addressed => "addressed",
+            NeedStatus::Withdrawn => "withdrawn",
+        }
+    }
+}
+
 /// A need of the action plan.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Need {

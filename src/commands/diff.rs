@@ -37,7 +37,7 @@ pub async fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
             "{}",
             serde_json::to_string_pretty(&diff_json(&before, &after, &d, None))?
         ),
-        ReportFormat::Text => print!("{}", diff_text(&before, &after, &d)),
+        ReportFormat::Text => print!("{}", diff_text(&before, &after, &d, args.lang)),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,8 @@
 //! The files of the pages, embedded at compile time: one HTML shell for every
-//! page, the style sheet, the scripts (plain JavaScript, no build step) and the
-//! icon. Nothing is read from disk at run time.
+//! page, the style sheet, the scripts (plain JavaScript, no build step), the
+//! message catalogue the Rust renderers use too (`messages.json`, from
+//! `passerelle-projections`) and the icon. Nothing is read from disk at run
+//! time.
 
 /// An embedded file.
 pub struct Asset {
@@ -32,6 +34,13 @@ const ASSETS: &[(&str, Asset)] = &[
         Asset {
             content_type: "image/svg+xml",
             bytes: include_bytes!("assets/favicon.svg"),
+        },
+    ),
+    (
+        "messages.json",
+        Asset {
+            content_type: "application/json; charset=utf-8",
+            bytes: passerelle_projections::messages::SOURCE.as_bytes(),
         },
     ),
     (

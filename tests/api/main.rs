@@ -1508,6 +1508,17 @@ mod web {
         script.expect(200);
         assert!(script.content_type().starts_with("text/javascript"));
         assert!(!script.text().contains("http://") && !script.text().contains("https://"));
+        // The pages' words: the catalogue the reports are written from.
+        let messages = app.get("/assets/messages.json", Auth::None, "", &[]).await;
+        messages.expect(200);
+        assert!(messages.content_type().starts_with("application/json"));
+        assert_eq!(
+            messages.text(),
+            passerelle_projections::messages::SOURCE,
+            "the served catalogue is the renderers' one"
+        );
+        let catalogue: Value = serde_json::from_str(&messages.text()).expect("JSON");
+        assert_eq!(catalogue["outcome.no_response"]["fr"], "pas de réponse");
         app.get("/assets/nothing.js", Auth::None, "", &[])
             .await
             .problem(404);

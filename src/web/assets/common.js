@@ -30,6 +30,9 @@ const P = (() => {
     return s === key ? String(slug).replace(/_/g, " ") : s;
   }
 
+  /** The values of a vocabulary (kind, outcome, channel, gapkind…) in the order the pages offer them. */
+  const vocab = (prefix) => I18N.vocab(prefix);
+
   /** Builds an HTML element: attrs (class, text, on…, others as attributes), children. */
   function h(tag, attrs, ...children) { return build(document.createElement(tag), attrs, children); }
   /** Builds an SVG element. */
@@ -284,6 +287,7 @@ const P = (() => {
 
   async function boot() {
     document.documentElement.lang = lang;
+    try { await I18N.ready; } catch (e) { fail(e); return; }
     header(param("programme"));
     try {
       ctx.me = await api("getMe");
@@ -313,5 +317,5 @@ const P = (() => {
   }
   document.addEventListener("DOMContentLoaded", boot);
 
-  return { lang, t, word, h, s, fill, api, all, rest, post, events, ApiError, date, month, num, pct, today, short, personal, param, setParam, link, notice, fail, page, can, ctx };
+  return { lang, t, word, vocab, h, s, fill, api, all, rest, post, events, ApiError, date, month, num, pct, today, short, personal, param, setParam, link, notice, fail, page, can, ctx };
 })();

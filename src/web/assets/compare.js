@@ -47,7 +47,7 @@ P.page(async ({ main, programmes }) => {
     [t("compare.bridges"), (s) => s.net.metrics.bridges.length],
     [t("compare.brokers"), (s) => [...s.net.nodes].sort((a, b) => b.betweenness - a.betweenness).slice(0, 3)
       .map((n) => `${P.short(n.name, 30)} (${P.num(n.betweenness)})`).join("; ")],
-    [t("compare.findings"), (s) => ["high", "medium", "low"].map((v) => s.gaps.findings.filter((f) => f.severity === v).length).join(" / ")],
+    [t("compare.findings"), (s) => P.vocab("severity").map((v) => s.gaps.findings.filter((f) => f.severity === v).length).join(" / ")],
     [t("compare.sessions"), (s) => s.part.sessions.length],
     [t("compare.beneficiaries"), (s) => { const v = s.part.sessions.map((x) => x.total); return v.includes(null) ? "≥ " + P.num(v.reduce((a, b) => a + (b || 0), 0), 0) : P.num(v.reduce((a, b) => a + b, 0), 0); }],
     [t("compare.womenshare"), (s) => {
@@ -56,7 +56,7 @@ P.page(async ({ main, programmes }) => {
       return tot ? P.pct(ok.reduce((a, x) => a + x.women, 0) / tot) : "–";
     }],
     [t("compare.toplevel"), (s) => {
-      const L = ["inform", "consult", "involve", "collaborate", "empower"];
+      const L = P.vocab("level");
       const top = Math.max(-1, ...s.part.sessions.map((x) => L.indexOf(x.level)));
       return top < 0 ? "–" : P.word("level", L[top]);
     }],

@@ -6,9 +6,7 @@
 P.page(async ({ main, programme }) => {
   const { h, t } = P;
   const asOf = P.param("as_of");
-  const KINDS = ["uncovered_need", "single_point_of_failure", "stalled_outreach", "isolated_stakeholder", "dormant_tie",
-    "broker_dependency", "siloed_sector", "missing_sector", "suggested_introduction", "participation"];
-  const SEVERITIES = ["high", "medium", "low"];
+  const KINDS = P.vocab("gapkind"), SEVERITIES = P.vocab("severity");
   const [gaps, directory, needs, log] = await Promise.all([
     P.all("getGaps", { programme, as_of: asOf || undefined }, "findings"), P.all("listStakeholders", { programme }, "stakeholders"),
     P.all("listNeeds", { programme }, "needs"), P.can.log ? P.events(programme) : [],

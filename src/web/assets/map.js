@@ -26,7 +26,7 @@ P.page(async ({ main, programme }) => {
   };
 
   // Controls.
-  const metricSel = h("select", { id: "metric" }, ["degree", "weighted_degree", "betweenness", "closeness", "eigenvector", "core_number", "effective_size"]
+  const metricSel = h("select", { id: "metric" }, P.vocab("metric").filter((m) => m !== "constraint" && m !== "community") // the ones that can size a node
     .map((m) => h("option", { value: m, selected: m === st.metric }, t("metric." + m))));
   const kinds = [...new Set(directory.stakeholders.map((s) => s.kind))].sort();
   const kindSel = h("select", { id: "kind" }, h("option", { value: "" }, t("map.kind.all")), kinds.map((k) => h("option", { value: k }, P.word("kind", k))));
@@ -226,7 +226,7 @@ P.page(async ({ main, programme }) => {
         s.contact && Object.keys(s.contact).length ? [h("dt", {}, t("detail.contact")),
           h("dd", { class: "contact" }, contactText(s.contact))] : null),
       node ? h("details", { class: "metrics", open: true }, h("summary", {}, t("detail.metrics")),
-        h("table", { class: "kv" }, h("tbody", {}, ["degree", "weighted_degree", "betweenness", "closeness", "eigenvector", "core_number", "constraint", "effective_size", "community"]
+        h("table", { class: "kv" }, h("tbody", {}, P.vocab("metric")
           .map((m) => h("tr", {}, h("th", { scope: "row" }, t("metric." + m)), h("td", {}, P.num(node[m], 3))))))) : null,
       h("details", { class: "ties", open: true }, h("summary", {}, t("detail.ties", { n: ties.filter((x) => x.present).length })),
         h("ul", { class: "tie-list" }, ties.map((x) => h("li", { class: x.present ? "" : "gone" },

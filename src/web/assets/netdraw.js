@@ -4,15 +4,12 @@
 "use strict";
 const NetDraw = (() => {
   const W = 1000, H = 620, PAD = 50;
-  /** One colour per stakeholder kind (PRODUCT.md §2), readable on white. */
-  const COLOURS = {
-    city_service: "#1f77b4", integration_agency: "#17becf", association: "#2ca02c",
-    community_champion: "#d62728", beneficiary_group: "#e377c2", employer: "#8c564b",
-    education: "#bcbd22", health: "#ff7f0e", legal_aid: "#9467bd", childcare: "#f7b6d2",
-    interpreting: "#aec7e8", funder: "#7f7f7f", network_body: "#393b79", consultant: "#8c6d31",
-    volunteer_group: "#98df8a", media: "#c5b0d5", political: "#843c39", other: "#c7c7c7",
-  };
-  const colour = (kind) => COLOURS[kind] || "#999";
+  /** One colour per stakeholder kind (PRODUCT.md §2), readable on white, in the order of the catalogue's kinds. */
+  const COLOURS = [
+    "#1f77b4", "#17becf", "#2ca02c", "#d62728", "#e377c2", "#8c564b", "#bcbd22", "#ff7f0e", "#9467bd",
+    "#f7b6d2", "#aec7e8", "#7f7f7f", "#393b79", "#8c6d31", "#98df8a", "#c5b0d5", "#843c39", "#c7c7c7",
+  ];
+  const colour = (kind) => COLOURS[P.vocab("kind").indexOf(kind)] || "#999";
   const pair = (a, b) => (a < b ? a + "|" + b : b + "|" + a);
 
   /** A map in `host`. opts: {label, onSelect(id), interactive}. */

@@ -8,7 +8,7 @@ P.page(async ({ main, programme }) => {
   const { h, s, t } = P;
   const part = await P.api("getParticipation", { programme });
   const sessions = part.sessions;
-  const LEVELS = ["inform", "consult", "involve", "collaborate", "empower"];
+  const LEVELS = P.vocab("level");
   const C = { women: "#b5446e", men: "#2f6690", undisclosed: "#9a9a9a", first_time: "#e09f3e", returning: "#335c67", total: "#1f4e79" };
   main.append(h("h1", { class: "page-title" }, t("part.title")));
   if (!sessions.length) { main.append(h("p", {}, t("part.empty"))); return; }

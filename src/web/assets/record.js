@@ -5,34 +5,28 @@
 "use strict";
 P.page(async ({ main, programme, me }) => {
   const { h, t } = P;
-  const KINDS = ["city_service", "integration_agency", "association", "community_champion", "beneficiary_group", "employer", "education",
-    "health", "legal_aid", "childcare", "interpreting", "funder", "network_body", "consultant", "volunteer_group", "media", "political", "other"];
-  const CHANNELS = ["meeting", "phone", "email", "visit", "event", "letter", "message", "other"];
-  const OUTCOMES = ["no_response", "acknowledged", "interested", "declined", "committed"];
-  const PKINDS = ["informal", "information_sharing", "referral", "co_delivery", "funding", "formal_agreement"];
-  const LEVELS = ["inform", "consult", "involve", "collaborate", "empower"];
-  const PRIORITIES = ["high", "medium", "low"];
   let stakeholders = [];
 
   const when = { name: "occurred_at", type: "date", value: P.today() };
   const who = (name) => ({ name, options: () => stakeholders.map((s) => [s.id, s.name]) });
   const many = (name, filter) => ({ name, multiple: true, options: () => stakeholders.filter(filter || (() => true)).map((s) => [s.id, s.name]) });
-  const vocab = (name, values, prefix) => ({ name, options: () => values.map((v) => [v, P.word(prefix, v)]) });
+  // A choice among a vocabulary of the message catalogue (its values are the catalogue's keys under `prefix.`).
+  const vocab = (name, prefix) => ({ name, options: () => P.vocab(prefix).map((v) => [v, P.word(prefix, v)]) });
   const FORMS = {
-    contact: { type: "OutreachContactLogged", fields: [who("data.from"), who("data.to"), vocab("data.channel", CHANNELS, "channel"),
-      vocab("data.outcome", OUTCOMES, "outcome"), { name: "data.purpose" }, { name: "data.follow_up_due", type: "date" }, when] },
+    contact: { type: "OutreachContactLogged", fields: [who("data.from"), who("data.to"), vocab("data.channel", "channel"),
+      vocab("data.outcome", "outcome"), { name: "data.purpose" }, { name: "data.follow_up_due", type: "date" }, when] },
     stakeholder: { type: "StakeholderRegistered", privacy: true, fields: [{ name: "data.stakeholder" }, { name: "data.name" },
-      vocab("data.kind", KINDS, "kind"), { name: "data.themes", list: true }, { name: "data.territory" },
+      vocab("data.kind", "kind"), { name: "data.themes", list: true }, { name: "data.territory" },
       { name: "data.contact.person" }, { name: "data.contact.email", type: "email" }, { name: "data.contact.phone", type: "tel" }, when] },
     partnership: { type: "PartnershipFormed", fields: [{ name: "data.partnership" }, who("data.between[0]"), who("data.between[1]"),
-      vocab("data.kind", PKINDS, "pkind"), { name: "data.themes", list: true }, when] },
+      vocab("data.kind", "pkind"), { name: "data.themes", list: true }, when] },
     session: { type: "CoCreationSessionHeld", fields: [{ name: "data.session" }, { name: "data.title" }, { name: "data.themes", list: true },
-      vocab("data.level", LEVELS, "level"), many("data.stakeholders"), many("data.facilitators"),
+      vocab("data.level", "level"), many("data.stakeholders"), many("data.facilitators"),
       many("data.groups", (s) => s.kind === "beneficiary_group"),
       ...["total", "women", "men", "undisclosed", "first_time", "returning"].map((k) => ({ name: "data.beneficiaries." + k, type: "number", min: "0" })),
       { name: "data.outputs", lines: true }, when] },
     need: { type: "NeedDeclared", fields: [{ name: "data.need" }, { name: "data.action", value: "Maison des Femmes" }, { name: "data.theme" },
-      { name: "data.description", lines: false, area: true }, vocab("data.priority", PRIORITIES, "priority"), when] },
+      { name: "data.description", lines: false, area: true }, vocab("data.priority", "priority"), when] },
   };
   const ORDER = ["contact", "stakeholder", "partnership", "session", "need"];
 
