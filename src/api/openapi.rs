@@ -82,7 +82,7 @@ fn errors(statuses: &[u16]) -> Map<String, Value> {
 }
 
 /// The statuses of a projected read (besides 200).
-const READ_ERRORS: &[u16] = &[304, 400, 401, 403, 404, 500, 503];
+const READ_ERRORS: &[u16] = &[304, 400, 401, 403, 404, 409, 500, 503];
 
 /// A projected read of one programme (its parameters are the route
 /// table's: its own, `programme`, `as_of`/`position`, `min_position`,
@@ -725,7 +725,7 @@ fn list_programmes() -> Value {
             "ProgrammeList",
         ),
     );
-    responses.extend(errors(&[304, 400, 401, 500, 503]));
+    responses.extend(errors(&[304, 400, 401, 409, 500, 503]));
     json!({
         "tags": ["directory"],
         "summary": "Programmes",
@@ -777,7 +777,7 @@ fn parameters() -> Value {
         },
         "MinPosition": {
             "required": false,
-            "description": "Wait (at most 5 s) until the read reflects at least this log position, e.g. the `position` an append returned; 503 if it does not in time. Without it, a read may answer the previous rendering (reflecting an earlier position, which its `position` and `ETag` say) while the current one is computed.",
+            "description": "Wait (at most 5 s) until the read reflects at least this log position, e.g. the `position` an append returned; 503 if it does not in time, or if the server already has as many reads waiting as it lets wait at once (256 by default). A position beyond the log's head (in the positions the token is told) is refused at once with 409, naming the head. Without it, a read may answer the previous rendering (reflecting an earlier position, which its `position` and `ETag` say) while the current one is computed.",
             "schema": { "type": "integer", "minimum": 0 },
         },
         "IfNoneMatch": {
@@ -950,7 +950,7 @@ fn responses() -> Value {
             404, "/problems/not-found", Value::Null,
         ),
         "Conflict": problem_response(
-            "An `expected_version` that does not match the stream's version, or an event id already stored with another body. Nothing was appended.",
+            "On a write: an `expected_version` that does not match the stream's version, or an event id already stored with another body; nothing was appended. On a read: `min_position` is beyond the log's head (in the positions the token is told), so no wait could reach it; `detail` names the head.",
             409, "/problems/conflict", Value::Null,
         ),
         "TooLarge": problem_response(
@@ -971,7 +971,7 @@ fn responses() -> Value {
             500, "/problems/internal", Value::Null,
         ),
         "Unavailable": {
-            "description": "`/problems/unavailable`: the store is unavailable, `min_position` was not reached in time, or the server holds its limit of connections (on any operation: see the description of the API). `/problems/busy`: the read needs a computation and the server ran as many as it runs at once for as long as the read could wait (2 s by default), or the computation took longer than the server allows (10 s by default) and was stopped; nothing of it is cached.",
+            "description": "`/problems/unavailable`: the store is unavailable, `min_position` was not reached in time or too many reads wait for one, or the server holds its limit of connections (on any operation: see the description of the API). `/problems/busy`: the read needs a computation and the server ran as many as it runs at once for as long as the read could wait (2 s by default), or the computation took longer than the server allows (10 s by default) and was stopped; nothing of it is cached.",
             "headers": { "Retry-After": { "$ref": "#/components/headers/RetryAfter" } },
             "content": { "application/problem+json": { "schema": {
                 "allOf": [r("Problem")],

@@ -593,13 +593,7 @@ async fn read(
     let units = units(principal);
     let min_position = number(&q, "min_position")?;
     if let Some(p) = min_position {
-        if !app.wait_for_as(p, units).await {
-            return Err(Problem::unavailable(format!(
-                "position {p} was not projected within {} ms; the projection is at {}",
-                app.inner.config.min_position_timeout.as_millis(),
-                app.projected_for(units)
-            )));
-        }
+        app.reach(p, units).await?;
     }
     let mut qkey: Vec<String> = q
         .iter()

@@ -51,6 +51,10 @@ pub struct ApiConfig {
     pub body_limit: u64,
     /// How long `min_position` may wait for the projection (default 5 s).
     pub min_position_timeout: Duration,
+    /// Most requests waiting at once for a position to be projected
+    /// (default 256); one more that would have to wait is answered 503 at
+    /// once.
+    pub min_position_waiters: usize,
     /// Interval of SSE heartbeat comments (default 15 s).
     pub heartbeat: Duration,
     /// Most connections held open at once (default 4,096); lowered at start
@@ -99,6 +103,7 @@ impl Default for ApiConfig {
         Self {
             body_limit: 1 << 20,
             min_position_timeout: Duration::from_secs(5),
+            min_position_waiters: 256,
             heartbeat: Duration::from_secs(15),
             max_connections: 4096,
             header_timeout: Duration::from_secs(10),
@@ -113,6 +118,18 @@ impl Default for ApiConfig {
             public_url: None,
         }
     }
+}
+
+/// How a bounded wait for a position ended ([`App::wait_until`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waited {
+    /// The position is projected.
+    Reached,
+    /// It was not within [`ApiConfig::min_position_timeout`].
+    TimedOut,
+    /// It was not, and [`ApiConfig::min_position_waiters`] requests were
+    /// waiting already: this one did not wait.
+    Crowded,
 }
 
 /// A rendered read, kept with its digest so that a cache hit costs no hashing.
@@ -401,6 +418,9 @@ pub(crate) struct Inner {
     heads: Mutex<Heads>,
     /// One permit per rendering that may run ([`ApiConfig::render_limit`]).
     renders: Arc<Semaphore>,
+    /// One permit per request that may wait for a position
+    /// ([`ApiConfig::min_position_waiters`]).
+    waiters: Arc<Semaphore>,
 }
 
 /// The API application. Clones share one state.
@@ -434,6 +454,7 @@ impl App {
         }
         let streams = Hub::new(&config, &engine);
         let renders = Arc::new(Semaphore::new(config.render_limit));
+        let waiters = Arc::new(Semaphore::new(config.min_position_waiters));
         let app = Self {
             inner: Arc::new(Inner {
                 ledger,
@@ -449,6 +470,7 @@ impl App {
                 cache: Mutex::new(Cache::default()),
                 heads: Mutex::new(heads),
                 renders,
+                waiters,
             }),
         };
         tokio::spawn(follow_store(
@@ -544,8 +566,23 @@ impl App {
     }
 
     /// Waits (bounded) until `position`, as a reader in `units` is told
-    /// positions, is projected.
+    /// positions, is projected; false if it was not in time, or if it was
+    /// not yet and as many requests as may wait at once already did.
     pub async fn wait_for_as(&self, position: u64, units: Units<'_>) -> bool {
+        self.wait_until(position, units).await == Waited::Reached
+    }
+
+    /// Waits until `position`, as a reader in `units` is told positions, is
+    /// projected: at most [`ApiConfig::min_position_timeout`], and only
+    /// while fewer than [`ApiConfig::min_position_waiters`] requests wait
+    /// (a position already projected needs no wait and no place).
+    pub async fn wait_until(&self, position: u64, units: Units<'_>) -> Waited {
+        if self.projected_for(units) >= position {
+            return Waited::Reached;
+        }
+        let Ok(_place) = self.inner.waiters.clone().try_acquire_owned() else {
+            return Waited::Crowded;
+        };
         let mut rx = self.inner.projected.subscribe();
         let reached = tokio::time::timeout(
             self.inner.config.min_position_timeout,
@@ -553,7 +590,52 @@ impl App {
         )
         .await
         .is_ok_and(|r| r.is_ok());
-        reached
+        if reached {
+            Waited::Reached
+        } else {
+            Waited::TimedOut
+        }
+    }
+
+    /// A read's `min_position`, as a reader in `units` is told positions:
+    /// at once when it is projected; `409` at once, naming the head, when
+    /// it is beyond the store's head (no append has reached it: waiting
+    /// could not help); otherwise after a bounded wait ([`App::wait_until`]),
+    /// `503` when the wait is over or too many requests wait already.
+    pub(crate) async fn reach(&self, position: u64, units: Units<'_>) -> Result<(), Problem> {
+        if self.projected_for(units) >= position {
+            return Ok(());
+        }
+        let head = self.inner.store.head().await.map_err(Problem::from_store)?;
+        let head = self
+            .position_for(head, units)
+            .await
+            .map_err(Problem::from_store)?;
+        if position > head {
+            let unit = if units == Units::LOG {
+                ""
+            } else {
+                " (counting the events this token is told of)"
+            };
+            return Err(Problem::conflict(format!(
+                "min_position {position} is beyond the log's head {head}{unit}; \
+                 ask for a position an append returned"
+            )));
+        }
+        let config = &self.inner.config;
+        match self.wait_until(position, units).await {
+            Waited::Reached => Ok(()),
+            Waited::TimedOut => Err(Problem::unavailable(format!(
+                "position {position} was not projected within {} ms; the projection is at {}",
+                config.min_position_timeout.as_millis(),
+                self.projected_for(units)
+            ))),
+            Waited::Crowded => Err(Problem::unavailable(format!(
+                "position {position} is not projected yet, and {} requests already wait \
+                 for a position, as many as may wait at once",
+                config.min_position_waiters
+            ))),
+        }
     }
 
     /// Tells streams to end: the server is shutting down.

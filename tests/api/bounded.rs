@@ -442,3 +442,91 @@ mod pages {
         s.replace('+', "%2B")
     }
 }
+
+/// `min_position` (decision 012): beyond the store's head it is refused at
+/// once, naming the head in the caller's units; a wait for a position the
+/// store holds is bounded in time and in the number of requests waiting.
+mod waits {
+    use super::*;
+    use passerelle::api::state::Waited;
+    use passerelle_projections::engine::Units;
+    use std::task::Poll;
+    use std::time::Instant;
+
+    #[tokio::test]
+    async fn min_position_beyond_the_head_is_409_at_once_in_the_callers_units() {
+        let app = TestApp::spawn().await;
+        for (t, head) in [
+            (&app.tokens.coordinator, DEMO_EVENTS),
+            (&app.tokens.viewer, DEMO_VISIBLE),
+        ] {
+            let at_head = app
+                .stakeholders(t, &format!("programme=sjdlr&min_position={head}"))
+                .await;
+            assert_eq!(at_head.ok_json(200)["position"], json!(head));
+
+            let started = Instant::now();
+            let beyond = app
+                .stakeholders(t, &format!("programme=sjdlr&min_position={}", head + 1))
+                .await;
+            let took = started.elapsed();
+            assert!(took < MIN_POSITION_TIMEOUT, "no wait: {took:?}");
+            let p = beyond.problem(409);
+            let detail = p["detail"].as_str().expect("a detail");
+            let expected = format!("min_position {} is beyond the log's head {head}", head + 1);
+            assert!(detail.contains(&expected), "{detail}");
+        }
+        // A scoped token counts its programme's events only.
+        let started = Instant::now();
+        let scoped = app
+            .stakeholders(&app.tokens.brussels, "min_position=100000")
+            .await;
+        let p = scoped.problem(409);
+        let detail = p["detail"].as_str().expect("a detail");
+        assert!(!detail.contains(&DEMO_EVENTS.to_string()), "{detail}");
+        assert!(
+            detail.contains("counting the events this token is told of"),
+            "{detail}"
+        );
+        let took = started.elapsed();
+        assert!(took < MIN_POSITION_TIMEOUT, "no wait: {took:?}");
+    }
+
+    #[tokio::test]
+    async fn waits_beyond_the_limit_are_refused_at_once_and_places_are_given_back() {
+        let app = TestApp::spawn_empty_with(|c| c.min_position_waiters = 2).await;
+        let never = 1_000_000;
+        let wait = || app.app.wait_until(never, Units::LOG);
+        // Two waits take the two places (their first poll does) and wait.
+        let mut first = Box::pin(wait());
+        let mut second = Box::pin(wait());
+        assert_eq!(futures::poll!(&mut first), Poll::Pending);
+        assert_eq!(futures::poll!(&mut second), Poll::Pending);
+
+        // A third does not wait.
+        let started = Instant::now();
+        assert_eq!(wait().await, Waited::Crowded);
+        assert!(started.elapsed() < MIN_POSITION_TIMEOUT);
+        // A position already projected needs no place.
+        assert_eq!(app.app.wait_until(1, Units::LOG).await, Waited::Reached);
+        assert_eq!(
+            app.stakeholders(&app.tokens.coordinator, "min_position=1")
+                .await
+                .ok_json(200)["position"],
+            json!(1)
+        );
+
+        // A wait that ends gives its place back.
+        drop(first);
+        let mut third = Box::pin(wait());
+        assert_eq!(futures::poll!(&mut third), Poll::Pending);
+        assert_eq!(wait().await, Waited::Crowded);
+
+        // The waits are bounded in time.
+        let started = Instant::now();
+        assert_eq!(second.await, Waited::TimedOut);
+        assert_eq!(third.await, Waited::TimedOut);
+        let took = started.elapsed();
+        assert!(took < MIN_POSITION_TIMEOUT * 10, "{took:?}");
+    }
+}

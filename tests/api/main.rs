@@ -1230,7 +1230,7 @@ mod reads {
     }
 
     #[tokio::test]
-    async fn min_position_beyond_the_log_is_503_once_the_wait_is_over() {
+    async fn min_position_beyond_the_log_is_refused_at_once_naming_the_head() {
         let app = TestApp::spawn_empty().await;
         let started = Instant::now();
 
@@ -1238,14 +1238,15 @@ mod reads {
             .stakeholders(&app.tokens.viewer, "min_position=1000000")
             .await;
 
-        reply.problem(503);
-        assert!(reply.header("retry-after").is_some());
-        let waited = started.elapsed();
+        let p = reply.problem(409);
+        assert_eq!(p["type"], json!("/problems/conflict"), "{p}");
+        let detail = p["detail"].as_str().expect("a detail");
         assert!(
-            waited >= MIN_POSITION_TIMEOUT - Duration::from_millis(20),
-            "{waited:?}"
+            detail.contains("min_position 1000000 is beyond the log's head 1"),
+            "{detail}"
         );
-        assert!(waited < MIN_POSITION_TIMEOUT * 10, "{waited:?}");
+        let waited = started.elapsed();
+        assert!(waited < MIN_POSITION_TIMEOUT, "{waited:?}");
     }
 }
 
