@@ -43,8 +43,21 @@ impl Lang {
     }
 }
 
-fn time(t: chrono::DateTime<chrono::Utc>) -> String {
+/// A time as every answer writes it: RFC 3339, whole seconds, UTC.
+pub fn time(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// The outreach contacts of a tie, as answered.
+pub fn contact_summary(
+    c: &passerelle_projections::network::ContactSummary,
+) -> body::ContactSummary {
+    body::ContactSummary {
+        count: c.count,
+        positive: c.positive,
+        last: c.last.map(time),
+        best_outcome: c.best,
+    }
 }
 
 fn bilingual(b: &passerelle_projections::gaps::Bilingual) -> body::Bilingual {
@@ -265,12 +278,7 @@ pub fn network_json(v: &View<'_>, positions: &Positions) -> body::Network {
                 themes: p.themes.clone(),
                 formed_at: time(p.formed_at),
             }),
-            contacts: body::ContactSummary {
-                count: t.contacts.count,
-                positive: t.contacts.positive,
-                last: t.contacts.last.map(time),
-                best_outcome: t.contacts.best,
-            },
+            contacts: contact_summary(&t.contacts),
             sessions: t.sessions.clone(),
             first_interaction: time(t.first_interaction),
             last_interaction: time(t.last_interaction),

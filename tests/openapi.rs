@@ -695,15 +695,28 @@ fn a_hand_made_envelope_and_problem_are_accepted() {
             &json!("# TYPE passerelle_requests_total counter\n"),
         ),
     );
+    // A stream's message as a client reads it: `id`, `event`, `data`.
+    let message = json!({
+        "id": env["position"].to_string(),
+        "event": env["type"],
+        "data": env.to_string(),
+    });
     assert_ok(
-        "the stream",
+        "a stream message",
+        openapi::validate_response("GET", "/events/stream", 200, "text/event-stream", &message),
+    );
+    let mut unnumbered = message.clone();
+    unnumbered["id"] = json!("latest");
+    assert!(
         openapi::validate_response(
             "GET",
             "/events/stream",
             200,
             "text/event-stream",
-            &json!(": ping\n\n"),
-        ),
+            &unnumbered
+        )
+        .is_err(),
+        "a message whose id is not a position"
     );
     assert_ok(
         "the document",

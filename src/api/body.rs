@@ -169,6 +169,28 @@ fields! {
 // Directory
 // ---------------------------------------------------------------------------
 
+/// A page of one of a programme's directory lists (`GET /stakeholders`,
+/// `/partnerships`, …): the position and time it reflects, its items, the
+/// next page's link.
+macro_rules! directory_list {
+    ($name:ident, $field:ident, $item:ty, $doc:literal) => {
+        #[doc = $doc]
+        #[derive(Serialize, ToSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            #[schema(schema_with = position)]
+            pub position: u64,
+            #[schema(schema_with = programme_id)]
+            pub programme: String,
+            #[schema(schema_with = as_of_read, required = true)]
+            pub as_of: Option<String>,
+            pub $field: Vec<$item>,
+            #[schema(schema_with = next_link, required = true)]
+            pub next: Option<String>,
+        }
+    };
+}
+
 /// One programme the token may read.
 #[derive(Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -223,20 +245,12 @@ pub struct Stakeholder {
     pub contact: Option<passerelle_events::event::Contact>,
 }
 
-/// `GET /stakeholders`.
-#[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct StakeholderList {
-    #[schema(schema_with = position)]
-    pub position: u64,
-    #[schema(schema_with = programme_id)]
-    pub programme: String,
-    #[schema(schema_with = as_of_read, required = true)]
-    pub as_of: Option<String>,
-    pub stakeholders: Vec<Stakeholder>,
-    #[schema(schema_with = next_link, required = true)]
-    pub next: Option<String>,
-}
+directory_list!(
+    StakeholderList,
+    stakeholders,
+    Stakeholder,
+    "`GET /stakeholders`."
+);
 
 /// A partnership as a tie shows it.
 #[derive(Serialize, ToSchema)]
@@ -355,20 +369,12 @@ pub struct Partnership {
     pub ended_at: Option<String>,
 }
 
-/// `GET /partnerships`.
-#[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PartnershipList {
-    #[schema(schema_with = position)]
-    pub position: u64,
-    #[schema(schema_with = programme_id)]
-    pub programme: String,
-    #[schema(schema_with = as_of_read, required = true)]
-    pub as_of: Option<String>,
-    pub partnerships: Vec<Partnership>,
-    #[schema(schema_with = next_link, required = true)]
-    pub next: Option<String>,
-}
+directory_list!(
+    PartnershipList,
+    partnerships,
+    Partnership,
+    "`GET /partnerships`."
+);
 
 /// A session's beneficiary counts, each hidden where the caller may not see it.
 #[derive(Serialize, ToSchema)]
@@ -416,20 +422,7 @@ pub struct Session {
     pub attended: Count,
 }
 
-/// `GET /sessions`.
-#[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SessionList {
-    #[schema(schema_with = position)]
-    pub position: u64,
-    #[schema(schema_with = programme_id)]
-    pub programme: String,
-    #[schema(schema_with = as_of_read, required = true)]
-    pub as_of: Option<String>,
-    pub sessions: Vec<Session>,
-    #[schema(schema_with = next_link, required = true)]
-    pub next: Option<String>,
-}
+directory_list!(SessionList, sessions, Session, "`GET /sessions`.");
 
 /// A need of a programme's action.
 #[derive(Serialize, ToSchema)]
@@ -452,20 +445,7 @@ pub struct Need {
     pub declared_at: String,
 }
 
-/// `GET /needs`.
-#[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NeedList {
-    #[schema(schema_with = position)]
-    pub position: u64,
-    #[schema(schema_with = programme_id)]
-    pub programme: String,
-    #[schema(schema_with = as_of_read, required = true)]
-    pub as_of: Option<String>,
-    pub needs: Vec<Need>,
-    #[schema(schema_with = next_link, required = true)]
-    pub next: Option<String>,
-}
+directory_list!(NeedList, needs, Need, "`GET /needs`.");
 
 /// A milestone.
 #[derive(Serialize, ToSchema)]
@@ -480,20 +460,7 @@ pub struct Milestone {
     pub occurred_at: String,
 }
 
-/// `GET /milestones`.
-#[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MilestoneList {
-    #[schema(schema_with = position)]
-    pub position: u64,
-    #[schema(schema_with = programme_id)]
-    pub programme: String,
-    #[schema(schema_with = as_of_read, required = true)]
-    pub as_of: Option<String>,
-    pub milestones: Vec<Milestone>,
-    #[schema(schema_with = next_link, required = true)]
-    pub next: Option<String>,
-}
+directory_list!(MilestoneList, milestones, Milestone, "`GET /milestones`.");
 
 /// A note.
 #[derive(Serialize, ToSchema)]
@@ -509,20 +476,7 @@ pub struct Note {
     pub occurred_at: String,
 }
 
-/// `GET /notes`.
-#[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NoteList {
-    #[schema(schema_with = position)]
-    pub position: u64,
-    #[schema(schema_with = programme_id)]
-    pub programme: String,
-    #[schema(schema_with = as_of_read, required = true)]
-    pub as_of: Option<String>,
-    pub notes: Vec<Note>,
-    #[schema(schema_with = next_link, required = true)]
-    pub next: Option<String>,
-}
+directory_list!(NoteList, notes, Note, "`GET /notes`.");
 
 // ---------------------------------------------------------------------------
 // Analysis (built in src/render.rs)

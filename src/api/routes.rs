@@ -29,7 +29,9 @@ use crate::http::guard::{self, Credential, Media};
 use crate::http::problem::Problem;
 use crate::http::reply::{json_response, number, parse_query, read_body, Query, Response};
 use crate::http::route::{Route, Routed, Verb};
-use crate::render::{diff_json, gaps_page_json, network_json, participation_json};
+use crate::render::{
+    contact_summary, diff_json, gaps_page_json, network_json, participation_json, time,
+};
 
 /// Items in a page of a list when `limit` is not given.
 const PAGE_DEFAULT: u64 = 100;
@@ -576,10 +578,6 @@ fn audience(principal: &Principal) -> Audience {
     } else {
         Audience::Full
     }
-}
-
-fn time(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 async fn read(
@@ -1217,12 +1215,7 @@ fn tie(with: &str, t: &passerelle_projections::network::Tie) -> body::Tie {
             formed_at: time(x.formed_at),
             ended_at: x.ended_at.map(time),
         }),
-        contacts: body::ContactSummary {
-            count: t.contacts.count,
-            positive: t.contacts.positive,
-            last: t.contacts.last.map(time),
-            best_outcome: t.contacts.best,
-        },
+        contacts: contact_summary(&t.contacts),
         sessions: t.sessions.clone(),
         last_interaction: time(t.last_interaction),
     }

@@ -572,23 +572,16 @@ impl TestApp {
                 problem,
             };
         }
-        // A stream never ends by itself: check its status and content type.
+        // A stream never ends by itself: its content type here, each
+        // message against the document as it arrives (`next_event`).
         let ct = headers
             .get("content-type")
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
-        if let Err(errors) = crate::openapi::validate_response(
-            "GET",
-            "/api/v1/events/stream",
-            200,
-            ct,
-            &Value::String(String::new()),
-        ) {
-            panic!(
-                "GET /api/v1/events/stream → 200 does not conform: {}",
-                errors.join("; ")
-            );
-        }
+        assert!(
+            ct.starts_with("text/event-stream"),
+            "GET /api/v1/events/stream → 200 with content type {ct:?}"
+        );
         EventStream {
             status,
             headers,
@@ -948,6 +941,24 @@ impl EventStream {
                 Some(Frame::Event { id, event, data }) => {
                     assert_eq!(data["position"], json!(id), "id is the position");
                     assert_eq!(data["type"], json!(event), "event is the type");
+                    // The message as the document describes it, and its
+                    // data as a stored event.
+                    let message =
+                        json!({"id": id.to_string(), "event": event, "data": data.to_string()});
+                    let conforms = crate::openapi::validate_response(
+                        "GET",
+                        "/api/v1/events/stream",
+                        200,
+                        "text/event-stream",
+                        &message,
+                    )
+                    .and_then(|()| crate::openapi::validate_schema("StoredEvent", &data));
+                    if let Err(errors) = conforms {
+                        panic!(
+                            "an event stream message does not conform: {}",
+                            errors.join("; ")
+                        );
+                    }
                     return (id, data);
                 }
                 Some(Frame::Comment(_)) => continue,

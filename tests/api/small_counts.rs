@@ -555,13 +555,13 @@ async fn a_viewer_or_a_mentor_cannot_tell_the_demo_from_a_twin_with_other_small_
     }
 
     // Waiting for a position: the head in visible units answers at once,
-    // one more waits, and says where the projection is, in those units.
+    // one more is refused at once, naming the head in those units.
     let beyond = format!("programme=sjdlr&min_position={}", DEMO_VISIBLE + 1);
     let (a, b) = tokio::join!(
         demo.sessions(&demo.tokens.viewer, &beyond),
         twin.sessions(&twin.tokens.viewer, &beyond)
     );
-    assert_eq!(a.problem(503), b.problem(503));
+    assert_eq!(a.problem(409), b.problem(409));
 
     // Live: a mentor's note is told the same position by both servers...
     let note = json!({
