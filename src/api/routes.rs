@@ -28,7 +28,7 @@ use crate::auth::{AuthError, Principal, Role};
 use crate::http::guard::{self, Credential, Media};
 use crate::http::problem::Problem;
 use crate::http::reply::{json_response, number, parse_query, read_body, Query, Response};
-use crate::http::route::{Route, Routed, Verb};
+use crate::http::route::{Route, Routed, Verb, API_BASE};
 use crate::render::{
     contact_summary, diff_json, gaps_page_json, network_json, participation_json, time,
 };
@@ -172,7 +172,7 @@ fn link(
         }
     }
     query.extend_pairs(params);
-    format!("/api/v1/{path}?{}", query.finish())
+    format!("{API_BASE}/{path}?{}", query.finish())
 }
 
 /// Handles a request the route table sent to the API: the routes that need

@@ -13,6 +13,7 @@ use crate::api::{ApiConfig, App};
 use crate::auth::Role;
 use crate::cli::DemoArgs;
 use crate::demo;
+use crate::http::route::Route;
 use crate::server;
 
 /// How long the printed login link stays valid.
@@ -90,9 +91,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             base
         }
     };
-    println!("  open in a browser (logs you in, valid once for an hour): {base}/login?code={code}");
+    let login = Route::Login.template();
+    let gaps = Route::Gaps.template();
+    println!(
+        "  open in a browser (logs you in, valid once for an hour): {base}{login}?code={code}"
+    );
     println!("  API token ({name}, admin): {token}");
-    println!("  try: curl -H 'Authorization: Bearer {token}' '{base}/api/v1/gaps?programme=sjdlr'");
+    println!("  try: curl -H 'Authorization: Bearer {token}' '{base}{gaps}?programme=sjdlr'");
     println!("Stop with Ctrl-C.");
     server.handle.await?;
     Ok(ExitCode::SUCCESS)

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::api::{ApiConfig, App};
 use crate::cli::ServeArgs;
+use crate::http::route::API_BASE;
 use crate::server;
 
 /// Serves the store at `--db` on `--addr`.
@@ -19,7 +20,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let app = App::open(&args.db.db, config).await?;
     let server = server::serve(app, args.addr, server::shutdown_signal()).await?;
     println!(
-        "serving {} on http://{}/api/v1",
+        "serving {} on http://{}{API_BASE}",
         args.db.db.display(),
         server.addr
     );
