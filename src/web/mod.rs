@@ -11,9 +11,12 @@
 //! Every response carries a Content-Security-Policy of `default-src 'self'`:
 //! a page loads nothing from any other host and runs no inline script.
 //!
-//! This module must not read the projections or the store: what a page needs
-//! and the API does not give is an API change, not a shortcut here. Its only
-//! writes are in [`session`]: signing in with a pasted token, and signing out.
+//! This module must not read the projections' state or the store: what a
+//! page needs and the API does not give is an API change, not a shortcut
+//! here (the message catalogue it serves is a constant of the projections
+//! crate, the same for every reader). Its only writes are in [`session`]:
+//! opening a browser session (a login link or a pasted token) and ending
+//! it.
 
 mod assets;
 mod session;
