@@ -194,9 +194,12 @@ impl Telemetry {
         } else {
             "other"
         };
-        let status = status.to_string();
+        // The code's digits without an allocation (any u16 a server answers
+        // is a valid status; another would be counted as "other").
+        let code = warp::http::StatusCode::from_u16(status);
+        let status = code.as_ref().map_or("other", |s| s.as_str());
         self.requests
-            .with_label_values(&[method, route, status.as_str()])
+            .with_label_values(&[method, route, status])
             .inc();
         self.latency
             .with_label_values(&[method, route])

@@ -6,6 +6,7 @@
 //! are all derived from [`ROUTES`]; no path is written anywhere else.
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use warp::http::{HeaderMap, Method};
 
@@ -587,25 +588,49 @@ pub fn find(path: &str) -> Option<(&'static Spec, Vec<&str>)> {
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
     ROUTES
         .iter()
-        .find_map(|spec| matches(spec, &segs).map(|params| (spec, params)))
+        .zip(templates())
+        .find_map(|(spec, template)| matches(spec, template, &segs).map(|params| (spec, params)))
 }
 
-fn matches<'p>(spec: &Spec, segs: &[&'p str]) -> Option<Vec<&'p str>> {
-    let template: Vec<&str> = spec.template.trim_matches('/').split('/').collect();
+/// The segments of every template of [`ROUTES`], in its order, split once.
+fn templates() -> &'static [Vec<&'static str>] {
+    static SPLIT: OnceLock<Vec<Vec<&'static str>>> = OnceLock::new();
+    SPLIT.get_or_init(|| {
+        ROUTES
+            .iter()
+            .map(|s| s.template.trim_matches('/').split('/').collect())
+            .collect()
+    })
+}
+
+/// Whether `segs` are on `spec` (whose template's segments are
+/// `template`), and its `{…}` segments if so.
+fn matches<'p>(spec: &Spec, template: &[&str], segs: &[&'p str]) -> Option<Vec<&'p str>> {
+    let n = template.len();
+    let fits = if spec.rest {
+        segs.len() + 1 >= n
+    } else {
+        segs.len() == n
+    };
+    if !fits {
+        return None;
+    }
+    let same = template
+        .iter()
+        .zip(segs)
+        .all(|(t, seg)| t.starts_with('{') || t == seg);
+    if !same {
+        return None;
+    }
     let mut params = Vec::new();
     for (i, t) in template.iter().enumerate() {
-        if spec.rest && i + 1 == template.len() {
+        if spec.rest && i + 1 == n {
             params.extend_from_slice(segs.get(i..).unwrap_or_default());
-            return Some(params);
-        }
-        let seg = *segs.get(i)?;
-        if t.starts_with('{') {
-            params.push(seg);
-        } else if seg != *t {
-            return None;
+        } else if t.starts_with('{') {
+            params.push(segs[i]);
         }
     }
-    (segs.len() == template.len()).then_some(params)
+    Some(params)
 }
 
 #[cfg(test)]

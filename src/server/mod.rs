@@ -42,11 +42,13 @@ pub fn filter(app: App) -> impl Filter<Extract = (Response,), Error = warp::Reje
              body| async move {
                 let started = Instant::now();
                 let path = path.as_str();
-                let label = route::find(path).map_or("other", |(spec, _)| spec.template);
-                let response = match dispatch(&app, &method, path, &query, &headers, body).await {
-                    Ok(r) => r,
-                    Err(p) => p.into_response(),
-                };
+                let found = route::find(path);
+                let label = found.as_ref().map_or("other", |(spec, _)| spec.template);
+                let response =
+                    match dispatch(&app, &method, path, found, &query, &headers, body).await {
+                        Ok(r) => r,
+                        Err(p) => p.into_response(),
+                    };
                 app.inner.telemetry.request(
                     method.as_str(),
                     label,
@@ -58,12 +60,14 @@ pub fn filter(app: App) -> impl Filter<Extract = (Response,), Error = warp::Reje
         )
 }
 
-/// Finds the route and the operation (404 and 405 here, before any
-/// credential is read), then hands the request to the API or the pages.
-async fn dispatch<S, B>(
+/// Answers 404 when the path is on no route and 405 when the route has no
+/// operation for the method (before any credential is read), else hands the
+/// request to the API or the pages. `found` is [`route::find`]'s answer.
+async fn dispatch<'a, S, B>(
     app: &App,
     method: &Method,
-    path: &str,
+    path: &'a str,
+    found: Option<(&'static route::Spec, Vec<&'a str>)>,
     raw_query: &str,
     headers: &HeaderMap,
     body: S,
@@ -72,8 +76,7 @@ where
     S: futures::Stream<Item = Result<B, warp::Error>> + Send,
     B: bytes::Buf,
 {
-    let (spec, params) =
-        route::find(path).ok_or_else(|| Problem::not_found(format!("no route {path}")))?;
+    let (spec, params) = found.ok_or_else(|| Problem::not_found(format!("no route {path}")))?;
     let verb = match *method {
         Method::GET => Some(Verb::Get),
         // HEAD is a GET without the body for pages and assets; the API
