@@ -28,7 +28,7 @@ use super::routes::{authenticate, units};
 use super::state::App;
 use crate::auth::{Principal, Role};
 use crate::http::problem::Problem;
-use crate::http::reply::{parse_query, read_body, Response};
+use crate::http::reply::{json_response, parse_query, read_body, Response};
 use crate::http::route::{Route, Routed};
 
 /// Serves `POST /erasures` and `GET /subjects/…`, whose method the route
@@ -41,21 +41,21 @@ where
     B: Buf,
 {
     let principal = authenticate(app, req.method, req.headers)?;
-    if req.route == Route::Erasures {
-        admin_only(
-            &principal,
-            "erasing a person's data is for admin tokens only: it destroys the person's \
-             key for good",
-        )?;
-        parse_query(req.raw_query, req.op)?;
+    let erasure = req.route == Route::Erasures;
+    admin_only(
+        &principal,
+        if erasure {
+            "erasing a person's data is for admin tokens only: it destroys the person's key \
+             for good"
+        } else {
+            "a subject access request is answered for admin tokens only: it opens every \
+             personal field held about one person"
+        },
+    )?;
+    parse_query(req.raw_query, req.op)?;
+    if erasure {
         erase(app, &principal, body).await
     } else {
-        admin_only(
-            &principal,
-            "a subject access request is answered for admin tokens only: it opens every \
-             personal field held about one person",
-        )?;
-        parse_query(req.raw_query, req.op)?;
         access(app, &principal, &req.params).await
     }
 }
@@ -102,16 +102,12 @@ fn parse_subject(text: &str) -> Result<Subject, String> {
 /// An answer holding what one person's request is about: never kept by a
 /// cache between the server and the admin.
 fn private_json(status: StatusCode, v: &impl serde::Serialize) -> Response {
-    warp::http::Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .header("cache-control", "no-store")
-        .body(
-            serde_json::to_vec(v)
-                .expect("a response body serialises to JSON")
-                .into(),
-        )
-        .expect("valid response")
+    let mut response = json_response(status, v);
+    response.headers_mut().insert(
+        warp::http::header::CACHE_CONTROL,
+        warp::http::HeaderValue::from_static("no-store"),
+    );
+    response
 }
 
 /// Maps a refusal of the rights layer. A participant is never named: only

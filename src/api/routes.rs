@@ -14,7 +14,7 @@ use passerelle_events::{Event, EventLog, FieldError, Submission};
 use passerelle_projections::cancel::Cancel;
 use passerelle_projections::engine::{AsOf, Engine, Units};
 use passerelle_projections::gaps::{kind_name, Finding};
-use passerelle_projections::model::{Audience, Count, NeedStatus, Programme};
+use passerelle_projections::model::{Audience, Count, Programme};
 use passerelle_projections::network::Network;
 use passerelle_projections::participation::participation_for;
 use passerelle_projections::views::{around_within, diff_views_for, view_within, ViewError};
@@ -27,7 +27,7 @@ use super::state::{App, Cached, Failed, Rendered, Scope};
 use crate::auth::{AuthError, Principal, Role};
 use crate::http::guard::{self, Credential, Media};
 use crate::http::problem::Problem;
-use crate::http::reply::{json_response, number, parse_query, read_body, Query, Response};
+use crate::http::reply::{json_response, number, parse_query, read_body, to_json, Query, Response};
 use crate::http::route::{Route, Routed, Verb, API_BASE};
 use crate::render::{
     contact_summary, diff_json, gaps_page_json, network_json, participation_json, time,
@@ -1117,11 +1117,7 @@ fn directory(
                         theme: n.theme.clone(),
                         description: n.description.clone(),
                         priority: n.priority,
-                        status: match n.status {
-                            NeedStatus::Open => "open",
-                            NeedStatus::Addressed => "addressed",
-                            NeedStatus::Withdrawn => "withdrawn",
-                        },
+                        status: n.status.as_str(),
                         addressed_by: n.addressed_by.clone(),
                         declared_at: time(n.declared_at),
                     })
@@ -1188,12 +1184,6 @@ fn directory(
         _ => return Err(Problem::not_found("no such route").into()),
     };
     Ok(body)
-}
-
-/// A body as JSON text. The bodies are plain data (string keys, finite
-/// numbers or `null`): serialising one cannot fail.
-fn to_json(body: &impl serde::Serialize) -> Vec<u8> {
-    serde_json::to_vec(body).expect("a response body serialises to JSON")
 }
 
 /// A body as a JSON value, for a read whose position fields the cache

@@ -56,12 +56,18 @@ pub fn number(q: &Query, key: &str) -> Result<Option<u64>, Problem> {
         .transpose()
 }
 
+/// A body as JSON text. The bodies are plain data (string keys, finite
+/// numbers or `null`): serialising one cannot fail.
+pub fn to_json(body: &impl Serialize) -> Vec<u8> {
+    serde_json::to_vec(body).expect("a response body serialises to JSON")
+}
+
 /// A JSON answer.
 pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response {
     warp::http::Response::builder()
         .status(status)
         .header("content-type", "application/json")
-        .body(serde_json::to_vec(body).expect("a body serialises").into())
+        .body(to_json(body).into())
         .expect("valid response")
 }
 
