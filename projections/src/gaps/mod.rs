@@ -32,6 +32,8 @@ use crate::messages::{self, bilingual, label, Arg, Noun};
 use crate::model::{Audience, Contact, Need, NeedStatus, Note, Programme, Session, Stakeholder};
 use crate::network::{Analysis, Network, Tie};
 
+#[cfg(test)]
+mod every_kind;
 mod introductions;
 mod mentor;
 mod merge;
