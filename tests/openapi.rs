@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 
 use passerelle::render::{diff_json, gaps_page_json, network_json, participation_json};
 use passerelle_events::event::{
-    Channel, Event, Level, MilestoneKind, Outcome, PartnershipKind, Priority, Role, StakeholderKind,
+    Channel, Event, Gender, GrammaticalNumber, Level, MilestoneKind, Outcome, PartnershipKind,
+    Priority, Role, StakeholderKind,
 };
 use passerelle_events::ledger::decode;
 use passerelle_events::personal::Subject;
@@ -319,11 +320,13 @@ fn enums_are_exactly_the_rust_enums() {
     check::<StakeholderKind>("StakeholderKind", 18);
     check::<Channel>("Channel", 8);
     check::<Outcome>("Outcome", 5);
-    check::<PartnershipKind>("PartnershipKind", 6);
+    check::<PartnershipKind>("PartnershipKind", 7);
     check::<Level>("Level", 5);
     check::<MilestoneKind>("MilestoneKind", 6);
     check::<Priority>("Priority", 3);
     check::<Role>("ProgrammeRole", 3);
+    check::<Gender>("Gender", 2);
+    check::<GrammaticalNumber>("GrammaticalNumber", 2);
 }
 
 // --- requests ----------------------------------------------------------------
