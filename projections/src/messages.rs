@@ -72,6 +72,11 @@ pub fn keys() -> impl Iterator<Item = &'static str> {
     catalogue().keys().map(String::as_str)
 }
 
+/// The template of `key` in `lang` as written, placeholders unfilled.
+pub fn template(key: &str, lang: Lang) -> Option<&'static str> {
+    catalogue().get(key).map(|b| b.get(lang))
+}
+
 /// The text of `key` in `lang`, its `{name}` placeholders filled from
 /// `args`. An unknown key gives the key itself (and fails in debug builds).
 pub fn text(key: &str, lang: Lang, args: &[(&str, Arg)]) -> String {
@@ -1035,7 +1040,7 @@ mod tests {
         );
         assert_eq!(
             b.fr,
-            "A {other} ne tient qu'à un seul lien faible, avec B (force 0.10)."
+            "A {other} est relié au réseau par un seul lien faible, avec B (force 0.10)."
         );
         let names = ["a".to_owned(), "b".to_owned(), "c".to_owned()];
         assert_eq!(list(&names, "list.and").fr, "a, b et c");
