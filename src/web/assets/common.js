@@ -17,8 +17,9 @@ const P = (() => {
 
   /**
    * A translated text, with {name} placeholders filled from vars. The pages pass plain values, read
-   * as the server reads a plain name: {a|de} is "de X" or "d'X" in French, {a|à} "à X", and an
-   * agreement token ({a|e}, {a|s}…) the masculine singular (il, le, est, a, or nothing).
+   * as the server reads them: a count agrees ({n} contact{n|s}: "1 contact", "2 contacts"); any
+   * other value is a masculine singular name: {a|de} is "de X" or "d'X" in French, {a|à} "à X",
+   * an agreement token ({a|e}, {a|il}…) the masculine singular (il, le, est, a, or nothing).
    */
   function t(key, vars) {
     const s = (I18N[lang] && I18N[lang][key]) ?? I18N.en[key] ?? key;
@@ -31,8 +32,12 @@ const P = (() => {
         if (lang !== "fr") return v;
         return form === "à" ? "à " + v : (/^[aàâäeéèêëiîïoôöuùûüyœæh]/i.test(v) ? "d'" + v : "de " + v);
       }
-      if (lang !== "fr") return "";
-      return { il: "il", le: "le", lui: "lui", est: "est", a: "a" }[form] ?? "";
+      const n = /^\d[\d\u202F]*$/.test(v) ? Number(v.replace(/\u202F/g, "")) : null;
+      if (lang !== "fr") return form === "s" && n !== null && n !== 1 ? "s" : "";
+      // A count agrees from 2 on ("2 contacts"); any other value as a masculine singular name.
+      const plural = n !== null && n >= 2;
+      return (plural ? { s: "s", es: "s", il: "ils", le: "les", lui: "eux", est: "sont", a: "ont", n: "nt" }
+        : { il: "il", le: "le", lui: "lui", est: "est", a: "a" })[form] ?? "";
     });
   }
 
