@@ -244,7 +244,7 @@ pub fn gaps_text(r: &GapReport, name: &str, lang: Lang) -> String {
                     ml,
                     &[
                         ("by", n.recorded_by.as_str().into()),
-                        ("date", lang.day(n.occurred_at).into()),
+                        ("date", messages::day(n.occurred_at)),
                         ("text", n.text.as_str().into()),
                     ],
                 )

@@ -132,7 +132,7 @@ pub(super) fn stalled_outreach(cx: &mut Ctx) {
                 &[
                     ends[0].clone(),
                     ends[1].clone(),
-                    ("n", count.to_string().into()),
+                    ("n", messages::count(count)),
                     ("since", day(first)),
                     ("outcome", label("outcome", last.outcome).into()),
                 ],
@@ -145,7 +145,7 @@ pub(super) fn stalled_outreach(cx: &mut Ctx) {
                     ends[0].clone(),
                     ends[1].clone(),
                     ("due", messages::date(due)),
-                    ("days", days.to_string().into()),
+                    ("days", messages::count(days.max(0) as usize)),
                 ],
             )
         });
@@ -213,7 +213,7 @@ pub(super) fn another_provider(
     );
     let args = [
         ("name", Arg::from(name)),
-        ("n", declines.to_string().into()),
+        ("n", messages::count(declines)),
         ("sector", sector.into()),
         ("names", or(&others)),
     ];
@@ -248,7 +248,7 @@ fn no_next_step(cx: &mut Ctx, t: &Tie, last: &Contact, evidence: impl Iterator<I
                 ends[1].clone(),
                 ("outcome", label("outcome", last.outcome).into()),
                 ("date", day(last.occurred_at).into()),
-                ("days", days.to_string().into()),
+                ("days", messages::count(days.max(0) as usize)),
             ],
         ),
         evidence,
@@ -328,7 +328,7 @@ fn dormant_tie(cx: &mut Ctx, t: &Tie) {
                 ("a", a.clone()),
                 ("b", b.clone()),
                 ("last", last.into()),
-                ("days", days.to_string().into()),
+                ("days", messages::count(days.max(0) as usize)),
                 ("strength", messages::decimal(s, 2)),
             ],
         ),
@@ -404,7 +404,7 @@ fn dormant_hub(cx: &mut Ctx, hub: usize, ties: &[&Tie]) {
             "finding.dormant_tie.hub.explanation",
             &[
                 ("name", name.clone()),
-                ("n", n.to_string().into()),
+                ("n", messages::count(n)),
                 ("partners", list.into()),
             ],
         ),
