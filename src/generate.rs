@@ -819,13 +819,16 @@ const OUTCOMES: [(Outcome, u32, u32, f64); 5] = [
     (Outcome::Committed, 22, 30, 0.2),
 ];
 
-const PARTNERSHIP_KINDS: [(PartnershipKind, u32); 6] = [
+/// `institutional` has weight 0: a structural link is not drawn, so the
+/// logs generated before it existed stay byte-identical.
+const PARTNERSHIP_KINDS: [(PartnershipKind, u32); 7] = [
     (PartnershipKind::Informal, 25),
     (PartnershipKind::InformationSharing, 25),
     (PartnershipKind::Referral, 25),
     (PartnershipKind::CoDelivery, 12),
     (PartnershipKind::Funding, 5),
     (PartnershipKind::FormalAgreement, 8),
+    (PartnershipKind::Institutional, 0),
 ];
 
 const LEVELS: [(Level, u32, &[&str]); 5] = [
@@ -1481,6 +1484,7 @@ impl Model {
             themes: self.theme_list(&themes),
             territory: Some(Self::territory(territory)),
             contact,
+            grammar: None,
         }))?;
         self.sh.push(Stakeholder {
             slug,
@@ -1658,6 +1662,7 @@ impl Model {
             ],
             kind,
             themes: self.theme_list(&themes),
+            groups: Vec::new(),
         }))?;
         self.partnerships.push(Partnership { a, b, kind, themes });
         self.live_partnerships.push(idx as u32);
@@ -1799,6 +1804,7 @@ impl Model {
             groups: groups.iter().map(slug).collect(),
             beneficiaries,
             outputs,
+            distrusted: Vec::new(),
         }))?;
         Ok(true)
     }
@@ -1849,6 +1855,7 @@ impl Model {
             theme: self.themes[theme as usize].clone(),
             description,
             priority,
+            groups: Vec::new(),
         }))
     }
 
@@ -1897,6 +1904,7 @@ impl Model {
             themes: None,
             territory: None,
             contact: None,
+            grammar: None,
         };
         let mut field = self.dice.weighted([45, 25, 12, 12, 6].into_iter());
         let new_kind = KIND_CHANGES
@@ -1989,6 +1997,7 @@ impl Model {
             partnership: partnership_id(p),
             kind: None,
             themes: None,
+            groups: None,
         };
         let formal = PartnershipKind::FormalAgreement;
         let pt = &self.partnerships[p];
@@ -2067,6 +2076,7 @@ impl Model {
             note: slug(&format!("note-{:05}", idx + 1)),
             about: about.0,
             text: text(&about.1),
+            distrusted_by: Vec::new(),
         }))?;
         Ok(true)
     }
@@ -2080,6 +2090,7 @@ impl Model {
             milestone: slug(&format!("ms-{:03}", self.milestones)),
             label: text(&label),
             kind,
+            stakeholders: Vec::new(),
         }))
     }
 }

@@ -143,7 +143,9 @@ impl Outcome {
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
-#[schema(description = "How formal a partnership is, from least to most.")]
+#[schema(
+    description = "How formal a partnership is, from least to most; `institutional` is a structural link (a council and its own services or elected officials), not a working partnership."
+)]
 #[allow(missing_docs)]
 pub enum PartnershipKind {
     Informal,
@@ -152,17 +154,21 @@ pub enum PartnershipKind {
     CoDelivery,
     Funding,
     FormalAgreement,
+    /// A structural link, such as a council and its own services or elected
+    /// officials: not a working partnership.
+    Institutional,
 }
 
 impl PartnershipKind {
     /// Every variant, in declaration order.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Informal,
         Self::InformationSharing,
         Self::Referral,
         Self::CoDelivery,
         Self::Funding,
         Self::FormalAgreement,
+        Self::Institutional,
     ];
 }
 
@@ -292,6 +298,74 @@ impl<'de> Deserialize<'de> for Country {
     }
 }
 
+/// The grammatical gender of a stakeholder's name in French.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(description = "The grammatical gender of a stakeholder's name in French.")]
+#[allow(missing_docs)]
+pub enum Gender {
+    #[default]
+    Masculine,
+    Feminine,
+}
+
+impl Gender {
+    /// Every variant, in declaration order.
+    pub const ALL: [Self; 2] = [Self::Masculine, Self::Feminine];
+}
+
+/// The grammatical number of a stakeholder's name in French.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(description = "The grammatical number of a stakeholder's name in French.")]
+#[allow(missing_docs)]
+pub enum GrammaticalNumber {
+    #[default]
+    Singular,
+    Plural,
+}
+
+impl GrammaticalNumber {
+    /// Every variant, in declaration order.
+    pub const ALL: [Self; 2] = [Self::Singular, Self::Plural];
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// How French sentences refer to a stakeholder's name: "le Point-justice"
+/// (masculine), "la Maison des Femmes" (feminine), "les femmes-relais"
+/// (feminine, plural), "Orléans Métropole" (feminine, no article). Data
+/// only; the default is masculine, singular, with an article.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(
+    description = "How French sentences refer to a stakeholder's name: `le Point-justice` (masculine), `la Maison des Femmes` (feminine), `les femmes-relais` (feminine, plural), `Orléans Métropole` (feminine, `article: false`). Absent fields are `masculine`, `singular` and `true`."
+)]
+pub struct Grammar {
+    /// Masculine or feminine.
+    #[serde(default)]
+    pub gender: Gender,
+    /// Singular or plural.
+    #[serde(default)]
+    pub number: GrammaticalNumber,
+    /// Whether the name takes a definite article.
+    #[serde(default = "yes")]
+    #[schema(default = true)]
+    pub article: bool,
+}
+
+impl Default for Grammar {
+    fn default() -> Self {
+        Self {
+            gender: Gender::Masculine,
+            number: GrammaticalNumber::Singular,
+            article: true,
+        }
+    }
+}
+
 /// A stakeholder's contact details: personal data of the subject
 /// `contact:{programme}/{stakeholder}` (PRODUCT.md §7), each field sealed on
 /// its own in the store.
@@ -381,7 +455,7 @@ pub struct ProgrammeDefined {
 /// A stakeholder joins the programme's directory.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(as = StakeholderRegisteredData, description = "A stakeholder joins the directory. `contact` is personal data.")]
+#[schema(as = StakeholderRegisteredData, description = "A stakeholder joins the directory. `contact` is personal data. `grammar` says how French sentences refer to its name (default: masculine, singular, with an article).")]
 #[allow(missing_docs)]
 pub struct StakeholderRegistered {
     pub stakeholder: Slug,
@@ -394,6 +468,8 @@ pub struct StakeholderRegistered {
     pub territory: Option<Name>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact: Option<Contact>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grammar: Option<Grammar>,
 }
 
 /// Some of a stakeholder's profile changes; absent fields stay as they were.
@@ -414,6 +490,8 @@ pub struct StakeholderProfileChanged {
     pub territory: Option<Name>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact: Option<Contact>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grammar: Option<Grammar>,
 }
 
 /// A stakeholder leaves the directory; it can no longer be referenced.
@@ -446,7 +524,7 @@ pub struct OutreachContactLogged {
 /// Two stakeholders form a partnership.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(as = PartnershipFormedData, description = "Two different stakeholders form a partnership.")]
+#[schema(as = PartnershipFormedData, description = "Two different stakeholders form a partnership. `groups`, when given, are the beneficiary-group stakeholders it is limited to (none: it serves everyone).")]
 #[allow(missing_docs)]
 pub struct PartnershipFormed {
     pub partnership: Slug,
@@ -456,12 +534,15 @@ pub struct PartnershipFormed {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schema(value_type = Themes)]
     pub themes: Vec<Theme>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = IdList)]
+    pub groups: Vec<Slug>,
 }
 
-/// A partnership's kind or themes change.
+/// A partnership's kind, themes or beneficiary groups change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(as = PartnershipRevisedData, description = "A partnership's kind or themes change; at least one of them must be given.")]
+#[schema(as = PartnershipRevisedData, description = "A partnership's kind, themes or beneficiary groups change; at least one of them must be given. `groups` replaces the beneficiary-group stakeholders it is limited to (an empty list: it serves everyone).")]
 #[allow(missing_docs)]
 pub struct PartnershipRevised {
     pub partnership: Slug,
@@ -470,6 +551,9 @@ pub struct PartnershipRevised {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Themes>)]
     pub themes: Option<Vec<Theme>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<IdList>)]
+    pub groups: Option<Vec<Slug>>,
 }
 
 /// A partnership ends.
@@ -513,7 +597,7 @@ pub struct Beneficiaries {
 /// A co-creation session was held.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(as = CoCreationSessionHeldData, description = "A co-creation session was held. `groups` are beneficiary-group stakeholders; beneficiaries are counts, never individuals.")]
+#[schema(as = CoCreationSessionHeldData, description = "A co-creation session was held. `groups` are beneficiary-group stakeholders; beneficiaries are counts, never individuals. `distrusted` are the services the session's beneficiaries said they do not trust or will not use.")]
 #[allow(missing_docs)]
 pub struct CoCreationSessionHeld {
     pub session: Slug,
@@ -535,6 +619,9 @@ pub struct CoCreationSessionHeld {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schema(schema_with = crate::schema::outputs)]
     pub outputs: Vec<Output>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = IdList)]
+    pub distrusted: Vec<Slug>,
 }
 
 /// A pseudonymous participant attended a session. `participant` is personal
@@ -552,7 +639,7 @@ pub struct ParticipantAttended {
 /// The action plan needs something.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(as = NeedDeclaredData, description = "The action plan needs something.")]
+#[schema(as = NeedDeclaredData, description = "The action plan needs something. `groups`, when given, are the beneficiary-group stakeholders the need is for (none: the action's public as a whole).")]
 #[allow(missing_docs)]
 pub struct NeedDeclared {
     pub need: Slug,
@@ -562,6 +649,9 @@ pub struct NeedDeclared {
     pub description: Option<LongText>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<Priority>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = IdList)]
+    pub groups: Vec<Slug>,
 }
 
 /// Stakeholders take a need on.
@@ -589,12 +679,15 @@ pub struct NeedWithdrawn {
 /// A dated marker for before/after comparisons.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(as = MilestoneMarkedData, description = "A dated marker for before/after comparisons.")]
+#[schema(as = MilestoneMarkedData, description = "A dated marker for before/after comparisons. `stakeholders` are those named in it or taking part (e.g. the partners who opened a workshop).")]
 #[allow(missing_docs)]
 pub struct MilestoneMarked {
     pub milestone: Slug,
     pub label: Name,
     pub kind: MilestoneKind,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = IdList)]
+    pub stakeholders: Vec<Slug>,
 }
 
 /// What a review note is about.
@@ -612,12 +705,15 @@ pub enum About {
 /// A mentor's (or coordinator's) review note.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(as = ReviewNoteAddedData, description = "A mentor's or coordinator's review note.")]
+#[schema(as = ReviewNoteAddedData, description = "A mentor's or coordinator's review note. `distrusted_by`, allowed only when `about` is a stakeholder, are the beneficiary groups who said they do not trust or will not use that service.")]
 #[allow(missing_docs)]
 pub struct ReviewNoteAdded {
     pub note: Slug,
     pub about: About,
     pub text: LongText,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = IdList)]
+    pub distrusted_by: Vec<Slug>,
 }
 
 /// A data subject's personal data was erased: its data key was destroyed in
@@ -892,7 +988,8 @@ impl Event {
     }
 
     /// Rules that need only the payload: count sums, list sizes, a partnership
-    /// joining two different stakeholders, a change that changes something.
+    /// joining two different stakeholders, a change that changes something,
+    /// distrust noted only about a stakeholder.
     pub fn check_shape(&self) -> Vec<FieldError> {
         let mut errs = Vec::new();
         match self {
@@ -903,10 +1000,11 @@ impl Event {
                     && e.themes.is_none()
                     && e.territory.is_none()
                     && e.contact.is_none()
+                    && e.grammar.is_none()
                 {
                     errs.push(FieldError::new(
                         "data",
-                        "must change at least one of name, kind, themes, territory, contact",
+                        "must change at least one of name, kind, themes, territory, contact, grammar",
                     ));
                 }
                 if let Some(t) = &e.themes {
@@ -935,16 +1033,20 @@ impl Event {
                     ));
                 }
                 themes_ok(&e.themes, "data.themes", &mut errs);
+                list_ok(&e.groups, "data.groups", &mut errs);
             }
             Event::PartnershipRevised(e) => {
-                if e.kind.is_none() && e.themes.is_none() {
+                if e.kind.is_none() && e.themes.is_none() && e.groups.is_none() {
                     errs.push(FieldError::new(
                         "data",
-                        "must change at least one of kind, themes",
+                        "must change at least one of kind, themes, groups",
                     ));
                 }
                 if let Some(t) = &e.themes {
                     themes_ok(t, "data.themes", &mut errs);
+                }
+                if let Some(g) = &e.groups {
+                    list_ok(g, "data.groups", &mut errs);
                 }
             }
             Event::CoCreationSessionHeld(e) => {
@@ -953,6 +1055,7 @@ impl Event {
                     (&e.stakeholders, "data.stakeholders"),
                     (&e.facilitators, "data.facilitators"),
                     (&e.groups, "data.groups"),
+                    (&e.distrusted, "data.distrusted"),
                 ] {
                     list_ok(list, field, &mut errs);
                 }
@@ -978,6 +1081,17 @@ impl Event {
                         ),
                     ));
                 }
+            }
+            Event::NeedDeclared(e) => list_ok(&e.groups, "data.groups", &mut errs),
+            Event::MilestoneMarked(e) => list_ok(&e.stakeholders, "data.stakeholders", &mut errs),
+            Event::ReviewNoteAdded(e) => {
+                if !e.distrusted_by.is_empty() && !matches!(e.about, About::Stakeholder(_)) {
+                    errs.push(FieldError::new(
+                        "data.distrusted_by",
+                        "is allowed only when `about` is a stakeholder",
+                    ));
+                }
+                list_ok(&e.distrusted_by, "data.distrusted_by", &mut errs);
             }
             Event::NeedAddressed(e) => {
                 if e.by.is_empty() {

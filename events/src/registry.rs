@@ -128,30 +128,23 @@ impl Registry {
                 for (i, s) in d.between.iter().enumerate() {
                     c.active(&format!("data.between[{i}]"), s);
                 }
+                c.beneficiary_groups("data.groups", &d.groups);
             }
-            Event::PartnershipRevised(d) => c.open_partnership(&d.partnership),
+            Event::PartnershipRevised(d) => {
+                c.open_partnership(&d.partnership);
+                if let Some(groups) = &d.groups {
+                    c.beneficiary_groups("data.groups", groups);
+                }
+            }
             Event::PartnershipEnded(d) => c.open_partnership(&d.partnership),
             Event::CoCreationSessionHeld(d) => {
                 if c.ps.sessions.contains(&d.session) {
                     c.duplicate("data.session", "session", &d.session);
                 }
-                for (i, s) in d.stakeholders.iter().enumerate() {
-                    c.active(&format!("data.stakeholders[{i}]"), s);
-                }
-                for (i, s) in d.facilitators.iter().enumerate() {
-                    c.active(&format!("data.facilitators[{i}]"), s);
-                }
-                for (i, s) in d.groups.iter().enumerate() {
-                    let field = format!("data.groups[{i}]");
-                    if let Some(kind) = c.active(&field, s) {
-                        if kind != StakeholderKind::BeneficiaryGroup {
-                            c.errs.push(FieldError::new(
-                                field,
-                                format!("stakeholder {:?} is not a beneficiary_group", s.as_str()),
-                            ));
-                        }
-                    }
-                }
+                c.all_active("data.stakeholders", &d.stakeholders);
+                c.all_active("data.facilitators", &d.facilitators);
+                c.beneficiary_groups("data.groups", &d.groups);
+                c.all_active("data.distrusted", &d.distrusted);
             }
             Event::ParticipantAttended(d) => {
                 if !c.ps.sessions.contains(&d.session) {
@@ -162,18 +155,18 @@ impl Registry {
                 if c.ps.needs.contains_key(&d.need) {
                     c.duplicate("data.need", "need", &d.need);
                 }
+                c.beneficiary_groups("data.groups", &d.groups);
             }
             Event::NeedAddressed(d) => {
                 c.live_need(&d.need);
-                for (i, s) in d.by.iter().enumerate() {
-                    c.active(&format!("data.by[{i}]"), s);
-                }
+                c.all_active("data.by", &d.by);
             }
             Event::NeedWithdrawn(d) => c.live_need(&d.need),
             Event::MilestoneMarked(d) => {
                 if c.ps.milestones.contains(&d.milestone) {
                     c.duplicate("data.milestone", "milestone", &d.milestone);
                 }
+                c.all_active("data.stakeholders", &d.stakeholders);
             }
             Event::ReviewNoteAdded(d) => {
                 if c.ps.notes.contains(&d.note) {
@@ -195,6 +188,9 @@ impl Registry {
                     }
                     About::Gap(_) => {}
                 }
+                // Distrust about anything but a stakeholder is a shape error
+                // (`Event::check_shape`); the groups are checked either way.
+                c.beneficiary_groups("data.distrusted_by", &d.distrusted_by);
             }
             Event::PersonalDataErased(d) => {
                 if d.subject.programme() != p.as_str() {
@@ -346,6 +342,29 @@ impl Checker<'_> {
                 None
             }
             Some(s) => Some(s.kind),
+        }
+    }
+
+    /// Each of `ids` (the list at `field`) is an active stakeholder.
+    fn all_active(&mut self, field: &str, ids: &[Slug]) {
+        for (i, s) in ids.iter().enumerate() {
+            self.active(&format!("{field}[{i}]"), s);
+        }
+    }
+
+    /// Each of `ids` (the list at `field`) is an active stakeholder of kind
+    /// `beneficiary_group`.
+    fn beneficiary_groups(&mut self, field: &str, ids: &[Slug]) {
+        for (i, s) in ids.iter().enumerate() {
+            let field = format!("{field}[{i}]");
+            if let Some(kind) = self.active(&field, s) {
+                if kind != StakeholderKind::BeneficiaryGroup {
+                    self.errs.push(FieldError::new(
+                        field,
+                        format!("stakeholder {:?} is not a beneficiary_group", s.as_str()),
+                    ));
+                }
+            }
         }
     }
 

@@ -22,8 +22,9 @@ use utoipa::{PartialSchema, ToSchema};
 
 use crate::envelope::{STORED_KEYS, WIRE_KEYS};
 use crate::event::{
-    About, Beneficiaries, Channel, Contact, Country, Event, Level, MilestoneKind, Outcome,
-    PartnershipKind, Priority, Role, StakeholderKind, COUNTRY_PATTERN, SCHEMA_VERSION,
+    About, Beneficiaries, Channel, Contact, Country, Event, Gender, Grammar, GrammaticalNumber,
+    Level, MilestoneKind, Outcome, PartnershipKind, Priority, Role, StakeholderKind,
+    COUNTRY_PATTERN, SCHEMA_VERSION,
 };
 use crate::personal::{
     erased_subject_pattern, key_id_regex, subject_pattern, ErasedSubject, KeyId,
@@ -294,7 +295,9 @@ component!(
         .into()
 );
 
-/// A list of ids (a session's stakeholders, facilitators and groups).
+/// A list of ids (a session's stakeholders, facilitators, groups and
+/// distrusted services; a partnership's or need's groups; a milestone's
+/// stakeholders; a note's `distrusted_by`).
 pub struct IdList;
 component!(
     IdList,
@@ -559,6 +562,9 @@ pub fn schemas() -> Vec<Component> {
         enum_schema::<MilestoneKind>(),
         enum_schema::<Priority>(),
         enum_schema::<Role>(),
+        enum_schema::<Gender>(),
+        enum_schema::<GrammaticalNumber>(),
+        enum_schema::<Grammar>(),
         enum_schema::<Contact>(),
         ("StakeholderContact".to_owned(), stakeholder_contact()),
         (

@@ -18,8 +18,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use passerelle_events::event::{
-    About, Beneficiaries, Channel, Event, Level, MilestoneKind, Outcome, PartnershipKind, Priority,
-    Role, StakeholderKind,
+    About, Beneficiaries, Channel, Event, Grammar, Level, MilestoneKind, Outcome, PartnershipKind,
+    Priority, Role, StakeholderKind,
 };
 use passerelle_events::values::{Slug, Theme};
 use passerelle_events::StoredEvent;
@@ -41,6 +41,8 @@ pub struct Stakeholder {
     /// Contact person, e-mail, phone (personal data, sealed as stored), with
     /// the id of the event that set them: the associated data that opens them.
     pub contact: Option<(Uuid, passerelle_events::event::Contact)>,
+    /// How French sentences refer to its name (the default until given).
+    pub grammar: Grammar,
     /// Whether archived.
     pub archived: bool,
     /// When registered.
@@ -60,6 +62,8 @@ pub struct Partnership {
     pub kind: PartnershipKind,
     /// Current themes.
     pub themes: Vec<String>,
+    /// The beneficiary groups it is limited to (empty: it serves everyone).
+    pub groups: Vec<String>,
     /// When formed.
     pub formed_at: DateTime<Utc>,
     /// Latest formation or revision.
@@ -317,6 +321,9 @@ pub struct Need {
     pub description: Option<String>,
     /// Priority.
     pub priority: Option<Priority>,
+    /// The beneficiary groups it is for (empty: the action's public as a
+    /// whole).
+    pub groups: Vec<String>,
     /// Status.
     pub status: NeedStatus,
     /// Stakeholders who took it on.
@@ -351,6 +358,8 @@ pub struct Milestone {
     pub label: String,
     /// Kind.
     pub kind: MilestoneKind,
+    /// The stakeholders named in it or taking part.
+    pub stakeholders: Vec<String>,
     /// When.
     pub occurred_at: DateTime<Utc>,
     /// Its event.
@@ -372,6 +381,31 @@ pub struct Note {
     pub occurred_at: DateTime<Utc>,
     /// Its event.
     pub event: Uuid,
+}
+
+/// Where a distrust was said ([`Distrust::source`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DistrustSource {
+    /// A review note, by its id.
+    Note(String),
+    /// A co-creation session, by its id.
+    Session(String),
+}
+
+/// Beneficiary groups said they do not trust or will not use a service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Distrust {
+    /// The stakeholder not trusted.
+    pub service: String,
+    /// The beneficiary groups who said so: a note's `distrusted_by`, or the
+    /// session's groups (possibly none).
+    pub groups: Vec<String>,
+    /// When it was said.
+    pub occurred_at: DateTime<Utc>,
+    /// The note or session event that says it.
+    pub event: Uuid,
+    /// The note or session it was said in.
+    pub source: DistrustSource,
 }
 
 /// One programme's model.
@@ -399,6 +433,9 @@ pub struct Programme {
     pub milestones: BTreeMap<String, Milestone>,
     /// Review notes, in log order.
     pub notes: Vec<Note>,
+    /// Distrust said in review notes and sessions, in log order (one entry
+    /// per service).
+    pub distrust: Vec<Distrust>,
     /// The greatest occurred time of the programme's events, hidden ones
     /// ([`is_hidden`]) left out: the date its network is measured at.
     pub latest: Option<DateTime<Utc>>,
@@ -489,6 +526,7 @@ impl Model {
                         themes: themes(&d.themes),
                         territory: d.territory.as_ref().map(|t| t.as_str().to_owned()),
                         contact: d.contact.clone().map(|c| (id, c)),
+                        grammar: d.grammar.unwrap_or_default(),
                         archived: false,
                         registered_at: at,
                         events: vec![id],
@@ -511,6 +549,9 @@ impl Model {
                     }
                     if let Some(c) = &d.contact {
                         s.contact = Some((id, c.clone()));
+                    }
+                    if let Some(g) = d.grammar {
+                        s.grammar = g;
                     }
                     s.events.push(id);
                 }
@@ -541,6 +582,7 @@ impl Model {
                         between,
                         kind: d.kind,
                         themes: themes(&d.themes),
+                        groups: slugs(&d.groups),
                         formed_at: at,
                         revised_at: at,
                         ended_at: None,
@@ -555,6 +597,9 @@ impl Model {
                     }
                     if let Some(t) = &d.themes {
                         x.themes = themes(t);
+                    }
+                    if let Some(g) = &d.groups {
+                        x.groups = slugs(g);
                     }
                     x.revised_at = x.revised_at.max(at);
                     x.events.push(id);
@@ -589,6 +634,13 @@ impl Model {
                         events: vec![id],
                     },
                 );
+                p.distrust.extend(d.distrusted.iter().map(|s| Distrust {
+                    service: s.to_string(),
+                    groups: slugs(&d.groups),
+                    occurred_at: at,
+                    event: id,
+                    source: DistrustSource::Session(d.session.to_string()),
+                }));
             }
             Event::ParticipantAttended(d) => {
                 if let Some(s) = p.sessions.get_mut(d.session.as_str()) {
@@ -605,6 +657,7 @@ impl Model {
                         theme: d.theme.as_str().to_owned(),
                         description: d.description.as_ref().map(|x| x.as_str().to_owned()),
                         priority: d.priority,
+                        groups: slugs(&d.groups),
                         status: NeedStatus::Open,
                         addressed_by: Vec::new(),
                         addressed: Vec::new(),
@@ -642,19 +695,31 @@ impl Model {
                         id: d.milestone.to_string(),
                         label: d.label.as_str().to_owned(),
                         kind: d.kind,
+                        stakeholders: slugs(&d.stakeholders),
                         occurred_at: at,
                         event: id,
                     },
                 );
             }
-            Event::ReviewNoteAdded(d) => p.notes.push(Note {
-                id: d.note.to_string(),
-                about: d.about.clone(),
-                text: d.text.as_str().to_owned(),
-                recorded_by: e.recorded_by.clone(),
-                occurred_at: at,
-                event: id,
-            }),
+            Event::ReviewNoteAdded(d) => {
+                if let (About::Stakeholder(s), false) = (&d.about, d.distrusted_by.is_empty()) {
+                    p.distrust.push(Distrust {
+                        service: s.to_string(),
+                        groups: slugs(&d.distrusted_by),
+                        occurred_at: at,
+                        event: id,
+                        source: DistrustSource::Note(d.note.to_string()),
+                    });
+                }
+                p.notes.push(Note {
+                    id: d.note.to_string(),
+                    about: d.about.clone(),
+                    text: d.text.as_str().to_owned(),
+                    recorded_by: e.recorded_by.clone(),
+                    occurred_at: at,
+                    event: id,
+                });
+            }
             Event::PersonalDataErased(_) => {}
         }
     }

@@ -77,6 +77,7 @@ pub fn formality(kind: PartnershipKind) -> f64 {
         PartnershipKind::CoDelivery => 0.8,
         PartnershipKind::Funding => 0.8,
         PartnershipKind::FormalAgreement => 1.0,
+        PartnershipKind::Institutional => 0.5,
     }
 }
 

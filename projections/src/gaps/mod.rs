@@ -1,0 +1,705 @@
+//! The gap report: what the network lacks, as findings a coordinator can act
+//! on. The ten finding kinds of PRODUCT.md §4 are computed from a programme's
+//! model, its network at the as-of time and the network's metrics.
+//!
+//! Every finding has a stable id built from its kind and subjects only (the
+//! same finding keeps its id across runs and as-of times, so review notes can
+//! point at it), a severity, an explanation and a suggestion in English and
+//! French, and the ids of the events that are its evidence. Thresholds are in
+//! [`GapConfig`], with defaults documented there.
+//!
+//! Two findings measure shares of beneficiaries over a window (women's
+//! share, returning share). Mentors and viewers get them computed over
+//! public sessions only ([`GapReport::for_audience`]): otherwise the change
+//! of a share when a session with small counts enters or leaves the window
+//! would give those counts away. Evidence never lists attendance events
+//! (their number would be the attendance): a session is shown by its own
+//! event.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use passerelle_events::event::{Level, Outcome, Priority, StakeholderKind};
+use uuid::Uuid;
+
+pub use crate::messages::Bilingual;
+use crate::messages::{self, bilingual, label, Arg};
+use crate::model::{Audience, Contact, NeedStatus, Programme, Session, Stakeholder};
+use crate::network::{Analysis, Network, Tie};
+
+mod introductions;
+mod needs;
+mod participation;
+mod sectors;
+mod structure;
+mod ties;
+
+use introductions::*;
+use needs::*;
+use participation::*;
+use sectors::*;
+use structure::*;
+use ties::*;
+
+/// Thresholds of the gap report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GapConfig {
+    /// A partnership whose tie strength is below this is dormant (0.25: a
+    /// referral partnership untouched for about 7 months).
+    pub dormant_strength: f64,
+    /// A stakeholder whose only tie is weaker than this hangs on a weak tie (0.2).
+    pub weak_strength: f64,
+    /// This many contacts without a positive outcome is stalled outreach (3).
+    pub stalled_contacts: usize,
+    /// Betweenness at or above this marks a broker (0.25).
+    pub broker_betweenness: f64,
+    /// …when its Burt constraint is at most this (0.4: few redundant ties).
+    pub broker_constraint: f64,
+    /// A kind whose ties have an E-I index at or below this is siloed (−0.5).
+    pub silo_ei: f64,
+    /// Target share of women among beneficiaries (0.5).
+    pub target_women_share: f64,
+    /// Minimum share of returning participants (0.25).
+    pub min_returning_share: f64,
+    /// Participation stuck at inform/consult over this many latest sessions (3).
+    pub stuck_sessions: usize,
+    /// Participation shares are measured over this many days before the as-of time (365).
+    pub participation_window_days: i64,
+    /// Both ties to a common partner must be at least this strong for an
+    /// introduction (0.3).
+    pub introduction_strength: f64,
+    /// At most this many suggested introductions (10).
+    pub max_introductions: usize,
+}
+
+impl Default for GapConfig {
+    fn default() -> Self {
+        Self {
+            dormant_strength: 0.25,
+            weak_strength: 0.2,
+            stalled_contacts: 3,
+            broker_betweenness: 0.25,
+            broker_constraint: 0.4,
+            silo_ei: -0.5,
+            target_women_share: 0.5,
+            min_returning_share: 0.25,
+            stuck_sessions: 3,
+            participation_window_days: 365,
+            introduction_strength: 0.3,
+            max_introductions: 10,
+        }
+    }
+}
+
+/// How urgent a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// Act now.
+    High,
+    /// Plan for it.
+    Medium,
+    /// Worth knowing.
+    Low,
+}
+
+impl Severity {
+    /// Every severity, the most urgent first.
+    pub const ALL: [Severity; 3] = [Severity::High, Severity::Medium, Severity::Low];
+
+    /// `high`, `medium` or `low`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Low => "low",
+        }
+    }
+}
+
+/// The ten kinds of finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[allow(missing_docs)]
+pub enum FindingKind {
+    UncoveredNeed,
+    MissingSector,
+    SinglePointOfFailure,
+    IsolatedStakeholder,
+    StalledOutreach,
+    DormantTie,
+    BrokerDependency,
+    SiloedSector,
+    SuggestedIntroduction,
+    Participation,
+}
+
+impl FindingKind {
+    /// Every kind.
+    pub const ALL: [FindingKind; 10] = [
+        FindingKind::UncoveredNeed,
+        FindingKind::MissingSector,
+        FindingKind::SinglePointOfFailure,
+        FindingKind::IsolatedStakeholder,
+        FindingKind::StalledOutreach,
+        FindingKind::DormantTie,
+        FindingKind::BrokerDependency,
+        FindingKind::SiloedSector,
+        FindingKind::SuggestedIntroduction,
+        FindingKind::Participation,
+    ];
+
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingKind::UncoveredNeed => "uncovered_need",
+            FindingKind::MissingSector => "missing_sector",
+            FindingKind::SinglePointOfFailure => "single_point_of_failure",
+            FindingKind::IsolatedStakeholder => "isolated_stakeholder",
+            FindingKind::StalledOutreach => "stalled_outreach",
+            FindingKind::DormantTie => "dormant_tie",
+            FindingKind::BrokerDependency => "broker_dependency",
+            FindingKind::SiloedSector => "siloed_sector",
+            FindingKind::SuggestedIntroduction => "suggested_introduction",
+            FindingKind::Participation => "participation",
+        }
+    }
+}
+
+impl fmt::Display for FindingKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One finding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    /// Stable id: `{kind}/{subjects}`.
+    pub id: String,
+    /// Kind.
+    pub kind: FindingKind,
+    /// Severity.
+    pub severity: Severity,
+    /// Stakeholder, need, partnership, session ids, kinds or themes concerned.
+    pub subjects: Vec<String>,
+    /// What is wrong, in plain language.
+    pub explanation: Bilingual,
+    /// The events that show it.
+    pub evidence: Vec<Uuid>,
+    /// A next step.
+    pub suggestion: Bilingual,
+}
+
+/// The findings of one programme at one time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GapReport {
+    /// Programme id.
+    pub programme: String,
+    /// The time the network was measured at.
+    pub as_of: DateTime<Utc>,
+    /// The log position the report reflects.
+    pub position: u64,
+    /// Findings by severity, then kind, then id.
+    pub findings: Vec<Finding>,
+    /// The share findings ([`is_share`]) computed over public sessions
+    /// only: what mentors and viewers get instead of those in `findings`.
+    pub public_shares: Vec<Finding>,
+}
+
+/// Subjects of the findings that measure a share of beneficiaries.
+const SHARES: [&str; 2] = ["women_share", "returning"];
+
+/// Whether a finding measures a share of beneficiaries (women's share,
+/// returning share), which depends on which sessions are summed.
+pub fn is_share(f: &Finding) -> bool {
+    f.kind == FindingKind::Participation
+        && matches!(f.subjects.as_slice(), [s] if SHARES.contains(&s.as_str()))
+}
+
+const SERVICE_KINDS: [StakeholderKind; 9] = [
+    StakeholderKind::CityService,
+    StakeholderKind::IntegrationAgency,
+    StakeholderKind::Association,
+    StakeholderKind::Education,
+    StakeholderKind::Health,
+    StakeholderKind::LegalAid,
+    StakeholderKind::Childcare,
+    StakeholderKind::Interpreting,
+    StakeholderKind::Employer,
+];
+
+const REFERENCE_SECTORS: [StakeholderKind; 12] = [
+    StakeholderKind::CityService,
+    StakeholderKind::IntegrationAgency,
+    StakeholderKind::Association,
+    StakeholderKind::CommunityChampion,
+    StakeholderKind::BeneficiaryGroup,
+    StakeholderKind::Education,
+    StakeholderKind::Health,
+    StakeholderKind::LegalAid,
+    StakeholderKind::Childcare,
+    StakeholderKind::Interpreting,
+    StakeholderKind::Funder,
+    StakeholderKind::Employer,
+];
+
+fn is_group(k: StakeholderKind) -> bool {
+    matches!(
+        k,
+        StakeholderKind::BeneficiaryGroup | StakeholderKind::CommunityChampion
+    )
+}
+
+fn is_service(k: StakeholderKind) -> bool {
+    SERVICE_KINDS.contains(&k)
+}
+
+/// The snake_case name of a kind.
+pub fn kind_name(k: StakeholderKind) -> String {
+    serde_json::to_value(k)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// The label of a kind, in both languages.
+fn kind_label(k: StakeholderKind) -> Bilingual {
+    label("kind", k)
+}
+
+/// A theme id as words in a sentence: `social_support` → `social support`.
+fn theme_words(theme: &str) -> String {
+    theme.replace('_', " ")
+}
+
+/// The day of `t` as `YYYY-MM-DD`.
+fn day(t: DateTime<Utc>) -> String {
+    t.date_naive().to_string()
+}
+
+/// `a, b and c`, in both languages.
+fn and(names: &[String]) -> Arg {
+    messages::list(names, "list.and").into()
+}
+
+/// `a, b or c`, in both languages.
+fn or(names: &[String]) -> Arg {
+    messages::list(names, "list.or").into()
+}
+
+struct Ctx<'a> {
+    p: &'a Programme,
+    net: &'a Network,
+    /// The metrics; `None` while computing [`NetworkFindings`].
+    an: Option<&'a Analysis>,
+    cfg: &'a GapConfig,
+    out: Vec<Finding>,
+    /// The name of each node.
+    node_names: Vec<&'a str>,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(
+        p: &'a Programme,
+        net: &'a Network,
+        an: Option<&'a Analysis>,
+        cfg: &'a GapConfig,
+        out: Vec<Finding>,
+    ) -> Self {
+        let node_names = net
+            .nodes
+            .iter()
+            .map(|id| {
+                p.stakeholders
+                    .get(id)
+                    .map_or(id.as_str(), |s| s.name.as_str())
+            })
+            .collect();
+        Self {
+            p,
+            net,
+            an,
+            cfg,
+            out,
+            node_names,
+        }
+    }
+
+    /// The name of one end of tie `t`, given the end's id.
+    fn end_name(&self, t: &Tie, id: &str) -> &'a str {
+        if self.net.nodes[t.a] == id {
+            self.node_names[t.a]
+        } else {
+            self.node_names[t.b]
+        }
+    }
+
+    fn an(&self) -> &'a Analysis {
+        self.an
+            .expect("only the kinds of `complete` read the metrics")
+    }
+
+    fn name(&self, id: &str) -> String {
+        self.p
+            .stakeholders
+            .get(id)
+            .map_or_else(|| id.to_owned(), |s| s.name.clone())
+    }
+
+    fn names(&self, ids: &[String]) -> Vec<String> {
+        ids.iter().map(|i| self.name(i)).collect()
+    }
+
+    fn kind(&self, i: usize) -> StakeholderKind {
+        self.net.kinds[i]
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        kind: FindingKind,
+        severity: Severity,
+        subjects: Vec<String>,
+        explanation: Bilingual,
+        evidence: impl IntoIterator<Item = Uuid>,
+        suggestion: Bilingual,
+    ) {
+        let mut evidence: Vec<Uuid> = evidence.into_iter().collect();
+        evidence.sort();
+        evidence.dedup();
+        self.out.push(Finding {
+            id: format!("{}/{}", kind.as_str(), subjects.join("+")),
+            kind,
+            severity,
+            subjects,
+            explanation,
+            evidence,
+            suggestion,
+        });
+    }
+}
+
+/// The findings that need only the network, not its metrics (uncovered
+/// needs, missing sectors, isolated stakeholders, stalled outreach, dormant
+/// ties, participation): [`views::view`](crate::views::view) computes them
+/// while the metrics are computed, then [`complete`] adds the rest.
+#[derive(Debug, Clone)]
+pub struct NetworkFindings {
+    findings: Vec<Finding>,
+    public_shares: Vec<Finding>,
+    introductions: Vec<Candidate>,
+}
+
+/// The first part of the gap report: every kind that needs only `net`.
+pub fn network_findings(p: &Programme, net: &Network, cfg: &GapConfig) -> NetworkFindings {
+    let mut cx = Ctx::new(p, net, None, cfg, Vec::new());
+    uncovered_needs(&mut cx);
+    missing_sectors(&mut cx);
+    isolated(&mut cx);
+    stalled_outreach(&mut cx);
+    dormant_ties(&mut cx);
+    participation(&mut cx);
+    shares(&mut cx, Audience::Full);
+    let introductions = introduction_candidates(&cx);
+    let findings = std::mem::take(&mut cx.out);
+    shares(&mut cx, Audience::Restricted);
+    NetworkFindings {
+        findings,
+        public_shares: cx.out,
+        introductions,
+    }
+}
+
+/// The gap report: `first` (from [`network_findings`] on the same network)
+/// and the kinds that need the metrics, sorted by severity, kind and id.
+pub fn complete(
+    p: &Programme,
+    net: &Network,
+    an: &Analysis,
+    cfg: &GapConfig,
+    first: NetworkFindings,
+) -> GapReport {
+    let mut cx = Ctx::new(p, net, Some(an), cfg, first.findings);
+    single_points_of_failure(&mut cx);
+    brokers(&mut cx);
+    silos(&mut cx);
+    introductions(&mut cx, first.introductions);
+    let findings = sorted(cx.out);
+    GapReport {
+        programme: p.id.clone(),
+        as_of: net.as_of,
+        position: net.position,
+        findings,
+        public_shares: first.public_shares,
+    }
+}
+
+/// Findings by severity, kind and id, the first of each id only. The keys
+/// are sorted (stably) rather than the findings, which then move once.
+fn sorted(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut keys: Vec<(Severity, FindingKind, &str, usize)> = findings
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.severity, f.kind, f.id.as_str(), i))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup_by(|a, b| a.2 == b.2);
+    let order: Vec<usize> = keys.into_iter().map(|k| k.3).collect();
+    let mut slots: Vec<Option<Finding>> = findings.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .map(|i| slots[i].take().expect("each finding is taken once"))
+        .collect()
+}
+
+/// Computes the gap report of programme `p` from its network and metrics.
+pub fn report(p: &Programme, net: &Network, an: &Analysis, cfg: &GapConfig) -> GapReport {
+    complete(p, net, an, cfg, network_findings(p, net, cfg))
+}
+
+/// Two sentences, one after the other.
+fn then(a: Bilingual, b: Bilingual) -> Bilingual {
+    Bilingual {
+        en: format!("{} {}", a.en, b.en),
+        fr: format!("{} {}", a.fr, b.fr),
+    }
+}
+
+impl GapReport {
+    /// The report as `audience` may see it: for mentors and viewers, the
+    /// share findings computed over public sessions only.
+    pub fn for_audience(&self, audience: Audience) -> std::borrow::Cow<'_, GapReport> {
+        match audience {
+            Audience::Full => std::borrow::Cow::Borrowed(self),
+            Audience::Restricted => {
+                let findings = self
+                    .findings
+                    .iter()
+                    .filter(|f| !is_share(f))
+                    .chain(&self.public_shares)
+                    .cloned()
+                    .collect();
+                std::borrow::Cow::Owned(GapReport {
+                    programme: self.programme.clone(),
+                    as_of: self.as_of,
+                    position: self.position,
+                    findings: sorted(findings),
+                    public_shares: self.public_shares.clone(),
+                })
+            }
+        }
+    }
+
+    /// Findings of one kind.
+    pub fn of_kind(&self, kind: FindingKind) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(move |f| f.kind == kind)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_intersection_strategies_agree() {
+        let weight: Vec<f64> = (0..200).map(|w| 1.0 / (w + 1) as f64).collect();
+        let long: Vec<usize> = (0..200).step_by(3).collect();
+        for short in [
+            vec![3usize, 4, 9, 150],
+            vec![0, 1, 2, 3, 6, 7, 99, 198],
+            (0..200).step_by(2).collect(),
+        ] {
+            let merged = {
+                let (mut c, mut s) = (0, 0.0);
+                for &w in &short {
+                    if long.contains(&w) {
+                        c += 1;
+                        s += weight[w];
+                    }
+                }
+                (c, s)
+            };
+            for (x, y) in [(&short, &long), (&long, &short)] {
+                let (mut c, mut s) = (0, 0.0);
+                sorted_intersection(x, y, |w| {
+                    c += 1;
+                    s += weight[w];
+                });
+                assert_eq!(c, merged.0);
+                assert!((s - merged.1).abs() < 1e-15);
+            }
+        }
+    }
+    use crate::engine::replay;
+    use crate::metrics::MetricsConfig;
+    use crate::network::NetworkConfig;
+    use crate::testkit::{ev, stored};
+    use serde_json::{json, Value};
+
+    fn gaps(wire: &[Value], as_of: &str) -> GapReport {
+        let model = replay(stored(wire).iter());
+        let p = &model.programmes["p"];
+        let t = passerelle_events::values::OccurredAt::parse(as_of)
+            .unwrap()
+            .datetime();
+        let net = Network::build(p, t, 0, &NetworkConfig::default());
+        let an = net.analyse(&MetricsConfig::default());
+        report(p, &net, &an, &GapConfig::default())
+    }
+
+    fn programme(stakeholders: &[(&str, &str)]) -> Vec<Value> {
+        let mut v = vec![ev(
+            "ProgrammeDefined",
+            "2021-01-01",
+            json!({"programme": "p", "name": "P"}),
+        )];
+        for (id, kind) in stakeholders {
+            v.push(ev(
+                "StakeholderRegistered",
+                "2021-01-01",
+                json!({"stakeholder": id, "name": id, "kind": kind, "themes": ["language"]}),
+            ));
+        }
+        v
+    }
+
+    fn partnership(id: &str, a: &str, b: &str) -> Value {
+        ev(
+            "PartnershipFormed",
+            "2021-01-02",
+            json!({"partnership": id, "between": [a, b], "kind": "referral"}),
+        )
+    }
+
+    #[test]
+    fn a_separate_component_is_a_silo() {
+        let mut w = programme(&[
+            ("a", "association"),
+            ("b", "association"),
+            ("c", "city_service"),
+            ("x", "health"),
+            ("y", "health"),
+        ]);
+        w.push(partnership("p1", "a", "b"));
+        w.push(partnership("p2", "b", "c"));
+        w.push(partnership("p3", "x", "y"));
+        let r = gaps(&w, "2021-01-02");
+        let silo = r
+            .of_kind(FindingKind::SiloedSector)
+            .find(|f| f.subjects == ["x", "y"]);
+        assert!(silo.is_some(), "{:#?}", r.findings);
+        // The health sector is tied only within itself: E-I −1.
+        assert!(r
+            .of_kind(FindingKind::SiloedSector)
+            .any(|f| f.id == "siloed_sector/health"));
+    }
+
+    #[test]
+    fn stuck_levels_and_a_low_women_share_are_participation_findings() {
+        let mut w = programme(&[("a", "association"), ("g", "beneficiary_group")]);
+        for (i, level) in ["inform", "consult", "consult"].iter().enumerate() {
+            w.push(ev(
+                "CoCreationSessionHeld",
+                &format!("2021-0{}-01", i + 2),
+                json!({
+                "session": format!("s{i}"), "title": "T", "level": level, "groups": ["g"],
+                "beneficiaries": {"total": 10, "women": 3, "men": 7, "first_time": 10}}),
+            ));
+        }
+        let r = gaps(&w, "2021-05-01");
+        let ids: Vec<&str> = r
+            .of_kind(FindingKind::Participation)
+            .map(|f| f.id.as_str())
+            .collect();
+        assert!(ids.contains(&"participation/levels"), "{ids:?}");
+        assert!(ids.contains(&"participation/women_share"), "{ids:?}");
+        assert!(ids.contains(&"participation/returning"), "{ids:?}");
+        // The texts come from the catalogue, names and numbers filled in,
+        // the levels with their labels in each language.
+        let levels = r
+            .of_kind(FindingKind::Participation)
+            .find(|f| f.id == "participation/levels")
+            .expect("found above");
+        assert_eq!(
+            levels.explanation.en,
+            "The last 3 sessions with beneficiaries stayed at inform or consult: beneficiaries are heard but do not shape decisions."
+        );
+        assert_eq!(
+            levels.explanation.fr,
+            "Les 3 dernières séances avec des bénéficiaires sont restées au niveau informer ou consulter : les bénéficiaires sont entendus mais ne pèsent pas sur les décisions."
+        );
+        assert!(levels.suggestion.fr.contains("(impliquer ou collaborer)"));
+        let women = r
+            .of_kind(FindingKind::Participation)
+            .find(|f| f.id == "participation/women_share")
+            .expect("found above");
+        assert!(
+            women
+                .explanation
+                .fr
+                .starts_with("Les femmes représentaient 30 % des bénéficiaires"),
+            "{}",
+            women.explanation.fr
+        );
+        assert!(
+            women
+                .explanation
+                .en
+                .starts_with("Women were 30% of beneficiaries"),
+            "{}",
+            women.explanation.en
+        );
+        // One session at "involve" unsticks the levels.
+        w.push(ev(
+            "CoCreationSessionHeld",
+            "2021-04-15",
+            json!({
+            "session": "s9", "title": "T", "level": "involve", "groups": ["g"],
+            "beneficiaries": {"total": 10, "women": 8, "men": 2, "first_time": 2, "returning": 8}}),
+        ));
+        let r = gaps(&w, "2021-05-01");
+        assert!(!r
+            .of_kind(FindingKind::Participation)
+            .any(|f| f.id == "participation/levels"));
+    }
+
+    #[test]
+    fn an_isolated_beneficiary_group_is_high_and_a_missing_sector_is_reported() {
+        let w = programme(&[("a", "association"), ("g", "beneficiary_group")]);
+        let r = gaps(&w, "2021-01-02");
+        let iso = r
+            .findings
+            .iter()
+            .find(|f| f.id == "isolated_stakeholder/g")
+            .expect("isolated");
+        assert_eq!(iso.severity, Severity::High);
+        assert!(r
+            .findings
+            .iter()
+            .any(|f| f.id == "missing_sector/city_service"));
+        assert!(!r
+            .findings
+            .iter()
+            .any(|f| f.id == "missing_sector/association"));
+    }
+
+    #[test]
+    fn findings_are_ordered_by_severity_and_have_unique_ids() {
+        let mut w = programme(&[
+            ("a", "association"),
+            ("b", "city_service"),
+            ("g", "beneficiary_group"),
+        ]);
+        w.push(partnership("p1", "a", "b"));
+        let r = gaps(&w, "2022-06-01");
+        let sev: Vec<Severity> = r.findings.iter().map(|f| f.severity).collect();
+        let mut sorted = sev.clone();
+        sorted.sort();
+        assert_eq!(sev, sorted);
+        let ids: BTreeSet<&str> = r.findings.iter().map(|f| f.id.as_str()).collect();
+        assert_eq!(ids.len(), r.findings.len());
+        assert!(r.findings.iter().any(|f| f.id == "dormant_tie/p1"));
+    }
+}

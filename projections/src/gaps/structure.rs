@@ -1,0 +1,387 @@
+//! The network's structure: single points of failure, brokers the
+//! network leans on, siloed sectors and components.
+
+use super::*;
+
+/// Per node of a DFS forest: discovery order, low-link, subtree counts.
+pub(super) struct Separations {
+    /// Articulation points with the node sets (as DFS subtrees) they cut off.
+    cuts: Vec<(usize, Vec<usize>)>,
+    /// Bridges as (parent, child): removing it cuts off the child's subtree.
+    bridges: Vec<(usize, usize)>,
+    /// Nodes of each DFS subtree root's subtree, by discovery order range.
+    order: Vec<usize>,
+    tin: Vec<usize>,
+    size: Vec<usize>,
+    comp: Vec<usize>,
+}
+
+impl Separations {
+    fn subtree(&self, v: usize) -> &[usize] {
+        &self.order[self.tin[v]..self.tin[v] + self.size[v]]
+    }
+}
+
+/// Tarjan's articulation points and bridges, iteratively, keeping for each
+/// cut the child subtrees it separates (so "what does it cut off" is known
+/// in linear time).
+pub(super) fn separations(net: &Network) -> Separations {
+    let t = &net.topology;
+    let n = t.node_count();
+    let unseen = usize::MAX;
+    let mut tin = vec![unseen; n];
+    let mut low = vec![0; n];
+    let mut size = vec![1; n];
+    let mut comp = vec![0; n];
+    let mut order = Vec::with_capacity(n);
+    let mut cut_children: HashMap<usize, Vec<usize>> = HashMap::new();
+    let mut bridges = Vec::new();
+    let mut root_children = vec![0usize; n];
+    for root in 0..n {
+        if tin[root] != unseen {
+            continue;
+        }
+        let c = root;
+        let mut stack: Vec<(usize, usize, usize)> = vec![(root, usize::MAX, 0)];
+        tin[root] = order.len();
+        low[root] = tin[root];
+        comp[root] = c;
+        order.push(root);
+        while let Some(&mut (v, parent, ref mut next)) = stack.last_mut() {
+            let nb = t.neighbours(v);
+            if *next < nb.len() {
+                let w = nb[*next];
+                *next += 1;
+                if w == parent {
+                    continue;
+                }
+                if tin[w] == unseen {
+                    tin[w] = order.len();
+                    low[w] = tin[w];
+                    comp[w] = c;
+                    order.push(w);
+                    stack.push((w, v, 0));
+                } else {
+                    low[v] = low[v].min(tin[w]);
+                }
+            } else {
+                stack.pop();
+                if let Some(&(u, _, _)) = stack.last() {
+                    low[u] = low[u].min(low[v]);
+                    size[u] += size[v];
+                    if low[v] > tin[u] {
+                        bridges.push((u, v));
+                    }
+                    if u == root {
+                        root_children[root] += 1;
+                    }
+                    if low[v] >= tin[u] {
+                        cut_children.entry(u).or_default().push(v);
+                    }
+                }
+            }
+        }
+    }
+    let mut cuts: Vec<(usize, Vec<usize>)> = cut_children
+        .into_iter()
+        .filter(|(v, children)| {
+            // A root is a cut only with two or more DFS children.
+            comp[*v] != *v || children.len() >= 2 || root_children[*v] >= 2
+        })
+        .map(|(v, children)| {
+            if comp[v] == v {
+                // For a root, every child subtree is cut off from the others;
+                // keep all but the largest as "cut off".
+                let mut ch = children;
+                ch.sort_by_key(|&c| std::cmp::Reverse(size[c]));
+                ch.remove(0);
+                (v, ch)
+            } else {
+                (v, children)
+            }
+        })
+        .collect();
+    cuts.sort();
+    Separations {
+        cuts,
+        bridges,
+        order,
+        tin,
+        size,
+        comp,
+    }
+}
+
+pub(super) fn single_points_of_failure(cx: &mut Ctx) {
+    let sep = separations(cx.net);
+    let n = cx.net.nodes.len();
+    // Services per connected component.
+    let mut comp_services: HashMap<usize, usize> = HashMap::new();
+    for i in 0..n {
+        if is_service(cx.kind(i)) {
+            *comp_services.entry(sep.comp[i]).or_default() += 1;
+        }
+    }
+    for (v, children) in &sep.cuts {
+        let v = *v;
+        let cut_off: Vec<usize> = children
+            .iter()
+            .flat_map(|&c| sep.subtree(c).iter().copied())
+            .collect();
+        // Groups left without any service once v is gone: in a cut-off part
+        // with no service, or in the rest when every service is cut off.
+        let mut stranded: BTreeSet<usize> = BTreeSet::new();
+        let comp_total = comp_services.get(&sep.comp[v]).copied().unwrap_or(0)
+            - usize::from(is_service(cx.kind(v)));
+        let mut cut_services = 0;
+        for &c in children {
+            let part = sep.subtree(c);
+            let services = part.iter().filter(|&&i| is_service(cx.kind(i))).count();
+            cut_services += services;
+            if services == 0 && comp_total > 0 {
+                stranded.extend(part.iter().copied().filter(|&i| is_group(cx.kind(i))));
+            }
+        }
+        if cut_services == comp_total && comp_total > 0 {
+            let cut: BTreeSet<usize> = cut_off.iter().copied().collect();
+            let rest = sep
+                .subtree(sep.comp[v])
+                .iter()
+                .copied()
+                .filter(|i| *i != v && !cut.contains(i));
+            stranded.extend(rest.filter(|&i| is_group(cx.kind(i))));
+        }
+        let vid = cx.net.nodes[v].clone();
+        let vname = cx.name(&vid);
+        let evidence: Vec<Uuid> = cx
+            .net
+            .neighbours(&vid)
+            .into_iter()
+            .flat_map(|(_, t)| t.evidence.iter().copied())
+            .collect();
+        if !stranded.is_empty() {
+            let ids: Vec<String> = stranded.iter().map(|&i| cx.net.nodes[i].clone()).collect();
+            let names = cx.names(&ids);
+            let service = best_service(cx, &stranded);
+            let mut subjects = vec![vid.clone()];
+            subjects.extend(ids);
+            cx.push(
+                FindingKind::SinglePointOfFailure,
+                Severity::High,
+                subjects,
+                bilingual(
+                    "finding.single_point_of_failure.stranded.explanation",
+                    &[("broker", (&vname).into()), ("names", and(&names))],
+                ),
+                evidence,
+                bilingual(
+                    "finding.single_point_of_failure.stranded.suggestion",
+                    &[("names", and(&names)), ("service", service)],
+                ),
+            );
+        } else if cut_off.len() >= 2 {
+            let severity = if cut_off.len() >= 5 {
+                Severity::Medium
+            } else {
+                Severity::Low
+            };
+            cx.push(
+                FindingKind::SinglePointOfFailure,
+                severity,
+                vec![vid.clone()],
+                bilingual(
+                    "finding.single_point_of_failure.explanation",
+                    &[
+                        ("broker", (&vname).into()),
+                        ("n", cut_off.len().to_string().into()),
+                    ],
+                ),
+                evidence,
+                bilingual(
+                    "finding.single_point_of_failure.suggestion",
+                    &[("broker", (&vname).into())],
+                ),
+            );
+        }
+    }
+    for &(u, v) in &sep.bridges {
+        // Leaves hanging on one tie are reported as isolated stakeholders.
+        if cx.net.topology.neighbours(u).len() < 2 || cx.net.topology.neighbours(v).len() < 2 {
+            continue;
+        }
+        let (a, b) = (cx.net.nodes[u].clone(), cx.net.nodes[v].clone());
+        let tie = cx.net.tie(&a, &b).cloned();
+        let (an, bn) = (cx.name(&a), cx.name(&b));
+        let side = sep.size[v];
+        let mut subjects = vec![a.clone(), b.clone()];
+        subjects.sort();
+        cx.push(
+            FindingKind::SinglePointOfFailure,
+            Severity::Medium,
+            subjects,
+            bilingual(
+                "finding.single_point_of_failure.bridge.explanation",
+                &[
+                    ("a", (&an).into()),
+                    ("b", (&bn).into()),
+                    ("n", side.to_string().into()),
+                ],
+            ),
+            tie.map(|t| t.evidence).unwrap_or_default(),
+            bilingual(
+                "finding.single_point_of_failure.bridge.suggestion",
+                &[("a", (&an).into()), ("b", (&bn).into())],
+            ),
+        );
+    }
+}
+
+/// The service most tied in the network, outside `exclude`.
+pub(super) fn best_service(cx: &Ctx, exclude: &BTreeSet<usize>) -> Arg {
+    (0..cx.net.nodes.len())
+        .filter(|i| !exclude.contains(i) && is_service(cx.kind(*i)))
+        .max_by(|&a, &b| {
+            cx.an().weighted_degree[a]
+                .partial_cmp(&cx.an().weighted_degree[b])
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then(b.cmp(&a))
+        })
+        .map(|i| Arg::from(cx.name(&cx.net.nodes[i])))
+        .unwrap_or_else(|| bilingual("finding.single_point_of_failure.any_service", &[]).into())
+}
+
+pub(super) fn brokers(cx: &mut Ctx) {
+    for i in 0..cx.net.nodes.len() {
+        let m = &cx.an().nodes[i];
+        let constrained = m.constraint.is_none_or(|c| c > cx.cfg.broker_constraint);
+        if m.betweenness < cx.cfg.broker_betweenness || constrained {
+            continue;
+        }
+        let id = cx.net.nodes[i].clone();
+        let name = cx.name(&id);
+        let share = m.betweenness * 100.0;
+        let severity = if m.betweenness >= 0.5 {
+            Severity::High
+        } else {
+            Severity::Medium
+        };
+        // Two partners of the broker in different communities, if any.
+        let nb = cx.net.topology.neighbours(i);
+        let pair = nb.iter().enumerate().find_map(|(k, &x)| {
+            nb[k + 1..]
+                .iter()
+                .find(|&&y| cx.an().nodes[x].community != cx.an().nodes[y].community)
+                .map(|&y| (x, y))
+        });
+        let suggestion = match pair {
+            Some((x, y)) => bilingual(
+                "finding.broker_dependency.pair.suggestion",
+                &[
+                    ("name", (&name).into()),
+                    ("a", cx.name(&cx.net.nodes[x]).into()),
+                    ("b", cx.name(&cx.net.nodes[y]).into()),
+                ],
+            ),
+            None => bilingual(
+                "finding.broker_dependency.suggestion",
+                &[("name", (&name).into())],
+            ),
+        };
+        let evidence: Vec<Uuid> = cx
+            .net
+            .neighbours(&id)
+            .into_iter()
+            .flat_map(|(_, t)| t.evidence.iter().copied())
+            .collect();
+        cx.push(
+            FindingKind::BrokerDependency,
+            severity,
+            vec![id.clone()],
+            bilingual(
+                "finding.broker_dependency.explanation",
+                &[
+                    ("name", (&name).into()),
+                    ("share", format!("{share:.0}").into()),
+                ],
+            ),
+            evidence,
+            suggestion,
+        );
+    }
+}
+
+pub(super) fn silos(cx: &mut Ctx) {
+    for (&kind, &ei) in &cx.an().ei_per_kind {
+        let members: Vec<usize> = (0..cx.net.nodes.len())
+            .filter(|&i| cx.kind(i) == kind)
+            .collect();
+        if members.len() < 2 || ei > cx.cfg.silo_ei {
+            continue;
+        }
+        let k = kind_name(kind);
+        let evidence: Vec<Uuid> = cx
+            .net
+            .present_ties()
+            .filter(|t| cx.kind(t.a) == kind && cx.kind(t.b) == kind)
+            .flat_map(|t| t.evidence.iter().copied())
+            .collect();
+        cx.push(
+            FindingKind::SiloedSector,
+            Severity::Medium,
+            vec![k.clone()],
+            bilingual(
+                "finding.siloed_sector.explanation",
+                &[
+                    ("sector", kind_label(kind).into()),
+                    ("ei", format!("{ei:.2}").into()),
+                ],
+            ),
+            evidence,
+            bilingual(
+                "finding.siloed_sector.suggestion",
+                &[("sector", kind_label(kind).into())],
+            ),
+        );
+    }
+    // Components cut off from the main one: groups with no tie across (E-I = −1).
+    let comps = &cx.an().network.component_of;
+    let mut members: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (i, &c) in comps.iter().enumerate() {
+        members.entry(c).or_default().push(i);
+    }
+    let Some(main) = members
+        .iter()
+        .max_by_key(|(c, m)| (m.len(), std::cmp::Reverse(**c)))
+        .map(|(c, _)| *c)
+    else {
+        return;
+    };
+    for (c, m) in &members {
+        if *c == main || m.len() < 2 {
+            continue;
+        }
+        let ids: Vec<String> = m.iter().map(|&i| cx.net.nodes[i].clone()).collect();
+        let names = cx.names(&ids);
+        let evidence: Vec<Uuid> = cx
+            .net
+            .present_ties()
+            .filter(|t| m.contains(&t.a))
+            .flat_map(|t| t.evidence.iter().copied())
+            .collect();
+        let first = names[0].clone();
+        cx.push(
+            FindingKind::SiloedSector,
+            Severity::Medium,
+            ids.clone(),
+            bilingual(
+                "finding.siloed_sector.component.explanation",
+                &[("names", and(&names))],
+            ),
+            evidence,
+            bilingual(
+                "finding.siloed_sector.component.suggestion",
+                &[("first", first.into())],
+            ),
+        );
+    }
+}
