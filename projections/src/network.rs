@@ -13,9 +13,11 @@
 //! negative), `half_life` defaults to 180 days and `factor` depends on the
 //! kind of the tie's active partnership ([`half_life_factor`]: informal and
 //! information sharing 1, referral 1.5, co-delivery and funding 2, formal
-//! agreement 3; 1 without an active partnership). `base` is the largest of
+//! agreement 3, institutional none: no decay; 1 without an active
+//! partnership). `base` is the largest of
 //! the tie's components: the active partnership's formality weight
-//! ([`formality`]: informal 0.3 … formal_agreement 1.0), the best contact
+//! ([`formality`]: informal 0.3 … formal_agreement 1.0; institutional 0.5,
+//! a structural link rather than a working one), the best contact
 //! outcome's weight ([`outcome_weight`]: committed 0.5, interested 0.3,
 //! acknowledged 0.1) and 0.4 for co-attendance. A kind with no factor never
 //! decays, so it never goes dormant ([`can_go_dormant`]).
@@ -26,6 +28,7 @@
 //! - the formation and the latest revision of an active partnership;
 //! - a session both took part in, as stakeholders, facilitators or groups
 //!   ([`Session::attendees`]);
+//! - a milestone naming both;
 //! - a need one of them addressed, at or after the formation of an active
 //!   partnership between them whose (current) themes include the need's
 //!   theme (the partner rule);
@@ -85,14 +88,16 @@ pub fn formality(kind: PartnershipKind) -> f64 {
 /// kind takes to halve, or `None` when it does not decay at all. Informal and
 /// information-sharing ties fade at the configured pace (1×), referrals 1.5×,
 /// co-delivery and funding 2× (a funded relationship lasts the grant; once
-/// ended it is no tie), formal agreements 3×. A tie without an active
-/// partnership fades at 1× (decision 018).
+/// ended it is no tie), formal agreements 3×; an institutional link (a
+/// council and its services) does not fade: it holds its base strength until
+/// ended. A tie without an active partnership fades at 1× (decision 018).
 pub fn half_life_factor(kind: PartnershipKind) -> Option<f64> {
     match kind {
         PartnershipKind::Informal | PartnershipKind::InformationSharing => Some(1.0),
         PartnershipKind::Referral => Some(1.5),
         PartnershipKind::CoDelivery | PartnershipKind::Funding => Some(2.0),
         PartnershipKind::FormalAgreement => Some(3.0),
+        PartnershipKind::Institutional => None,
     }
 }
 
@@ -447,9 +452,9 @@ type Refreshes = Vec<(u64, Refresh)>;
 type AddressingByNode<'a> = FxHashMap<usize, Vec<Addressing<'a>>>;
 
 /// What needs and milestones say about pairs: the refreshes (by pair key,
-/// sorted) — every `NeedAddressed` naming one of two co-providers of a need
-/// once the other has addressed it too — and, per node, the needs it
-/// addressed, for the partner rule ([`Sources::tie`]).
+/// sorted) — every milestone naming both, every `NeedAddressed` naming one of
+/// two co-providers of a need once the other has addressed it too — and, per
+/// node, the needs it addressed, for the partner rule ([`Sources::tie`]).
 fn refreshes<'a>(
     p: &'a Programme,
     index: &FxHashMap<String, usize>,
@@ -478,6 +483,15 @@ fn refreshes<'a>(
                     if let Some(k) = key_of(index, &a.by, other) {
                         refreshes.push((k, (a.at, a.event)));
                     }
+                }
+            }
+        }
+    }
+    for m in p.milestones.values() {
+        for (i, x) in m.stakeholders.iter().enumerate() {
+            for y in &m.stakeholders[i + 1..] {
+                if let Some(k) = key_of(index, x, y) {
+                    refreshes.push((k, (m.occurred_at, m.event)));
                 }
             }
         }
@@ -1017,16 +1031,99 @@ mod tests {
     }
 
     #[test]
+    fn a_milestone_naming_both_refreshes_their_tie() {
+        let named = Uuid::from_u128(10);
+        let mut w = quiet_partners();
+        w.push(with_id(
+            ev(
+                "MilestoneMarked",
+                "2021-05-15",
+                json!({"milestone": "m", "label": "Council decision", "kind": "decision",
+                       "stakeholders": ["a", "c", "b"]}),
+            ),
+            named,
+        ));
+        let t = assert_refreshed(&w);
+        assert!(t.evidence.contains(&named));
+        assert!((t.base - formality(PartnershipKind::Informal)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_milestone_naming_one_of_them_leaves_the_tie_dormant() {
+        let mut w = quiet_partners();
+        w.push(ev(
+            "MilestoneMarked",
+            "2021-05-15",
+            json!({"milestone": "m", "label": "Visit", "kind": "study_visit",
+                   "stakeholders": ["a", "c"]}),
+        ));
+        let n = network(&w, AS_OF);
+        assert!(n.tie("a", "b").unwrap().strength < DORMANT);
+    }
+
+    #[test]
+    fn a_milestone_alone_makes_no_tie() {
+        let mut w = base();
+        w.push(ev(
+            "MilestoneMarked",
+            "2021-05-15",
+            json!({"milestone": "m", "label": "Workshop", "kind": "workshop",
+                   "stakeholders": ["a", "b", "c", "d"]}),
+        ));
+        let n = network(&w, AS_OF);
+        assert!(n.ties.is_empty());
+        assert_eq!(n.topology.edge_count(), 0);
+    }
+
+    #[test]
+    fn an_institutional_tie_never_decays_and_cannot_go_dormant() {
+        assert_eq!(half_life_factor(PartnershipKind::Institutional), None);
+        assert!(!can_go_dormant(PartnershipKind::Institutional));
+        let mut w = base();
+        w.push(ev(
+            "PartnershipFormed",
+            "2021-01-01",
+            json!({"partnership": "x", "between": ["a", "b"], "kind": "institutional"}),
+        ));
+        for at in ["2021-01-01", "2023-01-01", "2031-01-01"] {
+            let n = network(&w, at);
+            let t = n.tie("a", "b").unwrap();
+            assert!(t.present);
+            assert_eq!(
+                t.strength,
+                formality(PartnershipKind::Institutional),
+                "{at}"
+            );
+            assert!(t.strength > DORMANT);
+        }
+        // Ended, it is no tie, like any other kind.
+        w.push(ev(
+            "PartnershipEnded",
+            "2023-01-01",
+            json!({"partnership": "x"}),
+        ));
+        let n = network(&w, "2023-01-02");
+        let t = n.tie("a", "b").unwrap();
+        assert!(!t.present && t.strength == 0.0);
+    }
+
+    #[test]
     fn the_half_life_depends_on_the_kind_of_partnership() {
         use PartnershipKind::*;
-        for (kind, factor) in [
+        let factors = [
             (Informal, 1.0),
             (InformationSharing, 1.0),
             (Referral, 1.5),
             (CoDelivery, 2.0),
             (Funding, 2.0),
             (FormalAgreement, 3.0),
-        ] {
+        ];
+        // Every kind is here or does not decay.
+        for kind in PartnershipKind::ALL {
+            let listed = factors.iter().any(|(k, _)| *k == kind);
+            assert_eq!(listed, half_life_factor(kind).is_some(), "{kind:?}");
+        }
+        for (kind, factor) in factors {
             assert_eq!(half_life_factor(kind), Some(factor), "{kind:?}");
             assert!(can_go_dormant(kind), "{kind:?}");
             // One factored half-life after formation, the tie is at half
