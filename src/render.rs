@@ -77,6 +77,40 @@ pub struct ReportFinding {
     explanation: body::Bilingual,
     evidence: Vec<Uuid>,
     suggestion: body::Bilingual,
+    merged: Vec<String>,
+    themes: Vec<String>,
+    introduces: Vec<[String; 2]>,
+    notes: Vec<body::Note>,
+    practice: Vec<body::Practice>,
+}
+
+/// A review note as the API gives it.
+pub fn note_json(n: &passerelle_projections::model::Note) -> body::Note {
+    body::Note {
+        id: n.id.clone(),
+        about: n.about.clone(),
+        text: n.text.clone(),
+        recorded_by: n.recorded_by.clone(),
+        occurred_at: time(n.occurred_at),
+    }
+}
+
+/// The mentor practice beside finding `f`, from the programmes the reader
+/// may read only.
+fn practice_json(
+    r: &GapReport,
+    f: &Finding,
+    may_read: &impl Fn(&str) -> bool,
+) -> Vec<body::Practice> {
+    r.practice
+        .iter()
+        .filter(|x| x.finding == f.id && may_read(&x.programme))
+        .map(|x| body::Practice {
+            programme: x.programme.clone(),
+            text: bilingual(&x.text),
+            evidence: x.evidence.clone(),
+        })
+        .collect()
 }
 
 /// The whole gap report, as the CLI prints it.
@@ -106,6 +140,11 @@ pub fn gaps_json(r: &GapReport) -> Report {
                 explanation: bilingual(&f.explanation),
                 evidence: f.evidence.clone(),
                 suggestion: bilingual(&f.suggestion),
+                merged: f.merged.clone(),
+                themes: f.themes.clone(),
+                introduces: f.introduces.clone(),
+                notes: f.notes.iter().map(note_json).collect(),
+                practice: practice_json(r, f, &|_| true),
             })
             .collect(),
     }
@@ -116,11 +155,13 @@ pub fn gaps_json(r: &GapReport) -> Report {
 /// there are) and `evidence_next` (`evidence_next(finding, last id shown)`,
 /// a link to the others; `null` when there is none); `next`, the link to
 /// the next page of findings.
+#[allow(clippy::too_many_arguments)]
 pub fn gaps_page_json(
     r: &GapReport,
     findings: &[&Finding],
     shown: usize,
     evidence_next: impl Fn(&Finding, &Uuid) -> String,
+    may_read: impl Fn(&str) -> bool,
     next: Option<String>,
 ) -> body::GapPage {
     let findings = findings
@@ -140,6 +181,11 @@ pub fn gaps_page_json(
                     _ => None,
                 },
                 suggestion: bilingual(&f.suggestion),
+                merged: f.merged.clone(),
+                themes: f.themes.clone(),
+                introduces: f.introduces.clone(),
+                notes: f.notes.iter().map(note_json).collect(),
+                practice: practice_json(r, f, &may_read),
             }
         })
         .collect();
@@ -196,6 +242,28 @@ pub fn gaps_text(r: &GapReport, name: &str, lang: Lang) -> String {
         let _ = writeln!(out, "\n[{severity}] {} — {}", f.kind.as_str(), f.id);
         let _ = writeln!(out, "  {}", f.explanation.get(ml));
         let _ = writeln!(out, "  → {}", f.suggestion.get(ml));
+        for x in r.practice.iter().filter(|x| x.finding == f.id) {
+            let _ = writeln!(
+                out,
+                "  {}",
+                text("report.practice", ml, &[("text", x.text.get(ml).into())])
+            );
+        }
+        for n in &f.notes {
+            let _ = writeln!(
+                out,
+                "  {}",
+                text(
+                    "report.note",
+                    ml,
+                    &[
+                        ("by", n.recorded_by.as_str().into()),
+                        ("date", lang.day(n.occurred_at).into()),
+                        ("text", n.text.as_str().into()),
+                    ],
+                )
+            );
+        }
         if !f.evidence.is_empty() {
             let shown: Vec<String> = f.evidence.iter().take(3).map(|e| e.to_string()).collect();
             let more = f.evidence.len().saturating_sub(3);

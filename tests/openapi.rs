@@ -996,6 +996,7 @@ fn rendered_views_of_the_demo_are_valid_responses() {
                 &page,
                 2,
                 |f, last| format!("/api/v1/gaps/evidence?finding={}&after={last}", f.id),
+                |_| true,
                 Some("/api/v1/gaps?after=x".to_owned()),
             );
             let gaps = serde_json::to_value(gaps).unwrap();

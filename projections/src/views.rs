@@ -14,7 +14,7 @@ use passerelle_events::StoredEvent;
 use crate::cancel::{Cancel, Stopped};
 use crate::diff::{around_milestone, diff, Diff};
 use crate::engine::{AsOf, Engine};
-use crate::gaps::{complete, network_findings, GapConfig, GapReport};
+use crate::gaps::{complete, mentor_practice, mentors, network_findings, GapConfig, GapReport};
 use crate::layout::{layout_within, LayoutConfig};
 use crate::metrics::MetricsConfig;
 use crate::model::{Audience, Model, Programme};
@@ -102,9 +102,28 @@ pub fn view_within<'a>(
     let snap = engine.snapshot_within(as_of, cancel)?;
     let time = snap.reference_time(programme);
     let position = snap.position();
-    let found = match snap.model {
-        Cow::Borrowed(m) => m.programmes.get(programme).map(Cow::Borrowed),
-        Cow::Owned(mut m) => m.programmes.remove(programme).map(Cow::Owned),
+    // The mentor programmes, as of the same point, for their practice
+    // beside the findings.
+    let (found, mentor_models): (Option<Cow<Programme>>, Vec<Cow<Programme>>) = match snap.model {
+        Cow::Borrowed(m) => (
+            m.programmes.get(programme).map(Cow::Borrowed),
+            mentors(m.programmes.values(), programme)
+                .into_iter()
+                .map(Cow::Borrowed)
+                .collect(),
+        ),
+        Cow::Owned(mut m) => {
+            let ids: Vec<String> = mentors(m.programmes.values(), programme)
+                .into_iter()
+                .map(|p| p.id.clone())
+                .collect();
+            let others = ids
+                .iter()
+                .filter_map(|id| m.programmes.remove(id))
+                .map(Cow::Owned)
+                .collect();
+            (m.programmes.remove(programme).map(Cow::Owned), others)
+        }
     };
     let p = match found {
         Some(p) => p,
@@ -132,7 +151,9 @@ pub fn view_within<'a>(
         )
     });
     cancel.check()?;
-    let gaps = complete(&p, &network, &analysis, &settings.gaps, first);
+    let mut gaps = complete(&p, &network, &analysis, &settings.gaps, first);
+    let mentor_refs: Vec<&Programme> = mentor_models.iter().map(|m| m.as_ref()).collect();
+    gaps.practice = mentor_practice(&gaps.findings, &mentor_refs);
     Ok(View {
         programme: p,
         network,

@@ -125,6 +125,12 @@ fields! {
     subjects => json!({ "type": "array", "items": { "type": "string" }, "description": "Stakeholder, need, partnership or session ids, kinds or themes concerned." });
     finding_evidence => json!({ "type": "array", "items": r("Uuid"), "maxItems": 20, "description": "Ids of the events that show it: the first 20, by id." });
     evidence_more => to_described("Count", "How many other events show it.");
+    merged_ids => json!({ "type": "array", "items": { "type": "string" }, "description": "Ids of the findings told in this one: the same problem seen by several rules (an isolated stakeholder whose only tie is dormant). Their evidence is in `evidence`, their review notes in `notes`." });
+    finding_themes => json!({ "type": "array", "items": r("Theme"), "description": "The themes the finding is about." });
+    finding_introduces => json!({ "type": "array", "items": r("Pair"), "description": "The pairs of stakeholders the suggestion proposes to bring together; never two that already share a present tie." });
+    finding_notes => json!({ "type": "array", "items": r("Note"), "description": "Review notes about this finding (its id or a merged one), the need or partnership it names, or the stakeholder it is centred on, in log order." });
+    practice_evidence => json!({ "type": "array", "items": r("Uuid"), "description": "Ids of the mentor programme's events that show it." });
+    finding_practice => json!({ "type": "array", "items": r("Practice"), "description": "What a mentor programme's network does on the finding's theme or sector. Given only to readers of that programme too; empty otherwise." });
     evidence_next => to_described("NextLink", "The other events, at `/gaps/evidence`; `null` when there is none.");
     evidence_finding => json!({ "type": "string", "description": "The finding's id." });
     evidence_ids => json!({ "type": "array", "items": r("Uuid"), "description": "Ids of events that show it, by id." });
@@ -652,6 +658,27 @@ pub struct Finding {
     #[schema(schema_with = evidence_next, required = true)]
     pub evidence_next: Option<String>,
     pub suggestion: Bilingual,
+    #[schema(schema_with = merged_ids)]
+    pub merged: Vec<String>,
+    #[schema(schema_with = finding_themes)]
+    pub themes: Vec<String>,
+    #[schema(schema_with = finding_introduces)]
+    pub introduces: Vec<[String; 2]>,
+    #[schema(schema_with = finding_notes)]
+    pub notes: Vec<Note>,
+    #[schema(schema_with = finding_practice)]
+    pub practice: Vec<Practice>,
+}
+
+/// What a mentor programme does on a finding's theme or sector.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Practice {
+    #[schema(schema_with = programme_id)]
+    pub programme: String,
+    pub text: Bilingual,
+    #[schema(schema_with = practice_evidence)]
+    pub evidence: Vec<uuid::Uuid>,
 }
 
 /// `GET /gaps`.
@@ -988,6 +1015,7 @@ pub fn schemas() -> Vec<(String, Value)> {
         Network,
         Bilingual,
         Finding,
+        Practice,
         GapPage,
         EvidencePage,
         SessionParticipation,

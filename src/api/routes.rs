@@ -30,7 +30,7 @@ use crate::http::problem::Problem;
 use crate::http::reply::{json_response, number, parse_query, read_body, to_json, Query, Response};
 use crate::http::route::{Route, Routed, Verb, API_BASE};
 use crate::render::{
-    contact_summary, diff_json, gaps_page_json, network_json, participation_json, time,
+    contact_summary, diff_json, gaps_page_json, network_json, note_json, participation_json, time,
 };
 
 /// Items in a page of a list when `limit` is not given.
@@ -607,15 +607,20 @@ async fn read(
         principal.programme.as_deref().unwrap_or("*")
     );
     // What the body depends on: one programme's events, unless it lists
-    // programmes or reads as of a log position. A read of programme A is not
-    // invalidated by appends to programme B; its body then reports the
-    // projected position, which it reflects as well.
+    // programmes or reads as of a log position, or is a gap report that
+    // shows the mentor programmes' practice (to an unscoped reader, who may
+    // read them). A read of programme A is not invalidated by appends to
+    // programme B; its body then reports the projected position, which it
+    // reflects as well.
     let programme = q
         .get("programme")
         .map(String::as_str)
         .or(principal.programme.as_deref());
+    let practice = rest == ["gaps"] && principal.programme.is_none();
     let scope = match programme {
-        Some(p) if rest != ["programmes"] && !q.contains_key("position") => Scope::Programme(p),
+        Some(p) if rest != ["programmes"] && !q.contains_key("position") && !practice => {
+            Scope::Programme(p)
+        }
         _ => Scope::Log,
     };
     // For mentors and viewers, the last event the read depends on is the
@@ -770,7 +775,11 @@ fn render(
                         .positions_within(engine, &v, settings, cancel)?;
                     Ok(value(&network_json(&v, &positions)))
                 }
-                ["gaps"] => Ok(gaps_page(&lister, &v.gaps.for_audience(audience))?),
+                ["gaps"] => Ok(gaps_page(
+                    &lister,
+                    principal,
+                    &v.gaps.for_audience(audience),
+                )?),
                 _ => Ok(evidence_page(&lister, &v.gaps.for_audience(audience))?),
             }
         }
@@ -879,6 +888,7 @@ fn diff_body(
 /// its first [`EVIDENCE_SHOWN`] evidence ids and a link to the others.
 fn gaps_page(
     lister: &Lister<'_>,
+    principal: &Principal,
     report: &passerelle_projections::gaps::GapReport,
 ) -> Result<Value, Problem> {
     let findings: Vec<&Finding> = report.findings.iter().collect();
@@ -905,6 +915,7 @@ fn gaps_page(
         &page,
         EVIDENCE_SHOWN,
         evidence_next,
+        |programme| principal.can_read(programme),
         next,
     )))
 }
@@ -1162,16 +1173,7 @@ fn directory(
                 position,
                 programme,
                 as_of,
-                notes: page
-                    .into_iter()
-                    .map(|n| body::Note {
-                        id: n.id.clone(),
-                        about: n.about.clone(),
-                        text: n.text.clone(),
-                        recorded_by: n.recorded_by.clone(),
-                        occurred_at: time(n.occurred_at),
-                    })
-                    .collect(),
+                notes: page.into_iter().map(note_json).collect(),
                 next,
             })
         }

@@ -155,6 +155,7 @@ pub(super) fn introductions(cx: &mut Ctx, candidates: Vec<Candidate>) {
             .collect();
         let (uid, vid) = (net.nodes[u].clone(), net.nodes[v].clone());
         let (un, vn, wn) = (cx.node_names[u], cx.node_names[v], cx.node_names[w]);
+        let slugs = shared.clone();
         let shared: Vec<String> = shared.iter().map(|t| theme_words(t)).collect();
         let people = [
             ("a", Arg::from(un)),
@@ -166,7 +167,8 @@ pub(super) fn introductions(cx: &mut Ctx, candidates: Vec<Candidate>) {
             .flatten()
             .flat_map(|t| t.evidence.iter().copied())
             .collect();
-        cx.push(
+        let introduces = vec![pair(uid.clone(), vid.clone())];
+        let f = cx.push(
             FindingKind::SuggestedIntroduction,
             Severity::Low,
             vec![uid, vid],
@@ -182,5 +184,7 @@ pub(super) fn introductions(cx: &mut Ctx, candidates: Vec<Candidate>) {
             evidence,
             bilingual("finding.suggested_introduction.suggestion", &people),
         );
+        f.introduces = introduces;
+        f.themes = slugs;
     }
 }

@@ -22,15 +22,17 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use passerelle_events::event::{Level, Outcome, Priority, StakeholderKind};
+use passerelle_events::event::{About, Level, Outcome, PartnershipKind, Priority, StakeholderKind};
 use uuid::Uuid;
 
 pub use crate::messages::Bilingual;
 use crate::messages::{self, bilingual, label, Arg};
-use crate::model::{Audience, Contact, NeedStatus, Programme, Session, Stakeholder};
+use crate::model::{Audience, Contact, Need, NeedStatus, Note, Programme, Session, Stakeholder};
 use crate::network::{Analysis, Network, Tie};
 
 mod introductions;
+mod mentor;
+mod merge;
 mod needs;
 mod participation;
 mod sectors;
@@ -38,7 +40,10 @@ mod structure;
 mod ties;
 
 use introductions::*;
+pub use mentor::{mentor_practice, mentors, Practice};
+use merge::*;
 use needs::*;
+pub use needs::{committed, delivers, sector_of, serves};
 use participation::*;
 use sectors::*;
 use structure::*;
@@ -71,8 +76,20 @@ pub struct GapConfig {
     /// Both ties to a common partner must be at least this strong for an
     /// introduction (0.3).
     pub introduction_strength: f64,
-    /// At most this many suggested introductions (10).
+    /// At most this many suggested introductions (5).
     pub max_introductions: usize,
+    /// Whether findings telling the same problem are merged into one (true).
+    pub merge: bool,
+    /// A follow-up more than this many days overdue is no longer warm (30).
+    pub warm_days: i64,
+    /// A positive or pending contact with nothing after it for this many
+    /// days has no next step (30).
+    pub next_step_days: i64,
+    /// A stakeholder facilitating at least this share of the sessions with
+    /// beneficiaries carries too much of the work (0.5)…
+    pub workload_share: f64,
+    /// …over at least this many sessions (4).
+    pub workload_sessions: usize,
 }
 
 impl Default for GapConfig {
@@ -89,7 +106,12 @@ impl Default for GapConfig {
             stuck_sessions: 3,
             participation_window_days: 365,
             introduction_strength: 0.3,
-            max_introductions: 10,
+            max_introductions: 5,
+            merge: true,
+            warm_days: 30,
+            next_step_days: 30,
+            workload_share: 0.5,
+            workload_sessions: 4,
         }
     }
 }
@@ -133,11 +155,13 @@ pub enum FindingKind {
     SiloedSector,
     SuggestedIntroduction,
     Participation,
+    WorkloadConcentration,
+    MissingNextStep,
 }
 
 impl FindingKind {
     /// Every kind.
-    pub const ALL: [FindingKind; 10] = [
+    pub const ALL: [FindingKind; 12] = [
         FindingKind::UncoveredNeed,
         FindingKind::MissingSector,
         FindingKind::SinglePointOfFailure,
@@ -148,7 +172,28 @@ impl FindingKind {
         FindingKind::SiloedSector,
         FindingKind::SuggestedIntroduction,
         FindingKind::Participation,
+        FindingKind::WorkloadConcentration,
+        FindingKind::MissingNextStep,
     ];
+
+    /// What a coordinator should act on first, among findings of one
+    /// severity: a need nobody covers before a tie to renew.
+    pub fn rank(self) -> u8 {
+        match self {
+            FindingKind::UncoveredNeed => 0,
+            FindingKind::SinglePointOfFailure => 1,
+            FindingKind::WorkloadConcentration => 2,
+            FindingKind::StalledOutreach => 3,
+            FindingKind::MissingNextStep => 4,
+            FindingKind::Participation => 5,
+            FindingKind::IsolatedStakeholder => 6,
+            FindingKind::DormantTie => 7,
+            FindingKind::MissingSector => 8,
+            FindingKind::BrokerDependency => 9,
+            FindingKind::SiloedSector => 10,
+            FindingKind::SuggestedIntroduction => 11,
+        }
+    }
 
     /// The snake_case name.
     pub fn as_str(self) -> &'static str {
@@ -163,6 +208,8 @@ impl FindingKind {
             FindingKind::SiloedSector => "siloed_sector",
             FindingKind::SuggestedIntroduction => "suggested_introduction",
             FindingKind::Participation => "participation",
+            FindingKind::WorkloadConcentration => "workload_concentration",
+            FindingKind::MissingNextStep => "missing_next_step",
         }
     }
 }
@@ -190,6 +237,28 @@ pub struct Finding {
     pub evidence: Vec<Uuid>,
     /// A next step.
     pub suggestion: Bilingual,
+    /// The ids of the findings told in this one: the same problem seen by
+    /// several rules (an isolated stakeholder whose only tie is dormant),
+    /// each with its evidence in `evidence`.
+    pub merged: Vec<String>,
+    /// The themes the finding is about (to find the mentor's practice).
+    pub themes: Vec<String>,
+    /// The sectors (stakeholder kinds) it is about.
+    pub sectors: Vec<StakeholderKind>,
+    /// The pairs of stakeholders the suggestion proposes to bring together,
+    /// each sorted: never two that already share a present tie.
+    pub introduces: Vec<[String; 2]>,
+    /// The review notes about this finding (its id or the id of a finding
+    /// merged into it), or about the need or partnership it is about, or
+    /// the stakeholder it is centred on, in log order.
+    pub notes: Vec<Note>,
+    /// How many stakeholders it touches: among findings of one severity and
+    /// kind, the wider problem comes first.
+    pub reach: usize,
+    /// What the problem is centred on: the stakeholders (or `lean:` keys)
+    /// that findings telling the same problem share. Findings sharing one
+    /// are merged.
+    pub focus: Vec<String>,
 }
 
 /// The findings of one programme at one time.
@@ -201,21 +270,26 @@ pub struct GapReport {
     pub as_of: DateTime<Utc>,
     /// The log position the report reflects.
     pub position: u64,
-    /// Findings by severity, then kind, then id.
+    /// Findings by severity, then what to act on first, reach and id.
     pub findings: Vec<Finding>,
     /// The share findings ([`is_share`]) computed over public sessions
     /// only: what mentors and viewers get instead of those in `findings`.
     pub public_shares: Vec<Finding>,
+    /// The mentor programmes' practice beside the findings, when the view
+    /// was made with them ([`mentor_practice`]); it holds other programmes'
+    /// data: readers who may not read them must not get it.
+    pub practice: Vec<Practice>,
 }
 
 /// Subjects of the findings that measure a share of beneficiaries.
 const SHARES: [&str; 2] = ["women_share", "returning"];
 
 /// Whether a finding measures a share of beneficiaries (women's share,
-/// returning share), which depends on which sessions are summed.
+/// returning share, overall or of one group), which depends on which
+/// sessions are summed.
 pub fn is_share(f: &Finding) -> bool {
     f.kind == FindingKind::Participation
-        && matches!(f.subjects.as_slice(), [s] if SHARES.contains(&s.as_str()))
+        && matches!(f.subjects.first(), Some(s) if SHARES.contains(&s.as_str()))
 }
 
 const SERVICE_KINDS: [StakeholderKind; 9] = [
@@ -356,7 +430,8 @@ impl<'a> Ctx<'a> {
         self.net.kinds[i]
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Adds a finding; the caller may then set its themes, sectors, focus
+    /// and pairs on the finding returned.
     fn push(
         &mut self,
         kind: FindingKind,
@@ -365,10 +440,14 @@ impl<'a> Ctx<'a> {
         explanation: Bilingual,
         evidence: impl IntoIterator<Item = Uuid>,
         suggestion: Bilingual,
-    ) {
+    ) -> &mut Finding {
         let mut evidence: Vec<Uuid> = evidence.into_iter().collect();
         evidence.sort();
         evidence.dedup();
+        let reach = subjects
+            .iter()
+            .filter(|s| self.p.stakeholders.contains_key(*s))
+            .count();
         self.out.push(Finding {
             id: format!("{}/{}", kind.as_str(), subjects.join("+")),
             kind,
@@ -377,7 +456,15 @@ impl<'a> Ctx<'a> {
             explanation,
             evidence,
             suggestion,
+            merged: Vec::new(),
+            themes: Vec::new(),
+            sectors: Vec::new(),
+            introduces: Vec::new(),
+            notes: Vec::new(),
+            reach,
+            focus: Vec::new(),
         });
+        self.out.last_mut().expect("just pushed")
     }
 }
 
@@ -401,6 +488,7 @@ pub fn network_findings(p: &Programme, net: &Network, cfg: &GapConfig) -> Networ
     stalled_outreach(&mut cx);
     dormant_ties(&mut cx);
     participation(&mut cx);
+    workload(&mut cx);
     shares(&mut cx, Audience::Full);
     let introductions = introduction_candidates(&cx);
     let findings = std::mem::take(&mut cx.out);
@@ -426,27 +514,41 @@ pub fn complete(
     brokers(&mut cx);
     silos(&mut cx);
     introductions(&mut cx, first.introductions);
-    let findings = sorted(cx.out);
+    let findings = if cfg.merge { merge(cx.out) } else { cx.out };
+    let mut findings = sorted(findings);
+    attach_notes(p, &mut findings);
+    let mut public_shares = first.public_shares;
+    attach_notes(p, &mut public_shares);
     GapReport {
         programme: p.id.clone(),
         as_of: net.as_of,
         position: net.position,
         findings,
-        public_shares: first.public_shares,
+        public_shares,
+        practice: Vec::new(),
     }
 }
 
-/// Findings by severity, kind and id, the first of each id only. The keys
-/// are sorted (stably) rather than the findings, which then move once.
+/// Findings by severity, then what to act on first ([`FindingKind::rank`]),
+/// then reach (widest first) and id, the first of each id only. The keys
+/// are sorted rather than the findings, which then move once.
 fn sorted(findings: Vec<Finding>) -> Vec<Finding> {
-    let mut keys: Vec<(Severity, FindingKind, &str, usize)> = findings
+    let mut keys: Vec<(Severity, u8, std::cmp::Reverse<usize>, &str, usize)> = findings
         .iter()
         .enumerate()
-        .map(|(i, f)| (f.severity, f.kind, f.id.as_str(), i))
+        .map(|(i, f)| {
+            (
+                f.severity,
+                f.kind.rank(),
+                std::cmp::Reverse(f.reach),
+                f.id.as_str(),
+                i,
+            )
+        })
         .collect();
     keys.sort_unstable();
-    keys.dedup_by(|a, b| a.2 == b.2);
-    let order: Vec<usize> = keys.into_iter().map(|k| k.3).collect();
+    keys.dedup_by(|a, b| a.3 == b.3);
+    let order: Vec<usize> = keys.into_iter().map(|k| k.4).collect();
     let mut slots: Vec<Option<Finding>> = findings.into_iter().map(Some).collect();
     order
         .into_iter()
@@ -457,6 +559,15 @@ fn sorted(findings: Vec<Finding>) -> Vec<Finding> {
 /// Computes the gap report of programme `p` from its network and metrics.
 pub fn report(p: &Programme, net: &Network, an: &Analysis, cfg: &GapConfig) -> GapReport {
     complete(p, net, an, cfg, network_findings(p, net, cfg))
+}
+
+/// Two stakeholder ids as a sorted pair.
+fn pair(a: String, b: String) -> [String; 2] {
+    if a <= b {
+        [a, b]
+    } else {
+        [b, a]
+    }
 }
 
 /// Two sentences, one after the other.
@@ -487,6 +598,7 @@ impl GapReport {
                     position: self.position,
                     findings: sorted(findings),
                     public_shares: self.public_shares.clone(),
+                    practice: self.practice.clone(),
                 })
             }
         }

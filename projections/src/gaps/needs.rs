@@ -2,16 +2,71 @@
 
 use super::*;
 
-/// Per node, whether it is party to an active partnership with a present tie.
-pub(super) fn active_partners(net: &Network) -> Vec<bool> {
-    let mut partner = vec![false; net.nodes.len()];
-    for t in net.present_ties() {
-        if t.partnership.as_ref().is_some_and(|x| x.ended_at.is_none()) {
-            partner[t.a] = true;
-            partner[t.b] = true;
+/// Whether a partnership of this kind delivers a service (and so commits
+/// its partners to the needs on its themes): referral, co-delivery,
+/// funding and formal agreements do; informal, information-sharing and
+/// institutional links do not.
+pub fn delivers(kind: PartnershipKind) -> bool {
+    matches!(
+        kind,
+        PartnershipKind::Referral
+            | PartnershipKind::CoDelivery
+            | PartnershipKind::Funding
+            | PartnershipKind::FormalAgreement
+    )
+}
+
+/// The sector that provides a theme's service, where one does.
+pub fn sector_of(theme: &str) -> Option<StakeholderKind> {
+    Some(match theme {
+        "interpreting" => StakeholderKind::Interpreting,
+        "childcare" => StakeholderKind::Childcare,
+        "rights" => StakeholderKind::LegalAid,
+        "health" => StakeholderKind::Health,
+        "employment" => StakeholderKind::Employer,
+        "language" | "education" => StakeholderKind::Education,
+        "funding" => StakeholderKind::Funder,
+        _ => return None,
+    })
+}
+
+/// Whether a partnership limited to `partnership_groups` (none: everyone)
+/// serves everyone a need for `need_groups` (none: the action's whole
+/// public) is for.
+pub fn serves(partnership_groups: &[String], need_groups: &[String]) -> bool {
+    partnership_groups.is_empty()
+        || (!need_groups.is_empty() && need_groups.iter().all(|g| partnership_groups.contains(g)))
+}
+
+/// The stakeholders committed to need `n`: the active stakeholders that
+/// took it on, and the partners of an active partnership of a delivering
+/// kind on its theme that serves its groups. A theme tag alone commits
+/// nobody.
+pub fn committed<'p>(p: &'p Programme, n: &Need) -> Vec<&'p str> {
+    let active = |id: &str| p.stakeholders.get(id).is_some_and(|s| !s.archived);
+    let mut out: Vec<&str> = n
+        .addressed_by
+        .iter()
+        .filter(|s| active(s))
+        .filter_map(|s| {
+            p.stakeholders
+                .get_key_value(s.as_str())
+                .map(|(k, _)| k.as_str())
+        })
+        .collect();
+    for x in p.partnerships.values() {
+        let delivering = x.ended_at.is_none()
+            && delivers(x.kind)
+            && x.themes.contains(&n.theme)
+            && serves(&x.groups, &n.groups)
+            && x.between.iter().all(|s| active(s));
+        if delivering {
+            out.extend(x.between.iter().map(String::as_str));
         }
     }
-    partner
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 /// A contact with the node index of each end (`None` for a stakeholder
@@ -19,11 +74,10 @@ pub(super) fn active_partners(net: &Network) -> Vec<bool> {
 pub(super) type LooseContact<'a> = (&'a Contact, [Option<usize>; 2]);
 
 pub(super) fn uncovered_needs(cx: &mut Ctx) {
-    let partners = active_partners(cx.net);
     let needs: Vec<_> =
         cx.p.needs
             .values()
-            .filter(|n| n.status == NeedStatus::Open)
+            .filter(|n| n.status != NeedStatus::Withdrawn)
             .collect();
     // Active stakeholders come in id order: the node order.
     let active: Vec<&Stakeholder> = cx.p.active_stakeholders().collect();
@@ -32,11 +86,14 @@ pub(super) fn uncovered_needs(cx: &mut Ctx) {
     // uncovered.
     let mut loose: Option<Vec<LooseContact>> = None;
     for n in needs {
-        let covered = (0..active.len()).any(|i| partners[i] && active[i].themes.contains(&n.theme));
-        if covered {
+        if !committed(cx.p, n).is_empty() {
             continue;
         }
-        let candidate: Vec<bool> = active.iter().map(|s| s.themes.contains(&n.theme)).collect();
+        let sector = sector_of(&n.theme);
+        let candidate: Vec<bool> = active
+            .iter()
+            .map(|s| s.themes.contains(&n.theme) || Some(s.kind) == sector)
+            .collect();
         let candidates: Vec<&str> = (0..active.len())
             .filter(|&i| candidate[i])
             .map(|i| active[i].id.as_str())
@@ -62,6 +119,19 @@ pub(super) fn uncovered_needs(cx: &mut Ctx) {
                 tried.extend(net.contacts_of(k).map(|n| &p.contacts[n]));
             }
         }
+        // The candidates whose latest answer was a refusal.
+        let mut latest: BTreeMap<&str, &Contact> = BTreeMap::new();
+        for c in &tried {
+            let e = latest.entry(c.to.as_str()).or_insert(c);
+            if (c.occurred_at, c.event) > (e.occurred_at, e.event) {
+                *e = c;
+            }
+        }
+        let refused: BTreeSet<&str> = latest
+            .iter()
+            .filter(|(_, c)| c.outcome == Outcome::Declined)
+            .map(|(to, _)| *to)
+            .collect();
         tried.extend(
             loose
                 .iter()
@@ -80,7 +150,15 @@ pub(super) fn uncovered_needs(cx: &mut Ctx) {
             .unwrap_or(&theme)
             .trim_end_matches('.')
             .to_owned();
+        let open: Vec<String> = candidates
+            .iter()
+            .filter(|s| !refused.contains(*s))
+            .map(|s| s.to_string())
+            .collect();
+        let refused_ids: Vec<String> = refused.iter().map(|s| s.to_string()).collect();
         let cand_names = cx.names(&candidates.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let open_names = cx.names(&open);
+        let refused_names = cx.names(&refused_ids);
         let mut explanation = bilingual(
             "finding.uncovered_need.explanation",
             &[
@@ -105,24 +183,48 @@ pub(super) fn uncovered_needs(cx: &mut Ctx) {
             );
             explanation = then(explanation, more);
         }
-        let suggestion = if cand_names.is_empty() {
-            bilingual(
+        let suggestion = match (open_names.is_empty(), refused_names.is_empty()) {
+            (true, true) => bilingual(
                 "finding.uncovered_need.nobody.suggestion",
                 &[("theme", (&theme).into())],
-            )
-        } else {
-            bilingual(
+            ),
+            (true, false) => bilingual(
+                "finding.uncovered_need.refused.suggestion",
+                &[("refused", and(&refused_names)), ("theme", (&theme).into())],
+            ),
+            (false, true) => bilingual(
                 "finding.uncovered_need.suggestion",
-                &[("names", or(&cand_names)), ("theme", (&theme).into())],
-            )
+                &[("names", or(&open_names)), ("theme", (&theme).into())],
+            ),
+            (false, false) => bilingual(
+                "finding.uncovered_need.instead.suggestion",
+                &[
+                    ("refused", and(&refused_names)),
+                    ("names", or(&open_names)),
+                    ("theme", (&theme).into()),
+                ],
+            ),
         };
+        // The providers tried and still outside the network are what the
+        // problem is centred on: their stalled outreach and isolation are
+        // told here.
+        let tried_ids: BTreeSet<String> = tried
+            .iter()
+            .map(|c| &c.to)
+            .filter(|s| candidates.contains(&s.as_str()))
+            .filter(|s| {
+                net.index_of(s)
+                    .is_none_or(|i| net.topology.neighbours(i).len() <= 1)
+            })
+            .cloned()
+            .collect();
         let evidence: Vec<Uuid> = n
             .events
             .iter()
             .copied()
             .chain(tried.iter().map(|c| c.event))
             .collect();
-        cx.push(
+        let f = cx.push(
             FindingKind::UncoveredNeed,
             severity,
             vec![n.id.clone()],
@@ -130,5 +232,8 @@ pub(super) fn uncovered_needs(cx: &mut Ctx) {
             evidence,
             suggestion,
         );
+        f.focus = tried_ids.into_iter().collect();
+        f.themes = vec![n.theme.clone()];
+        f.sectors = sector.into_iter().collect();
     }
 }

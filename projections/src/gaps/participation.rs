@@ -3,11 +3,17 @@
 
 use super::*;
 
+/// Themes of an action plan that are not co-created with beneficiaries.
+const NOT_CO_CREATED: [&str; 2] = ["funding", "political_support"];
+
 pub(super) fn participation(cx: &mut Ctx) {
     let mut sessions: Vec<_> = cx.p.sessions.values().collect();
     sessions.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
     for s in &sessions {
-        if s.beneficiaries.total == 0 {
+        // A session that expected beneficiaries (it names their groups or
+        // claims to involve them) and had none; a staff briefing is not one.
+        let expected = !s.groups.is_empty() || s.level >= Level::Involve;
+        if s.beneficiaries.total == 0 && expected {
             let title = s.title.clone();
             let date = day(s.occurred_at);
             cx.push(
@@ -39,25 +45,34 @@ pub(super) fn participation(cx: &mut Ctx) {
                     .extend(&n.events);
                 m
             });
-    for (theme, evidence) in plan {
-        if co_created.contains(theme) {
-            continue;
-        }
-        let words = theme_words(theme);
-        cx.push(
+    // Funding and political support are the city's business, not
+    // something to co-create with the people concerned.
+    let missing: Vec<(&str, Vec<Uuid>)> = plan
+        .into_iter()
+        .filter(|(theme, _)| !co_created.contains(theme) && !NOT_CO_CREATED.contains(theme))
+        .collect();
+    if !missing.is_empty() {
+        let slugs: Vec<String> = missing.iter().map(|(t, _)| t.to_string()).collect();
+        let words: Vec<String> = slugs.iter().map(|t| theme_words(t)).collect();
+        let evidence: Vec<Uuid> = missing
+            .iter()
+            .flat_map(|(_, e)| e.iter().copied())
+            .collect();
+        let f = cx.push(
             FindingKind::Participation,
             Severity::Low,
-            vec![format!("theme:{theme}")],
+            vec!["themes".to_owned()],
             bilingual(
                 "finding.participation.theme.explanation",
-                &[("theme", (&words).into())],
+                &[("theme", and(&words))],
             ),
             evidence,
             bilingual(
                 "finding.participation.theme.suggestion",
-                &[("theme", (&words).into())],
+                &[("theme", and(&words))],
             ),
         );
+        f.themes = slugs;
     }
     let with_people: Vec<_> = sessions
         .iter()
@@ -115,6 +130,7 @@ pub(super) fn shares(cx: &mut Ctx, audience: Audience) {
             .map(|s| u64::from(s.beneficiaries.women))
             .sum();
         let share = women as f64 / total as f64;
+        group_shares(cx, &recent, share);
         if share < cx.cfg.target_women_share {
             let (pct, target) = (share * 100.0, cx.cfg.target_women_share * 100.0);
             cx.push(
@@ -160,5 +176,176 @@ pub(super) fn shares(cx: &mut Ctx, audience: Audience) {
                 );
             }
         }
+    }
+}
+
+/// Per beneficiary group, the share of women and girls in its sessions
+/// (those naming it) when it is below target while the overall share is
+/// not: a group the overall figure hides. Each of its sessions is given in
+/// order, so a trend shows.
+fn group_shares(cx: &mut Ctx, recent: &[&Session], overall: f64) {
+    let target = cx.cfg.target_women_share;
+    if overall < target {
+        return;
+    }
+    let groups: Vec<&Stakeholder> =
+        cx.p.active_stakeholders()
+            .filter(|s| s.kind == StakeholderKind::BeneficiaryGroup)
+            .collect();
+    for g in groups {
+        let mut theirs: Vec<&Session> = recent
+            .iter()
+            .copied()
+            .filter(|s| s.groups.contains(&g.id))
+            .collect();
+        theirs.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
+        let total: u64 = theirs
+            .iter()
+            .map(|s| u64::from(s.beneficiaries.total))
+            .sum();
+        let women: u64 = theirs
+            .iter()
+            .map(|s| u64::from(s.beneficiaries.women))
+            .sum();
+        if total == 0 || women as f64 / total as f64 >= target {
+            continue;
+        }
+        let steps: Vec<Bilingual> = theirs
+            .iter()
+            .map(|s| {
+                bilingual(
+                    "finding.participation.group_share.step",
+                    &[
+                        ("women", s.beneficiaries.women.to_string().into()),
+                        ("total", s.beneficiaries.total.to_string().into()),
+                        ("date", day(s.occurred_at).into()),
+                    ],
+                )
+            })
+            .collect();
+        let series = Bilingual {
+            en: messages::list(
+                &steps.iter().map(|b| b.en.clone()).collect::<Vec<_>>(),
+                "list.then",
+            )
+            .en,
+            fr: messages::list(
+                &steps.iter().map(|b| b.fr.clone()).collect::<Vec<_>>(),
+                "list.then",
+            )
+            .fr,
+        };
+        let pct = women as f64 / total as f64 * 100.0;
+        let f = cx.push(
+            FindingKind::Participation,
+            Severity::Medium,
+            vec!["women_share".to_owned(), g.id.clone()],
+            bilingual(
+                "finding.participation.group_share.explanation",
+                &[
+                    ("group", g.name.as_str().into()),
+                    ("series", series.into()),
+                    ("pct", format!("{pct:.0}").into()),
+                    ("target", format!("{:.0}", target * 100.0).into()),
+                    ("overall", format!("{:.0}", overall * 100.0).into()),
+                ],
+            ),
+            theirs.iter().map(|s| s.event()),
+            bilingual(
+                "finding.participation.group_share.suggestion",
+                &[("group", g.name.as_str().into())],
+            ),
+        );
+        f.reach = 1;
+    }
+}
+
+/// One stakeholder facilitating a large share of the sessions with
+/// beneficiaries: a burn-out and safeguarding risk, worst for volunteers
+/// and community champions. Its one-to-one links with beneficiary groups
+/// are told with it.
+pub(super) fn workload(cx: &mut Ctx) {
+    let as_of = cx.net.as_of;
+    let window_start = as_of - chrono::Duration::days(cx.cfg.participation_window_days);
+    let sessions: Vec<&Session> =
+        cx.p.sessions
+            .values()
+            .filter(|s| s.beneficiaries.total > 0)
+            .filter(|s| s.occurred_at > window_start && s.occurred_at <= as_of)
+            .collect();
+    if sessions.len() < cx.cfg.workload_sessions {
+        return;
+    }
+    let mut led: BTreeMap<&str, Vec<&Session>> = BTreeMap::new();
+    for s in &sessions {
+        for f in &s.facilitators {
+            led.entry(f.as_str()).or_default().push(s);
+        }
+    }
+    let groups: Vec<usize> = (0..cx.net.nodes.len())
+        .filter(|&i| cx.kind(i) == StakeholderKind::BeneficiaryGroup)
+        .collect();
+    for (id, theirs) in led {
+        let share = theirs.len() as f64 / sessions.len() as f64;
+        if share < cx.cfg.workload_share || theirs.len() < 2 {
+            continue;
+        }
+        let Some(st) = cx.p.stakeholders.get(id) else {
+            continue;
+        };
+        let volunteer = matches!(
+            st.kind,
+            StakeholderKind::CommunityChampion | StakeholderKind::VolunteerGroup
+        );
+        let name = st.name.clone();
+        let mut explanation = bilingual(
+            "finding.workload_concentration.explanation",
+            &[
+                ("name", name.as_str().into()),
+                ("n", theirs.len().to_string().into()),
+                ("total", sessions.len().to_string().into()),
+            ],
+        );
+        // Beneficiary groups whose ties to services all go through it.
+        if let Some(i) = cx.net.index_of(id) {
+            let through: Vec<String> = groups
+                .iter()
+                .filter(|&&g| {
+                    let nb = cx.net.topology.neighbours(g);
+                    !nb.is_empty()
+                        && nb.iter().all(|&x| x == i || !is_service(cx.kind(x)))
+                        && nb.contains(&i)
+                })
+                .map(|&g| cx.node_names[g].to_owned())
+                .collect();
+            if !through.is_empty() {
+                explanation = then(
+                    explanation,
+                    bilingual(
+                        "finding.workload_concentration.links",
+                        &[("name", name.as_str().into()), ("groups", and(&through))],
+                    ),
+                );
+            }
+        }
+        let severity = if volunteer {
+            Severity::High
+        } else {
+            Severity::Medium
+        };
+        let key = if volunteer {
+            "finding.workload_concentration.volunteer.suggestion"
+        } else {
+            "finding.workload_concentration.suggestion"
+        };
+        let f = cx.push(
+            FindingKind::WorkloadConcentration,
+            severity,
+            vec![id.to_owned()],
+            explanation,
+            theirs.iter().map(|s| s.event()),
+            bilingual(key, &[("name", name.as_str().into())]),
+        );
+        f.sectors = vec![st.kind];
     }
 }

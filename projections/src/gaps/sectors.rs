@@ -15,7 +15,7 @@ pub(super) fn missing_sectors(cx: &mut Ctx) {
             } else {
                 Severity::Medium
             };
-            cx.push(
+            let f = cx.push(
                 FindingKind::MissingSector,
                 severity,
                 vec![k.clone()],
@@ -23,6 +23,7 @@ pub(super) fn missing_sectors(cx: &mut Ctx) {
                 Vec::new(),
                 bilingual("finding.missing_sector.suggestion", &sector),
             );
+            f.sectors = vec![kind];
             continue;
         }
         let tied = members
@@ -37,8 +38,8 @@ pub(super) fn missing_sectors(cx: &mut Ctx) {
                 .flat_map(|s| s.events.iter().copied())
                 .collect();
             let mut subjects = vec![k.clone()];
-            subjects.extend(ids);
-            cx.push(
+            subjects.extend(ids.iter().cloned());
+            let f = cx.push(
                 FindingKind::MissingSector,
                 if is_group(kind) {
                     Severity::High
@@ -56,6 +57,8 @@ pub(super) fn missing_sectors(cx: &mut Ctx) {
                     &[("names", or(&names))],
                 ),
             );
+            f.focus = ids;
+            f.sectors = vec![kind];
         }
     }
 }

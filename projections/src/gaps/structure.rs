@@ -162,30 +162,59 @@ pub(super) fn single_points_of_failure(cx: &mut Ctx) {
         if !stranded.is_empty() {
             let ids: Vec<String> = stranded.iter().map(|&i| cx.net.nodes[i].clone()).collect();
             let names = cx.names(&ids);
-            let service = best_service(cx, &stranded);
+            let distrusted = distrusted_by(cx, &stranded);
+            let best = best_service(cx, &stranded, &distrusted);
+            let service = best.map_or_else(
+                || bilingual("finding.single_point_of_failure.any_service", &[]).into(),
+                |i| Arg::from(cx.name(&cx.net.nodes[i])),
+            );
             let mut subjects = vec![vid.clone()];
-            subjects.extend(ids);
-            cx.push(
+            subjects.extend(ids.iter().cloned());
+            let mut explanation = bilingual(
+                "finding.single_point_of_failure.stranded.explanation",
+                &[("broker", (&vname).into()), ("names", and(&names))],
+            );
+            if !distrusted.is_empty() {
+                let avoided: Vec<String> = distrusted
+                    .iter()
+                    .map(|&i| cx.name(&cx.net.nodes[i]))
+                    .collect();
+                explanation = then(
+                    explanation,
+                    bilingual(
+                        "finding.single_point_of_failure.distrusted",
+                        &[("names", and(&names)), ("services", and(&avoided))],
+                    ),
+                );
+            }
+            let introduces: Vec<[String; 2]> = best
+                .map(|b| {
+                    let service = cx.net.nodes[b].clone();
+                    ids.iter()
+                        .map(|g| pair(g.clone(), service.clone()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let f = cx.push(
                 FindingKind::SinglePointOfFailure,
                 Severity::High,
                 subjects,
-                bilingual(
-                    "finding.single_point_of_failure.stranded.explanation",
-                    &[("broker", (&vname).into()), ("names", and(&names))],
-                ),
+                explanation,
                 evidence,
                 bilingual(
                     "finding.single_point_of_failure.stranded.suggestion",
                     &[("names", and(&names)), ("service", service)],
                 ),
             );
+            f.introduces = introduces;
+            f.focus = vec![format!("lean:{vid}")];
         } else if cut_off.len() >= 2 {
             let severity = if cut_off.len() >= 5 {
                 Severity::Medium
             } else {
                 Severity::Low
             };
-            cx.push(
+            let f = cx.push(
                 FindingKind::SinglePointOfFailure,
                 severity,
                 vec![vid.clone()],
@@ -202,6 +231,7 @@ pub(super) fn single_points_of_failure(cx: &mut Ctx) {
                     &[("broker", (&vname).into())],
                 ),
             );
+            f.focus = vec![format!("lean:{vid}")];
         }
     }
     for &(u, v) in &sep.bridges {
@@ -236,18 +266,36 @@ pub(super) fn single_points_of_failure(cx: &mut Ctx) {
     }
 }
 
-/// The service most tied in the network, outside `exclude`.
-pub(super) fn best_service(cx: &Ctx, exclude: &BTreeSet<usize>) -> Arg {
+/// The services that any of `groups` (node indexes) said they do not
+/// trust or use, by node index.
+pub(super) fn distrusted_by(cx: &Ctx, groups: &BTreeSet<usize>) -> BTreeSet<usize> {
+    cx.p.distrust
+        .iter()
+        .filter(|d| {
+            d.groups.is_empty()
+                || d.groups
+                    .iter()
+                    .any(|g| cx.net.index_of(g).is_some_and(|i| groups.contains(&i)))
+        })
+        .filter_map(|d| cx.net.index_of(&d.service))
+        .collect()
+}
+
+/// The service most tied in the network, outside `exclude` and never one
+/// that `groups` said they do not trust: its node index, if there is one.
+pub(super) fn best_service(
+    cx: &Ctx,
+    exclude: &BTreeSet<usize>,
+    distrusted: &BTreeSet<usize>,
+) -> Option<usize> {
     (0..cx.net.nodes.len())
-        .filter(|i| !exclude.contains(i) && is_service(cx.kind(*i)))
+        .filter(|i| !exclude.contains(i) && !distrusted.contains(i) && is_service(cx.kind(*i)))
         .max_by(|&a, &b| {
             cx.an().weighted_degree[a]
                 .partial_cmp(&cx.an().weighted_degree[b])
                 .unwrap_or(std::cmp::Ordering::Equal)
                 .then(b.cmp(&a))
         })
-        .map(|i| Arg::from(cx.name(&cx.net.nodes[i])))
-        .unwrap_or_else(|| bilingual("finding.single_point_of_failure.any_service", &[]).into())
 }
 
 pub(super) fn brokers(cx: &mut Ctx) {
@@ -265,15 +313,19 @@ pub(super) fn brokers(cx: &mut Ctx) {
         } else {
             Severity::Medium
         };
-        // Two partners of the broker in different communities, if any.
+        // Two partners of the broker in different communities that share
+        // no tie yet, if any.
         let nb = cx.net.topology.neighbours(i);
-        let pair = nb.iter().enumerate().find_map(|(k, &x)| {
+        let untied = nb.iter().enumerate().find_map(|(k, &x)| {
             nb[k + 1..]
                 .iter()
-                .find(|&&y| cx.an().nodes[x].community != cx.an().nodes[y].community)
+                .find(|&&y| {
+                    cx.an().nodes[x].community != cx.an().nodes[y].community
+                        && cx.net.topology.neighbours(x).binary_search(&y).is_err()
+                })
                 .map(|&y| (x, y))
         });
-        let suggestion = match pair {
+        let suggestion = match untied {
             Some((x, y)) => bilingual(
                 "finding.broker_dependency.pair.suggestion",
                 &[
@@ -293,7 +345,11 @@ pub(super) fn brokers(cx: &mut Ctx) {
             .into_iter()
             .flat_map(|(_, t)| t.evidence.iter().copied())
             .collect();
-        cx.push(
+        let introduces: Vec<[String; 2]> = untied
+            .map(|(x, y)| pair(cx.net.nodes[x].clone(), cx.net.nodes[y].clone()))
+            .into_iter()
+            .collect();
+        let f = cx.push(
             FindingKind::BrokerDependency,
             severity,
             vec![id.clone()],
@@ -307,6 +363,8 @@ pub(super) fn brokers(cx: &mut Ctx) {
             evidence,
             suggestion,
         );
+        f.introduces = introduces;
+        f.focus = vec![format!("lean:{id}")];
     }
 }
 

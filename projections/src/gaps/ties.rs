@@ -37,7 +37,8 @@ pub(super) fn isolated(cx: &mut Ctx) {
             } else {
                 Severity::Medium
             };
-            cx.push(
+            let kind = cx.kind(i);
+            let f = cx.push(
                 FindingKind::IsolatedStakeholder,
                 severity,
                 vec![id.clone()],
@@ -51,13 +52,16 @@ pub(super) fn isolated(cx: &mut Ctx) {
                     &[("name", name.into())],
                 ),
             );
+            f.focus = vec![id.clone()];
+            f.sectors = vec![kind];
         } else if degree == 1 {
             let (other, tie) = cx.net.neighbours(&id)[0];
             if tie.strength < cx.cfg.weak_strength {
                 let other = cx.name(other);
                 let s = tie.strength;
                 let ev = tie.evidence.clone();
-                cx.push(
+                let kind = cx.kind(i);
+                let f = cx.push(
                     FindingKind::IsolatedStakeholder,
                     Severity::Low,
                     vec![id.clone()],
@@ -75,6 +79,8 @@ pub(super) fn isolated(cx: &mut Ctx) {
                         &[("name", name.into()), ("other", (&other).into())],
                     ),
                 );
+                f.focus = vec![id.clone()];
+                f.sectors = vec![kind];
             }
         }
     }
@@ -94,11 +100,23 @@ pub(super) fn stalled_outreach(cx: &mut Ctx) {
         let Some(last) = contacts().max_by_key(|c| (c.occurred_at, c.event)) else {
             continue;
         };
+        // Something the two did after the latest contact (a partnership, a
+        // session, a milestone) was the follow-up.
+        let moved_on = t.last_interaction > last.occurred_at;
         let overdue = last
             .follow_up_due
-            .filter(|due| *due < today)
+            .filter(|due| *due < today && !moved_on)
             .map(|due| (due, (today - due).num_days()));
+        let active = t.partnership.as_ref().is_some_and(|x| x.ended_at.is_none());
         if !stalled && overdue.is_none() {
+            let pending = last.outcome >= Outcome::Acknowledged
+                && last.follow_up_due.is_none()
+                && !moved_on
+                && !active
+                && (net.as_of - last.occurred_at).num_days() >= cx.cfg.next_step_days;
+            if pending {
+                no_next_step(cx, t, last, contacts().map(|c| c.event));
+            }
             continue;
         }
         let count = t.contacts.count;
@@ -139,16 +157,27 @@ pub(super) fn stalled_outreach(cx: &mut Ctx) {
         let severity = match (stalled, overdue.is_some()) {
             (true, true) => Severity::High,
             (true, false) => Severity::Medium,
+            (false, _) if overdue.is_some_and(|(_, d)| d > 365) => Severity::Low,
             (false, _) if last.outcome.is_positive() => Severity::Medium,
             _ => Severity::Low,
         };
-        let suggestion = if stalled {
+        let target = last.to.as_str();
+        let target_kind = p.stakeholders.get(target).map(|s| s.kind);
+        let declines = contacts()
+            .filter(|c| c.to == last.to && c.outcome == Outcome::Declined)
+            .count();
+        let warm = overdue.is_some_and(|(_, days)| days <= cx.cfg.warm_days);
+        let suggestion = if declines > 0 && last.outcome == Outcome::Declined {
+            another_provider(cx, target, target_kind, declines)
+        } else if stalled {
             bilingual("finding.stalled_outreach.suggestion", &ends)
-        } else {
+        } else if warm {
             bilingual("finding.stalled_outreach.overdue.suggestion", &ends)
+        } else {
+            bilingual("finding.stalled_outreach.cold.suggestion", &ends)
         };
         let subjects = vec![net.nodes[t.a].clone(), net.nodes[t.b].clone()];
-        cx.push(
+        let f = cx.push(
             FindingKind::StalledOutreach,
             severity,
             subjects,
@@ -156,39 +185,241 @@ pub(super) fn stalled_outreach(cx: &mut Ctx) {
             contacts().map(|c| c.event),
             suggestion,
         );
+        f.focus = vec![target.to_owned()];
+        f.sectors = target_kind.into_iter().collect();
     }
+}
+
+/// After a refusal: the other stakeholders of the same sector the network
+/// knows, to turn to instead.
+pub(super) fn another_provider(
+    cx: &Ctx,
+    refused: &str,
+    kind: Option<StakeholderKind>,
+    declines: usize,
+) -> Bilingual {
+    let others: Vec<String> = kind
+        .map(|k| {
+            cx.p.active_stakeholders()
+                .filter(|s| s.kind == k && s.id != refused)
+                .map(|s| s.name.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    let name = cx.name(refused);
+    let sector = kind.map_or_else(
+        || bilingual("finding.another_provider.any", &[]),
+        kind_label,
+    );
+    let args = [
+        ("name", Arg::from(name)),
+        ("n", declines.to_string().into()),
+        ("sector", sector.into()),
+        ("names", or(&others)),
+    ];
+    if others.is_empty() {
+        bilingual("finding.another_provider.none.suggestion", &args)
+    } else {
+        bilingual("finding.another_provider.suggestion", &args)
+    }
+}
+
+/// A positive or pending contact after which nothing was planned and
+/// nothing happened.
+fn no_next_step(cx: &mut Ctx, t: &Tie, last: &Contact, evidence: impl Iterator<Item = Uuid>) {
+    let (from, to) = (cx.end_name(t, &last.from), cx.end_name(t, &last.to));
+    let days = (cx.net.as_of - last.occurred_at).num_days();
+    let severity = if last.outcome.is_positive() {
+        Severity::Medium
+    } else {
+        Severity::Low
+    };
+    let ends = [("from", Arg::from(from)), ("to", Arg::from(to))];
+    let target_kind = cx.p.stakeholders.get(&last.to).map(|s| s.kind);
+    let subjects = vec![cx.net.nodes[t.a].clone(), cx.net.nodes[t.b].clone()];
+    let f = cx.push(
+        FindingKind::MissingNextStep,
+        severity,
+        subjects,
+        bilingual(
+            "finding.missing_next_step.explanation",
+            &[
+                ends[0].clone(),
+                ends[1].clone(),
+                ("outcome", label("outcome", last.outcome).into()),
+                ("date", day(last.occurred_at).into()),
+                ("days", days.to_string().into()),
+            ],
+        ),
+        evidence,
+        bilingual("finding.missing_next_step.suggestion", &ends),
+    );
+    f.focus = vec![last.to.clone()];
+    f.sectors = target_kind.into_iter().collect();
 }
 
 pub(super) fn dormant_ties(cx: &mut Ctx) {
     let (net, threshold) = (cx.net, cx.cfg.dormant_strength);
-    let dormant = net.present_ties().filter(|t| {
-        t.partnership.as_ref().is_some_and(|x| x.ended_at.is_none()) && t.strength < threshold
-    });
-    for t in dormant {
-        let x = t.partnership.as_ref().expect("filtered on partnership");
-        let (a, b) = (cx.node_names[t.a], cx.node_names[t.b]);
-        let days = (cx.net.as_of - t.last_interaction).num_days();
-        let last = day(t.last_interaction);
-        let s = t.strength;
-        cx.push(
-            FindingKind::DormantTie,
-            Severity::Medium,
-            vec![x.id.clone()],
-            bilingual(
-                "finding.dormant_tie.explanation",
-                &[
-                    ("a", a.into()),
-                    ("b", b.into()),
-                    ("last", last.into()),
-                    ("days", days.to_string().into()),
-                    ("strength", format!("{s:.2}").into()),
-                ],
-            ),
-            t.evidence.iter().copied(),
-            bilingual(
-                "finding.dormant_tie.suggestion",
-                &[("a", a.into()), ("b", b.into())],
-            ),
-        );
+    let dormant: Vec<&Tie> = net
+        .present_ties()
+        .filter(|t| {
+            t.partnership
+                .as_ref()
+                .is_some_and(|x| x.ended_at.is_none() && can_go_dormant(x.kind))
+                && t.strength < threshold
+        })
+        .collect();
+    // A stakeholder with several quiet partnerships is one problem: its
+    // partnerships need a review. Each dormant tie goes to the end with
+    // more of them.
+    let mut count = vec![0usize; net.nodes.len()];
+    for t in &dormant {
+        count[t.a] += 1;
+        count[t.b] += 1;
     }
+    let mut by_hub: BTreeMap<usize, Vec<&Tie>> = BTreeMap::new();
+    for t in dormant {
+        let hub = if count[t.b] > count[t.a] { t.b } else { t.a };
+        by_hub.entry(hub).or_default().push(t);
+    }
+    for (hub, ties) in by_hub {
+        if count[hub] >= 2 && ties.len() >= 2 {
+            dormant_hub(cx, hub, &ties);
+        } else {
+            for t in ties {
+                dormant_tie(cx, t);
+            }
+        }
+    }
+}
+
+/// The end of `t` other than `i`.
+fn other_end(t: &Tie, i: usize) -> usize {
+    if t.a == i {
+        t.b
+    } else {
+        t.a
+    }
+}
+
+/// The ends of `ties` (other than `hub`) whose only tie it is.
+fn leaves(cx: &Ctx, hub: Option<usize>, ties: &[&Tie]) -> Vec<String> {
+    ties.iter()
+        .flat_map(|t| [t.a, t.b])
+        .filter(|&i| Some(i) != hub && cx.net.topology.neighbours(i).len() == 1)
+        .map(|i| cx.net.nodes[i].clone())
+        .collect()
+}
+
+fn dormant_tie(cx: &mut Ctx, t: &Tie) {
+    let x = t.partnership.as_ref().expect("filtered on partnership");
+    let (a, b) = (cx.node_names[t.a], cx.node_names[t.b]);
+    let days = (cx.net.as_of - t.last_interaction).num_days();
+    let last = day(t.last_interaction);
+    let s = t.strength;
+    let focus = leaves(cx, None, &[t]);
+    let f = cx.push(
+        FindingKind::DormantTie,
+        Severity::Medium,
+        vec![x.id.clone()],
+        bilingual(
+            "finding.dormant_tie.explanation",
+            &[
+                ("a", a.into()),
+                ("b", b.into()),
+                ("last", last.into()),
+                ("days", days.to_string().into()),
+                ("strength", format!("{s:.2}").into()),
+            ],
+        ),
+        t.evidence.iter().copied(),
+        bilingual(
+            "finding.dormant_tie.suggestion",
+            &[("a", a.into()), ("b", b.into())],
+        ),
+    );
+    f.focus = focus;
+    f.themes = x.themes.clone();
+}
+
+fn dormant_hub(cx: &mut Ctx, hub: usize, ties: &[&Tie]) {
+    let name = cx.node_names[hub];
+    let mut ties = ties.to_vec();
+    ties.sort_by_key(|t| t.last_interaction);
+    let partners: Vec<String> = ties
+        .iter()
+        .map(|t| {
+            let other = cx.node_names[other_end(t, hub)];
+            messages::text(
+                "finding.dormant_tie.hub.item",
+                messages::Lang::En,
+                &[
+                    ("name", other.into()),
+                    ("last", day(t.last_interaction).into()),
+                ],
+            )
+        })
+        .collect();
+    let partners_fr: Vec<String> = ties
+        .iter()
+        .map(|t| {
+            let other = cx.node_names[other_end(t, hub)];
+            messages::text(
+                "finding.dormant_tie.hub.item",
+                messages::Lang::Fr,
+                &[
+                    ("name", other.into()),
+                    ("last", day(t.last_interaction).into()),
+                ],
+            )
+        })
+        .collect();
+    let list = Bilingual {
+        en: messages::list(&partners, "list.and").en,
+        fr: messages::list(&partners_fr, "list.and").fr,
+    };
+    let mut subjects = vec![cx.net.nodes[hub].clone()];
+    subjects.extend(
+        ties.iter()
+            .filter_map(|t| t.partnership.as_ref().map(|x| x.id.clone())),
+    );
+    let focus = leaves(cx, Some(hub), &ties);
+    let themes: Vec<String> = ties
+        .iter()
+        .filter_map(|t| t.partnership.as_ref())
+        .flat_map(|x| x.themes.iter().cloned())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let evidence: Vec<Uuid> = ties
+        .iter()
+        .flat_map(|t| t.evidence.iter().copied())
+        .collect();
+    let n = ties.len();
+    let f = cx.push(
+        FindingKind::DormantTie,
+        Severity::Medium,
+        subjects,
+        bilingual(
+            "finding.dormant_tie.hub.explanation",
+            &[
+                ("name", name.into()),
+                ("n", n.to_string().into()),
+                ("partners", list.into()),
+            ],
+        ),
+        evidence,
+        bilingual(
+            "finding.dormant_tie.hub.suggestion",
+            &[("name", name.into())],
+        ),
+    );
+    f.focus = focus;
+    f.themes = themes;
+    f.reach = n + 1;
+}
+
+// SHIM: replaced by crate::network::can_go_dormant at merge.
+fn can_go_dormant(_: passerelle_events::event::PartnershipKind) -> bool {
+    true
 }

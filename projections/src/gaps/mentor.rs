@@ -1,0 +1,134 @@
+//! The mentor's practice beside the mentee's gap: for a finding about a
+//! theme or a sector, what a mentor programme's network does there ("the
+//! City of Brussels covers interpreting through a formal agreement between
+//! BAPA and a social interpreting service since …").
+//!
+//! It reads another programme's data, so it is kept apart from the
+//! findings ([`GapReport::practice`]) and the API gives it only to readers
+//! of both programmes.
+
+use super::*;
+use crate::network::formality;
+
+/// What a mentor programme does on the theme or sector of a finding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Practice {
+    /// The finding it is beside.
+    pub finding: String,
+    /// The mentor programme's id.
+    pub programme: String,
+    /// What it does, in plain language.
+    pub text: Bilingual,
+    /// The mentor programme's events that show it.
+    pub evidence: Vec<Uuid>,
+}
+
+/// The programmes whose practice a programme's report shows: every other
+/// programme of the log with the mentor role.
+pub fn mentors<'m>(
+    programmes: impl IntoIterator<Item = &'m Programme>,
+    mentee: &str,
+) -> Vec<&'m Programme> {
+    programmes
+        .into_iter()
+        .filter(|p| p.id != mentee && p.role == Some(passerelle_events::event::Role::Mentor))
+        .collect()
+}
+
+/// The practice of each mentor programme beside each finding about a theme
+/// or a sector: its most formal active partnership on one of the finding's
+/// themes or with a stakeholder of one of its sectors, the oldest first
+/// among equals; otherwise a stakeholder of that sector it works with.
+pub fn mentor_practice(findings: &[Finding], mentors: &[&Programme]) -> Vec<Practice> {
+    let mut out = Vec::new();
+    for m in mentors {
+        for f in findings {
+            if let Some(text) = practice(f, m) {
+                out.push(text);
+            }
+        }
+    }
+    out
+}
+
+fn practice(f: &Finding, m: &Programme) -> Option<Practice> {
+    let mut sectors: Vec<StakeholderKind> = f.sectors.clone();
+    sectors.extend(f.themes.iter().filter_map(|t| sector_of(t)));
+    // Groups and champions are everyone's; a sector finding about them
+    // says nothing a mentor's partnership would answer.
+    sectors.retain(|k| !is_group(*k));
+    if f.themes.is_empty() && sectors.is_empty() {
+        return None;
+    }
+    let live = |id: &str| m.stakeholders.get(id).filter(|s| !s.archived);
+    let of_sector = |id: &str| live(id).is_some_and(|s| sectors.contains(&s.kind));
+    let best = m
+        .partnerships
+        .values()
+        .filter(|x| x.ended_at.is_none() && x.between.iter().all(|s| live(s).is_some()))
+        .filter_map(|x| {
+            let theme = x.themes.iter().find(|t| f.themes.contains(t));
+            let sector = x.between.iter().any(|s| of_sector(s));
+            (theme.is_some() || sector).then_some((x, theme))
+        })
+        .max_by(|(a, ta), (b, tb)| {
+            (ta.is_some(), formality(a.kind))
+                .partial_cmp(&(tb.is_some(), formality(b.kind)))
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then(b.formed_at.cmp(&a.formed_at))
+                .then(b.id.cmp(&a.id))
+        });
+    let name = |id: &str| live(id).map_or_else(|| id.to_owned(), |s| s.name.clone());
+    let programme: Arg = if m.name.is_empty() {
+        m.id.as_str().into()
+    } else {
+        m.name.as_str().into()
+    };
+    if let Some((x, theme)) = best {
+        let topic: Arg = match theme {
+            Some(t) => theme_words(t).into(),
+            None => {
+                let k = x
+                    .between
+                    .iter()
+                    .filter_map(|s| live(s))
+                    .map(|s| s.kind)
+                    .find(|k| sectors.contains(k))
+                    .expect("matched on a sector");
+                kind_label(k).into()
+            }
+        };
+        return Some(Practice {
+            finding: f.id.clone(),
+            programme: m.id.clone(),
+            text: bilingual(
+                "finding.mentor.partnership",
+                &[
+                    ("programme", programme),
+                    ("topic", topic),
+                    ("kind", label("pkind", x.kind).into()),
+                    ("a", name(&x.between[0]).into()),
+                    ("b", name(&x.between[1]).into()),
+                    ("since", day(x.formed_at).into()),
+                ],
+            ),
+            evidence: x.events.clone(),
+        });
+    }
+    let s = m
+        .active_stakeholders()
+        .find(|s| sectors.contains(&s.kind))?;
+    Some(Practice {
+        finding: f.id.clone(),
+        programme: m.id.clone(),
+        text: bilingual(
+            "finding.mentor.stakeholder",
+            &[
+                ("programme", programme),
+                ("name", s.name.as_str().into()),
+                ("sector", kind_label(s.kind).into()),
+            ],
+        ),
+        evidence: s.events.clone(),
+    })
+}

@@ -1,0 +1,139 @@
+//! One finding per problem. Several rules can see the same problem: a
+//! provider nobody reached is an uncovered need, stalled outreach, an
+//! isolated stakeholder and an untied sector at once. Findings that share a
+//! focus ([`Finding::focus`]: the stakeholder the problem is centred on) are
+//! told as one: the most urgent of them, with every other one's explanation
+//! after its own, every subject and every piece of evidence. Review notes
+//! about any of them then appear in the one finding.
+
+use super::*;
+
+/// Union–find over finding indexes.
+struct Sets(Vec<usize>);
+
+impl Sets {
+    fn find(&mut self, mut i: usize) -> usize {
+        while self.0[i] != i {
+            self.0[i] = self.0[self.0[i]];
+            i = self.0[i];
+        }
+        i
+    }
+
+    fn join(&mut self, a: usize, b: usize) {
+        let (a, b) = (self.find(a), self.find(b));
+        if a != b {
+            self.0[a.max(b)] = a.min(b);
+        }
+    }
+}
+
+/// Which finding of a group tells it: the most severe, then the first to
+/// act on, then the widest, then by id.
+fn lead_key(f: &Finding) -> (Severity, u8, std::cmp::Reverse<usize>, &str) {
+    (f.severity, f.kind.rank(), std::cmp::Reverse(f.reach), &f.id)
+}
+
+/// Merges the findings that share a focus. The union of the evidence (and
+/// of the subjects) is the same before and after.
+pub(super) fn merge(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut sets = Sets((0..findings.len()).collect());
+    let mut first_with: HashMap<&str, usize> = HashMap::new();
+    for (i, f) in findings.iter().enumerate() {
+        for key in &f.focus {
+            match first_with.get(key.as_str()) {
+                Some(&j) => sets.join(i, j),
+                None => {
+                    first_with.insert(key, i);
+                }
+            }
+        }
+    }
+    let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for i in 0..findings.len() {
+        let root = sets.find(i);
+        groups.entry(root).or_default().push(i);
+    }
+    let mut slots: Vec<Option<Finding>> = findings.into_iter().map(Some).collect();
+    let mut out = Vec::with_capacity(groups.len());
+    for (_, mut members) in groups {
+        members.sort_by(|&a, &b| {
+            let (fa, fb) = (slots[a].as_ref(), slots[b].as_ref());
+            lead_key(fa.expect("unmoved")).cmp(&lead_key(fb.expect("unmoved")))
+        });
+        let mut lead = slots[members[0]]
+            .take()
+            .expect("each finding is taken once");
+        for &m in &members[1..] {
+            let f = slots[m].take().expect("each finding is taken once");
+            absorb(&mut lead, f);
+        }
+        out.push(lead);
+    }
+    out
+}
+
+/// Tells `other` inside `lead`.
+fn absorb(lead: &mut Finding, other: Finding) {
+    lead.severity = lead.severity.min(other.severity);
+    let empty = Bilingual {
+        en: String::new(),
+        fr: String::new(),
+    };
+    let own = std::mem::replace(&mut lead.explanation, empty);
+    lead.explanation = then(own, other.explanation);
+    for s in other.subjects {
+        if !lead.subjects.contains(&s) {
+            lead.subjects.push(s);
+        }
+    }
+    lead.evidence.extend(other.evidence);
+    lead.evidence.sort();
+    lead.evidence.dedup();
+    lead.merged.push(other.id);
+    lead.merged.extend(other.merged);
+    for t in other.themes {
+        if !lead.themes.contains(&t) {
+            lead.themes.push(t);
+        }
+    }
+    for k in other.sectors {
+        if !lead.sectors.contains(&k) {
+            lead.sectors.push(k);
+        }
+    }
+    for pair in other.introduces {
+        if !lead.introduces.contains(&pair) {
+            lead.introduces.push(pair);
+        }
+    }
+    for k in other.focus {
+        if !lead.focus.contains(&k) {
+            lead.focus.push(k);
+        }
+    }
+    lead.reach = lead.reach.max(other.reach);
+}
+
+/// Puts each review note inside the findings it is about: a note about a
+/// finding (its id, or the id of one merged into it), about a need or a
+/// partnership the finding names, or about the stakeholder it is centred on.
+pub(super) fn attach_notes(p: &Programme, findings: &mut [Finding]) {
+    if p.notes.is_empty() {
+        return;
+    }
+    for f in findings.iter_mut() {
+        let about_it = |n: &&Note| match &n.about {
+            About::Gap(id) => {
+                let id = id.as_str();
+                f.id == id || f.merged.iter().any(|m| m == id)
+            }
+            About::Need(x) | About::Partnership(x) => f.subjects.iter().any(|s| s == x.as_str()),
+            About::Stakeholder(s) => {
+                let s = s.as_str();
+                f.focus.iter().any(|k| k == s) || f.subjects.first().is_some_and(|x| x == s)
+            }
+        };
+        f.notes = p.notes.iter().filter(about_it).cloned().collect();
+    }
+}
