@@ -53,7 +53,7 @@ pub(super) fn participation(cx: &mut Ctx) {
         .collect();
     if !missing.is_empty() {
         let slugs: Vec<String> = missing.iter().map(|(t, _)| t.to_string()).collect();
-        let words: Vec<String> = slugs.iter().map(|t| theme_words(t)).collect();
+        let words = messages::themes(&slugs, "list.and");
         let evidence: Vec<Uuid> = missing
             .iter()
             .flat_map(|(_, e)| e.iter().copied())
@@ -64,12 +64,12 @@ pub(super) fn participation(cx: &mut Ctx) {
             vec!["themes".to_owned()],
             bilingual(
                 "finding.participation.theme.explanation",
-                &[("theme", and(&words))],
+                &[("theme", words.clone())],
             ),
             evidence,
             bilingual(
                 "finding.participation.theme.suggestion",
-                &[("theme", and(&words))],
+                &[("theme", words)],
             ),
         );
         f.themes = slugs;
@@ -243,7 +243,7 @@ fn group_shares(cx: &mut Ctx, recent: &[&Session], overall: f64) {
             bilingual(
                 "finding.participation.group_share.explanation",
                 &[
-                    ("group", g.name.as_str().into()),
+                    ("group", noun_of(g).into()),
                     ("series", series.into()),
                     ("pct", format!("{pct:.0}").into()),
                     ("target", format!("{:.0}", target * 100.0).into()),
@@ -253,7 +253,7 @@ fn group_shares(cx: &mut Ctx, recent: &[&Session], overall: f64) {
             theirs.iter().map(|s| s.event()),
             bilingual(
                 "finding.participation.group_share.suggestion",
-                &[("group", g.name.as_str().into())],
+                &[("group", noun_of(g).into())],
             ),
         );
         f.reach = 1;
@@ -297,18 +297,18 @@ pub(super) fn workload(cx: &mut Ctx) {
             st.kind,
             StakeholderKind::CommunityChampion | StakeholderKind::VolunteerGroup
         );
-        let name = st.name.clone();
+        let name = Arg::from(noun_of(st));
         let mut explanation = bilingual(
             "finding.workload_concentration.explanation",
             &[
-                ("name", name.as_str().into()),
+                ("name", name.clone()),
                 ("n", theirs.len().to_string().into()),
                 ("total", sessions.len().to_string().into()),
             ],
         );
         // Beneficiary groups whose ties to services all go through it.
         if let Some(i) = cx.net.index_of(id) {
-            let through: Vec<String> = groups
+            let through: Vec<Noun> = groups
                 .iter()
                 .filter(|&&g| {
                     let nb = cx.net.topology.neighbours(g);
@@ -316,14 +316,14 @@ pub(super) fn workload(cx: &mut Ctx) {
                         && nb.iter().all(|&x| x == i || !is_service(cx.kind(x)))
                         && nb.contains(&i)
                 })
-                .map(|&g| cx.node_names[g].to_owned())
+                .map(|&g| cx.node_noun(g))
                 .collect();
             if !through.is_empty() {
                 explanation = then(
                     explanation,
                     bilingual(
                         "finding.workload_concentration.links",
-                        &[("name", name.as_str().into()), ("groups", and(&through))],
+                        &[("name", name.clone()), ("groups", and(&through))],
                     ),
                 );
             }
@@ -344,7 +344,7 @@ pub(super) fn workload(cx: &mut Ctx) {
             vec![id.to_owned()],
             explanation,
             theirs.iter().map(|s| s.event()),
-            bilingual(key, &[("name", name.as_str().into())]),
+            bilingual(key, &[("name", name)]),
         );
         f.sectors = vec![st.kind];
     }
