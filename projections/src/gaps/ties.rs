@@ -1,6 +1,7 @@
 //! One tie at a time: isolated stakeholders, stalled outreach, dormant ties.
 
 use super::*;
+use crate::network::can_go_dormant;
 
 pub(super) fn isolated(cx: &mut Ctx) {
     // Contacts of the isolated nodes only, found in one pass.
@@ -417,9 +418,4 @@ fn dormant_hub(cx: &mut Ctx, hub: usize, ties: &[&Tie]) {
     f.focus = focus;
     f.themes = themes;
     f.reach = n + 1;
-}
-
-// SHIM: replaced by crate::network::can_go_dormant at merge.
-fn can_go_dormant(_: passerelle_events::event::PartnershipKind) -> bool {
-    true
 }
