@@ -845,8 +845,8 @@ async fn journey(app: &TestApp, page: &Page) {
     page.ready("the French gap report").await;
     let report = page.text("main").await;
     assert!(
-        report.contains("Points de rupture uniques")
-            && report.contains("(dernière : pas de réponse)"),
+        report.contains("Points de fragilité")
+            && report.contains("(dernière\u{202F}: pas de réponse)"),
         "{report}"
     );
 }

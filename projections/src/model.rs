@@ -328,10 +328,25 @@ pub struct Need {
     pub status: NeedStatus,
     /// Stakeholders who took it on.
     pub addressed_by: Vec<String>,
+    /// Every stakeholder named by each `NeedAddressed`, in log order (a
+    /// stakeholder named twice appears twice).
+    pub addressed: Vec<Addressed>,
     /// When declared.
     pub declared_at: DateTime<Utc>,
     /// Declaration, addressing, withdrawal.
     pub events: Vec<Uuid>,
+}
+
+/// One stakeholder taking a need on: one per stakeholder a `NeedAddressed`
+/// names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Addressed {
+    /// The stakeholder.
+    pub by: String,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The `NeedAddressed` event.
+    pub event: Uuid,
 }
 
 /// A dated marker.
@@ -645,6 +660,7 @@ impl Model {
                         groups: slugs(&d.groups),
                         status: NeedStatus::Open,
                         addressed_by: Vec::new(),
+                        addressed: Vec::new(),
                         declared_at: at,
                         events: vec![id],
                     },
@@ -657,6 +673,11 @@ impl Model {
                         if !n.addressed_by.iter().any(|b| b == s.as_str()) {
                             n.addressed_by.push(s.to_string());
                         }
+                        n.addressed.push(Addressed {
+                            by: s.to_string(),
+                            at,
+                            event: id,
+                        });
                     }
                     n.events.push(id);
                 }

@@ -32,6 +32,8 @@ use crate::messages::{self, bilingual, label, Arg, Noun};
 use crate::model::{Audience, Contact, Need, NeedStatus, Note, Programme, Session, Stakeholder};
 use crate::network::{Analysis, Network, Tie};
 
+#[cfg(test)]
+mod every_kind;
 mod introductions;
 mod mentor;
 mod merge;
@@ -738,7 +740,7 @@ mod tests {
         );
         assert_eq!(
             levels.explanation.fr,
-            "Les 3 dernières séances avec des bénéficiaires sont restées au niveau informer ou consulter : les bénéficiaires sont entendus mais ne pèsent pas sur les décisions."
+            "Les 3 dernières séances avec des personnes concernées sont restées au niveau «\u{202f}informer\u{202f}» ou «\u{202f}consulter\u{202f}»\u{202f}: les personnes sont entendues mais ne pèsent pas sur les décisions."
         );
         assert!(levels.suggestion.fr.contains("(impliquer ou collaborer)"));
         let women = r

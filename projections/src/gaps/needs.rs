@@ -179,7 +179,7 @@ pub(super) fn uncovered_needs(cx: &mut Ctx) {
             let more = bilingual(
                 "finding.uncovered_need.tried",
                 &[
-                    ("n", tried.len().to_string().into()),
+                    ("n", messages::count(tried.len())),
                     ("names", and(&tried_names)),
                     ("outcome", label("outcome", best).into()),
                 ],

@@ -163,7 +163,10 @@ pub(super) fn single_points_of_failure(cx: &mut Ctx) {
             let ids: Vec<String> = stranded.iter().map(|&i| cx.net.nodes[i].clone()).collect();
             let names = cx.nouns(&ids);
             let distrusted = distrusted_by(cx, &stranded);
-            let best = best_service(cx, &stranded, &distrusted);
+            // The second path goes around `v`: never through it.
+            let mut around = stranded.clone();
+            around.insert(v);
+            let best = best_service(cx, &around, &distrusted);
             let service = best.map_or_else(
                 || bilingual("finding.single_point_of_failure.any_service", &[]).into(),
                 |i| Arg::from(cx.node_noun(i)),
@@ -187,8 +190,10 @@ pub(super) fn single_points_of_failure(cx: &mut Ctx) {
             let introduces: Vec<[String; 2]> = best
                 .map(|b| {
                     let service = cx.net.nodes[b].clone();
-                    ids.iter()
-                        .map(|g| pair(g.clone(), service.clone()))
+                    stranded
+                        .iter()
+                        .filter(|&&g| cx.net.tie_between(g, b).is_none_or(|t| !t.present))
+                        .map(|&g| pair(cx.net.nodes[g].clone(), service.clone()))
                         .collect()
                 })
                 .unwrap_or_default();
@@ -219,7 +224,7 @@ pub(super) fn single_points_of_failure(cx: &mut Ctx) {
                     "finding.single_point_of_failure.explanation",
                     &[
                         ("broker", vname.clone()),
-                        ("n", cut_off.len().to_string().into()),
+                        ("n", messages::count(cut_off.len())),
                     ],
                 ),
                 evidence,
@@ -251,7 +256,7 @@ pub(super) fn single_points_of_failure(cx: &mut Ctx) {
                 &[
                     ("a", an.clone()),
                     ("b", bn.clone()),
-                    ("n", side.to_string().into()),
+                    ("n", messages::count(side)),
                 ],
             ),
             tie.map(|t| t.evidence).unwrap_or_default(),
@@ -304,7 +309,7 @@ pub(super) fn brokers(cx: &mut Ctx) {
         }
         let id = cx.net.nodes[i].clone();
         let name = Arg::from(cx.noun(&id));
-        let share = m.betweenness * 100.0;
+        let share = m.betweenness;
         let severity = if m.betweenness >= 0.5 {
             Severity::High
         } else {
@@ -352,10 +357,7 @@ pub(super) fn brokers(cx: &mut Ctx) {
             vec![id.clone()],
             bilingual(
                 "finding.broker_dependency.explanation",
-                &[
-                    ("name", name.clone()),
-                    ("share", format!("{share:.0}").into()),
-                ],
+                &[("name", name.clone()), ("share", messages::percent(share))],
             ),
             evidence,
             suggestion,

@@ -1,6 +1,7 @@
 //! One tie at a time: isolated stakeholders, stalled outreach, dormant ties.
 
 use super::*;
+use crate::network::can_go_dormant;
 
 pub(super) fn isolated(cx: &mut Ctx) {
     // Contacts of the isolated nodes only, found in one pass.
@@ -132,7 +133,7 @@ pub(super) fn stalled_outreach(cx: &mut Ctx) {
                 &[
                     ends[0].clone(),
                     ends[1].clone(),
-                    ("n", count.to_string().into()),
+                    ("n", messages::count(count)),
                     ("since", day(first)),
                     ("outcome", label("outcome", last.outcome).into()),
                 ],
@@ -145,7 +146,7 @@ pub(super) fn stalled_outreach(cx: &mut Ctx) {
                     ends[0].clone(),
                     ends[1].clone(),
                     ("due", messages::date(due)),
-                    ("days", days.to_string().into()),
+                    ("days", messages::count(days.max(0) as usize)),
                 ],
             )
         });
@@ -213,7 +214,7 @@ pub(super) fn another_provider(
     );
     let args = [
         ("name", Arg::from(name)),
-        ("n", declines.to_string().into()),
+        ("n", messages::count(declines)),
         ("sector", sector.into()),
         ("names", or(&others)),
     ];
@@ -248,7 +249,7 @@ fn no_next_step(cx: &mut Ctx, t: &Tie, last: &Contact, evidence: impl Iterator<I
                 ends[1].clone(),
                 ("outcome", label("outcome", last.outcome).into()),
                 ("date", day(last.occurred_at).into()),
-                ("days", days.to_string().into()),
+                ("days", messages::count(days.max(0) as usize)),
             ],
         ),
         evidence,
@@ -328,7 +329,7 @@ fn dormant_tie(cx: &mut Ctx, t: &Tie) {
                 ("a", a.clone()),
                 ("b", b.clone()),
                 ("last", last.into()),
-                ("days", days.to_string().into()),
+                ("days", messages::count(days.max(0) as usize)),
                 ("strength", messages::decimal(s, 2)),
             ],
         ),
@@ -404,7 +405,7 @@ fn dormant_hub(cx: &mut Ctx, hub: usize, ties: &[&Tie]) {
             "finding.dormant_tie.hub.explanation",
             &[
                 ("name", name.clone()),
-                ("n", n.to_string().into()),
+                ("n", messages::count(n)),
                 ("partners", list.into()),
             ],
         ),
@@ -417,9 +418,4 @@ fn dormant_hub(cx: &mut Ctx, hub: usize, ties: &[&Tie]) {
     f.focus = focus;
     f.themes = themes;
     f.reach = n + 1;
-}
-
-// SHIM: replaced by crate::network::can_go_dormant at merge.
-fn can_go_dormant(_: passerelle_events::event::PartnershipKind) -> bool {
-    true
 }
