@@ -628,7 +628,6 @@ fn gaps_on_the_demo_report_the_story_with_evidence() {
         "uncovered_need/need-interpreting",
         "single_point_of_failure/sj-champions+sj-women-chaises+sj-women-salmoneries",
         "stalled_outreach/sj-employers+sj-employment",
-        "suggested_introduction/sj-french-assoc+sj-french-school",
     ] {
         assert!(text.contains(id), "{id} missing from:\n{text}");
     }
