@@ -866,7 +866,8 @@ mod tests {
         v
     }
 
-    /// The dormancy threshold of the gap report (`GapConfig::dormant_strength`).
+    /// A strength below which an informal partnership (base 0.3) has lost
+    /// a sixth of its strength: what the refresh tests keep it above.
     const DORMANT: f64 = 0.25;
 
     /// `a` and `b` informal partners on housing since 1 January 2021: as of

@@ -121,8 +121,12 @@ pub(super) fn introduction_candidates(cx: &Ctx) -> Vec<Candidate> {
 
 pub(super) fn introductions(cx: &mut Ctx, candidates: Vec<Candidate>) {
     let net = cx.net;
+    // A broker the network leans on needs no introduction: the point is to
+    // tie its partners to each other.
+    let broker = |i: usize| cx.an().nodes[i].betweenness >= cx.cfg.broker_betweenness;
     let mut ranked: Vec<Candidate> = candidates
         .into_iter()
+        .filter(|((u, v), _)| !broker(*u) && !broker(*v))
         .map(|((u, v), (score, w))| {
             let hole = cx.an().nodes[u].community != cx.an().nodes[v].community;
             ((u, v), (score * if hole { 1.5 } else { 1.0 }, w))

@@ -96,8 +96,8 @@ fn practice(f: &Finding, m: &Programme) -> Option<Practice> {
         m.name.as_str().into()
     };
     if let Some((x, theme)) = best {
-        let topic: Arg = match theme {
-            Some(t) => theme_words(t),
+        let (key, topic): (&str, (&str, Arg)) = match theme {
+            Some(t) => ("finding.mentor.partnership", ("topic", theme_words(t))),
             None => {
                 let k = x
                     .between
@@ -106,17 +106,20 @@ fn practice(f: &Finding, m: &Programme) -> Option<Practice> {
                     .map(|s| s.kind)
                     .find(|k| sectors.contains(k))
                     .expect("matched on a sector");
-                kind_label(k).into()
+                (
+                    "finding.mentor.partnership.sector",
+                    ("sector", kind_label(k).into()),
+                )
             }
         };
         return Some(Practice {
             finding: f.id.clone(),
             programme: m.id.clone(),
             text: bilingual(
-                "finding.mentor.partnership",
+                key,
                 &[
                     ("programme", programme),
-                    ("topic", topic),
+                    topic,
                     ("kind", label("pkind", x.kind).into()),
                     ("a", name(&x.between[0]).into()),
                     ("b", name(&x.between[1]).into()),

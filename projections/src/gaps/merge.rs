@@ -138,7 +138,7 @@ pub(super) fn attach_notes(p: &Programme, findings: &mut [Finding]) {
             About::Need(x) | About::Partnership(x) => f.subjects.iter().any(|s| s == x.as_str()),
             About::Stakeholder(s) => {
                 let s = s.as_str();
-                f.focus.iter().any(|k| k == s) || f.subjects.first().is_some_and(|x| x == s)
+                f.focus.iter().any(|k| k == s) || f.subjects == [s]
             }
         };
         f.notes = p.notes.iter().filter(about_it).cloned().collect();

@@ -56,9 +56,11 @@ use ties::*;
 /// Thresholds of the gap report.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GapConfig {
-    /// A partnership whose tie strength is below this is dormant (0.25: a
-    /// referral partnership untouched for about 7 months).
-    pub dormant_strength: f64,
+    /// A partnership whose tie has lost more than this share of its
+    /// strength is dormant (0.5: one half-life without interaction — six
+    /// months for an informal partnership, nine for a referral, eighteen for
+    /// a formal agreement; an institutional link never is).
+    pub dormant_ratio: f64,
     /// A stakeholder whose only tie is weaker than this hangs on a weak tie (0.2).
     pub weak_strength: f64,
     /// This many contacts without a positive outcome is stalled outreach (3).
@@ -80,15 +82,18 @@ pub struct GapConfig {
     /// Both ties to a common partner must be at least this strong for an
     /// introduction (0.3).
     pub introduction_strength: f64,
-    /// At most this many suggested introductions (5).
+    /// At most this many suggested introductions (3).
     pub max_introductions: usize,
     /// Whether findings telling the same problem are merged into one (true).
     pub merge: bool,
     /// A follow-up more than this many days overdue is no longer warm (30).
     pub warm_days: i64,
     /// A positive or pending contact with nothing after it for this many
-    /// days has no next step (30).
+    /// days has no next step (30)…
     pub next_step_days: i64,
+    /// …unless it is older than this many days: then it has gone cold
+    /// (365).
+    pub next_step_max_days: i64,
     /// A stakeholder facilitating at least this share of the sessions with
     /// beneficiaries carries too much of the work (0.5)…
     pub workload_share: f64,
@@ -99,7 +104,7 @@ pub struct GapConfig {
 impl Default for GapConfig {
     fn default() -> Self {
         Self {
-            dormant_strength: 0.25,
+            dormant_ratio: 0.5,
             weak_strength: 0.2,
             stalled_contacts: 3,
             broker_betweenness: 0.25,
@@ -110,10 +115,11 @@ impl Default for GapConfig {
             stuck_sessions: 3,
             participation_window_days: 365,
             introduction_strength: 0.3,
-            max_introductions: 5,
+            max_introductions: 3,
             merge: true,
             warm_days: 30,
             next_step_days: 30,
+            next_step_max_days: 365,
             workload_share: 0.5,
             workload_sessions: 4,
         }
@@ -384,6 +390,9 @@ struct Ctx<'a> {
     an: Option<&'a Analysis>,
     cfg: &'a GapConfig,
     out: Vec<Finding>,
+    /// Each stakeholder's latest part in the programme's work (a session,
+    /// a milestone, a need taken on, a partnership formed), made on first use.
+    last_part: std::cell::OnceCell<FxHashMap<&'a str, DateTime<Utc>>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -400,7 +409,49 @@ impl<'a> Ctx<'a> {
             an,
             cfg,
             out,
+            last_part: std::cell::OnceCell::new(),
         }
+    }
+
+    /// Whether stakeholder `id` took part in the programme's work after
+    /// `t`: a session, a milestone naming it, a need it took on or a
+    /// partnership it formed.
+    fn active_since(&self, id: &str, t: DateTime<Utc>) -> bool {
+        let p = self.p;
+        let last = self.last_part.get_or_init(|| {
+            let mut m: FxHashMap<&str, DateTime<Utc>> = FxHashMap::default();
+            let mut saw = |id: &'a str, at: DateTime<Utc>| {
+                let e = m.entry(id).or_insert(at);
+                *e = (*e).max(at);
+            };
+            for s in p.sessions.values() {
+                for x in s
+                    .stakeholders
+                    .iter()
+                    .chain(&s.facilitators)
+                    .chain(&s.groups)
+                {
+                    saw(x, s.occurred_at);
+                }
+            }
+            for ms in p.milestones.values() {
+                for x in &ms.stakeholders {
+                    saw(x, ms.occurred_at);
+                }
+            }
+            for n in p.needs.values() {
+                for a in &n.addressed {
+                    saw(&a.by, a.at);
+                }
+            }
+            for x in p.partnerships.values() {
+                for s in &x.between {
+                    saw(s, x.formed_at);
+                }
+            }
+            m
+        });
+        last.get(id).is_some_and(|at| *at > t)
     }
 
     fn an(&self) -> &'a Analysis {

@@ -176,14 +176,36 @@ pub(super) fn uncovered_needs(cx: &mut Ctx) {
                 .map(|c| c.outcome)
                 .max()
                 .unwrap_or(Outcome::NoResponse);
-            let more = bilingual(
-                "finding.uncovered_need.tried",
-                &[
-                    ("n", messages::count(tried.len())),
-                    ("names", and(&tried_names)),
-                    ("outcome", label("outcome", best).into()),
-                ],
-            );
+            // At most three names, the latest contacted first.
+            const NAMED: usize = 3;
+            let more = if tried_names.len() > NAMED {
+                let mut recent: Vec<&Contact> = tried.clone();
+                recent.sort_by(|a, b| (b.occurred_at, b.event).cmp(&(a.occurred_at, a.event)));
+                let mut named: Vec<String> = Vec::new();
+                for c in recent {
+                    if contacted.contains(&c.to) && !named.contains(&c.to) && named.len() < NAMED {
+                        named.push(c.to.clone());
+                    }
+                }
+                bilingual(
+                    "finding.uncovered_need.tried.many",
+                    &[
+                        ("n", messages::count(tried.len())),
+                        ("count", messages::count(tried_names.len())),
+                        ("names", and(&cx.nouns(&named))),
+                        ("outcome", label("outcome", best).into()),
+                    ],
+                )
+            } else {
+                bilingual(
+                    "finding.uncovered_need.tried",
+                    &[
+                        ("n", messages::count(tried.len())),
+                        ("names", and(&tried_names)),
+                        ("outcome", label("outcome", best).into()),
+                    ],
+                )
+            };
             explanation = then(explanation, more);
         }
         let suggestion = match (open_names.is_empty(), refused_names.is_empty()) {

@@ -3,8 +3,11 @@
 
 use super::*;
 
-/// Themes of an action plan that are not co-created with beneficiaries.
-const NOT_CO_CREATED: [&str; 2] = ["funding", "political_support"];
+/// Themes of an action plan that are not co-created with beneficiaries:
+/// funding and political support are the city's business, and outreach
+/// (aller-vers) is how the people concerned are reached, not a service to
+/// design with them.
+const NOT_CO_CREATED: [&str; 3] = ["funding", "political_support", "community_outreach"];
 
 pub(super) fn participation(cx: &mut Ctx) {
     let mut sessions: Vec<_> = cx.p.sessions.values().collect();
@@ -45,8 +48,6 @@ pub(super) fn participation(cx: &mut Ctx) {
                     .extend(&n.events);
                 m
             });
-    // Funding and political support are the city's business, not
-    // something to co-create with the people concerned.
     let missing: Vec<(&str, Vec<Uuid>)> = plan
         .into_iter()
         .filter(|(theme, _)| !co_created.contains(theme) && !NOT_CO_CREATED.contains(theme))
@@ -111,6 +112,7 @@ pub(super) fn participation(cx: &mut Ctx) {
 /// time (women's share, returning share), summed over the sessions
 /// `audience` sees the counts of: every session, or the public ones.
 pub(super) fn shares(cx: &mut Ctx, audience: Audience) {
+    group_shares(cx, audience);
     let as_of = cx.net.as_of;
     let window_start = as_of - chrono::Duration::days(cx.cfg.participation_window_days);
     let recent: Vec<&Session> =
@@ -130,7 +132,6 @@ pub(super) fn shares(cx: &mut Ctx, audience: Audience) {
             .map(|s| u64::from(s.beneficiaries.women))
             .sum();
         let share = women as f64 / total as f64;
-        group_shares(cx, &recent, share);
         if share < cx.cfg.target_women_share {
             let (pct, target) = (share, cx.cfg.target_women_share);
             cx.push(
@@ -181,13 +182,30 @@ pub(super) fn shares(cx: &mut Ctx, audience: Audience) {
 
 /// Per beneficiary group, the share of women and girls in its sessions
 /// (those naming it) when it is below target while the overall share is
-/// not: a group the overall figure hides. Each of its sessions is given in
-/// order, so a trend shows.
-fn group_shares(cx: &mut Ctx, recent: &[&Session], overall: f64) {
+/// not: a group the overall figure hides. Every session so far counts, each
+/// given in order, so a trend shows; mentors and viewers get it over the
+/// public sessions only, like the other shares.
+fn group_shares(cx: &mut Ctx, audience: Audience) {
+    let as_of = cx.net.as_of;
+    let recent: Vec<&Session> =
+        cx.p.sessions
+            .values()
+            .filter(|s| s.beneficiaries.total > 0 && s.occurred_at <= as_of)
+            .filter(|s| audience == Audience::Full || s.is_public())
+            .collect();
+    let total: u64 = recent
+        .iter()
+        .map(|s| u64::from(s.beneficiaries.total))
+        .sum();
+    let women: u64 = recent
+        .iter()
+        .map(|s| u64::from(s.beneficiaries.women))
+        .sum();
     let target = cx.cfg.target_women_share;
-    if overall < target {
+    if total == 0 || (women as f64 / total as f64) < target {
         return;
     }
+    let overall = women as f64 / total as f64;
     let groups: Vec<&Stakeholder> =
         cx.p.active_stakeholders()
             .filter(|s| s.kind == StakeholderKind::BeneficiaryGroup)
@@ -266,12 +284,10 @@ fn group_shares(cx: &mut Ctx, recent: &[&Session], overall: f64) {
 /// are told with it.
 pub(super) fn workload(cx: &mut Ctx) {
     let as_of = cx.net.as_of;
-    let window_start = as_of - chrono::Duration::days(cx.cfg.participation_window_days);
     let sessions: Vec<&Session> =
         cx.p.sessions
             .values()
-            .filter(|s| s.beneficiaries.total > 0)
-            .filter(|s| s.occurred_at > window_start && s.occurred_at <= as_of)
+            .filter(|s| s.occurred_at <= as_of)
             .collect();
     if sessions.len() < cx.cfg.workload_sessions {
         return;

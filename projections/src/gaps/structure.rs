@@ -162,7 +162,8 @@ pub(super) fn single_points_of_failure(cx: &mut Ctx) {
         if !stranded.is_empty() {
             let ids: Vec<String> = stranded.iter().map(|&i| cx.net.nodes[i].clone()).collect();
             let names = cx.nouns(&ids);
-            let distrusted = distrusted_by(cx, &stranded);
+            let distrust = distrusted_by(cx, &stranded);
+            let distrusted: BTreeSet<usize> = distrust.keys().copied().collect();
             // The second path goes around `v`: never through it.
             let mut around = stranded.clone();
             around.insert(v);
@@ -177,13 +178,16 @@ pub(super) fn single_points_of_failure(cx: &mut Ctx) {
                 "finding.single_point_of_failure.stranded.explanation",
                 &[("broker", vname.clone()), ("names", and(&names))],
             );
-            if !distrusted.is_empty() {
-                let avoided: Vec<Noun> = distrusted.iter().map(|&i| cx.node_noun(i)).collect();
+            for (&service, who) in &distrust {
+                let who: Vec<Noun> = who.iter().map(|&g| cx.node_noun(g)).collect();
                 explanation = then(
                     explanation,
                     bilingual(
                         "finding.single_point_of_failure.distrusted",
-                        &[("names", and(&names)), ("services", and(&avoided))],
+                        &[
+                            ("names", and(&who)),
+                            ("services", cx.node_noun(service).into()),
+                        ],
                     ),
                 );
             }
@@ -270,17 +274,32 @@ pub(super) fn single_points_of_failure(cx: &mut Ctx) {
 
 /// The services that any of `groups` (node indexes) said they do not
 /// trust or use, by node index.
-pub(super) fn distrusted_by(cx: &Ctx, groups: &BTreeSet<usize>) -> BTreeSet<usize> {
-    cx.p.distrust
-        .iter()
-        .filter(|d| {
-            d.groups.is_empty()
-                || d.groups
-                    .iter()
-                    .any(|g| cx.net.index_of(g).is_some_and(|i| groups.contains(&i)))
-        })
-        .filter_map(|d| cx.net.index_of(&d.service))
-        .collect()
+/// The services that any of `groups` (node indexes) said they do not
+/// trust or use, each with the groups that said so (all of `groups` when
+/// the distrust names none).
+pub(super) fn distrusted_by(
+    cx: &Ctx,
+    groups: &BTreeSet<usize>,
+) -> BTreeMap<usize, BTreeSet<usize>> {
+    let mut out: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
+    for d in &cx.p.distrust {
+        let Some(service) = cx.net.index_of(&d.service) else {
+            continue;
+        };
+        let who: BTreeSet<usize> = if d.groups.is_empty() {
+            groups.clone()
+        } else {
+            d.groups
+                .iter()
+                .filter_map(|g| cx.net.index_of(g))
+                .filter(|i| groups.contains(i))
+                .collect()
+        };
+        if !who.is_empty() {
+            out.entry(service).or_default().extend(who);
+        }
+    }
+    out
 }
 
 /// The service most tied in the network, outside `exclude` and never one

@@ -110,11 +110,13 @@ pub(super) fn stalled_outreach(cx: &mut Ctx) {
             .map(|due| (due, (today - due).num_days()));
         let active = t.partnership.as_ref().is_some_and(|x| x.ended_at.is_none());
         if !stalled && overdue.is_none() {
+            let age = (net.as_of - last.occurred_at).num_days();
             let pending = last.outcome >= Outcome::Acknowledged
                 && last.follow_up_due.is_none()
                 && !moved_on
                 && !active
-                && (net.as_of - last.occurred_at).num_days() >= cx.cfg.next_step_days;
+                && (cx.cfg.next_step_days..=cx.cfg.next_step_max_days).contains(&age)
+                && !cx.active_since(&last.to, last.occurred_at);
             if pending {
                 no_next_step(cx, t, last, contacts().map(|c| c.event));
             }
@@ -260,14 +262,14 @@ fn no_next_step(cx: &mut Ctx, t: &Tie, last: &Contact, evidence: impl Iterator<I
 }
 
 pub(super) fn dormant_ties(cx: &mut Ctx) {
-    let (net, threshold) = (cx.net, cx.cfg.dormant_strength);
+    let (net, ratio) = (cx.net, cx.cfg.dormant_ratio);
     let dormant: Vec<&Tie> = net
         .present_ties()
         .filter(|t| {
             t.partnership
                 .as_ref()
                 .is_some_and(|x| x.ended_at.is_none() && can_go_dormant(x.kind))
-                && t.strength < threshold
+                && t.strength < ratio * t.base
         })
         .collect();
     // A stakeholder with several quiet partnerships is one problem: its
