@@ -51,11 +51,14 @@ OUTCOMES = {"no_response", "acknowledged", "interested", "declined", "committed"
 POSITIVE_OUTCOMES = {"interested", "committed"}
 PARTNERSHIP_KINDS = {
     "informal", "information_sharing", "referral", "co_delivery", "funding", "formal_agreement",
+    "institutional",
 }
 LEVELS = ["inform", "consult", "involve", "collaborate", "empower"]
 ROLES = {"mentor", "mentee", "peer"}
 PRIORITIES = {"high", "medium", "low"}
 MILESTONE_KINDS = {"mentoring_visit", "study_visit", "workshop", "decision", "funding", "other"}
+GENDERS = {"masculine", "feminine"}
+GRAMMATICAL_NUMBERS = {"singular", "plural"}
 REFERENCE_THEMES = {
     "employment", "language", "housing", "social_support", "rights", "violence_against_women",
     "childcare", "interpreting", "digital_inclusion", "health", "education", "funding",
@@ -65,47 +68,58 @@ REFERENCE_THEMES = {
 # type -> (required fields, optional fields), in wire order
 FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "ProgrammeDefined": (("programme", "name"), ("role", "country")),
-    "StakeholderRegistered": (("stakeholder", "name", "kind"), ("themes", "territory", "contact")),
-    "StakeholderProfileChanged": (("stakeholder",), ("name", "kind", "themes", "territory", "contact")),
+    "StakeholderRegistered": (
+        ("stakeholder", "name", "kind"), ("themes", "territory", "contact", "grammar"),
+    ),
+    "StakeholderProfileChanged": (
+        ("stakeholder",), ("name", "kind", "themes", "territory", "contact", "grammar"),
+    ),
     "StakeholderArchived": (("stakeholder",), ("reason",)),
     "OutreachContactLogged": (("from", "to", "channel", "outcome"), ("purpose", "follow_up_due")),
-    "PartnershipFormed": (("partnership", "between", "kind"), ("themes",)),
-    "PartnershipRevised": (("partnership",), ("kind", "themes")),
+    "PartnershipFormed": (("partnership", "between", "kind"), ("themes", "groups")),
+    "PartnershipRevised": (("partnership",), ("kind", "themes", "groups")),
     "PartnershipEnded": (("partnership",), ("reason",)),
     "CoCreationSessionHeld": (
         ("session", "title", "level", "beneficiaries"),
-        ("themes", "stakeholders", "facilitators", "groups", "outputs"),
+        ("themes", "stakeholders", "facilitators", "groups", "outputs", "distrusted"),
     ),
     "ParticipantAttended": (("session", "participant"), ()),
-    "NeedDeclared": (("need", "action", "theme"), ("description", "priority")),
+    "NeedDeclared": (("need", "action", "theme"), ("description", "priority", "groups")),
     "NeedAddressed": (("need", "by"), ()),
     "NeedWithdrawn": (("need",), ("reason",)),
-    "MilestoneMarked": (("milestone", "label", "kind"), ()),
-    "ReviewNoteAdded": (("note", "about", "text"), ()),
+    "MilestoneMarked": (("milestone", "label", "kind"), ("stakeholders",)),
+    "ReviewNoteAdded": (("note", "about", "text"), ("distrusted_by",)),
 }
 # The order in which data fields are written (required and optional interleaved as in §3).
 WIRE_ORDER: dict[str, tuple[str, ...]] = {
     "ProgrammeDefined": ("programme", "name", "role", "country"),
-    "StakeholderRegistered": ("stakeholder", "name", "kind", "themes", "territory", "contact"),
-    "StakeholderProfileChanged": ("stakeholder", "name", "kind", "themes", "territory", "contact"),
+    "StakeholderRegistered": (
+        "stakeholder", "name", "kind", "themes", "territory", "contact", "grammar",
+    ),
+    "StakeholderProfileChanged": (
+        "stakeholder", "name", "kind", "themes", "territory", "contact", "grammar",
+    ),
     "StakeholderArchived": ("stakeholder", "reason"),
     "OutreachContactLogged": ("from", "to", "channel", "purpose", "outcome", "follow_up_due"),
-    "PartnershipFormed": ("partnership", "between", "kind", "themes"),
-    "PartnershipRevised": ("partnership", "kind", "themes"),
+    "PartnershipFormed": ("partnership", "between", "kind", "themes", "groups"),
+    "PartnershipRevised": ("partnership", "kind", "themes", "groups"),
     "PartnershipEnded": ("partnership", "reason"),
     "CoCreationSessionHeld": (
         "session", "title", "themes", "level", "stakeholders", "facilitators", "groups",
-        "beneficiaries", "outputs",
+        "beneficiaries", "outputs", "distrusted",
     ),
     "ParticipantAttended": ("session", "participant"),
-    "NeedDeclared": ("need", "action", "theme", "description", "priority"),
+    "NeedDeclared": ("need", "action", "theme", "description", "priority", "groups"),
     "NeedAddressed": ("need", "by"),
     "NeedWithdrawn": ("need", "reason"),
-    "MilestoneMarked": ("milestone", "label", "kind"),
-    "ReviewNoteAdded": ("note", "about", "text"),
+    "MilestoneMarked": ("milestone", "label", "kind", "stakeholders"),
+    "ReviewNoteAdded": ("note", "about", "text", "distrusted_by"),
 }
 BENEFICIARY_FIELDS = ("total", "women", "men", "undisclosed", "first_time", "returning")
 CONTACT_FIELDS = ("person", "email", "phone")
+# A stakeholder name's grammar, as the store writes it: every key, in this order (absent keys on
+# the wire default to masculine, singular, true).
+GRAMMAR_FIELDS = ("gender", "number", "article")
 ABOUT_KINDS = ("stakeholder", "need", "partnership", "gap")
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -957,6 +971,16 @@ def _contact(value) -> None:
         raise Invalid("contact.email must use a reserved example domain in demo data")
 
 
+def _grammar(value) -> None:
+    if not isinstance(value, dict) or list(value) != list(GRAMMAR_FIELDS):
+        raise Invalid(f"grammar must have exactly {list(GRAMMAR_FIELDS)} in that order "
+                      "(the store's canonical form)")
+    _enum(value["gender"], "grammar.gender", GENDERS)
+    _enum(value["number"], "grammar.number", GRAMMATICAL_NUMBERS)
+    if type(value["article"]) is not bool:
+        raise Invalid("grammar.article must be true or false")
+
+
 class State:
     """What the log says so far, per programme."""
 
@@ -978,6 +1002,21 @@ class State:
         if s["archived"]:
             raise Invalid(f"{field} {sid!r} is archived")
         return sid
+
+    def all_active(self, ids, field: str) -> list[str]:
+        """A list of distinct active stakeholders."""
+        if not isinstance(ids, list):
+            raise Invalid(f"{field} must be a list")
+        if len(set(ids)) != len(ids):
+            raise Invalid(f"{field} lists a stakeholder twice")
+        return [self.active(x, field) for x in ids]
+
+    def groups(self, ids, field: str) -> list[str]:
+        """A list of distinct active beneficiary groups."""
+        for x in self.all_active(ids, field):
+            if self.stakeholders[x]["kind"] != "beneficiary_group":
+                raise Invalid(f"{field} entry {x!r} is not a beneficiary_group")
+        return ids
 
 
 def check_event(state: State, event: dict) -> None:
@@ -1023,6 +1062,8 @@ def check_event(state: State, event: dict) -> None:
             _str(data["territory"], "territory")
         if "contact" in data:
             _contact(data["contact"])
+        if "grammar" in data:
+            _grammar(data["grammar"])
         state.stakeholders[sid] = {"kind": data["kind"], "themes": list(data.get("themes", [])),
                                    "archived": False}
     elif type_ == "StakeholderProfileChanged":
@@ -1040,6 +1081,8 @@ def check_event(state: State, event: dict) -> None:
             _str(data["territory"], "territory")
         if "contact" in data:
             _contact(data["contact"])
+        if "grammar" in data:
+            _grammar(data["grammar"])
     elif type_ == "StakeholderArchived":
         sid = state.active(data["stakeholder"], "stakeholder")
         if "reason" in data:
@@ -1069,6 +1112,8 @@ def check_event(state: State, event: dict) -> None:
         _enum(data["kind"], "kind", PARTNERSHIP_KINDS)
         if "themes" in data:
             _themes(data["themes"])
+        if "groups" in data:
+            state.groups(data["groups"], "groups")
         state.partnerships[pid] = {"between": (a, b), "ended": False}
     elif type_ in ("PartnershipRevised", "PartnershipEnded"):
         pid = _slug(data["partnership"], "partnership")
@@ -1078,11 +1123,13 @@ def check_event(state: State, event: dict) -> None:
             raise Invalid(f"partnership {pid!r} has ended")
         if type_ == "PartnershipRevised":
             if len(data) < 2:
-                raise Invalid("a revision must change kind or themes")
+                raise Invalid("a revision must change kind, themes or groups")
             if "kind" in data:
                 _enum(data["kind"], "kind", PARTNERSHIP_KINDS)
             if "themes" in data:
                 _themes(data["themes"])
+            if "groups" in data:
+                state.groups(data["groups"], "groups")
         else:
             if "reason" in data:
                 _str(data["reason"], "reason")
@@ -1095,16 +1142,10 @@ def check_event(state: State, event: dict) -> None:
         _enum(data["level"], "level", LEVELS)
         if "themes" in data:
             _themes(data["themes"])
-        for field in ("stakeholders", "facilitators", "groups"):
-            ids = data.get(field, [])
-            if not isinstance(ids, list):
-                raise Invalid(f"{field} must be a list")
-            if len(set(ids)) != len(ids):
-                raise Invalid(f"{field} lists a stakeholder twice")
-            for x in ids:
-                state.active(x, field)
-                if field == "groups" and state.stakeholders[x]["kind"] != "beneficiary_group":
-                    raise Invalid(f"groups entry {x!r} is not a beneficiary_group")
+        state.all_active(data.get("stakeholders", []), "stakeholders")
+        state.all_active(data.get("facilitators", []), "facilitators")
+        state.groups(data.get("groups", []), "groups")
+        state.all_active(data.get("distrusted", []), "distrusted")
         ben = data["beneficiaries"]
         if not isinstance(ben, dict) or list(ben) != list(BENEFICIARY_FIELDS):
             raise Invalid(f"beneficiaries must have exactly {list(BENEFICIARY_FIELDS)}")
@@ -1141,6 +1182,8 @@ def check_event(state: State, event: dict) -> None:
             _str(data["description"], "description")
         if "priority" in data:
             _enum(data["priority"], "priority", PRIORITIES)
+        if "groups" in data:
+            state.groups(data["groups"], "groups")
         state.needs[nid] = "open"
     elif type_ in ("NeedAddressed", "NeedWithdrawn"):
         nid = _slug(data["need"], "need")
@@ -1165,6 +1208,8 @@ def check_event(state: State, event: dict) -> None:
             raise Invalid(f"milestone {mid!r} already marked")
         _str(data["label"], "label")
         _enum(data["kind"], "kind", MILESTONE_KINDS)
+        if "stakeholders" in data:
+            state.all_active(data["stakeholders"], "stakeholders")
         state.milestones.add(mid)
     elif type_ == "ReviewNoteAdded":
         nid = _slug(data["note"], "note")
@@ -1183,6 +1228,10 @@ def check_event(state: State, event: dict) -> None:
         elif kind == "gap":
             _slug(target, "about.gap")
         _str(data["text"], "text")
+        if "distrusted_by" in data:
+            if kind != "stakeholder":
+                raise Invalid("distrusted_by is allowed only when about is a stakeholder")
+            state.groups(data["distrusted_by"], "distrusted_by")
         state.notes.add(nid)
 
 

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use passerelle_projections::diff::Diff;
 use passerelle_projections::gaps::{kind_name, Finding, GapReport, Severity};
-use passerelle_projections::messages::{self, text, Arg};
+use passerelle_projections::messages::{self, count, day, text};
 use passerelle_projections::metrics::Estimate;
 use passerelle_projections::participation::Participation;
 use passerelle_projections::views::{Positions, View};
@@ -29,16 +29,6 @@ impl From<Lang> for messages::Lang {
         match l {
             Lang::En => messages::Lang::En,
             Lang::Fr => messages::Lang::Fr,
-        }
-    }
-}
-
-impl Lang {
-    /// A day as people write it in this language.
-    fn day(self, t: chrono::DateTime<chrono::Utc>) -> String {
-        match self {
-            Lang::En => t.format("%Y-%m-%d").to_string(),
-            Lang::Fr => t.format("%d/%m/%Y").to_string(),
         }
     }
 }
@@ -201,14 +191,9 @@ pub fn gaps_page_json(
 /// The gap report as text for a coordinator.
 pub fn gaps_text(r: &GapReport, name: &str, lang: Lang) -> String {
     let mut out = String::new();
-    let count = |s: Severity| r.findings.iter().filter(|f| f.severity == s).count();
-    let (h, m, l) = (
-        count(Severity::High),
-        count(Severity::Medium),
-        count(Severity::Low),
-    );
+    let of = |s: Severity| r.findings.iter().filter(|f| f.severity == s).count();
+    let (h, m, l) = (of(Severity::High), of(Severity::Medium), of(Severity::Low));
     let ml = messages::Lang::from(lang);
-    let n = |x: usize| Arg::from(x.to_string());
     let _ = writeln!(
         out,
         "{}",
@@ -218,7 +203,7 @@ pub fn gaps_text(r: &GapReport, name: &str, lang: Lang) -> String {
             &[
                 ("name", name.into()),
                 ("programme", (&r.programme).into()),
-                ("date", lang.day(r.as_of).into()),
+                ("date", day(r.as_of)),
                 ("position", r.position.to_string().into()),
             ],
         )
@@ -230,16 +215,17 @@ pub fn gaps_text(r: &GapReport, name: &str, lang: Lang) -> String {
             "report.counts",
             ml,
             &[
-                ("n", n(r.findings.len())),
-                ("high", n(h)),
-                ("medium", n(m)),
-                ("low", n(l)),
+                ("n", count(r.findings.len())),
+                ("high", count(h)),
+                ("medium", count(m)),
+                ("low", count(l)),
             ],
         )
     );
     for f in &r.findings {
         let severity = text(&format!("severity.{}", f.severity.as_str()), ml, &[]);
-        let _ = writeln!(out, "\n[{severity}] {} — {}", f.kind.as_str(), f.id);
+        let kind = text(&format!("gapkind.{}", f.kind.as_str()), ml, &[]);
+        let _ = writeln!(out, "\n[{severity}] {kind} — {}", f.id);
         let _ = writeln!(out, "  {}", f.explanation.get(ml));
         let _ = writeln!(out, "  → {}", f.suggestion.get(ml));
         for x in r.practice.iter().filter(|x| x.finding == f.id) {
@@ -258,7 +244,7 @@ pub fn gaps_text(r: &GapReport, name: &str, lang: Lang) -> String {
                     ml,
                     &[
                         ("by", n.recorded_by.as_str().into()),
-                        ("date", lang.day(n.occurred_at).into()),
+                        ("date", messages::day(n.occurred_at)),
                         ("text", n.text.as_str().into()),
                     ],
                 )
@@ -418,7 +404,6 @@ pub fn diff_json(
 /// A diff as text.
 pub fn diff_text(before: &View<'_>, after: &View<'_>, d: &Diff, lang: Lang) -> String {
     let ml = messages::Lang::from(lang);
-    let count = |x: usize| Arg::from(x.to_string());
     let mut out = String::new();
     let name = |v: &View<'_>, id: &str| {
         v.programme
@@ -434,8 +419,8 @@ pub fn diff_text(before: &View<'_>, after: &View<'_>, d: &Diff, lang: Lang) -> S
             ml,
             &[
                 ("programme", (&after.programme.id).into()),
-                ("from", lang.day(before.network.as_of).into()),
-                ("to", lang.day(after.network.as_of).into()),
+                ("from", day(before.network.as_of)),
+                ("to", day(after.network.as_of)),
                 ("before", count(before.network.nodes.len())),
                 ("after", count(after.network.nodes.len())),
                 ("ties_before", count(before.network.present_ties().count())),

@@ -488,7 +488,7 @@ async fn notes_and_practice(app: &TestApp, page: &Page) {
     assert_eq!(
         card["practice"],
         json!([format!(
-            "Chez le mentor : {}",
+            "Chez le mentor\u{202F}: {}",
             practice["text"]["fr"].as_str().unwrap()
         )]),
         "the mentor's practice in the French card"
@@ -1032,8 +1032,8 @@ async fn journey(app: &TestApp, page: &Page) {
     page.ready("the French gap report").await;
     let report = page.text("main").await;
     assert!(
-        report.contains("Points de rupture uniques")
-            && report.contains("(dernière : pas de réponse)"),
+        report.contains("Points de fragilité")
+            && report.contains("(dernière\u{202F}: pas de réponse)"),
         "{report}"
     );
 }

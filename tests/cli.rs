@@ -687,7 +687,7 @@ fn gaps_on_the_demo_report_the_story_with_evidence() {
         &["gaps", "--db", &db, "--programme", "sjdlr", "--lang", "fr"],
         "",
     );
-    assert!(french.contains("Rapport des manques"), "{french}");
+    assert!(french.contains("Diagnostic partenarial"), "{french}");
 }
 
 #[test]
@@ -829,7 +829,10 @@ fn diff_around_the_study_visit_shows_ties_gained() {
     assert!(text.contains("Ties gained"), "{text}");
     let french = diff_in("fr");
     assert!(french.contains("Liens gagnés"), "{french}");
-    assert!(french.starts_with("sjdlr : du 01/01/2021 au"), "{french}");
+    assert!(
+        french.starts_with("sjdlr\u{202F}: du 1er janvier 2021 au 7 février 2022"),
+        "{french}"
+    );
     let err = cli.fails(
         &[
             "diff",

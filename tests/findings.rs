@@ -141,3 +141,46 @@ proptest! {
         prop_assert_eq!(ids.len(), unique.len());
     }
 }
+
+/// The properties above are not vacuous: over a few generated networks of
+/// a city's size, there are needs covered and uncovered, findings merged
+/// and pairs proposed.
+#[test]
+fn the_generated_networks_exercise_every_property() {
+    let (mut uncovered, mut covered, mut merged, mut pairs) = (0, 0, 0, 0);
+    for seed in 1..=6 {
+        let engine = engine_of(seed, 60, 1500);
+        let v = the_view(&engine, true);
+        let open = v
+            .programme
+            .needs
+            .values()
+            .filter(|n| n.status != NeedStatus::Withdrawn)
+            .count();
+        let u = v.gaps.of_kind(FindingKind::UncoveredNeed).count()
+            + v.gaps
+                .findings
+                .iter()
+                .flat_map(|f| &f.merged)
+                .filter(|m| m.starts_with("uncovered_need/"))
+                .count();
+        uncovered += u;
+        covered += open - u;
+        merged += v
+            .gaps
+            .findings
+            .iter()
+            .filter(|f| !f.merged.is_empty())
+            .count();
+        pairs += v
+            .gaps
+            .findings
+            .iter()
+            .map(|f| f.introduces.len())
+            .sum::<usize>();
+    }
+    assert!(
+        uncovered > 0 && covered > 0 && merged > 0 && pairs > 0,
+        "uncovered {uncovered}, covered {covered}, merged {merged}, pairs {pairs}"
+    );
+}

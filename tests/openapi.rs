@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 
 use passerelle::render::{diff_json, gaps_page_json, network_json, participation_json};
 use passerelle_events::event::{
-    Channel, Event, Level, MilestoneKind, Outcome, PartnershipKind, Priority, Role, StakeholderKind,
+    Channel, Event, Gender, GrammaticalNumber, Level, MilestoneKind, Outcome, PartnershipKind,
+    Priority, Role, StakeholderKind,
 };
 use passerelle_events::ledger::decode;
 use passerelle_events::personal::Subject;
@@ -319,11 +320,13 @@ fn enums_are_exactly_the_rust_enums() {
     check::<StakeholderKind>("StakeholderKind", 18);
     check::<Channel>("Channel", 8);
     check::<Outcome>("Outcome", 5);
-    check::<PartnershipKind>("PartnershipKind", 6);
+    check::<PartnershipKind>("PartnershipKind", 7);
     check::<Level>("Level", 5);
     check::<MilestoneKind>("MilestoneKind", 6);
     check::<Priority>("Priority", 3);
     check::<Role>("ProgrammeRole", 3);
+    check::<Gender>("Gender", 2);
+    check::<GrammaticalNumber>("GrammaticalNumber", 2);
 }
 
 // --- requests ----------------------------------------------------------------
@@ -500,6 +503,91 @@ fn the_request_schema_agrees_with_the_parser() {
             "a note about two things",
             json!({"type": "ReviewNoteAdded", "programme": "sjdlr", "occurred_at": "2022-02-07",
                    "data": {"note": "n1", "about": {"need": "a", "stakeholder": "b"}, "text": "Both."}}),
+            false,
+        ),
+        (
+            "an institutional partnership limited to a group",
+            json!({"type": "PartnershipFormed", "programme": "sjdlr", "occurred_at": "2022-02-07",
+                   "data": {"partnership": "p", "between": ["a", "b"], "kind": "institutional", "groups": ["g"]}}),
+            true,
+        ),
+        (
+            "a partnership group twice",
+            json!({"type": "PartnershipFormed", "programme": "sjdlr", "occurred_at": "2022-02-07",
+                   "data": {"partnership": "p", "between": ["a", "b"], "kind": "referral", "groups": ["g", "g"]}}),
+            false,
+        ),
+        (
+            "a revision of the groups alone",
+            json!({"type": "PartnershipRevised", "programme": "sjdlr", "occurred_at": "2022-02-07",
+                   "data": {"partnership": "p", "groups": []}}),
+            true,
+        ),
+        (
+            "a revision that changes nothing",
+            json!({"type": "PartnershipRevised", "programme": "sjdlr", "occurred_at": "2022-02-07",
+                   "data": {"partnership": "p"}}),
+            false,
+        ),
+        (
+            "a need for a group",
+            json!({"type": "NeedDeclared", "programme": "sjdlr", "occurred_at": "2022-02-07",
+                   "data": {"need": "n", "action": "Maison des Femmes", "theme": "housing", "groups": ["g"]}}),
+            true,
+        ),
+        (
+            "a milestone with its stakeholders",
+            json!({"type": "MilestoneMarked", "programme": "sjdlr", "occurred_at": "2022-02-07",
+                   "data": {"milestone": "m", "label": "Opening", "kind": "workshop", "stakeholders": ["a", "b"]}}),
+            true,
+        ),
+        (
+            "a milestone stakeholder that is not an id",
+            json!({"type": "MilestoneMarked", "programme": "sjdlr", "occurred_at": "2022-02-07",
+                   "data": {"milestone": "m", "label": "Opening", "kind": "workshop", "stakeholders": ["Not An Id"]}}),
+            false,
+        ),
+        (
+            "a session that names a distrusted service",
+            with(&|v| v["data"]["distrusted"] = json!(["sj-ccas"])),
+            true,
+        ),
+        (
+            "a note on a service distrusted by a group",
+            json!({"type": "ReviewNoteAdded", "programme": "sjdlr", "occurred_at": "2022-02-07",
+                   "data": {"note": "n1", "about": {"stakeholder": "sj-ccas"}, "text": "Only for money, they said.",
+                            "distrusted_by": ["g"]}}),
+            true,
+        ),
+        (
+            "a stakeholder's grammar, some keys left to their defaults",
+            json!({"type": "StakeholderRegistered", "programme": "sjdlr", "occurred_at": "2022-02-07",
+                   "data": {"stakeholder": "om", "name": "Orléans Métropole", "kind": "city_service",
+                            "grammar": {"gender": "feminine", "article": false}}}),
+            true,
+        ),
+        (
+            "a profile change of the grammar alone",
+            json!({"type": "StakeholderProfileChanged", "programme": "sjdlr", "occurred_at": "2022-02-07",
+                   "data": {"stakeholder": "a", "grammar": {}}}),
+            true,
+        ),
+        (
+            "a grammar with an unknown key",
+            json!({"type": "StakeholderProfileChanged", "programme": "sjdlr", "occurred_at": "2022-02-07",
+                   "data": {"stakeholder": "a", "grammar": {"case": "genitive"}}}),
+            false,
+        ),
+        (
+            "a neuter gender",
+            json!({"type": "StakeholderProfileChanged", "programme": "sjdlr", "occurred_at": "2022-02-07",
+                   "data": {"stakeholder": "a", "grammar": {"gender": "neuter"}}}),
+            false,
+        ),
+        (
+            "an article that is not a boolean",
+            json!({"type": "StakeholderProfileChanged", "programme": "sjdlr", "occurred_at": "2022-02-07",
+                   "data": {"stakeholder": "a", "grammar": {"article": "la"}}}),
             false,
         ),
         (

@@ -1171,6 +1171,66 @@ mod tests {
     }
 
     #[test]
+    fn new_fields_come_last_in_canonical_order_and_empty_lists_are_left_out() {
+        let e = Event::from_parts(
+            "CoCreationSessionHeld",
+            &json!({"distrusted": ["sj-ccas"], "outputs": ["A leaflet"], "session": "s",
+                    "title": "T", "level": "consult", "beneficiaries": {"total": 0}}),
+        )
+        .unwrap();
+        let keys: Vec<String> = e.data_json().as_object().unwrap().keys().cloned().collect();
+        assert_eq!(
+            keys,
+            [
+                "session",
+                "title",
+                "level",
+                "beneficiaries",
+                "outputs",
+                "distrusted"
+            ]
+        );
+        let e = Event::from_parts(
+            "NeedDeclared",
+            &json!({"need": "n", "action": "A", "theme": "housing", "groups": []}),
+        )
+        .unwrap();
+        assert_eq!(
+            e.data_json(),
+            json!({"need": "n", "action": "A", "theme": "housing"})
+        );
+        let e = Event::from_parts(
+            "StakeholderRegistered",
+            &json!({"grammar": {"article": false}, "stakeholder": "om",
+                    "name": "Orléans Métropole", "kind": "city_service"}),
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::to_string(&e.data_json()).unwrap(),
+            r#"{"stakeholder":"om","name":"Orléans Métropole","kind":"city_service","grammar":{"gender":"masculine","number":"singular","article":false}}"#
+        );
+    }
+
+    #[test]
+    fn grammar_defaults_to_masculine_singular_with_an_article() {
+        let g = Grammar::default();
+        assert_eq!(
+            (g.gender, g.number, g.article),
+            (Gender::Masculine, GrammaticalNumber::Singular, true)
+        );
+        let empty: Grammar = serde_json::from_value(json!({})).unwrap();
+        assert_eq!(empty, g);
+        assert_eq!(
+            PartnershipKind::ALL.last(),
+            Some(&PartnershipKind::Institutional)
+        );
+        assert_eq!(
+            serde_json::to_value(PartnershipKind::Institutional).unwrap(),
+            json!("institutional")
+        );
+    }
+
+    #[test]
     fn canonical_data_drops_empty_optionals() {
         let e = Event::from_parts(
             "PartnershipFormed",

@@ -1471,7 +1471,10 @@ mod enumerations_list_their_allowed_values {
             ),
             "data.kind",
         );
-        assert_lists(&err, &["informal", "referral", "formal_agreement"]);
+        assert_lists(
+            &err,
+            &["informal", "referral", "formal_agreement", "institutional"],
+        );
     }
 
     #[test]
@@ -2554,5 +2557,336 @@ mod stored_events_keep_the_rules_of_their_time {
         };
         assert_eq!(bare(&lines[0]), "occurred_at");
         assert_eq!(bare(&lines[1]), "data.name");
+    }
+}
+
+mod groups_distrust_and_grammar {
+    //! The optional fields of issue 13: beneficiary groups on partnerships
+    //! and needs, a milestone's stakeholders, distrust said in notes and
+    //! sessions, how French refers to a stakeholder's name.
+    use super::*;
+
+    /// [`network`] with an archived beneficiary group `archived_group`.
+    fn with_archived_group() -> Registry {
+        given(&network_and([
+            stakeholder("archived_group", "beneficiary_group"),
+            archived("archived_group"),
+        ]))
+    }
+
+    #[test]
+    fn an_institutional_partnership_limited_to_a_group_is_accepted() {
+        let state = given(&network());
+        let formed = partnership("p1", "city", "bapa")
+            .with_data("kind", json!("institutional"))
+            .with_data("groups", json!(["femmes_relais"]));
+        then_ok(when(&state, vec![formed.clone()]), &[formed]);
+    }
+
+    #[test]
+    fn a_partnership_group_must_be_a_beneficiary_group() {
+        let state = given(&network());
+        let err = then_error(
+            when(
+                &state,
+                vec![partnership("p1", "bapa", "mdf")
+                    .with_data("groups", json!(["femmes_relais", "city"]))],
+            ),
+            "data.groups[1]",
+        );
+        assert!(err.message.contains("beneficiary_group"), "{err}");
+    }
+
+    #[test]
+    fn a_partnership_group_that_does_not_exist_names_its_place() {
+        let state = given(&network());
+        then_error(
+            when(
+                &state,
+                vec![partnership("p1", "bapa", "mdf").with_data("groups", json!(["ghost"]))],
+            ),
+            "data.groups[0]",
+        );
+    }
+
+    #[test]
+    fn a_partnership_group_listed_twice_names_the_second() {
+        let state = given(&network());
+        then_error(
+            when(
+                &state,
+                vec![partnership("p1", "bapa", "mdf")
+                    .with_data("groups", json!(["femmes_relais", "femmes_relais"]))],
+            ),
+            "data.groups[1]",
+        );
+    }
+
+    #[test]
+    fn a_revision_of_the_groups_alone_is_a_change() {
+        let state = given(&network_and([partnership("p1", "bapa", "mdf")]));
+        let revised = event(
+            "PartnershipRevised",
+            json!({"partnership": "p1", "groups": ["femmes_relais"]}),
+        );
+        then_ok(when(&state, vec![revised.clone()]), &[revised]);
+        let cleared = event(
+            "PartnershipRevised",
+            json!({"partnership": "p1", "groups": []}),
+        );
+        then_ok(when(&state, vec![cleared.clone()]), &[cleared]);
+    }
+
+    #[test]
+    fn a_revision_that_changes_nothing_lists_groups_among_its_fields() {
+        let state = given(&network_and([partnership("p1", "bapa", "mdf")]));
+        let err = then_error(
+            when(
+                &state,
+                vec![event("PartnershipRevised", json!({"partnership": "p1"}))],
+            ),
+            "data",
+        );
+        assert_lists(&err, &["kind", "themes", "groups"]);
+    }
+
+    #[test]
+    fn a_revised_partnership_group_must_be_a_beneficiary_group() {
+        let state = given(&network_and([partnership("p1", "bapa", "mdf")]));
+        let err = then_error(
+            when(
+                &state,
+                vec![partnership_revised("p1").with_data("groups", json!(["mdf"]))],
+            ),
+            "data.groups[0]",
+        );
+        assert!(err.message.contains("beneficiary_group"), "{err}");
+    }
+
+    #[test]
+    fn a_need_for_a_group_is_accepted() {
+        let state = given(&network());
+        let declared = need("desk", "housing").with_data("groups", json!(["femmes_relais"]));
+        then_ok(when(&state, vec![declared.clone()]), &[declared]);
+    }
+
+    #[test]
+    fn a_need_group_must_be_a_beneficiary_group() {
+        let state = given(&network());
+        let err = then_error(
+            when(
+                &state,
+                vec![need("desk", "housing").with_data("groups", json!(["bapa"]))],
+            ),
+            "data.groups[0]",
+        );
+        assert!(err.message.contains("beneficiary_group"), "{err}");
+    }
+
+    #[test]
+    fn a_need_for_an_archived_group_names_its_place() {
+        let state = with_archived_group();
+        let err = then_error(
+            when(
+                &state,
+                vec![need("desk", "housing")
+                    .with_data("groups", json!(["femmes_relais", "archived_group"]))],
+            ),
+            "data.groups[1]",
+        );
+        assert!(err.message.contains("archived"), "{err}");
+    }
+
+    #[test]
+    fn a_milestone_with_its_stakeholders_is_accepted() {
+        let state = given(&network());
+        let marked = milestone("m1").with_data("stakeholders", json!(["bapa", "femmes_relais"]));
+        then_ok(when(&state, vec![marked.clone()]), &[marked]);
+    }
+
+    #[test]
+    fn a_milestone_stakeholder_must_exist() {
+        let state = given(&network());
+        then_error(
+            when(
+                &state,
+                vec![milestone("m1").with_data("stakeholders", json!(["bapa", "ghost"]))],
+            ),
+            "data.stakeholders[1]",
+        );
+    }
+
+    #[test]
+    fn a_milestone_stakeholder_must_not_be_archived() {
+        let state = given(&network_and([archived("bapa")]));
+        let err = then_error(
+            when(
+                &state,
+                vec![milestone("m1").with_data("stakeholders", json!(["bapa"]))],
+            ),
+            "data.stakeholders[0]",
+        );
+        assert!(err.message.contains("archived"), "{err}");
+    }
+
+    #[test]
+    fn distrust_of_a_service_by_a_group_is_accepted() {
+        let state = given(&network());
+        let noted = note("n1", json!({"stakeholder": "city"}))
+            .with_data("distrusted_by", json!(["femmes_relais"]));
+        then_ok(when(&state, vec![noted.clone()]), &[noted]);
+    }
+
+    #[test]
+    fn distrust_in_a_note_about_anything_but_a_stakeholder_names_distrusted_by() {
+        let state = given(&network_and([need("desk", "housing")]));
+        for about in [
+            json!({"need": "desk"}),
+            json!({"gap": "isolated_stakeholder:city"}),
+        ] {
+            let err = then_error(
+                when(
+                    &state,
+                    vec![note("n1", about).with_data("distrusted_by", json!(["femmes_relais"]))],
+                ),
+                "data.distrusted_by",
+            );
+            assert!(err.message.contains("stakeholder"), "{err}");
+        }
+    }
+
+    #[test]
+    fn distrust_in_a_note_is_said_by_beneficiary_groups() {
+        let state = given(&network());
+        let err = then_error(
+            when(
+                &state,
+                vec![note("n1", json!({"stakeholder": "city"}))
+                    .with_data("distrusted_by", json!(["mdf"]))],
+            ),
+            "data.distrusted_by[0]",
+        );
+        assert!(err.message.contains("beneficiary_group"), "{err}");
+    }
+
+    #[test]
+    fn distrust_in_a_note_by_an_archived_group_names_its_place() {
+        let state = with_archived_group();
+        then_error(
+            when(
+                &state,
+                vec![note("n1", json!({"stakeholder": "city"}))
+                    .with_data("distrusted_by", json!(["archived_group"]))],
+            ),
+            "data.distrusted_by[0]",
+        );
+    }
+
+    #[test]
+    fn a_session_distrusting_a_service_is_accepted() {
+        let state = given(&network());
+        let held = session("s1", few())
+            .with_data("groups", json!(["femmes_relais"]))
+            .with_data("distrusted", json!(["city"]));
+        then_ok(when(&state, vec![held.clone()]), &[held]);
+    }
+
+    #[test]
+    fn a_distrusted_service_must_exist() {
+        let state = given(&network());
+        then_error(
+            when(
+                &state,
+                vec![session("s1", few()).with_data("distrusted", json!(["city", "ghost"]))],
+            ),
+            "data.distrusted[1]",
+        );
+    }
+
+    #[test]
+    fn a_distrusted_service_must_not_be_archived() {
+        let state = given(&network_and([archived("city")]));
+        then_error(
+            when(
+                &state,
+                vec![session("s1", few()).with_data("distrusted", json!(["city"]))],
+            ),
+            "data.distrusted[0]",
+        );
+    }
+
+    #[test]
+    fn a_stakeholder_with_its_grammar_is_accepted_with_defaults_filled_in() {
+        let state = given(&network());
+        let registered = stakeholder("maison", "association")
+            .with_data("grammar", json!({"gender": "feminine"}));
+        let events = when(&state, vec![registered]).expect("accepted");
+        assert_eq!(
+            events[0].event.data_json()["grammar"],
+            json!({"gender": "feminine", "number": "singular", "article": true})
+        );
+    }
+
+    #[test]
+    fn a_change_of_grammar_alone_is_a_change() {
+        let state = given(&network());
+        let changed = event(
+            "StakeholderProfileChanged",
+            json!({"stakeholder": "femmes_relais",
+                   "grammar": {"gender": "feminine", "number": "plural"}}),
+        );
+        then_ok(when(&state, vec![changed.clone()]), &[changed]);
+        let err = then_error(
+            when(
+                &state,
+                vec![event(
+                    "StakeholderProfileChanged",
+                    json!({"stakeholder": "femmes_relais"}),
+                )],
+            ),
+            "data",
+        );
+        assert_lists(&err, &["grammar"]);
+    }
+
+    #[test]
+    fn an_unknown_gender_names_its_field_and_lists_both() {
+        let state = given(&network());
+        let err = then_error(
+            when(
+                &state,
+                vec![stakeholder("maison", "association")
+                    .with_data("grammar", json!({"gender": "neuter"}))],
+            ),
+            "data.grammar.gender",
+        );
+        assert_lists(&err, &["masculine", "feminine"]);
+    }
+
+    #[test]
+    fn an_unknown_grammar_key_is_refused() {
+        let state = given(&network());
+        then_error(
+            when(
+                &state,
+                vec![stakeholder("maison", "association")
+                    .with_data("grammar", json!({"gender": "feminine", "elision": true}))],
+            ),
+            "data.grammar.elision",
+        );
+    }
+
+    #[test]
+    fn a_grammatical_number_must_be_singular_or_plural() {
+        let state = given(&network());
+        let err = then_error(
+            when(
+                &state,
+                vec![stakeholder("maison", "association")
+                    .with_data("grammar", json!({"number": "dual"}))],
+            ),
+            "data.grammar.number",
+        );
+        assert_lists(&err, &["singular", "plural"]);
     }
 }

@@ -72,6 +72,11 @@ pub fn keys() -> impl Iterator<Item = &'static str> {
     catalogue().keys().map(String::as_str)
 }
 
+/// The template of `key` in `lang` as written, placeholders unfilled.
+pub fn template(key: &str, lang: Lang) -> Option<&'static str> {
+    catalogue().get(key).map(|b| b.get(lang))
+}
+
 /// The text of `key` in `lang`, its `{name}` placeholders filled from
 /// `args`. An unknown key gives the key itself (and fails in debug builds).
 pub fn text(key: &str, lang: Lang, args: &[(&str, Arg)]) -> String {
@@ -138,6 +143,11 @@ impl Arg {
 /// name without article ("de Brussels", "à Brussels"), so a caller that
 /// passes a plain name still gets a French sentence.
 fn plain(s: &str, lang: Lang, form: Option<Form>) -> String {
+    if let (Some(f), Some(n)) = (form, number(s)) {
+        if !f.names() {
+            return agree_with_count(n, lang, f);
+        }
+    }
     let noun = Noun {
         name: s.to_owned(),
         feminine: false,
@@ -147,6 +157,26 @@ fn plain(s: &str, lang: Lang, form: Option<Form>) -> String {
     match form {
         None | Some(Form::Bare) => s.to_owned(),
         Some(f) => noun.form(lang, f, false, false),
+    }
+}
+
+/// The whole number a text writes ("12", "1 234"), if it is one.
+fn number(s: &str) -> Option<u64> {
+    let digits: String = s.chars().filter(|c| *c != NARROW_NBSP).collect();
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// An agreement token after a count ("{n} contact{n|s}"): French puts
+/// the plural from 2 on, English for every count but 1. English knows
+/// only `s`; French agrees in the masculine.
+fn agree_with_count(n: u64, lang: Lang, form: Form) -> String {
+    match lang {
+        Lang::En if form == Form::S && n != 1 => "s".to_owned(),
+        Lang::En => String::new(),
+        Lang::Fr => Noun::proper(String::new()).form(lang, form, false, n >= 2),
     }
 }
 
@@ -195,7 +225,9 @@ impl From<Noun> for Arg {
 /// pronoun), `lui` (lui/elle/eux/elles, after a preposition), `est`
 /// (est/sont), `a` (a/ont) and `n` (""/"nt", a verb's ending: "relie{a|n}").
 /// English has no such forms: every naming form is the bare name and every
-/// agreement token is empty.
+/// agreement token is empty. A count ([`count`], or a plain text that is a
+/// whole number) takes agreement tokens too: `{n} contact{n|s}` is "1
+/// contact", "2 contacts" in both languages (French plural from 2 on).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Noun {
     /// The name as written ("CCAS", "Maison des Femmes").
@@ -935,6 +967,33 @@ mod tests {
     }
 
     #[test]
+    fn a_count_agrees_with_what_it_counts() {
+        let t = "{n} contact{n|s} noté{n|es}";
+        let say = |n: Arg| (en(t, &[("n", n.clone())]), fr(t, &[("n", n)]));
+        assert_eq!(
+            say(count(0)),
+            ("0 contacts noté".into(), "0 contact noté".into())
+        );
+        assert_eq!(
+            say(count(1)),
+            ("1 contact noté".into(), "1 contact noté".into())
+        );
+        assert_eq!(
+            say(count(2)),
+            ("2 contacts noté".into(), "2 contacts notés".into())
+        );
+        assert_eq!(
+            say(count(1234)),
+            (
+                "1234 contacts noté".into(),
+                "1\u{202F}234 contacts notés".into()
+            )
+        );
+        // A caller that still passes the number as text.
+        assert_eq!(say("3".into()).1, "3 contacts notés");
+    }
+
+    #[test]
     fn forms_are_parsed_with_their_names() {
         assert_eq!(
             forms("{a|de} {b} {not a name} {c|à} {d|}"),
@@ -1035,7 +1094,7 @@ mod tests {
         );
         assert_eq!(
             b.fr,
-            "A {other} ne tient qu'à un seul lien faible, avec B (force 0.10)."
+            "A {other} est relié au réseau par un seul lien faible, avec B (force 0.10)."
         );
         let names = ["a".to_owned(), "b".to_owned(), "c".to_owned()];
         assert_eq!(list(&names, "list.and").fr, "a, b et c");

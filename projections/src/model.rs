@@ -328,10 +328,25 @@ pub struct Need {
     pub status: NeedStatus,
     /// Stakeholders who took it on.
     pub addressed_by: Vec<String>,
+    /// Every stakeholder named by each `NeedAddressed`, in log order (a
+    /// stakeholder named twice appears twice).
+    pub addressed: Vec<Addressed>,
     /// When declared.
     pub declared_at: DateTime<Utc>,
     /// Declaration, addressing, withdrawal.
     pub events: Vec<Uuid>,
+}
+
+/// One stakeholder taking a need on: one per stakeholder a `NeedAddressed`
+/// names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Addressed {
+    /// The stakeholder.
+    pub by: String,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The `NeedAddressed` event.
+    pub event: Uuid,
 }
 
 /// A dated marker.
@@ -645,6 +660,7 @@ impl Model {
                         groups: slugs(&d.groups),
                         status: NeedStatus::Open,
                         addressed_by: Vec::new(),
+                        addressed: Vec::new(),
                         declared_at: at,
                         events: vec![id],
                     },
@@ -657,6 +673,11 @@ impl Model {
                         if !n.addressed_by.iter().any(|b| b == s.as_str()) {
                             n.addressed_by.push(s.to_string());
                         }
+                        n.addressed.push(Addressed {
+                            by: s.to_string(),
+                            at,
+                            event: id,
+                        });
                     }
                     n.events.push(id);
                 }
@@ -701,5 +722,182 @@ impl Model {
             }
             Event::PersonalDataErased(_) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::{ev, stored};
+    use passerelle_events::event::{Gender, GrammaticalNumber};
+    use serde_json::json;
+
+    fn fold(wire: &[serde_json::Value]) -> (Programme, Vec<StoredEvent>) {
+        let events = stored(wire);
+        let mut m = Model::default();
+        for e in &events {
+            m.apply(e);
+        }
+        (m.programmes["p"].clone(), events)
+    }
+
+    fn registered(id: &str, kind: &str) -> serde_json::Value {
+        ev(
+            "StakeholderRegistered",
+            "2022-01-01",
+            json!({"stakeholder": id, "name": id, "kind": kind}),
+        )
+    }
+
+    #[test]
+    fn groups_and_milestone_stakeholders_are_folded() {
+        let (p, _) = fold(&[
+            registered("women", "beneficiary_group"),
+            registered("youth", "beneficiary_group"),
+            registered("ccas", "city_service"),
+            registered("mdf", "association"),
+            ev(
+                "PartnershipFormed",
+                "2022-02-01",
+                json!({"partnership": "x", "between": ["ccas", "mdf"], "kind": "institutional",
+                       "groups": ["women"]}),
+            ),
+            ev(
+                "PartnershipFormed",
+                "2022-02-01",
+                json!({"partnership": "y", "between": ["ccas", "mdf"], "kind": "referral",
+                       "groups": ["women"]}),
+            ),
+            ev(
+                "PartnershipRevised",
+                "2022-03-01",
+                json!({"partnership": "x", "groups": ["youth", "women"]}),
+            ),
+            ev(
+                "PartnershipRevised",
+                "2022-03-01",
+                json!({"partnership": "y", "kind": "co_delivery"}),
+            ),
+            ev(
+                "NeedDeclared",
+                "2022-03-02",
+                json!({"need": "n", "action": "Maison des Femmes", "theme": "housing",
+                       "groups": ["women"]}),
+            ),
+            ev(
+                "MilestoneMarked",
+                "2022-04-01",
+                json!({"milestone": "m", "label": "Opening", "kind": "workshop",
+                       "stakeholders": ["mdf", "ccas"]}),
+            ),
+        ]);
+        assert_eq!(p.partnerships["x"].kind, PartnershipKind::Institutional);
+        assert_eq!(p.partnerships["x"].groups, ["youth", "women"]);
+        assert_eq!(
+            p.partnerships["y"].groups,
+            ["women"],
+            "a revision without groups keeps them"
+        );
+        assert_eq!(p.needs["n"].groups, ["women"]);
+        assert_eq!(p.milestones["m"].stakeholders, ["mdf", "ccas"]);
+    }
+
+    #[test]
+    fn grammar_is_the_default_until_given_and_changes_only_when_given() {
+        let (p, _) = fold(&[
+            registered("ccas", "city_service"),
+            ev(
+                "StakeholderRegistered",
+                "2022-01-01",
+                json!({"stakeholder": "relais", "name": "femmes-relais",
+                       "kind": "community_champion",
+                       "grammar": {"gender": "feminine", "number": "plural"}}),
+            ),
+            ev(
+                "StakeholderProfileChanged",
+                "2022-02-01",
+                json!({"stakeholder": "relais", "name": "les femmes-relais"}),
+            ),
+            ev(
+                "StakeholderProfileChanged",
+                "2022-02-01",
+                json!({"stakeholder": "ccas", "grammar": {"article": false}}),
+            ),
+        ]);
+        let relais = &p.stakeholders["relais"].grammar;
+        assert_eq!(
+            (relais.gender, relais.number, relais.article),
+            (Gender::Feminine, GrammaticalNumber::Plural, true)
+        );
+        assert_eq!(
+            p.stakeholders["ccas"].grammar,
+            Grammar {
+                article: false,
+                ..Grammar::default()
+            }
+        );
+    }
+
+    #[test]
+    fn distrust_from_notes_and_sessions_is_kept_in_log_order() {
+        let (p, events) = fold(&[
+            registered("women", "beneficiary_group"),
+            registered("youth", "beneficiary_group"),
+            registered("ccas", "city_service"),
+            registered("caf", "city_service"),
+            ev(
+                "ReviewNoteAdded",
+                "2022-05-01",
+                json!({"note": "n1", "about": {"stakeholder": "ccas"},
+                       "text": "Only for money, they said.", "distrusted_by": ["women"]}),
+            ),
+            ev(
+                "ReviewNoteAdded",
+                "2022-05-02",
+                json!({"note": "n2", "about": {"stakeholder": "caf"}, "text": "No distrust."}),
+            ),
+            ev(
+                "CoCreationSessionHeld",
+                "2022-04-01",
+                json!({"session": "s1", "title": "Workshop", "level": "consult",
+                       "groups": ["women", "youth"], "beneficiaries": {"total": 9},
+                       "distrusted": ["ccas", "caf"]}),
+            ),
+        ]);
+        let at = |d: &str| {
+            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .unwrap()
+                .and_hms_opt(0, 0, 0)
+                .unwrap()
+                .and_utc()
+        };
+        let both = vec!["women".to_owned(), "youth".to_owned()];
+        assert_eq!(
+            p.distrust,
+            vec![
+                Distrust {
+                    service: "ccas".into(),
+                    groups: vec!["women".into()],
+                    occurred_at: at("2022-05-01"),
+                    event: events[4].event.id,
+                    source: DistrustSource::Note("n1".into()),
+                },
+                Distrust {
+                    service: "ccas".into(),
+                    groups: both.clone(),
+                    occurred_at: at("2022-04-01"),
+                    event: events[6].event.id,
+                    source: DistrustSource::Session("s1".into()),
+                },
+                Distrust {
+                    service: "caf".into(),
+                    groups: both,
+                    occurred_at: at("2022-04-01"),
+                    event: events[6].event.id,
+                    source: DistrustSource::Session("s1".into()),
+                },
+            ]
+        );
+        assert_eq!(p.notes.len(), 2, "a note with distrust is still a note");
     }
 }

@@ -8,15 +8,38 @@
 //! tied while any contact between them had a positive outcome (interested or
 //! committed) or they attended a session together.
 //!
-//! **Strength.** `strength = base × 2^(−Δ / half_life)`, where `Δ` is the time
-//! from the tie's last interaction to the as-of time (never negative) and
-//! `half_life` defaults to 180 days. `base` is the largest of the tie's
-//! components: the active partnership's formality weight ([`formality`]:
-//! informal 0.3 … formal_agreement 1.0), the best contact outcome's weight
-//! ([`outcome_weight`]: committed 0.5, interested 0.3, acknowledged 0.1) and
-//! 0.4 for co-attendance. The last interaction is the latest of the
-//! partnership's formation or revision, a contact with an outcome of at least
-//! `acknowledged`, and a shared session.
+//! **Strength.** `strength = base × 2^(−Δ / (half_life × factor))`, where
+//! `Δ` is the time from the tie's last interaction to the as-of time (never
+//! negative), `half_life` defaults to 180 days and `factor` depends on the
+//! kind of the tie's active partnership ([`half_life_factor`]: informal and
+//! information sharing 1, referral 1.5, co-delivery and funding 2, formal
+//! agreement 3, institutional none: no decay; 1 without an active
+//! partnership). `base` is the largest of
+//! the tie's components: the active partnership's formality weight
+//! ([`formality`]: informal 0.3 … formal_agreement 1.0; institutional 0.5,
+//! a structural link rather than a working one), the best contact
+//! outcome's weight ([`outcome_weight`]: committed 0.5, interested 0.3,
+//! acknowledged 0.1) and 0.4 for co-attendance. A kind with no factor never
+//! decays, so it never goes dormant ([`can_go_dormant`]).
+//!
+//! **Refresh.** Everything two stakeholders do together refreshes their
+//! tie: the last interaction is the latest of
+//! - a contact between them with an outcome of at least `acknowledged`;
+//! - the formation and the latest revision of an active partnership;
+//! - a session both took part in, as stakeholders, facilitators or groups
+//!   ([`Session::attendees`]);
+//! - a milestone naming both;
+//! - a need one of them addressed, at or after the formation of an active
+//!   partnership between them whose (current) themes include the need's
+//!   theme (the partner rule);
+//! - a need both addressed: every `NeedAddressed` naming one of them once
+//!   the other had addressed it too (co-providers).
+//!
+//! Needs (and milestones) only refresh ties that contacts, partnerships or
+//! sessions made; they make no tie of their own: two co-providers who never
+//! met stay untied. Their events join the evidence of the ties they
+//! refresh. A refresh counts as an interaction: it can also move the first
+//! interaction (decision 018).
 //!
 //! Centralities are computed on the topology of present ties, unweighted
 //! ([`crate::metrics`]); strength weighs the weighted degree and the map.
@@ -59,6 +82,41 @@ pub fn formality(kind: PartnershipKind) -> f64 {
         PartnershipKind::FormalAgreement => 1.0,
         PartnershipKind::Institutional => 0.5,
     }
+}
+
+/// How many configured half-lives a tie whose active partnership is of this
+/// kind takes to halve, or `None` when it does not decay at all. Informal and
+/// information-sharing ties fade at the configured pace (1×), referrals 1.5×,
+/// co-delivery and funding 2× (a funded relationship lasts the grant; once
+/// ended it is no tie), formal agreements 3×; an institutional link (a
+/// council and its services) does not fade: it holds its base strength until
+/// ended. A tie without an active partnership fades at 1× (decision 018).
+pub fn half_life_factor(kind: PartnershipKind) -> Option<f64> {
+    match kind {
+        PartnershipKind::Informal | PartnershipKind::InformationSharing => Some(1.0),
+        PartnershipKind::Referral => Some(1.5),
+        PartnershipKind::CoDelivery | PartnershipKind::Funding => Some(2.0),
+        PartnershipKind::FormalAgreement => Some(3.0),
+        PartnershipKind::Institutional => None,
+    }
+}
+
+/// Whether a partnership of this kind can go dormant: whether its tie
+/// decays at all ([`half_life_factor`]). A tie that never decays keeps its
+/// base strength while the partnership is active, so the gap report must not
+/// call it dormant however long it has been quiet.
+pub fn can_go_dormant(kind: PartnershipKind) -> bool {
+    half_life_factor(kind).is_some()
+}
+
+/// Whether partnership `x` defines a tie rather than `y`: the more formal,
+/// then the slower to decay (no decay slowest).
+fn outranks(x: PartnershipKind, y: PartnershipKind) -> bool {
+    let persistence = |k| half_life_factor(k).unwrap_or(f64::INFINITY);
+    formality(x)
+        .total_cmp(&formality(y))
+        .then(persistence(x).total_cmp(&persistence(y)))
+        .is_gt()
 }
 
 /// What a contact outcome weighs in a tie's base strength.
@@ -196,32 +254,55 @@ impl Interactions {
     }
 }
 
+/// Something two stakeholders did together that refreshes their tie without
+/// making one: a milestone naming both, or a need addressed by both
+/// (co-providers). When, and its event.
+type Refresh = (DateTime<Utc>, Uuid);
+
+/// A need one stakeholder addressed, for the partner rule: its theme, when,
+/// and the `NeedAddressed` event.
+type Addressing<'a> = (&'a str, DateTime<Utc>, Uuid);
+
 /// What ties are made from.
 struct Sources<'a> {
     p: &'a Programme,
     as_of: DateTime<Utc>,
     half_life: f64,
+    /// Per node, the needs it addressed (only nodes that addressed one).
+    addressing: FxHashMap<usize, Vec<Addressing<'a>>>,
 }
 
-/// Where the items of one pair lie in the three sorted lists.
+/// Where the items of one pair lie in the four sorted lists.
 struct Group {
     key: u64,
     contacts: std::ops::Range<usize>,
     partnerships: std::ops::Range<usize>,
     sessions: std::ops::Range<usize>,
+    refreshes: std::ops::Range<usize>,
 }
 
-/// The groups of three lists sorted by key, in key order.
-fn groups<A, B, C>(c: &[(u64, A)], x: &[(u64, B)], s: &[(u64, C)]) -> Vec<Group> {
-    let (mut rc, mut rx, mut rs) = (c, x, s);
+/// The groups of four lists sorted by key, in key order: one per key of the
+/// first three lists. Items of the fourth (refreshes) whose key is in none of
+/// the three belong to no group: a refresh alone makes no tie.
+fn groups<A, B, C, D>(
+    c: &[(u64, A)],
+    x: &[(u64, B)],
+    s: &[(u64, C)],
+    r: &[(u64, D)],
+) -> Vec<Group> {
+    let (mut rc, mut rx, mut rs, mut rr) = (c, x, s, r);
     let mut out = Vec::with_capacity(c.len().max(x.len() + s.len()));
     while let Some(key) = [head(rc), head(rx), head(rs)].into_iter().flatten().min() {
         let (ic, ix, is) = (c.len() - rc.len(), x.len() - rx.len(), s.len() - rs.len());
+        let skip = rr.iter().take_while(|(k, _)| *k < key).count();
+        rr = &rr[skip..];
+        let ir = r.len() - rr.len();
         out.push(Group {
             key,
             contacts: ic..ic + take_key(&mut rc, key).len(),
             partnerships: ix..ix + take_key(&mut rx, key).len(),
             sessions: is..is + take_key(&mut rs, key).len(),
+            refreshes: ir..ir + take_key(&mut rr, key).len(),
         });
     }
     out
@@ -229,20 +310,21 @@ fn groups<A, B, C>(c: &[(u64, A)], x: &[(u64, B)], s: &[(u64, C)]) -> Vec<Group>
 
 impl Sources<'_> {
     /// The tie of pair `key` from its contacts (indexes into the
-    /// programme's), partnerships (in id order) and shared sessions (in id
-    /// order).
+    /// programme's), partnerships (in id order), shared sessions (in id
+    /// order) and refreshes (milestones naming both, needs both addressed).
     fn tie(
         &self,
         key: u64,
         cs: &[(u64, usize)],
         xs: &[(u64, &Partnership)],
         ss: &[(u64, &Session)],
+        rs: &[(u64, Refresh)],
     ) -> Tie {
         let (p, as_of) = (self.p, self.as_of);
         let (ia, ib) = unpack(key);
         let mut interactions = Interactions::default();
         let mut evidence = Vec::with_capacity(
-            cs.len() + ss.len() + xs.iter().map(|(_, x)| x.events.len()).sum::<usize>(),
+            cs.len() + ss.len() + rs.len() + xs.iter().map(|(_, x)| x.events.len()).sum::<usize>(),
         );
         let mut contacts = ContactSummary::default();
         for &(_, n) in cs {
@@ -267,9 +349,23 @@ impl Sources<'_> {
                 None => {
                     interactions.touch(x.formed_at, true);
                     interactions.touch(x.revised_at, true);
-                    // In id order: the first of the most formal wins.
-                    if active.is_none_or(|a| formality(x.kind) > formality(a.kind)) {
+                    // In id order: the first of the most formal, then
+                    // slowest to decay, wins.
+                    if active.is_none_or(|a| outranks(x.kind, a.kind)) {
                         active = Some(x);
+                    }
+                    // The partner rule: a need one end addressed, while
+                    // partners, on a theme of this partnership.
+                    for end in [ia, ib] {
+                        let Some(needs) = self.addressing.get(&end) else {
+                            continue;
+                        };
+                        for &(theme, at, event) in needs {
+                            if at >= x.formed_at && x.themes.iter().any(|t| t == theme) {
+                                interactions.touch(at, true);
+                                evidence.push(event);
+                            }
+                        }
                     }
                 }
                 Some(end) => {
@@ -285,6 +381,10 @@ impl Sources<'_> {
             sessions.push(s.id.clone());
             interactions.touch(s.occurred_at, true);
             evidence.push(s.events[0]);
+        }
+        for &(_, (at, event)) in rs {
+            interactions.touch(at, true);
+            evidence.push(event);
         }
 
         let present = active.is_some()
@@ -303,10 +403,11 @@ impl Sources<'_> {
         }
         let first = interactions.first.unwrap_or(as_of);
         let last = interactions.last.unwrap_or(first);
-        let strength = if present {
-            base * decay(as_of, last, self.half_life)
-        } else {
-            0.0
+        let factor = active.map_or(Some(1.0), |x| half_life_factor(x.kind));
+        let strength = match (present, factor) {
+            (false, _) => 0.0,
+            (true, None) => base,
+            (true, Some(f)) => base * decay(as_of, last, self.half_life * f),
         };
         evidence.sort_unstable();
         evidence.dedup();
@@ -332,6 +433,73 @@ impl Sources<'_> {
     }
 }
 
+/// The key of the pair of stakeholders `x` and `y`, if both are nodes and
+/// they differ. Node order is id order, so sorting the keys sorts the pairs
+/// by (a, b).
+fn key_of(index: &FxHashMap<String, usize>, x: &str, y: &str) -> Option<u64> {
+    let (i, j) = (*index.get(x)?, *index.get(y)?);
+    match i.cmp(&j) {
+        std::cmp::Ordering::Less => Some(pair_key(i, j)),
+        std::cmp::Ordering::Greater => Some(pair_key(j, i)),
+        std::cmp::Ordering::Equal => None,
+    }
+}
+
+/// Refreshes by pair, sorted by pair key.
+type Refreshes = Vec<(u64, Refresh)>;
+
+/// Per node, the needs it addressed.
+type AddressingByNode<'a> = FxHashMap<usize, Vec<Addressing<'a>>>;
+
+/// What needs and milestones say about pairs: the refreshes (by pair key,
+/// sorted) — every milestone naming both, every `NeedAddressed` naming one of
+/// two co-providers of a need once the other has addressed it too — and, per
+/// node, the needs it addressed, for the partner rule ([`Sources::tie`]).
+fn refreshes<'a>(
+    p: &'a Programme,
+    index: &FxHashMap<String, usize>,
+) -> (Refreshes, AddressingByNode<'a>) {
+    let mut refreshes = Refreshes::new();
+    let mut addressing = AddressingByNode::default();
+    // Each addresser of the need, with the first time it addressed it.
+    let mut firsts: Vec<(&str, DateTime<Utc>)> = Vec::new();
+    for n in p.needs.values() {
+        firsts.clear();
+        for a in &n.addressed {
+            if let Some(&i) = index.get(&a.by) {
+                addressing
+                    .entry(i)
+                    .or_default()
+                    .push((n.theme.as_str(), a.at, a.event));
+            }
+            match firsts.iter_mut().find(|(s, _)| *s == a.by) {
+                Some((_, t)) => *t = (*t).min(a.at),
+                None => firsts.push((&a.by, a.at)),
+            }
+        }
+        for a in &n.addressed {
+            for &(other, since) in &firsts {
+                if since <= a.at {
+                    if let Some(k) = key_of(index, &a.by, other) {
+                        refreshes.push((k, (a.at, a.event)));
+                    }
+                }
+            }
+        }
+    }
+    for m in p.milestones.values() {
+        for (i, x) in m.stakeholders.iter().enumerate() {
+            for y in &m.stakeholders[i + 1..] {
+                if let Some(k) = key_of(index, x, y) {
+                    refreshes.push((k, (m.occurred_at, m.event)));
+                }
+            }
+        }
+    }
+    refreshes.sort_unstable_by_key(|(k, _)| *k);
+    (refreshes, addressing)
+}
+
 impl Network {
     /// Builds the network of `p` (already folded up to the as-of time).
     pub fn build(p: &Programme, as_of: DateTime<Utc>, position: u64, cfg: &NetworkConfig) -> Self {
@@ -346,18 +514,12 @@ impl Network {
         // Pairs are keyed by their node indexes, smaller first, packed into
         // one integer; node order is id order, so sorting the keys sorts the
         // ties by (a, b).
-        let key = |x: &str, y: &str| -> Option<u64> {
-            let (i, j) = (*index.get(x)?, *index.get(y)?);
-            match i.cmp(&j) {
-                std::cmp::Ordering::Less => Some(pair_key(i, j)),
-                std::cmp::Ordering::Greater => Some(pair_key(j, i)),
-                std::cmp::Ordering::Equal => None,
-            }
-        };
+        let key = |x: &str, y: &str| key_of(&index, x, y);
         // Each source of interaction becomes a list of (pair, item) sorted
-        // by pair; the ties are then one merge of the three lists. Contacts
+        // by pair; the ties are then one merge of the four lists. Contacts
         // are the bulk: on large programmes their list is made on this thread
-        // while a second thread makes the other two.
+        // while a second thread makes the others (needs and milestones are
+        // few per programme).
         let contacts = || {
             let mut v: Vec<(u64, usize)> = p
                 .contacts
@@ -390,30 +552,33 @@ impl Network {
             }
             // Stable: within a pair, sessions stay in id order.
             sessions.sort_by_key(|(k, _)| *k);
-            (partnerships, sessions)
+            let (refreshes, addressing) = refreshes(p, &index);
+            (partnerships, sessions, refreshes, addressing)
         };
         /// Below this many contacts a second thread costs more than it saves.
         const PARALLEL_CONTACTS: usize = 20_000;
-        let (contacts, (partnerships, sessions)) = if p.contacts.len() >= PARALLEL_CONTACTS {
-            std::thread::scope(|scope| {
-                let rest = scope.spawn(the_rest);
-                let contacts = contacts();
-                (
-                    contacts,
-                    rest.join().expect("the sorting thread does not panic"),
-                )
-            })
-        } else {
-            (contacts(), the_rest())
-        };
+        let (contacts, (partnerships, sessions, refreshes, addressing)) =
+            if p.contacts.len() >= PARALLEL_CONTACTS {
+                std::thread::scope(|scope| {
+                    let rest = scope.spawn(the_rest);
+                    let contacts = contacts();
+                    (
+                        contacts,
+                        rest.join().expect("the sorting thread does not panic"),
+                    )
+                })
+            } else {
+                (contacts(), the_rest())
+            };
 
         // One group per pair, in key order: where its items lie in the
-        // three lists. The ties are then made from the groups in parallel.
-        let groups = groups(&contacts, &partnerships, &sessions);
+        // four lists. The ties are then made from the groups in parallel.
+        let groups = groups(&contacts, &partnerships, &sessions, &refreshes);
         let sources = Sources {
             p,
             as_of,
             half_life: cfg.half_life_days.max(f64::MIN_POSITIVE),
+            addressing,
         };
         let make = |g: &Group| {
             sources.tie(
@@ -421,6 +586,7 @@ impl Network {
                 &contacts[g.contacts.clone()],
                 &partnerships[g.partnerships.clone()],
                 &sessions[g.sessions.clone()],
+                &refreshes[g.refreshes.clone()],
             )
         };
         let ties: Vec<Tie> = if contacts.len() >= PARALLEL_CONTACTS {
@@ -616,13 +782,13 @@ mod tests {
         w.push(ev(
             "PartnershipFormed",
             "2021-01-01",
-            json!({"partnership": "x", "between": ["a", "b"], "kind": "formal_agreement"}),
+            json!({"partnership": "x", "between": ["a", "b"], "kind": "informal"}),
         ));
         let at_once = network(&w, "2021-01-01");
         let later = network(&w, "2021-06-30");
         let tie = |n: &Network| n.tie("a", "b").unwrap().strength;
-        assert!((tie(&at_once) - 1.0).abs() < 1e-12);
-        assert!((tie(&later) - 0.5).abs() < 1e-12, "{}", tie(&later));
+        assert!((tie(&at_once) - 0.3).abs() < 1e-12);
+        assert!((tie(&later) - 0.15).abs() < 1e-12, "{}", tie(&later));
     }
 
     #[test]
@@ -692,5 +858,332 @@ mod tests {
         let n = network(&w, "2021-03-01");
         assert_eq!(n.nodes, ["a", "c", "d"]);
         assert_eq!(n.topology.edge_count(), 0);
+    }
+
+    /// `v` with its event id set, to find it in a tie's evidence.
+    fn with_id(mut v: Value, id: Uuid) -> Value {
+        v["id"] = json!(id.to_string());
+        v
+    }
+
+    /// The dormancy threshold of the gap report (`GapConfig::dormant_strength`).
+    const DORMANT: f64 = 0.25;
+
+    /// `a` and `b` informal partners on housing since 1 January 2021: as of
+    /// 1 June (151 days, 0.3 × 2^(−151/180) ≈ 0.17) the tie is dormant
+    /// unless something refreshed it.
+    fn quiet_partners() -> Vec<Value> {
+        let mut w = base();
+        w.push(ev(
+            "PartnershipFormed",
+            "2021-01-01",
+            json!({"partnership": "x", "between": ["a", "b"], "kind": "informal",
+                   "themes": ["housing"]}),
+        ));
+        w
+    }
+
+    const AS_OF: &str = "2021-06-01";
+
+    /// The a–b tie as of [`AS_OF`], checked to be refreshed on 15 May and
+    /// kept above the dormancy threshold.
+    fn assert_refreshed(w: &[Value]) -> Tie {
+        let n = network(w, AS_OF);
+        let t = n.tie("a", "b").unwrap().clone();
+        assert_eq!(t.last_interaction.to_rfc3339(), "2021-05-15T00:00:00+00:00");
+        assert!(t.present && t.strength > DORMANT, "{}", t.strength);
+        t
+    }
+
+    #[test]
+    fn without_a_refresh_the_quiet_partnership_is_dormant() {
+        let n = network(&quiet_partners(), AS_OF);
+        let t = n.tie("a", "b").unwrap();
+        assert_eq!(t.last_interaction.to_rfc3339(), "2021-01-01T00:00:00+00:00");
+        assert!(t.present && t.strength < DORMANT, "{}", t.strength);
+    }
+
+    #[test]
+    fn a_session_both_attend_refreshes_their_tie() {
+        let mut w = quiet_partners();
+        w.push(ev(
+            "CoCreationSessionHeld",
+            "2021-05-15",
+            json!({"session": "s", "title": "T", "level": "consult",
+                   "stakeholders": ["a", "b"], "beneficiaries": {"total": 0}}),
+        ));
+        assert_eq!(assert_refreshed(&w).sessions, ["s"]);
+    }
+
+    #[test]
+    fn a_session_one_facilitates_and_the_other_attends_refreshes_their_tie() {
+        let mut w = quiet_partners();
+        w.push(ev(
+            "CoCreationSessionHeld",
+            "2021-05-15",
+            json!({"session": "s", "title": "T", "level": "consult",
+                   "stakeholders": ["a"], "facilitators": ["b"], "beneficiaries": {"total": 0}}),
+        ));
+        assert_eq!(assert_refreshed(&w).sessions, ["s"]);
+    }
+
+    #[test]
+    fn a_session_one_facilitates_for_the_others_group_refreshes_their_tie() {
+        let mut w = quiet_partners();
+        w.push(ev(
+            "CoCreationSessionHeld",
+            "2021-05-15",
+            json!({"session": "s", "title": "T", "level": "involve",
+                   "facilitators": ["a"], "groups": ["b"], "beneficiaries": {"total": 0}}),
+        ));
+        assert_eq!(assert_refreshed(&w).sessions, ["s"]);
+    }
+
+    #[test]
+    fn a_need_one_partner_addresses_on_a_theme_of_the_partnership_refreshes_the_tie() {
+        let addressed = Uuid::from_u128(7);
+        let mut w = quiet_partners();
+        w.push(ev(
+            "NeedDeclared",
+            "2021-04-01",
+            json!({"need": "n", "action": "A", "theme": "housing"}),
+        ));
+        w.push(with_id(
+            ev(
+                "NeedAddressed",
+                "2021-05-15",
+                json!({"need": "n", "by": ["b"]}),
+            ),
+            addressed,
+        ));
+        let t = assert_refreshed(&w);
+        assert!(t.evidence.contains(&addressed));
+        // Not a bond of its own: the base is still the partnership's.
+        assert!((t.base - formality(PartnershipKind::Informal)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_need_on_a_theme_the_partnership_does_not_share_leaves_the_tie_dormant() {
+        let mut w = quiet_partners();
+        w.push(ev(
+            "NeedDeclared",
+            "2021-04-01",
+            json!({"need": "n", "action": "A", "theme": "employment"}),
+        ));
+        w.push(ev(
+            "NeedAddressed",
+            "2021-05-15",
+            json!({"need": "n", "by": ["b"]}),
+        ));
+        let n = network(&w, AS_OF);
+        let t = n.tie("a", "b").unwrap();
+        assert!(t.strength < DORMANT, "{}", t.strength);
+    }
+
+    #[test]
+    fn a_need_both_address_refreshes_their_tie_whatever_its_theme() {
+        let (first, second) = (Uuid::from_u128(8), Uuid::from_u128(9));
+        let mut w = quiet_partners();
+        w.push(ev(
+            "NeedDeclared",
+            "2021-03-01",
+            json!({"need": "n", "action": "A", "theme": "employment"}),
+        ));
+        // a alone first: no pair yet; b joins on 15 May and they are
+        // co-providers from then.
+        w.push(with_id(
+            ev(
+                "NeedAddressed",
+                "2021-03-02",
+                json!({"need": "n", "by": ["a"]}),
+            ),
+            first,
+        ));
+        w.push(with_id(
+            ev(
+                "NeedAddressed",
+                "2021-05-15",
+                json!({"need": "n", "by": ["b"]}),
+            ),
+            second,
+        ));
+        let t = assert_refreshed(&w);
+        assert!(t.evidence.contains(&second));
+        assert!(!t.evidence.contains(&first));
+    }
+
+    #[test]
+    fn a_need_addressed_by_two_strangers_does_not_tie_them() {
+        let mut w = base();
+        w.push(ev(
+            "NeedDeclared",
+            "2021-03-01",
+            json!({"need": "n", "action": "A", "theme": "employment"}),
+        ));
+        w.push(ev(
+            "NeedAddressed",
+            "2021-03-02",
+            json!({"need": "n", "by": ["c", "d"]}),
+        ));
+        let n = network(&w, AS_OF);
+        assert!(n.tie("c", "d").is_none());
+        assert!(n.ties.is_empty());
+    }
+
+    #[test]
+    fn a_milestone_naming_both_refreshes_their_tie() {
+        let named = Uuid::from_u128(10);
+        let mut w = quiet_partners();
+        w.push(with_id(
+            ev(
+                "MilestoneMarked",
+                "2021-05-15",
+                json!({"milestone": "m", "label": "Council decision", "kind": "decision",
+                       "stakeholders": ["a", "c", "b"]}),
+            ),
+            named,
+        ));
+        let t = assert_refreshed(&w);
+        assert!(t.evidence.contains(&named));
+        assert!((t.base - formality(PartnershipKind::Informal)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_milestone_naming_one_of_them_leaves_the_tie_dormant() {
+        let mut w = quiet_partners();
+        w.push(ev(
+            "MilestoneMarked",
+            "2021-05-15",
+            json!({"milestone": "m", "label": "Visit", "kind": "study_visit",
+                   "stakeholders": ["a", "c"]}),
+        ));
+        let n = network(&w, AS_OF);
+        assert!(n.tie("a", "b").unwrap().strength < DORMANT);
+    }
+
+    #[test]
+    fn a_milestone_alone_makes_no_tie() {
+        let mut w = base();
+        w.push(ev(
+            "MilestoneMarked",
+            "2021-05-15",
+            json!({"milestone": "m", "label": "Workshop", "kind": "workshop",
+                   "stakeholders": ["a", "b", "c", "d"]}),
+        ));
+        let n = network(&w, AS_OF);
+        assert!(n.ties.is_empty());
+        assert_eq!(n.topology.edge_count(), 0);
+    }
+
+    #[test]
+    fn an_institutional_tie_never_decays_and_cannot_go_dormant() {
+        assert_eq!(half_life_factor(PartnershipKind::Institutional), None);
+        assert!(!can_go_dormant(PartnershipKind::Institutional));
+        let mut w = base();
+        w.push(ev(
+            "PartnershipFormed",
+            "2021-01-01",
+            json!({"partnership": "x", "between": ["a", "b"], "kind": "institutional"}),
+        ));
+        for at in ["2021-01-01", "2023-01-01", "2031-01-01"] {
+            let n = network(&w, at);
+            let t = n.tie("a", "b").unwrap();
+            assert!(t.present);
+            assert_eq!(
+                t.strength,
+                formality(PartnershipKind::Institutional),
+                "{at}"
+            );
+            assert!(t.strength > DORMANT);
+        }
+        // Ended, it is no tie, like any other kind.
+        w.push(ev(
+            "PartnershipEnded",
+            "2023-01-01",
+            json!({"partnership": "x"}),
+        ));
+        let n = network(&w, "2023-01-02");
+        let t = n.tie("a", "b").unwrap();
+        assert!(!t.present && t.strength == 0.0);
+    }
+
+    #[test]
+    fn the_half_life_depends_on_the_kind_of_partnership() {
+        use PartnershipKind::*;
+        let factors = [
+            (Informal, 1.0),
+            (InformationSharing, 1.0),
+            (Referral, 1.5),
+            (CoDelivery, 2.0),
+            (Funding, 2.0),
+            (FormalAgreement, 3.0),
+        ];
+        // Every kind is here or does not decay.
+        for kind in PartnershipKind::ALL {
+            let listed = factors.iter().any(|(k, _)| *k == kind);
+            assert_eq!(listed, half_life_factor(kind).is_some(), "{kind:?}");
+        }
+        for (kind, factor) in factors {
+            assert_eq!(half_life_factor(kind), Some(factor), "{kind:?}");
+            assert!(can_go_dormant(kind), "{kind:?}");
+            // One factored half-life after formation, the tie is at half
+            // its base.
+            let mut w = base();
+            w.push(ev(
+                "PartnershipFormed",
+                "2021-01-01",
+                json!({"partnership": "x", "between": ["a", "b"], "kind": kind}),
+            ));
+            let days = (180.0 * factor) as i64;
+            let at = (chrono::NaiveDate::from_ymd_opt(2021, 1, 1).unwrap()
+                + chrono::Duration::days(days))
+            .to_string();
+            let t = network(&w, &at).tie("a", "b").unwrap().clone();
+            assert!(
+                (t.strength - formality(kind) / 2.0).abs() < 1e-12,
+                "{kind:?}: {} after {days} days",
+                t.strength
+            );
+        }
+    }
+
+    #[test]
+    fn a_formal_agreement_fades_slower_than_an_informal_partnership() {
+        let mut w = base();
+        w.push(ev(
+            "PartnershipFormed",
+            "2021-01-01",
+            json!({"partnership": "x", "between": ["a", "b"], "kind": "informal"}),
+        ));
+        w.push(ev(
+            "PartnershipFormed",
+            "2021-01-01",
+            json!({"partnership": "y", "between": ["c", "d"], "kind": "formal_agreement"}),
+        ));
+        let (early, late) = (network(&w, "2021-01-01"), network(&w, "2022-01-01"));
+        let kept = |n: &Network, x, y| {
+            let t = n.tie(x, y).unwrap();
+            t.strength / t.base
+        };
+        assert!((kept(&early, "a", "b") - 1.0).abs() < 1e-12);
+        assert!((kept(&early, "c", "d") - 1.0).abs() < 1e-12);
+        // A year: two half-lives of an informal tie, two thirds of one of a
+        // formal agreement.
+        assert!((kept(&late, "a", "b") - 2f64.powf(-365.0 / 180.0)).abs() < 1e-12);
+        assert!((kept(&late, "c", "d") - 2f64.powf(-365.0 / 540.0)).abs() < 1e-12);
+        assert!(late.tie("c", "d").unwrap().strength > DORMANT);
+        assert!(late.tie("a", "b").unwrap().strength < DORMANT);
+    }
+
+    #[test]
+    fn a_tie_without_partnership_fades_at_the_configured_half_life() {
+        let mut w = base();
+        w.push(ev(
+            "OutreachContactLogged",
+            "2021-01-01",
+            json!({"from": "a", "to": "b", "channel": "meeting", "outcome": "committed"}),
+        ));
+        let t = network(&w, "2021-06-30").tie("a", "b").unwrap().clone();
+        assert!((t.strength - outcome_weight(Outcome::Committed) / 2.0).abs() < 1e-12);
     }
 }

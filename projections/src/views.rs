@@ -198,9 +198,10 @@ pub fn month_ends(first: DateTime<Utc>, until: DateTime<Utc>) -> Vec<DateTime<Ut
 
 /// Whether an event can change what a layout is computed from: the active
 /// stakeholders and the present ties with their strengths. [`Network::build`]
-/// reads only the stakeholders, partnerships, contacts and sessions (id,
-/// attendees, time, first event) of a programme, and only these event types
-/// change them in [`crate::model::Model::apply`]; milestones, needs, notes,
+/// reads only the stakeholders, partnerships, contacts, sessions (id,
+/// attendees, time, first event), needs (theme, addressing) and milestones
+/// (stakeholders, time, event) of a programme, and only these event types
+/// change them in [`crate::model::Model::apply`]; need withdrawals, notes,
 /// attendance, the programme's definition and erasures do not. Folding only
 /// these events, in log order, gives those fields exactly as the whole fold
 /// does. (Checked against the replay of whole snapshots in
@@ -216,6 +217,9 @@ fn shapes_network(event: &Event) -> bool {
             | Event::PartnershipRevised(_)
             | Event::PartnershipEnded(_)
             | Event::CoCreationSessionHeld(_)
+            | Event::NeedDeclared(_)
+            | Event::NeedAddressed(_)
+            | Event::MilestoneMarked(_)
     )
 }
 

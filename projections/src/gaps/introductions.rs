@@ -154,13 +154,10 @@ pub(super) fn introductions(cx: &mut Ctx, candidates: Vec<Candidate>) {
             .cloned()
             .collect();
         let (uid, vid) = (net.nodes[u].clone(), net.nodes[v].clone());
-        let (un, vn, wn) = (cx.node_names[u], cx.node_names[v], cx.node_names[w]);
-        let slugs = shared.clone();
-        let shared: Vec<String> = shared.iter().map(|t| theme_words(t)).collect();
         let people = [
-            ("a", Arg::from(un)),
-            ("b", Arg::from(vn)),
-            ("broker", Arg::from(wn)),
+            ("a", Arg::from(cx.node_noun(u))),
+            ("b", Arg::from(cx.node_noun(v))),
+            ("broker", Arg::from(cx.node_noun(w))),
         ];
         let evidence: Vec<Uuid> = [net.tie_between(u, w), net.tie_between(v, w)]
             .into_iter()
@@ -178,13 +175,13 @@ pub(super) fn introductions(cx: &mut Ctx, candidates: Vec<Candidate>) {
                     people[0].clone(),
                     people[1].clone(),
                     people[2].clone(),
-                    ("themes", and(&shared)),
+                    ("themes", messages::themes(&shared, "list.and")),
                 ],
             ),
             evidence,
             bilingual("finding.suggested_introduction.suggestion", &people),
         );
         f.introduces = introduces;
-        f.themes = slugs;
+        f.themes = shared;
     }
 }

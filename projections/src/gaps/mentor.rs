@@ -10,6 +10,17 @@
 use super::*;
 use crate::network::formality;
 
+/// The sectors whose stakeholders provide one kind of service.
+const SPECIALIST: [StakeholderKind; 7] = [
+    StakeholderKind::Education,
+    StakeholderKind::Health,
+    StakeholderKind::LegalAid,
+    StakeholderKind::Childcare,
+    StakeholderKind::Interpreting,
+    StakeholderKind::Funder,
+    StakeholderKind::Employer,
+];
+
 /// What a mentor programme does on the theme or sector of a finding.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Practice {
@@ -54,9 +65,9 @@ pub fn mentor_practice(findings: &[Finding], mentors: &[&Programme]) -> Vec<Prac
 fn practice(f: &Finding, m: &Programme) -> Option<Practice> {
     let mut sectors: Vec<StakeholderKind> = f.sectors.clone();
     sectors.extend(f.themes.iter().filter_map(|t| sector_of(t)));
-    // Groups and champions are everyone's; a sector finding about them
-    // says nothing a mentor's partnership would answer.
-    sectors.retain(|k| !is_group(*k));
+    // Only a specialist sector says what a mentor's partnership answers:
+    // "an association" or "a city service" matches anything.
+    sectors.retain(|k| SPECIALIST.contains(k));
     if f.themes.is_empty() && sectors.is_empty() {
         return None;
     }
@@ -78,7 +89,7 @@ fn practice(f: &Finding, m: &Programme) -> Option<Practice> {
                 .then(b.formed_at.cmp(&a.formed_at))
                 .then(b.id.cmp(&a.id))
         });
-    let name = |id: &str| live(id).map_or_else(|| id.to_owned(), |s| s.name.clone());
+    let name = |id: &str| live(id).map_or_else(|| Noun::proper(id), noun_of);
     let programme: Arg = if m.name.is_empty() {
         m.id.as_str().into()
     } else {
@@ -86,7 +97,7 @@ fn practice(f: &Finding, m: &Programme) -> Option<Practice> {
     };
     if let Some((x, theme)) = best {
         let topic: Arg = match theme {
-            Some(t) => theme_words(t).into(),
+            Some(t) => theme_words(t),
             None => {
                 let k = x
                     .between
@@ -109,7 +120,7 @@ fn practice(f: &Finding, m: &Programme) -> Option<Practice> {
                     ("kind", label("pkind", x.kind).into()),
                     ("a", name(&x.between[0]).into()),
                     ("b", name(&x.between[1]).into()),
-                    ("since", day(x.formed_at).into()),
+                    ("since", day(x.formed_at)),
                 ],
             ),
             evidence: x.events.clone(),
@@ -125,7 +136,7 @@ fn practice(f: &Finding, m: &Programme) -> Option<Practice> {
             "finding.mentor.stakeholder",
             &[
                 ("programme", programme),
-                ("name", s.name.as_str().into()),
+                ("name", noun_of(s).into()),
                 ("sector", kind_label(s.kind).into()),
             ],
         ),

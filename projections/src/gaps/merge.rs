@@ -80,8 +80,15 @@ fn absorb(lead: &mut Finding, other: Finding) {
         en: String::new(),
         fr: String::new(),
     };
-    let own = std::mem::replace(&mut lead.explanation, empty);
-    lead.explanation = then(own, other.explanation);
+    // That a stakeholder has no tie, or that its sector has none, is said
+    // by whichever finding it is merged into; the evidence stays.
+    if !matches!(
+        other.kind,
+        FindingKind::IsolatedStakeholder | FindingKind::MissingSector
+    ) {
+        let own = std::mem::replace(&mut lead.explanation, empty);
+        lead.explanation = then(own, other.explanation);
+    }
     for s in other.subjects {
         if !lead.subjects.contains(&s) {
             lead.subjects.push(s);

@@ -22,14 +22,18 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use passerelle_events::event::{About, Level, Outcome, PartnershipKind, Priority, StakeholderKind};
+use passerelle_events::event::{
+    About, Gender, GrammaticalNumber, Level, Outcome, PartnershipKind, Priority, StakeholderKind,
+};
 use uuid::Uuid;
 
 pub use crate::messages::Bilingual;
-use crate::messages::{self, bilingual, label, Arg};
+use crate::messages::{self, bilingual, label, Arg, Noun};
 use crate::model::{Audience, Contact, Need, NeedStatus, Note, Programme, Session, Stakeholder};
 use crate::network::{Analysis, Network, Tie};
 
+#[cfg(test)]
+mod every_kind;
 mod introductions;
 mod mentor;
 mod merge;
@@ -343,24 +347,34 @@ fn kind_label(k: StakeholderKind) -> Bilingual {
     label("kind", k)
 }
 
-/// A theme id as words in a sentence: `social_support` → `social support`.
-fn theme_words(theme: &str) -> String {
-    theme.replace('_', " ")
+/// A theme in a sentence, in each language ([`messages::theme`]).
+fn theme_words(theme: &str) -> Arg {
+    messages::theme(theme)
 }
 
-/// The day of `t` as `YYYY-MM-DD`.
-fn day(t: DateTime<Utc>) -> String {
-    t.date_naive().to_string()
+/// The day of `t`, written as each language writes a date.
+fn day(t: DateTime<Utc>) -> Arg {
+    messages::day(t)
 }
 
-/// `a, b and c`, in both languages.
-fn and(names: &[String]) -> Arg {
-    messages::list(names, "list.and").into()
+/// `a, b and c`, in both languages, with French articles and agreement.
+fn and(names: &[Noun]) -> Arg {
+    messages::nouns(names.to_vec(), "list.and")
 }
 
-/// `a, b or c`, in both languages.
-fn or(names: &[String]) -> Arg {
-    messages::list(names, "list.or").into()
+/// `a, b or c`, in both languages, with French articles and agreement.
+fn or(names: &[Noun]) -> Arg {
+    messages::nouns(names.to_vec(), "list.or")
+}
+
+/// A stakeholder's name with the grammar French sentences need.
+fn noun_of(s: &Stakeholder) -> Noun {
+    Noun {
+        name: s.name.clone(),
+        feminine: s.grammar.gender == Gender::Feminine,
+        plural: s.grammar.number == GrammaticalNumber::Plural,
+        article: s.grammar.article,
+    }
 }
 
 struct Ctx<'a> {
@@ -370,8 +384,6 @@ struct Ctx<'a> {
     an: Option<&'a Analysis>,
     cfg: &'a GapConfig,
     out: Vec<Finding>,
-    /// The name of each node.
-    node_names: Vec<&'a str>,
 }
 
 impl<'a> Ctx<'a> {
@@ -382,31 +394,12 @@ impl<'a> Ctx<'a> {
         cfg: &'a GapConfig,
         out: Vec<Finding>,
     ) -> Self {
-        let node_names = net
-            .nodes
-            .iter()
-            .map(|id| {
-                p.stakeholders
-                    .get(id)
-                    .map_or(id.as_str(), |s| s.name.as_str())
-            })
-            .collect();
         Self {
             p,
             net,
             an,
             cfg,
             out,
-            node_names,
-        }
-    }
-
-    /// The name of one end of tie `t`, given the end's id.
-    fn end_name(&self, t: &Tie, id: &str) -> &'a str {
-        if self.net.nodes[t.a] == id {
-            self.node_names[t.a]
-        } else {
-            self.node_names[t.b]
         }
     }
 
@@ -415,15 +408,22 @@ impl<'a> Ctx<'a> {
             .expect("only the kinds of `complete` read the metrics")
     }
 
-    fn name(&self, id: &str) -> String {
+    /// The name of stakeholder `id`, with its French grammar.
+    fn noun(&self, id: &str) -> Noun {
         self.p
             .stakeholders
             .get(id)
-            .map_or_else(|| id.to_owned(), |s| s.name.clone())
+            .map_or_else(|| Noun::proper(id), noun_of)
     }
 
-    fn names(&self, ids: &[String]) -> Vec<String> {
-        ids.iter().map(|i| self.name(i)).collect()
+    /// The names of stakeholders `ids`, with their French grammar.
+    fn nouns(&self, ids: &[String]) -> Vec<Noun> {
+        ids.iter().map(|i| self.noun(i)).collect()
+    }
+
+    /// The name of node `i`, with its French grammar.
+    fn node_noun(&self, i: usize) -> Noun {
+        self.noun(&self.net.nodes[i])
     }
 
     fn kind(&self, i: usize) -> StakeholderKind {
@@ -740,7 +740,7 @@ mod tests {
         );
         assert_eq!(
             levels.explanation.fr,
-            "Les 3 dernières séances avec des bénéficiaires sont restées au niveau informer ou consulter : les bénéficiaires sont entendus mais ne pèsent pas sur les décisions."
+            "Les 3 dernières séances avec des personnes concernées sont restées au niveau «\u{202f}informer\u{202f}» ou «\u{202f}consulter\u{202f}»\u{202f}: les personnes sont entendues mais ne pèsent pas sur les décisions."
         );
         assert!(levels.suggestion.fr.contains("(impliquer ou collaborer)"));
         let women = r

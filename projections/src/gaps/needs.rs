@@ -144,27 +144,30 @@ pub(super) fn uncovered_needs(cx: &mut Ctx) {
             _ => Severity::Medium,
         };
         let theme = theme_words(&n.theme);
-        let what = n
-            .description
-            .as_deref()
-            .unwrap_or(&theme)
-            .trim_end_matches('.')
-            .to_owned();
+        let what: Arg = match n.description.as_deref() {
+            Some(d) => d.trim_end_matches('.').into(),
+            None => theme.clone(),
+        };
         let open: Vec<String> = candidates
             .iter()
             .filter(|s| !refused.contains(*s))
             .map(|s| s.to_string())
             .collect();
         let refused_ids: Vec<String> = refused.iter().map(|s| s.to_string()).collect();
-        let cand_names = cx.names(&candidates.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-        let open_names = cx.names(&open);
-        let refused_names = cx.names(&refused_ids);
+        let contacted: Vec<String> = candidates
+            .iter()
+            .filter(|s| tried.iter().any(|c| c.to == **s || c.from == **s))
+            .map(|s| s.to_string())
+            .collect();
+        let tried_names = cx.nouns(&contacted);
+        let open_names = cx.nouns(&open);
+        let refused_names = cx.nouns(&refused_ids);
         let mut explanation = bilingual(
             "finding.uncovered_need.explanation",
             &[
                 ("action", n.action.as_str().into()),
-                ("what", what.into()),
-                ("theme", (&theme).into()),
+                ("what", what),
+                ("theme", theme.clone()),
             ],
         );
         if !tried.is_empty() {
@@ -176,8 +179,8 @@ pub(super) fn uncovered_needs(cx: &mut Ctx) {
             let more = bilingual(
                 "finding.uncovered_need.tried",
                 &[
-                    ("n", tried.len().to_string().into()),
-                    ("names", and(&cand_names)),
+                    ("n", messages::count(tried.len())),
+                    ("names", and(&tried_names)),
                     ("outcome", label("outcome", best).into()),
                 ],
             );
@@ -186,22 +189,22 @@ pub(super) fn uncovered_needs(cx: &mut Ctx) {
         let suggestion = match (open_names.is_empty(), refused_names.is_empty()) {
             (true, true) => bilingual(
                 "finding.uncovered_need.nobody.suggestion",
-                &[("theme", (&theme).into())],
+                &[("theme", theme.clone())],
             ),
             (true, false) => bilingual(
                 "finding.uncovered_need.refused.suggestion",
-                &[("refused", and(&refused_names)), ("theme", (&theme).into())],
+                &[("refused", and(&refused_names)), ("theme", theme.clone())],
             ),
             (false, true) => bilingual(
                 "finding.uncovered_need.suggestion",
-                &[("names", or(&open_names)), ("theme", (&theme).into())],
+                &[("names", or(&open_names)), ("theme", theme.clone())],
             ),
             (false, false) => bilingual(
                 "finding.uncovered_need.instead.suggestion",
                 &[
                     ("refused", and(&refused_names)),
                     ("names", or(&open_names)),
-                    ("theme", (&theme).into()),
+                    ("theme", theme.clone()),
                 ],
             ),
         };

@@ -53,7 +53,7 @@ pub(super) fn participation(cx: &mut Ctx) {
         .collect();
     if !missing.is_empty() {
         let slugs: Vec<String> = missing.iter().map(|(t, _)| t.to_string()).collect();
-        let words: Vec<String> = slugs.iter().map(|t| theme_words(t)).collect();
+        let words = messages::themes(&slugs, "list.and");
         let evidence: Vec<Uuid> = missing
             .iter()
             .flat_map(|(_, e)| e.iter().copied())
@@ -64,12 +64,12 @@ pub(super) fn participation(cx: &mut Ctx) {
             vec!["themes".to_owned()],
             bilingual(
                 "finding.participation.theme.explanation",
-                &[("theme", and(&words))],
+                &[("theme", words.clone())],
             ),
             evidence,
             bilingual(
                 "finding.participation.theme.suggestion",
-                &[("theme", and(&words))],
+                &[("theme", words)],
             ),
         );
         f.themes = slugs;
@@ -89,7 +89,7 @@ pub(super) fn participation(cx: &mut Ctx) {
                 bilingual(
                     "finding.participation.levels.explanation",
                     &[
-                        ("n", k.to_string().into()),
+                        ("n", messages::count(k)),
                         ("inform", label("level", Level::Inform).into()),
                         ("consult", label("level", Level::Consult).into()),
                     ],
@@ -132,7 +132,7 @@ pub(super) fn shares(cx: &mut Ctx, audience: Audience) {
         let share = women as f64 / total as f64;
         group_shares(cx, &recent, share);
         if share < cx.cfg.target_women_share {
-            let (pct, target) = (share * 100.0, cx.cfg.target_women_share * 100.0);
+            let (pct, target) = (share, cx.cfg.target_women_share);
             cx.push(
                 FindingKind::Participation,
                 Severity::Medium,
@@ -140,8 +140,8 @@ pub(super) fn shares(cx: &mut Ctx, audience: Audience) {
                 bilingual(
                     "finding.participation.women_share.explanation",
                     &[
-                        ("pct", format!("{pct:.0}").into()),
-                        ("target", format!("{target:.0}").into()),
+                        ("pct", messages::percent(pct)),
+                        ("target", messages::percent(target)),
                     ],
                 ),
                 recent.iter().map(|s| s.event()),
@@ -159,7 +159,7 @@ pub(super) fn shares(cx: &mut Ctx, audience: Audience) {
         if first + returning > 0 {
             let share = returning as f64 / (first + returning) as f64;
             if share < cx.cfg.min_returning_share {
-                let (pct, min) = (share * 100.0, cx.cfg.min_returning_share * 100.0);
+                let (pct, min) = (share, cx.cfg.min_returning_share);
                 cx.push(
                     FindingKind::Participation,
                     Severity::Low,
@@ -167,8 +167,8 @@ pub(super) fn shares(cx: &mut Ctx, audience: Audience) {
                     bilingual(
                         "finding.participation.returning.explanation",
                         &[
-                            ("pct", format!("{pct:.0}").into()),
-                            ("min", format!("{min:.0}").into()),
+                            ("pct", messages::percent(pct)),
+                            ("min", messages::percent(min)),
                         ],
                     ),
                     recent.iter().map(|s| s.event()),
@@ -216,8 +216,8 @@ fn group_shares(cx: &mut Ctx, recent: &[&Session], overall: f64) {
                 bilingual(
                     "finding.participation.group_share.step",
                     &[
-                        ("women", s.beneficiaries.women.to_string().into()),
-                        ("total", s.beneficiaries.total.to_string().into()),
+                        ("women", messages::count(s.beneficiaries.women as usize)),
+                        ("total", messages::count(s.beneficiaries.total as usize)),
                         ("date", day(s.occurred_at).into()),
                     ],
                 )
@@ -235,7 +235,7 @@ fn group_shares(cx: &mut Ctx, recent: &[&Session], overall: f64) {
             )
             .fr,
         };
-        let pct = women as f64 / total as f64 * 100.0;
+        let pct = women as f64 / total as f64;
         let f = cx.push(
             FindingKind::Participation,
             Severity::Medium,
@@ -243,17 +243,17 @@ fn group_shares(cx: &mut Ctx, recent: &[&Session], overall: f64) {
             bilingual(
                 "finding.participation.group_share.explanation",
                 &[
-                    ("group", g.name.as_str().into()),
+                    ("group", noun_of(g).into()),
                     ("series", series.into()),
-                    ("pct", format!("{pct:.0}").into()),
-                    ("target", format!("{:.0}", target * 100.0).into()),
-                    ("overall", format!("{:.0}", overall * 100.0).into()),
+                    ("pct", messages::percent(pct)),
+                    ("target", messages::percent(target)),
+                    ("overall", messages::percent(overall)),
                 ],
             ),
             theirs.iter().map(|s| s.event()),
             bilingual(
                 "finding.participation.group_share.suggestion",
-                &[("group", g.name.as_str().into())],
+                &[("group", noun_of(g).into())],
             ),
         );
         f.reach = 1;
@@ -297,18 +297,18 @@ pub(super) fn workload(cx: &mut Ctx) {
             st.kind,
             StakeholderKind::CommunityChampion | StakeholderKind::VolunteerGroup
         );
-        let name = st.name.clone();
+        let name = Arg::from(noun_of(st));
         let mut explanation = bilingual(
             "finding.workload_concentration.explanation",
             &[
-                ("name", name.as_str().into()),
-                ("n", theirs.len().to_string().into()),
-                ("total", sessions.len().to_string().into()),
+                ("name", name.clone()),
+                ("n", messages::count(theirs.len())),
+                ("total", messages::count(sessions.len())),
             ],
         );
         // Beneficiary groups whose ties to services all go through it.
         if let Some(i) = cx.net.index_of(id) {
-            let through: Vec<String> = groups
+            let through: Vec<Noun> = groups
                 .iter()
                 .filter(|&&g| {
                     let nb = cx.net.topology.neighbours(g);
@@ -316,14 +316,14 @@ pub(super) fn workload(cx: &mut Ctx) {
                         && nb.iter().all(|&x| x == i || !is_service(cx.kind(x)))
                         && nb.contains(&i)
                 })
-                .map(|&g| cx.node_names[g].to_owned())
+                .map(|&g| cx.node_noun(g))
                 .collect();
             if !through.is_empty() {
                 explanation = then(
                     explanation,
                     bilingual(
                         "finding.workload_concentration.links",
-                        &[("name", name.as_str().into()), ("groups", and(&through))],
+                        &[("name", name.clone()), ("groups", and(&through))],
                     ),
                 );
             }
@@ -344,7 +344,7 @@ pub(super) fn workload(cx: &mut Ctx) {
             vec![id.to_owned()],
             explanation,
             theirs.iter().map(|s| s.event()),
-            bilingual(key, &[("name", name.as_str().into())]),
+            bilingual(key, &[("name", name)]),
         );
         f.sectors = vec![st.kind];
     }

@@ -31,7 +31,7 @@ pub(super) fn missing_sectors(cx: &mut Ctx) {
             .any(|&i| !cx.net.topology.neighbours(i).is_empty());
         if !tied {
             let ids: Vec<String> = members.iter().map(|&i| cx.net.nodes[i].clone()).collect();
-            let names = cx.names(&ids);
+            let names = cx.nouns(&ids);
             let evidence: Vec<Uuid> = ids
                 .iter()
                 .filter_map(|id| cx.p.stakeholders.get(id))

@@ -152,7 +152,7 @@ pub(super) fn single_points_of_failure(cx: &mut Ctx) {
             stranded.extend(rest.filter(|&i| is_group(cx.kind(i))));
         }
         let vid = cx.net.nodes[v].clone();
-        let vname = cx.name(&vid);
+        let vname = Arg::from(cx.noun(&vid));
         let evidence: Vec<Uuid> = cx
             .net
             .neighbours(&vid)
@@ -161,24 +161,24 @@ pub(super) fn single_points_of_failure(cx: &mut Ctx) {
             .collect();
         if !stranded.is_empty() {
             let ids: Vec<String> = stranded.iter().map(|&i| cx.net.nodes[i].clone()).collect();
-            let names = cx.names(&ids);
+            let names = cx.nouns(&ids);
             let distrusted = distrusted_by(cx, &stranded);
-            let best = best_service(cx, &stranded, &distrusted);
+            // The second path goes around `v`: never through it.
+            let mut around = stranded.clone();
+            around.insert(v);
+            let best = best_service(cx, &around, &distrusted);
             let service = best.map_or_else(
                 || bilingual("finding.single_point_of_failure.any_service", &[]).into(),
-                |i| Arg::from(cx.name(&cx.net.nodes[i])),
+                |i| Arg::from(cx.node_noun(i)),
             );
             let mut subjects = vec![vid.clone()];
             subjects.extend(ids.iter().cloned());
             let mut explanation = bilingual(
                 "finding.single_point_of_failure.stranded.explanation",
-                &[("broker", (&vname).into()), ("names", and(&names))],
+                &[("broker", vname.clone()), ("names", and(&names))],
             );
             if !distrusted.is_empty() {
-                let avoided: Vec<String> = distrusted
-                    .iter()
-                    .map(|&i| cx.name(&cx.net.nodes[i]))
-                    .collect();
+                let avoided: Vec<Noun> = distrusted.iter().map(|&i| cx.node_noun(i)).collect();
                 explanation = then(
                     explanation,
                     bilingual(
@@ -190,8 +190,10 @@ pub(super) fn single_points_of_failure(cx: &mut Ctx) {
             let introduces: Vec<[String; 2]> = best
                 .map(|b| {
                     let service = cx.net.nodes[b].clone();
-                    ids.iter()
-                        .map(|g| pair(g.clone(), service.clone()))
+                    stranded
+                        .iter()
+                        .filter(|&&g| cx.net.tie_between(g, b).is_none_or(|t| !t.present))
+                        .map(|&g| pair(cx.net.nodes[g].clone(), service.clone()))
                         .collect()
                 })
                 .unwrap_or_default();
@@ -221,14 +223,14 @@ pub(super) fn single_points_of_failure(cx: &mut Ctx) {
                 bilingual(
                     "finding.single_point_of_failure.explanation",
                     &[
-                        ("broker", (&vname).into()),
-                        ("n", cut_off.len().to_string().into()),
+                        ("broker", vname.clone()),
+                        ("n", messages::count(cut_off.len())),
                     ],
                 ),
                 evidence,
                 bilingual(
                     "finding.single_point_of_failure.suggestion",
-                    &[("broker", (&vname).into())],
+                    &[("broker", vname.clone())],
                 ),
             );
             f.focus = vec![format!("lean:{vid}")];
@@ -241,7 +243,7 @@ pub(super) fn single_points_of_failure(cx: &mut Ctx) {
         }
         let (a, b) = (cx.net.nodes[u].clone(), cx.net.nodes[v].clone());
         let tie = cx.net.tie(&a, &b).cloned();
-        let (an, bn) = (cx.name(&a), cx.name(&b));
+        let (an, bn) = (Arg::from(cx.noun(&a)), Arg::from(cx.noun(&b)));
         let side = sep.size[v];
         let mut subjects = vec![a.clone(), b.clone()];
         subjects.sort();
@@ -252,15 +254,15 @@ pub(super) fn single_points_of_failure(cx: &mut Ctx) {
             bilingual(
                 "finding.single_point_of_failure.bridge.explanation",
                 &[
-                    ("a", (&an).into()),
-                    ("b", (&bn).into()),
-                    ("n", side.to_string().into()),
+                    ("a", an.clone()),
+                    ("b", bn.clone()),
+                    ("n", messages::count(side)),
                 ],
             ),
             tie.map(|t| t.evidence).unwrap_or_default(),
             bilingual(
                 "finding.single_point_of_failure.bridge.suggestion",
-                &[("a", (&an).into()), ("b", (&bn).into())],
+                &[("a", an.clone()), ("b", bn.clone())],
             ),
         );
     }
@@ -306,8 +308,8 @@ pub(super) fn brokers(cx: &mut Ctx) {
             continue;
         }
         let id = cx.net.nodes[i].clone();
-        let name = cx.name(&id);
-        let share = m.betweenness * 100.0;
+        let name = Arg::from(cx.noun(&id));
+        let share = m.betweenness;
         let severity = if m.betweenness >= 0.5 {
             Severity::High
         } else {
@@ -329,14 +331,14 @@ pub(super) fn brokers(cx: &mut Ctx) {
             Some((x, y)) => bilingual(
                 "finding.broker_dependency.pair.suggestion",
                 &[
-                    ("name", (&name).into()),
-                    ("a", cx.name(&cx.net.nodes[x]).into()),
-                    ("b", cx.name(&cx.net.nodes[y]).into()),
+                    ("name", name.clone()),
+                    ("a", cx.node_noun(x).into()),
+                    ("b", cx.node_noun(y).into()),
                 ],
             ),
             None => bilingual(
                 "finding.broker_dependency.suggestion",
-                &[("name", (&name).into())],
+                &[("name", name.clone())],
             ),
         };
         let evidence: Vec<Uuid> = cx
@@ -355,10 +357,7 @@ pub(super) fn brokers(cx: &mut Ctx) {
             vec![id.clone()],
             bilingual(
                 "finding.broker_dependency.explanation",
-                &[
-                    ("name", (&name).into()),
-                    ("share", format!("{share:.0}").into()),
-                ],
+                &[("name", name.clone()), ("share", messages::percent(share))],
             ),
             evidence,
             suggestion,
@@ -391,7 +390,7 @@ pub(super) fn silos(cx: &mut Ctx) {
                 "finding.siloed_sector.explanation",
                 &[
                     ("sector", kind_label(kind).into()),
-                    ("ei", format!("{ei:.2}").into()),
+                    ("ei", messages::decimal(ei, 2)),
                 ],
             ),
             evidence,
@@ -419,7 +418,7 @@ pub(super) fn silos(cx: &mut Ctx) {
             continue;
         }
         let ids: Vec<String> = m.iter().map(|&i| cx.net.nodes[i].clone()).collect();
-        let names = cx.names(&ids);
+        let names = cx.nouns(&ids);
         let evidence: Vec<Uuid> = cx
             .net
             .present_ties()

@@ -1,6 +1,7 @@
 //! One tie at a time: isolated stakeholders, stalled outreach, dormant ties.
 
 use super::*;
+use crate::network::can_go_dormant;
 
 pub(super) fn isolated(cx: &mut Ctx) {
     // Contacts of the isolated nodes only, found in one pass.
@@ -24,7 +25,7 @@ pub(super) fn isolated(cx: &mut Ctx) {
             continue;
         }
         let id = cx.net.nodes[i].clone();
-        let name = cx.node_names[i];
+        let name = Arg::from(cx.node_noun(i));
         let reg: Vec<Uuid> =
             cx.p.stakeholders
                 .get(&id)
@@ -44,12 +45,12 @@ pub(super) fn isolated(cx: &mut Ctx) {
                 vec![id.clone()],
                 bilingual(
                     "finding.isolated_stakeholder.explanation",
-                    &[("name", name.into())],
+                    &[("name", name.clone())],
                 ),
                 reg.into_iter().chain(contacts),
                 bilingual(
                     "finding.isolated_stakeholder.suggestion",
-                    &[("name", name.into())],
+                    &[("name", name.clone())],
                 ),
             );
             f.focus = vec![id.clone()];
@@ -57,7 +58,7 @@ pub(super) fn isolated(cx: &mut Ctx) {
         } else if degree == 1 {
             let (other, tie) = cx.net.neighbours(&id)[0];
             if tie.strength < cx.cfg.weak_strength {
-                let other = cx.name(other);
+                let other = Arg::from(cx.noun(other));
                 let s = tie.strength;
                 let ev = tie.evidence.clone();
                 let kind = cx.kind(i);
@@ -68,15 +69,15 @@ pub(super) fn isolated(cx: &mut Ctx) {
                     bilingual(
                         "finding.isolated_stakeholder.weak.explanation",
                         &[
-                            ("name", name.into()),
-                            ("other", (&other).into()),
-                            ("strength", format!("{s:.2}").into()),
+                            ("name", name.clone()),
+                            ("other", other.clone()),
+                            ("strength", messages::decimal(s, 2)),
                         ],
                     ),
                     reg.into_iter().chain(ev),
                     bilingual(
                         "finding.isolated_stakeholder.weak.suggestion",
-                        &[("name", name.into()), ("other", (&other).into())],
+                        &[("name", name.clone()), ("other", other.clone())],
                     ),
                 );
                 f.focus = vec![id.clone()];
@@ -120,7 +121,7 @@ pub(super) fn stalled_outreach(cx: &mut Ctx) {
             continue;
         }
         let count = t.contacts.count;
-        let (from, to) = (cx.end_name(t, &last.from), cx.end_name(t, &last.to));
+        let (from, to) = (cx.noun(&last.from), cx.noun(&last.to));
         let first = contacts()
             .map(|c| c.occurred_at)
             .min()
@@ -132,8 +133,8 @@ pub(super) fn stalled_outreach(cx: &mut Ctx) {
                 &[
                     ends[0].clone(),
                     ends[1].clone(),
-                    ("n", count.to_string().into()),
-                    ("since", first.date_naive().to_string().into()),
+                    ("n", messages::count(count)),
+                    ("since", day(first)),
                     ("outcome", label("outcome", last.outcome).into()),
                 ],
             )
@@ -144,8 +145,8 @@ pub(super) fn stalled_outreach(cx: &mut Ctx) {
                 &[
                     ends[0].clone(),
                     ends[1].clone(),
-                    ("due", due.to_string().into()),
-                    ("days", days.to_string().into()),
+                    ("due", messages::date(due)),
+                    ("days", messages::count(days.max(0) as usize)),
                 ],
             )
         });
@@ -198,22 +199,22 @@ pub(super) fn another_provider(
     kind: Option<StakeholderKind>,
     declines: usize,
 ) -> Bilingual {
-    let others: Vec<String> = kind
+    let others: Vec<Noun> = kind
         .map(|k| {
             cx.p.active_stakeholders()
                 .filter(|s| s.kind == k && s.id != refused)
-                .map(|s| s.name.clone())
+                .map(noun_of)
                 .collect()
         })
         .unwrap_or_default();
-    let name = cx.name(refused);
+    let name = cx.noun(refused);
     let sector = kind.map_or_else(
         || bilingual("finding.another_provider.any", &[]),
         kind_label,
     );
     let args = [
         ("name", Arg::from(name)),
-        ("n", declines.to_string().into()),
+        ("n", messages::count(declines)),
         ("sector", sector.into()),
         ("names", or(&others)),
     ];
@@ -227,7 +228,7 @@ pub(super) fn another_provider(
 /// A positive or pending contact after which nothing was planned and
 /// nothing happened.
 fn no_next_step(cx: &mut Ctx, t: &Tie, last: &Contact, evidence: impl Iterator<Item = Uuid>) {
-    let (from, to) = (cx.end_name(t, &last.from), cx.end_name(t, &last.to));
+    let (from, to) = (cx.noun(&last.from), cx.noun(&last.to));
     let days = (cx.net.as_of - last.occurred_at).num_days();
     let severity = if last.outcome.is_positive() {
         Severity::Medium
@@ -248,7 +249,7 @@ fn no_next_step(cx: &mut Ctx, t: &Tie, last: &Contact, evidence: impl Iterator<I
                 ends[1].clone(),
                 ("outcome", label("outcome", last.outcome).into()),
                 ("date", day(last.occurred_at).into()),
-                ("days", days.to_string().into()),
+                ("days", messages::count(days.max(0) as usize)),
             ],
         ),
         evidence,
@@ -313,7 +314,7 @@ fn leaves(cx: &Ctx, hub: Option<usize>, ties: &[&Tie]) -> Vec<String> {
 
 fn dormant_tie(cx: &mut Ctx, t: &Tie) {
     let x = t.partnership.as_ref().expect("filtered on partnership");
-    let (a, b) = (cx.node_names[t.a], cx.node_names[t.b]);
+    let (a, b) = (Arg::from(cx.node_noun(t.a)), Arg::from(cx.node_noun(t.b)));
     let days = (cx.net.as_of - t.last_interaction).num_days();
     let last = day(t.last_interaction);
     let s = t.strength;
@@ -325,17 +326,17 @@ fn dormant_tie(cx: &mut Ctx, t: &Tie) {
         bilingual(
             "finding.dormant_tie.explanation",
             &[
-                ("a", a.into()),
-                ("b", b.into()),
+                ("a", a.clone()),
+                ("b", b.clone()),
                 ("last", last.into()),
-                ("days", days.to_string().into()),
-                ("strength", format!("{s:.2}").into()),
+                ("days", messages::count(days.max(0) as usize)),
+                ("strength", messages::decimal(s, 2)),
             ],
         ),
         t.evidence.iter().copied(),
         bilingual(
             "finding.dormant_tie.suggestion",
-            &[("a", a.into()), ("b", b.into())],
+            &[("a", a.clone()), ("b", b.into())],
         ),
     );
     f.focus = focus;
@@ -343,13 +344,13 @@ fn dormant_tie(cx: &mut Ctx, t: &Tie) {
 }
 
 fn dormant_hub(cx: &mut Ctx, hub: usize, ties: &[&Tie]) {
-    let name = cx.node_names[hub];
+    let name = Arg::from(cx.node_noun(hub));
     let mut ties = ties.to_vec();
     ties.sort_by_key(|t| t.last_interaction);
     let partners: Vec<String> = ties
         .iter()
         .map(|t| {
-            let other = cx.node_names[other_end(t, hub)];
+            let other = cx.node_noun(other_end(t, hub));
             messages::text(
                 "finding.dormant_tie.hub.item",
                 messages::Lang::En,
@@ -363,7 +364,7 @@ fn dormant_hub(cx: &mut Ctx, hub: usize, ties: &[&Tie]) {
     let partners_fr: Vec<String> = ties
         .iter()
         .map(|t| {
-            let other = cx.node_names[other_end(t, hub)];
+            let other = cx.node_noun(other_end(t, hub));
             messages::text(
                 "finding.dormant_tie.hub.item",
                 messages::Lang::Fr,
@@ -403,23 +404,18 @@ fn dormant_hub(cx: &mut Ctx, hub: usize, ties: &[&Tie]) {
         bilingual(
             "finding.dormant_tie.hub.explanation",
             &[
-                ("name", name.into()),
-                ("n", n.to_string().into()),
+                ("name", name.clone()),
+                ("n", messages::count(n)),
                 ("partners", list.into()),
             ],
         ),
         evidence,
         bilingual(
             "finding.dormant_tie.hub.suggestion",
-            &[("name", name.into())],
+            &[("name", name.clone())],
         ),
     );
     f.focus = focus;
     f.themes = themes;
     f.reach = n + 1;
-}
-
-// SHIM: replaced by crate::network::can_go_dormant at merge.
-fn can_go_dormant(_: passerelle_events::event::PartnershipKind) -> bool {
-    true
 }

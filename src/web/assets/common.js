@@ -15,11 +15,30 @@ const P = (() => {
   }
   const lang = pickLang();
 
-  /** A translated text, with {name} placeholders filled from vars. */
+  /**
+   * A translated text, with {name} placeholders filled from vars. The pages pass plain values, read
+   * as the server reads them: a count agrees ({n} contact{n|s}: "1 contact", "2 contacts"); any
+   * other value is a masculine singular name: {a|de} is "de X" or "d'X" in French, {a|à} "à X",
+   * an agreement token ({a|e}, {a|il}…) the masculine singular (il, le, est, a, or nothing).
+   */
   function t(key, vars) {
-    let s = (I18N[lang] && I18N[lang][key]) ?? I18N.en[key] ?? key;
-    if (vars) for (const [k, v] of Object.entries(vars)) s = s.split("{" + k + "}").join(String(v));
-    return s;
+    const s = (I18N[lang] && I18N[lang][key]) ?? I18N.en[key] ?? key;
+    if (!vars) return s;
+    return s.replace(/\{([A-Za-z0-9_]+)(?:\|([^{}|]+))?\}/g, (whole, name, form) => {
+      if (!Object.hasOwn(vars, name)) return whole;
+      const v = String(vars[name]);
+      if (!form || form === "nu") return v;
+      if (form === "de" || form === "à") {
+        if (lang !== "fr") return v;
+        return form === "à" ? "à " + v : (/^[aàâäeéèêëiîïoôöuùûüyœæh]/i.test(v) ? "d'" + v : "de " + v);
+      }
+      const n = /^\d[\d\u202F]*$/.test(v) ? Number(v.replace(/\u202F/g, "")) : null;
+      if (lang !== "fr") return form === "s" && n !== null && n !== 1 ? "s" : "";
+      // A count agrees from 2 on ("2 contacts"); any other value as a masculine singular name.
+      const plural = n !== null && n >= 2;
+      return (plural ? { s: "s", es: "s", il: "ils", le: "les", lui: "eux", est: "sont", a: "ont", n: "nt" }
+        : { il: "il", le: "le", lui: "lui", est: "est", a: "a" })[form] ?? "";
+    });
   }
 
   /** A label for a slug of a vocabulary (kind, theme, level…). */
@@ -171,9 +190,33 @@ const P = (() => {
     }
   }
 
-  const dateFmt = () => new Intl.DateTimeFormat(lang === "fr" ? "fr-FR" : "en-GB", { dateStyle: "medium", timeZone: "UTC" });
-  /** A date for people: 13 Oct 2021 / 13 oct. 2021. */
-  function date(iso) { return iso ? dateFmt().format(new Date(iso)) : ""; }
+  const MONTHS = {
+    en: ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"],
+    fr: ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"],
+  };
+  /** The narrow no-break space French writes before ; : ! ? % and between groups of thousands. */
+  const NNBSP = "\u202F";
+  /** A day for people, as the server's reports write it: 15 April 2021 / 15 avril 2021, 1er avril 2021. */
+  function date(iso) {
+    if (!iso) return "";
+    const d = new Date(iso.length === 10 ? iso + "T00:00:00Z" : iso);
+    if (Number.isNaN(d.getTime())) return String(iso);
+    const day = d.getUTCDate();
+    const first = lang === "fr" && day === 1 ? "1er" : String(day);
+    return `${first} ${MONTHS[lang][d.getUTCMonth()]} ${d.getUTCFullYear()}`;
+  }
+  /** x with `places` decimals: 0.10 / 0,10 (French: − sign, thousands grouped); – for null. */
+  function decimal(x, places = 2) {
+    if (x === null || x === undefined || !Number.isFinite(x)) return "–";
+    let fixed = Math.abs(x).toFixed(places);
+    const negative = x < 0 && /[1-9]/.test(fixed);
+    if (lang !== "fr") return (negative ? "-" : "") + fixed;
+    const [int, frac] = fixed.split(".");
+    const grouped = int.replace(/\B(?=(\d{3})+(?!\d))/g, NNBSP);
+    return (negative ? "\u2212" : "") + grouped + (frac ? "," + frac : "");
+  }
+  /** A theme's words: its catalogue label (accès aux droits), else the slug with spaces. */
+  const theme = (slug) => word("theme", slug);
   /** A month for people. */
   function month(ym) {
     return new Intl.DateTimeFormat(lang === "fr" ? "fr-FR" : "en-GB", { month: "short", year: "numeric", timeZone: "UTC" })
@@ -184,7 +227,8 @@ const P = (() => {
     if (x === null || x === undefined || Number.isNaN(x)) return "–";
     return new Intl.NumberFormat(lang === "fr" ? "fr-FR" : "en-GB", { maximumFractionDigits: digits }).format(x);
   }
-  function pct(x) { return x === null || x === undefined ? "–" : num(100 * x, 0) + " %"; }
+  /** A share in [0, 1] as a whole percentage: 81% / 81 % (narrow no-break space in French). */
+  function pct(x) { return x === null || x === undefined ? "–" : num(100 * x, 0) + (lang === "fr" ? NNBSP + "%" : "%"); }
   /** Today as YYYY-MM-DD (local). */
   function today() {
     const d = new Date();
@@ -317,5 +361,5 @@ const P = (() => {
   }
   document.addEventListener("DOMContentLoaded", boot);
 
-  return { lang, t, word, vocab, h, s, fill, api, all, rest, post, events, ApiError, date, month, num, pct, today, short, personal, param, setParam, link, notice, fail, page, can, ctx };
+  return { lang, t, word, vocab, h, s, fill, api, all, rest, post, events, ApiError, date, decimal, theme, month, num, pct, today, short, personal, param, setParam, link, notice, fail, page, can, ctx };
 })();

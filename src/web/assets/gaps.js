@@ -63,7 +63,7 @@ P.page(async ({ main, programme }) => {
   function subjectChip(x) {
     if (names.has(x)) return h("a", { class: "chip", href: P.link("map", programme, { focus: x, as_of: asOf }) }, P.short(names.get(x), 40));
     if (needById.has(x)) return h("a", { class: "chip need", href: "#need-" + x }, needById.get(x).description ? P.short(needById.get(x).description, 40) : x);
-    return h("span", { class: "chip plain" }, P.word("theme", x));
+    return h("span", { class: "chip plain" }, P.theme(x));
   }
 
   function evidenceLink(id, i) {
@@ -112,7 +112,7 @@ P.page(async ({ main, programme }) => {
 
   function needCard(n) {
     return h("article", { class: "card need-card", id: "need-" + n.id },
-      h("p", {}, h("strong", {}, n.action), " · ", P.word("theme", n.theme), " · ", h("span", { class: "status " + n.status }, P.word("status", n.status)),
+      h("p", {}, h("strong", {}, n.action), " · ", P.theme(n.theme), " · ", h("span", { class: "status " + n.status }, P.word("status", n.status)),
         n.priority ? [" · ", P.word("priority", n.priority)] : null),
       n.description ? h("p", {}, n.description) : null,
       n.addressed_by.length ? h("p", { class: "small" }, n.addressed_by.map(subjectChip)) : null,

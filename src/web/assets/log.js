@@ -11,11 +11,15 @@ P.page(async ({ main, programme, me }) => {
     return;
   }
   const events = await P.events(programme);
+  /** The vocabulary of an event's `kind`. */
+  const KINDS = { StakeholderRegistered: "kind", StakeholderProfileChanged: "kind", PartnershipFormed: "pkind",
+    PartnershipRevised: "pkind", MilestoneMarked: "mkind" };
   const what = (e) => {
     const d = e.data || {};
     const parts = [d.name, d.title, d.label, d.text, d.purpose, d.description, d.reason,
       d.from && d.to ? `${d.from} → ${d.to}` : null, d.between ? d.between.join(" — ") : null,
-      d.outcome ? P.word("outcome", d.outcome) : null, d.kind, d.level ? P.word("level", d.level) : null];
+      d.outcome ? P.word("outcome", d.outcome) : null, d.kind ? (KINDS[e.type] ? P.word(KINDS[e.type], d.kind) : d.kind) : null,
+      d.theme ? P.theme(d.theme) : null, d.level ? P.word("level", d.level) : null];
     const id = d.stakeholder || d.partnership || d.session || d.need || d.milestone || d.note || d.programme || d.subject;
     return [id, ...parts].filter(Boolean).map((x) => P.short(String(x), 90)).join(" · ");
   };

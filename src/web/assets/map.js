@@ -31,9 +31,9 @@ P.page(async ({ main, programme }) => {
   const kinds = [...new Set(directory.stakeholders.map((s) => s.kind))].sort();
   const kindSel = h("select", { id: "kind" }, h("option", { value: "" }, t("map.kind.all")), kinds.map((k) => h("option", { value: k }, P.word("kind", k))));
   const themes = [...new Set(directory.stakeholders.flatMap((s) => s.themes))].sort();
-  const themeSel = h("select", { id: "theme" }, h("option", { value: "" }, t("map.theme.all")), themes.map((x) => h("option", { value: x }, P.word("theme", x))));
+  const themeSel = h("select", { id: "theme" }, h("option", { value: "" }, t("map.theme.all")), themes.map((x) => h("option", { value: x }, P.theme(x))));
   const strength = h("input", { id: "strength", type: "range", min: "0", max: "1", step: "0.05", value: "0" });
-  const strengthOut = h("output", { for: "strength" }, P.num(0));
+  const strengthOut = h("output", { for: "strength" }, P.decimal(0, 2));
   const search = h("input", { id: "search", type: "search", list: "names", placeholder: t("map.search.placeholder"), autocomplete: "off" });
   const datalist = h("datalist", { id: "names" }, directory.stakeholders.map((s) => h("option", { value: s.name })));
   const slider = h("input", { id: "slider", type: "range", min: "0", max: String(months.length), step: "1", list: "milestone-ticks",
@@ -75,7 +75,7 @@ P.page(async ({ main, programme }) => {
   metricSel.onchange = () => { st.metric = metricSel.value; P.setParam("metric", st.metric === "degree" ? null : st.metric); redraw(); };
   kindSel.onchange = () => { st.kind = kindSel.value; redraw(); };
   themeSel.onchange = () => { st.theme = themeSel.value; redraw(); };
-  strength.oninput = () => { st.minStrength = +strength.value; strengthOut.textContent = P.num(st.minStrength); redraw(); };
+  strength.oninput = () => { st.minStrength = +strength.value; strengthOut.textContent = P.decimal(st.minStrength, 2); redraw(); };
   search.oninput = () => { st.search = search.value.trim().toLowerCase(); redraw(); };
   search.onkeydown = (e) => {
     if (e.key !== "Enter") return;
@@ -141,7 +141,7 @@ P.page(async ({ main, programme }) => {
     asofOut.textContent = st.asOf ? t("time.asof", { date: P.date(st.net.as_of) }) : t("time.latest", { date: P.date(st.net.as_of) });
     const m = st.net.metrics;
     summary.textContent = t("map.summary", { nodes: counts.nodes, edges: counts.edges, allEdges: st.net.edges.length,
-      density: P.num(m.density, 3), components: m.components });
+      density: P.decimal(m.density, 3), components: m.components });
   }
 
   function clearHighlight() { st.finding = null; st.highlight = null; st.highlightPairs = null; }
@@ -219,7 +219,7 @@ P.page(async ({ main, programme }) => {
         h("button", { type: "button", class: "close", "aria-label": t("detail.close"), onclick: () => select(id) }, "×")),
       h("dl", { class: "facts" },
         h("dt", {}, t("detail.kind")), h("dd", {}, h("span", { class: "swatch", "data-kind": s.kind }), P.word("kind", s.kind)),
-        s.themes.length ? [h("dt", {}, t("detail.themes")), h("dd", {}, s.themes.map((x) => P.word("theme", x)).join(", "))] : null,
+        s.themes.length ? [h("dt", {}, t("detail.themes")), h("dd", {}, s.themes.map((x) => P.theme(x)).join(", "))] : null,
         s.territory ? [h("dt", {}, t("detail.territory")), h("dd", {}, s.territory)] : null,
         h("dt", {}, t("detail.registered")), h("dd", {}, P.date(s.registered_at)),
         s.archived ? [h("dt", {}, t("detail.archived")), h("dd", {}, "✓")] : null,
@@ -233,7 +233,7 @@ P.page(async ({ main, programme }) => {
           h("button", { type: "button", class: "linkish", onclick: () => select(x.with) }, nameOf(x.with)),
           h("span", { class: "bar", "aria-hidden": "true" }, h("span", { class: "fill", "data-w": String(Math.round(100 * Math.min(1, x.strength))) })),
           h("span", { class: "small muted" }, [
-            x.present ? t("detail.strength", { s: P.num(x.strength) }) : t("detail.notpresent"),
+            x.present ? t("detail.strength", { s: P.decimal(x.strength, 2) }) : t("detail.notpresent"),
             x.partnership ? t("detail.partnership", { kind: P.word("pkind", x.partnership.kind) }) : null,
             x.contacts.count ? t("detail.ncontacts", { n: x.contacts.count }) : null,
             x.sessions.length ? t("detail.sessions", { n: x.sessions.length }) : null].filter(Boolean).join(" · ")))))),

@@ -1,0 +1,449 @@
+//! One programme that shows every kind of finding, read in French: no
+//! English theme slug, no ISO date, no decimal point inside a sentence, no
+//! placeholder left unfilled.
+
+use super::*;
+use crate::engine::replay;
+use crate::metrics::MetricsConfig;
+use crate::network::NetworkConfig;
+use crate::testkit::{ev, stored};
+use passerelle_events::values::Theme;
+use serde_json::{json, Value};
+
+fn stakeholder(id: &str, name: &str, kind: &str, themes: &[&str], grammar: Value) -> Value {
+    ev(
+        "StakeholderRegistered",
+        "2021-01-01",
+        json!({"stakeholder": id, "name": name, "kind": kind, "themes": themes, "grammar": grammar}),
+    )
+}
+
+fn partnership(id: &str, at: &str, a: &str, b: &str, kind: &str, themes: &[&str]) -> Value {
+    ev(
+        "PartnershipFormed",
+        at,
+        json!({"partnership": id, "between": [a, b], "kind": kind, "themes": themes}),
+    )
+}
+
+fn contact(at: &str, to: &str, outcome: &str, due: Option<&str>) -> Value {
+    let mut d = json!({"from": "ccas", "to": to, "channel": "email", "outcome": outcome});
+    if let Some(due) = due {
+        d["follow_up_due"] = json!(due);
+    }
+    ev("OutreachContactLogged", at, d)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn session(
+    id: &str,
+    at: &str,
+    level: &str,
+    stakeholders: &[&str],
+    facilitators: &[&str],
+    groups: &[&str],
+    total: u32,
+    women: u32,
+) -> Value {
+    ev(
+        "CoCreationSessionHeld",
+        at,
+        json!({"session": id, "title": format!("Séance {id}"), "level": level,
+               "themes": ["language"], "stakeholders": stakeholders,
+               "facilitators": facilitators, "groups": groups,
+               "beneficiaries": {"total": total, "women": women, "men": total - women,
+                                 "first_time": total}}),
+    )
+}
+
+/// The programme: a CCAS at the centre, providers it cannot reach, women's
+/// and youth groups reached through the femmes-relais only.
+fn programme() -> Vec<Value> {
+    let fem = json!({"gender": "feminine"});
+    let fem_pl = json!({"gender": "feminine", "number": "plural"});
+    let masc = json!({});
+    let mut w = vec![ev(
+        "ProgrammeDefined",
+        "2021-01-01",
+        json!({"programme": "p", "name": "Ville de P", "role": "mentee"}),
+    )];
+    w.extend([
+        stakeholder(
+            "ccas",
+            "CCAS",
+            "city_service",
+            &["social_support"],
+            masc.clone(),
+        ),
+        stakeholder(
+            "council",
+            "Conseil municipal",
+            "political",
+            &[],
+            masc.clone(),
+        ),
+        stakeholder(
+            "assoc",
+            "Association Alpha",
+            "association",
+            &["language"],
+            fem.clone(),
+        ),
+        stakeholder(
+            "school",
+            "Lycée Beta",
+            "education",
+            &["language"],
+            masc.clone(),
+        ),
+        stakeholder(
+            "champ",
+            "femmes-relais",
+            "community_champion",
+            &["community_outreach"],
+            fem_pl.clone(),
+        ),
+        stakeholder(
+            "women",
+            "Femmes du quartier",
+            "beneficiary_group",
+            &[],
+            fem_pl.clone(),
+        ),
+        stakeholder(
+            "youth",
+            "Jeunes du quartier",
+            "beneficiary_group",
+            &[],
+            json!({"number": "plural"}),
+        ),
+        stakeholder(
+            "interp",
+            "Service d'interprétariat",
+            "interpreting",
+            &["interpreting"],
+            masc.clone(),
+        ),
+        stakeholder(
+            "nursery",
+            "Crèche Gamma",
+            "childcare",
+            &["childcare"],
+            fem.clone(),
+        ),
+        stakeholder(
+            "employer",
+            "Club d'entreprises",
+            "employer",
+            &["employment"],
+            masc.clone(),
+        ),
+        stakeholder(
+            "legal",
+            "Point-justice",
+            "legal_aid",
+            &["rights"],
+            masc.clone(),
+        ),
+        stakeholder(
+            "housing",
+            "Bailleur Delta",
+            "association",
+            &["housing"],
+            masc.clone(),
+        ),
+        stakeholder("h1", "Maison de santé", "health", &["health"], fem.clone()),
+        stakeholder("h2", "Centre de santé", "health", &["health"], masc.clone()),
+        stakeholder(
+            "media",
+            "Radio locale",
+            "media",
+            &["community_outreach"],
+            fem.clone(),
+        ),
+    ]);
+    w.extend([
+        partnership(
+            "x-council",
+            "2020-06-01",
+            "ccas",
+            "council",
+            "institutional",
+            &[],
+        ),
+        partnership(
+            "x-assoc",
+            "2021-01-02",
+            "ccas",
+            "assoc",
+            "referral",
+            &["language"],
+        ),
+        partnership(
+            "x-school",
+            "2021-01-02",
+            "ccas",
+            "school",
+            "referral",
+            &["language"],
+        ),
+        partnership(
+            "x-legal",
+            "2021-01-02",
+            "ccas",
+            "legal",
+            "referral",
+            &["rights"],
+        ),
+        partnership(
+            "x-housing",
+            "2021-01-02",
+            "ccas",
+            "housing",
+            "informal",
+            &["housing"],
+        ),
+        partnership(
+            "x-champ",
+            "2022-01-05",
+            "assoc",
+            "champ",
+            "informal",
+            &["community_outreach"],
+        ),
+        partnership(
+            "x-health",
+            "2022-01-05",
+            "h1",
+            "h2",
+            "co_delivery",
+            &["health"],
+        ),
+    ]);
+    for (need, theme, priority) in [
+        ("need-interp", "interpreting", "high"),
+        ("need-nursery", "childcare", "high"),
+        ("need-housing", "housing", "medium"),
+        ("need-money", "funding", "medium"),
+    ] {
+        w.push(ev(
+            "NeedDeclared",
+            "2021-02-01",
+            json!({"need": need, "action": "Maison des Femmes", "theme": theme, "priority": priority}),
+        ));
+    }
+    w.extend([
+        contact("2021-03-01", "interp", "no_response", None),
+        contact("2021-04-01", "interp", "no_response", None),
+        contact("2021-05-01", "interp", "no_response", Some("2021-06-01")),
+        contact("2021-03-15", "nursery", "declined", None),
+        contact("2021-09-15", "nursery", "declined", None),
+        contact("2021-09-01", "media", "interested", None),
+    ]);
+    w.extend([
+        session(
+            "s1",
+            "2022-01-10",
+            "consult",
+            &[],
+            &["champ"],
+            &["women"],
+            10,
+            9,
+        ),
+        session(
+            "s2",
+            "2022-02-10",
+            "consult",
+            &[],
+            &["champ"],
+            &["youth"],
+            9,
+            3,
+        ),
+        session(
+            "s3",
+            "2022-03-10",
+            "inform",
+            &[],
+            &["champ"],
+            &["youth"],
+            12,
+            5,
+        ),
+        session(
+            "s4",
+            "2022-04-10",
+            "consult",
+            &[],
+            &["champ"],
+            &["women"],
+            20,
+            19,
+        ),
+        session(
+            "s5",
+            "2022-05-10",
+            "involve",
+            &[],
+            &["champ"],
+            &["women"],
+            0,
+            0,
+        ),
+        session(
+            "sa",
+            "2022-05-20",
+            "inform",
+            &["ccas", "assoc"],
+            &[],
+            &[],
+            0,
+            0,
+        ),
+        session(
+            "sb",
+            "2022-05-21",
+            "inform",
+            &["ccas", "school"],
+            &[],
+            &[],
+            0,
+            0,
+        ),
+    ]);
+    w.push(ev(
+        "ReviewNoteAdded",
+        "2022-02-01",
+        json!({"note": "n1", "about": {"stakeholder": "ccas"}, "distrusted_by": ["women"],
+               "text": "Les femmes disent que le CCAS, « c'est pour l'argent »."}),
+    ));
+    w.push(ev(
+        "ReviewNoteAdded",
+        "2022-02-02",
+        json!({"note": "n2", "about": {"gap": "uncovered_need/need-interp"},
+               "text": "Bruxelles passe par une convention avec un service d'interprétariat."}),
+    ));
+    w
+}
+
+fn report_of(merge: bool) -> GapReport {
+    let model = replay(stored(&programme()).iter());
+    let p = &model.programmes["p"];
+    let t = passerelle_events::values::OccurredAt::parse("2022-06-30")
+        .unwrap()
+        .datetime();
+    let net = Network::build(p, t, 0, &NetworkConfig::default());
+    let an = net.analyse(&MetricsConfig::default());
+    let cfg = GapConfig {
+        merge,
+        ..GapConfig::default()
+    };
+    report(p, &net, &an, &cfg)
+}
+
+/// What must not be in a French sentence.
+fn english_traces(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let b = text.as_bytes();
+    for i in 0..b.len() {
+        let digit = |k: usize| b.get(k).is_some_and(u8::is_ascii_digit);
+        // An ISO date: dddd-dd-dd.
+        if (0..4).all(|k| digit(i + k))
+            && b.get(i + 4) == Some(&b'-')
+            && digit(i + 5)
+            && digit(i + 6)
+            && b.get(i + 7) == Some(&b'-')
+        {
+            found.push(format!("ISO date at {i}"));
+        }
+        // A decimal point between digits.
+        if b[i] == b'.' && i > 0 && digit(i - 1) && digit(i + 1) {
+            found.push(format!("decimal point at {i}"));
+        }
+    }
+    for slug in Theme::REFERENCE {
+        if slug.contains('_') && text.contains(slug) {
+            found.push(format!("theme slug {slug}"));
+        }
+    }
+    for kind in FindingKind::ALL {
+        if text.contains(kind.as_str()) {
+            found.push(format!("kind slug {}", kind.as_str()));
+        }
+    }
+    if text.contains('{') || text.contains('}') || text.contains('|') {
+        found.push("placeholder left".to_owned());
+    }
+    found
+}
+
+#[test]
+fn every_kind_shows_in_the_programme() {
+    let apart = report_of(false);
+    let kinds: BTreeSet<FindingKind> = apart.findings.iter().map(|f| f.kind).collect();
+    let missing: Vec<&str> = FindingKind::ALL
+        .iter()
+        .filter(|k| !kinds.contains(k))
+        .map(|k| k.as_str())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "kinds not shown: {missing:?}\n{:#?}",
+        apart.findings.iter().map(|f| &f.id).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn every_finding_reads_in_french() {
+    for merge in [false, true] {
+        let r = report_of(merge);
+        for f in r.findings.iter().chain(&r.public_shares) {
+            for (what, text) in [
+                ("explanation", &f.explanation.fr),
+                ("suggestion", &f.suggestion.fr),
+            ] {
+                let traces = english_traces(text);
+                assert!(traces.is_empty(), "{} {what}: {traces:?}\n{text}", f.id);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_merged_finding_keeps_its_notes_and_the_distrusted_service_is_avoided() {
+    let r = report_of(true);
+    let interp = r
+        .findings
+        .iter()
+        .find(|f| f.id == "uncovered_need/need-interp")
+        .expect("the interpreting need is uncovered");
+    assert!(
+        interp
+            .merged
+            .iter()
+            .any(|m| m.starts_with("stalled_outreach/")),
+        "{:?}",
+        interp.merged
+    );
+    assert!(interp.notes.iter().any(|n| n.id == "n2"));
+    let spof = r
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::SinglePointOfFailure && f.subjects[0] == "champ")
+        .expect("the femmes-relais alone link the groups");
+    // The women said the CCAS is "only for money": the second path avoids it.
+    assert!(
+        spof.introduces
+            .iter()
+            .all(|[a, b]| a != "ccas" && b != "ccas"),
+        "{:?}",
+        spof.introduces
+    );
+    assert!(
+        spof.suggestion.en.contains("Association Alpha")
+            || spof.suggestion.en.contains("Lycée Beta"),
+        "{}",
+        spof.suggestion.en
+    );
+}
