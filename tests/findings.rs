@@ -81,6 +81,20 @@ fn all_subjects(r: &GapReport) -> BTreeSet<String> {
         .collect()
 }
 
+/// A network where the single point of failure was itself the service the
+/// second path was proposed through.
+#[test]
+fn the_second_path_never_goes_through_the_cut_it_avoids() {
+    let engine = engine_of(11450156179772053692, 31, 549);
+    let v = the_view(&engine, true);
+    for f in &v.gaps.findings {
+        for [a, b] in &f.introduces {
+            let tied = v.network.tie(a, b).is_some_and(|t| t.present);
+            assert!(!tied, "{} proposes {a} and {b}, already tied", f.id);
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 12, .. ProptestConfig::default() })]
 

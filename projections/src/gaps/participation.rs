@@ -22,7 +22,7 @@ pub(super) fn participation(cx: &mut Ctx) {
                 vec![s.id.clone()],
                 bilingual(
                     "finding.participation.empty_session.explanation",
-                    &[("title", title.into()), ("date", date.into())],
+                    &[("title", title.into()), ("date", date)],
                 ),
                 [s.event()],
                 bilingual("finding.participation.empty_session.suggestion", &[]),
@@ -218,7 +218,7 @@ fn group_shares(cx: &mut Ctx, recent: &[&Session], overall: f64) {
                     &[
                         ("women", messages::count(s.beneficiaries.women as usize)),
                         ("total", messages::count(s.beneficiaries.total as usize)),
-                        ("date", day(s.occurred_at).into()),
+                        ("date", day(s.occurred_at)),
                     ],
                 )
             })

@@ -248,7 +248,7 @@ fn no_next_step(cx: &mut Ctx, t: &Tie, last: &Contact, evidence: impl Iterator<I
                 ends[0].clone(),
                 ends[1].clone(),
                 ("outcome", label("outcome", last.outcome).into()),
-                ("date", day(last.occurred_at).into()),
+                ("date", day(last.occurred_at)),
                 ("days", messages::count(days.max(0) as usize)),
             ],
         ),
@@ -328,7 +328,7 @@ fn dormant_tie(cx: &mut Ctx, t: &Tie) {
             &[
                 ("a", a.clone()),
                 ("b", b.clone()),
-                ("last", last.into()),
+                ("last", last),
                 ("days", messages::count(days.max(0) as usize)),
                 ("strength", messages::decimal(s, 2)),
             ],
@@ -336,7 +336,7 @@ fn dormant_tie(cx: &mut Ctx, t: &Tie) {
         t.evidence.iter().copied(),
         bilingual(
             "finding.dormant_tie.suggestion",
-            &[("a", a.clone()), ("b", b.into())],
+            &[("a", a.clone()), ("b", b)],
         ),
     );
     f.focus = focus;
@@ -354,10 +354,7 @@ fn dormant_hub(cx: &mut Ctx, hub: usize, ties: &[&Tie]) {
             messages::text(
                 "finding.dormant_tie.hub.item",
                 messages::Lang::En,
-                &[
-                    ("name", other.into()),
-                    ("last", day(t.last_interaction).into()),
-                ],
+                &[("name", other.into()), ("last", day(t.last_interaction))],
             )
         })
         .collect();
@@ -368,10 +365,7 @@ fn dormant_hub(cx: &mut Ctx, hub: usize, ties: &[&Tie]) {
             messages::text(
                 "finding.dormant_tie.hub.item",
                 messages::Lang::Fr,
-                &[
-                    ("name", other.into()),
-                    ("last", day(t.last_interaction).into()),
-                ],
+                &[("name", other.into()), ("last", day(t.last_interaction))],
             )
         })
         .collect();
