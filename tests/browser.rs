@@ -15,7 +15,9 @@
 //! to have loaded nothing from any host but the server. A second test, with
 //! a browser of its own, signs in by pasting a token into the sign-in form
 //! (the way in for everyone without a login link), sees the map, signs out
-//! and is asked to sign in again.
+//! and is asked to sign in again. A third reads the gap report's finding on
+//! the interpreting need as a coordinator: its review notes and the mentor's
+//! practice inside its card, in English and in French, and on `/compare`.
 //!
 //! Screenshots go to a temporary folder (its path is printed), or to the
 //! folder `PASSERELLE_SCREENSHOTS` names, which is kept. Needs Debian's
@@ -355,8 +357,9 @@ async fn finding_card(page: &Page, id: &str) -> Value {
 /// The gap report's finding on the interpreting need, for a coordinator:
 /// inside its card the demo's review note and one with markup in its text
 /// (shown as written, never as HTML), each with its author and date, and
-/// the City of Brussels' practice; in English, then in French; then the
-/// same practice beside the finding on `/compare`.
+/// the City of Brussels' practice; a note written in the card's form, then
+/// shown in it; in English, then in French; then the same practice beside
+/// the finding on `/compare`.
 async fn notes_and_practice(app: &TestApp, page: &Page) {
     let coordinator = &app.tokens.coordinator;
     let text = "Check <b>the convention</b> & its fees <img src=x>.";
@@ -452,9 +455,46 @@ async fn notes_and_practice(app: &TestApp, page: &Page) {
         merged,
         "an \"also covers\" line on each finding told with others"
     );
+    // A note written in the card's form about the finding appears in it,
+    // after the others, read back from the report.
+    let css = format!("article.finding-card[data-finding={}]", json!(id));
+    let click = |what: String| async move {
+        page.c
+            .find(Locator::Css(&what))
+            .await
+            .unwrap_or_else(|e| panic!("no {what}: {e}"))
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {what}: {e}"));
+    };
+    click(format!("{css} button.add-note")).await;
+    let written = "Asked the département on 3 March.";
+    page.c
+        .find(Locator::Css(&format!("{css} .note-form textarea")))
+        .await
+        .expect("the note's text field")
+        .send_keys(written)
+        .await
+        .expect("type the note");
+    click(format!("{css} .note-form button[type=submit]")).await;
+    page.until(
+        "the new note in the card",
+        &format!(
+            "[...document.querySelectorAll({})].map(b => b.textContent).at(-1) === {}",
+            json!(format!("{css} .notes li blockquote")),
+            json!(written)
+        ),
+    )
+    .await;
+    let card = finding_card(page, id).await;
+    assert_eq!(
+        card["notes"].as_array().unwrap().len(),
+        notes.len() + 1,
+        "one note more: {card}"
+    );
     page.js(&format!(
         "document.querySelector({}).scrollIntoView(); return true;",
-        json!(format!("article.finding-card[data-finding={}]", json!(id)))
+        json!(css)
     ))
     .await;
     page.shot("gaps-notes-practice.png").await;
