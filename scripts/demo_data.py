@@ -15,9 +15,16 @@ Usage:
     python3 scripts/demo_data.py             # write events/demo/demo.jsonl, check it, print a summary
     python3 scripts/demo_data.py --check F   # only check an existing file against the rules
 
+Stakeholders carry the French names the two cities really use, with the grammar a French
+sentence needs to refer to them (``grammar``: gender, number, article).
+
 Besides the validator's rules the script checks the story's special structures (the single
 point of failure, the stalled outreach, the dormant tie, the suggested introduction and the
-uncovered needs) so that a later edit cannot silently break what the tests rely on.
+uncovered needs), the facts of the seed report the story keeps (the two deputy mayors, the
+institutional links, the milestones naming their partners, the youth-only partnership, the
+women's distrust of the CCAS, the femmes-relais' workload, the Schaerbeek offer, the needs
+still open) and that every name is French, without a gloss, with the grammar its first word
+calls for, so that a later edit cannot silently break what the tests rely on.
 Any broken rule makes the script exit with status 1 and name the offending line.
 """
 
@@ -166,6 +173,9 @@ class Programme:
 
     def _add(self, type_: str, when: str, data: dict) -> None:
         # Absent optionals and empty lists are left out, as in the store's canonical data.
+        unknown = [k for k, v in data.items() if v not in (None, []) and k not in WIRE_ORDER[type_]]
+        if unknown:
+            raise SystemExit(f"authoring error: {type_} has no field {unknown} in the schema tables")
         ordered = {k: data[k] for k in WIRE_ORDER[type_] if data.get(k) not in (None, [])}
         self.events.append((type_, when, ordered))
 
@@ -173,10 +183,10 @@ class Programme:
         self._add("ProgrammeDefined", when, {
             "programme": self.programme, "name": name, "role": role, "country": country})
 
-    def stakeholder(self, when, sid, name, kind, themes, territory, contact=None):
+    def stakeholder(self, when, sid, name, kind, themes, territory, contact=None, grammar=None):
         self._add("StakeholderRegistered", when, {
             "stakeholder": sid, "name": name, "kind": kind, "themes": themes,
-            "territory": territory, "contact": contact})
+            "territory": territory, "contact": contact, "grammar": grammar})
 
     def profile(self, when, sid, **changes):
         self._add("StakeholderProfileChanged", when, {"stakeholder": sid, **changes})
@@ -189,18 +199,20 @@ class Programme:
             "from": frm, "to": to, "channel": channel, "purpose": purpose,
             "outcome": outcome, "follow_up_due": follow_up})
 
-    def partnership(self, when, pid, a, b, kind, themes):
+    def partnership(self, when, pid, a, b, kind, themes, groups=None):
         self._add("PartnershipFormed", when, {
-            "partnership": pid, "between": [a, b], "kind": kind, "themes": themes})
+            "partnership": pid, "between": [a, b], "kind": kind, "themes": themes,
+            "groups": groups})
 
-    def revise(self, when, pid, kind=None, themes=None):
-        self._add("PartnershipRevised", when, {"partnership": pid, "kind": kind, "themes": themes})
+    def revise(self, when, pid, kind=None, themes=None, groups=None):
+        self._add("PartnershipRevised", when, {
+            "partnership": pid, "kind": kind, "themes": themes, "groups": groups})
 
     def end(self, when, pid, reason):
         self._add("PartnershipEnded", when, {"partnership": pid, "reason": reason})
 
     def session(self, when, sid, title, themes, level, stakeholders, facilitators, groups,
-                beneficiaries, outputs, attendees=None):
+                beneficiaries, outputs, attendees=None, distrusted=None):
         total, women, men, undisclosed, first_time, returning = beneficiaries
         self._add("CoCreationSessionHeld", when, {
             "session": sid, "title": title, "themes": themes, "level": level,
@@ -208,14 +220,14 @@ class Programme:
             "beneficiaries": {
                 "total": total, "women": women, "men": men, "undisclosed": undisclosed,
                 "first_time": first_time, "returning": returning},
-            "outputs": outputs})
+            "outputs": outputs, "distrusted": distrusted})
         for code in attendees or []:
             self._add("ParticipantAttended", when, {"session": sid, "participant": code})
 
-    def need(self, when, nid, theme, description, priority):
+    def need(self, when, nid, theme, description, priority, groups=None):
         self._add("NeedDeclared", when, {
             "need": nid, "action": ACTION, "theme": theme, "description": description,
-            "priority": priority})
+            "priority": priority, "groups": groups})
 
     def addressed(self, when, nid, by):
         self._add("NeedAddressed", when, {"need": nid, "by": by})
@@ -223,11 +235,14 @@ class Programme:
     def withdrawn(self, when, nid, reason):
         self._add("NeedWithdrawn", when, {"need": nid, "reason": reason})
 
-    def milestone(self, when, mid, label, kind):
-        self._add("MilestoneMarked", when, {"milestone": mid, "label": label, "kind": kind})
+    def milestone(self, when, mid, label, kind, stakeholders=None):
+        self._add("MilestoneMarked", when, {
+            "milestone": mid, "label": label, "kind": kind, "stakeholders": stakeholders})
 
-    def note(self, when, nid, about_kind, about_id, text):
-        self._add("ReviewNoteAdded", when, {"note": nid, "about": {about_kind: about_id}, "text": text})
+    def note(self, when, nid, about_kind, about_id, text, distrusted_by=None):
+        self._add("ReviewNoteAdded", when, {
+            "note": nid, "about": {about_kind: about_id}, "text": text,
+            "distrusted_by": distrusted_by})
 
 
 # --------------------------------------------------------------------------------------------
@@ -252,7 +267,63 @@ SPECIAL = {
     "need_withdrawn": "need-premises",
     "staff_only_session": "ses-staff-briefing",
     "archived_stakeholder": "sj-covid-aid",
+    # A council and its own elected officials or services: structural links, not working ones.
+    "institutional": ["pt-deputy-council", "pt-deputy2-council", "pt-ccas-deputy", "pt-ccas-maison-femmes"],
+    "deputy_mayors": {"sj-deputy-mayor": "Adjoint au maire", "sj-deputy-mayor-2": "Adjointe au maire",
+                      "council": "sj-council"},
+    # Milestones naming the partners who made them happen (each pair holds a partnership).
+    "milestones_naming": {"ms-maison-femmes-moves": ["sj-maison-femmes", "sj-social-centre"],
+                          "ms-french-workshop-opens": ["sj-french-assoc", "sj-maison-femmes"]},
+    "youth_partnership": {"partnership": "pt-employment-mission-locale", "groups": ["sj-young-migrants"]},
+    "youth_sessions": {"group": "sj-young-migrants", "girls_of_total": [[3, 9], [5, 12]]},
+    "distrust": {"service": "sj-ccas", "groups": ["sj-women-salmoneries"],
+                 "note": "note-ccas-distrust", "session": "ses-listening-salmoneries"},
+    "champion_workload": {"facilitator": "sj-champions", "sessions": 4, "of": 7},
+    "offer_followed_up": {"from": "sj-schaerbeek-women", "to": "sj-ccas", "outcome": "interested"},
+    "staff_training_need": {"need": "need-staff-training", "themes": ["rights", "education"],
+                            "by": "sj-hr-training"},
+    "open_needs": ["need-employment", "need-funding", "need-interpreting", "need-nursery"],
 }
+
+# How French refers to a name, told by its first word (lowercased). Every stakeholder's name must
+# start with a word listed here, so that a new name cannot slip in with the wrong grammar.
+FEMININE_HEADS = {
+    "adjointe", "afccre", "association", "associations", "cocof", "crèche", "ddets", "familles",
+    "femmes", "femmes-relais", "halte-garderie", "maison", "mission", "orléans", "permanence",
+    "presse", "région", "ville",
+}
+MASCULINE_HEADS = {
+    "accueil", "adjoint", "ateliers", "bailleur", "bapa", "bapa-via", "brulocalis", "ccre",
+    "centre", "cidff", "club", "collectif", "conseil", "cpas", "département", "espace", "espaces",
+    "fami", "greta", "institut", "jeunes", "lire", "migrationwork", "point-justice", "pôle", "relais",
+    "service", "setis", "actiris", "travailleur",
+}
+PLURAL_HEADS = {"ateliers", "associations", "espaces", "familles", "femmes", "femmes-relais", "jeunes",
+                "relais"}
+NO_ARTICLE_HEADS = {"actiris", "brulocalis", "lire", "migrationwork", "orléans", "pôle"}
+# English words that betray a gloss or an untranslated name.
+ENGLISH_WORDS = {
+    "and", "advice", "agency", "city", "community", "council", "for", "free", "migrant", "migrants",
+    "neighbourhood", "of", "office", "the", "with", "women", "women's", "young",
+}
+
+
+# --------------------------------------------------------------------------------------------
+# French grammar of the names (how a French sentence refers to each stakeholder)
+# --------------------------------------------------------------------------------------------
+
+def grammar(gender: str = "masculine", number: str = "singular", article: bool = True) -> dict | None:
+    """The grammar object, or None (left out) when it is the default: masculine, singular, article."""
+    if (gender, number, article) == ("masculine", "singular", True):
+        return None
+    return {"gender": gender, "number": number, "article": article}
+
+
+FEM = grammar("feminine")  # la Maison des Femmes, la Mission locale
+FEM_PL = grammar("feminine", "plural")  # les femmes-relais, les Femmes du quartier des Salmoneries
+MASC_PL = grammar(number="plural")  # les Ateliers sociolinguistiques, les Jeunes ...
+BARE = grammar(article=False)  # MigrationWork, Pôle emploi, Actiris
+FEM_BARE = grammar("feminine", article=False)  # Orléans Métropole
 
 
 # --------------------------------------------------------------------------------------------
@@ -264,90 +335,95 @@ def sjdlr() -> Programme:
     codes = Codes("sj")
     SJ = "Saint-Jean-de-la-Ruelle"
     SAL = "Quartier des Salmoneries, Saint-Jean-de-la-Ruelle"
-    CHA = "Les Chaises, Saint-Jean-de-la-Ruelle"
+    CHA = "Quartier des Chaises, Saint-Jean-de-la-Ruelle"
+    OM = "Orléans Métropole"
+    WOMEN = ["sj-women-salmoneries", "sj-women-chaises"]
 
     # ---- November 2020: the scheme starts -------------------------------------------------
     p.defined("2020-11-16", "Saint-Jean-de-la-Ruelle", "mentee", "FR")
-    p.stakeholder("2020-11-16", "sj-ccas", "Centre Communal d'Action Sociale (CCAS) — social action service",
+    p.stakeholder("2020-11-16", "sj-ccas", "Centre communal d'action sociale (CCAS)",
                   "city_service", ["social_support", "precariousness", "housing", "rights"], SJ,
                   {"person": "Reception desk", "email": "ccas@example.org"})
-    p.stakeholder("2020-11-16", "sj-deputy-mayor", "Deputy mayor's office for social affairs and integration",
+    # The two deputy mayors who spoke at the transfer workshop (seed): their office, as the
+    # report names it; no contact details.
+    p.stakeholder("2020-11-16", "sj-deputy-mayor", "Adjoint au maire Fabien Riviere da Silva",
                   "political", ["political_support", "social_support"], SJ)
-    p.stakeholder("2020-11-16", "sj-council", "Municipal council of Saint-Jean-de-la-Ruelle",
+    p.stakeholder("2020-11-16", "sj-deputy-mayor-2", "Adjointe au maire Olivia Bellizio",
+                  "political", ["political_support", "rights"], SJ, grammar=FEM)
+    p.stakeholder("2020-11-16", "sj-council", "Conseil municipal de Saint-Jean-de-la-Ruelle",
                   "political", ["political_support"], SJ)
     p.stakeholder("2020-11-16", "sj-afccre",
-                  "AFCCRE — Association Française du Conseil des Communes et Régions d'Europe",
+                  "AFCCRE (Association française du Conseil des communes et régions d'Europe)",
                   "network_body", ["political_support", "funding", "mentoring"], "France",
-                  {"person": "Programme officer", "email": "inclucities@example.org"})
-    p.stakeholder("2020-11-16", "sj-ccre",
-                  "CCRE / CEMR — Council of European Municipalities and Regions",
+                  {"person": "Programme officer", "email": "inclucities@example.org"}, grammar=FEM)
+    p.stakeholder("2020-11-16", "sj-ccre", "CCRE (Conseil des communes et régions d'Europe)",
                   "network_body", ["political_support", "funding", "mentoring"], "Europe")
-    p.stakeholder("2020-11-16", "sj-migrationwork", "MigrationWork (learning-exchange facilitator)",
-                  "consultant", ["mentoring", "community_outreach", "employment"], "Europe")
-    p.milestone("2020-11-16", "ms-kickoff", "IncluCities mentoring scheme starts: SJDLR paired with the City of Brussels", "other")
+    p.stakeholder("2020-11-16", "sj-migrationwork", "MigrationWork",
+                  "consultant", ["mentoring", "community_outreach", "employment"], "Europe", grammar=BARE)
+    p.milestone("2020-11-16", "ms-kickoff",
+                "IncluCities mentoring scheme starts: Saint-Jean-de-la-Ruelle paired with the City of Brussels",
+                "other", ["sj-afccre", "sj-ccre"])
     p.partnership("2020-11-20", "pt-afccre-deputy", "sj-afccre", "sj-deputy-mayor", "formal_agreement",
                   ["political_support", "mentoring"])
     p.partnership("2020-11-20", "pt-afccre-ccre", "sj-afccre", "sj-ccre", "formal_agreement",
                   ["funding", "mentoring"])
-    p.partnership("2020-11-25", "pt-deputy-council", "sj-deputy-mayor", "sj-council", "informal",
+    # The council and its own elected officials: a structural link, not a working partnership.
+    p.partnership("2020-11-25", "pt-deputy-council", "sj-deputy-mayor", "sj-council", "institutional",
+                  ["political_support"])
+    p.partnership("2020-11-25", "pt-deputy2-council", "sj-deputy-mayor-2", "sj-council", "institutional",
                   ["political_support"])
 
     # ---- December 2020: the city's own services ------------------------------------------
-    p.partnership("2020-12-01", "pt-ccas-deputy", "sj-ccas", "sj-deputy-mayor", "informal",
+    # The CCAS is the city's own public body, its board chaired for the mayor by a deputy.
+    p.partnership("2020-12-01", "pt-ccas-deputy", "sj-ccas", "sj-deputy-mayor", "institutional",
                   ["social_support", "political_support"])
-    p.stakeholder("2020-12-03", "sj-employment", "City employment and economic development service",
+    p.stakeholder("2020-12-03", "sj-employment", "Service emploi de la Ville",
                   "city_service", ["employment", "education"], SJ)
-    p.stakeholder("2020-12-03", "sj-education", "City education service", "city_service",
+    p.stakeholder("2020-12-03", "sj-education", "Service éducation de la Ville", "city_service",
                   ["education", "language"], SJ)
-    p.stakeholder("2020-12-03", "sj-early-childhood", "City early childhood service (petite enfance)",
+    p.stakeholder("2020-12-03", "sj-early-childhood", "Service petite enfance de la Ville",
                   "city_service", ["early_childhood", "parenting", "education"], SJ)
-    p.stakeholder("2020-12-03", "sj-communications", "City communications service", "city_service",
+    p.stakeholder("2020-12-03", "sj-communications", "Service communication de la Ville", "city_service",
                   ["community_outreach"], SJ)
-    p.stakeholder("2020-12-03", "sj-hr-training", "City human resources — staff training unit",
+    p.stakeholder("2020-12-03", "sj-hr-training", "Service des ressources humaines (formation des agents)",
                   "city_service", ["education", "rights"], SJ)
     p.partnership("2020-12-10", "pt-afccre-migrationwork", "sj-afccre", "sj-migrationwork", "co_delivery",
                   ["mentoring", "community_outreach"])
 
     # ---- January 2021: mapping the local landscape ----------------------------------------
-    for sid, name, kind, themes, terr in [
-        ("sj-social-centre", "Centre social des Chaises (neighbourhood social centre)", "association",
-         ["social_support", "community_outreach", "education"], CHA),
-        ("sj-french-assoc", "Neighbourhood French-lesson association (ateliers sociolinguistiques)",
-         "association", ["language", "social_support"], CHA),
-        ("sj-vaw-assoc", "Local association against violence against women", "association",
-         ["violence_against_women", "rights", "social_support"], "Orléans Métropole"),
-        ("sj-womens-rights", "Women's and families' rights information centre (CIDFF du Loiret)",
-         "association", ["rights", "violence_against_women", "employment"], "Loiret"),
-        ("sj-legal-aid", "Point d'accès au droit (free legal advice point)", "legal_aid",
-         ["rights"], SJ),
-        ("sj-health-centre", "Maison de santé pluriprofessionnelle (neighbourhood health centre)",
-         "health", ["health"], SJ),
-        ("sj-housing", "Social housing landlord for the priority neighbourhoods", "other",
-         ["housing", "precariousness"], "Orléans Métropole"),
-        ("sj-covid-aid", "Neighbourhood COVID-19 food-aid collective", "association",
-         ["precariousness", "social_support"], SAL),
-        ("sj-departement", "Loiret departmental council — social action and integration", "funder",
-         ["social_support", "precariousness", "funding"], "Loiret"),
-        ("sj-prefecture", "State services in the Loiret (DDETS) — integration funds", "funder",
-         ["funding", "language", "employment"], "Loiret"),
-        ("sj-metropole", "Orléans Métropole — social cohesion and urban policy", "city_service",
-         ["housing", "employment", "funding"], "Orléans Métropole"),
-        ("sj-media", "Local press and community radio (Orléans area)", "media",
-         ["community_outreach"], "Orléans Métropole"),
-        ("sj-mission-locale", "Mission locale (youth employment and training)", "association",
-         ["employment", "education"], "Orléans Métropole"),
-        ("sj-pole-emploi", "Pôle emploi agency (national employment service)", "other",
-         ["employment"], "Orléans Métropole"),
-        ("sj-employers", "Local employers' club (business network of the west Orléans area)", "employer",
-         ["employment"], "Orléans Métropole"),
-        ("sj-women-salmoneries", "Migrant women, quartier des Salmoneries", "beneficiary_group",
-         ["social_support", "language", "employment"], SAL),
-        ("sj-women-chaises", "Migrant women, Les Chaises", "beneficiary_group",
-         ["social_support", "language", "rights"], CHA),
-        ("sj-young-migrants", "Young migrants (16–25), priority neighbourhoods", "beneficiary_group",
-         ["employment", "education", "digital_inclusion"], SJ),
+    for sid, name, kind, themes, terr, gram in [
+        ("sj-social-centre", "Centre social des Chaises", "association",
+         ["social_support", "community_outreach", "education"], CHA, None),
+        ("sj-french-assoc", "Ateliers sociolinguistiques (ASL)", "association",
+         ["language", "social_support"], CHA, MASC_PL),
+        ("sj-vaw-assoc", "Association d'aide aux femmes victimes de violences", "association",
+         ["violence_against_women", "rights", "social_support"], OM, FEM),
+        ("sj-womens-rights", "CIDFF du Loiret (Centre d'information sur les droits des femmes et des familles)",
+         "association", ["rights", "violence_against_women", "employment"], "Loiret", None),
+        ("sj-legal-aid", "Point-justice", "legal_aid", ["rights"], SJ, None),
+        ("sj-health-centre", "Maison de santé pluriprofessionnelle", "health", ["health"], SJ, FEM),
+        ("sj-housing", "Bailleur social des quartiers prioritaires", "other",
+         ["housing", "precariousness"], OM, None),
+        ("sj-covid-aid", "Collectif d'aide alimentaire des Salmoneries", "association",
+         ["precariousness", "social_support"], SAL, None),
+        ("sj-departement", "Département du Loiret", "funder",
+         ["social_support", "precariousness", "funding"], "Loiret", None),
+        ("sj-prefecture", "DDETS du Loiret (services de l'État)", "funder",
+         ["funding", "language", "employment"], "Loiret", FEM),
+        ("sj-metropole", "Orléans Métropole", "city_service",
+         ["housing", "employment", "funding"], OM, FEM_BARE),
+        ("sj-media", "Presse locale et radio associative", "media", ["community_outreach"], OM, FEM),
+        ("sj-mission-locale", "Mission locale", "association", ["employment", "education"], OM, FEM),
+        ("sj-pole-emploi", "Pôle emploi", "other", ["employment"], OM, BARE),
+        ("sj-employers", "Club d'entreprises de l'ouest orléanais", "employer", ["employment"], OM, None),
+        ("sj-women-salmoneries", "Femmes du quartier des Salmoneries", "beneficiary_group",
+         ["social_support", "language", "employment"], SAL, FEM_PL),
+        ("sj-women-chaises", "Femmes du quartier des Chaises", "beneficiary_group",
+         ["social_support", "language", "rights"], CHA, FEM_PL),
+        ("sj-young-migrants", "Jeunes des quartiers prioritaires (16-25 ans)", "beneficiary_group",
+         ["employment", "education", "digital_inclusion"], SJ, MASC_PL),
     ]:
-        p.stakeholder("2021-01-08", sid, name, kind, themes, terr)
+        p.stakeholder("2021-01-08", sid, name, kind, themes, terr, grammar=gram)
     p.partnership("2021-01-12", "pt-migrationwork-ccas", "sj-migrationwork", "sj-ccas", "co_delivery",
                   ["mentoring", "social_support"])
     p.partnership("2021-01-14", "pt-ccas-social-centre", "sj-ccas", "sj-social-centre", "formal_agreement",
@@ -359,7 +435,7 @@ def sjdlr() -> Programme:
               "Present IncluCities and ask how many women attend the French workshops and what keeps others away.",
               "interested", "2021-02-15")
     p.contact("2021-01-25", "sj-deputy-mayor", "sj-departement", "letter",
-              "Inform the département of the mentoring scheme and ask for its social-action data on the two priority neighbourhoods.",
+              "Inform the Département of the mentoring scheme and ask for its social-action data on the two priority neighbourhoods.",
               "acknowledged")
     p.contact("2021-01-27", "sj-ccas", "sj-vaw-assoc", "phone",
               "First call: does the association see migrant women in its helpline, and would it join the needs assessment?",
@@ -368,7 +444,7 @@ def sjdlr() -> Programme:
               "Invite the employers' club to share its members' recruitment needs and experience of hiring migrant women.",
               "no_response", "2021-02-22")
     p.contact("2021-02-03", "sj-employment", "sj-mission-locale", "meeting",
-              "Agree on referrals of young migrants to the Mission locale's training guarantee.",
+              "Agree on referrals of young migrants to the Mission locale's youth guarantee (garantie jeunes).",
               "committed")
     p.contact("2021-02-05", "sj-ccas", "sj-womens-rights", "email",
               "Ask the CIDFF whether it runs rights-information sessions in the priority neighbourhoods.",
@@ -383,8 +459,9 @@ def sjdlr() -> Programme:
               "acknowledged")
     p.contact("2021-02-15", "sj-ccas", "sj-french-assoc", "meeting",
               "Agree a referral route from the CCAS to the French workshops.", "committed")
+    # The Mission locale works with young people only: the partnership is limited to them.
     p.partnership("2021-02-16", "pt-employment-mission-locale", "sj-employment", "sj-mission-locale",
-                  "referral", ["employment", "education"])
+                  "referral", ["employment", "education"], groups=["sj-young-migrants"])
     p.contact("2021-02-18", "sj-ccas", "sj-covid-aid", "phone",
               "Ask the food-aid collective which families it reaches that the CCAS does not.",
               "interested")
@@ -393,13 +470,13 @@ def sjdlr() -> Programme:
               "acknowledged", "2021-03-31")
     p.milestone("2021-02-26", "ms-desk-analysis",
                 "Desk-based needs analysis of migrant residents completed (no ethnic data; disparities for migrant women and girls in employment)",
-                "other")
+                "other", ["sj-migrationwork", "sj-ccas"])
     p.partnership("2021-03-01", "pt-ccas-french-assoc", "sj-ccas", "sj-french-assoc", "referral",
                   ["language", "social_support"])
     p.contact("2021-03-01", "sj-ccas", "sj-vaw-assoc", "meeting",
               "Agree on referrals of migrant women disclosing violence and on joint case reviews.", "committed")
     p.contact("2021-03-03", "sj-deputy-mayor", "sj-metropole", "letter",
-              "Ask Orléans Métropole to co-fund a women's project under the urban policy contract.",
+              "Ask Orléans Métropole to co-fund a women's project under the urban policy contract (contrat de ville).",
               "declined")
     p.contact("2021-03-05", "sj-ccas", "sj-pole-emploi", "email",
               "Ask for anonymised figures on jobseeking women from the priority neighbourhoods.",
@@ -419,20 +496,20 @@ def sjdlr() -> Programme:
     p.contact("2021-03-17", "sj-ccas", "sj-early-childhood", "meeting",
               "Ask whether municipal crèches could hold places for mothers attending courses or appointments.",
               "declined")
-    p.stakeholder("2021-03-22", "sj-nursery", "Crèche associative des Salmoneries (parent-run nursery)",
-                  "childcare", ["childcare"], SAL)
+    p.stakeholder("2021-03-22", "sj-nursery", "Crèche associative des Salmoneries",
+                  "childcare", ["childcare"], SAL, grammar=FEM)
     p.contact("2021-03-22", "sj-ccas", "sj-nursery", "visit",
-              "Visit the parent-run nursery: could it offer occasional places (halte-garderie) for women attending French lessons?",
+              "Visit the parent-run crèche: could it offer occasional places (halte-garderie) for women attending French lessons?",
               "declined")
     p.contact("2021-03-24", "sj-ccas", "sj-social-centre", "meeting",
               "Plan listening sessions with migrant women in both priority neighbourhoods.", "committed")
-    p.stakeholder("2021-03-29", "sj-champions", "Community champions (women known in their communities)",
-                  "community_champion", ["community_outreach", "social_support"], SJ)
+    p.stakeholder("2021-03-29", "sj-champions", "Femmes-relais",
+                  "community_champion", ["community_outreach", "social_support"], SJ, grammar=FEM_PL)
     p.contact("2021-03-29", "sj-social-centre", "sj-champions", "meeting",
               "Introduce the IncluCities project to women who are well known in their communities.",
               "interested")
     p.contact("2021-04-06", "sj-ccas", "sj-champions", "meeting",
-              "Ask the champions to host listening sessions with migrant women in the Salmoneries and Les Chaises.",
+              "Ask the femmes-relais to host listening sessions with migrant women in the Salmoneries and Les Chaises.",
               "committed")
     p.partnership("2021-04-08", "pt-ccas-champions", "sj-ccas", "sj-champions", "referral",
                   ["community_outreach", "social_support"])
@@ -443,14 +520,15 @@ def sjdlr() -> Programme:
     p.contact("2021-04-12", "sj-employment", "sj-employers", "letter",
               "Formal letter from the city inviting the employers' club to the mentoring visit.",
               "no_response", "2021-05-10")
-    p.milestone("2021-04-14", "ms-benchmark", "Benchmark of practices prepared by MigrationWork", "other")
-    p.stakeholder("2021-04-15", "sj-interpreting", "Community interpreting service (telephone and on-site)",
+    p.milestone("2021-04-14", "ms-benchmark", "Benchmark of practices prepared by MigrationWork", "other",
+                ["sj-migrationwork"])
+    p.stakeholder("2021-04-15", "sj-interpreting", "Service d'interprétariat en milieu social",
                   "interpreting", ["interpreting"], "Centre-Val de Loire")
     p.contact("2021-04-15", "sj-ccas", "sj-interpreting", "email",
               "Ask for rates and availability of interpreters in the languages most spoken in the priority neighbourhoods.",
               "no_response", "2021-04-26")
     p.contact("2021-04-20", "sj-ccas", "sj-legal-aid", "meeting",
-              "Could the legal advice point hold a monthly session on residence rights?", "interested")
+              "Could the Point-justice hold a monthly session on residence rights?", "interested")
     s2 = codes.new(11)
     p.session("2021-04-22", "ses-listening-salmoneries",
               "Listening session with migrant women, quartier des Salmoneries",
@@ -458,7 +536,12 @@ def sjdlr() -> Programme:
               [], ["sj-champions"], ["sj-women-salmoneries"], (11, 11, 0, 0, 11, 0),
               ["Women ask for French lessons close to home, with somewhere to leave young children.",
                "Several women do not know which city service to go to; the CCAS is seen as 'only for money'."],
-              s2)
+              s2, distrusted=["sj-ccas"])
+    p.note("2021-04-23", "note-ccas-distrust", "stakeholder", "sj-ccas",
+           "The women of the Salmoneries see the CCAS as 'only for money' (allowances) and would not go there "
+           "for advice or French lessons. The Maison des Femmes must not look like a CCAS counter: meet the "
+           "women where the femmes-relais already do.",
+           distrusted_by=["sj-women-salmoneries"])
     p.contact("2021-04-26", "sj-ccas", "sj-interpreting", "phone",
               "Follow up the email; a quote is promised.", "acknowledged", "2021-05-31")
     p.contact("2021-04-28", "sj-deputy-mayor", "sj-prefecture", "letter",
@@ -474,16 +557,17 @@ def sjdlr() -> Programme:
               ["employment", "education", "digital_inclusion"], "consult",
               ["sj-mission-locale"], ["sj-employment"], ["sj-young-migrants"], (9, 3, 5, 1, 9, 0),
               ["Young people want help with online job applications and CVs.",
-               "Girls attended less; the group suggests a women-only time slot."],
+               "Girls attended less (3 of 9); the group suggests a girls-only time slot."],
               s3)
-    p.stakeholder("2021-05-10", "sj-french-school",
-                  "Adult education centre — French as a foreign language courses (GRETA)", "education",
-                  ["language", "education", "employment"], "Orléans Métropole")
+    p.stakeholder("2021-05-10", "sj-french-school", "GRETA (centre de formation pour adultes)", "education",
+                  ["language", "education", "employment"], OM)
     p.contact("2021-05-10", "sj-education", "sj-french-school", "email",
-              "Ask about certified French courses for adults and waiting times.", "acknowledged")
+              "Ask about certified French courses for adults (français langue étrangère) and waiting times.",
+              "acknowledged")
     p.milestone("2021-05-18", "ms-first-mentoring-visit",
-                "First mentoring visit hosted by SJDLR — held online because of COVID-19 rules",
-                "mentoring_visit")
+                "First mentoring visit hosted by Saint-Jean-de-la-Ruelle, held online because of COVID-19 rules",
+                "mentoring_visit",
+                ["sj-ccas", "sj-migrationwork", "sj-afccre", "sj-deputy-mayor", "sj-deputy-mayor-2"])
     p.contact("2021-05-18", "sj-ccas", "sj-womens-rights", "event",
               "Met during the online mentoring visit; the CIDFF offers to train staff on migrant women's rights.",
               "interested", "2021-06-30")
@@ -495,13 +579,16 @@ def sjdlr() -> Programme:
     p.contact("2021-05-25", "sj-employment", "sj-employers", "email",
               "Share the mentoring visit conclusions on women's employment; ask for a meeting.",
               "acknowledged", "2021-06-30")
+    p.contact("2021-05-31", "sj-deputy-mayor-2", "sj-hr-training", "meeting",
+              "City staff are not always well informed about migrants' specific needs: plan training for front-desk staff.",
+              "committed")
     p.partnership("2021-06-03", "pt-ccas-legal-aid", "sj-ccas", "sj-legal-aid", "referral", ["rights"])
     s4_new = codes.new(13)
     p.session("2021-06-10", "ses-listening-chaises", "Listening session with migrant women, Les Chaises",
               ["social_support", "rights", "violence_against_women", "language"], "consult",
               [], ["sj-champions"], ["sj-women-chaises"], (14, 13, 0, 1, 13, 1),
               ["Women describe isolation since the lockdowns and little knowledge of their rights.",
-               "Violence against women raised by several participants; the champions will follow up one to one."],
+               "Violence against women raised by several participants; the femmes-relais will follow up one to one."],
               s4_new + [s2[2]])
     p.partnership("2021-06-14", "pt-departement-ccas", "sj-departement", "sj-ccas", "funding",
                   ["social_support", "precariousness", "funding"])
@@ -512,16 +599,16 @@ def sjdlr() -> Programme:
     p.profile("2021-09-15", "sj-ccas", contact={"person": "Integration officer", "email": "integration@example.org"})
     p.partnership("2021-09-20", "pt-ccas-health-centre", "sj-ccas", "sj-health-centre", "referral",
                   ["health", "social_support"])
-    p.profile("2021-10-04", "sj-french-assoc", territory="Les Chaises and quartier des Salmoneries, Saint-Jean-de-la-Ruelle")
+    p.profile("2021-10-04", "sj-french-assoc", territory="Quartiers des Chaises et des Salmoneries, Saint-Jean-de-la-Ruelle")
 
     # ---- October 2021: the study visit to Brussels ----------------------------------------
     p.milestone("2021-10-13", "ms-study-visit-brussels",
                 "Study visit to the City of Brussels and BAPA (themes: precariousness, employment, women)",
-                "study_visit")
+                "study_visit", ["sj-ccas", "sj-afccre", "sj-migrationwork"])
 
     # ---- After the study visit: the action plan takes shape -------------------------------
     p.contact("2021-11-04", "sj-ccas", "sj-french-school", "meeting",
-              "After Brussels: ask the adult education centre to run a women-only French course in the priority neighbourhoods.",
+              "After Brussels: ask the GRETA to run a women-only French course in the priority neighbourhoods.",
               "committed")
     p.contact("2021-11-08", "sj-ccas", "sj-womens-rights", "meeting",
               "Agree a weekly rights-information desk for women, modelled on what was seen in Brussels.",
@@ -529,8 +616,9 @@ def sjdlr() -> Programme:
     p.contact("2021-11-10", "sj-ccas", "sj-interpreting", "email",
               "Third request for a quote for interpreting at the future Maison des Femmes.",
               "no_response", "2021-12-10")
-    p.stakeholder("2021-11-15", "sj-young-volunteers", "Young volunteers (service civique)", "volunteer_group",
-                  ["volunteering", "digital_inclusion", "community_outreach"], SJ)
+    p.stakeholder("2021-11-15", "sj-young-volunteers", "Jeunes volontaires en service civique",
+                  "volunteer_group", ["volunteering", "digital_inclusion", "community_outreach"], SJ,
+                  grammar=MASC_PL)
     p.contact("2021-11-15", "sj-education", "sj-young-volunteers", "meeting",
               "Could young volunteers help run a digital help desk and welcome women at the Maison des Femmes?",
               "interested")
@@ -538,36 +626,41 @@ def sjdlr() -> Programme:
                   ["language", "education"])
     needs = [
         ("need-social-support", "social_support",
-         "A place where migrant women get social support and practical information close to home.", "high"),
+         "Un lieu où les femmes migrantes trouvent un accompagnement social et des informations pratiques près de chez elles.", "high", WOMEN),
         ("need-rights-advice", "rights",
-         "Advice on women's rights, residence rights and access to services, in plain language.", "high"),
+         "Des conseils sur les droits des femmes, le droit au séjour et l'accès aux services, en langage simple.", "high", WOMEN),
         ("need-french-lessons", "language",
-         "French lessons for women, at times compatible with school hours.", "high"),
+         "Des cours de français pour les femmes, à des horaires compatibles avec l'école.", "high", WOMEN),
         ("need-nursery", "childcare",
-         "A nursery (occasional childcare) on site so that mothers of young children can attend.", "high"),
+         "Une halte-garderie sur place pour que les mères de jeunes enfants puissent venir.", "high", WOMEN),
         ("need-interpreting", "interpreting",
-         "An interpreting service for the first interviews and for rights advice.", "high"),
+         "Un service d'interprétariat pour les premiers entretiens et les conseils juridiques.", "high", WOMEN),
         ("need-community-champions", "community_outreach",
-         "Women well known in their communities recruited to champion the Maison des Femmes.", "medium"),
+         "Des femmes connues dans leur communauté, recrutées comme femmes-relais de la Maison des Femmes.", "medium",
+         None),
         ("need-vaw-social-worker", "violence_against_women",
-         "A social worker trained in the rights of migrants and in violence against women.", "high"),
+         "Un travailleur social formé aux droits des personnes migrantes et aux violences faites aux femmes.", "high", None),
         ("need-young-volunteers", "volunteering",
-         "Young volunteers to welcome women and help with digital procedures.", "low"),
+         "Des jeunes volontaires pour accueillir les femmes et aider aux démarches en ligne.", "low", None),
         ("need-funding", "funding",
-         "Funding for premises, staff and activities, from national or European funds.", "high"),
+         "Le financement des locaux, du personnel et des activités, par des fonds nationaux ou européens.", "high", None),
         ("need-employment", "employment",
-         "Guidance towards training and jobs for women, where the desk analysis showed the widest gap.", "medium"),
+         "Un accompagnement des femmes vers la formation et l'emploi, là où le diagnostic montre le plus grand écart.", "medium",
+         WOMEN),
         ("need-premises", "premises",
-         "Dedicated premises for the Maison des Femmes in one of the priority neighbourhoods.", "medium"),
+         "Des locaux dédiés à la Maison des Femmes dans l'un des quartiers prioritaires.", "medium", None),
+        ("need-staff-training", "rights",
+         "Formation des agents : former les agents de la Ville aux besoins spécifiques et aux droits des "
+         "personnes migrantes, pour que les femmes soient bien reçues à chaque guichet.", "medium", None),
     ]
-    for nid, theme, description, priority in needs:
-        p.need("2021-11-22", nid, theme, description, priority)
+    for nid, theme, description, priority, groups in needs:
+        p.need("2021-11-22", nid, theme, description, priority, groups)
     s5_ret = [s2[0], s2[1], s2[3], s2[4], s2[5], s2[2], s4_new[0], s4_new[1], s4_new[2], s4_new[3], s4_new[4]]
     s5_new = codes.new(7)
     p.session("2021-11-25", "ses-womens-centre-ideas",
               "Workshop: what should a women's centre offer? (both neighbourhoods)",
               ["social_support", "rights", "language", "childcare", "interpreting"], "involve",
-              [], ["sj-champions"], ["sj-women-salmoneries", "sj-women-chaises"], (18, 17, 0, 1, 7, 11),
+              [], ["sj-champions"], WOMEN, (18, 17, 0, 1, 7, 11),
               ["Priorities ranked by the women: French lessons, rights advice, childcare on site, someone who speaks their language.",
                "Women ask to be involved in choosing opening hours and the name of the centre."],
               s5_ret + s5_new)
@@ -575,13 +668,13 @@ def sjdlr() -> Programme:
               "Invite the employers' club to contribute to the employment strand of the action plan.",
               "no_response", "2022-01-15")
     p.contact("2021-12-06", "sj-afccre", "sj-ccas", "email",
-              "Information on AMIF and national calls that could fund the Maison des Femmes.", "committed")
-    p.stakeholder("2021-12-09", "sj-amif", "European Commission — Asylum, Migration and Integration Fund (AMIF)",
-                  "funder", ["funding"], "European Union")
-    p.contact("2021-12-09", "sj-ccas", "sj-amif", "email",
-              "Enquiry about eligibility of a municipal women's centre under AMIF integration calls.",
+              "Information on FAMI and national calls that could fund the Maison des Femmes.", "committed")
+    p.stakeholder("2021-12-09", "sj-fami", "FAMI (Fonds asile, migration et intégration)",
+                  "funder", ["funding"], "Union européenne")
+    p.contact("2021-12-09", "sj-ccas", "sj-fami", "email",
+              "Enquiry about eligibility of a municipal women's centre under FAMI integration calls.",
               "acknowledged")
-    p.stakeholder("2021-12-13", "sj-digital", "Espace public numérique (digital inclusion association)",
+    p.stakeholder("2021-12-13", "sj-digital", "Espace public numérique",
                   "association", ["digital_inclusion", "education"], SJ)
     p.contact("2021-12-13", "sj-young-volunteers", "sj-digital", "meeting",
               "Plan a digital help desk run by young volunteers with the association's trainers.", "committed")
@@ -597,32 +690,42 @@ def sjdlr() -> Programme:
                   ["digital_inclusion", "community_outreach"])
     p.partnership("2022-01-19", "pt-hr-womens-rights", "sj-hr-training", "sj-womens-rights", "co_delivery",
                   ["rights", "violence_against_women", "education"])
-    p.stakeholder("2022-01-24", "sj-region", "Centre-Val de Loire regional council — European funds unit",
-                  "funder", ["funding"], "Centre-Val de Loire")
+    p.addressed("2022-01-19", "need-staff-training", ["sj-hr-training", "sj-womens-rights"])
+    p.stakeholder("2022-01-24", "sj-region", "Région Centre-Val de Loire",
+                  "funder", ["funding"], "Centre-Val de Loire", grammar=FEM)
     p.contact("2022-01-24", "sj-ccas", "sj-region", "email",
-              "Ask whether regional ESF+ funds could co-finance the social worker post.", "acknowledged")
+              "Ask whether regional ESF+ (FSE+) funds could co-finance the social worker post.", "acknowledged")
 
     # ---- 7 February 2022: the transfer workshop -------------------------------------------
     p.milestone("2022-02-07T10:00:00Z", "ms-transfer-workshop",
-                "IncluCities transfer workshop SJDLR – Brussels: the action plan and the Maison des Femmes presented",
-                "workshop")
+                "IncluCities transfer workshop Saint-Jean-de-la-Ruelle – Brussels: the action plan and the Maison des Femmes presented",
+                "workshop",
+                ["sj-deputy-mayor", "sj-deputy-mayor-2", "sj-afccre", "sj-ccre", "sj-migrationwork", "sj-ccas"])
+    # At the workshop the Maison des femmes de Schaerbeek offered to share its experience: in this
+    # network it is a peer to learn from (its own services are in the Brussels programme).
+    p.stakeholder("2022-02-07T10:00:00Z", "sj-schaerbeek-women", "Maison des femmes de Schaerbeek",
+                  "association", ["mentoring"], "Schaerbeek, Bruxelles", grammar=FEM)
+    p.contact("2022-02-07T11:30:00Z", "sj-schaerbeek-women", "sj-ccas", "event",
+              "At the transfer workshop the Maison des femmes de Schaerbeek offered to meet and share how it "
+              "runs its women's centre.",
+              "interested", "2022-03-18")
     p.note("2022-02-10", "note-champions-spof", "stakeholder", "sj-champions",
-           "Every tie to the migrant women's groups runs through the community champions. That is a strength "
-           "(trust) and a risk: if two or three champions step back, the city loses its only route to the women. "
-           "Before the Maison des Femmes opens, build a second route — the French workshops or the social centre "
-           "could meet the women directly.")
+           "Every tie to the migrant women's groups runs through the femmes-relais. That is a strength "
+           "(trust) and a risk: if two or three femmes-relais step back, the city loses its only route to the "
+           "women. Before the Maison des Femmes opens, build a second route: the French workshops or the "
+           "Centre social could meet the women directly.")
     p.note("2022-02-10", "note-nursery", "need", "need-nursery",
            "In Brussels the halte-garderie next to the language courses is what made attendance possible for "
-           "mothers. No childcare partner is in sight here (the parent-run nursery declined twice). Without one, "
-           "expect the women with the youngest children to stay away.")
+           "mothers. No childcare partner is in sight here (the Crèche associative des Salmoneries declined "
+           "twice). Without one, expect the women with the youngest children to stay away.")
     p.note("2022-02-10", "note-interpreting", "need", "need-interpreting",
-           "BAPA works with a social interpreting service under an agreement paid per hour. Three requests to the "
-           "interpreting service went unanswered: ask the département whether a convention already exists that "
-           "the CCAS could join.")
-    p.stakeholder("2022-02-14", "sj-vaw-shelter", "Women's shelter and listening service (accueil de jour)",
-                  "association", ["violence_against_women", "housing", "social_support"], "Orléans Métropole")
+           "BAPA works with SeTIS Bruxelles, a social interpreting service, under an agreement paid per hour. "
+           "Three requests to the Service d'interprétariat en milieu social went unanswered: ask the "
+           "Département whether a convention already exists that the CCAS could join.")
+    p.stakeholder("2022-02-14", "sj-vaw-shelter", "Accueil de jour pour femmes victimes de violences",
+                  "association", ["violence_against_women", "housing", "social_support"], OM)
     p.contact("2022-02-14", "sj-ccas", "sj-vaw-shelter", "meeting",
-              "Reach out beyond the first circle: how could the shelter work with the Maison des Femmes?",
+              "Reach out beyond the first circle: how could the accueil de jour work with the Maison des Femmes?",
               "interested", "2022-03-21")
     p.contact("2022-02-21", "sj-employment", "sj-employers", "phone",
               "Fifth attempt: ask for ten minutes at the club's next breakfast meeting.",
@@ -640,24 +743,28 @@ def sjdlr() -> Programme:
     p.session("2022-03-09", "ses-codesign-maison",
               "Co-design session: services, opening hours and welcome of the Maison des Femmes",
               ["social_support", "rights", "language", "violence_against_women"], "collaborate",
-              [], ["sj-champions"], ["sj-women-salmoneries", "sj-women-chaises"], (21, 20, 0, 1, 6, 15),
+              [], ["sj-champions"], WOMEN, (21, 20, 0, 1, 6, 15),
               ["Opening hours agreed with the women: mornings during school time, one evening a week.",
-               "The women chose the welcome routine and will take turns at the reception with the champions.",
+               "The women chose the welcome routine and will take turns at the reception with the femmes-relais.",
                "Rights advice and French lessons on the same morning, to limit trips."],
               s6_ret + s6_new)
     p.addressed("2022-03-14", "need-social-support", ["sj-ccas", "sj-social-centre"])
     p.addressed("2022-03-14", "need-french-lessons", ["sj-french-assoc", "sj-french-school"])
+    p.contact("2022-03-16", "sj-ccas", "sj-schaerbeek-women", "meeting",
+              "Follow-up of the offer made at the transfer workshop (online): how Schaerbeek organises the welcome, "
+              "childcare and volunteers; a visit of the Maison des Femmes' team is agreed for its opening.",
+              "committed")
     p.partnership("2022-03-21", "pt-vaw-assoc-shelter", "sj-vaw-assoc", "sj-vaw-shelter", "referral",
                   ["violence_against_women", "housing"])
     p.addressed("2022-03-21", "need-rights-advice", ["sj-womens-rights", "sj-legal-aid"])
     p.addressed("2022-03-21", "need-community-champions", ["sj-champions"])
     p.note("2022-03-28", "note-french-intro", "stakeholder", "sj-french-assoc",
-           "The French workshops and the adult education centre both teach French to women referred by the CCAS, "
+           "The Ateliers sociolinguistiques and the GRETA both teach French to women referred by the CCAS, "
            "but they have never met. Worth introducing them: the workshops could prepare women for the certified "
            "course.")
     p.note("2022-03-28", "note-housing-dormant", "partnership", "pt-ccas-housing",
-           "No contact with the housing landlord since February 2021. Housing came up in every Brussels session — "
-           "is this partnership still alive?")
+           "No contact with the social housing landlord since February 2021. Housing came up in every Brussels "
+           "session: is this partnership still alive?")
     p.withdrawn("2022-04-04", "need-premises",
                 "The council will host the Maison des Femmes in the existing Centre social des Chaises; no new premises are needed.")
     s7_ret = s3[:7]
@@ -667,8 +774,8 @@ def sjdlr() -> Programme:
               ["digital_inclusion", "employment", "volunteering"], "involve",
               ["sj-digital", "sj-mission-locale"], ["sj-young-volunteers"], ["sj-young-migrants"],
               (12, 5, 6, 1, 5, 7),
-              ["A weekly help desk for online procedures, run by volunteers with the digital association.",
-               "A women-only slot, as asked for in May 2021."],
+              ["A weekly help desk for online procedures, run by volunteers with the Espace public numérique.",
+               "Girls came back in greater numbers (5 of 12); a girls-only slot, as asked for in May 2021."],
               s7_ret + s7_new)
     p.note("2022-04-11", "note-employers-stalled", "stakeholder", "sj-employers",
            "Five contacts in a year and no real answer. Stop writing letters: ask the Mission locale, which the "
@@ -677,21 +784,58 @@ def sjdlr() -> Programme:
               "Confirm the workshop schedule for the opening term.", "committed")
     p.contact("2022-04-20", "sj-ccas", "sj-french-school", "email",
               "Confirm enrolment dates for the women-only course.", "committed")
+    p.milestone("2022-04-24", "ms-presidential-election",
+                "Presidential election (second round): a campaign marked by the far right and by cuts to funding for social work",
+                "other")
+    p.note("2022-04-25", "note-funding-context", "need", "need-funding",
+           "The deputy mayors warned at the transfer workshop that the election context goes with cuts to "
+           "funding for social work. Keep the actions simple to run, and keep FAMI and the Région's ESF+ as "
+           "fallbacks if the state integration funds are cut.")
     p.contact("2022-04-25", "sj-ccas", "sj-prefecture", "meeting",
               "Present the Maison des Femmes to the state services before the funding application.",
               "interested", "2022-09-30")
     p.milestone("2022-05-16", "ms-funding-application",
-                "Funding application for the Maison des Femmes submitted to the state integration funds (AMIF kept as a fallback)",
-                "funding")
+                "Funding application for the Maison des Femmes submitted to the state integration funds (FAMI kept as a fallback)",
+                "funding", ["sj-ccas", "sj-prefecture"])
     p.addressed("2022-05-23", "need-young-volunteers", ["sj-young-volunteers"])
+    p.contact("2022-06-20", "sj-ccas", "sj-french-school", "meeting",
+              "End-of-year review of the women-only French course: 14 women finished it, 9 ask for the next level.",
+              "committed")
+    p.contact("2022-06-22", "sj-ccas", "sj-french-assoc", "meeting",
+              "Plan the summer session of the French workshops, to open at the Maison des Femmes.", "committed")
     p.milestone("2022-06-27", "ms-council-decision",
-                "Municipal council approves the action plan and the creation of the Maison des Femmes", "decision")
+                "Municipal council approves the action plan and the creation of the Maison des Femmes", "decision",
+                ["sj-council", "sj-deputy-mayor", "sj-deputy-mayor-2"])
+    p.stakeholder("2022-06-30", "sj-maison-femmes", "Maison des Femmes",
+                  "city_service", ["social_support", "rights", "language", "violence_against_women"], CHA,
+                  grammar=FEM)
+    p.partnership("2022-06-30", "pt-ccas-maison-femmes", "sj-ccas", "sj-maison-femmes", "institutional",
+                  ["social_support", "rights"])
     p.stakeholder("2022-06-30", "sj-social-worker",
-                  "Social worker post, Maison des Femmes (trained in migrants' rights and violence against women)",
+                  "Travailleur social de la Maison des Femmes (droits des personnes migrantes, violences faites aux femmes)",
                   "other", ["rights", "violence_against_women", "social_support"], SJ)
+    # The Maison des Femmes moves into the Centre social des Chaises (see need-premises).
+    p.partnership("2022-07-01", "pt-social-centre-maison-femmes", "sj-social-centre", "sj-maison-femmes",
+                  "formal_agreement", ["social_support", "community_outreach"])
+    p.milestone("2022-07-01", "ms-maison-femmes-moves",
+                "The Maison des Femmes moves into the Centre social des Chaises", "other",
+                ["sj-maison-femmes", "sj-social-centre"])
     p.partnership("2022-07-04", "pt-vaw-assoc-social-worker", "sj-vaw-assoc", "sj-social-worker", "referral",
                   ["violence_against_women", "rights"])
     p.addressed("2022-07-04", "need-vaw-social-worker", ["sj-social-worker", "sj-vaw-assoc"])
+    p.partnership("2022-07-04", "pt-maison-femmes-french-assoc", "sj-maison-femmes", "sj-french-assoc",
+                  "co_delivery", ["language"])
+    # The Maison des Femmes opens with the femmes-relais at its reception, as the women asked in
+    # the co-design session.
+    p.partnership("2022-07-04", "pt-maison-femmes-champions", "sj-maison-femmes", "sj-champions",
+                  "co_delivery", ["community_outreach", "social_support"])
+    p.contact("2022-07-05", "sj-maison-femmes", "sj-schaerbeek-women", "visit",
+              "The Maison des Femmes' new team visits the Maison des femmes de Schaerbeek, as offered at the "
+              "transfer workshop: welcome, childcare and volunteers.",
+              "committed")
+    p.milestone("2022-07-05", "ms-french-workshop-opens",
+                "First French workshop at the Maison des Femmes (summer session), opened by the Ateliers sociolinguistiques and the Maison des Femmes",
+                "workshop", ["sj-french-assoc", "sj-maison-femmes"])
     return p
 
 
@@ -702,57 +846,56 @@ def sjdlr() -> Programme:
 def brussels() -> Programme:
     p = Programme("brussels")
     codes = Codes("bx")
-    BXL = "City of Brussels"
-    REG = "Brussels-Capital Region"
+    BXL = "Ville de Bruxelles"
+    REG = "Région de Bruxelles-Capitale"
 
-    p.defined("2020-11-16", "City of Brussels", "mentor", "BE")
-    for sid, name, kind, themes, terr, contact in [
-        ("br-city", "City of Brussels — equal opportunities and integration", "city_service",
-         ["social_support", "political_support", "community_outreach"], BXL, None),
-        ("br-bapa", "BAPA — reception office for newcomers (bureau d'accueil pour primo-arrivants)",
+    p.defined("2020-11-16", "Ville de Bruxelles", "mentor", "BE")
+    for sid, name, kind, themes, terr, contact, gram in [
+        ("br-city", "Ville de Bruxelles (Égalité des chances)", "city_service",
+         ["social_support", "political_support", "community_outreach"], BXL, None, FEM),
+        ("br-bapa", "BAPA (Bureau d'accueil pour primo-arrivants)",
          "integration_agency", ["social_support", "language", "employment", "housing", "rights"], BXL,
-         {"person": "Front office", "email": "accueil@example.org"}),
-        ("br-bapa-via", "BAPA-VIA — newcomer reception and orientation office", "integration_agency",
-         ["social_support", "language", "employment", "rights"], REG, None),
-        ("br-brulocalis", "Brulocalis — association of the city and municipalities of the Brussels-Capital Region",
-         "network_body", ["political_support", "mentoring"], REG, None),
-        ("br-cpas", "CPAS de Bruxelles (public social welfare centre)", "city_service",
-         ["social_support", "precariousness", "housing"], BXL, None),
-        ("br-schaerbeek-women", "Women's Centre, Schaerbeek (maison des femmes)", "association",
-         ["violence_against_women", "rights", "social_support", "language"], "Schaerbeek", None),
-        ("br-language-school", "Adult education language courses (French and Dutch, promotion sociale)",
-         "education", ["language", "education"], BXL, None),
-        ("br-literacy", "Literacy association (French for adults)", "association",
-         ["language", "education"], BXL, None),
-        ("br-actiris", "Actiris (regional employment service)", "other", ["employment"], REG, None),
-        ("br-mission-locale", "Mission locale de Bruxelles-Ville (employment guidance)", "association",
-         ["employment", "education"], BXL, None),
-        ("br-housing", "Housing advice service for tenants", "association", ["housing", "precariousness"],
-         BXL, None),
-        ("br-digital", "Public digital spaces network (espaces publics numériques)", "association",
-         ["digital_inclusion"], BXL, None),
-        ("br-health", "Community health centre (maison médicale)", "health", ["health"], BXL, None),
-        ("br-legal", "Legal advice service for foreign nationals", "legal_aid", ["rights"], REG, None),
-        ("br-interpreting", "Social interpreting and translation service", "interpreting",
-         ["interpreting"], REG, None),
-        ("br-childcare", "Halte-garderie for parents attending courses", "childcare", ["childcare"], BXL, None),
-        ("br-community-assoc", "Community associations of the Pentagone and Laeken", "association",
-         ["community_outreach", "social_support"], BXL, None),
-        ("br-relais", "Peer mentors (relais) — former BAPA clients", "community_champion",
-         ["community_outreach", "social_support"], BXL, None),
-        ("br-cocof", "COCOF — French Community Commission, newcomer integration funding", "funder",
-         ["funding"], REG, None),
-        ("br-newcomer-women", "Newcomer women (BAPA clients)", "beneficiary_group",
-         ["social_support", "language", "employment"], BXL, None),
-        ("br-newcomer-families", "Newcomer families, Brussels-City", "beneficiary_group",
-         ["social_support", "housing", "education"], BXL, None),
+         {"person": "Front office", "email": "accueil@example.org"}, None),
+        ("br-bapa-via", "BAPA-VIA", "integration_agency",
+         ["social_support", "language", "employment", "rights"], REG, None, None),
+        ("br-brulocalis", "Brulocalis", "network_body", ["political_support", "mentoring"], REG, None, BARE),
+        ("br-cpas", "CPAS de Bruxelles", "city_service",
+         ["social_support", "precariousness", "housing"], BXL, None, None),
+        ("br-schaerbeek-women", "Maison des femmes de Schaerbeek", "association",
+         ["violence_against_women", "rights", "social_support", "language"], "Schaerbeek", None, FEM),
+        ("br-language-school", "Institut de promotion sociale (cours de français et de néerlandais)",
+         "education", ["language", "education"], BXL, None, None),
+        ("br-literacy", "Lire et Écrire Bruxelles", "association",
+         ["language", "education"], BXL, None, BARE),
+        ("br-actiris", "Actiris", "other", ["employment"], REG, None, BARE),
+        ("br-mission-locale", "Mission locale de Bruxelles-Ville", "association",
+         ["employment", "education"], BXL, None, FEM),
+        ("br-housing", "Service d'accompagnement au logement", "association", ["housing", "precariousness"],
+         BXL, None, None),
+        ("br-digital", "Espaces publics numériques (EPN)", "association",
+         ["digital_inclusion"], BXL, None, MASC_PL),
+        ("br-health", "Maison médicale", "health", ["health"], BXL, None, FEM),
+        ("br-legal", "Permanence juridique pour personnes étrangères", "legal_aid", ["rights"], REG, None, FEM),
+        ("br-interpreting", "SeTIS Bruxelles (Service d'interprétariat social)", "interpreting",
+         ["interpreting"], REG, None, None),
+        ("br-childcare", "Halte-garderie pour parents en formation", "childcare", ["childcare"], BXL, None, FEM),
+        ("br-community-assoc", "Associations de quartier du Pentagone et de Laeken", "association",
+         ["community_outreach", "social_support"], BXL, None, FEM_PL),
+        ("br-relais", "Relais (anciens usagers du BAPA)", "community_champion",
+         ["community_outreach", "social_support"], BXL, None, MASC_PL),
+        ("br-cocof", "COCOF (Commission communautaire française)", "funder",
+         ["funding"], REG, None, FEM),
+        ("br-newcomer-women", "Femmes primo-arrivantes (usagères du BAPA)", "beneficiary_group",
+         ["social_support", "language", "employment"], BXL, None, FEM_PL),
+        ("br-newcomer-families", "Familles primo-arrivantes de Bruxelles-Ville", "beneficiary_group",
+         ["social_support", "housing", "education"], BXL, None, FEM_PL),
     ]:
-        p.stakeholder("2020-11-16", sid, name, kind, themes, terr, contact)
+        p.stakeholder("2020-11-16", sid, name, kind, themes, terr, contact, gram)
 
     # The mentor's network is mature: its standing partnerships are recorded at onboarding.
     for pid, a, b, kind, themes in [
         ("pb-city-bapa", "br-city", "br-bapa", "formal_agreement", ["social_support", "funding"]),
-        ("pb-city-cpas", "br-city", "br-cpas", "formal_agreement", ["social_support", "precariousness"]),
+        ("pb-city-cpas", "br-city", "br-cpas", "institutional", ["social_support", "precariousness"]),
         ("pb-city-brulocalis", "br-city", "br-brulocalis", "information_sharing", ["political_support"]),
         ("pb-bapa-via", "br-bapa", "br-bapa-via", "co_delivery", ["social_support", "language"]),
         ("pb-bapa-language", "br-bapa", "br-language-school", "referral", ["language"]),
@@ -796,7 +939,7 @@ def brussels() -> Programme:
     p.contact("2021-02-08", "br-bapa", "br-digital", "meeting", "Agree the help-desk format and trainers.",
               "committed")
     p.milestone("2021-02-15", "bms-digital-priority", "BAPA makes digital exclusion a current priority",
-                "decision")
+                "decision", ["br-bapa"])
     p.profile("2021-02-15", "br-bapa",
               themes=["social_support", "language", "employment", "housing", "rights", "digital_inclusion"])
     p.partnership("2021-03-01", "pb-bapa-digital", "br-bapa", "br-digital", "co_delivery", ["digital_inclusion"])
@@ -807,10 +950,14 @@ def brussels() -> Programme:
               (14, 9, 4, 1, 3, 11),
               ["The orientation pathway is co-written with former clients, who now present it to new arrivals.",
                "Course timetables moved to fit school hours."])
+    p.milestone("2021-03-30", "bms-via-pathway",
+                "BAPA-VIA's orientation pathway, co-created with its clients, is open to all new arrivals", "other",
+                ["br-bapa-via"])
     p.contact("2021-04-27", "br-bapa", "br-city", "email",
               "Prepare the online mentoring visit to Saint-Jean-de-la-Ruelle.", "committed")
     p.milestone("2021-05-18", "bms-mentoring-visit",
-                "First mentoring visit to Saint-Jean-de-la-Ruelle (online because of COVID-19)", "mentoring_visit")
+                "First mentoring visit to Saint-Jean-de-la-Ruelle (online because of COVID-19)", "mentoring_visit",
+                ["br-bapa", "br-city"])
     p.contact("2021-06-01", "br-city", "br-brulocalis", "email",
               "Share the first visit's themes (precariousness, employment, women) to structure the study visit.",
               "acknowledged")
@@ -822,18 +969,18 @@ def brussels() -> Programme:
     p.contact("2021-08-30", "br-bapa", "br-housing", "meeting",
               "Structuring the study visit around precariousness: a new partner on housing.", "committed")
     p.contact("2021-09-06", "br-bapa", "br-schaerbeek-women", "meeting",
-              "Invite the Women's Centre in Schaerbeek to present its work during the study visit.", "interested",
+              "Invite the Maison des femmes de Schaerbeek to present its work during the study visit.", "interested",
               "2021-09-27")
     p.partnership("2021-09-13", "pb-bapa-housing", "br-bapa", "br-housing", "referral",
                   ["housing", "precariousness"])
     p.contact("2021-09-20", "br-bapa", "br-actiris", "email",
               "Ask Actiris to present its services for newcomer women during the study visit.", "acknowledged")
     p.contact("2021-09-27", "br-bapa", "br-schaerbeek-women", "meeting",
-              "Agree the programme of the study-visit afternoon at the Women's Centre.", "committed")
+              "Agree the programme of the study-visit afternoon at the Maison des femmes.", "committed")
     p.partnership("2021-10-04", "pb-bapa-schaerbeek", "br-bapa", "br-schaerbeek-women", "information_sharing",
                   ["violence_against_women", "rights", "social_support"])
     p.milestone("2021-10-13", "bms-study-visit", "Study visit of Saint-Jean-de-la-Ruelle hosted in Brussels",
-                "study_visit")
+                "study_visit", ["br-bapa", "br-city", "br-schaerbeek-women", "br-bapa-via"])
     b4 = codes.new(12)
     p.session("2021-10-13", "bses-study-visit-women",
               "Study visit: newcomer women present the services they helped design",
@@ -841,7 +988,7 @@ def brussels() -> Programme:
               ["br-city", "br-brulocalis", "br-schaerbeek-women", "br-bapa-via"], ["br-bapa"],
               ["br-newcomer-women"], (12, 12, 0, 0, 2, 10),
               ["Women explain to the visitors how the orientation pathway and the women's groups were co-created.",
-               "Visitors from Saint-Jean-de-la-Ruelle note the role of peer mentors and on-site childcare."],
+               "Visitors from Saint-Jean-de-la-Ruelle note the role of the relais and of on-site childcare."],
               b4)
     p.contact("2021-11-16", "br-bapa", "br-community-assoc", "meeting",
               "Reach newcomer women the BAPA does not see yet, through the neighbourhood associations.",
@@ -850,7 +997,7 @@ def brussels() -> Programme:
               "Ask for extra interpreting hours for group sessions.", "declined")
     p.milestone("2022-02-07T10:00:00Z", "bms-transfer-workshop",
                 "Transfer workshop with Saint-Jean-de-la-Ruelle: lessons shared on co-creation with clients",
-                "workshop")
+                "workshop", ["br-bapa", "br-bapa-via", "br-schaerbeek-women", "br-city", "br-brulocalis"])
     p.revise("2022-03-01", "pb-bapa-digital", kind="formal_agreement",
              themes=["digital_inclusion", "employment"])
     b5_new = codes.new(1)
@@ -1459,6 +1606,165 @@ def story_errors(events: list[dict]) -> list[str]:
     for _, e in sj + bx:
         if e["type"] == "PersonalDataErased":
             errors.append("the demo must not contain PersonalDataErased")
+    errors += names_errors(sj) + names_errors(bx) + seed_errors(sj)
+    return errors
+
+
+def names_errors(lines) -> list[str]:
+    """French names without English glosses, each with the grammar its first word calls for."""
+    errors: list[str] = []
+    names: dict[str, tuple[int, str]] = {}
+    grammars: dict[str, dict] = {}
+    for n, e in lines:
+        d = e["data"]
+        if e["type"] in ("StakeholderRegistered", "StakeholderProfileChanged"):
+            if "name" in d:
+                names[d["stakeholder"]] = (n, d["name"])
+            if "grammar" in d or e["type"] == "StakeholderRegistered":
+                grammars[d["stakeholder"]] = d.get("grammar", {})
+    for sid, (n, name) in names.items():
+        words = set(re.findall(r"[\w']+", name.lower()))
+        if words & ENGLISH_WORDS:
+            errors.append(f"line {n}: {sid}'s name {name!r} has English words {sorted(words & ENGLISH_WORDS)}")
+        if "—" in name:
+            errors.append(f"line {n}: {sid}'s name {name!r} carries a gloss after a dash")
+        head = name.split()[0].lower()
+        g = grammars.get(sid, {})
+        gender, number = g.get("gender", "masculine"), g.get("number", "singular")
+        article = g.get("article", True)
+        if head not in FEMININE_HEADS | MASCULINE_HEADS:
+            errors.append(f"line {n}: {sid}'s name starts with {head!r}, which the grammar tables do not know")
+            continue
+        expected = ("feminine" if head in FEMININE_HEADS else "masculine",
+                    "plural" if head in PLURAL_HEADS else "singular", head not in NO_ARTICLE_HEADS)
+        if (gender, number, article) != expected:
+            errors.append(f"line {n}: {sid} ({name!r}) has grammar {(gender, number, article)}, "
+                          f"its first word calls for {expected}")
+    return errors
+
+
+def seed_errors(sj) -> list[str]:
+    """The facts of the seed report and of issue 13 that the sjdlr story must keep."""
+    errors: list[str] = []
+    kinds: dict[str, str] = {}
+    names: dict[str, str] = {}
+    contacts_of: dict[str, dict] = {}
+    partnerships: dict[str, dict] = {}
+    sessions: list[dict] = []
+    milestones: dict[str, tuple[str, dict]] = {}
+    notes: dict[str, dict] = {}
+    needs: dict[str, tuple[dict, str]] = {}
+    addressed_by: dict[str, list[str]] = {}
+    contacts: list[tuple[str, dict]] = []
+    for _, e in sj:
+        d, t, day = e["data"], e["type"], e["occurred_at"][:10]
+        if t == "StakeholderRegistered":
+            kinds[d["stakeholder"]] = d["kind"]
+            names[d["stakeholder"]] = d["name"]
+            contacts_of[d["stakeholder"]] = d.get("contact", {})
+        elif t == "PartnershipFormed":
+            partnerships[d["partnership"]] = {**d, "formed": day, "ended": False}
+        elif t == "PartnershipRevised":
+            partnerships[d["partnership"]].update({k: v for k, v in d.items() if k != "partnership"})
+        elif t == "PartnershipEnded":
+            partnerships[d["partnership"]]["ended"] = True
+        elif t == "CoCreationSessionHeld":
+            sessions.append(d)
+        elif t == "MilestoneMarked":
+            milestones[d["milestone"]] = (day, d)
+        elif t == "ReviewNoteAdded":
+            notes[d["note"]] = d
+        elif t == "NeedDeclared":
+            needs[d["need"]] = (d, "open")
+        elif t == "NeedAddressed":
+            needs[d["need"]] = (needs[d["need"]][0], "addressed")
+            addressed_by[d["need"]] = d["by"]
+        elif t == "NeedWithdrawn":
+            needs[d["need"]] = (needs[d["need"]][0], "withdrawn")
+        elif t == "OutreachContactLogged":
+            contacts.append((day, d))
+
+    def pair_partnership(a, b, on):
+        return [pid for pid, x in partnerships.items()
+                if set(x["between"]) == {a, b} and x["formed"] <= on and not x["ended"]]
+
+    # institutional links: the council and its officials, the CCAS and its city
+    wanted = set(SPECIAL["institutional"])
+    actual = {pid for pid, x in partnerships.items() if x["kind"] == "institutional"}
+    if actual != wanted:
+        errors.append(f"institutional partnerships are {sorted(actual)}, expected {sorted(wanted)}")
+    for pid in actual:
+        if not any(kinds[x] in ("political", "city_service") for x in partnerships[pid]["between"]):
+            errors.append(f"institutional {pid} joins no council body or city service")
+
+    # the two deputy mayors of the seed, as roles, without contact details
+    dm = SPECIAL["deputy_mayors"]
+    for sid, role in dm.items():
+        if sid == "council":
+            continue
+        if kinds.get(sid) != "political" or not names.get(sid, "").startswith(role + " "):
+            errors.append(f"{sid} is not a political stakeholder named {role!r} …")
+        if contacts_of.get(sid):
+            errors.append(f"{sid} carries contact details")
+        if not pair_partnership(sid, dm["council"], "9999-12-31"):
+            errors.append(f"{sid} is not linked to {dm['council']}")
+
+    # milestones name the partners who made them happen
+    for mid, who in SPECIAL["milestones_naming"].items():
+        if mid not in milestones:
+            errors.append(f"milestone {mid} is missing")
+            continue
+        day, d = milestones[mid]
+        if not set(who) <= set(d.get("stakeholders", [])):
+            errors.append(f"milestone {mid} does not name {who}")
+        if not pair_partnership(who[0], who[1], day):
+            errors.append(f"milestone {mid}: {who} hold no partnership by {day}")
+
+    # the youth-only employment partnership, the girls' share of the youth sessions
+    yp = SPECIAL["youth_partnership"]
+    if partnerships.get(yp["partnership"], {}).get("groups") != yp["groups"]:
+        errors.append(f"{yp['partnership']} is not limited to {yp['groups']}")
+    ys = SPECIAL["youth_sessions"]
+    girls = [[x["beneficiaries"]["women"], x["beneficiaries"]["total"]] for x in sessions
+             if ys["group"] in x.get("groups", [])]
+    if girls != ys["girls_of_total"]:
+        errors.append(f"youth sessions show girls of total {girls}, expected {ys['girls_of_total']}")
+
+    # the women's distrust of the CCAS, said in a session and kept in a note
+    dt_ = SPECIAL["distrust"]
+    note = notes.get(dt_["note"], {})
+    if note.get("about") != {"stakeholder": dt_["service"]} or note.get("distrusted_by") != dt_["groups"]:
+        errors.append(f"note {dt_['note']} does not record {dt_['groups']} distrusting {dt_['service']}")
+    said = [x for x in sessions if x["session"] == dt_["session"]]
+    if not said or dt_["service"] not in said[0].get("distrusted", []) or \
+            not set(dt_["groups"]) <= set(said[0].get("groups", [])):
+        errors.append(f"session {dt_['session']} does not record its groups distrusting {dt_['service']}")
+
+    # the femmes-relais' workload
+    cw = SPECIAL["champion_workload"]
+    led = sum(cw["facilitator"] in x.get("facilitators", []) for x in sessions)
+    if (led, len(sessions)) != (cw["sessions"], cw["of"]):
+        errors.append(f"{cw['facilitator']} facilitates {led} of {len(sessions)} sessions, "
+                      f"expected {cw['sessions']} of {cw['of']}")
+
+    # the Schaerbeek offer made at the transfer workshop, and its follow-up
+    of = SPECIAL["offer_followed_up"]
+    offers = [(day, d) for day, d in contacts if d["from"] == of["from"] and d["to"] == of["to"]
+              and d["outcome"] == of["outcome"] and "follow_up_due" in d]
+    if not offers:
+        errors.append(f"no offer from {of['from']} to {of['to']} with a follow-up")
+    elif not any(day >= offers[0][0] and {d["from"], d["to"]} == {of["from"], of["to"]}
+                 and d["outcome"] == "committed" for day, d in contacts):
+        errors.append(f"the offer from {of['from']} was not followed up")
+
+    # needs: the staff-training need was taken on; the others still open are the story's
+    st = SPECIAL["staff_training_need"]
+    if st["need"] not in needs or needs[st["need"]][0]["theme"] not in st["themes"] or \
+            st["by"] not in addressed_by.get(st["need"], []):
+        errors.append(f"{st['need']} is not declared on {st['themes']} and addressed by {st['by']}")
+    still_open = sorted(n for n, (_, status) in needs.items() if status == "open")
+    if still_open != SPECIAL["open_needs"]:
+        errors.append(f"open needs are {still_open}, expected {SPECIAL['open_needs']}")
     return errors
 
 

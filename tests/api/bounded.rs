@@ -61,7 +61,7 @@ mod as_of {
         let t = &app.tokens.coordinator;
         let latest = app.network(t, "programme=sjdlr").await.ok_json(200);
         let last = latest["as_of"].as_str().expect("as_of").to_owned();
-        assert_eq!(last, "2022-07-04T00:00:00Z", "sjdlr's last visible event");
+        assert_eq!(last, "2022-07-05T00:00:00Z", "sjdlr's last visible event");
         let far_time = json!("9999-12-31T00:00:00Z");
 
         let far = app

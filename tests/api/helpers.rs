@@ -40,7 +40,7 @@ pub const HEARTBEAT: Duration = Duration::from_millis(200);
 pub const PATIENCE: Duration = Duration::from_secs(10);
 
 /// Events in the demo log.
-pub const DEMO_EVENTS: u64 = 342;
+pub const DEMO_EVENTS: u64 = 364;
 /// Of which hidden from mentors and viewers (attendances): the positions
 /// they are told count the others only.
 pub const DEMO_HIDDEN: u64 = 107;
@@ -260,7 +260,7 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    /// Serves the demo log (342 events; programmes `sjdlr` and `brussels`).
+    /// Serves the demo log (364 events; programmes `sjdlr` and `brussels`).
     pub async fn spawn() -> Self {
         Self::spawn_with(Self::config(Settings::default())).await
     }

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use super::*;
 
 /// Events of brussels in the demo log.
-const BRUSSELS_EVENTS: u64 = 98;
+const BRUSSELS_EVENTS: u64 = 99;
 
 fn positions(page: &Value) -> Vec<u64> {
     page["events"]

@@ -89,7 +89,7 @@ async fn resuming_with_last_event_id_has_no_gap_and_no_duplicate() {
 
     let mut stream = app.stream(token, None, Some(300)).await;
     let resumed: Vec<u64> = stream
-        .events(42)
+        .events(DEMO_EVENTS as usize - 300)
         .await
         .into_iter()
         .map(|(id, _)| id)
@@ -107,14 +107,14 @@ async fn resuming_with_last_event_id_has_no_gap_and_no_duplicate() {
     drop(stream);
 
     // The header wins over `after`, as a browser's reconnect sends both.
-    let mut stream = app.stream(token, Some(0), Some(340)).await;
+    let mut stream = app.stream(token, Some(0), Some(DEMO_EVENTS - 2)).await;
     let resumed: Vec<u64> = stream
         .events(3)
         .await
         .into_iter()
         .map(|(id, _)| id)
         .collect();
-    assert_eq!(resumed, [341, 342, 343]);
+    assert_eq!(resumed, [DEMO_EVENTS - 1, DEMO_EVENTS, DEMO_EVENTS + 1]);
     assert!(matches!(stream.next().await, Some(Frame::Comment(_))));
 
     let mut stream = app.stream(token, Some(DEMO_EVENTS + 1), None).await;
@@ -346,12 +346,12 @@ async fn a_scoped_token_streams_its_programme_in_its_own_units() {
             .collect()
     };
     let brussels = own(&whole_log(&app).await);
-    assert_eq!(brussels.len(), 98);
+    assert_eq!(brussels.len(), 99);
 
     // Its k-th event is numbered k, in `id:` and `position`; nothing of
     // sjdlr, whose events lie between them in the log, shows.
     let mut stream = app.stream(&t.brussels, None, None).await;
-    let streamed = events_until(&mut stream, 0, 98).await;
+    let streamed = events_until(&mut stream, 0, 99).await;
     assert_eq!(streamed, brussels);
     assert!(matches!(stream.next().await, Some(Frame::Comment(_))));
 
@@ -364,17 +364,17 @@ async fn a_scoped_token_streams_its_programme_in_its_own_units() {
         .await
         .ok_json(201);
     let (id, event) = stream.next_event().await;
-    assert_eq!(id, 99);
+    assert_eq!(id, 100);
     assert_eq!(event["id"], stored["id"]);
     let brussels = own(&whole_log(&app).await);
-    assert_eq!(event, brussels[98]);
+    assert_eq!(event, brussels[99]);
 
     // It resumes in the same units, from the store and from the live ring;
     // a scoped admin token alike.
     let mut resumed = Vec::new();
     for token in [&t.brussels, &t.brussels_admin] {
         let mut stream = app.stream(token, None, Some(50)).await;
-        assert_eq!(events_until(&mut stream, 50, 99).await, &brussels[50..]);
+        assert_eq!(events_until(&mut stream, 50, 100).await, &brussels[50..]);
         resumed.push(stream);
     }
     let stored = app
@@ -383,13 +383,13 @@ async fn a_scoped_token_streams_its_programme_in_its_own_units() {
         .ok_json(201);
     for stream in &mut resumed {
         let (id, event) = stream.next_event().await;
-        assert_eq!(id, 100);
+        assert_eq!(id, 101);
         assert_eq!(event["id"], stored["id"]);
     }
 
     // A log position is not one of its own: past its programme's last
-    // event (100), whatever the log's head, it is refused.
-    for (query, header) in [("after=101", None), ("", Some("300"))] {
+    // event (101), whatever the log's head, it is refused.
+    for (query, header) in [("after=102", None), ("", Some("300"))] {
         let headers: Vec<(&str, &str)> = header.map(|h| ("last-event-id", h)).into_iter().collect();
         let p = app
             .get(
@@ -404,10 +404,10 @@ async fn a_scoped_token_streams_its_programme_in_its_own_units() {
             p["detail"]
                 .as_str()
                 .unwrap()
-                .contains("beyond the last event of programme \"brussels\", 100"),
+                .contains("beyond the last event of programme \"brussels\", 101"),
             "{p}"
         );
     }
-    let mut at_end = app.stream(&t.brussels, Some(100), None).await;
+    let mut at_end = app.stream(&t.brussels, Some(101), None).await;
     assert!(matches!(at_end.next().await, Some(Frame::Comment(_))));
 }
