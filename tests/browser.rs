@@ -357,7 +357,7 @@ async fn finding_card(page: &Page, id: &str) -> Value {
 /// The gap report's finding on the interpreting need, for a coordinator:
 /// inside its card the demo's review note and one with markup in its text
 /// (shown as written, never as HTML), each with its author and date, and
-/// the City of Brussels' practice; a note written in the card's form, then
+/// the Brussels programme's practice; a note written in the card's form, then
 /// shown in it; in English, then in French; then the same practice beside
 /// the finding on `/compare`.
 async fn notes_and_practice(app: &TestApp, page: &Page) {
@@ -401,6 +401,17 @@ async fn notes_and_practice(app: &TestApp, page: &Page) {
         .iter()
         .find(|p| p["programme"] == "brussels")
         .expect("Brussels' practice beside it");
+    let notes = app
+        .notes(coordinator, "programme=sjdlr&limit=1000")
+        .await
+        .ok_json(200);
+    let demo_text = notes["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["id"] == "note-interpreting")
+        .map(|n| n["text"].clone())
+        .expect("the demo's note on the interpreting need");
     let merged = gaps["findings"]
         .as_array()
         .unwrap()
@@ -417,11 +428,7 @@ async fn notes_and_practice(app: &TestApp, page: &Page) {
     let notes = card["notes"].as_array().expect("notes in the card");
     let demo = notes
         .iter()
-        .find(|n| {
-            n[0].as_str()
-                .unwrap()
-                .starts_with("BAPA works with a social interpreting service")
-        })
+        .find(|n| n[0] == demo_text)
         .unwrap_or_else(|| panic!("the demo's note in the card: {card}"));
     let line = demo[1].as_str().unwrap();
     assert!(
@@ -521,7 +528,7 @@ async fn notes_and_practice(app: &TestApp, page: &Page) {
     );
     let demo = notes
         .iter()
-        .find(|n| n[0].as_str().unwrap().starts_with("BAPA works"))
+        .find(|n| n[0] == demo_text)
         .unwrap_or_else(|| panic!("the demo's note in the French card: {card}"));
     assert!(demo[1].as_str().unwrap().contains("févr"), "{demo}");
     assert_eq!(card["markup"], 0, "a note's text made elements: {card}");

@@ -64,9 +64,20 @@ async fn the_mentor_practice_is_beside_the_mentee_finding_for_readers_of_both_pr
         .iter()
         .find(|p| p["programme"] == "brussels")
         .unwrap_or_else(|| panic!("no practice of brussels beside {interpreting}"));
+    let programmes = app
+        .programmes(&app.tokens.coordinator, "")
+        .await
+        .ok_json(200);
+    let name = programmes["programmes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "brussels")
+        .and_then(|p| p["name"].as_str())
+        .expect("the name of brussels");
     for lang in ["en", "fr"] {
         let text = brussels["text"][lang].as_str().expect("a text");
-        assert!(text.contains("City of Brussels"), "{lang}: {text}");
+        assert!(text.contains(name), "{lang}: {text}");
     }
     assert!(
         !brussels["evidence"].as_array().unwrap().is_empty(),
@@ -142,8 +153,8 @@ async fn review_notes_about_a_finding_are_inside_it_in_log_order() {
     let coordinator = &app.tokens.coordinator;
     let full = report(&app, coordinator.into(), "programme=sjdlr&limit=1000").await;
 
-    // The demo's note about the interpreting need is in its finding, with
-    // its author and date.
+    // The demo's note about the interpreting need is in its finding, as
+    // `/notes` lists it: text, author and date.
     let interpreting = finding(&full, INTERPRETING);
     let demo_note = interpreting["notes"]
         .as_array()
@@ -151,11 +162,18 @@ async fn review_notes_about_a_finding_are_inside_it_in_log_order() {
         .iter()
         .find(|n| n["id"] == "note-interpreting")
         .unwrap_or_else(|| panic!("no note-interpreting in {interpreting}"));
-    assert_eq!(demo_note["about"], json!({"need": "need-interpreting"}));
-    assert!(demo_note["text"]
-        .as_str()
+    let listed = app
+        .notes(coordinator, "programme=sjdlr&limit=1000")
+        .await
+        .ok_json(200);
+    let listed = listed["notes"]
+        .as_array()
         .unwrap()
-        .starts_with("BAPA works with a social interpreting service"));
+        .iter()
+        .find(|n| n["id"] == "note-interpreting")
+        .expect("note-interpreting in /notes");
+    assert_eq!(demo_note, listed, "the note as /notes lists it");
+    assert_eq!(demo_note["about"], json!({"need": "need-interpreting"}));
     assert!(demo_note["occurred_at"]
         .as_str()
         .unwrap()
