@@ -15,7 +15,9 @@
 //! to have loaded nothing from any host but the server. A second test, with
 //! a browser of its own, signs in by pasting a token into the sign-in form
 //! (the way in for everyone without a login link), sees the map, signs out
-//! and is asked to sign in again.
+//! and is asked to sign in again. A third reads the gap report's finding on
+//! the interpreting need as a coordinator: its review notes and the mentor's
+//! practice inside its card, in English and in French, and on `/compare`.
 //!
 //! Screenshots go to a temporary folder (its path is printed), or to the
 //! folder `PASSERELLE_SCREENSHOTS` names, which is kept. Needs Debian's
@@ -328,6 +330,238 @@ async fn a_coordinator_signs_in_with_a_pasted_token_then_signs_out() {
     Harness::start().await.run(sign_in_and_out).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gap_report_shows_review_notes_and_the_mentor_practice_inside_a_finding() {
+    Harness::start().await.run(notes_and_practice).await;
+}
+
+/// What the card of one finding on `/gaps` holds: its notes (text, author
+/// and date line), the elements a note's text made (none may), its notes'
+/// heading and each mentor practice's line.
+async fn finding_card(page: &Page, id: &str) -> Value {
+    let card = format!("article.finding-card[data-finding={}]", json!(id));
+    page.js(&format!(
+        "const c = document.querySelector({card});
+         if (!c) return null;
+         return {{
+           notes: [...c.querySelectorAll('.notes li')].map(li => [li.querySelector('blockquote').textContent, li.querySelector('span').textContent]),
+           markup: c.querySelectorAll('.notes blockquote *').length,
+           heading: c.querySelector('.notes h4')?.textContent,
+           practice: [...c.querySelectorAll('.practice > p')].map(p => p.textContent),
+         }};",
+        card = json!(card)
+    ))
+    .await
+}
+
+/// The gap report's finding on the interpreting need, for a coordinator:
+/// inside its card the demo's review note and one with markup in its text
+/// (shown as written, never as HTML), each with its author and date, and
+/// the Brussels programme's practice; a note written in the card's form, then
+/// shown in it; in English, then in French; then the same practice beside
+/// the finding on `/compare`.
+async fn notes_and_practice(app: &TestApp, page: &Page) {
+    let coordinator = &app.tokens.coordinator;
+    let text = "Check <b>the convention</b> & its fees <img src=x>.";
+    let stored = app
+        .post_events(
+            coordinator,
+            &json!({
+                "type": "ReviewNoteAdded", "programme": "sjdlr", "occurred_at": "2024-03-03",
+                "data": {"note": "note-markup", "about": {"need": "need-interpreting"}, "text": text},
+            }),
+        )
+        .await
+        .ok_json(201);
+    let gaps = app
+        .get(
+            "/api/v1/gaps",
+            Auth::from(coordinator),
+            &format!(
+                "programme=sjdlr&limit=1000&min_position={}",
+                stored["position"]
+            ),
+            &[],
+        )
+        .await
+        .ok_json(200);
+    let interpreting = json!("uncovered_need/need-interpreting");
+    let finding = gaps["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            f["id"] == interpreting || f["merged"].as_array().unwrap().contains(&interpreting)
+        })
+        .expect("the interpreting need's finding");
+    let id = finding["id"].as_str().unwrap();
+    let practice = finding["practice"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["programme"] == "brussels")
+        .expect("Brussels' practice beside it");
+    let notes = app
+        .notes(coordinator, "programme=sjdlr&limit=1000")
+        .await
+        .ok_json(200);
+    let demo_text = notes["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["id"] == "note-interpreting")
+        .map(|n| n["text"].clone())
+        .expect("the demo's note on the interpreting need");
+    let merged = gaps["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| !f["merged"].as_array().unwrap().is_empty())
+        .count() as u64;
+
+    page.goto(&login_link(app, &coordinator.id)).await;
+    page.ready("the map for the coordinator").await;
+    page.goto("/gaps?programme=sjdlr").await;
+    page.ready("the gap report").await;
+    let card = finding_card(page, id).await;
+    assert_eq!(card["heading"], "Review notes", "{card}");
+    let notes = card["notes"].as_array().expect("notes in the card");
+    let demo = notes
+        .iter()
+        .find(|n| n[0] == demo_text)
+        .unwrap_or_else(|| panic!("the demo's note in the card: {card}"));
+    let line = demo[1].as_str().unwrap();
+    assert!(
+        line.starts_with("demo · ") && line.contains("Feb") && line.contains("2022"),
+        "{line}"
+    );
+    let mine = notes
+        .iter()
+        .find(|n| n[0] == text)
+        .unwrap_or_else(|| panic!("the note with markup, as written: {card}"));
+    assert!(
+        mine[1].as_str().unwrap().starts_with(&coordinator.name),
+        "{mine}"
+    );
+    assert_eq!(card["markup"], 0, "a note's text made elements: {card}");
+    assert_eq!(
+        card["practice"],
+        json!([format!(
+            "At the mentor's: {}",
+            practice["text"]["en"].as_str().unwrap()
+        )]),
+        "the mentor's practice in the card"
+    );
+    assert_eq!(
+        page.count("section.gap-kind[id^='kind-']").await,
+        12,
+        "one section per kind"
+    );
+    assert_eq!(
+        page.count(".finding-card .also-covers").await,
+        merged,
+        "an \"also covers\" line on each finding told with others"
+    );
+    // A note written in the card's form about the finding appears in it,
+    // after the others, read back from the report.
+    let css = format!("article.finding-card[data-finding={}]", json!(id));
+    let click = |what: String| async move {
+        page.c
+            .find(Locator::Css(&what))
+            .await
+            .unwrap_or_else(|e| panic!("no {what}: {e}"))
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {what}: {e}"));
+    };
+    click(format!("{css} button.add-note")).await;
+    let written = "Asked the département on 3 March.";
+    page.c
+        .find(Locator::Css(&format!("{css} .note-form textarea")))
+        .await
+        .expect("the note's text field")
+        .send_keys(written)
+        .await
+        .expect("type the note");
+    click(format!("{css} .note-form button[type=submit]")).await;
+    page.until(
+        "the new note in the card",
+        &format!(
+            "[...document.querySelectorAll({})].map(b => b.textContent).at(-1) === {}",
+            json!(format!("{css} .notes li blockquote")),
+            json!(written)
+        ),
+    )
+    .await;
+    let card = finding_card(page, id).await;
+    assert_eq!(
+        card["notes"].as_array().unwrap().len(),
+        notes.len() + 1,
+        "one note more: {card}"
+    );
+    page.js(&format!(
+        "document.querySelector({}).scrollIntoView(); return true;",
+        json!(css)
+    ))
+    .await;
+    page.shot("gaps-notes-practice.png").await;
+    page.only_own_origin("the gap report with practice").await;
+
+    page.c
+        .find(Locator::Id("lang"))
+        .await
+        .expect("the language switch")
+        .click()
+        .await
+        .expect("switch the language");
+    page.until(
+        "the French gap report",
+        "document.documentElement.lang === 'fr' && document.body.dataset.ready === '1'",
+    )
+    .await;
+    let card = finding_card(page, id).await;
+    assert_eq!(card["heading"], "Notes de relecture", "{card}");
+    let notes = card["notes"].as_array().expect("notes in the card");
+    assert!(
+        notes.iter().any(|n| n[0] == text),
+        "the note with markup, in French too: {card}"
+    );
+    let demo = notes
+        .iter()
+        .find(|n| n[0] == demo_text)
+        .unwrap_or_else(|| panic!("the demo's note in the French card: {card}"));
+    assert!(demo[1].as_str().unwrap().contains("févr"), "{demo}");
+    assert_eq!(card["markup"], 0, "a note's text made elements: {card}");
+    assert_eq!(
+        card["practice"],
+        json!([format!(
+            "Chez le mentor\u{202F}: {}",
+            practice["text"]["fr"].as_str().unwrap()
+        )]),
+        "the mentor's practice in the French card"
+    );
+
+    page.goto("/compare").await;
+    page.ready("the French comparison").await;
+    page.js("document.querySelector('.practice-table').scrollIntoView(); return true;")
+        .await;
+    page.shot("compare-practice.png").await;
+    let beside = page
+        .js(&format!(
+            "return document.querySelector({})?.textContent;",
+            json!(format!(
+                ".practice-table tr[data-finding={}] td.practice",
+                json!(id)
+            ))
+        ))
+        .await;
+    assert_eq!(
+        beside, practice["text"]["fr"],
+        "the practice beside the finding on /compare"
+    );
+    page.only_own_origin("the comparison with practice").await;
+}
+
 /// The sign-in form with a pasted token, in Chromium: its form post names
 /// the page's origin (the pages' Referrer-Policy lets it), so the server
 /// takes it; the map; then "Sign out", after which the pages ask to sign in
@@ -549,7 +783,7 @@ async fn journey(app: &TestApp, page: &Page) {
     );
     assert_eq!(
         page.count("section.gap-kind[id^='kind-']").await,
-        10,
+        12,
         "one section per kind"
     );
     assert!(

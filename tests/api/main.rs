@@ -5,6 +5,7 @@
 mod bounded;
 mod connections;
 mod csrf;
+mod gaps;
 mod helpers;
 mod input;
 #[path = "../support/openapi.rs"]

@@ -1,6 +1,8 @@
 // Programme comparison (`/compare`): the mentee's and the mentor's networks
 // side by side, each drawn from its own layout, with their key metrics in
-// one table.
+// one table, then each finding of the mentee beside what the mentor does on
+// its theme or sector (the report's `practice`, which the API gives only to
+// readers of both programmes).
 "use strict";
 P.page(async ({ main, programmes }) => {
   const { h, t } = P;
@@ -64,4 +66,20 @@ P.page(async ({ main, programmes }) => {
   main.append(h("table", { class: "data compare-table" },
     h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("compare.metric")), sides.map((s) => h("th", { scope: "col" }, s.p.name)))),
     h("tbody", {}, rows.map(([label, f]) => h("tr", {}, h("th", { scope: "row" }, label), sides.map((s) => h("td", {}, String(f(s)))))))));
+
+  const say = (b) => b[P.lang] || b.en;
+  const mentee = sides.find((s) => s.p.role === "mentee") || sides[0];
+  const other = sides.find((s) => s !== mentee);
+  main.append(h("section", { class: "compare-practice", "aria-labelledby": "practice-h" },
+    h("h2", { id: "practice-h" }, t("compare.practice.title", { mentee: mentee.p.name, mentor: other.p.name })),
+    h("table", { class: "data practice-table" },
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("compare.practice.finding")),
+        h("th", { scope: "col" }, t("compare.practice.mentor", { mentor: other.p.name })))),
+      h("tbody", {}, mentee.gaps.findings.map((f) => {
+        const theirs = f.practice.filter((p) => p.programme === other.p.id);
+        return h("tr", { "data-finding": f.id },
+          h("td", {}, h("span", { class: "sev " + f.severity }, P.word("severity", f.severity)), " ",
+            h("strong", {}, P.word("gapkind", f.kind)), h("br"), say(f.explanation)),
+          h("td", { class: "practice" }, theirs.length ? theirs.map((p) => h("p", {}, say(p.text))) : h("span", { class: "muted" }, "–")));
+      })))));
 });

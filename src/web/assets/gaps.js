@@ -1,10 +1,15 @@
 // The gap report (`/gaps`): findings grouped by kind and severity, each with
-// its explanation, subjects, evidence (links into the event log for the roles
-// that may read it, numbered items for the others) and next step; review
-// notes on a finding, a stakeholder or a need.
+// its explanation, next step, the kinds of the findings merged into it, the
+// stakeholders it proposes to introduce, subjects, evidence (links into the
+// event log for the roles that may read it, numbered items for the others),
+// what the mentor programmes do on its theme or sector (`practice`, given by
+// the API only to readers of those programmes) and the review notes about it
+// (`notes`); a form to add a note on a finding, a stakeholder or a need.
 "use strict";
 P.page(async ({ main, programme }) => {
   const { h, t } = P;
+  /** A text in the page's language (English when it has none). */
+  const say = (b) => b[P.lang] || b.en;
   const asOf = P.param("as_of");
   const KINDS = P.vocab("gapkind"), SEVERITIES = P.vocab("severity");
   const [gaps, directory, needs, log] = await Promise.all([
@@ -15,8 +20,12 @@ P.page(async ({ main, programme }) => {
   await Promise.all(gaps.findings.filter((f) => f.evidence_next).map(async (f) => {
     f.evidence = await P.rest(f, "evidence", "evidence_next", "next");
   }));
+  // Notes about needs (a finding's notes come with it).
   let notes = (await P.all("listNotes", { programme }, "notes")).notes;
+  /** Each drawn notes block, to draw again once a note is saved. */
+  const redraws = [];
   const names = new Map(directory.stakeholders.map((s) => [s.id, s.name]));
+  const nameOf = (id) => P.short(names.get(id) || id, 40);
   const needById = new Map(needs.needs.map((n) => [n.id, n]));
   const events = new Map(log.map((e) => [e.id, e]));
   const count = (sev) => gaps.findings.filter((f) => f.severity === sev).length;
@@ -64,10 +73,31 @@ P.page(async ({ main, programme }) => {
     return h("a", { href: P.link("log", programme, { hash: "ev-" + id }), title: id }, label);
   }
 
+  /** The kinds of the findings merged into `f` (`kind/subjects` ids), each once, with how many. */
+  function alsoCovers(f) {
+    const kinds = new Map();
+    for (const id of f.merged) { const k = id.split("/")[0]; kinds.set(k, (kinds.get(k) || 0) + 1); }
+    return h("p", { class: "also-covers small muted" }, t("gaps.alsocovers", {
+      kinds: [...kinds].map(([k, n]) => P.word("gapkind", k) + (n > 1 ? ` (${n})` : "")).join(", "),
+    }));
+  }
+  /** What a mentor programme does on the finding's theme or sector. */
+  function practice(p) {
+    return h("div", { class: "practice", "data-programme": p.programme },
+      h("p", {}, h("strong", {}, t("gaps.practice")), " ", say(p.text)),
+      p.evidence.length ? h("details", { class: "evidence" }, h("summary", {}, `${t("gaps.evidence")} (${p.evidence.length})`),
+        h("ul", {}, p.evidence.map((id, i) => h("li", {}, P.can.log
+          ? h("a", { href: P.link("log", p.programme, { hash: "ev-" + id }), title: id }, t("gaps.evidence.item", { n: i + 1 }))
+          : h("span", { title: id }, t("gaps.evidence.item", { n: i + 1 })))))) : null);
+  }
   function card(f) {
     const el = h("article", { class: "card finding-card sev-" + f.severity, id: "f-" + f.id.replace(/[^a-z0-9_-]/gi, "_"), "data-finding": f.id },
-      h("p", { class: "expl" }, f.explanation[P.lang] || f.explanation.en),
-      h("p", { class: "suggestion" }, h("strong", {}, t("gaps.suggestion"), " → "), f.suggestion[P.lang] || f.suggestion.en),
+      h("p", { class: "expl" }, say(f.explanation)),
+      h("p", { class: "suggestion" }, h("strong", {}, t("gaps.suggestion"), " → "), say(f.suggestion)),
+      f.merged.length ? alsoCovers(f) : null,
+      f.introduces.length ? h("p", { class: "introduces small" }, h("span", { class: "label" }, t("gaps.introduces")), " ",
+        f.introduces.map(([a, b]) => h("span", { class: "chip plain" }, `${nameOf(a)} ↔ ${nameOf(b)}`))) : null,
+      f.practice.map(practice),
       h("div", { class: "meta" },
         h("span", { class: "label" }, t("gaps.subjects")), " ", f.subjects.map(subjectChip)),
       f.evidence.length ? h("details", { class: "evidence" }, h("summary", {}, `${t("gaps.evidence")} (${f.evidence.length})`),
@@ -76,7 +106,7 @@ P.page(async ({ main, programme }) => {
     const aboutOptions = [["gap", f.id, t("gaps.note.finding")],
       ...f.subjects.filter((x) => names.has(x)).map((x) => ["stakeholder", x, P.short(names.get(x), 40)]),
       ...f.subjects.filter((x) => needById.has(x)).map((x) => ["need", x, P.short(needById.get(x).description || x, 40)])];
-    el.append(notesBlock((n) => n.about.gap === f.id || f.subjects.some((x) => n.about.stakeholder === x || n.about.need === x), aboutOptions));
+    el.append(notesBlock(() => f.notes, aboutOptions));
     return el;
   }
 
@@ -86,19 +116,33 @@ P.page(async ({ main, programme }) => {
         n.priority ? [" · ", P.word("priority", n.priority)] : null),
       n.description ? h("p", {}, n.description) : null,
       n.addressed_by.length ? h("p", { class: "small" }, n.addressed_by.map(subjectChip)) : null,
-      notesBlock((x) => x.about.need === n.id, [["need", n.id, P.short(n.description || n.id, 40)]]));
+      notesBlock(() => notes.filter((x) => x.about.need === n.id), [["need", n.id, P.short(n.description || n.id, 40)]]));
   }
 
-  /** The notes matching `which`, and (for roles that may) a form to add one about one of `about`. */
-  function notesBlock(which, about) {
+  /** After a note was saved: the notes as of the append, in the findings and for the needs. */
+  async function reload(position) {
+    const [fresh, listed] = await Promise.all([
+      P.all("getGaps", { programme, as_of: asOf || undefined, min_position: position }, "findings"),
+      P.all("listNotes", { programme, min_position: position }, "notes")]);
+    const byId = new Map(fresh.findings.map((f) => [f.id, f]));
+    for (const f of gaps.findings) if (byId.has(f.id)) f.notes = byId.get(f.id).notes;
+    notes = listed.notes;
+    for (const draw of redraws) draw();
+  }
+
+  /** The notes `mine()` gives (their text as text), and (for roles that may) a form to add one about one of `about`. */
+  function notesBlock(mine, about) {
     const box = h("div", { class: "notes-block" });
     const draw = () => {
-      const mine = notes.filter(which);
-      P.fill(box, 
-        mine.length ? h("div", { class: "notes" }, h("h4", {}, t("gaps.notes")),
-          h("ul", {}, mine.map((n) => h("li", {}, h("blockquote", {}, n.text), h("span", { class: "small muted" }, `${n.recorded_by} · ${P.date(n.occurred_at)}`))))) : null,
+      const list = mine();
+      P.fill(box,
+        list.length ? h("div", { class: "notes" }, h("h4", {}, t("gaps.notes")),
+          h("ul", {}, list.map((n) => h("li", { "data-note": n.id }, h("blockquote", { text: n.text }),
+            h("span", { class: "small muted" }, `${n.recorded_by} · ${P.date(n.occurred_at)}`))))) : null,
         P.can.note ? h("button", { type: "button", class: "secondary add-note", onclick: () => open() }, t("gaps.addnote")) : null);
     };
+    // Another block's open form is left as it is.
+    redraws.push(() => { if (!box.querySelector("form")) draw(); });
     const open = () => {
       const uid = Math.random().toString(36).slice(2, 10);
       const sel = h("select", { name: "about", id: "about-" + uid }, about.map(([k, v, label], i) => h("option", { value: i }, label)));
@@ -117,7 +161,7 @@ P.page(async ({ main, programme }) => {
         if (text.value.trim()) event.data.text = text.value.trim();
         try {
           const stored = await P.post(event);
-          notes = (await P.all("listNotes", { programme, min_position: stored.position }, "notes")).notes;
+          await reload(stored.position);
           draw();
           P.notice(t("gaps.note.saved"), "ok");
         } catch (x) {

@@ -1,0 +1,286 @@
+//! The gap report's findings as the API tells them: the mentor programme's
+//! practice beside a finding, given only to readers of that programme, and
+//! the review notes about a finding inside it.
+
+use passerelle::auth::Role;
+use serde_json::{json, Value};
+
+use super::*;
+
+/// The demo's finding on the interpreting need nobody covers.
+const INTERPRETING: &str = "uncovered_need/need-interpreting";
+
+/// The whole report of `sjdlr` (one page) for `auth`.
+async fn report(app: &TestApp, auth: Auth<'_>, query: &str) -> Value {
+    let body = app.gaps(auth, query).await.ok_json(200);
+    assert_eq!(body["next"], Value::Null, "one page holds the report");
+    body
+}
+
+/// The finding with id `id`, or the one it was merged into.
+fn finding<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["findings"]
+        .as_array()
+        .expect("findings[]")
+        .iter()
+        .find(|f| f["id"] == id || f["merged"].as_array().unwrap().contains(&json!(id)))
+        .unwrap_or_else(|| panic!("no finding {id} in {report}"))
+}
+
+fn finding_ids(report: &Value) -> Vec<&str> {
+    report["findings"]
+        .as_array()
+        .expect("findings[]")
+        .iter()
+        .map(|f| f["id"].as_str().expect("an id"))
+        .collect()
+}
+
+/// The ids of a finding's notes.
+fn note_ids(f: &Value) -> Vec<&str> {
+    f["notes"]
+        .as_array()
+        .expect("notes[]")
+        .iter()
+        .map(|n| n["id"].as_str().expect("a note id"))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_mentor_practice_is_beside_the_mentee_finding_for_readers_of_both_programmes_only() {
+    let app = TestApp::spawn().await;
+
+    // An unscoped coordinator reads both programmes: Brussels' practice is
+    // beside the interpreting need.
+    let full = report(
+        &app,
+        (&app.tokens.coordinator).into(),
+        "programme=sjdlr&limit=1000",
+    )
+    .await;
+    let interpreting = finding(&full, INTERPRETING);
+    let practice = interpreting["practice"].as_array().expect("practice[]");
+    let brussels = practice
+        .iter()
+        .find(|p| p["programme"] == "brussels")
+        .unwrap_or_else(|| panic!("no practice of brussels beside {interpreting}"));
+    let programmes = app
+        .programmes(&app.tokens.coordinator, "")
+        .await
+        .ok_json(200);
+    let name = programmes["programmes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "brussels")
+        .and_then(|p| p["name"].as_str())
+        .expect("the name of brussels");
+    for lang in ["en", "fr"] {
+        let text = brussels["text"][lang].as_str().expect("a text");
+        assert!(text.contains(name), "{lang}: {text}");
+    }
+    assert!(
+        !brussels["evidence"].as_array().unwrap().is_empty(),
+        "the practice's evidence: {brussels}"
+    );
+    // Brussels' events are its evidence, not the mentee's.
+    let mentee_log = app
+        .events(&app.tokens.coordinator, "programme=sjdlr&limit=1000")
+        .await
+        .ok_json(200);
+    let mentee_ids: Vec<&Value> = mentee_log["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["id"])
+        .collect();
+    for id in brussels["evidence"].as_array().unwrap() {
+        assert!(!mentee_ids.contains(&id), "{id} is an event of sjdlr");
+    }
+
+    // An unscoped mentor reads brussels too, and gets it as well.
+    let mentor = report(
+        &app,
+        (&app.tokens.mentor).into(),
+        "programme=sjdlr&limit=1000",
+    )
+    .await;
+    assert_eq!(
+        finding(&mentor, INTERPRETING)["practice"],
+        interpreting["practice"],
+        "the mentor's practice for a mentor token"
+    );
+
+    // A token scoped to sjdlr gets the same findings and no practice at
+    // all: nothing of the mentor's data reaches it.
+    let (_, secret) = app
+        .app
+        .tokens()
+        .create("sam sjdlr", Role::Coordinator, Some("sjdlr"))
+        .expect("a token scoped to sjdlr");
+    let scoped = report(&app, Auth::Bearer(&secret), "programme=sjdlr&limit=1000").await;
+    assert_eq!(
+        finding_ids(&scoped),
+        finding_ids(&full),
+        "the same findings"
+    );
+    for f in scoped["findings"].as_array().unwrap() {
+        assert_eq!(f["practice"], json!([]), "practice for a scoped token: {f}");
+    }
+    let told = scoped.to_string();
+    for f in full["findings"].as_array().unwrap() {
+        for p in f["practice"].as_array().unwrap() {
+            for lang in ["en", "fr"] {
+                let text = p["text"][lang].as_str().unwrap();
+                assert!(!told.contains(text), "the scoped report tells {text}");
+            }
+            for id in p["evidence"].as_array().unwrap() {
+                let id = id.as_str().unwrap();
+                assert!(!told.contains(id), "the scoped report names {id}");
+            }
+        }
+    }
+    // Without `programme`, the scoped token reads its own: the same answer.
+    assert_eq!(
+        report(&app, Auth::Bearer(&secret), "limit=1000").await,
+        scoped
+    );
+}
+
+#[tokio::test]
+async fn review_notes_about_a_finding_are_inside_it_in_log_order() {
+    let app = TestApp::spawn().await;
+    let coordinator = &app.tokens.coordinator;
+    let full = report(&app, coordinator.into(), "programme=sjdlr&limit=1000").await;
+
+    // The demo's note about the interpreting need is in its finding, as
+    // `/notes` lists it: text, author and date.
+    let interpreting = finding(&full, INTERPRETING);
+    let demo_note = interpreting["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["id"] == "note-interpreting")
+        .unwrap_or_else(|| panic!("no note-interpreting in {interpreting}"));
+    let listed = app
+        .notes(coordinator, "programme=sjdlr&limit=1000")
+        .await
+        .ok_json(200);
+    let listed = listed["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["id"] == "note-interpreting")
+        .expect("note-interpreting in /notes");
+    assert_eq!(demo_note, listed, "the note as /notes lists it");
+    assert_eq!(demo_note["about"], json!({"need": "need-interpreting"}));
+    assert!(demo_note["occurred_at"]
+        .as_str()
+        .unwrap()
+        .starts_with("2022-02-10"));
+    // A finding about nothing the note names does not carry it.
+    for f in full["findings"].as_array().unwrap() {
+        if f["id"] != interpreting["id"]
+            && !f["subjects"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("need-interpreting"))
+        {
+            assert!(
+                !note_ids(f).contains(&"note-interpreting"),
+                "note-interpreting in {}",
+                f["id"]
+            );
+        }
+    }
+
+    // A mentor's note about the finding itself comes after it, in its
+    // finding, as the mentor reads the report.
+    let lead = interpreting["id"].as_str().unwrap().to_owned();
+    let text = "Ask the <b>département</b> for its convention first.";
+    let stored = app
+        .post_events(
+            &app.tokens.mentor,
+            &json!({
+                "type": "ReviewNoteAdded", "programme": "sjdlr", "occurred_at": "2024-03-03",
+                "data": {"note": "note-mentor-interpreting", "about": {"gap": lead}, "text": text},
+            }),
+        )
+        .await
+        .ok_json(201);
+    // The position is in the mentor's units (the events a mentor can see).
+    let position = stored["position"].as_u64().expect("a position");
+    let after = report(
+        &app,
+        (&app.tokens.mentor).into(),
+        &format!("programme=sjdlr&limit=1000&min_position={position}"),
+    )
+    .await;
+    let f = finding(&after, &lead);
+    let ids = note_ids(f);
+    let (old, new) = (
+        ids.iter().position(|n| *n == "note-interpreting"),
+        ids.iter().position(|n| *n == "note-mentor-interpreting"),
+    );
+    assert!(
+        matches!((old, new), (Some(o), Some(n)) if o < n),
+        "both notes, in log order: {ids:?}"
+    );
+    let note = &f["notes"][new.unwrap()];
+    assert_eq!(note["text"], text, "the text as written");
+    assert_eq!(note["recorded_by"], app.tokens.mentor.name);
+    assert_eq!(note["about"], json!({"gap": lead}));
+    for other in after["findings"].as_array().unwrap() {
+        if other["id"] != lead {
+            assert!(
+                !note_ids(other).contains(&"note-mentor-interpreting"),
+                "the note about {lead} in {}",
+                other["id"]
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_note_about_a_merged_finding_is_inside_the_finding_that_tells_it() {
+    let app = TestApp::spawn().await;
+    let coordinator = &app.tokens.coordinator;
+    let full = report(&app, coordinator.into(), "programme=sjdlr&limit=1000").await;
+    let lead = full["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| !f["merged"].as_array().unwrap().is_empty())
+        .expect("the demo has findings merged into one");
+    let merged = lead["merged"][0].as_str().unwrap().to_owned();
+    assert!(
+        !finding_ids(&full).contains(&merged.as_str()),
+        "{merged} is told only inside {}",
+        lead["id"]
+    );
+    let stored = app
+        .post_events(
+            coordinator,
+            &json!({
+                "type": "ReviewNoteAdded", "programme": "sjdlr", "occurred_at": "2024-03-03",
+                "data": {"note": "note-about-merged", "about": {"gap": merged}, "text": "Seen."},
+            }),
+        )
+        .await
+        .ok_json(201);
+    let position = stored["position"].as_u64().unwrap();
+    let after = report(
+        &app,
+        coordinator.into(),
+        &format!("programme=sjdlr&limit=1000&min_position={position}"),
+    )
+    .await;
+    let f = finding(&after, &merged);
+    assert_eq!(f["id"], lead["id"], "the same finding tells it");
+    assert!(
+        note_ids(f).contains(&"note-about-merged"),
+        "the note about {merged} in {}: {:?}",
+        f["id"],
+        note_ids(f)
+    );
+}
