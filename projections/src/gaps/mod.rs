@@ -802,7 +802,7 @@ mod tests {
             women
                 .explanation
                 .fr
-                .starts_with("Les femmes représentaient 30 % des bénéficiaires"),
+                .starts_with("Les femmes représentaient 30\u{202f}% des personnes concernées"),
             "{}",
             women.explanation.fr
         );
