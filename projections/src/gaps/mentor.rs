@@ -63,6 +63,19 @@ pub fn mentor_practice(findings: &[Finding], mentors: &[&Programme]) -> Vec<Prac
 }
 
 fn practice(f: &Finding, m: &Programme) -> Option<Practice> {
+    // Beside what the mentee lacks or cannot reach: a provider, a sector.
+    // An introduction or a quiet tie is about the mentee's own links.
+    let about_provision = matches!(
+        f.kind,
+        FindingKind::UncoveredNeed
+            | FindingKind::MissingSector
+            | FindingKind::StalledOutreach
+            | FindingKind::IsolatedStakeholder
+            | FindingKind::MissingNextStep
+    );
+    if !about_provision {
+        return None;
+    }
     let mut sectors: Vec<StakeholderKind> = f.sectors.clone();
     sectors.extend(f.themes.iter().filter_map(|t| sector_of(t)));
     // Only a specialist sector says what a mentor's partnership answers:
