@@ -730,7 +730,10 @@ fn finding_ids_are_stable_across_as_of_times() {
     );
     // Once ten events were recorded, nobody was tied yet and no need declared.
     let by_position = ids(&["--position", "10"]);
-    assert!(by_position.contains("isolated_stakeholder/sj-ccas"), "{by_position:?}");
+    assert!(
+        by_position.contains("isolated_stakeholder/sj-ccas"),
+        "{by_position:?}"
+    );
     assert!(!latest.contains("isolated_stakeholder/sj-ccas"));
     assert!(!by_position.iter().any(|i| i.starts_with("uncovered_need/")));
 }
