@@ -237,6 +237,17 @@ impl Page {
     }
 
     /// Saves a 1280×800 screenshot as `name`.
+    /// Clicks the header's language switch.
+    async fn switch_language(&self) {
+        self.c
+            .find(Locator::Id("lang"))
+            .await
+            .expect("the language switch")
+            .click()
+            .await
+            .expect("switch the language");
+    }
+
     async fn shot(&self, name: &str) {
         let png = self.c.screenshot().await.expect("a screenshot");
         assert_eq!(&png[1..4], b"PNG", "a PNG");
@@ -507,13 +518,7 @@ async fn notes_and_practice(app: &TestApp, page: &Page) {
     page.shot("gaps-notes-practice.png").await;
     page.only_own_origin("the gap report with practice").await;
 
-    page.c
-        .find(Locator::Id("lang"))
-        .await
-        .expect("the language switch")
-        .click()
-        .await
-        .expect("switch the language");
+    page.switch_language().await;
     page.until(
         "the French gap report",
         "document.documentElement.lang === 'fr' && document.body.dataset.ready === '1'",
@@ -1050,13 +1055,7 @@ async fn journey(app: &TestApp, page: &Page) {
         "key metrics"
     );
     page.shot("compare.png").await;
-    page.c
-        .find(Locator::Id("lang"))
-        .await
-        .expect("the language switch")
-        .click()
-        .await
-        .expect("switch the language");
+    page.switch_language().await;
     page.until(
         "the French page",
         "document.documentElement.lang === 'fr' && document.body.dataset.ready === '1'",
