@@ -447,3 +447,114 @@ fn a_merged_finding_keeps_its_notes_and_the_distrusted_service_is_avoided() {
         spof.suggestion.en
     );
 }
+
+/// Two informal partners on housing since 1 January 2021, with `more`
+/// events; their dormant-tie findings as of 1 September 2021 (243 days: the
+/// tie has lost more than half its strength unless something refreshed it).
+fn dormant_with(more: &[Value]) -> Vec<String> {
+    let mut w = vec![
+        ev("ProgrammeDefined", "2021-01-01", json!({"programme": "p", "name": "P"})),
+        stakeholder("a", "Alpha", "association", &["housing"], json!({})),
+        stakeholder("b", "Beta", "city_service", &["housing"], json!({})),
+        stakeholder("c", "Gamma", "association", &["housing"], json!({})),
+        partnership("x-ab", "2021-01-01", "a", "b", "informal", &["housing"]),
+        partnership("x-bc", "2021-01-01", "b", "c", "informal", &["housing"]),
+    ];
+    w.extend(more.iter().cloned());
+    let model = replay(stored(&w).iter());
+    let p = &model.programmes["p"];
+    let t = passerelle_events::values::OccurredAt::parse("2021-09-01")
+        .unwrap()
+        .datetime();
+    let net = Network::build(p, t, 0, &NetworkConfig::default());
+    let an = net.analyse(&MetricsConfig::default());
+    let cfg = GapConfig {
+        merge: false,
+        ..GapConfig::default()
+    };
+    report(p, &net, &an, &cfg)
+        .of_kind(FindingKind::DormantTie)
+        .flat_map(|f| f.subjects.iter().filter(|s| s.starts_with("x-")).cloned())
+        .collect()
+}
+
+#[test]
+fn what_two_partners_do_together_keeps_their_tie_from_going_dormant() {
+    // Quiet since January: both partnerships are dormant.
+    assert_eq!(dormant_with(&[]), ["x-ab", "x-bc"]);
+    let need = ev(
+        "NeedDeclared",
+        "2021-07-01",
+        json!({"need": "n", "action": "Maison des Femmes", "theme": "housing"}),
+    );
+    let refreshers = [
+        (
+            "a session both take part in",
+            vec![ev(
+                "CoCreationSessionHeld",
+                "2021-08-01",
+                json!({"session": "s", "title": "Logement", "level": "consult",
+                       "stakeholders": ["a"], "facilitators": ["b"],
+                       "beneficiaries": {"total": 0}}),
+            )],
+        ),
+        (
+            "a milestone naming both",
+            vec![ev(
+                "MilestoneMarked",
+                "2021-08-01",
+                json!({"milestone": "m", "label": "Ouverture", "kind": "workshop",
+                       "stakeholders": ["a", "b"]}),
+            )],
+        ),
+        (
+            "a need one addresses on the partnership's theme",
+            vec![
+                need.clone(),
+                ev("NeedAddressed", "2021-08-01", json!({"need": "n", "by": ["a"]})),
+            ],
+        ),
+    ];
+    for (what, events) in refreshers {
+        assert_eq!(dormant_with(&events), ["x-bc"], "{what}");
+    }
+    // A milestone naming only one of them refreshes nothing.
+    let one = ev(
+        "MilestoneMarked",
+        "2021-08-01",
+        json!({"milestone": "m", "label": "Ouverture", "kind": "workshop", "stakeholders": ["a"]}),
+    );
+    assert_eq!(dormant_with(&[one]), ["x-ab", "x-bc"]);
+}
+
+#[test]
+fn an_institutional_link_never_goes_dormant_and_a_formal_one_later() {
+    let kinds = |kind: &str| {
+        let mut w = vec![
+            ev("ProgrammeDefined", "2021-01-01", json!({"programme": "p", "name": "P"})),
+            stakeholder("a", "Alpha", "political", &[], json!({})),
+            stakeholder("b", "Beta", "city_service", &[], json!({})),
+            partnership("x", "2021-01-01", "a", "b", kind, &[]),
+        ];
+        w.push(stakeholder("c", "Gamma", "association", &[], json!({})));
+        let model = replay(stored(&w).iter());
+        let p = &model.programmes["p"];
+        // The first day each is reported dormant, within five years.
+        (1..=60)
+            .map(|m| chrono::NaiveDate::from_ymd_opt(2021 + (m - 1) / 12, 1 + (m - 1) as u32 % 12, 1).unwrap())
+            .find(|d| {
+                let t = d.and_hms_opt(0, 0, 0).unwrap().and_utc();
+                let net = Network::build(p, t, 0, &NetworkConfig::default());
+                let an = net.analyse(&MetricsConfig::default());
+                report(p, &net, &an, &GapConfig::default())
+                    .of_kind(FindingKind::DormantTie)
+                    .next()
+                    .is_some()
+            })
+    };
+    let informal = kinds("informal").expect("an informal partnership goes quiet");
+    let referral = kinds("referral").expect("a referral partnership goes quiet");
+    let formal = kinds("formal_agreement").expect("a formal agreement goes quiet");
+    assert!(informal < referral && referral < formal, "{informal} {referral} {formal}");
+    assert_eq!(kinds("institutional"), None);
+}
