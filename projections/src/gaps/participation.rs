@@ -113,6 +113,7 @@ pub(super) fn participation(cx: &mut Ctx) {
 /// `audience` sees the counts of: every session, or the public ones.
 pub(super) fn shares(cx: &mut Ctx, audience: Audience) {
     group_shares(cx, audience);
+    group_returning(cx, audience);
     let as_of = cx.net.as_of;
     let window_start = as_of - chrono::Duration::days(cx.cfg.participation_window_days);
     let recent: Vec<&Session> =
@@ -271,6 +272,73 @@ fn group_shares(cx: &mut Ctx, audience: Audience) {
             theirs.iter().map(|s| s.event()),
             bilingual(
                 "finding.participation.group_share.suggestion",
+                &[("group", noun_of(g).into())],
+            ),
+        );
+        f.reach = 1;
+    }
+}
+
+/// Per beneficiary group with at least three sessions so far, the share of
+/// returning participants when it is below the minimum while the overall
+/// share is not: a group whose people do not come back, hidden in the
+/// overall figure. Mentors and viewers: public sessions only.
+fn group_returning(cx: &mut Ctx, audience: Audience) {
+    let as_of = cx.net.as_of;
+    let sessions: Vec<&Session> =
+        cx.p.sessions
+            .values()
+            .filter(|s| s.beneficiaries.total > 0 && s.occurred_at <= as_of)
+            .filter(|s| audience == Audience::Full || s.is_public())
+            .collect();
+    let share = |of: &[&Session]| {
+        let first: u64 = of
+            .iter()
+            .map(|s| u64::from(s.beneficiaries.first_time))
+            .sum();
+        let back: u64 = of
+            .iter()
+            .map(|s| u64::from(s.beneficiaries.returning))
+            .sum();
+        (first + back > 0).then(|| back as f64 / (first + back) as f64)
+    };
+    let min = cx.cfg.min_returning_share;
+    let Some(overall) = share(&sessions).filter(|s| *s >= min) else {
+        return;
+    };
+    let groups: Vec<&Stakeholder> =
+        cx.p.active_stakeholders()
+            .filter(|s| s.kind == StakeholderKind::BeneficiaryGroup)
+            .collect();
+    for g in groups {
+        let theirs: Vec<&Session> = sessions
+            .iter()
+            .copied()
+            .filter(|s| s.groups.contains(&g.id))
+            .collect();
+        if theirs.len() < 3 {
+            continue;
+        }
+        let Some(mine) = share(&theirs).filter(|s| *s < min) else {
+            continue;
+        };
+        let f = cx.push(
+            FindingKind::Participation,
+            Severity::Low,
+            vec!["returning".to_owned(), g.id.clone()],
+            bilingual(
+                "finding.participation.group_returning.explanation",
+                &[
+                    ("group", noun_of(g).into()),
+                    ("n", messages::count(theirs.len())),
+                    ("pct", messages::percent(mine)),
+                    ("min", messages::percent(min)),
+                    ("overall", messages::percent(overall)),
+                ],
+            ),
+            theirs.iter().map(|s| s.event()),
+            bilingual(
+                "finding.participation.group_returning.suggestion",
                 &[("group", noun_of(g).into())],
             ),
         );
