@@ -180,7 +180,7 @@ pub(super) fn uncovered_needs(cx: &mut Ctx) {
             const NAMED: usize = 3;
             let more = if tried_names.len() > NAMED {
                 let mut recent: Vec<&Contact> = tried.clone();
-                recent.sort_by(|a, b| (b.occurred_at, b.event).cmp(&(a.occurred_at, a.event)));
+                recent.sort_by_key(|c| std::cmp::Reverse((c.occurred_at, c.event)));
                 let mut named: Vec<String> = Vec::new();
                 for c in recent {
                     if contacted.contains(&c.to) && !named.contains(&c.to) && named.len() < NAMED {
