@@ -434,8 +434,8 @@ def sjdlr() -> Programme:
               "convenir d'un partage de données sur la suroccupation et les impayés de loyer.",
               "committed")
     p.contact("2021-01-20", "sj-ccas", "sj-french-assoc", "meeting",
-              "Présenter IncluCities et demander combien de femmes suivent les ateliers de français, et ce "
-              "qui freine les autres.",
+              "Présenter IncluCities et demander combien de femmes suivent les ASL, et ce qui freine les "
+              "autres.",
               "interested", "2021-02-15")
     p.contact("2021-01-25", "sj-deputy-mayor", "sj-departement", "letter",
               "Informer le Département du programme de mentorat et lui demander ses données d'action sociale "
@@ -466,7 +466,7 @@ def sjdlr() -> Programme:
               "rendez-vous, garde d'enfants).",
               "acknowledged")
     p.contact("2021-02-15", "sj-ccas", "sj-french-assoc", "meeting",
-              "Convenir d'un circuit d'orientation du CCAS vers les ateliers de français.", "committed")
+              "Convenir d'un circuit d'orientation du CCAS vers les ateliers sociolinguistiques (ASL).", "committed")
     # The Mission locale works with young people only: the partnership is limited to them.
     p.partnership("2021-02-16", "pt-employment-mission-locale", "sj-employment", "sj-mission-locale",
                   "referral", ["employment", "education"], groups=["sj-young-migrants"])
@@ -720,7 +720,7 @@ def sjdlr() -> Programme:
     p.partnership("2021-12-15", "pt-ccas-womens-rights", "sj-ccas", "sj-womens-rights", "co_delivery",
                   ["rights", "violence_against_women"])
     p.contact("2022-01-10", "sj-ccas", "sj-french-assoc", "meeting",
-              "Préparer les ateliers de français qui se tiendront à la Maison des Femmes.", "committed")
+              "Préparer les ASL qui se tiendront à la Maison des Femmes.", "committed")
     p.contact("2022-01-11", "sj-ccas", "sj-nursery", "phone",
               "Redemander des places en accueil occasionnel pour l'ouverture de la Maison des Femmes.", "declined")
     p.contact("2022-01-12", "sj-ccas", "sj-french-school", "meeting",
@@ -754,8 +754,7 @@ def sjdlr() -> Programme:
            "Tous les liens avec les groupes de femmes migrantes passent par les femmes-relais. C'est une "
            "force (la confiance) et un risque : si deux ou trois femmes-relais se retirent, la Ville perd son "
            "seul chemin vers les femmes. Avant l'ouverture de la Maison des Femmes, construire un second "
-           "chemin : les ateliers de français ou le Centre social pourraient rencontrer les femmes "
-           "directement.")
+           "chemin : les ASL ou le Centre social pourraient rencontrer les femmes directement.")
     p.note("2022-02-10", "note-nursery", "need", "need-nursery",
            "À Bruxelles, c'est la halte-garderie à côté des cours de langue qui a permis aux mères de venir. "
            "Aucun partenaire de garde d'enfants en vue ici (la Crèche associative des Salmoneries a refusé "
@@ -831,7 +830,7 @@ def sjdlr() -> Programme:
            "Cinq contacts en un an et aucune vraie réponse. Arrêter les courriers : demander à la Mission "
            "locale, que les employeurs connaissent déjà, d'amener la Ville à l'une de leurs réunions.")
     p.contact("2022-04-19", "sj-ccas", "sj-french-assoc", "phone",
-              "Confirmer le calendrier des ateliers pour la première période d'ouverture.", "committed")
+              "Confirmer le calendrier des ASL pour la première période d'ouverture.", "committed")
     p.contact("2022-04-20", "sj-ccas", "sj-french-school", "email",
               "Confirmer les dates d'inscription au cours réservé aux femmes.", "committed")
     p.milestone("2022-04-24", "ms-presidential-election",
@@ -856,7 +855,7 @@ def sjdlr() -> Programme:
               "demandent le niveau suivant.",
               "committed")
     p.contact("2022-06-22", "sj-ccas", "sj-french-assoc", "meeting",
-              "Préparer la session d'été des ateliers de français, qui ouvrira à la Maison des Femmes.", "committed")
+              "Préparer la session d'été des ASL, qui ouvrira à la Maison des Femmes.", "committed")
     p.milestone("2022-06-27", "ms-council-decision",
                 "Le conseil municipal approuve le plan d'action et la création de la Maison des Femmes", "decision",
                 ["sj-council", "sj-deputy-mayor", "sj-deputy-mayor-2"])
@@ -888,8 +887,8 @@ def sjdlr() -> Programme:
               "proposé à l'atelier de transfert : accueil, garde d'enfants et bénévolat.",
               "committed")
     p.milestone("2022-07-05", "ms-french-workshop-opens",
-                "Premier atelier de français à la Maison des Femmes (session d'été), ouvert par les Ateliers "
-                "sociolinguistiques et la Maison des Femmes",
+                "Premier atelier sociolinguistique à la Maison des Femmes (session d'été), ouvert par les "
+                "Ateliers sociolinguistiques et la Maison des Femmes",
                 "workshop", ["sj-french-assoc", "sj-maison-femmes"])
     return p
 
