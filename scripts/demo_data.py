@@ -343,7 +343,7 @@ def sjdlr() -> Programme:
     p.defined("2020-11-16", "Saint-Jean-de-la-Ruelle", "mentee", "FR")
     p.stakeholder("2020-11-16", "sj-ccas", "Centre communal d'action sociale (CCAS)",
                   "city_service", ["social_support", "precariousness", "housing", "rights"], SJ,
-                  {"person": "Reception desk", "email": "ccas@example.org"})
+                  {"person": "Accueil du CCAS", "email": "ccas@example.org"})
     # The two deputy mayors who spoke at the transfer workshop (seed): their office, as the
     # report names it; no contact details.
     p.stakeholder("2020-11-16", "sj-deputy-mayor", "Adjoint au maire Fabien Riviere da Silva",
@@ -355,13 +355,14 @@ def sjdlr() -> Programme:
     p.stakeholder("2020-11-16", "sj-afccre",
                   "AFCCRE (Association française du Conseil des communes et régions d'Europe)",
                   "network_body", ["political_support", "funding", "mentoring"], "France",
-                  {"person": "Programme officer", "email": "inclucities@example.org"}, grammar=FEM)
+                  {"person": "Chargée de mission IncluCities", "email": "inclucities@example.org"}, grammar=FEM)
     p.stakeholder("2020-11-16", "sj-ccre", "CCRE (Conseil des communes et régions d'Europe)",
                   "network_body", ["political_support", "funding", "mentoring"], "Europe")
     p.stakeholder("2020-11-16", "sj-migrationwork", "MigrationWork",
                   "consultant", ["mentoring", "community_outreach", "employment"], "Europe", grammar=BARE)
     p.milestone("2020-11-16", "ms-kickoff",
-                "IncluCities mentoring scheme starts: Saint-Jean-de-la-Ruelle paired with the City of Brussels",
+                "Lancement du programme de mentorat IncluCities : Saint-Jean-de-la-Ruelle en binôme avec la "
+                "Ville de Bruxelles",
                 "other", ["sj-afccre", "sj-ccre"])
     p.partnership("2020-11-20", "pt-afccre-deputy", "sj-afccre", "sj-deputy-mayor", "formal_agreement",
                   ["political_support", "mentoring"])
@@ -429,87 +430,103 @@ def sjdlr() -> Programme:
     p.partnership("2021-01-14", "pt-ccas-social-centre", "sj-ccas", "sj-social-centre", "formal_agreement",
                   ["social_support", "community_outreach"])
     p.contact("2021-01-18", "sj-ccas", "sj-housing", "meeting",
-              "Understand the housing situation of migrant households in the priority neighbourhoods; agree to share data on overcrowding and arrears.",
+              "Comprendre la situation de logement des ménages migrants dans les quartiers prioritaires ; "
+              "convenir d'un partage de données sur la suroccupation et les impayés de loyer.",
               "committed")
     p.contact("2021-01-20", "sj-ccas", "sj-french-assoc", "meeting",
-              "Present IncluCities and ask how many women attend the French workshops and what keeps others away.",
+              "Présenter IncluCities et demander combien de femmes suivent les ASL, et ce qui freine les "
+              "autres.",
               "interested", "2021-02-15")
     p.contact("2021-01-25", "sj-deputy-mayor", "sj-departement", "letter",
-              "Inform the Département of the mentoring scheme and ask for its social-action data on the two priority neighbourhoods.",
+              "Informer le Département du programme de mentorat et lui demander ses données d'action sociale "
+              "sur les deux quartiers prioritaires.",
               "acknowledged")
     p.contact("2021-01-27", "sj-ccas", "sj-vaw-assoc", "phone",
-              "First call: does the association see migrant women in its helpline, and would it join the needs assessment?",
+              "Premier appel : l'association reçoit-elle des femmes migrantes à sa permanence téléphonique, "
+              "et participerait-elle au diagnostic partenarial ?",
               "interested", "2021-03-01")
     p.contact("2021-02-01", "sj-employment", "sj-employers", "email",
-              "Invite the employers' club to share its members' recruitment needs and experience of hiring migrant women.",
+              "Inviter le club d'entreprises à partager les besoins de recrutement de ses membres et leur "
+              "expérience de l'embauche de femmes migrantes.",
               "no_response", "2021-02-22")
     p.contact("2021-02-03", "sj-employment", "sj-mission-locale", "meeting",
-              "Agree on referrals of young migrants to the Mission locale's youth guarantee (garantie jeunes).",
+              "Convenir de l'orientation des jeunes migrants vers la Garantie jeunes de la Mission locale.",
               "committed")
     p.contact("2021-02-05", "sj-ccas", "sj-womens-rights", "email",
-              "Ask the CIDFF whether it runs rights-information sessions in the priority neighbourhoods.",
+              "Demander au CIDFF s'il tient des permanences d'accès aux droits dans les quartiers "
+              "prioritaires.",
               "acknowledged", "2021-03-15")
     p.partnership("2021-02-09", "pt-ccas-housing", "sj-ccas", "sj-housing", "information_sharing",
                   ["housing", "precariousness"])
     p.contact("2021-02-10", "sj-communications", "sj-media", "phone",
-              "Propose a monthly community-radio slot on access to city services.",
+              "Proposer à la radio associative une émission mensuelle sur l'accès aux services municipaux.",
               "interested", "2021-03-01")
     p.contact("2021-02-12", "sj-ccas", "sj-health-centre", "meeting",
-              "Ask the health centre which barriers migrant women meet (language, appointments, childcare).",
+              "Demander à la maison de santé quels freins rencontrent les femmes migrantes (langue, prise de "
+              "rendez-vous, garde d'enfants).",
               "acknowledged")
     p.contact("2021-02-15", "sj-ccas", "sj-french-assoc", "meeting",
-              "Agree a referral route from the CCAS to the French workshops.", "committed")
+              "Convenir d'un circuit d'orientation du CCAS vers les ateliers sociolinguistiques (ASL).", "committed")
     # The Mission locale works with young people only: the partnership is limited to them.
     p.partnership("2021-02-16", "pt-employment-mission-locale", "sj-employment", "sj-mission-locale",
                   "referral", ["employment", "education"], groups=["sj-young-migrants"])
     p.contact("2021-02-18", "sj-ccas", "sj-covid-aid", "phone",
-              "Ask the food-aid collective which families it reaches that the CCAS does not.",
+              "Demander au collectif d'aide alimentaire quelles familles il touche et que le CCAS ne voit "
+              "pas.",
               "interested")
     p.contact("2021-02-24", "sj-employment", "sj-employers", "phone",
-              "Follow up the February email; ask for a contact person for the needs assessment.",
+              "Relance du courriel de février ; demander un interlocuteur pour le diagnostic partenarial.",
               "acknowledged", "2021-03-31")
     p.milestone("2021-02-26", "ms-desk-analysis",
-                "Desk-based needs analysis of migrant residents completed (no ethnic data; disparities for migrant women and girls in employment)",
+                "Diagnostic documentaire des besoins des habitants migrants achevé (sans données ethniques ; "
+                "écarts au détriment des femmes et des filles migrantes dans l'emploi)",
                 "other", ["sj-migrationwork", "sj-ccas"])
     p.partnership("2021-03-01", "pt-ccas-french-assoc", "sj-ccas", "sj-french-assoc", "referral",
                   ["language", "social_support"])
     p.contact("2021-03-01", "sj-ccas", "sj-vaw-assoc", "meeting",
-              "Agree on referrals of migrant women disclosing violence and on joint case reviews.", "committed")
+              "Convenir de l'orientation des femmes migrantes qui révèlent des violences et de temps "
+              "d'analyse partagée des situations.", "committed")
     p.contact("2021-03-03", "sj-deputy-mayor", "sj-metropole", "letter",
-              "Ask Orléans Métropole to co-fund a women's project under the urban policy contract (contrat de ville).",
+              "Demander à Orléans Métropole de cofinancer un projet pour les femmes au titre du contrat de "
+              "ville.",
               "declined")
     p.contact("2021-03-05", "sj-ccas", "sj-pole-emploi", "email",
-              "Ask for anonymised figures on jobseeking women from the priority neighbourhoods.",
+              "Demander des chiffres anonymisés sur les demandeuses d'emploi des quartiers prioritaires.",
               "acknowledged")
     p.partnership("2021-03-08", "pt-comms-media", "sj-communications", "sj-media", "information_sharing",
                   ["community_outreach"])
     p.session("2021-03-10", "ses-staff-briefing",
-              "Staff briefing: migrant residents' needs and access to city services",
+              "Réunion d'information des agents : besoins des habitants migrants et accès aux services "
+              "municipaux",
               ["social_support", "rights", "education"], "inform",
               ["sj-ccas", "sj-employment", "sj-education", "sj-early-childhood", "sj-communications",
                "sj-hr-training"],
               ["sj-migrationwork"], [], (0, 0, 0, 0, 0, 0),
-              ["Staff are not always informed about migrants' specific needs; a training need is recorded.",
-               "Findings of the desk-based needs analysis presented to six city services."])
+              ["Les agents ne sont pas toujours informés des besoins spécifiques des personnes migrantes ; un "
+               "besoin de formation est relevé.",
+               "Résultats du diagnostic documentaire présentés à six services municipaux."])
     p.partnership("2021-03-15", "pt-ccas-vaw-assoc", "sj-ccas", "sj-vaw-assoc", "referral",
                   ["violence_against_women", "rights"])
     p.contact("2021-03-17", "sj-ccas", "sj-early-childhood", "meeting",
-              "Ask whether municipal crèches could hold places for mothers attending courses or appointments.",
+              "Demander si les crèches municipales pourraient réserver des places aux mères qui suivent un "
+              "cours ou se rendent à un rendez-vous.",
               "declined")
     p.stakeholder("2021-03-22", "sj-nursery", "Crèche associative des Salmoneries",
                   "childcare", ["childcare"], SAL, grammar=FEM)
     p.contact("2021-03-22", "sj-ccas", "sj-nursery", "visit",
-              "Visit the parent-run crèche: could it offer occasional places (halte-garderie) for women attending French lessons?",
+              "Visite de la crèche associative : pourrait-elle proposer des places en accueil occasionnel "
+              "(halte-garderie) aux femmes qui suivent les cours de français ?",
               "declined")
     p.contact("2021-03-24", "sj-ccas", "sj-social-centre", "meeting",
-              "Plan listening sessions with migrant women in both priority neighbourhoods.", "committed")
+              "Organiser des temps d'écoute avec les femmes migrantes dans les deux quartiers prioritaires.", "committed")
     p.stakeholder("2021-03-29", "sj-champions", "Femmes-relais",
                   "community_champion", ["community_outreach", "social_support"], SJ, grammar=FEM_PL)
     p.contact("2021-03-29", "sj-social-centre", "sj-champions", "meeting",
-              "Introduce the IncluCities project to women who are well known in their communities.",
+              "Présenter le projet IncluCities à des femmes reconnues dans leur communauté.",
               "interested")
     p.contact("2021-04-06", "sj-ccas", "sj-champions", "meeting",
-              "Ask the femmes-relais to host listening sessions with migrant women in the Salmoneries and Les Chaises.",
+              "Demander aux femmes-relais d'animer des temps d'écoute avec les femmes migrantes aux "
+              "Salmoneries et aux Chaises.",
               "committed")
     p.partnership("2021-04-08", "pt-ccas-champions", "sj-ccas", "sj-champions", "referral",
                   ["community_outreach", "social_support"])
@@ -518,109 +535,127 @@ def sjdlr() -> Programme:
     p.partnership("2021-04-08", "pt-champions-chaises", "sj-champions", "sj-women-chaises",
                   "informal", ["community_outreach"])
     p.contact("2021-04-12", "sj-employment", "sj-employers", "letter",
-              "Formal letter from the city inviting the employers' club to the mentoring visit.",
+              "Courrier officiel de la Ville invitant le club d'entreprises à la visite de mentorat.",
               "no_response", "2021-05-10")
-    p.milestone("2021-04-14", "ms-benchmark", "Benchmark of practices prepared by MigrationWork", "other",
+    p.milestone("2021-04-14", "ms-benchmark", "Étude comparative des pratiques réalisée par MigrationWork", "other",
                 ["sj-migrationwork"])
     p.stakeholder("2021-04-15", "sj-interpreting", "Service d'interprétariat en milieu social",
                   "interpreting", ["interpreting"], "Centre-Val de Loire")
     p.contact("2021-04-15", "sj-ccas", "sj-interpreting", "email",
-              "Ask for rates and availability of interpreters in the languages most spoken in the priority neighbourhoods.",
+              "Demander les tarifs et les disponibilités d'interprètes dans les langues les plus parlées dans "
+              "les quartiers prioritaires.",
               "no_response", "2021-04-26")
     p.contact("2021-04-20", "sj-ccas", "sj-legal-aid", "meeting",
-              "Could the Point-justice hold a monthly session on residence rights?", "interested")
+              "Le Point-justice pourrait-il tenir une permanence mensuelle sur le droit au séjour ?", "interested")
     s2 = codes.new(11)
     p.session("2021-04-22", "ses-listening-salmoneries",
-              "Listening session with migrant women, quartier des Salmoneries",
+              "Temps d'écoute avec les femmes migrantes du quartier des Salmoneries",
               ["social_support", "language", "employment", "childcare"], "consult",
               [], ["sj-champions"], ["sj-women-salmoneries"], (11, 11, 0, 0, 11, 0),
-              ["Women ask for French lessons close to home, with somewhere to leave young children.",
-               "Several women do not know which city service to go to; the CCAS is seen as 'only for money'."],
+              ["Les femmes demandent des cours de français près de chez elles, avec un lieu où confier les "
+               "jeunes enfants.",
+               "Plusieurs femmes ne savent pas à quel service municipal s'adresser ; le CCAS est vu comme « "
+               "juste pour l'argent »."],
               s2, distrusted=["sj-ccas"])
     p.note("2021-04-23", "note-ccas-distrust", "stakeholder", "sj-ccas",
-           "The women of the Salmoneries see the CCAS as 'only for money' (allowances) and would not go there "
-           "for advice or French lessons. The Maison des Femmes must not look like a CCAS counter: meet the "
-           "women where the femmes-relais already do.",
+           "Les femmes des Salmoneries voient le CCAS comme « juste pour l'argent » (les aides) et n'y "
+           "iraient pas pour un conseil ou des cours de français. La Maison des Femmes ne doit pas ressembler "
+           "à un guichet du CCAS : aller vers les femmes là où les femmes-relais les rencontrent déjà.",
            distrusted_by=["sj-women-salmoneries"])
     p.contact("2021-04-26", "sj-ccas", "sj-interpreting", "phone",
-              "Follow up the email; a quote is promised.", "acknowledged", "2021-05-31")
+              "Relance du courriel ; un devis est promis.", "acknowledged", "2021-05-31")
     p.contact("2021-04-28", "sj-deputy-mayor", "sj-prefecture", "letter",
-              "Inform the state services of the action plan work and ask about integration funding calls.",
+              "Informer les services de l'État des travaux sur le plan d'action et se renseigner sur les "
+              "appels à projets pour l'intégration.",
               "acknowledged")
     p.contact("2021-05-03", "sj-migrationwork", "sj-ccas", "email",
-              "Agree the agenda of the online mentoring visit and the stakeholders to invite.", "committed")
+              "Arrêter l'ordre du jour de la visite de mentorat en ligne et la liste des acteurs à inviter.", "committed")
     p.partnership("2021-05-06", "pt-mission-locale-young", "sj-mission-locale", "sj-young-migrants",
                   "informal", ["employment", "education"])
     s3 = codes.new(9)
     p.session("2021-05-06", "ses-young-employment",
-              "Consultation with young migrants on training and first jobs",
+              "Consultation des jeunes migrants sur la formation et le premier emploi",
               ["employment", "education", "digital_inclusion"], "consult",
               ["sj-mission-locale"], ["sj-employment"], ["sj-young-migrants"], (9, 3, 5, 1, 9, 0),
-              ["Young people want help with online job applications and CVs.",
-               "Girls attended less (3 of 9); the group suggests a girls-only time slot."],
+              ["Les jeunes demandent de l'aide pour les candidatures en ligne et les CV.",
+               "Les filles sont venues moins nombreuses (3 sur 9) ; le groupe propose un créneau réservé aux "
+               "filles."],
               s3)
     p.stakeholder("2021-05-10", "sj-french-school", "GRETA (centre de formation pour adultes)", "education",
                   ["language", "education", "employment"], OM)
     p.contact("2021-05-10", "sj-education", "sj-french-school", "email",
-              "Ask about certified French courses for adults (français langue étrangère) and waiting times.",
+              "Se renseigner sur les cours certifiants de français langue étrangère (FLE) pour adultes et sur "
+              "les délais d'attente.",
               "acknowledged")
     p.milestone("2021-05-18", "ms-first-mentoring-visit",
-                "First mentoring visit hosted by Saint-Jean-de-la-Ruelle, held online because of COVID-19 rules",
+                "Première visite de mentorat accueillie par Saint-Jean-de-la-Ruelle, en ligne en raison des "
+                "règles sanitaires liées au COVID-19",
                 "mentoring_visit",
                 ["sj-ccas", "sj-migrationwork", "sj-afccre", "sj-deputy-mayor", "sj-deputy-mayor-2"])
     p.contact("2021-05-18", "sj-ccas", "sj-womens-rights", "event",
-              "Met during the online mentoring visit; the CIDFF offers to train staff on migrant women's rights.",
+              "Rencontre lors de la visite de mentorat en ligne ; le CIDFF propose de former les agents aux "
+              "droits des femmes migrantes.",
               "interested", "2021-06-30")
     p.contact("2021-05-18", "sj-ccas", "sj-health-centre", "event",
-              "Met during the online mentoring visit; discussed women's access to health care.", "interested")
+              "Rencontre lors de la visite de mentorat en ligne ; échange sur l'accès des femmes aux soins.", "interested")
     p.contact("2021-05-18", "sj-ccas", "sj-legal-aid", "event",
-              "Met during the online mentoring visit; monthly residence-rights session agreed in principle.",
+              "Rencontre lors de la visite de mentorat en ligne ; permanence mensuelle sur le droit au séjour "
+              "acceptée sur le principe.",
               "committed")
     p.contact("2021-05-25", "sj-employment", "sj-employers", "email",
-              "Share the mentoring visit conclusions on women's employment; ask for a meeting.",
+              "Transmettre les conclusions de la visite de mentorat sur l'emploi des femmes ; demander un "
+              "rendez-vous.",
               "acknowledged", "2021-06-30")
     p.contact("2021-05-31", "sj-deputy-mayor-2", "sj-hr-training", "meeting",
-              "City staff are not always well informed about migrants' specific needs: plan training for front-desk staff.",
+              "Les agents de la Ville ne sont pas toujours bien informés des besoins spécifiques des "
+              "personnes migrantes : prévoir une formation des agents d'accueil.",
               "committed")
     p.partnership("2021-06-03", "pt-ccas-legal-aid", "sj-ccas", "sj-legal-aid", "referral", ["rights"])
     s4_new = codes.new(13)
-    p.session("2021-06-10", "ses-listening-chaises", "Listening session with migrant women, Les Chaises",
+    p.session("2021-06-10", "ses-listening-chaises", "Temps d'écoute avec les femmes migrantes du quartier "
+                                                     "des Chaises",
               ["social_support", "rights", "violence_against_women", "language"], "consult",
               [], ["sj-champions"], ["sj-women-chaises"], (14, 13, 0, 1, 13, 1),
-              ["Women describe isolation since the lockdowns and little knowledge of their rights.",
-               "Violence against women raised by several participants; the femmes-relais will follow up one to one."],
+              ["Les femmes décrivent leur isolement depuis les confinements et leur méconnaissance de leurs "
+               "droits.",
+               "Plusieurs participantes évoquent des violences faites aux femmes ; les femmes-relais "
+               "assureront un suivi individuel."],
               s4_new + [s2[2]])
     p.partnership("2021-06-14", "pt-departement-ccas", "sj-departement", "sj-ccas", "funding",
                   ["social_support", "precariousness", "funding"])
     p.partnership("2021-06-21", "pt-social-centre-champions", "sj-social-centre", "sj-champions",
                   "informal", ["community_outreach"])
     p.archive("2021-09-15", "sj-covid-aid",
-              "The collective dissolved after the end of lockdown measures; families were referred to the CCAS.")
-    p.profile("2021-09-15", "sj-ccas", contact={"person": "Integration officer", "email": "integration@example.org"})
+              "Le collectif s'est dissous après la fin des mesures de confinement ; les familles ont été "
+              "orientées vers le CCAS.")
+    p.profile("2021-09-15", "sj-ccas", contact={"person": "Chargée de mission intégration", "email": "integration@example.org"})
     p.partnership("2021-09-20", "pt-ccas-health-centre", "sj-ccas", "sj-health-centre", "referral",
                   ["health", "social_support"])
     p.profile("2021-10-04", "sj-french-assoc", territory="Quartiers des Chaises et des Salmoneries, Saint-Jean-de-la-Ruelle")
 
     # ---- October 2021: the study visit to Brussels ----------------------------------------
     p.milestone("2021-10-13", "ms-study-visit-brussels",
-                "Study visit to the City of Brussels and BAPA (themes: precariousness, employment, women)",
+                "Visite d'étude à la Ville de Bruxelles et au BAPA (thèmes : précarité, emploi, femmes)",
                 "study_visit", ["sj-ccas", "sj-afccre", "sj-migrationwork"])
 
     # ---- After the study visit: the action plan takes shape -------------------------------
     p.contact("2021-11-04", "sj-ccas", "sj-french-school", "meeting",
-              "After Brussels: ask the GRETA to run a women-only French course in the priority neighbourhoods.",
+              "Au retour de Bruxelles : demander au GRETA d'ouvrir un cours de français réservé aux femmes "
+              "dans les quartiers prioritaires.",
               "committed")
     p.contact("2021-11-08", "sj-ccas", "sj-womens-rights", "meeting",
-              "Agree a weekly rights-information desk for women, modelled on what was seen in Brussels.",
+              "Convenir d'une permanence hebdomadaire d'accès aux droits pour les femmes, sur le modèle de ce "
+              "qui a été vu à Bruxelles.",
               "committed")
     p.contact("2021-11-10", "sj-ccas", "sj-interpreting", "email",
-              "Third request for a quote for interpreting at the future Maison des Femmes.",
+              "Troisième demande de devis pour l'interprétariat à la future Maison des Femmes.",
               "no_response", "2021-12-10")
     p.stakeholder("2021-11-15", "sj-young-volunteers", "Jeunes volontaires en service civique",
                   "volunteer_group", ["volunteering", "digital_inclusion", "community_outreach"], SJ,
                   grammar=MASC_PL)
     p.contact("2021-11-15", "sj-education", "sj-young-volunteers", "meeting",
-              "Could young volunteers help run a digital help desk and welcome women at the Maison des Femmes?",
+              "Des jeunes volontaires pourraient-ils tenir une permanence numérique et accueillir les femmes "
+              "à la Maison des Femmes ?",
               "interested")
     p.partnership("2021-11-18", "pt-ccas-french-school", "sj-ccas", "sj-french-school", "co_delivery",
                   ["language", "education"])
@@ -658,34 +693,38 @@ def sjdlr() -> Programme:
     s5_ret = [s2[0], s2[1], s2[3], s2[4], s2[5], s2[2], s4_new[0], s4_new[1], s4_new[2], s4_new[3], s4_new[4]]
     s5_new = codes.new(7)
     p.session("2021-11-25", "ses-womens-centre-ideas",
-              "Workshop: what should a women's centre offer? (both neighbourhoods)",
+              "Atelier : que doit proposer une maison des femmes ? (les deux quartiers)",
               ["social_support", "rights", "language", "childcare", "interpreting"], "involve",
               [], ["sj-champions"], WOMEN, (18, 17, 0, 1, 7, 11),
-              ["Priorities ranked by the women: French lessons, rights advice, childcare on site, someone who speaks their language.",
-               "Women ask to be involved in choosing opening hours and the name of the centre."],
+              ["Priorités classées par les femmes : cours de français, conseils sur les droits, garde "
+               "d'enfants sur place, quelqu'un qui parle leur langue.",
+               "Les femmes demandent à participer au choix des horaires d'ouverture et du nom du lieu."],
               s5_ret + s5_new)
     p.contact("2021-11-29", "sj-employment", "sj-employers", "email",
-              "Invite the employers' club to contribute to the employment strand of the action plan.",
+              "Inviter le club d'entreprises à contribuer au volet emploi du plan d'action.",
               "no_response", "2022-01-15")
     p.contact("2021-12-06", "sj-afccre", "sj-ccas", "email",
-              "Information on FAMI and national calls that could fund the Maison des Femmes.", "committed")
+              "Informations sur le FAMI et les appels à projets nationaux qui pourraient financer la Maison "
+              "des Femmes.", "committed")
     p.stakeholder("2021-12-09", "sj-fami", "FAMI (Fonds asile, migration et intégration)",
                   "funder", ["funding"], "Union européenne")
     p.contact("2021-12-09", "sj-ccas", "sj-fami", "email",
-              "Enquiry about eligibility of a municipal women's centre under FAMI integration calls.",
+              "Question sur l'éligibilité d'une maison des femmes municipale aux appels à projets « "
+              "intégration » du FAMI.",
               "acknowledged")
     p.stakeholder("2021-12-13", "sj-digital", "Espace public numérique",
                   "association", ["digital_inclusion", "education"], SJ)
     p.contact("2021-12-13", "sj-young-volunteers", "sj-digital", "meeting",
-              "Plan a digital help desk run by young volunteers with the association's trainers.", "committed")
+              "Préparer une permanence numérique tenue par les jeunes volontaires avec les médiateurs "
+              "numériques de l'association.", "committed")
     p.partnership("2021-12-15", "pt-ccas-womens-rights", "sj-ccas", "sj-womens-rights", "co_delivery",
                   ["rights", "violence_against_women"])
     p.contact("2022-01-10", "sj-ccas", "sj-french-assoc", "meeting",
-              "Plan the French workshops to be hosted at the Maison des Femmes.", "committed")
+              "Préparer les ASL qui se tiendront à la Maison des Femmes.", "committed")
     p.contact("2022-01-11", "sj-ccas", "sj-nursery", "phone",
-              "Ask again for occasional places once the Maison des Femmes opens.", "declined")
+              "Redemander des places en accueil occasionnel pour l'ouverture de la Maison des Femmes.", "declined")
     p.contact("2022-01-12", "sj-ccas", "sj-french-school", "meeting",
-              "Timetable of the women-only French course; enrolment through the CCAS.", "committed")
+              "Calendrier du cours de français réservé aux femmes ; inscriptions par le CCAS.", "committed")
     p.partnership("2022-01-17", "pt-volunteers-digital", "sj-young-volunteers", "sj-digital", "co_delivery",
                   ["digital_inclusion", "community_outreach"])
     p.partnership("2022-01-19", "pt-hr-womens-rights", "sj-hr-training", "sj-womens-rights", "co_delivery",
@@ -694,11 +733,13 @@ def sjdlr() -> Programme:
     p.stakeholder("2022-01-24", "sj-region", "Région Centre-Val de Loire",
                   "funder", ["funding"], "Centre-Val de Loire", grammar=FEM)
     p.contact("2022-01-24", "sj-ccas", "sj-region", "email",
-              "Ask whether regional ESF+ (FSE+) funds could co-finance the social worker post.", "acknowledged")
+              "Demander si les crédits régionaux du FSE+ pourraient cofinancer le poste de travailleur "
+              "social.", "acknowledged")
 
     # ---- 7 February 2022: the transfer workshop -------------------------------------------
     p.milestone("2022-02-07T10:00:00Z", "ms-transfer-workshop",
-                "IncluCities transfer workshop Saint-Jean-de-la-Ruelle – Brussels: the action plan and the Maison des Femmes presented",
+                "Atelier de transfert IncluCities Saint-Jean-de-la-Ruelle – Bruxelles : présentation du plan "
+                "d'action et de la Maison des Femmes",
                 "workshop",
                 ["sj-deputy-mayor", "sj-deputy-mayor-2", "sj-afccre", "sj-ccre", "sj-migrationwork", "sj-ccas"])
     # At the workshop the Maison des femmes de Schaerbeek offered to share its experience: in this
@@ -706,105 +747,117 @@ def sjdlr() -> Programme:
     p.stakeholder("2022-02-07T10:00:00Z", "sj-schaerbeek-women", "Maison des femmes de Schaerbeek",
                   "association", ["mentoring"], "Schaerbeek, Bruxelles", grammar=FEM)
     p.contact("2022-02-07T11:30:00Z", "sj-schaerbeek-women", "sj-ccas", "event",
-              "At the transfer workshop the Maison des femmes de Schaerbeek offered to meet and share how it "
-              "runs its women's centre.",
+              "Lors de l'atelier de transfert, la Maison des femmes de Schaerbeek propose une rencontre pour "
+              "partager son fonctionnement.",
               "interested", "2022-03-18")
     p.note("2022-02-10", "note-champions-spof", "stakeholder", "sj-champions",
-           "Every tie to the migrant women's groups runs through the femmes-relais. That is a strength "
-           "(trust) and a risk: if two or three femmes-relais step back, the city loses its only route to the "
-           "women. Before the Maison des Femmes opens, build a second route: the French workshops or the "
-           "Centre social could meet the women directly.")
+           "Tous les liens avec les groupes de femmes migrantes passent par les femmes-relais. C'est une "
+           "force (la confiance) et un risque : si deux ou trois femmes-relais se retirent, la Ville perd son "
+           "seul chemin vers les femmes. Avant l'ouverture de la Maison des Femmes, construire un second "
+           "chemin : les ASL ou le Centre social pourraient rencontrer les femmes directement.")
     p.note("2022-02-10", "note-nursery", "need", "need-nursery",
-           "In Brussels the halte-garderie next to the language courses is what made attendance possible for "
-           "mothers. No childcare partner is in sight here (the Crèche associative des Salmoneries declined "
-           "twice). Without one, expect the women with the youngest children to stay away.")
+           "À Bruxelles, c'est la halte-garderie à côté des cours de langue qui a permis aux mères de venir. "
+           "Aucun partenaire de garde d'enfants en vue ici (la Crèche associative des Salmoneries a refusé "
+           "deux fois). Sans lui, les femmes qui ont les plus jeunes enfants resteront à l'écart.")
     p.note("2022-02-10", "note-interpreting", "need", "need-interpreting",
-           "BAPA works with SeTIS Bruxelles, a social interpreting service, under an agreement paid per hour. "
-           "Three requests to the Service d'interprétariat en milieu social went unanswered: ask the "
-           "Département whether a convention already exists that the CCAS could join.")
+           "Le BAPA travaille avec le SeTIS Bruxelles, service d'interprétariat social, dans le cadre d'une "
+           "convention payée à l'heure. Trois demandes au Service d'interprétariat en milieu social sont "
+           "restées sans réponse : demander au Département s'il existe déjà une convention à laquelle le CCAS "
+           "pourrait se joindre.")
     p.stakeholder("2022-02-14", "sj-vaw-shelter", "Accueil de jour pour femmes victimes de violences",
                   "association", ["violence_against_women", "housing", "social_support"], OM)
     p.contact("2022-02-14", "sj-ccas", "sj-vaw-shelter", "meeting",
-              "Reach out beyond the first circle: how could the accueil de jour work with the Maison des Femmes?",
+              "Élargir l'aller-vers au-delà du premier cercle : comment l'accueil de jour pourrait-il "
+              "travailler avec la Maison des Femmes ?",
               "interested", "2022-03-21")
     p.contact("2022-02-21", "sj-employment", "sj-employers", "phone",
-              "Fifth attempt: ask for ten minutes at the club's next breakfast meeting.",
+              "Cinquième tentative : demander dix minutes au prochain petit-déjeuner du club.",
               "acknowledged", "2022-03-31")
     p.revise("2022-03-01", "pt-ccas-champions", kind="co_delivery",
              themes=["community_outreach", "social_support", "violence_against_women"])
     p.profile("2022-03-01", "sj-champions",
               themes=["community_outreach", "social_support", "violence_against_women"])
     p.end("2022-03-07", "pt-comms-media",
-          "The community radio dropped its monthly integration slot during the presidential campaign; "
-          "the communications service ended the arrangement.")
+          "La radio associative a supprimé son émission mensuelle sur l'intégration pendant la campagne "
+          "présidentielle ; le service communication a mis fin au partenariat.")
     s6_ret = [s2[0], s2[1], s2[2], s2[4], s2[6], s2[7], s4_new[0], s4_new[1], s4_new[3], s4_new[5],
               s4_new[6], s5_new[0], s5_new[1], s5_new[2], s5_new[3]]
     s6_new = codes.new(6)
     p.session("2022-03-09", "ses-codesign-maison",
-              "Co-design session: services, opening hours and welcome of the Maison des Femmes",
+              "Séance de co-construction : services, horaires d'ouverture et accueil de la Maison des Femmes",
               ["social_support", "rights", "language", "violence_against_women"], "collaborate",
               [], ["sj-champions"], WOMEN, (21, 20, 0, 1, 6, 15),
-              ["Opening hours agreed with the women: mornings during school time, one evening a week.",
-               "The women chose the welcome routine and will take turns at the reception with the femmes-relais.",
-               "Rights advice and French lessons on the same morning, to limit trips."],
+              ["Horaires d'ouverture convenus avec les femmes : le matin pendant le temps scolaire, un soir "
+               "par semaine.",
+               "Les femmes ont choisi le déroulé de l'accueil et le tiendront à tour de rôle avec les "
+               "femmes-relais.",
+               "Conseils sur les droits et cours de français le même matin, pour limiter les déplacements."],
               s6_ret + s6_new)
     p.addressed("2022-03-14", "need-social-support", ["sj-ccas", "sj-social-centre"])
     p.addressed("2022-03-14", "need-french-lessons", ["sj-french-assoc", "sj-french-school"])
     p.contact("2022-03-16", "sj-ccas", "sj-schaerbeek-women", "meeting",
-              "Follow-up of the offer made at the transfer workshop (online): how Schaerbeek organises the welcome, "
-              "childcare and volunteers; a visit of the Maison des Femmes' team is agreed for its opening.",
+              "Suite de la proposition faite à l'atelier de transfert (en ligne) : comment Schaerbeek "
+              "organise l'accueil, la garde d'enfants et le bénévolat ; une visite de l'équipe de la Maison "
+              "des Femmes est convenue pour son ouverture.",
               "committed")
     p.partnership("2022-03-21", "pt-vaw-assoc-shelter", "sj-vaw-assoc", "sj-vaw-shelter", "referral",
                   ["violence_against_women", "housing"])
     p.addressed("2022-03-21", "need-rights-advice", ["sj-womens-rights", "sj-legal-aid"])
     p.addressed("2022-03-21", "need-community-champions", ["sj-champions"])
     p.note("2022-03-28", "note-french-intro", "stakeholder", "sj-french-assoc",
-           "The Ateliers sociolinguistiques and the GRETA both teach French to women referred by the CCAS, "
-           "but they have never met. Worth introducing them: the workshops could prepare women for the certified "
-           "course.")
+           "Les Ateliers sociolinguistiques et le GRETA enseignent tous deux le français aux femmes orientées "
+           "par le CCAS, mais ne se sont jamais rencontrés. Il vaudrait la peine de les mettre en relation : "
+           "les ASL pourraient préparer les femmes au cours certifiant.")
     p.note("2022-03-28", "note-housing-dormant", "partnership", "pt-ccas-housing",
-           "No contact with the social housing landlord since February 2021. Housing came up in every Brussels "
-           "session: is this partnership still alive?")
+           "Aucun contact avec le bailleur social depuis février 2021. Le logement est revenu à chaque séance "
+           "à Bruxelles : ce partenariat est-il encore vivant ?")
     p.withdrawn("2022-04-04", "need-premises",
-                "The council will host the Maison des Femmes in the existing Centre social des Chaises; no new premises are needed.")
+                "La municipalité installera la Maison des Femmes dans le Centre social des Chaises existant ; "
+                "de nouveaux locaux ne sont pas nécessaires.")
     s7_ret = s3[:7]
     s7_new = codes.new(5)
     p.session("2022-04-06", "ses-young-digital-desk",
-              "Young volunteers and young migrants design a digital help desk",
+              "Jeunes volontaires et jeunes migrants conçoivent une permanence numérique",
               ["digital_inclusion", "employment", "volunteering"], "involve",
               ["sj-digital", "sj-mission-locale"], ["sj-young-volunteers"], ["sj-young-migrants"],
               (12, 5, 6, 1, 5, 7),
-              ["A weekly help desk for online procedures, run by volunteers with the Espace public numérique.",
-               "Girls came back in greater numbers (5 of 12); a girls-only slot, as asked for in May 2021."],
+              ["Une permanence hebdomadaire pour les démarches en ligne, tenue par les volontaires avec "
+               "l'Espace public numérique.",
+               "Les filles sont revenues plus nombreuses (5 sur 12) ; un créneau réservé aux filles, comme "
+               "demandé en mai 2021."],
               s7_ret + s7_new)
     p.note("2022-04-11", "note-employers-stalled", "stakeholder", "sj-employers",
-           "Five contacts in a year and no real answer. Stop writing letters: ask the Mission locale, which the "
-           "employers already know, to bring the city to one of their meetings.")
+           "Cinq contacts en un an et aucune vraie réponse. Arrêter les courriers : demander à la Mission "
+           "locale, que les employeurs connaissent déjà, d'amener la Ville à l'une de leurs réunions.")
     p.contact("2022-04-19", "sj-ccas", "sj-french-assoc", "phone",
-              "Confirm the workshop schedule for the opening term.", "committed")
+              "Confirmer le calendrier des ASL pour la première période d'ouverture.", "committed")
     p.contact("2022-04-20", "sj-ccas", "sj-french-school", "email",
-              "Confirm enrolment dates for the women-only course.", "committed")
+              "Confirmer les dates d'inscription au cours réservé aux femmes.", "committed")
     p.milestone("2022-04-24", "ms-presidential-election",
-                "Presidential election (second round): a campaign marked by the far right and by cuts to funding for social work",
+                "Élection présidentielle (second tour) : une campagne marquée par l'extrême droite et par des "
+                "baisses de financement du travail social",
                 "other")
     p.note("2022-04-25", "note-funding-context", "need", "need-funding",
-           "The deputy mayors warned at the transfer workshop that the election context goes with cuts to "
-           "funding for social work. Keep the actions simple to run, and keep FAMI and the Région's ESF+ as "
-           "fallbacks if the state integration funds are cut.")
+           "Les adjoints au maire ont prévenu lors de l'atelier de transfert que le contexte électoral va de "
+           "pair avec des baisses de financement du travail social. Garder des actions simples à mettre en "
+           "œuvre, et garder le FAMI et le FSE+ de la Région en solution de repli si les crédits de l'État "
+           "pour l'intégration sont réduits.")
     p.contact("2022-04-25", "sj-ccas", "sj-prefecture", "meeting",
-              "Present the Maison des Femmes to the state services before the funding application.",
+              "Présenter la Maison des Femmes aux services de l'État avant la demande de subvention.",
               "interested", "2022-09-30")
     p.milestone("2022-05-16", "ms-funding-application",
-                "Funding application for the Maison des Femmes submitted to the state integration funds (FAMI kept as a fallback)",
+                "Demande de subvention pour la Maison des Femmes déposée au titre des crédits de l'État pour "
+                "l'intégration (le FAMI en solution de repli)",
                 "funding", ["sj-ccas", "sj-prefecture"])
     p.addressed("2022-05-23", "need-young-volunteers", ["sj-young-volunteers"])
     p.contact("2022-06-20", "sj-ccas", "sj-french-school", "meeting",
-              "End-of-year review of the women-only French course: 14 women finished it, 9 ask for the next level.",
+              "Bilan de fin d'année du cours de français réservé aux femmes : 14 femmes l'ont terminé, 9 "
+              "demandent le niveau suivant.",
               "committed")
     p.contact("2022-06-22", "sj-ccas", "sj-french-assoc", "meeting",
-              "Plan the summer session of the French workshops, to open at the Maison des Femmes.", "committed")
+              "Préparer la session d'été des ASL, qui ouvrira à la Maison des Femmes.", "committed")
     p.milestone("2022-06-27", "ms-council-decision",
-                "Municipal council approves the action plan and the creation of the Maison des Femmes", "decision",
+                "Le conseil municipal approuve le plan d'action et la création de la Maison des Femmes", "decision",
                 ["sj-council", "sj-deputy-mayor", "sj-deputy-mayor-2"])
     p.stakeholder("2022-06-30", "sj-maison-femmes", "Maison des Femmes",
                   "city_service", ["social_support", "rights", "language", "violence_against_women"], CHA,
@@ -818,7 +871,7 @@ def sjdlr() -> Programme:
     p.partnership("2022-07-01", "pt-social-centre-maison-femmes", "sj-social-centre", "sj-maison-femmes",
                   "formal_agreement", ["social_support", "community_outreach"])
     p.milestone("2022-07-01", "ms-maison-femmes-moves",
-                "The Maison des Femmes moves into the Centre social des Chaises", "other",
+                "La Maison des Femmes s'installe au Centre social des Chaises", "other",
                 ["sj-maison-femmes", "sj-social-centre"])
     p.partnership("2022-07-04", "pt-vaw-assoc-social-worker", "sj-vaw-assoc", "sj-social-worker", "referral",
                   ["violence_against_women", "rights"])
@@ -830,11 +883,12 @@ def sjdlr() -> Programme:
     p.partnership("2022-07-04", "pt-maison-femmes-champions", "sj-maison-femmes", "sj-champions",
                   "co_delivery", ["community_outreach", "social_support"])
     p.contact("2022-07-05", "sj-maison-femmes", "sj-schaerbeek-women", "visit",
-              "The Maison des Femmes' new team visits the Maison des femmes de Schaerbeek, as offered at the "
-              "transfer workshop: welcome, childcare and volunteers.",
+              "La nouvelle équipe de la Maison des Femmes visite la Maison des femmes de Schaerbeek, comme "
+              "proposé à l'atelier de transfert : accueil, garde d'enfants et bénévolat.",
               "committed")
     p.milestone("2022-07-05", "ms-french-workshop-opens",
-                "First French workshop at the Maison des Femmes (summer session), opened by the Ateliers sociolinguistiques and the Maison des Femmes",
+                "Premier atelier sociolinguistique à la Maison des Femmes (session d'été), ouvert par les "
+                "Ateliers sociolinguistiques et la Maison des Femmes",
                 "workshop", ["sj-french-assoc", "sj-maison-femmes"])
     return p
 
@@ -855,7 +909,7 @@ def brussels() -> Programme:
          ["social_support", "political_support", "community_outreach"], BXL, None, FEM),
         ("br-bapa", "BAPA (Bureau d'accueil pour primo-arrivants)",
          "integration_agency", ["social_support", "language", "employment", "housing", "rights"], BXL,
-         {"person": "Front office", "email": "accueil@example.org"}, None),
+         {"person": "Accueil du BAPA", "email": "accueil@example.org"}, None),
         ("br-bapa-via", "BAPA-VIA", "integration_agency",
          ["social_support", "language", "employment", "rights"], REG, None, None),
         ("br-brulocalis", "Brulocalis", "network_body", ["political_support", "mentoring"], REG, None, BARE),
@@ -928,91 +982,110 @@ def brussels() -> Programme:
     ]:
         p.partnership("2020-11-30", pid, a, b, kind, themes)
 
-    p.session("2020-12-08", "bses-welcome-panel", "BAPA client panel: reviewing the first welcome interview",
+    p.session("2020-12-08", "bses-welcome-panel", "Panel d'usagers du BAPA : revoir le premier entretien "
+                                                  "d'accueil",
               ["social_support", "language", "rights"], "consult",
               ["br-cpas", "br-language-school"], ["br-bapa"], ["br-newcomer-women", "br-newcomer-families"],
               (16, 10, 5, 1, 6, 10),
-              ["The welcome interview is shortened and an interpreter is offered by default."])
+              ["L'entretien d'accueil est raccourci et un interprète est proposé d'office."])
     p.contact("2021-01-20", "br-bapa", "br-digital", "meeting",
-              "Lockdowns left many clients unable to do procedures online: explore a joint digital help desk.",
+              "Depuis les confinements, beaucoup d'usagers ne parviennent pas à faire leurs démarches en "
+              "ligne : étudier une permanence numérique commune.",
               "interested", "2021-02-08")
-    p.contact("2021-02-08", "br-bapa", "br-digital", "meeting", "Agree the help-desk format and trainers.",
+    p.contact("2021-02-08", "br-bapa", "br-digital", "meeting", "Convenir du format de la permanence et des "
+                                                                "formateurs.",
               "committed")
-    p.milestone("2021-02-15", "bms-digital-priority", "BAPA makes digital exclusion a current priority",
+    p.milestone("2021-02-15", "bms-digital-priority", "Le BAPA fait de la fracture numérique une priorité "
+                                                      "actuelle",
                 "decision", ["br-bapa"])
     p.profile("2021-02-15", "br-bapa",
               themes=["social_support", "language", "employment", "housing", "rights", "digital_inclusion"])
     p.partnership("2021-03-01", "pb-bapa-digital", "br-bapa", "br-digital", "co_delivery", ["digital_inclusion"])
     p.session("2021-03-16", "bses-via-orientation",
-              "BAPA-VIA co-design workshop: the orientation pathway redesigned with former clients",
+              "Atelier de co-construction de BAPA-VIA : le parcours d'orientation repensé avec d'anciens "
+              "usagers",
               ["social_support", "employment", "language"], "collaborate",
               ["br-actiris", "br-language-school"], ["br-bapa-via"], ["br-newcomer-women"],
               (14, 9, 4, 1, 3, 11),
-              ["The orientation pathway is co-written with former clients, who now present it to new arrivals.",
-               "Course timetables moved to fit school hours."])
+              ["Le parcours d'orientation est coécrit avec d'anciens usagers, qui le présentent désormais aux "
+               "primo-arrivants.",
+               "Horaires des cours adaptés aux horaires scolaires."])
     p.milestone("2021-03-30", "bms-via-pathway",
-                "BAPA-VIA's orientation pathway, co-created with its clients, is open to all new arrivals", "other",
+                "Le parcours d'orientation de BAPA-VIA, co-construit avec ses usagers, est ouvert à tous les "
+                "primo-arrivants", "other",
                 ["br-bapa-via"])
     p.contact("2021-04-27", "br-bapa", "br-city", "email",
-              "Prepare the online mentoring visit to Saint-Jean-de-la-Ruelle.", "committed")
+              "Préparer la visite de mentorat en ligne à Saint-Jean-de-la-Ruelle.", "committed")
     p.milestone("2021-05-18", "bms-mentoring-visit",
-                "First mentoring visit to Saint-Jean-de-la-Ruelle (online because of COVID-19)", "mentoring_visit",
+                "Première visite de mentorat à Saint-Jean-de-la-Ruelle (en ligne en raison du COVID-19)", "mentoring_visit",
                 ["br-bapa", "br-city"])
     p.contact("2021-06-01", "br-city", "br-brulocalis", "email",
-              "Share the first visit's themes (precariousness, employment, women) to structure the study visit.",
+              "Partager les thèmes de la première visite (précarité, emploi, femmes) pour structurer la "
+              "visite d'étude.",
               "acknowledged")
-    p.session("2021-06-22", "bses-digital-desk", "Digital help desk: testing the service with newcomers",
+    p.session("2021-06-22", "bses-digital-desk", "Permanence numérique : test du service avec des "
+                                                 "primo-arrivants",
               ["digital_inclusion", "social_support"], "involve",
               ["br-digital", "br-cpas"], ["br-bapa"], ["br-newcomer-families", "br-newcomer-women"],
               (19, 11, 7, 1, 8, 11),
-              ["Newcomers tested the help desk and rewrote the instructions in plain language."])
+              ["Les primo-arrivants ont testé la permanence et réécrit les consignes en langage clair."])
     p.contact("2021-08-30", "br-bapa", "br-housing", "meeting",
-              "Structuring the study visit around precariousness: a new partner on housing.", "committed")
+              "Structurer la visite d'étude autour de la précarité : un nouveau partenaire sur le logement.", "committed")
     p.contact("2021-09-06", "br-bapa", "br-schaerbeek-women", "meeting",
-              "Invite the Maison des femmes de Schaerbeek to present its work during the study visit.", "interested",
+              "Inviter la Maison des femmes de Schaerbeek à présenter son travail pendant la visite d'étude.", "interested",
               "2021-09-27")
     p.partnership("2021-09-13", "pb-bapa-housing", "br-bapa", "br-housing", "referral",
                   ["housing", "precariousness"])
     p.contact("2021-09-20", "br-bapa", "br-actiris", "email",
-              "Ask Actiris to present its services for newcomer women during the study visit.", "acknowledged")
+              "Demander à Actiris de présenter ses services pour les femmes primo-arrivantes pendant la "
+              "visite d'étude.", "acknowledged")
     p.contact("2021-09-27", "br-bapa", "br-schaerbeek-women", "meeting",
-              "Agree the programme of the study-visit afternoon at the Maison des femmes.", "committed")
+              "Arrêter le programme de l'après-midi de la visite d'étude à la Maison des femmes.", "committed")
     p.partnership("2021-10-04", "pb-bapa-schaerbeek", "br-bapa", "br-schaerbeek-women", "information_sharing",
                   ["violence_against_women", "rights", "social_support"])
-    p.milestone("2021-10-13", "bms-study-visit", "Study visit of Saint-Jean-de-la-Ruelle hosted in Brussels",
+    p.milestone("2021-10-13", "bms-study-visit", "Visite d'étude de Saint-Jean-de-la-Ruelle accueillie à "
+                                                 "Bruxelles",
                 "study_visit", ["br-bapa", "br-city", "br-schaerbeek-women", "br-bapa-via"])
     b4 = codes.new(12)
     p.session("2021-10-13", "bses-study-visit-women",
-              "Study visit: newcomer women present the services they helped design",
+              "Visite d'étude : des femmes primo-arrivantes présentent les services qu'elles ont contribué à "
+              "concevoir",
               ["social_support", "employment", "violence_against_women"], "collaborate",
               ["br-city", "br-brulocalis", "br-schaerbeek-women", "br-bapa-via"], ["br-bapa"],
               ["br-newcomer-women"], (12, 12, 0, 0, 2, 10),
-              ["Women explain to the visitors how the orientation pathway and the women's groups were co-created.",
-               "Visitors from Saint-Jean-de-la-Ruelle note the role of the relais and of on-site childcare."],
+              ["Les femmes expliquent aux visiteurs comment le parcours d'orientation et les groupes de "
+               "femmes ont été co-construits.",
+               "Les visiteurs de Saint-Jean-de-la-Ruelle relèvent le rôle des relais et de la garde d'enfants "
+               "sur place."],
               b4)
     p.contact("2021-11-16", "br-bapa", "br-community-assoc", "meeting",
-              "Reach newcomer women the BAPA does not see yet, through the neighbourhood associations.",
+              "Toucher, par les associations de quartier, les femmes primo-arrivantes que le BAPA ne voit pas "
+              "encore.",
               "committed")
     p.contact("2022-01-18", "br-bapa-via", "br-interpreting", "phone",
-              "Ask for extra interpreting hours for group sessions.", "declined")
+              "Demander des heures d'interprétariat supplémentaires pour les séances collectives.", "declined")
     p.milestone("2022-02-07T10:00:00Z", "bms-transfer-workshop",
-                "Transfer workshop with Saint-Jean-de-la-Ruelle: lessons shared on co-creation with clients",
+                "Atelier de transfert avec Saint-Jean-de-la-Ruelle : partage des enseignements sur la "
+                "co-construction avec les usagers",
                 "workshop", ["br-bapa", "br-bapa-via", "br-schaerbeek-women", "br-city", "br-brulocalis"])
     p.revise("2022-03-01", "pb-bapa-digital", kind="formal_agreement",
              themes=["digital_inclusion", "employment"])
     b5_new = codes.new(1)
     p.session("2022-03-22", "bses-women-steering",
-              "Newcomer women's steering group sets the priorities of the women's programme",
+              "Le comité de pilotage des femmes primo-arrivantes fixe les priorités du programme femmes",
               ["social_support", "violence_against_women", "employment", "language"], "empower",
               ["br-schaerbeek-women", "br-relais"], ["br-bapa"], ["br-newcomer-women"],
               (10, 10, 0, 0, 1, 9),
-              ["The steering group chose the programme's three priorities and manages a small activity budget."],
+              ["Le comité de pilotage a choisi les trois priorités du programme et gère un petit budget "
+               "d'activités."],
               b4[:9] + b5_new)
     p.note("2022-03-28", "bnote-via", "stakeholder", "br-bapa-via",
-           "BAPA-VIA's orientation pathway was co-created with its own clients: the example to show SJDLR when "
-           "it moves its women's sessions from consultation to collaboration.")
+           "Le parcours d'orientation de BAPA-VIA a été co-construit avec ses propres usagers : l'exemple à "
+           "montrer à Saint-Jean-de-la-Ruelle quand elle fera passer ses séances avec les femmes de la "
+           "consultation à la collaboration.")
     p.contact("2022-04-12", "br-bapa", "br-mission-locale", "meeting",
-              "A women-only employment guidance slot, as discussed with the Saint-Jean-de-la-Ruelle team.",
+              "Un créneau d'accompagnement vers l'emploi réservé aux femmes, comme évoqué avec l'équipe de "
+              "Saint-Jean-de-la-Ruelle.",
               "committed")
     return p
 

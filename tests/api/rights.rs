@@ -44,7 +44,7 @@ async fn an_admin_erases_a_contact_and_every_read_shows_it_erased_at_once() {
     let before = app.stakeholder(admin, "sj-ccas", sjdlr).await.ok_json(200);
     assert_eq!(
         before["stakeholder"]["contact"],
-        json!({"person": "Integration officer", "email": "integration@example.org"})
+        json!({"person": "Chargée de mission intégration", "email": "integration@example.org"})
     );
     let gaps = app.gaps(admin, sjdlr).await.ok_json(200);
     let network = app.network(admin, sjdlr).await.ok_json(200);
