@@ -129,18 +129,35 @@ pub(super) fn attach_notes(p: &Programme, findings: &mut [Finding]) {
     if p.notes.is_empty() {
         return;
     }
-    for f in findings.iter_mut() {
-        let about_it = |n: &&Note| match &n.about {
-            About::Gap(id) => {
-                let id = id.as_str();
-                f.id == id || f.merged.iter().any(|m| m == id)
-            }
-            About::Need(x) | About::Partnership(x) => f.subjects.iter().any(|s| s == x.as_str()),
-            About::Stakeholder(s) => {
-                let s = s.as_str();
-                f.focus.iter().any(|k| k == s) || f.subjects == [s]
-            }
+    // The notes by what they are about, in log order, so that each finding
+    // looks its ids up rather than reading every note.
+    let mut about_gap: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut about_thing: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut about_stakeholder: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (k, n) in p.notes.iter().enumerate() {
+        let (map, key) = match &n.about {
+            About::Gap(id) => (&mut about_gap, id.as_str()),
+            About::Need(x) | About::Partnership(x) => (&mut about_thing, x.as_str()),
+            About::Stakeholder(s) => (&mut about_stakeholder, s.as_str()),
         };
-        f.notes = p.notes.iter().filter(about_it).cloned().collect();
+        map.entry(key).or_default().push(k);
+    }
+    for f in findings.iter_mut() {
+        let mut mine: BTreeSet<usize> = BTreeSet::new();
+        for id in std::iter::once(&f.id).chain(&f.merged) {
+            mine.extend(about_gap.get(id.as_str()).into_iter().flatten());
+        }
+        for s in &f.subjects {
+            mine.extend(about_thing.get(s.as_str()).into_iter().flatten());
+        }
+        let centred = f.focus.iter().chain(if f.subjects.len() == 1 {
+            f.subjects.first()
+        } else {
+            None
+        });
+        for s in centred {
+            mine.extend(about_stakeholder.get(s.as_str()).into_iter().flatten());
+        }
+        f.notes = mine.into_iter().map(|k| p.notes[k].clone()).collect();
     }
 }

@@ -29,7 +29,9 @@ use uuid::Uuid;
 
 pub use crate::messages::Bilingual;
 use crate::messages::{self, bilingual, label, Arg, Noun};
-use crate::model::{Audience, Contact, Need, NeedStatus, Note, Programme, Session, Stakeholder};
+use crate::model::{
+    Audience, Contact, Need, NeedStatus, Note, Partnership, Programme, Session, Stakeholder,
+};
 use crate::network::{Analysis, Network, Tie};
 
 #[cfg(test)]

@@ -43,30 +43,49 @@ pub fn serves(partnership_groups: &[String], need_groups: &[String]) -> bool {
 /// kind on its theme that serves its groups. A theme tag alone commits
 /// nobody.
 pub fn committed<'p>(p: &'p Programme, n: &Need) -> Vec<&'p str> {
-    let active = |id: &str| p.stakeholders.get(id).is_some_and(|s| !s.archived);
-    let mut out: Vec<&str> = n
-        .addressed_by
-        .iter()
-        .filter(|s| active(s))
-        .filter_map(|s| {
-            p.stakeholders
-                .get_key_value(s.as_str())
-                .map(|(k, _)| k.as_str())
-        })
-        .collect();
-    for x in p.partnerships.values() {
-        let delivering = x.ended_at.is_none()
-            && delivers(x.kind)
-            && x.themes.contains(&n.theme)
-            && serves(&x.groups, &n.groups)
-            && x.between.iter().all(|s| active(s));
-        if delivering {
-            out.extend(x.between.iter().map(String::as_str));
+    Commitments::new(p).of(n)
+}
+
+/// The active partnerships of a delivering kind between active
+/// stakeholders, by theme: what [`committed`] looks needs up in, made once
+/// per report.
+struct Commitments<'p> {
+    p: &'p Programme,
+    by_theme: FxHashMap<&'p str, Vec<&'p Partnership>>,
+}
+
+impl<'p> Commitments<'p> {
+    fn new(p: &'p Programme) -> Self {
+        let active = |id: &str| p.stakeholders.get(id).is_some_and(|s| !s.archived);
+        let mut by_theme: FxHashMap<&str, Vec<&Partnership>> = FxHashMap::default();
+        for x in p.partnerships.values() {
+            if x.ended_at.is_none() && delivers(x.kind) && x.between.iter().all(|s| active(s)) {
+                for t in &x.themes {
+                    by_theme.entry(t.as_str()).or_default().push(x);
+                }
+            }
         }
+        Self { p, by_theme }
     }
-    out.sort_unstable();
-    out.dedup();
-    out
+
+    fn of(&self, n: &Need) -> Vec<&'p str> {
+        let p = self.p;
+        let mut out: Vec<&str> = n
+            .addressed_by
+            .iter()
+            .filter_map(|s| p.stakeholders.get_key_value(s.as_str()))
+            .filter(|(_, s)| !s.archived)
+            .map(|(k, _)| k.as_str())
+            .collect();
+        for x in self.by_theme.get(n.theme.as_str()).into_iter().flatten() {
+            if serves(&x.groups, &n.groups) {
+                out.extend(x.between.iter().map(String::as_str));
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
 }
 
 /// A contact with the node index of each end (`None` for a stakeholder
@@ -79,6 +98,7 @@ pub(super) fn uncovered_needs(cx: &mut Ctx) {
             .values()
             .filter(|n| n.status != NeedStatus::Withdrawn)
             .collect();
+    let commitments = Commitments::new(cx.p);
     // Active stakeholders come in id order: the node order.
     let active: Vec<&Stakeholder> = cx.p.active_stakeholders().collect();
     // The contacts that are not part of a tie (with an archived stakeholder,
@@ -86,7 +106,7 @@ pub(super) fn uncovered_needs(cx: &mut Ctx) {
     // uncovered.
     let mut loose: Option<Vec<LooseContact>> = None;
     for n in needs {
-        if !committed(cx.p, n).is_empty() {
+        if !commitments.of(n).is_empty() {
             continue;
         }
         let sector = sector_of(&n.theme);
@@ -127,9 +147,10 @@ pub(super) fn uncovered_needs(cx: &mut Ctx) {
                 *e = c;
             }
         }
+        let is_candidate: FxHashSet<&str> = candidates.iter().copied().collect();
         let refused: BTreeSet<&str> = latest
             .iter()
-            .filter(|(_, c)| c.outcome == Outcome::Declined)
+            .filter(|(to, c)| c.outcome == Outcome::Declined && is_candidate.contains(*to))
             .map(|(to, _)| *to)
             .collect();
         tried.extend(
@@ -148,18 +169,30 @@ pub(super) fn uncovered_needs(cx: &mut Ctx) {
             Some(d) => d.trim_end_matches('.').into(),
             None => theme.clone(),
         };
-        let open: Vec<String> = candidates
+        // At most three names in a suggestion: those already contacted first.
+        const NAMED: usize = 3;
+        let in_touch: FxHashSet<&str> = tried
             .iter()
-            .filter(|s| !refused.contains(*s))
-            .map(|s| s.to_string())
+            .flat_map(|c| [c.to.as_str(), c.from.as_str()])
             .collect();
-        let refused_ids: Vec<String> = refused.iter().map(|s| s.to_string()).collect();
         let contacted: Vec<String> = candidates
             .iter()
-            .filter(|s| tried.iter().any(|c| c.to == **s || c.from == **s))
+            .filter(|s| in_touch.contains(*s))
             .map(|s| s.to_string())
             .collect();
-        let tried_names = cx.nouns(&contacted);
+        let mut open: Vec<String> = contacted
+            .iter()
+            .filter(|s| !refused.contains(s.as_str()))
+            .cloned()
+            .collect();
+        open.extend(
+            candidates
+                .iter()
+                .filter(|s| !in_touch.contains(*s) && !refused.contains(*s))
+                .map(|s| s.to_string()),
+        );
+        open.truncate(NAMED);
+        let refused_ids: Vec<String> = refused.iter().take(NAMED).map(|s| s.to_string()).collect();
         let open_names = cx.nouns(&open);
         let refused_names = cx.nouns(&refused_ids);
         let mut explanation = bilingual(
@@ -177,13 +210,15 @@ pub(super) fn uncovered_needs(cx: &mut Ctx) {
                 .max()
                 .unwrap_or(Outcome::NoResponse);
             // At most three names, the latest contacted first.
-            const NAMED: usize = 3;
-            let more = if tried_names.len() > NAMED {
+            let more = if contacted.len() > NAMED {
                 let mut recent: Vec<&Contact> = tried.clone();
                 recent.sort_by_key(|c| std::cmp::Reverse((c.occurred_at, c.event)));
                 let mut named: Vec<String> = Vec::new();
                 for c in recent {
-                    if contacted.contains(&c.to) && !named.contains(&c.to) && named.len() < NAMED {
+                    if named.len() == NAMED {
+                        break;
+                    }
+                    if is_candidate.contains(c.to.as_str()) && !named.contains(&c.to) {
                         named.push(c.to.clone());
                     }
                 }
@@ -191,7 +226,7 @@ pub(super) fn uncovered_needs(cx: &mut Ctx) {
                     "finding.uncovered_need.tried.many",
                     &[
                         ("n", messages::count(tried.len())),
-                        ("count", messages::count(tried_names.len())),
+                        ("count", messages::count(contacted.len())),
                         ("names", and(&cx.nouns(&named))),
                         ("outcome", label("outcome", best).into()),
                     ],
@@ -201,7 +236,7 @@ pub(super) fn uncovered_needs(cx: &mut Ctx) {
                     "finding.uncovered_need.tried",
                     &[
                         ("n", messages::count(tried.len())),
-                        ("names", and(&tried_names)),
+                        ("names", and(&cx.nouns(&contacted))),
                         ("outcome", label("outcome", best).into()),
                     ],
                 )
@@ -236,7 +271,7 @@ pub(super) fn uncovered_needs(cx: &mut Ctx) {
         let tried_ids: BTreeSet<String> = tried
             .iter()
             .map(|c| &c.to)
-            .filter(|s| candidates.contains(&s.as_str()))
+            .filter(|s| is_candidate.contains(s.as_str()))
             .filter(|s| {
                 net.index_of(s)
                     .is_none_or(|i| net.topology.neighbours(i).len() <= 1)

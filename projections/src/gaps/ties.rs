@@ -205,6 +205,7 @@ pub(super) fn another_provider(
         .map(|k| {
             cx.p.active_stakeholders()
                 .filter(|s| s.kind == k && s.id != refused)
+                .take(3)
                 .map(noun_of)
                 .collect()
         })
