@@ -13,7 +13,7 @@ use passerelle_events::store::PAGE;
 use passerelle_events::{Event, EventLog, FieldError, Submission};
 use passerelle_projections::cancel::Cancel;
 use passerelle_projections::engine::{AsOf, Engine, Units};
-use passerelle_projections::gaps::{kind_name, Finding};
+use passerelle_projections::gaps::{kind_name, Finding, FindingKind, Severity};
 use passerelle_projections::model::{Audience, Count, Programme};
 use passerelle_projections::network::Network;
 use passerelle_projections::participation::participation_for;
@@ -891,7 +891,50 @@ fn gaps_page(
     principal: &Principal,
     report: &passerelle_projections::gaps::GapReport,
 ) -> Result<Value, Problem> {
-    let findings: Vec<&Finding> = report.findings.iter().collect();
+    let q = lister.q;
+    let kind = match q.get("kind") {
+        Some(k) => Some(
+            FindingKind::ALL
+                .into_iter()
+                .find(|x| x.as_str() == k)
+                .ok_or_else(|| {
+                    let all: Vec<&str> = FindingKind::ALL.iter().map(|x| x.as_str()).collect();
+                    Problem::bad_request(format!(
+                        "kind {:?} is not a kind of finding; expected one of {}",
+                        clip(k),
+                        all.join(", ")
+                    ))
+                })?,
+        ),
+        None => None,
+    };
+    let severity = match q.get("severity") {
+        Some(s) => Some(
+            Severity::ALL
+                .into_iter()
+                .find(|x| x.as_str() == s)
+                .ok_or_else(|| {
+                    Problem::bad_request(format!(
+                        "severity {:?} is not a severity; expected one of high, medium, low",
+                        clip(s)
+                    ))
+                })?,
+        ),
+        None => None,
+    };
+    let subject = q.get("subject").map(String::as_str);
+    if subject.is_some_and(|s| s.is_empty() || s.chars().count() > 200) {
+        return Err(Problem::bad_request(
+            "subject must be 1 to 200 characters: a stakeholder, need, partnership or session id, a sector or a theme",
+        ));
+    }
+    let findings: Vec<&Finding> = report
+        .findings
+        .iter()
+        .filter(|f| kind.is_none_or(|k| f.kind == k))
+        .filter(|f| severity.is_none_or(|s| f.severity == s))
+        .filter(|f| subject.is_none_or(|s| f.subjects.iter().any(|x| x == s)))
+        .collect();
     let (page, next) = lister.page(
         findings,
         |f| f.id.as_str(),

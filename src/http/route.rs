@@ -191,6 +191,13 @@ pub enum Param {
     ContactsAfter,
     /// `finding`.
     FindingId,
+    /// `kind`: only findings of this kind.
+    FindingKindFilter,
+    /// `severity`: only findings of this severity.
+    SeverityFilter,
+    /// `subject`: only findings about this stakeholder, need, partnership,
+    /// session, sector or theme.
+    FindingSubjectFilter,
     /// `type`: only events of this type.
     EventTypeFilter,
     /// `{id}`: a stakeholder.
@@ -211,7 +218,7 @@ pub enum Param {
 
 impl Param {
     /// Every parameter, for the document's `components/parameters`.
-    pub const ALL: [Param; 24] = [
+    pub const ALL: [Param; 27] = [
         Param::Programme,
         Param::ProgrammeFilter,
         Param::AsOf,
@@ -228,6 +235,9 @@ impl Param {
         Param::TiesAfter,
         Param::ContactsAfter,
         Param::FindingId,
+        Param::FindingKindFilter,
+        Param::SeverityFilter,
+        Param::FindingSubjectFilter,
         Param::EventTypeFilter,
         Param::StakeholderId,
         Param::From,
@@ -255,6 +265,9 @@ impl Param {
             Param::TiesAfter => "ties_after",
             Param::ContactsAfter => "contacts_after",
             Param::FindingId => "finding",
+            Param::FindingKindFilter => "kind",
+            Param::SeverityFilter => "severity",
+            Param::FindingSubjectFilter => "subject",
             Param::EventTypeFilter => "type",
             Param::StakeholderId => "id",
             Param::From => "from",
@@ -468,7 +481,14 @@ pub const ROUTES: &[Spec] = &[
     at(
         Route::Gaps,
         "/api/v1/gaps",
-        &[read!("getGaps", PageLimit, AfterFinding)],
+        &[read!(
+            "getGaps",
+            PageLimit,
+            AfterFinding,
+            FindingKindFilter,
+            SeverityFilter,
+            FindingSubjectFilter
+        )],
     ),
     at(
         Route::GapEvidence,

@@ -284,3 +284,68 @@ async fn a_note_about_a_merged_finding_is_inside_the_finding_that_tells_it() {
         note_ids(f)
     );
 }
+
+/// The gap report filtered by kind, severity and subject: each filter keeps
+/// exactly the findings that match it, the next page keeps the filters, and
+/// a value that is not one names the parameter.
+#[tokio::test]
+async fn the_gap_report_is_filtered_by_kind_severity_and_subject() {
+    let app = TestApp::spawn().await;
+    let coordinator = || (&app.tokens.coordinator).into();
+    let all = report(&app, coordinator(), "programme=sjdlr&limit=1000").await;
+    let all = all["findings"].as_array().expect("findings[]").clone();
+    let matching = |keep: &dyn Fn(&Value) -> bool| -> Vec<&str> {
+        all.iter()
+            .filter(|f| keep(f))
+            .map(|f| f["id"].as_str().unwrap())
+            .collect()
+    };
+
+    let high = report(&app, coordinator(), "programme=sjdlr&severity=high").await;
+    let expected = matching(&|f| f["severity"] == "high");
+    assert!(!expected.is_empty() && expected.len() < all.len());
+    assert_eq!(finding_ids(&high), expected);
+
+    let needs = report(&app, coordinator(), "programme=sjdlr&kind=uncovered_need").await;
+    let expected = matching(&|f| f["kind"] == "uncovered_need");
+    assert!(!expected.is_empty());
+    assert_eq!(finding_ids(&needs), expected);
+
+    let ccas = report(&app, coordinator(), "programme=sjdlr&subject=sj-ccas").await;
+    let expected = matching(&|f| {
+        f["subjects"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("sj-ccas"))
+    });
+    assert!(!expected.is_empty() && expected.len() < all.len());
+    assert_eq!(finding_ids(&ccas), expected);
+
+    let none = report(
+        &app,
+        coordinator(),
+        "programme=sjdlr&subject=nobody&kind=dormant_tie",
+    )
+    .await;
+    assert_eq!(finding_ids(&none), Vec::<&str>::new());
+
+    // Paged, the next link keeps the filters.
+    let first = app
+        .gaps(coordinator(), "programme=sjdlr&severity=medium&limit=2")
+        .await
+        .ok_json(200);
+    let next = first["next"].as_str().expect("a next page");
+    assert!(next.contains("severity=medium"), "{next}");
+
+    for (query, param) in [
+        ("programme=sjdlr&kind=dormant", "kind"),
+        ("programme=sjdlr&severity=urgent", "severity"),
+        ("programme=sjdlr&subject=", "subject"),
+    ] {
+        let p = app.gaps(coordinator(), query).await.problem(400);
+        assert!(
+            p["detail"].as_str().unwrap().contains(param),
+            "{query}: {p}"
+        );
+    }
+}

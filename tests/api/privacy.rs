@@ -183,6 +183,13 @@ fn fill(op: &Operation, v: &Values, demo: &Demo) -> Request {
             // The first page of ties and contacts: cursors are only ever
             // taken from an answer.
             ("query", "ties_after" | "contacts_after") => None,
+            // The gap report's filters pick from the findings the caller is
+            // given: the participation findings (the shares) half the time.
+            ("query", "kind") => v
+                .limit
+                .filter(|n| n % 2 == 0)
+                .map(|_| "participation".to_owned()),
+            ("query", "severity" | "subject") => None,
             ("header", "Last-Event-ID") => num(v.last_event_id),
             // An ETag is only ever sent back: no value of its own to try.
             ("header", "If-None-Match") => None,
