@@ -85,6 +85,33 @@ fn clip(v: &str) -> String {
     v.chars().take(80).collect()
 }
 
+/// Query parameter `param`, when given, as one of `all` by its name; any
+/// other value is a 400 naming the parameter, `what` it must be and the
+/// names it may take.
+fn one_of<T: Copy>(
+    q: &Query,
+    param: &str,
+    what: &str,
+    all: &[T],
+    name: impl Fn(T) -> &'static str,
+) -> Result<Option<T>, Problem> {
+    let Some(v) = q.get(param) else {
+        return Ok(None);
+    };
+    all.iter()
+        .copied()
+        .find(|&x| name(x) == v)
+        .map(Some)
+        .ok_or_else(|| {
+            let names: Vec<&str> = all.iter().map(|&x| name(x)).collect();
+            Problem::bad_request(format!(
+                "{param} {:?} is not {what}; expected one of {}",
+                clip(v),
+                names.join(", ")
+            ))
+        })
+}
+
 /// How a list is ordered, which says how its cursor is found.
 #[derive(Clone, Copy)]
 enum Order {
@@ -404,14 +431,7 @@ async fn get_events(
             "limit must be between 1 and 1000 (got {limit})"
         )));
     }
-    if let Some(t) = q.get("type") {
-        if !Event::TYPES.contains(&t.as_str()) {
-            return Err(Problem::bad_request(format!(
-                "type {t:?} is not an event type; expected one of {}",
-                Event::TYPES.join(", ")
-            )));
-        }
-    }
+    one_of(&q, "type", "an event type", Event::TYPES, |t| t)?;
     if let Some(p) = q.get("programme") {
         readable(principal, p)?;
         let known = app
@@ -892,36 +912,20 @@ fn gaps_page(
     report: &passerelle_projections::gaps::GapReport,
 ) -> Result<Value, Problem> {
     let q = lister.q;
-    let kind = match q.get("kind") {
-        Some(k) => Some(
-            FindingKind::ALL
-                .into_iter()
-                .find(|x| x.as_str() == k)
-                .ok_or_else(|| {
-                    let all: Vec<&str> = FindingKind::ALL.iter().map(|x| x.as_str()).collect();
-                    Problem::bad_request(format!(
-                        "kind {:?} is not a kind of finding; expected one of {}",
-                        clip(k),
-                        all.join(", ")
-                    ))
-                })?,
-        ),
-        None => None,
-    };
-    let severity = match q.get("severity") {
-        Some(s) => Some(
-            Severity::ALL
-                .into_iter()
-                .find(|x| x.as_str() == s)
-                .ok_or_else(|| {
-                    Problem::bad_request(format!(
-                        "severity {:?} is not a severity; expected one of high, medium, low",
-                        clip(s)
-                    ))
-                })?,
-        ),
-        None => None,
-    };
+    let kind = one_of(
+        q,
+        "kind",
+        "a kind of finding",
+        &FindingKind::ALL,
+        FindingKind::as_str,
+    )?;
+    let severity = one_of(
+        q,
+        "severity",
+        "a severity",
+        &Severity::ALL,
+        Severity::as_str,
+    )?;
     let subject = q.get("subject").map(String::as_str);
     if subject.is_some_and(|s| s.is_empty() || s.chars().count() > 200) {
         return Err(Problem::bad_request(

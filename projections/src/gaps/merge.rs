@@ -73,52 +73,36 @@ pub(super) fn merge(findings: Vec<Finding>) -> Vec<Finding> {
     out
 }
 
+/// Appends the items of `more` that `list` does not hold yet, in order.
+fn extend_unique<T: PartialEq>(list: &mut Vec<T>, more: Vec<T>) {
+    for x in more {
+        if !list.contains(&x) {
+            list.push(x);
+        }
+    }
+}
+
 /// Tells `other` inside `lead`.
 fn absorb(lead: &mut Finding, other: Finding) {
     lead.severity = lead.severity.min(other.severity);
-    let empty = Bilingual {
-        en: String::new(),
-        fr: String::new(),
-    };
     // That a stakeholder has no tie, or that its sector has none, is said
     // by whichever finding it is merged into; the evidence stays.
     if !matches!(
         other.kind,
         FindingKind::IsolatedStakeholder | FindingKind::MissingSector
     ) {
-        let own = std::mem::replace(&mut lead.explanation, empty);
-        lead.explanation = then(own, other.explanation);
+        append(&mut lead.explanation, other.explanation);
     }
-    for s in other.subjects {
-        if !lead.subjects.contains(&s) {
-            lead.subjects.push(s);
-        }
-    }
+    extend_unique(&mut lead.subjects, other.subjects);
     lead.evidence.extend(other.evidence);
     lead.evidence.sort();
     lead.evidence.dedup();
     lead.merged.push(other.id);
     lead.merged.extend(other.merged);
-    for t in other.themes {
-        if !lead.themes.contains(&t) {
-            lead.themes.push(t);
-        }
-    }
-    for k in other.sectors {
-        if !lead.sectors.contains(&k) {
-            lead.sectors.push(k);
-        }
-    }
-    for pair in other.introduces {
-        if !lead.introduces.contains(&pair) {
-            lead.introduces.push(pair);
-        }
-    }
-    for k in other.focus {
-        if !lead.focus.contains(&k) {
-            lead.focus.push(k);
-        }
-    }
+    extend_unique(&mut lead.themes, other.themes);
+    extend_unique(&mut lead.sectors, other.sectors);
+    extend_unique(&mut lead.introduces, other.introduces);
+    extend_unique(&mut lead.focus, other.focus);
     lead.reach = lead.reach.max(other.reach);
 }
 

@@ -624,10 +624,28 @@ fn pair(a: String, b: String) -> [String; 2] {
 }
 
 /// Two sentences, one after the other.
-fn then(a: Bilingual, b: Bilingual) -> Bilingual {
+fn then(mut a: Bilingual, b: Bilingual) -> Bilingual {
+    append(&mut a, b);
+    a
+}
+
+/// Sentence `b` after `a`, in each language.
+fn append(a: &mut Bilingual, b: Bilingual) {
+    for (own, more) in [(&mut a.en, b.en), (&mut a.fr, b.fr)] {
+        own.push(' ');
+        own.push_str(&more);
+    }
+}
+
+/// Texts joined into one list in each language (`a, b and c`), the
+/// conjunction being a `list.*` key.
+fn joined(items: &[Bilingual], conjunction: &str) -> Bilingual {
+    let each = |lang: fn(&Bilingual) -> &String| -> Vec<String> {
+        items.iter().map(|b| lang(b).clone()).collect()
+    };
     Bilingual {
-        en: format!("{} {}", a.en, b.en),
-        fr: format!("{} {}", a.fr, b.fr),
+        en: messages::list(&each(|b| &b.en), conjunction).en,
+        fr: messages::list(&each(|b| &b.fr), conjunction).fr,
     }
 }
 

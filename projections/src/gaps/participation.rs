@@ -181,19 +181,31 @@ pub(super) fn shares(cx: &mut Ctx, audience: Audience) {
     }
 }
 
+/// The sessions with beneficiaries held by the as-of time whose counts
+/// `audience` sees: every one, or the public ones.
+fn sessions_so_far<'a>(cx: &Ctx<'a>, audience: Audience) -> Vec<&'a Session> {
+    let as_of = cx.net.as_of;
+    cx.p.sessions
+        .values()
+        .filter(|s| s.beneficiaries.total > 0 && s.occurred_at <= as_of)
+        .filter(|s| audience == Audience::Full || s.is_public())
+        .collect()
+}
+
+/// The programme's active beneficiary groups.
+fn beneficiary_groups<'a>(cx: &Ctx<'a>) -> Vec<&'a Stakeholder> {
+    cx.p.active_stakeholders()
+        .filter(|s| s.kind == StakeholderKind::BeneficiaryGroup)
+        .collect()
+}
+
 /// Per beneficiary group, the share of women and girls in its sessions
 /// (those naming it) when it is below target while the overall share is
 /// not: a group the overall figure hides. Every session so far counts, each
 /// given in order, so a trend shows; mentors and viewers get it over the
 /// public sessions only, like the other shares.
 fn group_shares(cx: &mut Ctx, audience: Audience) {
-    let as_of = cx.net.as_of;
-    let recent: Vec<&Session> =
-        cx.p.sessions
-            .values()
-            .filter(|s| s.beneficiaries.total > 0 && s.occurred_at <= as_of)
-            .filter(|s| audience == Audience::Full || s.is_public())
-            .collect();
+    let recent = sessions_so_far(cx, audience);
     let total: u64 = recent
         .iter()
         .map(|s| u64::from(s.beneficiaries.total))
@@ -207,11 +219,7 @@ fn group_shares(cx: &mut Ctx, audience: Audience) {
         return;
     }
     let overall = women as f64 / total as f64;
-    let groups: Vec<&Stakeholder> =
-        cx.p.active_stakeholders()
-            .filter(|s| s.kind == StakeholderKind::BeneficiaryGroup)
-            .collect();
-    for g in groups {
+    for g in beneficiary_groups(cx) {
         let mut theirs: Vec<&Session> = recent
             .iter()
             .copied()
@@ -242,18 +250,7 @@ fn group_shares(cx: &mut Ctx, audience: Audience) {
                 )
             })
             .collect();
-        let series = Bilingual {
-            en: messages::list(
-                &steps.iter().map(|b| b.en.clone()).collect::<Vec<_>>(),
-                "list.then",
-            )
-            .en,
-            fr: messages::list(
-                &steps.iter().map(|b| b.fr.clone()).collect::<Vec<_>>(),
-                "list.then",
-            )
-            .fr,
-        };
+        let series = joined(&steps, "list.then");
         let pct = women as f64 / total as f64;
         let f = cx.push(
             FindingKind::Participation,
@@ -284,13 +281,7 @@ fn group_shares(cx: &mut Ctx, audience: Audience) {
 /// share is not: a group whose people do not come back, hidden in the
 /// overall figure. Mentors and viewers: public sessions only.
 fn group_returning(cx: &mut Ctx, audience: Audience) {
-    let as_of = cx.net.as_of;
-    let sessions: Vec<&Session> =
-        cx.p.sessions
-            .values()
-            .filter(|s| s.beneficiaries.total > 0 && s.occurred_at <= as_of)
-            .filter(|s| audience == Audience::Full || s.is_public())
-            .collect();
+    let sessions = sessions_so_far(cx, audience);
     let share = |of: &[&Session]| {
         let first: u64 = of
             .iter()
@@ -306,11 +297,7 @@ fn group_returning(cx: &mut Ctx, audience: Audience) {
     let Some(overall) = share(&sessions).filter(|s| *s >= min) else {
         return;
     };
-    let groups: Vec<&Stakeholder> =
-        cx.p.active_stakeholders()
-            .filter(|s| s.kind == StakeholderKind::BeneficiaryGroup)
-            .collect();
-    for g in groups {
+    for g in beneficiary_groups(cx) {
         let theirs: Vec<&Session> = sessions
             .iter()
             .copied()

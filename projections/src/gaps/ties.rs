@@ -350,32 +350,17 @@ fn dormant_hub(cx: &mut Ctx, hub: usize, ties: &[&Tie]) {
     let name = Arg::from(cx.node_noun(hub));
     let mut ties = ties.to_vec();
     ties.sort_by_key(|t| t.last_interaction);
-    let partners: Vec<String> = ties
+    let partners: Vec<Bilingual> = ties
         .iter()
         .map(|t| {
             let other = cx.node_noun(other_end(t, hub));
-            messages::text(
+            bilingual(
                 "finding.dormant_tie.hub.item",
-                messages::Lang::En,
                 &[("name", other.into()), ("last", day(t.last_interaction))],
             )
         })
         .collect();
-    let partners_fr: Vec<String> = ties
-        .iter()
-        .map(|t| {
-            let other = cx.node_noun(other_end(t, hub));
-            messages::text(
-                "finding.dormant_tie.hub.item",
-                messages::Lang::Fr,
-                &[("name", other.into()), ("last", day(t.last_interaction))],
-            )
-        })
-        .collect();
-    let list = Bilingual {
-        en: messages::list(&partners, "list.and").en,
-        fr: messages::list(&partners_fr, "list.and").fr,
-    };
+    let list = joined(&partners, "list.and");
     let mut subjects = vec![cx.net.nodes[hub].clone()];
     subjects.extend(
         ties.iter()
