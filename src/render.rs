@@ -4,12 +4,13 @@
 
 use std::fmt::Write as _;
 
+use chrono::{DateTime, Utc};
 use passerelle_projections::diff::Diff;
 use passerelle_projections::gaps::{kind_name, Finding, GapReport, Severity};
 use passerelle_projections::messages::{self, count, day, text};
 use passerelle_projections::metrics::Estimate;
 use passerelle_projections::participation::Participation;
-use passerelle_projections::views::{Positions, View};
+use passerelle_projections::views::{Frame, Positions, View};
 use serde::Serialize;
 
 use crate::api::body;
@@ -285,6 +286,41 @@ fn finite(x: f64) -> Option<f64> {
 
 /// The network with node metrics and positions, edges with strength and
 /// component, and network-wide metrics.
+/// The map of `programme` from `frame` (none before the programme's first
+/// event: no stakeholder yet), as of `as_of`, reflecting log `position`,
+/// with the time slider's `steps`.
+pub fn map_json(
+    programme: &str,
+    as_of: DateTime<Utc>,
+    position: u64,
+    frame: Option<&Frame>,
+    steps: &[DateTime<Utc>],
+) -> body::MapFrame {
+    let nodes = frame.map_or_else(Vec::new, |f| {
+        f.nodes
+            .iter()
+            .map(|n| body::MapNode {
+                id: n.id.clone(),
+                name: n.name.clone(),
+                kind: kind_name(n.kind),
+                community: n.community,
+                x: finite(n.x),
+                y: finite(n.y),
+            })
+            .collect()
+    });
+    body::MapFrame {
+        programme: programme.to_owned(),
+        as_of: time(as_of),
+        position,
+        settled: frame.is_none_or(|f| f.settled),
+        steps: steps.iter().map(|t| time(*t)).collect(),
+        nodes,
+        ties: frame.map_or_else(Vec::new, |f| f.ties.clone()),
+    }
+}
+
+/// The `/network` body of a view with its layout.
 pub fn network_json(v: &View<'_>, positions: &Positions) -> body::Network {
     let net = &v.network;
     let an = &v.analysis;
@@ -344,6 +380,7 @@ pub fn network_json(v: &View<'_>, positions: &Positions) -> body::Network {
         programme: v.programme.id.clone(),
         as_of: time(net.as_of),
         position: net.position,
+        settled: true,
         nodes,
         edges,
         metrics: body::NetworkMetrics {

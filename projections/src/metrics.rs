@@ -106,6 +106,12 @@ mod topology;
 pub use louvain::modularity;
 pub use topology::Topology;
 
+/// The communities of `t`'s nodes (Louvain, seeded as [`compute`] seeds it:
+/// the same numbers as its `community`), without the other metrics.
+pub fn communities(t: &Topology, seed: u64) -> Vec<usize> {
+    louvain::louvain(t, seed)
+}
+
 /// Settings of [`compute`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MetricsConfig {

@@ -16,9 +16,10 @@ use crate::diff::{around_milestone, diff, Diff};
 use crate::engine::{AsOf, Engine};
 use crate::gaps::{complete, mentor_practice, mentors, network_findings, GapConfig, GapReport};
 use crate::layout::{layout_within, LayoutConfig};
-use crate::metrics::MetricsConfig;
+use crate::metrics::{communities, MetricsConfig};
 use crate::model::{Audience, Model, Programme};
 use crate::network::{Analysis, Network, NetworkConfig};
+use passerelle_events::event::StakeholderKind;
 
 /// Every setting of the views, with documented defaults.
 #[derive(Debug, Clone, Default)]
@@ -99,6 +100,29 @@ pub fn view_within<'a>(
     settings: &Settings,
     cancel: &Cancel,
 ) -> Result<View<'a>, ViewError> {
+    build_view(engine, programme, as_of, settings, true, cancel)
+}
+
+/// [`view_within`] without the gap report (its `gaps` is empty): the
+/// network and its metrics only, for a read that shows no finding.
+pub fn network_view_within<'a>(
+    engine: &'a Engine,
+    programme: &str,
+    as_of: AsOf,
+    settings: &Settings,
+    cancel: &Cancel,
+) -> Result<View<'a>, ViewError> {
+    build_view(engine, programme, as_of, settings, false, cancel)
+}
+
+fn build_view<'a>(
+    engine: &'a Engine,
+    programme: &str,
+    as_of: AsOf,
+    settings: &Settings,
+    findings: bool,
+    cancel: &Cancel,
+) -> Result<View<'a>, ViewError> {
     let snap = engine.snapshot_within(as_of, cancel)?;
     let time = snap.reference_time(programme);
     let position = snap.position();
@@ -142,6 +166,22 @@ pub fn view_within<'a>(
     let network = Network::build(&p, time, position, &settings.network);
     cancel.check()?;
     // The findings that need no metrics are computed while the metrics are.
+    if !findings {
+        let analysis = network.analyse(&settings.metrics);
+        return Ok(View {
+            gaps: GapReport {
+                programme: p.id.clone(),
+                as_of: time,
+                position,
+                findings: Vec::new(),
+                public_shares: Vec::new(),
+                practice: Vec::new(),
+            },
+            programme: p,
+            network,
+            analysis,
+        });
+    }
     let (analysis, first) = std::thread::scope(|scope| {
         let analysis = scope.spawn(|| network.analyse(&settings.metrics));
         let first = network_findings(&p, &network, &settings.gaps);
@@ -223,24 +263,105 @@ fn shapes_network(event: &Event) -> bool {
     )
 }
 
-fn layout_of(
+/// A programme's map at one time: its active stakeholders with their
+/// positions and communities, and its present ties, strongest first. What
+/// the map draws; [`LayoutCache`] keeps one per month of a programme.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Frame {
+    /// The time it shows.
+    pub time: DateTime<Utc>,
+    /// The active stakeholders, in the network's node order.
+    pub nodes: Vec<FrameNode>,
+    /// The present ties: node indexes (smaller first) and strength,
+    /// strongest first (equal strengths by indexes).
+    pub ties: Vec<(u32, u32, f64)>,
+    /// Whether the layout is the chain's: warm-started from the month
+    /// before, itself settled, back to the programme's first month. A frame
+    /// that is not settled was laid out while the months before it were
+    /// still being computed, from the latest month computed by then; a later
+    /// read gives the settled layout, which may place nodes otherwise.
+    pub settled: bool,
+}
+
+/// A stakeholder on a [`Frame`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrameNode {
+    /// Stakeholder id.
+    pub id: String,
+    /// Its name at the frame's time.
+    pub name: String,
+    /// Its kind.
+    pub kind: StakeholderKind,
+    /// Position in the frame [-1, 1]².
+    pub x: f64,
+    /// Position in the frame [-1, 1]².
+    pub y: f64,
+    /// Its community (Louvain on the present ties, numbered as
+    /// [`Network::analyse`] numbers them).
+    pub community: usize,
+}
+
+impl Frame {
+    /// The positions by stakeholder id.
+    pub fn positions(&self) -> Positions {
+        self.nodes
+            .iter()
+            .map(|n| (n.id.clone(), (n.x, n.y)))
+            .collect()
+    }
+}
+
+/// The frame of `network` (of programme `p`): its layout warm-started from
+/// `previous`, its communities and present ties.
+fn frame_of(
+    p: &Programme,
     network: &Network,
     previous: Option<&Positions>,
-    cfg: &LayoutConfig,
+    settings: &Settings,
+    settled: bool,
     cancel: &Cancel,
-) -> Result<Positions, Stopped> {
+) -> Result<Frame, Stopped> {
     let edges: Vec<(usize, usize, f64)> = network
         .present_ties()
         .map(|t| (t.a, t.b, t.strength.max(0.05)))
         .collect();
-    let pos = layout_within(&network.nodes, &edges, previous, cfg, cancel)?;
-    Ok(network.nodes.iter().cloned().zip(pos).collect())
+    let pos = layout_within(&network.nodes, &edges, previous, &settings.layout, cancel)?;
+    cancel.check()?;
+    let community = communities(&network.topology, settings.metrics.seed);
+    let nodes = network
+        .nodes
+        .iter()
+        .zip(&pos)
+        .enumerate()
+        .map(|(i, (id, &(x, y)))| FrameNode {
+            id: id.clone(),
+            name: p
+                .stakeholders
+                .get(id)
+                .map_or_else(|| id.clone(), |s| s.name.clone()),
+            kind: network.kinds[i],
+            x,
+            y,
+            community: community.get(i).copied().unwrap_or(i),
+        })
+        .collect();
+    let mut ties: Vec<(u32, u32, f64)> = network
+        .present_ties()
+        .map(|t| (t.a as u32, t.b as u32, t.strength))
+        .collect();
+    ties.sort_by(|x, y| y.2.total_cmp(&x.2).then((x.0, x.1).cmp(&(y.0, y.1))));
+    Ok(Frame {
+        time: network.as_of,
+        nodes,
+        ties,
+        settled,
+    })
 }
 
 /// Tail layouts (at a time that is not a month end) kept per programme.
 const TAILS: usize = 8;
 
-/// What one programme's layout chain is computed from, and the layouts
+/// What one programme's layout chain is computed from, and the frames
 /// computed so far. Indexes the engine's events incrementally: only events
 /// after `seen` are looked at on the next call.
 #[derive(Debug, Default)]
@@ -259,14 +380,14 @@ struct Chain {
     /// Indexes into the engine's events of the programme's events that
     /// shape the network, in position order.
     shaping: Vec<usize>,
-    /// Layouts at the first month ends, each warm-started from the one
+    /// Frames at the first month ends, each warm-started from the one
     /// before: a prefix of `month_ends(first, …)`.
-    months: Vec<(DateTime<Utc>, Positions)>,
-    /// Layouts at other times (the end of a chain), each valid while
-    /// `shaping`, `first` and `last` are unchanged: (time, positions).
-    tails: Vec<(DateTime<Utc>, Positions)>,
+    months: Vec<Arc<Frame>>,
+    /// Settled frames at other times (the end of a chain), each valid while
+    /// `shaping`, `first` and `last` are unchanged.
+    tails: Vec<Arc<Frame>>,
     /// The settings the layouts were computed with.
-    settings: Option<(NetworkConfig, LayoutConfig)>,
+    settings: Option<(NetworkConfig, LayoutConfig, u64)>,
 }
 
 impl Chain {
@@ -283,7 +404,11 @@ impl Chain {
         if !same_engine {
             *self = Self::default();
         }
-        let wanted = (settings.network, settings.layout.clone());
+        let wanted = (
+            settings.network,
+            settings.layout.clone(),
+            settings.metrics.seed,
+        );
         if self.settings.as_ref() != Some(&wanted) {
             self.months.clear();
             self.tails.clear();
@@ -307,7 +432,7 @@ impl Chain {
             }
             if shapes_network(&e.event.event) {
                 self.shaping.push(i);
-                let keep = self.months.partition_point(|(t, _)| *t < at);
+                let keep = self.months.partition_point(|f| f.time < at);
                 self.months.truncate(keep);
                 self.tails.clear();
             }
@@ -325,48 +450,56 @@ impl Chain {
         }
     }
 
-    /// The chain's layouts at the month ends before `time` and before the
-    /// programme's last event, then at `time`: `visit` sees each (time,
-    /// positions) in order. Layouts kept from earlier calls are reused; the
-    /// others are computed and kept. `cancel` is checked before each layout
-    /// and during it; the month ends computed before a stop are kept (they
-    /// are exact), the rest is not computed.
-    fn run(
-        &mut self,
-        engine: &Engine,
-        programme: &str,
-        time: DateTime<Utc>,
-        settings: &Settings,
-        cancel: &Cancel,
-        mut visit: impl FnMut(DateTime<Utc>, &Positions),
-    ) -> Result<(), Stopped> {
-        let Some(first) = self.first else {
-            return Ok(());
-        };
-        if time < first {
-            // The programme had no event yet: no layout (as the replay of
-            // a snapshot without the programme gives).
-            return Ok(());
-        }
-        let ends = month_ends(first, time.min(self.last.unwrap_or(first)));
+    /// The month ends a chain up to `time` holds (none after the
+    /// programme's last event), or `None` before the programme's first
+    /// event (no layout: as the replay of a snapshot without the programme
+    /// gives).
+    fn ends(&self, time: DateTime<Utc>) -> Option<Vec<DateTime<Utc>>> {
+        let first = self.first?;
+        (time >= first).then(|| month_ends(first, time.min(self.last.unwrap_or(first))))
+    }
+
+    /// The month frames kept so far that a chain up to `ends` reuses.
+    fn kept(&self, ends: &[DateTime<Utc>]) -> usize {
         let kept = self.months.len().min(ends.len());
         debug_assert!(self.months[..kept]
             .iter()
-            .zip(&ends)
-            .all(|((t, _), e)| t == e));
-        for (t, p) in &self.months[..kept] {
-            visit(*t, p);
+            .zip(ends)
+            .all(|(f, e)| f.time == *e));
+        kept
+    }
+
+    /// The settled tail frame at `time`, if one is kept.
+    fn tail(&self, time: DateTime<Utc>) -> Option<&Arc<Frame>> {
+        self.tails.iter().find(|f| f.time == time)
+    }
+
+    fn keep_tail(&mut self, frame: Arc<Frame>) {
+        if self.tails.len() >= TAILS {
+            self.tails.remove(0);
         }
-        if kept == ends.len() {
-            if let Some((_, p)) = self.tails.iter().find(|(t, _)| *t == time) {
-                visit(time, p);
-                return Ok(());
-            }
-        }
-        // Layouts still to compute: the month ends from `kept` on, then
-        // `time`. Each of the programme's shaping events goes to the first
-        // of these times at or after its occurred time.
-        let times: Vec<DateTime<Utc>> = ends[kept..].iter().copied().chain([time]).collect();
+        self.tails.push(frame);
+    }
+
+    /// Lays out the programme at each of `times` (ascending), the first
+    /// warm-started from `previous` and each next one from the one before:
+    /// `each` sees the frames in order. The model at each time folds the
+    /// shaping events that occurred by then, in log order. `cancel` is
+    /// checked before each layout and during it.
+    #[allow(clippy::too_many_arguments)]
+    fn lay_out(
+        &self,
+        engine: &Engine,
+        programme: &str,
+        times: &[DateTime<Utc>],
+        previous: Option<Positions>,
+        settled: bool,
+        settings: &Settings,
+        cancel: &Cancel,
+        mut each: impl FnMut(Arc<Frame>),
+    ) -> Result<(), Stopped> {
+        // Each of the programme's shaping events goes to the first of the
+        // times at or after its occurred time.
         let events = engine.events();
         let mut buckets: Vec<Vec<&StoredEvent>> = vec![Vec::new(); times.len()];
         for &i in &self.shaping {
@@ -377,15 +510,14 @@ impl Chain {
                 bucket.push(e);
             }
         }
-        // The model as of each time folds the shaping events that occurred
-        // by then, in log order. Going from one time to the next appends
-        // the events of the next bucket — exactly the fold in log order as
-        // long as they all come after the events folded so far; an event
-        // recorded late (a later position for an earlier occurred time)
-        // makes that time fold its events again from the start.
+        // Going from one time to the next appends the events of the next
+        // bucket — exactly the fold in log order as long as they all come
+        // after the events folded so far; an event recorded late (a later
+        // position for an earlier occurred time) makes that time fold its
+        // events again from the start.
         let mut model = Model::default();
         let mut folded = 0u64;
-        let mut previous: Option<Positions> = kept.checked_sub(1).map(|i| self.months[i].1.clone());
+        let mut previous = previous;
         for (j, t) in times.iter().enumerate() {
             cancel.check()?;
             let in_order = buckets[j].first().is_none_or(|e| e.position > folded);
@@ -414,19 +546,158 @@ impl Chain {
                 }
             };
             let network = Network::build(p, *t, engine.position(), &settings.network);
-            let pos = layout_of(&network, previous.as_ref(), &settings.layout, cancel)?;
-            visit(*t, &pos);
+            let frame = Arc::new(frame_of(
+                p,
+                &network,
+                previous.as_ref(),
+                settings,
+                settled,
+                cancel,
+            )?);
             if j + 1 < times.len() {
-                self.months.push((*t, pos.clone()));
-            } else {
-                if self.tails.len() >= TAILS {
-                    self.tails.remove(0);
-                }
-                self.tails.push((*t, pos.clone()));
+                previous = Some(frame.positions());
             }
-            previous = Some(pos);
+            each(frame);
         }
         Ok(())
+    }
+
+    /// The chain's frames at the month ends before `time` and before the
+    /// programme's last event, then at `time`: `visit` sees each in order.
+    /// Frames kept from earlier calls are reused; the others are computed
+    /// and kept. The month ends computed before a stop are kept (they are
+    /// exact), the rest is not computed.
+    fn run(
+        &mut self,
+        engine: &Engine,
+        programme: &str,
+        time: DateTime<Utc>,
+        settings: &Settings,
+        cancel: &Cancel,
+        mut visit: impl FnMut(&Arc<Frame>),
+    ) -> Result<(), Stopped> {
+        let Some(ends) = self.ends(time) else {
+            return Ok(());
+        };
+        let kept = self.kept(&ends);
+        for f in &self.months[..kept] {
+            visit(f);
+        }
+        if kept == ends.len() {
+            if let Some(f) = self.tail(time) {
+                visit(f);
+                return Ok(());
+            }
+        }
+        let times: Vec<DateTime<Utc>> = ends[kept..].iter().copied().chain([time]).collect();
+        let previous = self.months[..kept].last().map(|f| f.positions());
+        let mut frames = Vec::with_capacity(times.len());
+        let laid = self.lay_out(
+            engine,
+            programme,
+            &times,
+            previous,
+            true,
+            settings,
+            cancel,
+            |f| {
+                visit(&f);
+                frames.push(f);
+            },
+        );
+        let tail = (frames.len() == times.len())
+            .then(|| frames.pop())
+            .flatten();
+        self.months.extend(frames);
+        if let Some(tail) = tail {
+            self.keep_tail(tail);
+        }
+        laid
+    }
+
+    /// The frame at `time`, computing at most one layout: the settled one
+    /// when every month end before `time` is kept (the tail, kept too);
+    /// otherwise one laid out from the latest month kept before it, not
+    /// settled and not kept. `None` before the programme's first event.
+    fn frame(
+        &mut self,
+        engine: &Engine,
+        programme: &str,
+        time: DateTime<Utc>,
+        settings: &Settings,
+        cancel: &Cancel,
+    ) -> Result<Option<Arc<Frame>>, Stopped> {
+        let Some(ends) = self.ends(time) else {
+            return Ok(None);
+        };
+        let kept = self.kept(&ends);
+        let settled = kept == ends.len();
+        if settled {
+            // A month end kept is the chain's frame there: the tail at that
+            // time would be laid out from the same month before, the same
+            // bits.
+            let kept_month = self.months.get(kept).filter(|f| f.time == time);
+            if let Some(f) = kept_month.or_else(|| self.tail(time)) {
+                return Ok(Some(f.clone()));
+            }
+        }
+        let previous = self.months[..kept].last().map(|f| f.positions());
+        let mut out = None;
+        self.lay_out(
+            engine,
+            programme,
+            &[time],
+            previous,
+            settled,
+            settings,
+            cancel,
+            |f| out = Some(f),
+        )?;
+        if let (true, Some(f)) = (settled, &out) {
+            self.keep_tail(f.clone());
+        }
+        Ok(out)
+    }
+
+    /// Computes the next frame the chain lacks up to the programme's last
+    /// event — the next month end, else the tail at the last event — and
+    /// says whether one was computed.
+    fn advance(
+        &mut self,
+        engine: &Engine,
+        programme: &str,
+        settings: &Settings,
+        cancel: &Cancel,
+    ) -> Result<bool, Stopped> {
+        let Some(last) = self.last else {
+            return Ok(false);
+        };
+        let Some(ends) = self.ends(last) else {
+            return Ok(false);
+        };
+        let kept = self.kept(&ends);
+        if kept < ends.len() {
+            let previous = self.months[..kept].last().map(|f| f.positions());
+            let mut out = None;
+            self.lay_out(
+                engine,
+                programme,
+                &ends[kept..=kept],
+                previous,
+                true,
+                settings,
+                cancel,
+                |f| out = Some(f),
+            )?;
+            self.months.extend(out);
+            return Ok(true);
+        }
+        if self.tail(last).is_some() {
+            return Ok(false);
+        }
+        Ok(self
+            .frame(engine, programme, last, settings, cancel)?
+            .is_some())
     }
 }
 
@@ -464,6 +735,11 @@ pub fn positions(engine: &Engine, v: &View, settings: &Settings) -> Positions {
 /// same positions, bit for bit, as [`layout_chain`] from scratch. Calls for
 /// one programme are serialised; calls for different programmes run in
 /// parallel.
+///
+/// A server fills the chains in the background, one month at a time
+/// ([`LayoutCache::advance`]), and answers a map read with
+/// [`LayoutCache::frame_within`], which computes at most the one layout it
+/// asks for.
 #[derive(Debug, Default)]
 pub struct LayoutCache {
     chains: Mutex<HashMap<String, Arc<Mutex<Chain>>>>,
@@ -502,14 +778,9 @@ impl LayoutCache {
         let mut chain = lock(&chain);
         chain.sync(engine, programme, settings);
         let mut out = Vec::new();
-        let never = chain.run(
-            engine,
-            programme,
-            time,
-            settings,
-            &Cancel::never(),
-            |t, p| out.push((t, p.clone())),
-        );
+        let never = chain.run(engine, programme, time, settings, &Cancel::never(), |f| {
+            out.push((f.time, f.positions()))
+        });
         if let Err(stopped) = never {
             unreachable!("a chain that cannot be cancelled was: {stopped}");
         }
@@ -539,19 +810,70 @@ impl LayoutCache {
         let mut chain = lock(&chain);
         chain.sync(engine, programme, settings);
         let mut last = None;
-        chain.run(
-            engine,
-            programme,
-            v.network.as_of,
-            settings,
-            cancel,
-            |t, p| {
-                if t == v.network.as_of {
-                    last = Some(p.clone());
-                }
-            },
-        )?;
+        chain.run(engine, programme, v.network.as_of, settings, cancel, |f| {
+            if f.time == v.network.as_of {
+                last = Some(f.positions());
+            }
+        })?;
         Ok(last.unwrap_or_default())
+    }
+
+    /// The frame of `programme` at `time`, computing at most one layout:
+    /// settled (the chain's, kept) when the chain holds every month end
+    /// before `time`, else laid out from the latest month it holds before
+    /// `time` and not settled ([`Frame::settled`]). `None` before the
+    /// programme's first event.
+    pub fn frame_within(
+        &self,
+        engine: &Engine,
+        programme: &str,
+        time: DateTime<Utc>,
+        settings: &Settings,
+        cancel: &Cancel,
+    ) -> Result<Option<Arc<Frame>>, Stopped> {
+        let chain = self.chain(programme);
+        let mut chain = lock(&chain);
+        chain.sync(engine, programme, settings);
+        chain.frame(engine, programme, time, settings, cancel)
+    }
+
+    /// The time slider's steps for `programme`: the end of every month from
+    /// its first event to its last ([`Programme::latest`]), then its last
+    /// event's time; the frames [`LayoutCache::advance`] settles.
+    pub fn steps(
+        &self,
+        engine: &Engine,
+        programme: &str,
+        settings: &Settings,
+    ) -> Vec<DateTime<Utc>> {
+        let chain = self.chain(programme);
+        let mut chain = lock(&chain);
+        chain.sync(engine, programme, settings);
+        match chain.last {
+            Some(last) => {
+                let mut steps = chain.ends(last).unwrap_or_default();
+                steps.push(last);
+                steps
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// Computes the next frame `programme`'s chain lacks up to its last
+    /// event (the next month end, else the frame at the last event) and
+    /// says whether there was one: called until it says `false`, it leaves
+    /// every frame a map read up to the last event needs settled and kept.
+    pub fn advance(
+        &self,
+        engine: &Engine,
+        programme: &str,
+        settings: &Settings,
+        cancel: &Cancel,
+    ) -> Result<bool, Stopped> {
+        let chain = self.chain(programme);
+        let mut chain = lock(&chain);
+        chain.sync(engine, programme, settings);
+        chain.advance(engine, programme, settings, cancel)
     }
 }
 

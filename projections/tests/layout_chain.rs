@@ -8,6 +8,7 @@
 //! there.
 
 use chrono::{DateTime, Utc};
+use passerelle_projections::cancel::Cancel;
 use passerelle_projections::engine::{AsOf, Engine};
 use passerelle_projections::layout::{layout, LayoutConfig};
 use passerelle_projections::network::Network;
@@ -272,4 +273,117 @@ fn a_cache_given_another_engine_starts_again() {
         bits(&cache.layout_chain(&short, "sjdlr", t, &s))
             == bits(&replayed(&short, "sjdlr", t, &s))
     );
+}
+
+/// A map frame computes at most one layout: before the months ahead of its
+/// time are kept it is laid out from the latest month kept, and says it is
+/// not settled; once the background steps (`advance`) have kept them, it is
+/// the chain's layout, bit for bit, with the network's present ties
+/// (strongest first) and communities.
+#[test]
+fn a_frame_is_settled_once_the_months_before_it_are_kept() {
+    let engine = demo();
+    let s = settings();
+    let programme = "sjdlr";
+    let time = at("2021-06-30T23:59:59Z");
+    let expected = bits(&replayed(&engine, programme, time, &s));
+    assert!(expected.len() > 2, "the demo has months before {time}");
+
+    let cache = LayoutCache::new();
+    let never = Cancel::never();
+    let early = cache
+        .frame_within(&engine, programme, time, &s, &never)
+        .expect("not cancelled")
+        .expect("the programme has started");
+    assert!(!early.settled, "no month was kept yet");
+    assert_eq!(early.time, time);
+
+    // The background steps, one frame each, until the last event.
+    let mut steps = 0;
+    while cache
+        .advance(&engine, programme, &s, &never)
+        .expect("not cancelled")
+    {
+        steps += 1;
+        assert!(steps <= 1000, "advance ends");
+    }
+    let months = month_ends(
+        engine
+            .events()
+            .iter()
+            .filter(|e| e.event.programme.as_str() == programme)
+            .map(|e| e.event.occurred_at.datetime())
+            .min()
+            .expect("events"),
+        latest(&engine, programme),
+    );
+    // Every month end, then the frame at the last event.
+    assert_eq!(steps, months.len() + 1);
+    let steps_told = cache.steps(&engine, programme, &s);
+    assert_eq!(steps_told.len(), months.len() + 1);
+    assert_eq!(steps_told.last(), Some(&latest(&engine, programme)));
+
+    let frame = cache
+        .frame_within(&engine, programme, time, &s, &never)
+        .expect("not cancelled")
+        .expect("the programme has started");
+    assert!(frame.settled);
+    let got = bits(&[(frame.time, frame.positions())]);
+    assert!(
+        got[..] == expected[expected.len() - 1..],
+        "the settled frame is the chain's layout"
+    );
+
+    // Its ties are the network's present ties, strongest first; its
+    // communities those of the metrics.
+    let snap = engine.snapshot(AsOf::Time(time));
+    let network = Network::build(
+        &snap.model.programmes[programme],
+        time,
+        snap.position(),
+        &s.network,
+    );
+    let ids: Vec<&str> = frame.nodes.iter().map(|n| n.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        network.nodes.iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    let mut ties: Vec<(u32, u32, u64)> = network
+        .present_ties()
+        .map(|t| (t.a as u32, t.b as u32, t.strength.to_bits()))
+        .collect();
+    let mut framed: Vec<(u32, u32, u64)> = frame
+        .ties
+        .iter()
+        .map(|&(a, b, w)| (a, b, w.to_bits()))
+        .collect();
+    assert!(
+        frame.ties.windows(2).all(|w| w[0].2 >= w[1].2),
+        "strongest first"
+    );
+    ties.sort_unstable();
+    framed.sort_unstable();
+    assert_eq!(framed, ties);
+    let analysis = network.analyse(&s.metrics);
+    let communities: Vec<usize> = frame.nodes.iter().map(|n| n.community).collect();
+    assert_eq!(
+        communities,
+        analysis
+            .nodes
+            .iter()
+            .map(|m| m.community)
+            .collect::<Vec<_>>()
+    );
+
+    // Kept: asking again computes nothing new and gives the same frame.
+    let again = cache
+        .frame_within(&engine, programme, time, &s, &never)
+        .expect("not cancelled")
+        .expect("the programme has started");
+    assert!(std::sync::Arc::ptr_eq(&again, &frame));
+    // Before the programme's first event there is no frame.
+    assert!(cache
+        .frame_within(&engine, programme, at("1999-01-01T00:00:00Z"), &s, &never)
+        .expect("not cancelled")
+        .is_none());
 }

@@ -169,6 +169,19 @@ fields! {
     health_status => json!({ "const": "ok" });
     outputs => json!({ "type": "array", "items": { "type": "string" } });
     attended_sessions => to_described("SuppressibleCount", "Participant attendances recorded; always `null` for mentor and viewer tokens.");
+    layout_settled => json!({ "type": "boolean", "description": "Whether the positions are the settled layout of the programme's month-by-month chain (each month warm-started from the one before, kept by the server). `false` while the server is still computing the months before this time: the positions were laid out from the latest month computed, are not kept, and a later read may place nodes otherwise." });
+    map_steps => json!({ "type": "array", "items": r("DateTime"), "description": "The time slider's steps: the end of every month from the programme's first event to its last, then its last event's time. Each step's frame is computed in the background and kept." });
+    map_community => to_described("Count", "Community (Louvain on the present ties at this time), numbered as `/network` numbers them.");
+    map_ties => json!({
+        "type": "array",
+        "items": {
+            "type": "array",
+            "prefixItems": [r("Count"), r("Count"), { "type": "number", "minimum": 0 }],
+            "items": false,
+            "minItems": 3,
+        },
+        "description": "Present ties, strongest first: `[a, b, strength]`, with `a` and `b` indexes into `nodes` (`a < b`) and the strength decayed to `as_of`.",
+    });
 }
 
 // ---------------------------------------------------------------------------
@@ -625,9 +638,47 @@ pub struct Network {
     pub as_of: String,
     #[schema(schema_with = position)]
     pub position: u64,
+    #[schema(schema_with = layout_settled)]
+    pub settled: bool,
     pub nodes: Vec<NetworkNode>,
     pub edges: Vec<NetworkEdge>,
     pub metrics: NetworkMetrics,
+}
+
+/// A stakeholder on the map.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MapNode {
+    #[schema(schema_with = id)]
+    pub id: String,
+    pub name: String,
+    #[schema(schema_with = stakeholder_kind)]
+    pub kind: String,
+    #[schema(schema_with = map_community)]
+    pub community: usize,
+    #[schema(schema_with = metric, required = true)]
+    pub x: Option<f64>,
+    #[schema(schema_with = metric, required = true)]
+    pub y: Option<f64>,
+}
+
+/// `GET /map`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MapFrame {
+    #[schema(schema_with = programme_id)]
+    pub programme: String,
+    #[schema(schema_with = measured_at)]
+    pub as_of: String,
+    #[schema(schema_with = position)]
+    pub position: u64,
+    #[schema(schema_with = layout_settled)]
+    pub settled: bool,
+    #[schema(schema_with = map_steps)]
+    pub steps: Vec<String>,
+    pub nodes: Vec<MapNode>,
+    #[schema(schema_with = map_ties)]
+    pub ties: Vec<(u32, u32, f64)>,
 }
 
 /// A text in English and French.
@@ -1013,6 +1064,8 @@ pub fn schemas() -> Vec<(String, Value)> {
         NetworkEdge,
         NetworkMetrics,
         Network,
+        MapNode,
+        MapFrame,
         Bilingual,
         Finding,
         Practice,

@@ -12,6 +12,7 @@
 //! is in [`crate::http`]; the server is assembled in [`crate::server`].
 
 pub mod body;
+mod layouts;
 pub mod openapi;
 mod rights;
 pub mod routes;

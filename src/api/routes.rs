@@ -17,7 +17,9 @@ use passerelle_projections::gaps::{kind_name, Finding, FindingKind, Severity};
 use passerelle_projections::model::{Audience, Count, Programme};
 use passerelle_projections::network::Network;
 use passerelle_projections::participation::participation_for;
-use passerelle_projections::views::{around_within, diff_views_for, view_within, ViewError};
+use passerelle_projections::views::{
+    around_within, diff_views_for, known_programmes, network_view_within, view_within, ViewError,
+};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use warp::http::{HeaderMap, Method, StatusCode};
@@ -30,7 +32,8 @@ use crate::http::problem::Problem;
 use crate::http::reply::{json_response, number, parse_query, read_body, to_json, Query, Response};
 use crate::http::route::{Route, Routed, Verb, API_BASE};
 use crate::render::{
-    contact_summary, diff_json, gaps_page_json, network_json, note_json, participation_json, time,
+    contact_summary, diff_json, gaps_page_json, map_json, network_json, note_json,
+    participation_json, time,
 };
 
 /// Items in a page of a list when `limit` is not given.
@@ -785,16 +788,25 @@ fn render(
         limit: limit(q)?,
     };
     match rest {
-        ["network"] | ["gaps"] | ["gaps", "evidence"] => {
+        ["map"] => map(app, engine, &programme, as_of, cancel),
+        ["network"] => {
+            let v =
+                network_view_within(engine, &programme, as_of, settings, cancel).map_err(failed)?;
+            let frame = app.inner.layouts.frame_within(
+                engine,
+                &programme,
+                v.network.as_of,
+                settings,
+                cancel,
+            )?;
+            let positions = frame.as_ref().map(|f| f.positions()).unwrap_or_default();
+            let mut body = network_json(&v, &positions);
+            body.settled = frame.is_none_or(|f| f.settled);
+            Ok(value(&body))
+        }
+        ["gaps"] | ["gaps", "evidence"] => {
             let v = view_within(engine, &programme, as_of, settings, cancel).map_err(failed)?;
             match rest {
-                ["network"] => {
-                    let positions = app
-                        .inner
-                        .layouts
-                        .positions_within(engine, &v, settings, cancel)?;
-                    Ok(value(&network_json(&v, &positions)))
-                }
                 ["gaps"] => Ok(gaps_page(
                     &lister,
                     principal,
@@ -805,6 +817,39 @@ fn render(
         }
         _ => directory(app, engine, principal, &lister, as_of, cancel),
     }
+}
+
+/// `/map`: the frame of the programme's map at `as_of` (its last event's
+/// time by default), from the layouts kept per month (decision 020).
+fn map(
+    app: &App,
+    engine: &Engine,
+    programme: &str,
+    as_of: AsOf,
+    cancel: &Cancel,
+) -> Result<Value, Failed> {
+    let settings = &app.inner.config.settings;
+    let Some(p) = engine.model().programmes.get(programme) else {
+        return Err(failed(ViewError::UnknownProgramme(
+            programme.to_owned(),
+            known_programmes(engine),
+        )));
+    };
+    let time = match as_of {
+        AsOf::Time(t) => t,
+        // `position` is not a parameter of this read.
+        AsOf::Latest | AsOf::Position(_) => p.latest.unwrap_or(chrono::DateTime::UNIX_EPOCH),
+    };
+    let layouts = &app.inner.layouts;
+    let frame = layouts.frame_within(engine, programme, time, settings, cancel)?;
+    let steps = layouts.steps(engine, programme, settings);
+    Ok(value(&map_json(
+        programme,
+        time,
+        engine.position(),
+        frame.as_deref(),
+        &steps,
+    )))
 }
 
 /// A view error as a read answers it: a stop as such, the others 404.

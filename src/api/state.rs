@@ -88,6 +88,11 @@ pub struct ApiConfig {
     /// it writes them (default 20 ms): a burst costs each subscriber one
     /// write, not one per event.
     pub stream_linger: Duration,
+    /// Whether the map's layouts are computed in the background after the
+    /// log is loaded and after appends (default: yes; decision 020).
+    /// Without, a map read computes the month it asks for and, before the
+    /// months ahead of it are kept, answers `settled: false`.
+    pub background_layouts: bool,
     /// Projection settings.
     pub settings: Settings,
     /// The address people open the server at (`--public-url`), when it is
@@ -114,6 +119,7 @@ impl Default for ApiConfig {
             render_limit: 2 * cores,
             render_wait: Duration::from_secs(2),
             stream_linger: Duration::from_millis(20),
+            background_layouts: true,
             settings: Settings::default(),
             public_url: None,
         }
@@ -152,6 +158,10 @@ pub(crate) struct Rendered {
     pub spots: Vec<Range<usize>>,
     /// 16 hex digits of the SHA-256 of `body`: the `ETag`'s second half.
     pub digest: String,
+    /// Whether it may be kept for later reads: not when it holds a layout
+    /// that is not settled yet (`"settled": false`), which a read a moment
+    /// later gives otherwise.
+    pub keep: bool,
 }
 
 impl Rendered {
@@ -183,6 +193,7 @@ impl Rendered {
             body: Bytes::from(body),
             spots,
             digest,
+            keep: value.get("settled") != Some(&serde_json::Value::Bool(false)),
         }
     }
 
@@ -410,8 +421,11 @@ pub(crate) struct Inner {
     pub telemetry: Telemetry,
     pub config: ApiConfig,
     pub shutdown: watch::Sender<bool>,
-    /// Layout chains kept between renders of network views.
+    /// Layout chains kept between renders of network views, filled in the
+    /// background (`api::layouts`).
     pub layouts: LayoutCache,
+    /// The projected position every layout chain was last brought up to.
+    pub settled: watch::Sender<u64>,
     /// The event streams' fan-out.
     pub streams: Hub,
     cache: Mutex<Cache>,
@@ -466,6 +480,7 @@ impl App {
                 config,
                 shutdown: watch::channel(false).0,
                 layouts: LayoutCache::new(),
+                settled: watch::channel(0).0,
                 streams,
                 cache: Mutex::new(Cache::default()),
                 heads: Mutex::new(heads),
@@ -485,7 +500,29 @@ impl App {
             "the event stream hub",
             super::stream::publish,
         ));
+        if app.inner.config.background_layouts {
+            tokio::spawn(super::layouts::keep_settled(
+                Arc::downgrade(&app.inner),
+                app.inner.settled.clone(),
+            ));
+        }
         Ok(app)
+    }
+
+    /// Waits until the map's layouts are kept up to the position projected
+    /// now: every month of every programme settled (`api::layouts`). A
+    /// server answers map reads before that too; this is for tests and
+    /// benchmarks that measure the reads of a settled server. Without
+    /// background layouts ([`ApiConfig::background_layouts`]) it returns at
+    /// once.
+    pub async fn layouts_settled(&self) {
+        if !self.inner.config.background_layouts {
+            return;
+        }
+        let target = self.projected();
+        let mut settled = self.inner.settled.subscribe();
+        // The sender lives as long as the app.
+        let _ = settled.wait_for(|at| *at >= target).await;
     }
 
     /// The token store.
@@ -864,6 +901,7 @@ impl App {
             render(self, &engine, cancel)
         });
         match rendered {
+            Ok(r) if !r.keep => Ok(Arc::new(r)),
             Ok(r) => Ok(slot.rendered.get_or_init(|| Arc::new(r)).clone()),
             Err(Failed::Problem(p)) => Err(p),
             Err(Failed::Stopped(Stopped::OutOfTime)) => {

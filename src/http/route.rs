@@ -38,6 +38,8 @@ pub enum Route {
     Notes,
     /// The network map.
     Network,
+    /// The map's frame: positions and present ties, kept per month.
+    Map,
     /// The gap report.
     Gaps,
     /// The evidence of one finding.
@@ -478,6 +480,14 @@ pub const ROUTES: &[Spec] = &[
         &[read!("listNotes", PageLimit, AfterListed)],
     ),
     at(Route::Network, "/api/v1/network", &[read!("getNetwork")]),
+    at(
+        Route::Map,
+        "/api/v1/map",
+        &[get(
+            "getMap",
+            &[P::Programme, P::AsOf, P::MinPosition, P::IfNoneMatch],
+        )],
+    ),
     at(
         Route::Gaps,
         "/api/v1/gaps",

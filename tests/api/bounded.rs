@@ -28,6 +28,8 @@ fn endless() -> Settings {
 /// The test server's configuration with endless layouts and `f` applied.
 fn endless_config(f: impl FnOnce(&mut ApiConfig)) -> ApiConfig {
     let mut config = TestApp::config(endless());
+    // No layout would end in the background either.
+    config.background_layouts = false;
     f(&mut config);
     config
 }

@@ -354,6 +354,9 @@ impl TestApp {
 
     async fn serve_with(dir: tempfile::TempDir, db: PathBuf, config: ApiConfig) -> Self {
         let app = App::open(&db, config).await.expect("open the app");
+        // Reads then find every month's layout kept: a map read gives the
+        // same positions whenever it comes.
+        app.layouts_settled().await;
         let token = |name: &str, role: Role, programme: Option<&str>| {
             let (info, secret) = app
                 .tokens()

@@ -8,6 +8,7 @@ mod csrf;
 mod gaps;
 mod helpers;
 mod input;
+mod map;
 #[path = "../support/openapi.rs"]
 mod openapi;
 mod privacy;
