@@ -158,10 +158,6 @@ pub(crate) struct Rendered {
     pub spots: Vec<Range<usize>>,
     /// 16 hex digits of the SHA-256 of `body`: the `ETag`'s second half.
     pub digest: String,
-    /// Whether it may be kept for later reads: not when it holds a layout
-    /// that is not settled yet (`"settled": false`), which a read a moment
-    /// later gives otherwise.
-    pub keep: bool,
 }
 
 impl Rendered {
@@ -193,7 +189,6 @@ impl Rendered {
             body: Bytes::from(body),
             spots,
             digest,
-            keep: value.get("settled") != Some(&serde_json::Value::Bool(false)),
         }
     }
 
@@ -426,6 +421,10 @@ pub(crate) struct Inner {
     pub layouts: LayoutCache,
     /// The projected position every layout chain was last brought up to.
     pub settled: watch::Sender<u64>,
+    /// Per programme, the projected position when the background last
+    /// computed frames of its map: renderings of its map made before may
+    /// hold a layout that was not settled, and are rendered again.
+    pub relaid: Mutex<HashMap<String, u64>>,
     /// The event streams' fan-out.
     pub streams: Hub,
     cache: Mutex<Cache>,
@@ -481,6 +480,7 @@ impl App {
                 shutdown: watch::channel(false).0,
                 layouts: LayoutCache::new(),
                 settled: watch::channel(0).0,
+                relaid: Mutex::new(HashMap::new()),
                 streams,
                 cache: Mutex::new(Cache::default()),
                 heads: Mutex::new(heads),
@@ -901,7 +901,6 @@ impl App {
             render(self, &engine, cancel)
         });
         match rendered {
-            Ok(r) if !r.keep => Ok(Arc::new(r)),
             Ok(r) => Ok(slot.rendered.get_or_init(|| Arc::new(r)).clone()),
             Err(Failed::Problem(p)) => Err(p),
             Err(Failed::Stopped(Stopped::OutOfTime)) => {
