@@ -184,8 +184,46 @@ pub fn gaps_page_json(
         programme: r.programme.clone(),
         as_of: time(r.as_of),
         position: r.position,
+        counts: gap_counts(r),
         findings,
         next,
+    }
+}
+
+/// How many findings `r` holds (the whole report, whatever page or filter
+/// is shown), by severity and by kind; the kinds in the order of their
+/// first finding in the report, which puts the most important group first.
+pub fn gap_counts(r: &GapReport) -> body::GapCounts {
+    fn add(c: &mut body::SeverityCounts, s: Severity) {
+        match s {
+            Severity::High => c.high += 1,
+            Severity::Medium => c.medium += 1,
+            Severity::Low => c.low += 1,
+        }
+    }
+    let mut by_severity = body::SeverityCounts::default();
+    let mut by_kind: Vec<body::KindCount> = Vec::new();
+    for f in &r.findings {
+        add(&mut by_severity, f.severity);
+        let kind = f.kind.as_str();
+        let i = match by_kind.iter().position(|k| k.kind == kind) {
+            Some(i) => i,
+            None => {
+                by_kind.push(body::KindCount {
+                    kind,
+                    total: 0,
+                    by_severity: body::SeverityCounts::default(),
+                });
+                by_kind.len() - 1
+            }
+        };
+        by_kind[i].total += 1;
+        add(&mut by_kind[i].by_severity, f.severity);
+    }
+    body::GapCounts {
+        total: r.findings.len(),
+        by_severity,
+        by_kind,
     }
 }
 

@@ -810,6 +810,52 @@ async fn journey(app: &TestApp, page: &Page) {
         12,
         "one section per kind"
     );
+    // Grouped by kind, each group headed by its size from the API's counts,
+    // the most important group first; the demo's report is small enough to
+    // be shown whole, every group without "show more".
+    let groups = page
+        .js("return [...document.querySelectorAll('section.gap-kind[id^=\"kind-\"]')].map(s => [s.dataset.kind, s.querySelector('h2 .count').textContent.trim(), s.querySelectorAll('.finding-card').length, s.querySelector('button.more').hidden]);")
+        .await;
+    let groups = groups.as_array().expect("the groups");
+    let by_kind = gaps["counts"]["by_kind"]
+        .as_array()
+        .expect("counts.by_kind");
+    for (i, k) in by_kind.iter().enumerate() {
+        let n = k["total"].as_u64().unwrap();
+        assert_eq!(
+            groups[i],
+            json!([k["kind"], n.to_string(), n, true]),
+            "group {i}, most important first: {groups:?}"
+        );
+    }
+    for g in &groups[by_kind.len()..] {
+        assert_eq!(
+            (&g[1], &g[2]),
+            (&json!("0"), &json!(0)),
+            "an empty group last: {g}"
+        );
+    }
+    // The severity filter keeps one severity's findings, in the same groups.
+    page.js("const s = document.getElementById('gap-severity'); s.value = 'medium'; s.dispatchEvent(new Event('change')); return true;")
+        .await;
+    let medium = gaps["counts"]["by_severity"]["medium"].as_u64().unwrap();
+    page.until(
+        "the medium findings only",
+        &format!(
+            "document.querySelectorAll('.finding-card').length === {medium} && document.querySelectorAll('.finding-card:not(.sev-medium)').length === 0"
+        ),
+    )
+    .await;
+    page.js("const s = document.getElementById('gap-severity'); s.value = ''; s.dispatchEvent(new Event('change')); return true;")
+        .await;
+    page.until(
+        "every finding again",
+        &format!(
+            "document.querySelectorAll('.finding-card').length === {}",
+            gaps["findings"].as_array().unwrap().len()
+        ),
+    )
+    .await;
     assert!(
         page.count(".finding-card .evidence li").await > 0,
         "the findings list their evidence"

@@ -132,6 +132,13 @@ fields! {
     practice_evidence => json!({ "type": "array", "items": r("Uuid"), "description": "Ids of the mentor programme's events that show it." });
     finding_practice => json!({ "type": "array", "items": r("Practice"), "description": "What a mentor programme's network does on the finding's theme or sector. Given only to readers of that programme too; empty otherwise." });
     evidence_next => to_described("NextLink", "The other events, at `/gaps/evidence`; `null` when there is none.");
+    gap_counts => to_described("GapCounts", "How many findings the whole report holds, by severity and by kind: the report as this token may read it, before the `kind`, `severity` and `subject` filters and the paging, so that a page showing one group can show every group's size.");
+    counts_total => to_described("Count", "Findings in all.");
+    counts_by_kind => json!({ "type": "array", "items": r("KindCount"), "description": "The kinds that have findings, most important group first: in the order of each kind's first finding in the report." });
+    kind_total => to_described("Count", "Findings of this kind.");
+    severity_high => to_described("Count", "Findings of severity `high`.");
+    severity_medium => to_described("Count", "Findings of severity `medium`.");
+    severity_low => to_described("Count", "Findings of severity `low`.");
     evidence_finding => json!({ "type": "string", "description": "The finding's id." });
     evidence_ids => json!({ "type": "array", "items": r("Uuid"), "description": "Ids of events that show it, by id." });
     attended_session => to_described("SuppressibleCount", "Participants recorded as attending; always `null` for mentor and viewer tokens.");
@@ -732,6 +739,40 @@ pub struct Practice {
     pub evidence: Vec<uuid::Uuid>,
 }
 
+/// How many findings there are of each severity.
+#[derive(Serialize, ToSchema, Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SeverityCounts {
+    #[schema(schema_with = severity_high)]
+    pub high: usize,
+    #[schema(schema_with = severity_medium)]
+    pub medium: usize,
+    #[schema(schema_with = severity_low)]
+    pub low: usize,
+}
+
+/// How many findings of one kind there are, in all and by severity.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KindCount {
+    #[schema(schema_with = finding_kind)]
+    pub kind: &'static str,
+    #[schema(schema_with = kind_total)]
+    pub total: usize,
+    pub by_severity: SeverityCounts,
+}
+
+/// The sizes of the gap report's groups.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GapCounts {
+    #[schema(schema_with = counts_total)]
+    pub total: usize,
+    pub by_severity: SeverityCounts,
+    #[schema(schema_with = counts_by_kind)]
+    pub by_kind: Vec<KindCount>,
+}
+
 /// `GET /gaps`.
 #[derive(Serialize, ToSchema)]
 #[schema(as = GapReport)]
@@ -743,6 +784,8 @@ pub struct GapPage {
     pub as_of: String,
     #[schema(schema_with = position)]
     pub position: u64,
+    #[schema(schema_with = gap_counts)]
+    pub counts: GapCounts,
     pub findings: Vec<Finding>,
     #[schema(schema_with = next_link, required = true)]
     pub next: Option<String>,
@@ -1069,6 +1112,9 @@ pub fn schemas() -> Vec<(String, Value)> {
         Bilingual,
         Finding,
         Practice,
+        SeverityCounts,
+        KindCount,
+        GapCounts,
         GapPage,
         EvidencePage,
         SessionParticipation,

@@ -956,8 +956,10 @@ fn diff_body(
     )))
 }
 
-/// `/gaps`: a page of the findings (by severity, kind and id), each with
-/// its first [`EVIDENCE_SHOWN`] evidence ids and a link to the others.
+/// `/gaps`: a page of the findings (most important first:
+/// `gaps::order_key`), each with its first [`EVIDENCE_SHOWN`] evidence ids
+/// and a link to the others, and the counts of the whole report as the
+/// reader may read it, before the filters.
 fn gaps_page(
     lister: &Lister<'_>,
     principal: &Principal,

@@ -349,3 +349,155 @@ async fn the_gap_report_is_filtered_by_kind_severity_and_subject() {
         );
     }
 }
+
+/// The findings of every page of `/gaps` with `query`, following `next`.
+async fn every_page(app: &TestApp, secret: &str, query: &str) -> Vec<Value> {
+    let auth = || Auth::Bearer(secret);
+    let mut page = app.gaps(auth(), query).await.ok_json(200);
+    let mut out: Vec<Value> = page["findings"].as_array().expect("findings[]").clone();
+    let mut pages = 1;
+    while let Some(next) = page["next"].as_str().map(str::to_owned) {
+        let (path, q) = next.split_once('?').expect("a query in the next link");
+        assert_eq!(path, "/api/v1/gaps", "{next}");
+        page = app.gaps(auth(), q).await.ok_json(200);
+        let findings = page["findings"].as_array().expect("findings[]");
+        assert!(!findings.is_empty(), "an empty page behind {next}");
+        out.extend(findings.iter().cloned());
+        pages += 1;
+        assert!(pages < 1000, "no end to the pages of {query}");
+    }
+    out
+}
+
+fn ids_of(findings: &[Value]) -> Vec<&str> {
+    findings.iter().map(|f| f["id"].as_str().unwrap()).collect()
+}
+
+const SEVERITIES: [&str; 3] = ["high", "medium", "low"];
+
+/// Paged two or three at a time, the report gives every finding once, in
+/// the order of the whole report, most severe first; and so does one kind's
+/// findings, paged with the kind filter — for a coordinator and a mentor.
+#[tokio::test]
+async fn paging_through_the_report_gives_each_finding_once_in_order() {
+    let app = TestApp::spawn().await;
+    for token in [&app.tokens.coordinator, &app.tokens.mentor] {
+        let auth = || Auth::from(token);
+        let secret = token.secret.as_str();
+        let whole = report(&app, auth(), "programme=sjdlr&limit=1000").await;
+        let whole = whole["findings"].as_array().unwrap().clone();
+        assert!(whole.len() > 6, "the demo has findings to page through");
+        let rank = |f: &Value| SEVERITIES.iter().position(|s| f["severity"] == *s);
+        assert!(
+            whole.windows(2).all(|w| rank(&w[0]) <= rank(&w[1])),
+            "most severe first: {:?}",
+            ids_of(&whole)
+        );
+        for limit in [2, 3] {
+            let paged = every_page(&app, secret, &format!("programme=sjdlr&limit={limit}")).await;
+            assert_eq!(
+                ids_of(&paged),
+                ids_of(&whole),
+                "{}, {limit} a page",
+                token.name
+            );
+        }
+        let kind = whole[whole.len() / 2]["kind"].as_str().unwrap();
+        let paged = every_page(
+            &app,
+            secret,
+            &format!("programme=sjdlr&kind={kind}&limit=1"),
+        )
+        .await;
+        let expected: Vec<&str> = whole
+            .iter()
+            .filter(|f| f["kind"] == kind)
+            .map(|f| f["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids_of(&paged), expected, "{kind}, one a page");
+    }
+}
+
+/// The counts of the findings by severity and by kind, as `findings` hold them.
+fn tally(findings: &[Value]) -> Value {
+    let by_severity = |of: &dyn Fn(&Value) -> bool| {
+        let n = |s: &str| {
+            findings
+                .iter()
+                .filter(|f| of(f) && f["severity"] == s)
+                .count()
+        };
+        json!({"high": n("high"), "medium": n("medium"), "low": n("low")})
+    };
+    let mut kinds: Vec<&str> = Vec::new();
+    for f in findings {
+        let k = f["kind"].as_str().unwrap();
+        if !kinds.contains(&k) {
+            kinds.push(k);
+        }
+    }
+    json!({
+        "total": findings.len(),
+        "by_severity": by_severity(&|_| true),
+        "by_kind": kinds.iter().map(|k| json!({
+            "kind": k,
+            "total": findings.iter().filter(|f| f["kind"] == *k).count(),
+            "by_severity": by_severity(&|f| f["kind"] == *k),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// Every answer of `/gaps` carries the counts of the whole report as its
+/// reader may read it, whatever page and filter it shows: by severity, and
+/// by kind with the most important group first. A mentor's counts are
+/// those of the findings a mentor gets, and a scoped token's those of its
+/// programme's report.
+#[tokio::test]
+async fn the_counts_are_of_the_whole_report_the_reader_may_read() {
+    let app = TestApp::spawn().await;
+    let (_, secret) = app
+        .app
+        .tokens()
+        .create("sam sjdlr", Role::Viewer, Some("sjdlr"))
+        .expect("a token scoped to sjdlr");
+    let readers = [
+        ("coordinator", app.tokens.coordinator.secret.clone()),
+        ("mentor", app.tokens.mentor.secret.clone()),
+        ("scoped viewer", secret),
+    ];
+    let mut seen = Vec::new();
+    for (who, secret) in &readers {
+        let auth = || Auth::Bearer(secret);
+        let whole = report(&app, auth(), "programme=sjdlr&limit=1000").await;
+        let findings = whole["findings"].as_array().unwrap();
+        let expected = tally(findings);
+        assert_eq!(whole["counts"], expected, "{who}");
+        let kinds = whole["counts"]["by_kind"].as_array().unwrap();
+        assert!(kinds.len() > 1, "{who}: several kinds in the demo");
+        // The first group is the first finding's kind: the most important.
+        assert_eq!(kinds[0]["kind"], findings[0]["kind"], "{who}");
+        let kind = kinds[1]["kind"].as_str().unwrap();
+        let subject = findings[0]["subjects"][0].as_str().unwrap();
+        for query in [
+            "programme=sjdlr&limit=1".to_owned(),
+            format!("programme=sjdlr&kind={kind}"),
+            "programme=sjdlr&severity=low".to_owned(),
+            format!("programme=sjdlr&subject={subject}&severity=high"),
+            "programme=sjdlr&subject=nobody".to_owned(),
+        ] {
+            let page = app.gaps(auth(), &query).await.ok_json(200);
+            assert_eq!(page["counts"], expected, "{who}: {query}");
+            if let Some(next) = page["next"].as_str() {
+                let next = app
+                    .gaps(auth(), next.split_once('?').unwrap().1)
+                    .await
+                    .ok_json(200);
+                assert_eq!(next["counts"], expected, "{who}: after {query}");
+            }
+        }
+        seen.push(expected);
+    }
+    // The demo's small group shares are the coordinator's only: a mentor
+    // counts the findings a mentor reads, not the coordinator's.
+    assert_ne!(seen[0], seen[1], "the mentor's counts are its own");
+}

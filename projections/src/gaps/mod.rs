@@ -264,8 +264,14 @@ pub struct Finding {
     /// merged into it), or about the need or partnership it is about, or
     /// the stakeholder it is centred on, in log order.
     pub notes: Vec<Note>,
-    /// How many stakeholders it touches: among findings of one severity and
-    /// kind, the wider problem comes first.
+    /// How many stakeholders it touches: the distinct stakeholders among its
+    /// subjects together with the beneficiary groups of the needs among
+    /// them; a rule that knows of more counts those too (the partners of a
+    /// dormant hub, the stakeholders a single point of failure cuts off); a
+    /// merged finding reaches as far as the widest of its parts. Stakeholders,
+    /// never people: the order it gives tells a mentor or viewer no
+    /// attendance. Among findings of one severity, the wider problem comes
+    /// first ([`order_key`]).
     pub reach: usize,
     /// What the problem is centred on: the stakeholders (or `lean:` keys)
     /// that findings telling the same problem share. Findings sharing one
@@ -282,7 +288,7 @@ pub struct GapReport {
     pub as_of: DateTime<Utc>,
     /// The log position the report reflects.
     pub position: u64,
-    /// Findings by severity, then what to act on first, reach and id.
+    /// Findings most important first: [`order_key`].
     pub findings: Vec<Finding>,
     /// The share findings ([`is_share`]) computed over public sessions
     /// only: what mentors and viewers get instead of those in `findings`.
@@ -483,8 +489,27 @@ impl<'a> Ctx<'a> {
         self.net.kinds[i]
     }
 
-    /// Adds a finding; the caller may then set its themes, sectors, focus
-    /// and pairs on the finding returned.
+    /// How many distinct stakeholders `subjects` name: the stakeholders
+    /// among them and the beneficiary groups of the needs among them.
+    fn touched(&self, subjects: &[String]) -> usize {
+        let mut seen: BTreeSet<&str> = BTreeSet::new();
+        for s in subjects {
+            if self.p.stakeholders.contains_key(s) {
+                seen.insert(s);
+            } else if let Some(n) = self.p.needs.get(s) {
+                seen.extend(
+                    n.groups
+                        .iter()
+                        .filter(|g| self.p.stakeholders.contains_key(*g))
+                        .map(String::as_str),
+                );
+            }
+        }
+        seen.len()
+    }
+
+    /// Adds a finding; the caller may then set its themes, sectors, focus,
+    /// pairs and a wider reach on the finding returned.
     fn push(
         &mut self,
         kind: FindingKind,
@@ -497,10 +522,7 @@ impl<'a> Ctx<'a> {
         let mut evidence: Vec<Uuid> = evidence.into_iter().collect();
         evidence.sort();
         evidence.dedup();
-        let reach = subjects
-            .iter()
-            .filter(|s| self.p.stakeholders.contains_key(*s))
-            .count();
+        let reach = self.touched(&subjects);
         self.out.push(Finding {
             id: format!("{}/{}", kind.as_str(), subjects.join("+")),
             kind,
@@ -554,7 +576,7 @@ pub fn network_findings(p: &Programme, net: &Network, cfg: &GapConfig) -> Networ
 }
 
 /// The gap report: `first` (from [`network_findings`] on the same network)
-/// and the kinds that need the metrics, sorted by severity, kind and id.
+/// and the kinds that need the metrics, most important first ([`order_key`]).
 pub fn complete(
     p: &Programme,
     net: &Network,
@@ -582,26 +604,31 @@ pub fn complete(
     }
 }
 
-/// Findings by severity, then what to act on first ([`FindingKind::rank`]),
-/// then reach (widest first) and id, the first of each id only. The keys
+/// Where a finding stands in the report, most important first: by severity
+/// (high first), then by reach (the widest first: [`Finding::reach`]), then
+/// what to act on first ([`FindingKind::rank`]), then by id. Ids are unique
+/// in a report, so the order is total, and the same on every read of one
+/// report: a page of it starts where the previous one stopped.
+pub fn order_key(f: &Finding) -> (Severity, std::cmp::Reverse<usize>, u8, &str) {
+    (
+        f.severity,
+        std::cmp::Reverse(f.reach),
+        f.kind.rank(),
+        f.id.as_str(),
+    )
+}
+
+/// Findings in [`order_key`] order, the first of each id only. The keys
 /// are sorted rather than the findings, which then move once.
 fn sorted(findings: Vec<Finding>) -> Vec<Finding> {
-    let mut keys: Vec<(Severity, u8, std::cmp::Reverse<usize>, &str, usize)> = findings
+    let mut keys: Vec<(_, usize)> = findings
         .iter()
         .enumerate()
-        .map(|(i, f)| {
-            (
-                f.severity,
-                f.kind.rank(),
-                std::cmp::Reverse(f.reach),
-                f.id.as_str(),
-                i,
-            )
-        })
+        .map(|(i, f)| (order_key(f), i))
         .collect();
     keys.sort_unstable();
-    keys.dedup_by(|a, b| a.3 == b.3);
-    let order: Vec<usize> = keys.into_iter().map(|k| k.4).collect();
+    keys.dedup_by(|a, b| a.0 .3 == b.0 .3);
+    let order: Vec<usize> = keys.into_iter().map(|k| k.1).collect();
     let mut slots: Vec<Option<Finding>> = findings.into_iter().map(Some).collect();
     order
         .into_iter()
@@ -868,6 +895,88 @@ mod tests {
             .any(|f| f.id == "missing_sector/association"));
     }
 
+    /// Among findings of one severity, the one touching more stakeholders
+    /// comes first, whatever its kind: a hub whose three ties went dormant
+    /// (four stakeholders) before a stakeholder with no tie (one), though an
+    /// isolated stakeholder is acted on first when both reach as far.
+    #[test]
+    fn the_wider_finding_comes_first_within_a_severity() {
+        let mut w = programme(&[
+            ("hub", "association"),
+            ("x", "city_service"),
+            ("y", "health"),
+            ("z", "education"),
+            ("alone", "legal_aid"),
+        ]);
+        for (id, other) in [("p1", "x"), ("p2", "y"), ("p3", "z")] {
+            w.push(partnership(id, "hub", other));
+        }
+        let r = gaps(&w, "2022-06-01");
+        let position = |prefix: &str| {
+            r.findings
+                .iter()
+                .position(|f| f.id.starts_with(prefix))
+                .unwrap_or_else(|| {
+                    let ids: Vec<&str> = r.findings.iter().map(|f| f.id.as_str()).collect();
+                    panic!("no {prefix} in {ids:?}")
+                })
+        };
+        let (hub, alone) = (
+            position("dormant_tie/hub"),
+            position("isolated_stakeholder/alone"),
+        );
+        let (hub, alone) = (&r.findings[hub], &r.findings[alone]);
+        assert_eq!(hub.severity, alone.severity, "{hub:?} {alone:?}");
+        assert_eq!((hub.reach, alone.reach), (4, 1));
+        assert!(FindingKind::IsolatedStakeholder.rank() < FindingKind::DormantTie.rank());
+        assert!(
+            position("dormant_tie/hub") < position("isolated_stakeholder/alone"),
+            "the hub's dormant ties first"
+        );
+        in_order(&r.findings);
+    }
+
+    /// Each finding after the one before it by [`order_key`], ids unique.
+    fn in_order(findings: &[Finding]) {
+        for w in findings.windows(2) {
+            assert!(
+                order_key(&w[0]) < order_key(&w[1]),
+                "{} ({:?}, reach {}) before {} ({:?}, reach {})",
+                w[0].id,
+                w[0].severity,
+                w[0].reach,
+                w[1].id,
+                w[1].severity,
+                w[1].reach
+            );
+        }
+    }
+
+    /// A need's beneficiary groups are among the stakeholders it reaches.
+    #[test]
+    fn an_uncovered_need_reaches_its_beneficiary_groups() {
+        let mut w = programme(&[
+            ("a", "association"),
+            ("g1", "beneficiary_group"),
+            ("g2", "beneficiary_group"),
+        ]);
+        w.push(ev(
+            "NeedDeclared",
+            "2021-01-03",
+            json!({"need": "n1", "action": "act", "theme": "housing", "groups": ["g1", "g2"]}),
+        ));
+        let r = gaps(&w, "2022-06-01");
+        let need = r
+            .findings
+            .iter()
+            .find(|f| {
+                f.id == "uncovered_need/n1" || f.merged.iter().any(|m| m == "uncovered_need/n1")
+            })
+            .expect("the uncovered need");
+        assert!(need.reach >= 2, "reach {} of {need:?}", need.reach);
+        in_order(&r.findings);
+    }
+
     #[test]
     fn findings_are_ordered_by_severity_and_have_unique_ids() {
         let mut w = programme(&[
@@ -884,5 +993,6 @@ mod tests {
         let ids: BTreeSet<&str> = r.findings.iter().map(|f| f.id.as_str()).collect();
         assert_eq!(ids.len(), r.findings.len());
         assert!(r.findings.iter().any(|f| f.id == "dormant_tie/p1"));
+        in_order(&r.findings);
     }
 }

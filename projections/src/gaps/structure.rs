@@ -238,6 +238,7 @@ pub(super) fn single_points_of_failure(cx: &mut Ctx) {
                 ),
             );
             f.focus = vec![format!("lean:{vid}")];
+            f.reach = cut_off.len() + 1;
         }
     }
     for &(u, v) in &sep.bridges {
@@ -251,7 +252,7 @@ pub(super) fn single_points_of_failure(cx: &mut Ctx) {
         let side = sep.size[v];
         let mut subjects = vec![a.clone(), b.clone()];
         subjects.sort();
-        cx.push(
+        let f = cx.push(
             FindingKind::SinglePointOfFailure,
             Severity::Medium,
             subjects,
@@ -269,6 +270,8 @@ pub(super) fn single_points_of_failure(cx: &mut Ctx) {
                 &[("a", an.clone()), ("b", bn.clone())],
             ),
         );
+        // `a`, and `b` with everyone on its side.
+        f.reach = side + 1;
     }
 }
 

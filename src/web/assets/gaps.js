@@ -1,10 +1,15 @@
-// The gap report (`/gaps`): findings grouped by kind and severity, each with
-// its explanation, next step, the kinds of the findings merged into it, the
-// stakeholders it proposes to introduce, subjects, evidence (links into the
-// event log for the roles that may read it, numbered items for the others),
-// what the mentor programmes do on its theme or sector (`practice`, given by
-// the API only to readers of those programmes) and the review notes about it
-// (`notes`); a form to add a note on a finding, a stakeholder or a need.
+// The gap report (`/gaps`): findings grouped by kind, each group headed by
+// its size (the API's `counts` of the whole report), the most important
+// group first and, within it, the most important findings first. A small
+// report is shown whole; a large one shows the first findings of each group
+// and a "show more" that pages through the API with the group's kind. A
+// severity filter. Each finding with its explanation, next step, the kinds
+// of the findings merged into it, the stakeholders it proposes to
+// introduce, subjects, evidence (links into the event log for the roles
+// that may read it, numbered items for the others), what the mentor
+// programmes do on its theme or sector (`practice`, given by the API only to
+// readers of those programmes) and the review notes about it (`notes`); a
+// form to add a note on a finding, a stakeholder or a need.
 "use strict";
 P.page(async ({ main, programme }) => {
   const { h, t } = P;
@@ -12,14 +17,19 @@ P.page(async ({ main, programme }) => {
   const say = (b) => b[P.lang] || b.en;
   const asOf = P.param("as_of");
   const KINDS = P.vocab("gapkind"), SEVERITIES = P.vocab("severity");
-  const [gaps, directory, needs, log] = await Promise.all([
-    P.all("getGaps", { programme, as_of: asOf || undefined }, "findings"), P.all("listStakeholders", { programme }, "stakeholders"),
-    P.all("listNeeds", { programme }, "needs"), P.can.log ? P.events(programme) : [],
+  /** A report of at most this many findings is shown whole. */
+  const WHOLE = 60;
+  /** Findings shown first in each group of a larger report, and per "show more". */
+  const FIRST = 5, MORE = 25;
+  const read = (extra) => P.api("getGaps", { programme, as_of: asOf || undefined, ...extra });
+  const [first, directory, needs] = await Promise.all([
+    read({ limit: WHOLE }), P.all("listStakeholders", { programme }, "stakeholders"),
+    P.all("listNeeds", { programme }, "needs"),
   ]);
-  // Each finding with the whole of its evidence (the report gives the first ids).
-  await Promise.all(gaps.findings.filter((f) => f.evidence_next).map(async (f) => {
-    f.evidence = await P.rest(f, "evidence", "evidence_next", "next");
-  }));
+  const counts = first.counts;
+  const whole = !first.next;
+  // The event log labels the evidence of a small report (admins and coordinators).
+  const log = whole && P.can.log ? await P.events(programme) : [];
   // Notes about needs (a finding's notes come with it).
   let notes = (await P.all("listNotes", { programme }, "notes")).notes;
   /** Each drawn notes block, to draw again once a note is saved. */
@@ -28,37 +38,93 @@ P.page(async ({ main, programme }) => {
   const nameOf = (id) => P.short(names.get(id) || id, 40);
   const needById = new Map(needs.needs.map((n) => [n.id, n]));
   const events = new Map(log.map((e) => [e.id, e]));
-  const count = (sev) => gaps.findings.filter((f) => f.severity === sev).length;
+  /** How many findings of `of` (a `SeverityCounts` with its `total`) the filter keeps. */
+  const sized = (of, total, sev) => (sev ? of[sev] : total);
+  /** The shown groups: kind → { findings shown, cards box, button }. */
+  let groups = new Map();
 
-  const toc = h("nav", { class: "toc", "aria-label": t("gaps.title") }, h("ul", {}, KINDS.map((k) => {
-    const n = gaps.findings.filter((f) => f.kind === k).length;
-    return h("li", {}, h("a", { href: "#kind-" + k }, P.word("gapkind", k)), ` (${n})`);
-  })));
+  const filter = h("select", { id: "gap-severity", name: "severity" },
+    h("option", { value: "" }, t("gaps.filter.all")),
+    SEVERITIES.map((s) => h("option", { value: s }, `${P.word("severity", s)} (${counts.by_severity[s]})`)));
+  const lead = h("p", { class: "lead" });
+  const toc = h("nav", { class: "toc", "aria-label": t("gaps.title") });
+  const body = h("div", { class: "gap-groups" });
   main.append(
     h("h1", { class: "page-title" }, t("gaps.title")),
-    h("p", { class: "lead" }, t("gaps.summary", { n: gaps.findings.length, date: P.date(gaps.as_of), high: count("high"), medium: count("medium"), low: count("low") })),
-    toc);
-
-  for (const kind of KINDS) {
-    const mine = gaps.findings.filter((f) => f.kind === kind);
-    const section = h("section", { class: "gap-kind", id: "kind-" + kind, "aria-labelledby": "h-" + kind },
-      h("h2", { id: "h-" + kind }, P.word("gapkind", kind), h("span", { class: "count" }, ` ${mine.length}`)),
-      h("p", { class: "muted" }, t("gapdesc." + kind)));
-    if (!mine.length) section.append(h("p", { class: "muted small" }, t("gaps.none")));
-    for (const sev of SEVERITIES) {
-      const group = mine.filter((f) => f.severity === sev);
-      if (!group.length) continue;
-      section.append(h("h3", { class: "sev-h" }, h("span", { class: "sev " + sev }, P.word("severity", sev)), ` ${group.length}`),
-        h("div", { class: "cards" }, group.map(card)));
-    }
-    main.append(section);
-  }
+    h("p", { class: "lead" }, t("gaps.summary", { n: counts.total, date: P.date(first.as_of), high: counts.by_severity.high, medium: counts.by_severity.medium, low: counts.by_severity.low })),
+    h("p", { class: "gap-filter" }, h("label", { for: filter.id }, t("gaps.filter")), " ", filter),
+    lead, toc, body);
+  filter.value = SEVERITIES.includes(P.param("severity")) ? P.param("severity") : "";
+  filter.onchange = () => { P.setParam("severity", filter.value || null); draw().catch(P.fail); };
+  await draw();
 
   main.append(h("section", { class: "gap-kind", id: "needs", "aria-labelledby": "h-needs" },
     h("h2", { id: "h-needs" }, t("gaps.needs")),
-    h("div", { class: "cards" }, needs.needs.map(needCard))));
+    needs.needs.length > WHOLE
+      ? h("details", { class: "needs-all" }, h("summary", {}, `${t("gaps.needs")} (${needs.needs.length})`), h("div", { class: "cards" }, needs.needs.map(needCard)))
+      : h("div", { class: "cards" }, needs.needs.map(needCard))));
 
   if (location.hash) document.getElementById(location.hash.slice(1))?.scrollIntoView();
+
+  /** The groups for the chosen severity: the kinds with findings, most
+   * important first (the API's order), then the kinds without. */
+  async function draw() {
+    const sev = filter.value;
+    const known = new Map(counts.by_kind.map((k) => [k.kind, k]));
+    const order = [...counts.by_kind.map((k) => k.kind), ...KINDS.filter((k) => !known.has(k))];
+    const size = (k) => (known.has(k) ? sized(known.get(k).by_severity, known.get(k).total, sev) : 0);
+    const kinds = [...order.filter((k) => size(k) > 0), ...order.filter((k) => size(k) === 0)];
+    // A whole report is grouped here; a larger one is read group by group.
+    const shown = new Map(await Promise.all(kinds.filter((k) => size(k) > 0).map(async (k) => [k, whole
+      ? first.findings.filter((f) => f.kind === k && (!sev || f.severity === sev))
+      : (await read({ kind: k, severity: sev || undefined, limit: FIRST })).findings])));
+    await Promise.all([...shown.values()].map(withEvidence));
+    const total = sized(counts.by_severity, counts.total, sev);
+    P.fill(lead, sev ? t("gaps.filtered", { n: total, severity: P.word("severity", sev), total: counts.total }) : null);
+    P.fill(toc, h("ul", {}, kinds.map((k) => h("li", { "data-kind": k }, h("a", { href: "#kind-" + k }, P.word("gapkind", k)), ` (${size(k)})`))));
+    groups = new Map();
+    P.fill(body, kinds.map((k) => group(k, size(k), shown.get(k) || [], sev)));
+  }
+
+  /** One kind's section: its heading with its size, its findings, and "show more". */
+  function group(kind, n, findings, sev) {
+    const cards = h("div", { class: "cards" }, findings.map(card));
+    const state = { findings: [...findings], cards, sev };
+    const tally = h("span", { class: "shown small muted" });
+    const more = h("button", { type: "button", class: "secondary more" });
+    const update = () => {
+      const left = n - state.findings.length;
+      tally.textContent = left > 0 ? t("gaps.group.shown", { shown: state.findings.length, n }) : "";
+      more.hidden = left <= 0;
+      more.textContent = t("gaps.more", { left });
+    };
+    more.onclick = async () => {
+      more.disabled = true;
+      try {
+        const last = state.findings[state.findings.length - 1];
+        const page = await read({ kind, severity: sev || undefined, after: last.id, limit: MORE });
+        await withEvidence(page.findings);
+        state.findings.push(...page.findings);
+        cards.append(...page.findings.map(card));
+        update();
+      } catch (x) { P.fail(x); } finally { more.disabled = false; }
+    };
+    update();
+    groups.set(kind, state);
+    return h("section", { class: "gap-kind", id: "kind-" + kind, "data-kind": kind, "data-count": n, "aria-labelledby": "h-" + kind },
+      h("h2", { id: "h-" + kind }, P.word("gapkind", kind), h("span", { class: "count" }, ` ${n}`)),
+      h("p", { class: "muted" }, t("gapdesc." + kind)),
+      n ? null : h("p", { class: "muted small" }, t("gaps.none")),
+      cards, h("p", { class: "group-more" }, tally, " ", more));
+  }
+
+  /** Each finding of `findings` with the whole of its evidence (the report gives the first ids). */
+  async function withEvidence(findings) {
+    await Promise.all(findings.filter((f) => f.evidence_next).map(async (f) => {
+      f.evidence = await P.rest(f, "evidence", "evidence_next", "next");
+      f.evidence_next = null;
+    }));
+  }
 
   function subjectChip(x) {
     if (names.has(x)) return h("a", { class: "chip", href: P.link("map", programme, { focus: x, as_of: asOf }) }, P.short(names.get(x), 40));
@@ -119,13 +185,15 @@ P.page(async ({ main, programme }) => {
       notesBlock(() => notes.filter((x) => x.about.need === n.id), [["need", n.id, P.short(n.description || n.id, 40)]]));
   }
 
-  /** After a note was saved: the notes as of the append, in the findings and for the needs. */
+  /** After a note was saved: the notes as of the append, in the shown
+   * findings (each group read again as far as it is shown) and for the needs. */
   async function reload(position) {
-    const [fresh, listed] = await Promise.all([
-      P.all("getGaps", { programme, as_of: asOf || undefined, min_position: position }, "findings"),
+    const shown = [...groups].filter(([, g]) => g.findings.length);
+    const [pages, listed] = await Promise.all([
+      Promise.all(shown.map(([k, g]) => read({ kind: k, severity: g.sev || undefined, limit: Math.min(1000, g.findings.length), min_position: position }))),
       P.all("listNotes", { programme, min_position: position }, "notes")]);
-    const byId = new Map(fresh.findings.map((f) => [f.id, f]));
-    for (const f of gaps.findings) if (byId.has(f.id)) f.notes = byId.get(f.id).notes;
+    const byId = new Map(pages.flatMap((p) => p.findings).map((f) => [f.id, f]));
+    for (const [, g] of shown) for (const f of g.findings) if (byId.has(f.id)) f.notes = byId.get(f.id).notes;
     notes = listed.notes;
     for (const draw of redraws) draw();
   }
@@ -142,7 +210,7 @@ P.page(async ({ main, programme }) => {
         P.can.note ? h("button", { type: "button", class: "secondary add-note", onclick: () => open() }, t("gaps.addnote")) : null);
     };
     // Another block's open form is left as it is.
-    redraws.push(() => { if (!box.querySelector("form")) draw(); });
+    redraws.push(() => { if (box.isConnected && !box.querySelector("form")) draw(); });
     const open = () => {
       const uid = Math.random().toString(36).slice(2, 10);
       const sel = h("select", { name: "about", id: "about-" + uid }, about.map(([k, v, label], i) => h("option", { value: i }, label)));
