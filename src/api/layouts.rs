@@ -1,4 +1,4 @@
-//! The map's layouts, computed in the background (decision 020): after the
+//! The map's layouts, computed in the background (decision 024): after the
 //! log is loaded and whenever events have been appended, once appends have
 //! paused for [`QUIET`] (or [`LONGEST_WAIT`] after the first of them), each
 //! programme's layout chain is brought up to its last event one month at a

@@ -653,7 +653,7 @@ async fn read(
     let mut last = last.unwrap_or(projected);
     // A map's layout may not have been settled when it was rendered: once
     // the background has computed frames of the programme since, render
-    // it again (decision 020).
+    // it again (decision 024).
     if let (["network"] | ["map"], Scope::Programme(p)) = (rest, &scope) {
         let relaid = app.inner.relaid.lock().expect("relaid lock");
         last = last.max(relaid.get(*p).copied().unwrap_or(0));
@@ -827,7 +827,7 @@ fn render(
 }
 
 /// `/map`: the frame of the programme's map at `as_of` (its last event's
-/// time by default), from the layouts kept per month (decision 020).
+/// time by default), from the layouts kept per month (decision 024).
 fn map(
     app: &App,
     engine: &Engine,

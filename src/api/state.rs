@@ -89,7 +89,7 @@ pub struct ApiConfig {
     /// write, not one per event.
     pub stream_linger: Duration,
     /// Whether the map's layouts are computed in the background after the
-    /// log is loaded and after appends (default: yes; decision 020).
+    /// log is loaded and after appends (default: yes; decision 024).
     /// Without, a map read computes the month it asks for and, before the
     /// months ahead of it are kept, answers `settled: false`.
     pub background_layouts: bool,

@@ -1,5 +1,5 @@
 //! `GET /map`: the frame the map draws, from the layouts the server keeps
-//! per programme and month (decision 020) — the same positions as
+//! per programme and month (decision 024) — the same positions as
 //! `/network`, the present ties strongest first, the slider's steps, and
 //! the refusals a hostile client meets.
 
