@@ -146,16 +146,20 @@ impl<S: EventLog> Ledger<S> {
     /// Runs a command. All or nothing.
     pub async fn submit(&self, mut cmd: Record, actor: &str) -> Result<Vec<Recorded>, RecordError> {
         check_clock(&cmd, self.clock.now())?;
-        // The batch as given: sealed again if a key race makes it retry.
-        let clear = cmd.submissions.clone();
-        let carries_sealed = cmd.submissions.iter_mut().any(|s| {
-            s.event
-                .event
-                .personal_fields()
-                .iter()
-                .any(|f| matches!(f.value.state(), SlotState::Sealed(_)))
-        });
-        let mut sealed: Option<(Vec<Pending>, MadeKeys)> = None;
+        let mut personal = false;
+        let mut carries_sealed = false;
+        for s in &mut cmd.submissions {
+            for f in s.event.event.personal_fields() {
+                personal = true;
+                carries_sealed |= matches!(f.value.state(), SlotState::Sealed(_));
+            }
+        }
+        // The batch as given: sealed again if a key race makes it retry. A
+        // batch without a personal field has nothing to seal: it is decided
+        // once, its records made before the lock is taken.
+        let clear = personal.then(|| cmd.submissions.clone());
+        let mut sealed: Option<(Vec<Pending>, MadeKeys)> =
+            (!personal).then(|| (pending(&cmd, actor), self.keyring.made_keys()));
         let mut attempt = 0;
         loop {
             let mut state = self.state.lock().await;
@@ -173,7 +177,9 @@ impl<S: EventLog> Ledger<S> {
                         self.keyring.refresh().await.map_err(RecordError::Keys)?;
                     }
                     let mut made = self.keyring.made_keys();
-                    cmd.submissions = clear.clone();
+                    if let Some(clear) = &clear {
+                        cmd.submissions = clear.clone();
+                    }
                     let batch = cmd.submissions.len() > 1;
                     for (i, s) in cmd.submissions.iter_mut().enumerate() {
                         match self.keyring.seal(&mut s.event, &mut made) {

@@ -26,10 +26,9 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::StreamExt;
 use passerelle_events::ledger::decode;
 use passerelle_events::personal::SlotState;
-use passerelle_events::store::{RawEvent, PAGE};
+use passerelle_events::store::{RawEvent, PAGE, POLL};
 use passerelle_events::{Event, EventLog, Keyring, Ledger, SqliteStore, StoredEvent};
 use passerelle_projections::cancel::{Cancel, Stopped};
 use passerelle_projections::engine::{Engine, Units};
@@ -498,7 +497,7 @@ impl App {
             Arc::downgrade(&app.inner),
             position,
             "the event stream hub",
-            super::stream::publish,
+            publish_page,
         ));
         if app.inner.config.background_layouts {
             tokio::spawn(super::layouts::keep_settled(
@@ -968,79 +967,135 @@ async fn refresh_for(
 /// a failure.
 const RESTART: Duration = Duration::from_millis(200);
 
-/// Follows the store from `position`, handing each appended event to
-/// `step`, which returns its position; ends at shutdown or when the app is
-/// dropped. A failure is logged (`what` names the follower) and the store
-/// followed again, after a pause, from the last position `step` returned.
+/// How far a follower got through a page: the position of the last event it
+/// took, and the failure that stopped it before the page's end, if any.
+pub(crate) type Followed = (u64, Result<(), String>);
+
+/// Follows the store from `position`, handing each page of appended events
+/// (up to [`PAGE`], in log order: every event committed since the previous
+/// page) to `step`; ends at shutdown or when the app is dropped. A failure
+/// is logged (`what` names the follower) and the store followed again, after
+/// a pause, from the last position `step` reached.
+///
+/// One read of the store per wake, however many events a group commit
+/// brought: the followers' work per append is a share of a page, never a
+/// read of its own, and nothing here runs on the append's path.
 pub(crate) async fn follow_store<F, Fut>(
     app: std::sync::Weak<Inner>,
     mut position: u64,
     what: &'static str,
     step: F,
 ) where
-    F: Fn(App, Result<RawEvent, passerelle_events::StoreError>) -> Fut,
-    Fut: std::future::Future<Output = Result<u64, String>>,
+    F: Fn(App, Vec<RawEvent>) -> Fut,
+    Fut: std::future::Future<Output = Followed>,
 {
     loop {
         let Some(inner) = app.upgrade() else { return };
         let store = inner.store.clone();
         let mut shutdown = inner.shutdown.subscribe();
         drop(inner);
-        let mut live = store.subscribe(position);
+        let mut changes = store.head_changes();
         loop {
-            let next = tokio::select! {
-                next = live.next() => next,
+            let page = tokio::select! {
+                page = store.read(position, PAGE) => page,
                 _ = shutdown.wait_for(|stop| *stop) => return,
             };
-            let Some(next) = next else { break };
-            let Some(inner) = app.upgrade() else { return };
-            match step(App { inner }, next).await {
-                Ok(p) => position = p,
+            let page = match page {
+                Ok(page) => page,
                 Err(e) => {
                     tracing::error!(error = %e, "{what} failed; restarting");
                     break;
                 }
+            };
+            if page.is_empty() {
+                // Caught up: wait for this process to append, or poll for
+                // another process's appends.
+                changes.borrow_and_update();
+                tokio::select! {
+                    _ = tokio::time::timeout(POLL, changes.changed()) => {}
+                    _ = shutdown.wait_for(|stop| *stop) => return,
+                }
+                continue;
+            }
+            let Some(inner) = app.upgrade() else { return };
+            let (reached, outcome) = step(App { inner }, page).await;
+            position = position.max(reached);
+            if let Err(e) = outcome {
+                tracing::error!(error = %e, "{what} failed; restarting");
+                break;
             }
         }
         tokio::time::sleep(RESTART).await;
     }
 }
 
-/// Folds one appended event into the engine and publishes the projected
-/// position; its position.
-async fn fold(
-    app: App,
-    raw: Result<RawEvent, passerelle_events::StoreError>,
-) -> Result<u64, String> {
+/// Publishes a page of appended events into the event streams' hub, one by
+/// one ([`super::stream::publish`]).
+async fn publish_page(app: App, page: Vec<RawEvent>) -> Followed {
+    let mut reached = 0;
+    for raw in page {
+        match super::stream::publish(app.clone(), Ok(raw)).await {
+            Ok(p) => reached = p,
+            Err(e) => return (reached, Err(e)),
+        }
+    }
+    (reached, Ok(()))
+}
+
+/// Folds a page of appended events into the engine, under one hold of its
+/// write lock, and publishes the projected position once.
+///
+/// The events are decoded, and the keys they need read, before the lock is
+/// taken; an event that cannot be decoded stops the page there, the events
+/// before it folded.
+async fn fold(app: App, page: Vec<RawEvent>) -> Followed {
     let inner = &app.inner;
-    let event = raw
-        .and_then(|raw| decode(&raw))
-        .map_err(|e| e.to_string())?;
-    // A read that shows this event must find its keys, and must no longer
-    // find a key it destroys.
-    refresh_for(inner.ledger.keyring(), &event)
-        .await
-        .map_err(|e| format!("the keys could not be read: {e}"))?;
-    let position = event.position;
-    let programme = event.event.programme.as_str().to_owned();
-    let hidden = is_hidden(&event.event.event);
-    let erasure = matches!(event.event.event, Event::PersonalDataErased(_));
+    let mut events = Vec::with_capacity(page.len());
+    let mut failure = Ok(());
+    for raw in &page {
+        let event = match decode(raw) {
+            Ok(event) => event,
+            Err(e) => {
+                failure = Err(e.to_string());
+                break;
+            }
+        };
+        // A read that shows this event must find its keys, and must no
+        // longer find a key it destroys.
+        if let Err(e) = refresh_for(inner.ledger.keyring(), &event).await {
+            failure = Err(format!("the keys could not be read: {e}"));
+            break;
+        }
+        events.push(event);
+    }
+    drop(page);
+    let Some(last) = events.last().map(|e| e.position) else {
+        return (0, failure);
+    };
+    let erasure = events
+        .iter()
+        .any(|e| matches!(e.event.event, Event::PersonalDataErased(_)));
     {
         let mut engine = inner.engine.write().expect("engine lock");
-        let folded = engine.position();
-        engine.apply(event);
+        // Under the engine's lock: a render sees heads that match it.
+        let mut heads = inner.heads.lock().expect("heads lock");
+        for event in events {
+            let folded = engine.position();
+            let position = event.position;
+            let hidden = is_hidden(&event.event.event);
+            let programme = event.event.programme.as_str().to_owned();
+            engine.apply(event);
+            if engine.position() > folded {
+                heads.advance(&programme, position, hidden);
+            }
+        }
         if erasure {
             // Renderings made before it hold the erased fields opened, and
             // a read may be answered with the previous rendering: none of
             // them may be served again.
             inner.cache.lock().expect("cache lock").entries.clear();
         }
-        // Under the engine's lock: a render sees heads that match it.
-        let mut heads = inner.heads.lock().expect("heads lock");
-        if engine.position() > folded {
-            heads.advance(&programme, position, hidden);
-        }
     }
-    inner.projected.send_replace(position);
-    Ok(position)
+    inner.projected.send_replace(last);
+    (last, failure)
 }
