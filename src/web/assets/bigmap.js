@@ -100,10 +100,14 @@ const BigMap = (() => {
     const camera = sigma.getCamera();
     camera.on("updated", (state) => {
       const next = budgetFor(state.ratio);
-      if (next !== budget) { budget = next; sigma.refresh({ skipIndexation: true }); recount(); }
+      if (next === budget) return;
+      budget = next;
+      // More ties than the graph holds: it takes the next ones; fewer: they are hidden.
+      if (!(drawn && sync(drawn))) sigma.refresh({ skipIndexation: true });
+      recount();
     });
     function budgetFor(ratio) {
-      const step = Math.max(0, Math.ceil(Math.log2(1 / Math.max(ratio, 1e-3))));
+      const step = Math.max(0, Math.floor(Math.log2(1 / Math.max(ratio, 1e-3)) + 1e-9));
       return OVERVIEW_TIES * Math.pow(4, step);
     }
     function recount() {
@@ -124,7 +128,7 @@ const BigMap = (() => {
      */
     function render(data, next) {
       o = { ...o, ...next, flagged: next.flagged || new Set() };
-      const rebuilt = data !== drawn && sync(data);
+      const rebuilt = sync(data);
       neighbours = o.selected && graph.hasNode(o.selected) ? new Set(graph.neighbors(o.selected)) : new Set();
       // A new graph was processed with these options already (sigma.setGraph).
       if (!rebuilt) sigma.refresh();
@@ -138,10 +142,25 @@ const BigMap = (() => {
     }
 
     let drawn = null;
+    /** The ties of `data` the graph holds: the `budget` strongest, the selected stakeholder's, those among the lit ones. */
+    function wanted(data) {
+      const keep = [];
+      const sel = o.selected, lit = o.highlight;
+      data.ties.forEach(([i, j], rank) => {
+        if (rank < budget) { keep.push(rank); return; }
+        if (!sel && !lit) return;
+        const a = data.nodes[i].id, b = data.nodes[j].id;
+        if (a === sel || b === sel || (lit && lit.has(a) && lit.has(b))) keep.push(rank);
+      });
+      return keep;
+    }
     /**
-     * Makes the graph hold `data`. When it holds the same nodes and ties,
-     * they are moved and re-weighed in place (one update each way for
-     * sigma); otherwise a new graph is built and sigma takes it at once.
+     * Makes the graph hold `data`'s nodes and the ties the view needs
+     * (`wanted`: sigma's processing grows with the ties it holds, so a
+     * network of 40,000 ties opens as fast as one of 3,000). When it holds
+     * the same nodes and ties, they are moved and re-weighed in place (one
+     * update each way for sigma); otherwise a new graph is built and sigma
+     * takes it at once. Returns whether it was rebuilt.
      * Adding and dropping elements one by one is slower (sigma passes over
      * its index for each drop) and unsafe (sigma 3 can repaint a tie whose
      * addition it has not indexed yet); building 2,000 nodes and 5,000 ties
@@ -159,18 +178,17 @@ const BigMap = (() => {
       const ends = new Map();
       // Widths from the strongest tie of the drawing, so a network of weak ties still shows them.
       const strongest = Math.max(1e-9, ...data.ties.slice(0, 1).map((x) => x[2]));
-      data.ties.forEach(([i, j, s], rank) => {
+      for (const rank of wanted(data)) {
+        const [i, j, s] = data.ties[rank];
         const a = data.nodes[i].id, b = data.nodes[j].id;
         const key = NetDraw.pair(a, b);
         tieAttrs.set(key, { rank, strength: s, size: 0.8 + 2.4 * Math.min(1, s / strongest), zIndex: 1 });
         ends.set(key, [a, b]);
-      });
-      let changes = 0;
-      for (const id of nodeAttrs.keys()) if (!graph.hasNode(id)) changes += 1;
-      graph.forEachNode((id) => { if (!nodeAttrs.has(id)) changes += 1; });
-      for (const key of tieAttrs.keys()) if (!graph.hasEdge(key)) changes += 1;
-      graph.forEachEdge((key) => { if (!tieAttrs.has(key)) changes += 1; });
-      if (changes > 0) {
+      }
+      let same = graph.order === nodeAttrs.size && graph.size === tieAttrs.size;
+      for (const id of nodeAttrs.keys()) if (same && !graph.hasNode(id)) same = false;
+      for (const key of tieAttrs.keys()) if (same && !graph.hasEdge(key)) same = false;
+      if (!same) {
         const next = new graphology.Graph({ type: "undirected", multi: false, allowSelfLoops: false });
         for (const [id, attrs] of nodeAttrs) next.addNode(id, attrs);
         for (const [key, attrs] of tieAttrs) next.addEdgeWithKey(key, ...ends.get(key), attrs);
@@ -180,8 +198,10 @@ const BigMap = (() => {
         drawn = data;
         return true;
       }
-      graph.updateEachNodeAttributes((id, a) => ({ ...a, ...nodeAttrs.get(id) }));
-      graph.updateEachEdgeAttributes((key, a) => ({ ...a, ...tieAttrs.get(key) }));
+      if (data !== drawn) {
+        graph.updateEachNodeAttributes((id, a) => ({ ...a, ...nodeAttrs.get(id) }));
+        graph.updateEachEdgeAttributes((key, a) => ({ ...a, ...tieAttrs.get(key) }));
+      }
       drawn = data;
       return false;
     }
