@@ -18,7 +18,8 @@ const SLIDER_REST = 120;
  * The map's data in the shape of `GET /api/v1/map` (`{programme, as_of,
  * position, months, nodes: [{id, name, kind, community, x, y}], ties: [[i, j,
  * strength]]}`, ties strongest first), made from a `/network` body: the one
- * place that knows where the large map's data comes from.
+ * place that knows where the large map's data comes from (`months`: the
+ * slider's steps, the end of each month, which `/map` will give).
  */
 function mapOf(net, months) {
   const index = new Map(net.nodes.map((n, i) => [n.id, i]));
@@ -56,7 +57,7 @@ P.page(async ({ main, programme }) => {
   const st = {
     asOf: P.param("as_of"), metric: P.param("metric") || "degree", kind: "", theme: "", minStrength: 0,
     search: "", selected: P.param("focus"), highlight: null, highlightPairs: null, finding: null, diff: null,
-    net: canvas ? mapOf(latest, months) : latest, gaps: null, community: "", colourBy: "kind", flagged: new Set(),
+    net: canvas ? mapOf(latest, months.map((m) => m.end)) : latest, gaps: null, community: "", colourBy: "kind", flagged: new Set(),
   };
 
   // Controls.
@@ -182,7 +183,7 @@ P.page(async ({ main, programme }) => {
       const params = { programme, as_of: asOf || undefined };
       const asked = performance.now();
       if (canvas) {
-        st.net = first ? st.net : mapOf(await P.api("getNetwork", params, { signal: ctl.signal }), months);
+        st.net = first ? st.net : mapOf(await P.api("getNetwork", params, { signal: ctl.signal }), months.map((m) => m.end));
         if (mine !== seq) return;
         const got = performance.now();
         redraw();
