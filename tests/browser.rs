@@ -38,6 +38,10 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use futures::FutureExt;
 use helpers::{Auth, TestApp};
+use passerelle::api::ApiConfig;
+use passerelle::generate::{events_for_ties, generate, GenerateConfig};
+use passerelle_projections::layout::LayoutConfig;
+use passerelle_projections::views::Settings;
 use serde_json::{json, Value};
 
 /// The longest any wait in this test may take; reaching it fails the test.
@@ -168,7 +172,12 @@ impl Page {
 
     /// Polls `script` (an expression) until it is truthy; fails after PATIENCE.
     async fn until(&self, what: &str, script: &str) -> Value {
-        let deadline = Instant::now() + PATIENCE;
+        self.until_within(what, script, PATIENCE).await
+    }
+
+    /// Polls `script` (an expression) until it is truthy; fails after `patience`.
+    async fn until_within(&self, what: &str, script: &str, patience: Duration) -> Value {
+        let deadline = Instant::now() + patience;
         loop {
             let v = self.js(&format!("return ({script});")).await;
             if !(v.is_null() || v == json!(false) || v == json!(0) || v == json!("")) {
@@ -178,7 +187,7 @@ impl Page {
                 let banner = self
                     .js("const b = document.getElementById('banner'); return b ? b.textContent : null;")
                     .await;
-                panic!("waited {PATIENCE:?} for {what} ({script}); page banner: {banner}");
+                panic!("waited {patience:?} for {what} ({script}); page banner: {banner}");
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -186,8 +195,20 @@ impl Page {
 
     /// Waits until the page has drawn itself (`body[data-ready]`), and checks it did not fail.
     async fn ready(&self, what: &str) {
-        let state = self.until(what, "document.body.dataset.ready").await;
-        assert_eq!(state, json!("1"), "{what} did not draw itself: {state}");
+        self.ready_within(what, PATIENCE).await;
+    }
+
+    /// [`Page::ready`], waiting up to `patience`.
+    async fn ready_within(&self, what: &str, patience: Duration) {
+        let state = self
+            .until_within(what, "document.body.dataset.ready", patience)
+            .await;
+        if state != json!("1") {
+            let banner = self
+                .js("const b = document.getElementById('banner'); return b ? b.textContent : null;")
+                .await;
+            panic!("{what} did not draw itself: {state}; page banner: {banner}");
+        }
     }
 
     async fn count(&self, css: &str) -> u64 {
@@ -268,8 +289,8 @@ fn login_link(app: &TestApp, token_id: &str) -> String {
     format!("/login?code={code}")
 }
 
-/// The demo served on port 0, chromedriver, and a headless Chromium session
-/// on the server; [`Harness::finish`] closes the browser, and dropping the
+/// A server on port 0 (the demo, or a log of the test's own), chromedriver,
+/// and a headless Chromium session on the server; [`Harness::finish`] closes the browser, and dropping the
 /// harness stops the rest.
 struct Harness {
     app: TestApp,
@@ -281,9 +302,13 @@ struct Harness {
 
 impl Harness {
     async fn start() -> Self {
+        Self::on(TestApp::spawn().await).await
+    }
+
+    /// The harness on a server of the test's own.
+    async fn on(app: TestApp) -> Self {
         let chromium = tool("CHROMIUM", "/usr/bin/chromium");
         let chromedriver = tool("CHROMEDRIVER", "/usr/bin/chromedriver");
-        let app = TestApp::spawn().await;
         let driver = Driver::start(&chromedriver);
         let profile = tempfile::tempdir().expect("a browser profile folder");
         let (shots, kept_until_the_end) = match std::env::var_os("PASSERELLE_SCREENSHOTS") {
@@ -344,6 +369,56 @@ async fn a_coordinator_signs_in_with_a_pasted_token_then_signs_out() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_gap_report_shows_review_notes_and_the_mentor_practice_inside_a_finding() {
     Harness::start().await.run(notes_and_practice).await;
+}
+
+/// Stakeholders of the generated programme of the large-map test.
+const LARGE_STAKEHOLDERS: usize = 2_000;
+/// Distinct tied pairs it is generated for (the map is large above 2,000 ties
+/// or 300 stakeholders).
+const LARGE_TIES: u64 = 4_000;
+/// The longest the large-map test waits for the server's reads (debug
+/// build); reaching it fails the test.
+const LARGE_PATIENCE: Duration = Duration::from_secs(180);
+/// Layout iterations of the large-map test's server (the default is 300).
+const LARGE_LAYOUT_ITERATIONS: usize = 30;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_programme_opens_on_an_overview_drawn_on_canvas() {
+    let built = Instant::now();
+    let cfg = GenerateConfig {
+        stakeholders: LARGE_STAKEHOLDERS,
+        seed: 1,
+        ..GenerateConfig::default()
+    };
+    let events = events_for_ties(&cfg, LARGE_TIES).expect("events for the ties");
+    let mut log = Vec::new();
+    generate(&GenerateConfig { events, ..cfg }, &mut log).expect("generate the programme");
+    let log = String::from_utf8(log).expect("generated JSON lines are UTF-8");
+    // The layout's iterations are cut: in a debug build the default 300
+    // take longer than the server's render deadline for this programme
+    // (the layout is most of a `/network` read here). What is tested is the
+    // page, not the layout's equilibrium.
+    let settings = Settings {
+        layout: LayoutConfig {
+            iterations: LARGE_LAYOUT_ITERATIONS,
+            ..LayoutConfig::default()
+        },
+        ..Settings::default()
+    };
+    // A debug build on a busy machine may take longer than the server's
+    // default render deadline (10 s) for this programme's first read: the
+    // test waits up to LARGE_PATIENCE, a failure bound only.
+    let config = ApiConfig {
+        render_deadline: LARGE_PATIENCE,
+        render_wait: LARGE_PATIENCE,
+        ..TestApp::config(settings)
+    };
+    let app = TestApp::spawn_from_with(&log, config).await;
+    eprintln!(
+        "large map: {LARGE_STAKEHOLDERS} stakeholders, {events} events, store ready in {:.1} s",
+        built.elapsed().as_secs_f64()
+    );
+    Harness::on(app).await.run(large_map).await;
 }
 
 /// What the card of one finding on `/gaps` holds: its notes (text, author
@@ -1147,4 +1222,283 @@ async fn journey(app: &TestApp, page: &Page) {
             && report.contains("(dernière\u{202F}: pas de réponse)"),
         "{report}"
     );
+}
+
+/// The map of the generated 2,000-stakeholder programme, as a coordinator:
+/// drawn on canvas, not as SVG; the overview rings the stakeholders the
+/// first findings name; a search centres the map on a stakeholder and lights
+/// its ties; the slider redraws an earlier month; nothing comes from another
+/// host. The times of the first drawing and of slider steps are measured in
+/// the page and printed, not asserted.
+async fn large_map(app: &TestApp, page: &Page) {
+    let coordinator = Auth::from(&app.tokens.coordinator);
+    // The login link lands on the map of the log's only programme: the
+    // server reads it cold. Then the page again, the server's reads cached.
+    for (visit, path) in [
+        ("cold", login_link(app, &app.tokens.coordinator.id)),
+        ("warm", "/?programme=gen".to_owned()),
+    ] {
+        let asked = Instant::now();
+        page.goto(&path).await;
+        page.ready_within(&format!("the large map ({visit})"), LARGE_PATIENCE)
+            .await;
+        let mark = page
+            .until(
+                "the first drawing",
+                "performance.getEntriesByName('passerelle.map-drawn')[0]",
+            )
+            .await;
+        let wall = asked.elapsed();
+        let at = page
+            .js("return performance.getEntriesByName('passerelle.map-drawn')[0].startTime;")
+            .await;
+        eprintln!(
+            "large map ({visit}): first drawing {:.0} ms after the page's navigation began \
+             ({:.0} ms after the page script started; {:.1} s as the test saw it)",
+            at.as_f64().unwrap_or(f64::NAN),
+            mark["detail"]["since"].as_f64().unwrap_or(f64::NAN),
+            wall.as_secs_f64()
+        );
+        assert_eq!(
+            mark["detail"]["first"],
+            json!(true),
+            "the first mark is the first drawing: {mark}"
+        );
+    }
+    let url = page.c.current_url().await.expect("the URL");
+    assert!(
+        url.query_pairs()
+            .any(|(k, v)| k == "programme" && v == "gen"),
+        "the map of the generated programme: {url}"
+    );
+
+    // Drawn on canvas (WebGL), not as SVG.
+    assert!(
+        page.count(".bigmap canvas").await > 0,
+        "the large map draws on canvas"
+    );
+    assert_eq!(
+        page.count("svg.net").await,
+        0,
+        "no SVG map for a large network"
+    );
+    let network = app
+        .get("/api/v1/network", coordinator, "programme=gen", &[])
+        .await
+        .ok_json(200);
+    let nodes: std::collections::HashSet<&str> = network["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_str().unwrap())
+        .collect();
+    let ties = network["edges"].as_array().unwrap().len() as u64;
+    assert!(
+        nodes.len() > 300 && ties > 2_000,
+        "the generated programme is large: {} nodes, {ties} ties",
+        nodes.len()
+    );
+    let drawn_ties: u64 = page
+        .js("return +document.querySelector('.bigmap').dataset.ties;")
+        .await
+        .as_u64()
+        .expect("the ties of the drawing");
+    assert_eq!(drawn_ties, ties, "the map holds every present tie");
+    let overview: u64 = page
+        .js("return +document.querySelector('.bigmap').dataset.edges;")
+        .await
+        .as_u64()
+        .expect("the ties drawn");
+    assert!(
+        overview > 0 && overview < ties,
+        "the overview draws the strongest ties only: {overview} of {ties}"
+    );
+
+    // The overview rings the stakeholders the first findings name.
+    let gaps = app
+        .get("/api/v1/gaps", coordinator, "programme=gen&limit=50", &[])
+        .await
+        .ok_json(200);
+    let first_finding = &gaps["findings"][0];
+    let named: Vec<&str> = first_finding["subjects"]
+        .as_array()
+        .expect("the first finding's subjects")
+        .iter()
+        .filter_map(Value::as_str)
+        .filter(|s| nodes.contains(s))
+        .collect();
+    assert!(
+        !named.is_empty(),
+        "the first finding names a stakeholder on the map: {first_finding}"
+    );
+    page.until_within(
+        "the findings' stakeholders",
+        "document.querySelector('#flagged li')",
+        LARGE_PATIENCE,
+    )
+    .await;
+    for id in &named {
+        assert_eq!(
+            page.count(&format!("#flagged li[data-id='{id}']")).await,
+            1,
+            "the overview lists {id}, named by the first finding"
+        );
+    }
+    let ringed: u64 = page
+        .js("return +document.querySelector('.bigmap').dataset.flagged;")
+        .await
+        .as_u64()
+        .expect("the ringed nodes");
+    assert!(
+        ringed >= named.len() as u64,
+        "the canvas rings the findings' stakeholders: {ringed}"
+    );
+    page.shot("map-large.png").await;
+
+    // Search: a stakeholder's name, Enter; the map centres on it, opens its profile and lights its ties.
+    let all = network["nodes"].as_array().unwrap();
+    let hub = all
+        .iter()
+        .filter(|n| all.iter().filter(|m| m["name"] == n["name"]).count() == 1)
+        .max_by_key(|n| n["degree"].as_u64().unwrap_or(0))
+        .expect("a stakeholder with a name of its own");
+    let (hub_id, hub_name) = (hub["id"].as_str().unwrap(), hub["name"].as_str().unwrap());
+    let search = page
+        .c
+        .find(Locator::Id("search"))
+        .await
+        .expect("the search field");
+    search.send_keys(hub_name).await.expect("type the name");
+    search.send_keys("\u{E007}").await.expect("press Enter");
+    page.until(
+        "the searched stakeholder's profile",
+        &format!(
+            "document.getElementById('detail-title')?.textContent === {}",
+            json!(hub_name)
+        ),
+    )
+    .await;
+    let url = page.c.current_url().await.expect("the URL");
+    assert!(
+        url.query_pairs().any(|(k, v)| k == "focus" && v == hub_id),
+        "search selected {hub_id}: {url}"
+    );
+    let lit = page
+        .until(
+            "its ties lit",
+            "+document.querySelector('.bigmap').dataset.lit",
+        )
+        .await;
+    assert_eq!(
+        lit,
+        json!(hub["degree"]),
+        "every tie of the found stakeholder is lit"
+    );
+    page.until(
+        "the map centred on it",
+        &format!(
+            "(() => {{ const el = document.querySelector('.bigmap'); const p = el.screenOf({}); \
+             return p && Math.abs(p.x - el.clientWidth / 2) < 20 && Math.abs(p.y - el.clientHeight / 2) < 20; }})()",
+            json!(hub_id)
+        ),
+    )
+    .await;
+    page.shot("map-large-search.png").await;
+
+    // The slider: one month back, then one more; each drawing timed in the page.
+    let months = page
+        .js("return document.getElementById('slider').dataset.months.split(',').length;")
+        .await
+        .as_u64()
+        .expect("the slider's months");
+    assert!(months > 2, "the slider has months: {months}");
+    let mut previous = drawn_ties;
+    for stop in [months - 1, months - 2] {
+        let step = page
+            .js(&format!(
+                "window.__step = performance.now(); const s = document.getElementById('slider'); \
+                 s.value = {stop}; s.dispatchEvent(new Event('input')); \
+                 return s.dataset.months.split(',')[{stop}];"
+            ))
+            .await;
+        let month = step.as_str().expect("the month").to_owned();
+        page.until_within(
+            &format!("the map of {month}"),
+            &format!(
+                "(document.querySelector('.bigmap').dataset.asOf || '').startsWith({})",
+                json!(month)
+            ),
+            LARGE_PATIENCE,
+        )
+        .await;
+        let took = page
+            .js("const ms = performance.getEntriesByName('passerelle.map-drawn'); const m = ms[ms.length - 1]; \
+                 return [m.startTime - window.__step, m.detail.fetch, m.detail.draw];")
+            .await;
+        let ms = |i: usize| took[i].as_f64().unwrap_or(f64::NAN);
+        eprintln!(
+            "large map: slider step to {month}: {:.0} ms from the input to the drawing \
+             (the slider's rest 120 ms, waiting for the network {:.0} ms, drawing {:.0} ms)",
+            ms(0),
+            ms(1),
+            ms(2)
+        );
+        let now: u64 = page
+            .js("return +document.querySelector('.bigmap').dataset.ties;")
+            .await
+            .as_u64()
+            .expect("the ties of the drawing");
+        assert!(
+            now > 0 && now <= previous,
+            "{month} has ties, no more than later: {now} (then {previous})"
+        );
+        previous = now;
+    }
+    assert!(
+        previous < drawn_ties,
+        "the slider changed the drawing: {previous} ties two months back, {drawn_ties} now"
+    );
+    page.shot("map-large-slider.png").await;
+
+    // The same network drawn by the page's two drawings, three times each
+    // (until the next frame is painted): the SVG one is the baseline.
+    let runs = page
+        .js(
+            "return (async () => { \
+               const net = await P.api('getNetwork', { programme: 'gen' }); \
+               const data = mapOf(net, []); \
+               const host = document.createElement('div'); host.className = 'map-host'; \
+               document.querySelector('.map-col').append(host); \
+               const painted = () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))); \
+               const svg = [], canvas = []; \
+               for (let i = 0; i < 3; i++) { \
+                 let t = performance.now(); \
+                 NetDraw.create(host, { label: 'svg' }).render(net, { bounds: NetDraw.bounds(net.nodes) }); \
+                 await painted(); svg.push(performance.now() - t); host.replaceChildren(); \
+                 t = performance.now(); \
+                 const m = BigMap.create(host, { label: 'canvas' }); m.render(data, {}); \
+                 await painted(); canvas.push(performance.now() - t); m.kill(); \
+               } \
+               host.remove(); \
+               return { svg, canvas }; })();",
+        )
+        .await;
+    let median = |key: &str| {
+        let mut v: Vec<f64> = runs[key]
+            .as_array()
+            .expect("three runs")
+            .iter()
+            .filter_map(Value::as_f64)
+            .collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (svg, canvas) = (median("svg"), median("canvas"));
+    eprintln!(
+        "large map: drawing {} nodes and {ties} ties until painted, median of 3: canvas {canvas:.0} ms, \
+         SVG (baseline, same run) {svg:.0} ms: {:.1}× faster; runs {runs}",
+        nodes.len(),
+        svg / canvas
+    );
+    page.only_own_origin("the large map").await;
 }

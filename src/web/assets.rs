@@ -2,7 +2,10 @@
 //! page, the style sheet, the scripts (plain JavaScript, no build step), the
 //! message catalogue the Rust renderers use too (`messages.json`, from
 //! `passerelle-projections`) and the icon. Nothing is read from disk at run
-//! time.
+//! time. The large map's libraries (sigma.js and graphology, with their
+//! licences) are vendored in `assets/vendor/` (its README says which
+//! versions and from where) and served here under their own names; the map
+//! page loads them only for a large network (decision 023).
 
 /// An embedded file.
 pub struct Asset {
@@ -19,6 +22,7 @@ use serde_json::{json, Value};
 use crate::http::route::{Route, API_BASE, ROUTES};
 
 const JS: &str = "text/javascript; charset=utf-8";
+const TEXT: &str = "text/plain; charset=utf-8";
 
 /// Every asset under `/assets/`, by file name.
 const ASSETS: &[(&str, Asset)] = &[
@@ -62,6 +66,41 @@ const ASSETS: &[(&str, Asset)] = &[
         Asset {
             content_type: JS,
             bytes: include_bytes!("assets/netdraw.js"),
+        },
+    ),
+    (
+        "bigmap.js",
+        Asset {
+            content_type: JS,
+            bytes: include_bytes!("assets/bigmap.js"),
+        },
+    ),
+    (
+        "graphology.min.js",
+        Asset {
+            content_type: JS,
+            bytes: include_bytes!("assets/vendor/graphology.umd.min.js"),
+        },
+    ),
+    (
+        "sigma.min.js",
+        Asset {
+            content_type: JS,
+            bytes: include_bytes!("assets/vendor/sigma.min.js"),
+        },
+    ),
+    (
+        "graphology.LICENSE.txt",
+        Asset {
+            content_type: TEXT,
+            bytes: include_bytes!("assets/vendor/graphology.LICENSE.txt"),
+        },
+    ),
+    (
+        "sigma.LICENSE.txt",
+        Asset {
+            content_type: TEXT,
+            bytes: include_bytes!("assets/vendor/sigma.LICENSE.txt"),
         },
     ),
     (

@@ -31,7 +31,9 @@ use crate::http::reply::Response;
 use crate::http::route::{Route, Routed, Verb};
 
 /// What every page and asset may load: only this server, no inline script
-/// or style, no framing, forms posting only here.
+/// or style, no framing, forms posting only here. The large map's WebGL
+/// libraries (sigma.js, graphology; decision 023) are served from here and
+/// need nothing more: no `eval`, no worker, no `blob:` URL.
 pub const CONTENT_SECURITY_POLICY: &str =
     "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 

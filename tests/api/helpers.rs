@@ -297,6 +297,12 @@ impl TestApp {
     /// with these projection settings (e.g. fewer layout iterations, for a
     /// test that reads many maps).
     pub async fn spawn_from(jsonl: &str, settings: Settings) -> Self {
+        Self::spawn_from_with(jsonl, Self::config(settings)).await
+    }
+
+    /// [`TestApp::spawn_from`] with a whole server configuration (e.g. a
+    /// longer render deadline for a large log read by a debug build).
+    pub async fn spawn_from_with(jsonl: &str, config: ApiConfig) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = dir.path().join("log.db");
         let ledger = open_new_ledger(&db).await;
@@ -309,7 +315,7 @@ impl TestApp {
         .await
         .expect("import the log");
         drop(ledger);
-        Self::serve_with(dir, db, Self::config(settings)).await
+        Self::serve_with(dir, db, config).await
     }
 
     /// Serves a log holding only the definition of programme [`LAB`].

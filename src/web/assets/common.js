@@ -115,14 +115,14 @@ const P = (() => {
   const UNPOSITIONED = ["listEvents", "getMe", "getMetrics"];
 
   /** GET of the API operation `op` (e.g. "getNetwork") with query params
-   * (empty ones left out). */
-  function api(op, params) {
+   * (empty ones left out); opts.signal (an AbortSignal) cancels it. */
+  function api(op, params, opts) {
     const [path, rest] = opPath(op, params);
-    return get(path, rest, !UNPOSITIONED.includes(op));
+    return get(path, rest, !UNPOSITIONED.includes(op), opts && opts.signal);
   }
 
   /** GET of an API path with query params. */
-  async function get(path, params, positioned) {
+  async function get(path, params, positioned, signal) {
     const url = new URL(path, location.origin);
     // Read-your-writes: every read reflects at least what this tab recorded.
     const written = Number(sessionStorage.getItem(WRITTEN) || 0);
@@ -131,13 +131,13 @@ const P = (() => {
     for (const [k, v] of Object.entries(query || {})) {
       if (v !== undefined && v !== null && v !== "") url.searchParams.set(k, v);
     }
-    const response = await fetch(url, { credentials: "same-origin", headers: { accept: "application/json" } });
+    const response = await fetch(url, { credentials: "same-origin", headers: { accept: "application/json" }, signal });
     // A busy server (`/problems/busy`) is not a position it lacks.
     if (added && response.status === 503 &&
         (await response.clone().json().catch(() => ({}))).type === "/problems/unavailable") {
       // The server no longer has that position (a new store): forget it.
       sessionStorage.removeItem(WRITTEN);
-      return get(path, params, positioned);
+      return get(path, params, positioned, signal);
     }
     return handle(response);
   }
@@ -164,6 +164,24 @@ const P = (() => {
   async function all(op, params, key) {
     const first = await api(op, { ...params, limit: 1000 });
     return { ...first, [key]: await rest(first, key), next: null };
+  }
+
+  /** Loads scripts of /assets/ (in this order, each once) that only some pages need. */
+  const loaded = new Map();
+  function scripts(files) {
+    return Promise.all(files.map((file) => {
+      if (!loaded.has(file)) {
+        loaded.set(file, new Promise((resolve, reject) => {
+          const el = document.createElement("script");
+          el.src = "/assets/" + file;
+          el.async = false;
+          el.onload = resolve;
+          el.onerror = () => reject(new Error("could not load /assets/" + file));
+          document.head.append(el);
+        }));
+      }
+      return loaded.get(file);
+    }));
   }
 
   /** Appends one event or an array (`appendEvents`). */
@@ -361,5 +379,5 @@ const P = (() => {
   }
   document.addEventListener("DOMContentLoaded", boot);
 
-  return { lang, t, word, vocab, h, s, fill, api, all, rest, post, events, ApiError, date, decimal, theme, month, num, pct, today, short, personal, param, setParam, link, notice, fail, page, can, ctx };
+  return { lang, t, word, vocab, h, s, fill, api, all, rest, scripts, post, events, ApiError, date, decimal, theme, month, num, pct, today, short, personal, param, setParam, link, notice, fail, page, can, ctx };
 })();

@@ -1,16 +1,51 @@
 // The network map (`/`): the programme's network from the server's layout,
 // filters, search, a stakeholder's profile, the gap findings beside the map,
 // the time slider (months and milestones) and the before/after view.
+// A small network is drawn as SVG (netdraw.js); a large one (more than
+// LARGE.nodes stakeholders or LARGE.ties ties, decision 023) on a WebGL
+// canvas (bigmap.js, loaded then), opening on an overview: the strongest
+// ties, sectors or communities as colours, the stakeholders the first
+// findings name ringed; zoom, filters and search reveal the rest.
 "use strict";
+/** Above either of these, the map is large: canvas, overview, first page of findings. */
+const LARGE = Object.freeze({ nodes: 300, ties: 2000 });
+/** Findings whose subjects the large map's overview rings: the first page, most important first. */
+const FLAGGED_FINDINGS = 50;
+/** How long the slider rests before the map asks for that month (ms). */
+const SLIDER_REST = 120;
+
+/**
+ * The map's data in the shape of `GET /api/v1/map` (`{programme, as_of,
+ * position, months, nodes: [{id, name, kind, community, x, y}], ties: [[i, j,
+ * strength]]}`, ties strongest first), made from a `/network` body: the one
+ * place that knows where the large map's data comes from (`months`: the
+ * slider's steps, the end of each month, which `/map` will give).
+ */
+function mapOf(net, months) {
+  const index = new Map(net.nodes.map((n, i) => [n.id, i]));
+  const ties = net.edges.map((e) => [index.get(e.a), index.get(e.b), e.strength ?? 0])
+    .filter(([i, j]) => i !== undefined && j !== undefined)
+    .sort((x, y) => y[2] - x[2] || x[0] - y[0] || x[1] - y[1]);
+  return {
+    programme: net.programme, as_of: net.as_of, position: net.position, months,
+    nodes: net.nodes.map((n) => ({ id: n.id, name: n.name, kind: n.kind, community: n.community, x: n.x, y: n.y })),
+    ties,
+  };
+}
+
 P.page(async ({ main, programme }) => {
   const { h, t } = P;
   const name = P.ctx.programmes.find((p) => p.id === programme)?.name || programme;
+  const started = performance.now();
   const [latest, ms, directory, notes] = await Promise.all([
     P.api("getNetwork", { programme }), P.all("listMilestones", { programme }, "milestones"),
     P.all("listStakeholders", { programme }, "stakeholders"), P.all("listNotes", { programme }, "notes"),
   ]);
+  const large = latest.nodes.length > LARGE.nodes || latest.edges.length > LARGE.ties;
+  const canvas = large && (await P.scripts(["graphology.min.js", "sigma.min.js", "bigmap.js"]), BigMap.supported());
   const milestones = ms.milestones;
   const names = new Map(directory.stakeholders.map((s) => [s.id, s.name]));
+  const themesOf = new Map(directory.stakeholders.map((s) => [s.id, s.themes]));
   // Nodes keep the place the latest layout gives them as time moves.
   const places = new Map(latest.nodes.map((n) => [n.id, { x: n.x, y: n.y }]));
   let bounds = NetDraw.bounds(places.values());
@@ -22,7 +57,7 @@ P.page(async ({ main, programme }) => {
   const st = {
     asOf: P.param("as_of"), metric: P.param("metric") || "degree", kind: "", theme: "", minStrength: 0,
     search: "", selected: P.param("focus"), highlight: null, highlightPairs: null, finding: null, diff: null,
-    net: latest, gaps: null,
+    net: canvas ? mapOf(latest, months.map((m) => m.end)) : latest, gaps: null, community: "", colourBy: "kind", flagged: new Set(),
   };
 
   // Controls.
@@ -32,6 +67,10 @@ P.page(async ({ main, programme }) => {
   const kindSel = h("select", { id: "kind" }, h("option", { value: "" }, t("map.kind.all")), kinds.map((k) => h("option", { value: k }, P.word("kind", k))));
   const themes = [...new Set(directory.stakeholders.flatMap((s) => s.themes))].sort();
   const themeSel = h("select", { id: "theme" }, h("option", { value: "" }, t("map.theme.all")), themes.map((x) => h("option", { value: x }, P.theme(x))));
+  const communities = canvas ? communitySizes(st.net) : [];
+  const communitySel = canvas ? h("select", { id: "community" }, h("option", { value: "" }, t("map.community.all")),
+    communities.map(([c, n]) => h("option", { value: String(c) }, t("map.community.one", { c: c + 1, n })))) : null;
+  const colourSel = canvas ? h("select", { id: "colour" }, ["kind", "community"].map((v) => h("option", { value: v }, t("map.colour." + v)))) : null;
   const strength = h("input", { id: "strength", type: "range", min: "0", max: "1", step: "0.05", value: "0" });
   const strengthOut = h("output", { for: "strength" }, P.decimal(0, 2));
   const search = h("input", { id: "search", type: "search", list: "names", placeholder: t("map.search.placeholder"), autocomplete: "off" });
@@ -51,11 +90,15 @@ P.page(async ({ main, programme }) => {
   const detail = h("section", { class: "panel detail", id: "detail", "aria-labelledby": "detail-title" });
   const diffPanel = h("section", { class: "panel diff", id: "diff", hidden: true, "aria-live": "polite" });
   const findings = h("section", { class: "panel findings", id: "findings", "aria-labelledby": "findings-title" });
+  // The canvas is a picture to a screen reader: the stakeholders the findings name are also a list.
+  const flaggedList = canvas ? h("details", { class: "flagged", id: "flagged" }) : null;
 
   main.append(
     h("h1", { class: "page-title" }, t("map.title"), " — ", name),
     h("div", { class: "toolbar" },
-      h("label", {}, t("map.size"), metricSel), h("label", {}, t("map.kind"), kindSel), h("label", {}, t("map.theme"), themeSel),
+      canvas ? h("label", {}, t("map.colour"), colourSel) : h("label", {}, t("map.size"), metricSel),
+      h("label", {}, t("map.kind"), kindSel), h("label", {}, t("map.theme"), themeSel),
+      canvas ? h("label", {}, t("map.community"), communitySel) : null,
       h("label", {}, t("map.strength"), strength, strengthOut),
       h("label", {}, t("map.search"), search), datalist),
     h("div", { class: "timebar" },
@@ -63,14 +106,22 @@ P.page(async ({ main, programme }) => {
       h("label", {}, h("span", { class: "sr" }, t("time.milestone")), msSel), beforeAfter, latestBtn),
     h("div", { class: "map-layout" },
       h("div", { class: "map-col" }, mapHost, summary,
-        NetDraw.legend(kinds), h("p", { class: "muted small" }, t("map.legend.edge"), " · ", t("map.keys"))),
+        NetDraw.legend(kinds), h("p", { class: "muted small" }, t("map.legend.edge"), " · ",
+          canvas ? [t("map.legend.flagged"), " · ", t("map.legend.zoom"), " · ", t("map.keys.canvas")] : t("map.keys")),
+        large && !canvas ? h("p", { class: "notice", role: "status" }, t("map.nowebgl")) : null,
+        flaggedList),
       h("aside", { class: "side" }, detail, diffPanel, findings)));
   mapHost.append(h("span", { class: "zoom" },
         h("button", { type: "button", "aria-label": t("map.zoomin"), title: t("map.zoomin"), onclick: () => draw.zoom(1.25) }, "+"),
         h("button", { type: "button", "aria-label": t("map.zoomout"), title: t("map.zoomout"), onclick: () => draw.zoom(0.8) }, "−"),
         h("button", { type: "button", "aria-label": t("map.reset"), title: t("map.reset"), onclick: () => draw.reset() }, "⤢")));
   NetDraw.paint(main);
-  const draw = NetDraw.create(mapHost, { label: t("map.label", { programme: name }), onSelect: select });
+  const draw = canvas ? BigMap.create(mapHost, { label: t("map.label", { programme: name }), onSelect: select, onZoom: sayCounts })
+    : NetDraw.create(mapHost, { label: t("map.label", { programme: name }), onSelect: select });
+  if (canvas) {
+    communitySel.onchange = () => { st.community = communitySel.value; redraw(); };
+    colourSel.onchange = () => { st.colourBy = colourSel.value; main.querySelector(".legend").hidden = st.colourBy !== "kind"; redraw(); };
+  }
 
   metricSel.onchange = () => { st.metric = metricSel.value; P.setParam("metric", st.metric === "degree" ? null : st.metric); redraw(); };
   kindSel.onchange = () => { st.kind = kindSel.value; redraw(); };
@@ -83,10 +134,14 @@ P.page(async ({ main, programme }) => {
     const hit = st.net.nodes.find((n) => n.name.toLowerCase() === st.search) || st.net.nodes.find((n) => n.name.toLowerCase().includes(st.search));
     if (hit) { select(hit.id); draw.focusNode(hit.id); }
   };
+  let resting = 0;
   slider.oninput = () => {
     const i = +slider.value;
     st.diff = null; msSel.value = ""; beforeAfter.disabled = true;
-    load(i >= months.length ? null : months[i].end);
+    // The date follows the thumb at once; the map follows when it rests.
+    asofOut.textContent = i >= months.length ? t("time.now") : t("time.asof", { date: P.date(months[i].end) });
+    clearTimeout(resting);
+    resting = setTimeout(() => load(i >= months.length ? null : months[i].end), SLIDER_REST);
   };
   msSel.onchange = () => {
     const m = milestones.find((x) => x.id === msSel.value);
@@ -109,26 +164,82 @@ P.page(async ({ main, programme }) => {
   latestBtn.onclick = () => { st.diff = null; msSel.value = ""; beforeAfter.disabled = true; slider.value = String(months.length); load(null); };
 
   let seq = 0;
-  /** Reads the network and the findings as of `asOf` (null: latest) and redraws. */
-  async function load(asOf) {
+  /** The read in flight; a newer one aborts it. */
+  let inflight = null;
+  /**
+   * Reads the network and the findings as of `asOf` (null: latest) and
+   * redraws; the drawing on screen stays until the new one is in. `first`:
+   * the network in `st.net` is the one asked for (a large map draws it at once).
+   */
+  async function load(asOf, first) {
     const mine = ++seq;
+    if (inflight) inflight.abort();
+    const ctl = new AbortController();
+    inflight = ctl;
     st.asOf = asOf;
     P.setParam("as_of", asOf);
     mapHost.setAttribute("aria-busy", "true");
     try {
       const params = { programme, as_of: asOf || undefined };
-      const [net, gaps] = await Promise.all([P.api("getNetwork", params), P.all("getGaps", params, "findings")]);
+      const asked = performance.now();
+      if (canvas) {
+        st.net = first ? st.net : mapOf(await P.api("getNetwork", params, { signal: ctl.signal }), months.map((m) => m.end));
+        if (mine !== seq) return;
+        const got = performance.now();
+        redraw();
+        drawn(got - asked, performance.now() - got);
+        // The findings come after the drawing: the first page, most important first.
+        st.gaps = await P.api("getGaps", { ...params, limit: FLAGGED_FINDINGS }, { signal: ctl.signal });
+        if (mine !== seq) return;
+        st.flagged = new Set(st.gaps.findings.flatMap((f) => f.subjects));
+        if (st.finding && !st.gaps.findings.some((f) => f.id === st.finding)) clearHighlight();
+        redraw(); renderFindings(); renderDiff(); renderFlagged();
+        if (st.selected) await renderDetail();
+        return;
+      }
+      const [net, gaps] = await Promise.all([P.api("getNetwork", params, { signal: ctl.signal }), P.all("getGaps", params, "findings")]);
       if (mine !== seq) return;
+      const got = performance.now();
       st.net = net; st.gaps = gaps;
       for (const n of net.nodes) if (!places.has(n.id)) places.set(n.id, { x: n.x, y: n.y });
       bounds = NetDraw.bounds(places.values());
       if (st.finding && !gaps.findings.some((f) => f.id === st.finding)) clearHighlight();
-      redraw(); renderFindings(); renderDiff();
+      redraw(); drawn(got - asked, performance.now() - got); renderFindings(); renderDiff();
       if (st.selected) await renderDetail();
-    } catch (e) { P.fail(e); } finally { if (mine === seq) mapHost.removeAttribute("aria-busy"); }
+    } catch (e) {
+      if (e.name !== "AbortError") P.fail(e);
+    } finally { if (mine === seq) { mapHost.removeAttribute("aria-busy"); inflight = null; } }
+  }
+
+  /** Marks a drawing in the page's timeline (`passerelle.map-drawn`): its as_of, whether it
+   * is the page's first, the milliseconds since the page script started, spent waiting for
+   * the data (`fetch`, 0 when the page had it) and drawing it (`draw`). */
+  let drawings = 0;
+  function drawn(fetch, draw) {
+    performance.mark("passerelle.map-drawn", {
+      detail: { as_of: st.net.as_of, first: drawings === 0, since: performance.now() - started, fetch, draw },
+    });
+    drawings += 1;
+  }
+
+  /** The communities of a map's nodes, largest first: [[community, stakeholders]]. */
+  function communitySizes(data) {
+    const n = new Map();
+    for (const x of data.nodes) n.set(x.community ?? 0, (n.get(x.community ?? 0) || 0) + 1);
+    return [...n].sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+  }
+
+  /** The list of the stakeholders the findings name (the canvas's ringed nodes), each a button that selects it. */
+  function renderFlagged() {
+    const byId = new Map(st.net.nodes.map((n) => [n.id, n]));
+    const shown = [...st.flagged].filter((id) => byId.has(id));
+    P.fill(flaggedList, h("summary", {}, t("map.flagged", { n: shown.length })),
+      h("ul", { class: "flagged-list" }, shown.map((id) => h("li", { "data-id": id },
+        h("button", { type: "button", class: "linkish", onclick: () => { select(id); draw.focusNode(id); } }, byId.get(id).name)))));
   }
 
   function redraw() {
+    if (canvas) return redrawCanvas();
     const matches = st.search ? new Set(st.net.nodes.filter((n) => n.name.toLowerCase().includes(st.search)).map((n) => n.id)) : null;
     const counts = draw.render(st.net, {
       places, bounds, metric: st.metric, minStrength: st.minStrength, selected: st.selected, matches,
@@ -144,6 +255,24 @@ P.page(async ({ main, programme }) => {
       density: P.decimal(m.density, 3), components: m.components });
   }
 
+  /** The large map: filters, highlights and the findings' subjects, over the map's data. */
+  function redrawCanvas() {
+    const matches = st.search ? new Set(st.net.nodes.filter((n) => n.name.toLowerCase().includes(st.search)).map((n) => n.id)) : null;
+    const community = st.community === "" ? null : +st.community;
+    const counts = draw.render(st.net, {
+      minStrength: st.minStrength, selected: st.selected, matches, highlight: st.highlight, highlightPairs: st.highlightPairs,
+      flagged: st.flagged, colourBy: st.colourBy,
+      visible: (n) => (!st.kind || n.kind === st.kind) && (!st.theme || (themesOf.get(n.id) || []).includes(st.theme))
+        && (community === null || n.community === community),
+    });
+    asofOut.textContent = st.asOf ? t("time.asof", { date: P.date(st.net.as_of) }) : t("time.latest", { date: P.date(st.net.as_of) });
+    sayCounts(counts);
+  }
+  /** The large map's summary: what is drawn of what there is. */
+  function sayCounts(counts) {
+    summary.textContent = t("map.summary.large", { nodes: counts.nodes, allNodes: st.net.nodes.length, edges: counts.edges, allEdges: st.net.ties.length });
+  }
+
   function clearHighlight() { st.finding = null; st.highlight = null; st.highlightPairs = null; }
 
   function renderFindings() {
@@ -151,7 +280,7 @@ P.page(async ({ main, programme }) => {
     const order = { high: 0, medium: 1, low: 2 };
     const sorted = [...list].sort((a, b) => order[a.severity] - order[b.severity]);
     P.fill(findings, 
-      h("h2", { id: "findings-title" }, t("findings.title", { n: list.length })),
+      h("h2", { id: "findings-title" }, t(canvas && st.gaps && st.gaps.next ? "findings.first" : "findings.title", { n: list.length })),
       h("p", { class: "muted small" }, t("findings.hint"), " ",
         h("a", { href: P.link("gaps", programme, { as_of: st.asOf }) }, t("findings.all"))),
       st.finding ? h("button", { type: "button", class: "linkish", onclick: () => { clearHighlight(); redraw(); renderFindings(); } }, t("findings.clear")) : null,
@@ -168,6 +297,12 @@ P.page(async ({ main, programme }) => {
     const ids = new Set(st.net.nodes.map((n) => n.id));
     const lit = new Set(f.subjects.filter((x) => ids.has(x)));
     const pairs = new Set();
+    if (canvas) {
+      st.finding = f.id; st.highlight = lit; st.highlightPairs = pairs;
+      redraw(); renderFindings();
+      if (lit.size) draw.focusNode([...lit][0]);
+      return;
+    }
     for (const e of st.net.edges) {
       if (e.partnership && f.subjects.includes(e.partnership.id)) { lit.add(e.a); lit.add(e.b); pairs.add(NetDraw.pair(e.a, e.b)); }
     }
@@ -225,7 +360,7 @@ P.page(async ({ main, programme }) => {
         s.archived ? [h("dt", {}, t("detail.archived")), h("dd", {}, "✓")] : null,
         s.contact && Object.keys(s.contact).length ? [h("dt", {}, t("detail.contact")),
           h("dd", { class: "contact" }, contactText(s.contact))] : null),
-      node ? h("details", { class: "metrics", open: true }, h("summary", {}, t("detail.metrics")),
+      node && "degree" in node ? h("details", { class: "metrics", open: true }, h("summary", {}, t("detail.metrics")),
         h("table", { class: "kv" }, h("tbody", {}, P.vocab("metric")
           .map((m) => h("tr", {}, h("th", { scope: "row" }, t("metric." + m)), h("td", {}, P.num(node[m], 3))))))) : null,
       h("details", { class: "ties", open: true }, h("summary", {}, t("detail.ties", { n: ties.filter((x) => x.present).length })),
@@ -290,6 +425,7 @@ P.page(async ({ main, programme }) => {
   }
 
   if (!st.selected) renderDetail();
-  await load(st.asOf);
+  // A large map draws the latest network it already has, unless the address asks for another time.
+  await load(st.asOf, canvas && !st.asOf);
   if (st.asOf) slider.value = String(monthIndex(st.asOf));
 });
