@@ -33,7 +33,7 @@ pub(crate) async fn keep_settled(app: Weak<Inner>, settled: watch::Sender<u64>) 
         let at = *projected.borrow_and_update();
         let Some(inner) = app.upgrade() else { return };
         let started = Instant::now();
-        let done = tokio::task::spawn_blocking(move || settle(&App { inner }, at)).await;
+        let done = tokio::task::spawn_blocking(move || settle(&App { inner })).await;
         // `None`: shutdown, or a panic in a layout (its chain starts again
         // on the next call): wait for the next events either way.
         if let Ok(Some(frames)) = done {
@@ -66,11 +66,10 @@ pub(crate) async fn keep_settled(app: Weak<Inner>, settled: watch::Sender<u64>) 
 
 /// Brings every programme's chain up to its last event, one frame per hold
 /// of the engine's read lock: how many frames it computed, or `None` when
-/// shutdown stopped it first. A programme whose frames it computed is
-/// marked relaid at `at` (the projected position it started from), so that
-/// its map renderings made before, which may hold layouts that were not
-/// settled, are rendered again.
-fn settle(app: &App, at: u64) -> Option<usize> {
+/// shutdown stopped it first. A programme whose frames it computed counts
+/// one more relaying, so that its map renderings made before, which may
+/// hold layouts that were not settled, are rendered again.
+fn settle(app: &App) -> Option<usize> {
     let inner = &app.inner;
     let settings = &inner.config.settings;
     let programmes: Vec<String> = {
@@ -97,9 +96,12 @@ fn settle(app: &App, at: u64) -> Option<usize> {
             }
         }
         if frames > before {
-            let mut relaid = inner.relaid.lock().expect("relaid lock");
-            let mark = relaid.entry(programme).or_default();
-            *mark = (*mark).max(at);
+            *inner
+                .relaid
+                .lock()
+                .expect("relaid lock")
+                .entry(programme)
+                .or_default() += 1;
         }
     }
     Some(frames)

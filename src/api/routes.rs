@@ -650,14 +650,17 @@ async fn read(
     // last they can see: a hidden event does not even render it again.
     let (projected, told, last) = app.scope_position(&scope, units);
     // An unknown programme: the render answers (not cached per programme).
-    let mut last = last.unwrap_or(projected);
+    let last = last.unwrap_or(projected);
     // A map's layout may not have been settled when it was rendered: once
-    // the background has computed frames of the programme since, render
-    // it again (decision 024).
-    if let (["network"] | ["map"], Scope::Programme(p)) = (rest, &scope) {
-        let relaid = app.inner.relaid.lock().expect("relaid lock");
-        last = last.max(relaid.get(*p).copied().unwrap_or(0));
-    }
+    // the background has computed frames of the programme since, it is
+    // rendered again, under a key of its own (decision 024).
+    let key = match (rest, programme) {
+        (["network"] | ["map"], Some(p)) => {
+            let relaid = app.inner.relaid.lock().expect("relaid lock");
+            format!("{key}|{}", relaid.get(p).copied().unwrap_or(0))
+        }
+        _ => key,
+    };
     let principal = principal.clone();
     let rest: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
     let rendered = app

@@ -420,9 +420,9 @@ pub(crate) struct Inner {
     pub layouts: LayoutCache,
     /// The projected position every layout chain was last brought up to.
     pub settled: watch::Sender<u64>,
-    /// Per programme, the projected position when the background last
-    /// computed frames of its map: renderings of its map made before may
-    /// hold a layout that was not settled, and are rendered again.
+    /// Per programme, how many times the background has computed frames of
+    /// its map: a part of the cache key of its map reads, since renderings
+    /// made before may hold a layout that was not settled.
     pub relaid: Mutex<HashMap<String, u64>>,
     /// The event streams' fan-out.
     pub streams: Hub,

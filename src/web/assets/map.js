@@ -11,38 +11,34 @@
 const LARGE = Object.freeze({ nodes: 300, ties: 2000 });
 /** Findings whose subjects the large map's overview rings: the first page, most important first. */
 const FLAGGED_FINDINGS = 50;
+/** How long a large map waits before asking again for a frame the server had not settled yet (ms). */
+const UNSETTLED_RETRY = 3000;
 /** How long the slider rests before the map asks for that month (ms). */
 const SLIDER_REST = 120;
 
 /**
- * The map's data in the shape of `GET /api/v1/map` (`{programme, as_of,
- * position, months, nodes: [{id, name, kind, community, x, y}], ties: [[i, j,
- * strength]]}`, ties strongest first), made from a `/network` body: the one
- * place that knows where the large map's data comes from (`months`: the
- * slider's steps, the end of each month, which `/map` will give).
+ * The large map's data: a `GET /api/v1/map` frame (`{programme, as_of,
+ * position, settled, steps, nodes: [{id, name, kind, community, x, y}],
+ * ties: [[i, j, strength]]}`, ties strongest first) with the slider's
+ * `months` (the end of each month).
  */
-function mapOf(net, months) {
-  const index = new Map(net.nodes.map((n, i) => [n.id, i]));
-  const ties = net.edges.map((e) => [index.get(e.a), index.get(e.b), e.strength ?? 0])
-    .filter(([i, j]) => i !== undefined && j !== undefined)
-    .sort((x, y) => y[2] - x[2] || x[0] - y[0] || x[1] - y[1]);
-  return {
-    programme: net.programme, as_of: net.as_of, position: net.position, months,
-    nodes: net.nodes.map((n) => ({ id: n.id, name: n.name, kind: n.kind, community: n.community, x: n.x, y: n.y })),
-    ties,
-  };
+function mapOf(frame, months) {
+  return { ...frame, months };
 }
 
 P.page(async ({ main, programme }) => {
   const { h, t } = P;
   const name = P.ctx.programmes.find((p) => p.id === programme)?.name || programme;
   const started = performance.now();
-  const [latest, ms, directory, notes] = await Promise.all([
-    P.api("getNetwork", { programme }), P.all("listMilestones", { programme }, "milestones"),
+  // The map's frame first: light whatever the network's size, it says
+  // whether the network is large; a small one is then read whole.
+  const [frame, ms, directory, notes] = await Promise.all([
+    P.api("getMap", { programme }), P.all("listMilestones", { programme }, "milestones"),
     P.all("listStakeholders", { programme }, "stakeholders"), P.all("listNotes", { programme }, "notes"),
   ]);
-  const large = latest.nodes.length > LARGE.nodes || latest.edges.length > LARGE.ties;
+  const large = frame.nodes.length > LARGE.nodes || frame.ties.length > LARGE.ties;
   const canvas = large && (await P.scripts(["graphology.min.js", "sigma.min.js", "bigmap.js"]), BigMap.supported());
+  const latest = canvas ? frame : await P.api("getNetwork", { programme });
   const milestones = ms.milestones;
   const names = new Map(directory.stakeholders.map((s) => [s.id, s.name]));
   const themesOf = new Map(directory.stakeholders.map((s) => [s.id, s.themes]));
@@ -183,11 +179,14 @@ P.page(async ({ main, programme }) => {
       const params = { programme, as_of: asOf || undefined };
       const asked = performance.now();
       if (canvas) {
-        st.net = first ? st.net : mapOf(await P.api("getNetwork", params, { signal: ctl.signal }), months.map((m) => m.end));
+        st.net = first ? st.net : mapOf(await P.api("getMap", params, { signal: ctl.signal }), months.map((m) => m.end));
         if (mine !== seq) return;
         const got = performance.now();
         redraw();
         drawn(got - asked, performance.now() - got);
+        // Laid out before the server had kept the months before it: the
+        // settled layout comes a moment later.
+        if (st.net.settled === false) setTimeout(() => { if (mine === seq) load(asOf); }, UNSETTLED_RETRY);
         // The findings come after the drawing: the first page, most important first.
         st.gaps = await P.api("getGaps", { ...params, limit: FLAGGED_FINDINGS }, { signal: ctl.signal });
         if (mine !== seq) return;
