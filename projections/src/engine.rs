@@ -459,6 +459,18 @@ impl Engine {
         })
     }
 
+    /// Gives back the room the engine's lists grew into beyond what they
+    /// hold (after a load).
+    fn shrink_to_fit(&mut self) {
+        self.model.shrink_to_fit();
+        self.entries.shrink_to_fit();
+        self.hidden.shrink_to_fit();
+        for own in self.programmes.values_mut() {
+            own.all.shrink_to_fit();
+            own.visible.shrink_to_fit();
+        }
+    }
+
     /// Reads every event after the current position from `store`.
     pub async fn catch_up<S: EventLog>(&mut self, store: &S) -> Result<(), StoreError> {
         loop {
@@ -522,6 +534,7 @@ impl Engine {
                     engine.apply_with_data(e, &raw.record.data);
                 }
             }
+            engine.shrink_to_fit();
             engine
         });
         let mut after = 0;
