@@ -10,6 +10,7 @@ pub mod demo;
 pub mod generate;
 pub mod http;
 pub mod master_key;
+pub mod memory;
 pub mod render;
 pub mod server;
 pub mod web;

@@ -1,8 +1,14 @@
-//! The projection engine: keeps the stored events and the [`Model`] folded
-//! from them, incrementally as events arrive (from a store subscription or a
-//! one-off read), and answers "as of" an occurred time or a log position by
-//! folding exactly the events that qualify. Every answer carries the log
-//! position it reflects. The engine reads the log; it never writes to it.
+//! The projection engine: keeps the [`Model`] folded from the stored events,
+//! incrementally as events arrive (from a store subscription or a one-off
+//! read), and answers "as of" an occurred time or a log position by folding
+//! exactly the events that qualify. Every answer carries the log position it
+//! reflects. The engine reads the log; it never writes to it.
+//!
+//! It does not keep the decoded events: only a compact index entry per event
+//! ([`Indexed`]: position, occurred time, programme, type, whether hidden)
+//! and the events themselves in a compressed [archive](archive), decoded
+//! again, in parallel by page, when a read needs them ([`Engine::events`],
+//! [`Engine::events_at`]).
 //!
 //! It also keeps the positions of the events hidden from mentors and viewers
 //! ([`crate::model::is_hidden`]), so that positions can be told to them in
@@ -22,10 +28,14 @@ use futures::StreamExt;
 use passerelle_events::ledger::decode;
 use passerelle_events::store::RawEvent;
 use passerelle_events::store::PAGE;
-use passerelle_events::{EventLog, StoreError, StoredEvent};
+use passerelle_events::{Event, EventLog, StoreError, StoredEvent};
 
 use crate::cancel::{Cancel, Stopped};
 use crate::model::{is_hidden, Audience, Model};
+
+pub mod archive;
+
+use archive::Archive;
 
 /// The units a reader is told log positions in: the events at or before a
 /// position that it may know of — every event (admins and coordinators of
@@ -51,6 +61,8 @@ impl Units<'_> {
 /// One programme's event positions, ascending.
 #[derive(Debug, Clone, Default)]
 struct ProgrammePositions {
+    /// Its number in [`Engine::names`].
+    number: u32,
     all: Vec<u64>,
     /// Those not hidden from mentors and viewers.
     visible: Vec<u64>,
@@ -115,11 +127,44 @@ impl Snapshot<'_> {
     }
 }
 
-/// Stored events and the model folded from them.
+/// What the engine keeps of each event besides its archived record.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    position: u64,
+    occurred_at: DateTime<Utc>,
+    /// Into [`Engine::names`].
+    programme: u32,
+    /// Into [`Event::TYPES`].
+    event_type: u8,
+    hidden: bool,
+}
+
+/// An event as the engine's index knows it, without decoding it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Indexed<'a> {
+    /// Log position.
+    pub position: u64,
+    /// When it occurred.
+    pub occurred_at: DateTime<Utc>,
+    /// Its programme.
+    pub programme: &'a str,
+    /// Its type ([`Event::type_name`]).
+    pub event_type: &'static str,
+    /// Whether hidden from mentors and viewers ([`is_hidden`]).
+    pub hidden: bool,
+}
+
+/// The model folded from the events, an index entry per event and the
+/// events' compressed archive.
 #[derive(Debug, Clone, Default)]
 pub struct Engine {
-    events: Vec<StoredEvent>,
     model: Model,
+    /// One entry per event folded in, in position order.
+    entries: Vec<Entry>,
+    /// Programme ids, numbered in order of first appearance.
+    names: Vec<String>,
+    /// The events folded in, in position order.
+    archive: Archive,
     /// Positions of the hidden events folded in, ascending.
     hidden: Vec<u64>,
     /// Each programme's positions.
@@ -135,25 +180,51 @@ impl Engine {
     /// Folds one event in. Events must come in position order; an event at
     /// or below the current position is ignored (at-least-once delivery).
     pub fn apply(&mut self, e: StoredEvent) {
+        let data = e.event.event.data_json().to_string();
+        self.apply_with_data(&e, &data);
+    }
+
+    /// [`Engine::apply`], with `data` the JSON text of the event's payload
+    /// as stored (read back into the same [`Event`]).
+    fn apply_with_data(&mut self, e: &StoredEvent, data: &str) {
         if e.position <= self.model.position && self.model.position > 0 {
             return;
         }
-        self.model.apply(&e);
+        self.model.apply(e);
         let hidden = is_hidden(&e.event.event);
         if hidden {
             self.hidden.push(e.position);
         }
         let name = e.event.programme.as_str();
         if !self.programmes.contains_key(name) {
-            self.programmes
-                .insert(name.to_owned(), ProgrammePositions::default());
+            let number = u32::try_from(self.names.len()).expect("under 2^32 programmes");
+            self.names.push(name.to_owned());
+            self.programmes.insert(
+                name.to_owned(),
+                ProgrammePositions {
+                    number,
+                    ..ProgrammePositions::default()
+                },
+            );
         }
         let own = self.programmes.get_mut(name).expect("inserted above");
         own.all.push(e.position);
         if !hidden {
             own.visible.push(e.position);
         }
-        self.events.push(e);
+        let type_name = e.event.event.type_name();
+        self.entries.push(Entry {
+            position: e.position,
+            occurred_at: e.event.occurred_at.datetime(),
+            programme: own.number,
+            event_type: Event::TYPES
+                .iter()
+                .position(|t| *t == type_name)
+                .and_then(|i| u8::try_from(i).ok())
+                .expect("a type of Event::TYPES"),
+            hidden,
+        });
+        self.archive.push(e, data);
     }
 
     /// The log position of the last event folded in.
@@ -248,9 +319,91 @@ impl Engine {
         }
     }
 
-    /// The events folded in, in position order.
-    pub fn events(&self) -> &[StoredEvent] {
-        &self.events
+    /// The number of events folded in.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no event is folded in.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The `i`-th event folded in (from 0), as the index knows it.
+    ///
+    /// # Panics
+    /// When `i` is not below [`Engine::len`].
+    pub fn entry(&self, i: usize) -> Indexed<'_> {
+        self.indexed(&self.entries[i])
+    }
+
+    /// Every event folded in, as the index knows it, in position order.
+    pub fn index(&self) -> impl ExactSizeIterator<Item = Indexed<'_>> + '_ {
+        self.entries.iter().map(|e| self.indexed(e))
+    }
+
+    fn indexed(&self, e: &Entry) -> Indexed<'_> {
+        Indexed {
+            position: e.position,
+            occurred_at: e.occurred_at,
+            programme: &self.names[e.programme as usize],
+            event_type: Event::TYPES[usize::from(e.event_type)],
+            hidden: e.hidden,
+        }
+    }
+
+    /// The `i`-th event folded in (from 0), decoded from the archive.
+    ///
+    /// # Panics
+    /// When `i` is not below [`Engine::len`].
+    pub fn event(&self, i: usize) -> StoredEvent {
+        assert!(i < self.len(), "event {i} of {}", self.len());
+        let page = self
+            .archive
+            .decode_page(i / archive::PAGE_LEN, &[(i % archive::PAGE_LEN) as u16]);
+        page.into_iter().next().expect("one event asked for")
+    }
+
+    /// The events folded in at `range` (indexes from 0, in position order),
+    /// decoded from the archive in parallel by page. For many events, prefer
+    /// [`Engine::visit_events`], which holds a bounded number at once.
+    pub fn events(&self, range: std::ops::Range<usize>) -> Vec<StoredEvent> {
+        self.events_at(range)
+    }
+
+    /// The events folded in at `indexes` (from 0, ascending), decoded from
+    /// the archive in parallel by page. For many events, prefer
+    /// [`Engine::visit_events`], which holds a bounded number at once.
+    pub fn events_at(&self, indexes: impl IntoIterator<Item = usize>) -> Vec<StoredEvent> {
+        let mut out = Vec::new();
+        let done: Result<(), std::convert::Infallible> = self.visit_events(indexes, |e| {
+            out.push(e);
+            Ok(())
+        });
+        match done {
+            Ok(()) => out,
+        }
+    }
+
+    /// Decodes the events folded in at `indexes` (from 0, ascending) from
+    /// the archive, in parallel by page and a chunk of pages at a time, and
+    /// hands each to `visit` in order, while the next chunk is decoded; the
+    /// first error `visit` returns ends the walk.
+    ///
+    /// # Panics
+    /// When an index is not below [`Engine::len`].
+    pub fn visit_events<E: Send>(
+        &self,
+        indexes: impl IntoIterator<Item = usize>,
+        visit: impl FnMut(StoredEvent) -> Result<(), E> + Send,
+    ) -> Result<(), E> {
+        let len = self.len();
+        self.archive.visit(
+            indexes.into_iter().inspect(move |&i| {
+                assert!(i < len, "event {i} of {len}");
+            }),
+            visit,
+        )
     }
 
     /// The current model.
@@ -276,10 +429,12 @@ impl Engine {
                 time: None,
             },
             AsOf::Time(t) => {
-                let mut model = replay_within(
-                    self.events
+                let mut model = self.replay_within(
+                    self.entries
                         .iter()
-                        .filter(|e| e.event.occurred_at.datetime() <= t),
+                        .enumerate()
+                        .filter(|(_, e)| e.occurred_at <= t)
+                        .map(|(i, _)| i),
                     cancel,
                 )?;
                 model.position = self.position();
@@ -293,8 +448,8 @@ impl Engine {
                 time: None,
             },
             AsOf::Position(p) => {
-                let n = self.events.partition_point(|e| e.position <= p);
-                let mut model = replay_within(self.events[..n].iter(), cancel)?;
+                let n = self.entries.partition_point(|e| e.position <= p);
+                let mut model = self.replay_within(0..n, cancel)?;
                 model.position = p;
                 Snapshot {
                     model: Cow::Owned(model),
@@ -302,6 +457,18 @@ impl Engine {
                 }
             }
         })
+    }
+
+    /// Gives back the room the engine's lists grew into beyond what they
+    /// hold (after a load).
+    fn shrink_to_fit(&mut self) {
+        self.model.shrink_to_fit();
+        self.entries.shrink_to_fit();
+        self.hidden.shrink_to_fit();
+        for own in self.programmes.values_mut() {
+            own.all.shrink_to_fit();
+            own.visible.shrink_to_fit();
+        }
     }
 
     /// Reads every event after the current position from `store`.
@@ -312,7 +479,7 @@ impl Engine {
                 return Ok(());
             }
             for raw in &page {
-                self.apply(decode(raw)?);
+                self.apply_with_data(&decode(raw)?, &raw.record.data);
             }
         }
     }
@@ -338,12 +505,13 @@ impl Engine {
         let mut decoding = Vec::with_capacity(decoders);
         for _ in 0..decoders {
             let (raw_tx, mut raw_rx) = tokio::sync::mpsc::channel::<Vec<RawEvent>>(DEPTH);
-            let (ev_tx, ev_rx) = tokio::sync::mpsc::channel::<Vec<StoredEvent>>(DEPTH);
+            let (ev_tx, ev_rx) =
+                tokio::sync::mpsc::channel::<(Vec<RawEvent>, Vec<StoredEvent>)>(DEPTH);
             decoding.push(tokio::task::spawn_blocking(
                 move || -> Result<(), StoreError> {
                     while let Some(page) = raw_rx.blocking_recv() {
                         let events = page.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
-                        if ev_tx.blocking_send(events).is_err() {
+                        if ev_tx.blocking_send((page, events)).is_err() {
                             break;
                         }
                     }
@@ -358,14 +526,15 @@ impl Engine {
             // Page i comes from decoder i mod n; a decoder that stops (the
             // log is read, or it met an error) ends the load.
             for turn in (0..ev_rxs.len()).cycle() {
-                let Some(events) = ev_rxs[turn].blocking_recv() else {
+                let Some((raw, events)) = ev_rxs[turn].blocking_recv() else {
                     break;
                 };
-                engine.events.reserve(events.len());
-                for e in events {
-                    engine.apply(e);
+                engine.entries.reserve(events.len());
+                for (raw, e) in raw.iter().zip(&events) {
+                    engine.apply_with_data(e, &raw.record.data);
                 }
             }
+            engine.shrink_to_fit();
             engine
         });
         let mut after = 0;
@@ -411,7 +580,8 @@ impl Engine {
     ) -> Result<(), StoreError> {
         let mut live = store.subscribe(self.position());
         while let Some(raw) = live.next().await {
-            self.apply(decode(&raw?)?);
+            let raw = raw?;
+            self.apply_with_data(&decode(&raw)?, &raw.record.data);
             if !on_event(self) {
                 break;
             }
@@ -429,17 +599,36 @@ pub fn replay<'a>(events: impl Iterator<Item = &'a StoredEvent>) -> Model {
     model
 }
 
-/// [`replay`], checking `cancel` every [`CHECK_EVERY`] events.
-fn replay_within<'a>(
-    events: impl Iterator<Item = &'a StoredEvent>,
-    cancel: &Cancel,
-) -> Result<Model, Stopped> {
-    let mut model = Model::default();
-    for (i, e) in events.enumerate() {
-        if i % CHECK_EVERY == CHECK_EVERY - 1 {
-            cancel.check()?;
+impl Engine {
+    /// Folds the events at `indexes` (from 0, ascending), decoded from the
+    /// archive, into `model`.
+    pub fn fold(&self, model: &mut Model, indexes: impl IntoIterator<Item = usize>) {
+        let done: Result<(), std::convert::Infallible> = self.visit_events(indexes, |e| {
+            model.apply(&e);
+            Ok(())
+        });
+        match done {
+            Ok(()) => {}
         }
-        model.apply(e);
     }
-    Ok(model)
+
+    /// [`replay`] of the events at `indexes` (ascending), decoded from the
+    /// archive, checking `cancel` every [`CHECK_EVERY`] events.
+    fn replay_within(
+        &self,
+        indexes: impl IntoIterator<Item = usize>,
+        cancel: &Cancel,
+    ) -> Result<Model, Stopped> {
+        let mut model = Model::default();
+        let mut i = 0usize;
+        self.visit_events(indexes, |e| {
+            i += 1;
+            if i.is_multiple_of(CHECK_EVERY) {
+                cancel.check()?;
+            }
+            model.apply(&e);
+            Ok(())
+        })?;
+        Ok(model)
+    }
 }

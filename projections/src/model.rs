@@ -485,6 +485,30 @@ fn themes(v: &[Theme]) -> Vec<String> {
 }
 
 impl Model {
+    /// Gives back the room the lists grew into beyond what they hold (a
+    /// list grows by doubling): for after a large fold.
+    pub fn shrink_to_fit(&mut self) {
+        for p in self.programmes.values_mut() {
+            p.contacts.shrink_to_fit();
+            p.notes.shrink_to_fit();
+            p.distrust.shrink_to_fit();
+            for s in p.stakeholders.values_mut() {
+                s.events.shrink_to_fit();
+            }
+            for x in p.partnerships.values_mut() {
+                x.events.shrink_to_fit();
+            }
+            for s in p.sessions.values_mut() {
+                s.participants.shrink_to_fit();
+                s.events.shrink_to_fit();
+            }
+            for n in p.needs.values_mut() {
+                n.addressed.shrink_to_fit();
+                n.events.shrink_to_fit();
+            }
+        }
+    }
+
     /// Folds one stored event in.
     pub fn apply(&mut self, e: &StoredEvent) {
         self.position = self.position.max(e.position);

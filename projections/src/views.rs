@@ -8,8 +8,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
-use passerelle_events::event::Event;
-use passerelle_events::StoredEvent;
 
 use crate::cancel::{Cancel, Stopped};
 use crate::diff::{around_milestone, diff, Diff};
@@ -246,22 +244,24 @@ pub fn month_ends(first: DateTime<Utc>, until: DateTime<Utc>) -> Vec<DateTime<Ut
 /// these events, in log order, gives those fields exactly as the whole fold
 /// does. (Checked against the replay of whole snapshots in
 /// `tests/layout_chain.rs`.)
-fn shapes_network(event: &Event) -> bool {
-    matches!(
-        event,
-        Event::StakeholderRegistered(_)
-            | Event::StakeholderProfileChanged(_)
-            | Event::StakeholderArchived(_)
-            | Event::OutreachContactLogged(_)
-            | Event::PartnershipFormed(_)
-            | Event::PartnershipRevised(_)
-            | Event::PartnershipEnded(_)
-            | Event::CoCreationSessionHeld(_)
-            | Event::NeedDeclared(_)
-            | Event::NeedAddressed(_)
-            | Event::MilestoneMarked(_)
-    )
+fn shapes_network(event_type: &str) -> bool {
+    SHAPING_TYPES.contains(&event_type)
 }
+
+/// The types ([`passerelle_events::Event::type_name`]) of the events that shape a network.
+const SHAPING_TYPES: [&str; 11] = [
+    "StakeholderRegistered",
+    "StakeholderProfileChanged",
+    "StakeholderArchived",
+    "OutreachContactLogged",
+    "PartnershipFormed",
+    "PartnershipRevised",
+    "PartnershipEnded",
+    "CoCreationSessionHeld",
+    "NeedDeclared",
+    "NeedAddressed",
+    "MilestoneMarked",
+];
 
 /// A programme's map at one time: its active stakeholders with their
 /// positions and communities, and its present ties, strongest first. What
@@ -398,9 +398,9 @@ impl Chain {
     /// one that moves its last event later, the tails (a tail after the last
     /// event follows the month ends before it).
     fn sync(&mut self, engine: &Engine, programme: &str, settings: &Settings) {
-        let events = engine.events();
-        let same_engine = self.seen <= events.len()
-            && (self.seen == 0 || Some(events[self.seen - 1].event.id) == self.seen_id);
+        let len = engine.len();
+        let same_engine = self.seen <= len
+            && (self.seen == 0 || Some(engine.event(self.seen - 1).event.id) == self.seen_id);
         if !same_engine {
             *self = Self::default();
         }
@@ -414,11 +414,12 @@ impl Chain {
             self.tails.clear();
             self.settings = Some(wanted);
         }
-        for (i, e) in events.iter().enumerate().skip(self.seen) {
-            if e.event.programme.as_str() != programme {
+        for i in self.seen..len {
+            let e = engine.entry(i);
+            if e.programme != programme {
                 continue;
             }
-            let at = e.event.occurred_at.datetime();
+            let at = e.occurred_at;
             match self.first {
                 Some(f) if f <= at => {}
                 Some(f) => {
@@ -430,15 +431,15 @@ impl Chain {
                 }
                 None => self.first = Some(at),
             }
-            if shapes_network(&e.event.event) {
+            if shapes_network(e.event_type) {
                 self.shaping.push(i);
                 let keep = self.months.partition_point(|f| f.time < at);
                 self.months.truncate(keep);
                 self.tails.clear();
             }
         }
-        self.seen = events.len();
-        self.seen_id = events.last().map(|e| e.event.id);
+        self.seen = len;
+        self.seen_id = len.checked_sub(1).map(|i| engine.event(i).event.id);
         let last = engine
             .model()
             .programmes
@@ -500,14 +501,12 @@ impl Chain {
     ) -> Result<(), Stopped> {
         // Each of the programme's shaping events goes to the first of the
         // times at or after its occurred time.
-        let events = engine.events();
-        let mut buckets: Vec<Vec<&StoredEvent>> = vec![Vec::new(); times.len()];
+        let mut buckets: Vec<Vec<usize>> = vec![Vec::new(); times.len()];
         for &i in &self.shaping {
-            let e = &events[i];
-            let at = e.event.occurred_at.datetime();
+            let at = engine.entry(i).occurred_at;
             let b = times.partition_point(|t| *t < at);
             if let Some(bucket) = buckets.get_mut(b) {
-                bucket.push(e);
+                bucket.push(i);
             }
         }
         // Going from one time to the next appends the events of the next
@@ -520,20 +519,18 @@ impl Chain {
         let mut previous = previous;
         for (j, t) in times.iter().enumerate() {
             cancel.check()?;
-            let in_order = buckets[j].first().is_none_or(|e| e.position > folded);
+            let position = |i: usize| engine.entry(i).position;
+            let in_order = buckets[j].first().is_none_or(|&i| position(i) > folded);
             if in_order {
-                for e in &buckets[j] {
-                    model.apply(e);
-                }
+                engine.fold(&mut model, buckets[j].iter().copied());
             } else {
-                let mut upto: Vec<&StoredEvent> = buckets[..=j].iter().flatten().copied().collect();
-                upto.sort_unstable_by_key(|e| e.position);
+                // Indexes are in position order.
+                let mut upto: Vec<usize> = buckets[..=j].iter().flatten().copied().collect();
+                upto.sort_unstable();
                 model = Model::default();
-                for e in upto {
-                    model.apply(e);
-                }
+                engine.fold(&mut model, upto);
             }
-            folded = folded.max(buckets[j].last().map_or(0, |e| e.position));
+            folded = folded.max(buckets[j].last().map_or(0, |&i| position(i)));
             let empty;
             let p = match model.programmes.get(programme) {
                 Some(p) => p,
@@ -940,6 +937,14 @@ mod tests {
 
     use super::*;
     use crate::testkit::{ev, stored};
+    use passerelle_events::event::Event;
+
+    #[test]
+    fn the_shaping_types_are_event_types() {
+        for t in SHAPING_TYPES {
+            assert!(Event::TYPES.contains(&t), "{t} is not an event type");
+        }
+    }
 
     fn at(s: &str) -> DateTime<Utc> {
         passerelle_events::values::OccurredAt::parse(s)

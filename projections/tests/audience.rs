@@ -278,7 +278,7 @@ fn visible_positions_count_visible_events_and_map_back_to_them() {
                 .unwrap_or_else(|| panic!("{hidden:?}: no visible event {n}"));
             assert!(!hidden.contains(&p), "{hidden:?}: {n} → hidden {p}");
             assert_eq!(engine.visible_position(p), n, "{hidden:?}: {n} → {p}");
-            let is_hidden_there = is_hidden(&engine.events()[p as usize - 1].event.event);
+            let is_hidden_there = is_hidden(&engine.event(p as usize - 1).event.event);
             assert!(!is_hidden_there);
         }
         assert_eq!(engine.position_of_visible(visible_count + 1), None);

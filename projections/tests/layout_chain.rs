@@ -55,7 +55,7 @@ fn replayed(
     s: &Settings,
 ) -> Vec<(DateTime<Utc>, Positions)> {
     let Some(first) = engine
-        .events()
+        .events(0..engine.len())
         .iter()
         .filter(|e| e.event.programme.as_str() == programme)
         .map(|e| e.event.occurred_at.datetime())
@@ -265,8 +265,8 @@ fn a_cache_given_another_engine_starts_again() {
     assert!(!full.is_empty());
     // A shorter log: the first 40 events only.
     let mut short = Engine::new();
-    for e in &engine.events()[..40] {
-        short.apply(e.clone());
+    for e in engine.events(0..40) {
+        short.apply(e);
     }
     let t = latest(&short, "sjdlr");
     assert!(

@@ -452,17 +452,15 @@ impl App {
         let keyring = crate::master_key::open_keyring(store.clone(), db).await?;
         let ledger = Ledger::open(keyring).await?;
         let engine = Engine::load(&store).await?;
+        // The decoded pages of the ledger's and the engine's loading.
+        crate::memory::release_freed();
         // Keys made while the log was loading.
         ledger.keyring().refresh().await?;
         let tokens = TokenStore::open(db)?;
         let position = engine.position();
         let mut heads = Heads::default();
-        for e in engine.events() {
-            heads.advance(
-                e.event.programme.as_str(),
-                e.position,
-                is_hidden(&e.event.event),
-            );
+        for e in engine.index() {
+            heads.advance(e.programme, e.position, e.hidden);
         }
         let streams = Hub::new(&config, &engine);
         let renders = Arc::new(Semaphore::new(config.render_limit));
@@ -876,6 +874,8 @@ impl App {
             drop(place);
             drop(counted);
             tx.send_replace(Some(outcome));
+            // What the rendering freed goes back to the system.
+            crate::memory::release_freed();
         });
         (done, deadline, Waiting { slot, id })
     }
