@@ -309,7 +309,7 @@ fn a_frame_is_settled_once_the_months_before_it_are_kept() {
     }
     let months = month_ends(
         engine
-            .events()
+            .events(0..engine.len())
             .iter()
             .filter(|e| e.event.programme.as_str() == programme)
             .map(|e| e.event.occurred_at.datetime())
