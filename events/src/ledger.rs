@@ -348,11 +348,13 @@ impl<S: EventLog> Ledger<S> {
             }
         }
         let head = state.current.head();
+        let make_keys = made.to_make();
+        let makes_keys = make_keys.is_some();
         let submitted = self.store.append(AppendRequest {
             events: pending(&cmd, actor),
             log_head: Some(head),
             head_id: state.current.head_id(),
-            make_keys: made.to_make(),
+            make_keys,
             erase: cmd.erase.iter().map(|k| k.as_str().to_owned()).collect(),
         });
         let mut next = decision.state;
@@ -368,6 +370,7 @@ impl<S: EventLog> Ledger<S> {
             ledger: self.clone(),
             submitted,
             made,
+            makes_keys,
             new: decision.new,
             head,
             epoch,
@@ -400,6 +403,7 @@ pub struct InFlight<S> {
     ledger: Ledger<S>,
     submitted: BoxFuture<'static, Result<Vec<Appended>, StoreError>>,
     made: MadeKeys,
+    makes_keys: bool,
     new: Vec<usize>,
     head: u64,
     epoch: u64,
@@ -410,6 +414,14 @@ pub struct InFlight<S> {
 }
 
 impl<S: EventLog> InFlight<S> {
+    /// Whether the batch makes data keys (for subjects that had none). The
+    /// keyring knows them only once the batch is committed: a batch with
+    /// personal fields is queued after such a batch is finished, or it would
+    /// make a second key for the same subject.
+    pub fn makes_keys(&self) -> bool {
+        self.makes_keys
+    }
+
     /// Waits for the batch to be committed; answers, for each event, whether
     /// it was created (false for one already in the log). When another
     /// writer moved the log under it (stale head, or a subject's key made

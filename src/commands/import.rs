@@ -39,7 +39,7 @@ use super::export::KeysLine;
 use crate::cli::{default_actor, ImportArgs};
 use crate::master_key::{self, KeySource};
 
-/// Events per atomic batch.
+/// Events per atomic batch, unless `--batch` says otherwise.
 pub const BATCH: usize = 10_000;
 
 /// Files larger than this get a progress bar when standard error is a terminal.
@@ -109,11 +109,11 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
             if let Some(bar) = &progress {
                 bar.inc(first.len() as u64);
             }
-            import_lines(&ledger, reader, &actor, progress.as_ref(), 2).await
+            import_lines(&ledger, reader, &actor, progress.as_ref(), 2, args.batch).await
         }
         None => {
             let whole = BufReader::new(std::io::Cursor::new(first).chain(reader));
-            import_lines(&ledger, whole, &actor, progress.as_ref(), 1).await
+            import_lines(&ledger, whole, &actor, progress.as_ref(), 1, args.batch).await
         }
     };
     if let Some(bar) = &progress {
@@ -173,7 +173,7 @@ pub async fn import<S: EventLog>(
     actor: &str,
     progress: Option<&ProgressBar>,
 ) -> anyhow::Result<Imported> {
-    let mut batches = Batches::new(reader, 1, progress.cloned());
+    let mut batches = Batches::new(reader, 1, BATCH, progress.cloned());
     record_batches(ledger, actor, &mut batches).await
 }
 
@@ -186,13 +186,14 @@ async fn import_lines<S: EventLog>(
     actor: &str,
     progress: Option<&ProgressBar>,
     first_line: usize,
+    size: usize,
 ) -> anyhow::Result<Imported> {
     let (parsed, mut batches) = tokio::sync::mpsc::channel(PARSED_AHEAD);
     let progress = progress.cloned();
     let parser = std::thread::Builder::new()
         .name("passerelle-import-parse".into())
         .spawn(move || {
-            for batch in Batches::new(reader, first_line, progress) {
+            for batch in Batches::new(reader, first_line, size, progress) {
                 // Closed: the import stopped, nothing more is read.
                 if parsed.blocking_send(batch).is_err() {
                     break;
@@ -252,6 +253,11 @@ async fn record_batches<S: EventLog>(
             }
         };
         let Batch { subs, placed } = batch;
+        if in_flight.as_ref().is_some_and(|(f, _)| f.makes_keys()) && placed.clear.contains(&true) {
+            // Its keys are known once it is committed: this batch seals with them.
+            let (earlier, earlier_placed) = in_flight.take().expect("checked");
+            settle(earlier, earlier_placed, &mut done).await?;
+        }
         // An exported log's erasures (with their provenance) are carried as
         // records of what was done; they destroy nothing here (the keys line
         // carries the destroyed keys).
@@ -337,15 +343,17 @@ struct Placed {
 /// its error (nothing of its batch is given).
 struct Batches<R> {
     lines: std::io::Lines<R>,
+    size: usize,
     next_line: usize,
     progress: Option<ProgressBar>,
     ended: bool,
 }
 
 impl<R: BufRead> Batches<R> {
-    fn new(reader: R, first_line: usize, progress: Option<ProgressBar>) -> Self {
+    fn new(reader: R, first_line: usize, size: usize, progress: Option<ProgressBar>) -> Self {
         Self {
             lines: reader.lines(),
+            size: size.max(1),
             next_line: first_line,
             progress,
             ended: false,
@@ -381,9 +389,9 @@ impl<R: BufRead> Iterator for Batches<R> {
         if self.ended {
             return None;
         }
-        let mut subs = Vec::with_capacity(BATCH);
+        let mut subs = Vec::with_capacity(self.size.min(BATCH));
         let mut placed = Placed::default();
-        while subs.len() < BATCH {
+        while subs.len() < self.size {
             let Some(line) = self.lines.next() else {
                 self.ended = true;
                 break;
