@@ -1,5 +1,10 @@
 //! `passerelle import`: load a JSON Lines log, all or nothing per batch of
-//! 10,000 events, with a progress bar on a terminal for large files.
+//! 10,000 events (`--batch`), with a progress bar on a terminal for large
+//! files, and say how many events per second it recorded.
+//!
+//! The lines are read and parsed on a thread of their own; each batch is
+//! decided and sealed by [`Ledger::import_batch`] while the store commits the
+//! batch before it (decision 020). Every rule is checked as it was, once.
 //!
 //! The log may start with the keys line of `export --with-keys` or
 //! `--decrypt` ([`KeysLine`]): its data keys are imported first, with
