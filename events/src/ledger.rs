@@ -431,9 +431,7 @@ impl<S: EventLog> InFlight<S> {
     pub async fn finish(self) -> Result<Vec<bool>, RecordError> {
         match self.settle().await {
             Ok(created) => Ok(created),
-            Err((e, ledger, cmd, actor))
-                if matches!(e, StoreError::Stale { .. } | StoreError::KeyRace) =>
-            {
+            Err((StoreError::Stale { .. } | StoreError::KeyRace, ledger, cmd, actor)) => {
                 let recorded = ledger.submit(cmd, &actor).await?;
                 Ok(recorded.iter().map(|r| r.created).collect())
             }

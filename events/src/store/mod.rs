@@ -697,3 +697,26 @@ macro_rules! impl_eventually {
 
 impl_eventually!(MemoryStore);
 impl_eventually!(SqliteStore);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::envelope::Submission;
+
+    /// `EventRecord::new` writes `data` straight to text; the text must be
+    /// the one written through a `serde_json::Value` before, or events
+    /// stored earlier would no longer compare equal on an idempotent retry.
+    #[test]
+    fn data_is_written_as_through_a_value() {
+        let demo = include_str!("../../demo/demo.jsonl");
+        let mut n = 0;
+        for line in demo.lines().filter(|l| !l.trim().is_empty()) {
+            let value = crate::json::parse(line.as_bytes()).expect("demo line");
+            let sub = Submission::from_export(&value).expect("demo event");
+            let record = EventRecord::new(&sub.event, "someone", None);
+            assert_eq!(record.data, sub.event.event.data_json().to_string());
+            n += 1;
+        }
+        assert!(n > 300, "{n} demo events");
+    }
+}
