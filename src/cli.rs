@@ -118,6 +118,11 @@ pub struct ImportArgs {
     /// master key than this one's.
     #[arg(long, value_name = "PATH")]
     pub source_key_file: Option<PathBuf>,
+    /// Events per atomic batch: an error keeps the batches before its line
+    /// and nothing of its own batch.
+    #[arg(long, value_name = "N", default_value_t = crate::commands::import::BATCH,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub batch: usize,
 }
 
 /// Export formats.

@@ -523,6 +523,92 @@ fn import_names_the_bad_line_and_keeps_nothing_of_its_batch() {
 }
 
 #[test]
+fn an_import_of_many_batches_keeps_the_batches_before_a_bad_line_and_nothing_after() {
+    let source = Cli::new();
+    let log = source.path("gen.jsonl").display().to_string();
+    source.ok(
+        &[
+            "generate",
+            "--stakeholders",
+            "60",
+            "--events",
+            "900",
+            "--seed",
+            "7",
+            "-o",
+            &log,
+        ],
+        "",
+    );
+    let good: Vec<String> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(good.len(), 900);
+    let id = |line: &str| serde_json::from_str::<Value>(line).unwrap()["id"].clone();
+    // Line 10's id on line 650, with line 650's body: the ledger takes it
+    // for a retry, the store refuses it while the next batch is queued.
+    let mut reused: Value = serde_json::from_str(&good[649]).unwrap();
+    reused["id"] = id(&good[9]);
+    let cases = [
+        (
+            449,
+            r#"{"type":"OutreachContactLogged","programme":"gen","occurred_at":"2021-01-01","data":{"from":"nobody","to":"nobody-else","channel":"email","outcome":"interested"}}"#.to_owned(),
+            "line 450: data.from",
+            400,
+        ),
+        (249, "{\"type\": ".to_owned(), "line 250: not valid JSON", 200),
+        (
+            649,
+            reused.to_string(),
+            "lines 601–700: event id",
+            600,
+        ),
+    ];
+    for (index, bad, expected, kept) in cases {
+        let cli = Cli::new();
+        cli.ok(&["init", "--db", &cli.db_arg()], "");
+        let mut lines = good.clone();
+        lines[index] = bad;
+        let file = cli.path("bad.jsonl");
+        std::fs::write(&file, lines.join("\n")).unwrap();
+        let file = file.display().to_string();
+        let args = ["import", "--db", &cli.db_arg(), "--batch", "100", &file];
+        let err = cli.fails(&args, "");
+        assert!(err.contains(expected), "{expected}: {err}");
+        assert!(
+            err.contains(&format!(
+                "{kept} events imported before this error are kept"
+            )),
+            "{err}"
+        );
+        let stored: Vec<Value> = cli
+            .ok(&["export", "--db", &cli.db_arg()], "")
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(stored.len(), kept, "{expected}");
+        for (e, line) in stored.iter().zip(&good) {
+            assert_eq!(e["id"], id(line));
+        }
+        // The whole log again: what was kept is present, the rest is added.
+        let out = cli.ok(
+            &["import", "--db", &cli.db_arg(), "--batch", "100", &log],
+            "",
+        );
+        assert!(
+            out.contains(&format!(
+                "imported {} events ({kept} already present)",
+                900 - kept
+            )),
+            "{out}"
+        );
+        cli.ok(&["verify", "--db", &cli.db_arg()], "");
+    }
+}
+
+#[test]
 fn import_refuses_new_events_out_of_the_rules_and_names_their_line() {
     let cli = Cli::new();
     cli.init_with_programme();

@@ -27,6 +27,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
 use tokio::sync::{watch, Mutex};
 
 use crate::aggregate::{decide, Record, RecordError};
@@ -276,6 +277,115 @@ impl<S: EventLog> Ledger<S> {
         }
     }
 
+    /// Hands a batch of an import to the store and answers once it is queued
+    /// there, not once it is committed: [`InFlight::finish`] waits for that.
+    /// The next batch can be validated and queued meanwhile, against the state
+    /// this one leaves; if this one then fails, the store refuses the next as
+    /// stale (its head guard names this batch's last event), so nothing is
+    /// ever stored after a batch that was not.
+    ///
+    /// The rules are those of [`Ledger::submit`], each checked once: the
+    /// clock's for new events, [`decide`] against the log before the batch
+    /// (on the events as given: no rule reads a personal value), the sealing
+    /// of every personal field (a sealed one must open under a key of this
+    /// store), then the store's own (idempotency, head guard, versions). What
+    /// `submit` does that an import needs not is left out: the batch is
+    /// decided once, under the lock, instead of before and after sealing
+    /// outside it, and the stored events are not decoded back.
+    pub async fn import_batch(
+        &self,
+        mut cmd: Record,
+        actor: &str,
+    ) -> Result<InFlight<S>, RecordError> {
+        check_clock(&cmd, self.clock.now())?;
+        let mut clear = Vec::new();
+        let mut carries_sealed = false;
+        for (i, s) in cmd.submissions.iter_mut().enumerate() {
+            let mut has_clear = false;
+            for f in s.event.event.personal_fields() {
+                match f.value.state() {
+                    SlotState::Clear(_) => has_clear = true,
+                    SlotState::Sealed(_) => carries_sealed = true,
+                    _ => {}
+                }
+            }
+            if has_clear {
+                clear.push((i, s.clone()));
+            }
+        }
+        if carries_sealed {
+            // The keys the import brought must be known.
+            self.keyring.refresh().await.map_err(RecordError::Keys)?;
+        }
+        let mut state = self.state.lock().await;
+        let mut attempt = 0;
+        let decision = loop {
+            let committed = *self.committed.borrow();
+            if state.suspect || committed > state.current.head() {
+                self.refresh(&mut state).await?;
+            }
+            match decide(&state.current, &cmd) {
+                Ok(decision) => break decision,
+                Err(refusal) => {
+                    attempt += 1;
+                    // As in `submit`: a refusal only against the log as it is now.
+                    if attempt < ATTEMPTS && self.store.head().await? > state.current.head() {
+                        state.suspect = true;
+                        continue;
+                    }
+                    return Err(refusal);
+                }
+            }
+        };
+        let mut made = self.keyring.made_keys();
+        let batch = cmd.submissions.len() > 1;
+        for (i, s) in cmd.submissions.iter_mut().enumerate() {
+            match self.keyring.seal(&mut s.event, &mut made) {
+                Ok(()) => {}
+                Err(SealError::Invalid(errors)) if batch => {
+                    return Err(RecordError::Invalid(ValidationError {
+                        errors: errors
+                            .into_iter()
+                            .map(|e| FieldError::new(format!("[{i}].{}", e.field), e.message))
+                            .collect(),
+                    }));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let head = state.current.head();
+        let make_keys = made.to_make();
+        let makes_keys = make_keys.is_some();
+        let submitted = self.store.append(AppendRequest {
+            events: pending(&cmd, actor),
+            log_head: Some(head),
+            head_id: state.current.head_id(),
+            make_keys,
+            erase: cmd.erase.iter().map(|k| k.as_str().to_owned()).collect(),
+        });
+        let mut next = decision.state;
+        let last = decision.new.last().map(|&i| cmd.submissions[i].event.id);
+        next.advance(decision.new.len() as u64, last);
+        state.current = next.clone();
+        let epoch = state.epoch;
+        drop(state);
+        for (i, s) in clear {
+            cmd.submissions[i] = s;
+        }
+        Ok(InFlight {
+            ledger: self.clone(),
+            submitted,
+            made,
+            makes_keys,
+            new: decision.new,
+            head,
+            epoch,
+            next,
+            cmd,
+            actor: actor.to_owned(),
+        })
+    }
+
     /// Folds the log into the state, from the last confirmed prefix.
     async fn refresh(&self, state: &mut State) -> Result<(), StoreError> {
         let mut next = self.confirmed.lock().expect("confirmed lock").clone();
@@ -290,6 +400,80 @@ impl<S: EventLog> Ledger<S> {
         state.suspect = false;
         state.epoch += 1;
         Ok(())
+    }
+}
+
+/// A batch [`Ledger::import_batch`] queued in the store.
+#[must_use = "a batch in flight is stored or refused: finish or abandon it"]
+pub struct InFlight<S> {
+    ledger: Ledger<S>,
+    submitted: BoxFuture<'static, Result<Vec<Appended>, StoreError>>,
+    made: MadeKeys,
+    makes_keys: bool,
+    new: Vec<usize>,
+    head: u64,
+    epoch: u64,
+    next: Registry,
+    /// The batch as given (personal fields as they came), for a retry.
+    cmd: Record,
+    actor: String,
+}
+
+impl<S: EventLog> InFlight<S> {
+    /// Whether the batch makes data keys (for subjects that had none). The
+    /// keyring knows them only once the batch is committed: a batch with
+    /// personal fields is queued after such a batch is finished, or it would
+    /// make a second key for the same subject.
+    pub fn makes_keys(&self) -> bool {
+        self.makes_keys
+    }
+
+    /// Waits for the batch to be committed; answers, for each event, whether
+    /// it was created (false for one already in the log). When another
+    /// writer moved the log under it (stale head, or a subject's key made
+    /// meanwhile), the batch is recorded again with [`Ledger::submit`]'s
+    /// retries; a batch queued after this one is then refused as stale, and
+    /// finishing it records it again in turn, after this one.
+    pub async fn finish(self) -> Result<Vec<bool>, RecordError> {
+        match self.settle().await {
+            Ok(created) => Ok(created),
+            Err((StoreError::Stale { .. } | StoreError::KeyRace, ledger, cmd, actor)) => {
+                let recorded = ledger.submit(cmd, &actor).await?;
+                Ok(recorded.iter().map(|r| r.created).collect())
+            }
+            Err((e, ..)) => Err(e.into()),
+        }
+    }
+
+    /// Waits for the batch without recording it again: after an earlier
+    /// batch failed, the store refuses it as stale (unless every event of it
+    /// was in the log already). The ledger's state is left right either way.
+    pub async fn abandon(self) {
+        let _ = self.settle().await;
+    }
+
+    /// Waits for the append and brings the ledger's state in line with it.
+    async fn settle(self) -> Result<Vec<bool>, (StoreError, Ledger<S>, Record, String)> {
+        let ledger = self.ledger;
+        match self.submitted.await {
+            Ok(appended) => {
+                ledger.keyring.adopt(self.made);
+                if stored_as_decided(&appended, &self.new, self.head) {
+                    let mut confirmed = ledger.confirmed.lock().expect("confirmed lock");
+                    if self.next.head() > confirmed.head() {
+                        *confirmed = self.next;
+                    }
+                } else {
+                    ledger.state.lock().await.distrust(self.epoch);
+                }
+                Ok(appended.iter().map(|a| a.created).collect())
+            }
+            Err(e) => {
+                // The optimistic state is wrong: fold it again from the log.
+                ledger.state.lock().await.distrust(self.epoch);
+                Err((e, ledger, self.cmd, self.actor))
+            }
+        }
     }
 }
 

@@ -27,6 +27,6 @@ pub use envelope::{NewEvent, Provenance, StoredEvent, Submission};
 pub use error::{FieldError, ValidationError};
 pub use event::{Event, SCHEMA_VERSION};
 pub use keyring::{Keyring, MasterKey};
-pub use ledger::{Ledger, Recorded};
+pub use ledger::{InFlight, Ledger, Recorded};
 pub use registry::Registry;
 pub use store::{EventLog, MemoryStore, SqliteStore, StoreError};

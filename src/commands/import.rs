@@ -1,5 +1,10 @@
 //! `passerelle import`: load a JSON Lines log, all or nothing per batch of
-//! 10,000 events, with a progress bar on a terminal for large files.
+//! 10,000 events (`--batch`), with a progress bar on a terminal for large
+//! files, and say how many events per second it recorded.
+//!
+//! The lines are read and parsed on a thread of their own; each batch is
+//! decided and sealed by [`Ledger::import_batch`] while the store commits the
+//! batch before it (decision 020). Every rule is checked as it was, once.
 //!
 //! The log may start with the keys line of `export --with-keys` or
 //! `--decrypt` ([`KeysLine`]): its data keys are imported first, with
@@ -25,19 +30,21 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader, IsTerminal, Read};
 use std::process::ExitCode;
+use std::time::Instant;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use passerelle_events::personal::SlotState;
 use passerelle_events::{
-    json, EventLog, FieldError, Keyring, Ledger, MasterKey, Record, RecordError, Submission,
+    json, EventLog, FieldError, InFlight, Keyring, Ledger, MasterKey, Record, RecordError,
+    Submission,
 };
 
 use super::export::KeysLine;
 use crate::cli::{default_actor, ImportArgs};
 use crate::master_key::{self, KeySource};
 
-/// Events per atomic batch.
+/// Events per atomic batch, unless `--batch` says otherwise.
 pub const BATCH: usize = 10_000;
 
 /// Files larger than this get a progress bar when standard error is a terminal.
@@ -100,23 +107,25 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
         bar
     });
     let actor = args.actor.unwrap_or_else(default_actor);
+    let started = Instant::now();
     let result = match header {
         // The events start on line 2.
         Some(_) => {
             if let Some(bar) = &progress {
                 bar.inc(first.len() as u64);
             }
-            import_lines(&ledger, reader, &actor, progress.as_ref(), 2).await
+            import_lines(&ledger, reader, &actor, progress.as_ref(), 2, args.batch).await
         }
         None => {
             let whole = BufReader::new(std::io::Cursor::new(first).chain(reader));
-            import_lines(&ledger, whole, &actor, progress.as_ref(), 1).await
+            import_lines(&ledger, whole, &actor, progress.as_ref(), 1, args.batch).await
         }
     };
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
     let done = result.with_context(stopped)?;
+    let seconds = started.elapsed().as_secs_f64();
     let head = ledger.store().head().await?;
     if let Some((keys, erased)) = keys {
         println!(
@@ -138,6 +147,11 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
         args.file.display(),
         head
     );
+    let events = done.created + done.present;
+    println!(
+        "{events} events in {seconds:.2} s: {:.0} events/s",
+        events as f64 / seconds.max(1e-9)
+    );
     if done.sealed > 0 {
         println!(
             "{} of the imported events carried personal fields in clear (the first on line {}): \
@@ -154,76 +168,263 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
 /// skipped) in atomic batches of [`BATCH`]. On an error, the batches before
 /// it are kept and the error names the line; nothing of its batch is kept.
 /// A keys line is refused: `passerelle import` ([`run`]) reads it.
+///
+/// The lines are parsed on the calling task, between batches; [`run`] parses
+/// them on a thread of their own instead, beside the validation and the
+/// store's writer.
 pub async fn import<S: EventLog>(
     ledger: &Ledger<S>,
     reader: impl BufRead,
     actor: &str,
     progress: Option<&ProgressBar>,
 ) -> anyhow::Result<Imported> {
-    import_lines(ledger, reader, actor, progress, 1).await
+    let mut batches = Batches::new(reader, 1, BATCH, progress.cloned());
+    record_batches(ledger, actor, &mut batches).await
 }
 
-/// [`import`] of lines numbered from `first_line`.
+/// [`import`] of lines numbered from `first_line`, parsed on a thread of
+/// their own: batch `k + 1` is read and parsed while batch `k` is validated,
+/// and batch `k` is validated while batch `k - 1` is written.
 async fn import_lines<S: EventLog>(
     ledger: &Ledger<S>,
-    reader: impl BufRead,
+    reader: impl BufRead + Send + 'static,
     actor: &str,
     progress: Option<&ProgressBar>,
     first_line: usize,
+    size: usize,
+) -> anyhow::Result<Imported> {
+    let (parsed, mut batches) = tokio::sync::mpsc::channel(PARSED_AHEAD);
+    let progress = progress.cloned();
+    let parser = std::thread::Builder::new()
+        .name("passerelle-import-parse".into())
+        .spawn(move || {
+            for batch in Batches::new(reader, first_line, size, progress) {
+                // Closed: the import stopped, nothing more is read.
+                if parsed.blocking_send(batch).is_err() {
+                    break;
+                }
+            }
+        })
+        .context("cannot start the parsing thread")?;
+    let result = record_batches(ledger, actor, &mut batches).await;
+    drop(batches);
+    // It stops at its next batch once the channel is closed.
+    let _ = tokio::task::spawn_blocking(move || parser.join()).await;
+    result
+}
+
+/// Parsed batches waiting for the ledger (beside the one being parsed).
+const PARSED_AHEAD: usize = 2;
+
+/// Where parsed batches come from: the parser itself, or the channel from
+/// its thread.
+trait Source {
+    /// The next batch; `None` after the last one or an error.
+    async fn next_batch(&mut self) -> Option<anyhow::Result<Batch>>;
+}
+
+impl<R: BufRead> Source for Batches<R> {
+    async fn next_batch(&mut self) -> Option<anyhow::Result<Batch>> {
+        self.next()
+    }
+}
+
+impl Source for tokio::sync::mpsc::Receiver<anyhow::Result<Batch>> {
+    async fn next_batch(&mut self) -> Option<anyhow::Result<Batch>> {
+        self.recv().await
+    }
+}
+
+/// Records the batches of `source`, in order, until it gives none or an
+/// error. One batch is in the store's hands while the next is validated
+/// and sealed; a batch's outcome is settled before anything of the next
+/// one is reported, so an error is always the first in the file.
+async fn record_batches<S: EventLog>(
+    ledger: &Ledger<S>,
+    actor: &str,
+    source: &mut impl Source,
 ) -> anyhow::Result<Imported> {
     let mut done = Imported::default();
-    let mut batch = Batch::default();
-    for (i, line) in reader.lines().enumerate() {
-        let n = i + first_line;
-        let line = line.with_context(|| format!("cannot read line {n}"))?;
-        if let Some(bar) = progress {
-            bar.inc(line.len() as u64 + 1);
+    let mut in_flight: Option<(InFlight<S>, Placed)> = None;
+    loop {
+        let batch = match source.next_batch().await {
+            None => break,
+            Some(Ok(batch)) => batch,
+            Some(Err(e)) => {
+                if let Some((earlier, placed)) = in_flight.take() {
+                    settle(earlier, placed, &mut done).await?;
+                }
+                return Err(kept(e, &done));
+            }
+        };
+        let Batch { subs, placed } = batch;
+        if in_flight.as_ref().is_some_and(|(f, _)| f.makes_keys()) && placed.clear.contains(&true) {
+            // Its keys are known once it is committed: this batch seals with them.
+            let (earlier, earlier_placed) = in_flight.take().expect("checked");
+            settle(earlier, earlier_placed, &mut done).await?;
         }
-        if line.trim().is_empty() {
-            continue;
+        // An exported log's erasures (with their provenance) are carried as
+        // records of what was done; they destroy nothing here (the keys line
+        // carries the destroyed keys).
+        let queued = ledger.import_batch(Record::new(subs), actor).await;
+        if let Some((earlier, earlier_placed)) = in_flight.take() {
+            if let Err(e) = settle(earlier, earlier_placed, &mut done).await {
+                if let Ok(later) = queued {
+                    later.abandon().await;
+                }
+                return Err(e);
+            }
         }
-        let value = json::parse(line.as_bytes())
-            .map_err(|e| match e.duplicate() {
-                Some(f) => anyhow::anyhow!("line {n}: {f}"),
-                None => anyhow::anyhow!("line {n}: not valid JSON: {e}"),
-            })
-            .map_err(|e| kept(e, &done))?;
-        if KeysLine::is_header(&value) {
-            return Err(kept(
-                anyhow::anyhow!(
-                    "line {n}: a passerelle_keys line is read only as the first line of a file \
-                     given to passerelle import"
-                ),
-                &done,
-            ));
-        }
-        let mut sub = Submission::from_export(&value)
-            .map_err(|e| anyhow::anyhow!("{}", describe(&e.errors, |_| n)))
-            .map_err(|e| kept(e, &done))?;
-        let clear = has_clear(&mut sub);
-        batch.push(sub, n, clear);
-        if batch.subs.len() == BATCH {
-            flush(ledger, &mut batch, actor, &mut done).await?;
+        match queued {
+            Ok(queued) => in_flight = Some((queued, placed)),
+            Err(e) => return Err(refused(e, &placed, &done)),
         }
     }
-    flush(ledger, &mut batch, actor, &mut done).await?;
+    if let Some((last, placed)) = in_flight.take() {
+        settle(last, placed, &mut done).await?;
+    }
     Ok(done)
 }
 
-/// Events waiting to be recorded together, with their lines and whether
-/// they carry a personal field in clear.
-#[derive(Default)]
+/// Waits for a batch in the store's hands and counts what it did.
+async fn settle<S: EventLog>(
+    queued: InFlight<S>,
+    placed: Placed,
+    done: &mut Imported,
+) -> anyhow::Result<()> {
+    let created = queued
+        .finish()
+        .await
+        .map_err(|e| refused(e, &placed, done))?;
+    for (i, created) in created.into_iter().enumerate() {
+        if created {
+            done.created += 1;
+            if placed.clear.get(i).copied().unwrap_or(false) {
+                done.sealed += 1;
+                done.first_sealed_line.get_or_insert(placed.lines[i]);
+            }
+        } else {
+            done.present += 1;
+        }
+    }
+    Ok(())
+}
+
+/// The error of a refused batch, naming its lines.
+fn refused(e: RecordError, placed: &Placed, done: &Imported) -> anyhow::Error {
+    let first = placed.lines[0];
+    let last = placed.lines[placed.lines.len() - 1];
+    match e {
+        RecordError::Invalid(v) => {
+            let msg = describe(&v.errors, |i| placed.lines.get(i).copied().unwrap_or(first));
+            kept(
+                anyhow::anyhow!("{msg}\nnothing of lines {first}–{last} was imported"),
+                done,
+            )
+        }
+        e => kept(
+            anyhow::anyhow!("lines {first}–{last}: {e}; nothing of them was imported"),
+            done,
+        ),
+    }
+}
+
+/// Events waiting to be recorded together.
 struct Batch {
     subs: Vec<Submission>,
+    placed: Placed,
+}
+
+/// Where a batch's events came from: their lines, and whether each carries
+/// a personal field in clear.
+#[derive(Default)]
+struct Placed {
     lines: Vec<usize>,
     clear: Vec<bool>,
 }
 
-impl Batch {
-    fn push(&mut self, sub: Submission, line: usize, clear: bool) {
-        self.subs.push(sub);
-        self.lines.push(line);
-        self.clear.push(clear);
+/// The batches of a JSON Lines file, each line read by the strict parser and
+/// as a [`Submission`]; the first line that does not read ends them with
+/// its error (nothing of its batch is given).
+struct Batches<R> {
+    lines: std::io::Lines<R>,
+    size: usize,
+    next_line: usize,
+    progress: Option<ProgressBar>,
+    ended: bool,
+}
+
+impl<R: BufRead> Batches<R> {
+    fn new(reader: R, first_line: usize, size: usize, progress: Option<ProgressBar>) -> Self {
+        Self {
+            lines: reader.lines(),
+            size: size.max(1),
+            next_line: first_line,
+            progress,
+            ended: false,
+        }
+    }
+
+    /// The submission of line `n`; `None` for a blank line.
+    fn parse(n: usize, line: &str) -> anyhow::Result<Option<(Submission, bool)>> {
+        if line.trim().is_empty() {
+            return Ok(None);
+        }
+        let value = json::parse(line.as_bytes()).map_err(|e| match e.duplicate() {
+            Some(f) => anyhow::anyhow!("line {n}: {f}"),
+            None => anyhow::anyhow!("line {n}: not valid JSON: {e}"),
+        })?;
+        if KeysLine::is_header(&value) {
+            anyhow::bail!(
+                "line {n}: a passerelle_keys line is read only as the first line of a file \
+                 given to passerelle import"
+            );
+        }
+        let mut sub = Submission::from_export(&value)
+            .map_err(|e| anyhow::anyhow!("{}", describe(&e.errors, |_| n)))?;
+        let clear = has_clear(&mut sub);
+        Ok(Some((sub, clear)))
+    }
+}
+
+impl<R: BufRead> Iterator for Batches<R> {
+    type Item = anyhow::Result<Batch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.ended {
+            return None;
+        }
+        let mut subs = Vec::with_capacity(self.size.min(BATCH));
+        let mut placed = Placed::default();
+        while subs.len() < self.size {
+            let Some(line) = self.lines.next() else {
+                self.ended = true;
+                break;
+            };
+            let n = self.next_line;
+            self.next_line += 1;
+            let parsed = line
+                .with_context(|| format!("cannot read line {n}"))
+                .and_then(|line| {
+                    if let Some(bar) = &self.progress {
+                        bar.inc(line.len() as u64 + 1);
+                    }
+                    Self::parse(n, &line)
+                });
+            match parsed {
+                Ok(Some((sub, clear))) => {
+                    subs.push(sub);
+                    placed.lines.push(n);
+                    placed.clear.push(clear);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    self.ended = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+        (!subs.is_empty()).then_some(Ok(Batch { subs, placed }))
     }
 }
 
@@ -282,51 +483,6 @@ fn has_clear(sub: &mut Submission) -> bool {
         .personal_fields()
         .iter()
         .any(|f| matches!(f.value.state(), SlotState::Clear(_)))
-}
-
-async fn flush<S: EventLog>(
-    ledger: &Ledger<S>,
-    batch: &mut Batch,
-    actor: &str,
-    done: &mut Imported,
-) -> anyhow::Result<()> {
-    if batch.subs.is_empty() {
-        return Ok(());
-    }
-    let Batch { subs, lines, clear } = std::mem::take(batch);
-    let first = lines[0];
-    let last = lines[lines.len() - 1];
-    // An exported log's erasures (with their provenance) are carried as
-    // records of what was done; they destroy nothing here (the keys line
-    // carries the destroyed keys).
-    let cmd = Record::new(subs);
-    match ledger.submit(cmd, actor).await {
-        Ok(recorded) => {
-            for (i, r) in recorded.iter().enumerate() {
-                if r.created {
-                    done.created += 1;
-                    if clear.get(i).copied().unwrap_or(false) {
-                        done.sealed += 1;
-                        done.first_sealed_line.get_or_insert(lines[i]);
-                    }
-                } else {
-                    done.present += 1;
-                }
-            }
-            Ok(())
-        }
-        Err(RecordError::Invalid(v)) => {
-            let msg = describe(&v.errors, |i| lines.get(i).copied().unwrap_or(first));
-            Err(kept(
-                anyhow::anyhow!("{msg}\nnothing of lines {first}–{last} was imported"),
-                done,
-            ))
-        }
-        Err(e) => Err(kept(
-            anyhow::anyhow!("lines {first}–{last}: {e}; nothing of them was imported"),
-            done,
-        )),
-    }
 }
 
 /// `line N: field: message` for each error; a batch index `[i]` in the field
