@@ -739,7 +739,37 @@ pub fn positions(engine: &Engine, v: &View, settings: &Settings) -> Positions {
 /// asks for.
 #[derive(Debug, Default)]
 pub struct LayoutCache {
-    chains: Mutex<HashMap<String, Arc<Mutex<Chain>>>>,
+    chains: Mutex<HashMap<String, Arc<Held>>>,
+}
+
+/// A programme's chain, and how many reads wait for it: the background
+/// ([`LayoutCache::advance`]) lets them in before it takes the chain for its
+/// next month, so that a read waits for one month of the background at
+/// most, not for the whole chain.
+#[derive(Debug, Default)]
+struct Held {
+    chain: Mutex<Chain>,
+    readers: std::sync::atomic::AtomicUsize,
+}
+
+impl Held {
+    /// The chain, for a read.
+    fn read(&self) -> std::sync::MutexGuard<'_, Chain> {
+        use std::sync::atomic::Ordering;
+        self.readers.fetch_add(1, Ordering::AcqRel);
+        let chain = lock(&self.chain);
+        self.readers.fetch_sub(1, Ordering::AcqRel);
+        chain
+    }
+
+    /// The chain, for the background: once no read waits for it.
+    fn background(&self) -> std::sync::MutexGuard<'_, Chain> {
+        use std::sync::atomic::Ordering;
+        while self.readers.load(Ordering::Acquire) > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        lock(&self.chain)
+    }
 }
 
 /// Locks a programme's chain; one that a panic left half-updated starts again.
@@ -758,7 +788,7 @@ impl LayoutCache {
         Self::default()
     }
 
-    fn chain(&self, programme: &str) -> Arc<Mutex<Chain>> {
+    fn chain(&self, programme: &str) -> Arc<Held> {
         let mut chains = self.chains.lock().unwrap_or_else(PoisonError::into_inner);
         chains.entry(programme.to_owned()).or_default().clone()
     }
@@ -771,8 +801,8 @@ impl LayoutCache {
         time: DateTime<Utc>,
         settings: &Settings,
     ) -> Vec<(DateTime<Utc>, Positions)> {
-        let chain = self.chain(programme);
-        let mut chain = lock(&chain);
+        let held = self.chain(programme);
+        let mut chain = held.read();
         chain.sync(engine, programme, settings);
         let mut out = Vec::new();
         let never = chain.run(engine, programme, time, settings, &Cancel::never(), |f| {
@@ -803,8 +833,8 @@ impl LayoutCache {
         cancel: &Cancel,
     ) -> Result<Positions, Stopped> {
         let programme = v.programme.id.as_str();
-        let chain = self.chain(programme);
-        let mut chain = lock(&chain);
+        let held = self.chain(programme);
+        let mut chain = held.read();
         chain.sync(engine, programme, settings);
         let mut last = None;
         chain.run(engine, programme, v.network.as_of, settings, cancel, |f| {
@@ -828,8 +858,8 @@ impl LayoutCache {
         settings: &Settings,
         cancel: &Cancel,
     ) -> Result<Option<Arc<Frame>>, Stopped> {
-        let chain = self.chain(programme);
-        let mut chain = lock(&chain);
+        let held = self.chain(programme);
+        let mut chain = held.read();
         chain.sync(engine, programme, settings);
         chain.frame(engine, programme, time, settings, cancel)
     }
@@ -843,8 +873,8 @@ impl LayoutCache {
         programme: &str,
         settings: &Settings,
     ) -> Vec<DateTime<Utc>> {
-        let chain = self.chain(programme);
-        let mut chain = lock(&chain);
+        let held = self.chain(programme);
+        let mut chain = held.read();
         chain.sync(engine, programme, settings);
         match chain.last {
             Some(last) => {
@@ -867,8 +897,8 @@ impl LayoutCache {
         settings: &Settings,
         cancel: &Cancel,
     ) -> Result<bool, Stopped> {
-        let chain = self.chain(programme);
-        let mut chain = lock(&chain);
+        let held = self.chain(programme);
+        let mut chain = held.background();
         chain.sync(engine, programme, settings);
         chain.advance(engine, programme, settings, cancel)
     }
