@@ -94,6 +94,29 @@ impl State {
 }
 
 impl<S: EventLog> Ledger<S> {
+    /// Seals the personal fields of `submissions` in place: the keys made
+    /// for them. In a batch, a field that cannot be sealed is named as
+    /// validation names it (`[i].field`).
+    fn seal_all(&self, submissions: &mut [Submission]) -> Result<MadeKeys, RecordError> {
+        let mut made = self.keyring.made_keys();
+        let batch = submissions.len() > 1;
+        for (i, s) in submissions.iter_mut().enumerate() {
+            match self.keyring.seal(&mut s.event, &mut made) {
+                Ok(()) => {}
+                Err(SealError::Invalid(errors)) if batch => {
+                    return Err(RecordError::Invalid(ValidationError {
+                        errors: errors
+                            .into_iter()
+                            .map(|e| FieldError::new(format!("[{i}].{}", e.field), e.message))
+                            .collect(),
+                    }));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(made)
+    }
+
     /// A ledger over the store of `keyring`, with its state folded from the
     /// whole log.
     pub async fn open(keyring: Keyring<S>) -> Result<Self, RecordError> {
@@ -177,28 +200,10 @@ impl<S: EventLog> Ledger<S> {
                         // An import: the keys it brought must be known.
                         self.keyring.refresh().await.map_err(RecordError::Keys)?;
                     }
-                    let mut made = self.keyring.made_keys();
                     if let Some(clear) = &clear {
                         cmd.submissions = clear.clone();
                     }
-                    let batch = cmd.submissions.len() > 1;
-                    for (i, s) in cmd.submissions.iter_mut().enumerate() {
-                        match self.keyring.seal(&mut s.event, &mut made) {
-                            Ok(()) => {}
-                            // In a batch, errors name the event as validation does.
-                            Err(SealError::Invalid(errors)) if batch => {
-                                return Err(RecordError::Invalid(ValidationError {
-                                    errors: errors
-                                        .into_iter()
-                                        .map(|e| {
-                                            FieldError::new(format!("[{i}].{}", e.field), e.message)
-                                        })
-                                        .collect(),
-                                }));
-                            }
-                            Err(e) => return Err(e.into()),
-                        }
-                    }
+                    let made = self.seal_all(&mut cmd.submissions)?;
                     sealed = Some((pending(&cmd, actor), made));
                     continue;
                 }
@@ -337,22 +342,7 @@ impl<S: EventLog> Ledger<S> {
                 }
             }
         };
-        let mut made = self.keyring.made_keys();
-        let batch = cmd.submissions.len() > 1;
-        for (i, s) in cmd.submissions.iter_mut().enumerate() {
-            match self.keyring.seal(&mut s.event, &mut made) {
-                Ok(()) => {}
-                Err(SealError::Invalid(errors)) if batch => {
-                    return Err(RecordError::Invalid(ValidationError {
-                        errors: errors
-                            .into_iter()
-                            .map(|e| FieldError::new(format!("[{i}].{}", e.field), e.message))
-                            .collect(),
-                    }));
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
+        let made = self.seal_all(&mut cmd.submissions)?;
         let head = state.current.head();
         let make_keys = made.to_make();
         let makes_keys = make_keys.is_some();
