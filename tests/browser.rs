@@ -1466,7 +1466,7 @@ async fn large_map(app: &TestApp, page: &Page) {
         .js(
             "return (async () => { \
                const net = await P.api('getNetwork', { programme: 'gen' }); \
-               const data = mapOf(net, []); \
+               const data = mapOf(await P.api('getMap', { programme: 'gen' }), []); \
                const host = document.createElement('div'); host.className = 'map-host'; \
                document.querySelector('.map-col').append(host); \
                const painted = () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))); \
