@@ -122,6 +122,13 @@ pub(super) fn single_points_of_failure(cx: &mut Ctx) {
             *comp_services.entry(sep.comp[i]).or_default() += 1;
         }
     }
+    // The subjects (sorted) of the findings on stranded groups.
+    let mut told: BTreeSet<Vec<String>> = BTreeSet::new();
+    let sorted = |subjects: &[String]| {
+        let mut s = subjects.to_vec();
+        s.sort();
+        s
+    };
     for (v, children) in &sep.cuts {
         let v = *v;
         let cut_off: Vec<usize> = children
@@ -174,6 +181,7 @@ pub(super) fn single_points_of_failure(cx: &mut Ctx) {
             );
             let mut subjects = vec![vid.clone()];
             subjects.extend(ids.iter().cloned());
+            told.insert(sorted(&subjects));
             let mut explanation = bilingual(
                 "finding.single_point_of_failure.stranded.explanation",
                 &[("broker", vname.clone()), ("names", and(&names))],
@@ -252,6 +260,11 @@ pub(super) fn single_points_of_failure(cx: &mut Ctx) {
         let side = sep.size[v];
         let mut subjects = vec![a.clone(), b.clone()];
         subjects.sort();
+        // A group that reaches the services through `a` alone is told
+        // above, as the same finding (the same id): not twice.
+        if told.contains(&subjects) {
+            continue;
+        }
         let f = cx.push(
             FindingKind::SinglePointOfFailure,
             Severity::Medium,
