@@ -482,6 +482,39 @@ impl Chain {
         self.tails.push(frame);
     }
 
+    /// The layout of the last of the first `kept` month frames: where the
+    /// next layout starts from (none before the first month).
+    fn previous(&self, kept: usize) -> Option<Positions> {
+        self.months[..kept].last().map(|f| f.positions())
+    }
+
+    /// The frame at `time` alone, warm-started from the last of the first
+    /// `kept` month frames ([`Chain::lay_out`] for one time).
+    #[allow(clippy::too_many_arguments)]
+    fn lay_out_one(
+        &self,
+        engine: &Engine,
+        programme: &str,
+        time: DateTime<Utc>,
+        kept: usize,
+        settled: bool,
+        settings: &Settings,
+        cancel: &Cancel,
+    ) -> Result<Option<Arc<Frame>>, Stopped> {
+        let mut out = None;
+        self.lay_out(
+            engine,
+            programme,
+            &[time],
+            self.previous(kept),
+            settled,
+            settings,
+            cancel,
+            |f| out = Some(f),
+        )?;
+        Ok(out)
+    }
+
     /// Lays out the programme at each of `times` (ascending), the first
     /// warm-started from `previous` and each next one from the one before:
     /// `each` sees the frames in order. The model at each time folds the
@@ -587,7 +620,7 @@ impl Chain {
             }
         }
         let times: Vec<DateTime<Utc>> = ends[kept..].iter().copied().chain([time]).collect();
-        let previous = self.months[..kept].last().map(|f| f.positions());
+        let previous = self.previous(kept);
         let mut frames = Vec::with_capacity(times.len());
         let laid = self.lay_out(
             engine,
@@ -638,18 +671,7 @@ impl Chain {
                 return Ok(Some(f.clone()));
             }
         }
-        let previous = self.months[..kept].last().map(|f| f.positions());
-        let mut out = None;
-        self.lay_out(
-            engine,
-            programme,
-            &[time],
-            previous,
-            settled,
-            settings,
-            cancel,
-            |f| out = Some(f),
-        )?;
+        let out = self.lay_out_one(engine, programme, time, kept, settled, settings, cancel)?;
         if let (true, Some(f)) = (settled, &out) {
             self.keep_tail(f.clone());
         }
@@ -674,18 +696,8 @@ impl Chain {
         };
         let kept = self.kept(&ends);
         if kept < ends.len() {
-            let previous = self.months[..kept].last().map(|f| f.positions());
-            let mut out = None;
-            self.lay_out(
-                engine,
-                programme,
-                &ends[kept..=kept],
-                previous,
-                true,
-                settings,
-                cancel,
-                |f| out = Some(f),
-            )?;
+            let out =
+                self.lay_out_one(engine, programme, ends[kept], kept, true, settings, cancel)?;
             self.months.extend(out);
             return Ok(true);
         }

@@ -1034,7 +1034,7 @@ pub(crate) async fn follow_store<F, Fut>(
 async fn publish_page(app: App, page: Vec<RawEvent>) -> Followed {
     let mut reached = 0;
     for raw in page {
-        match super::stream::publish(app.clone(), Ok(raw)).await {
+        match super::stream::publish(app.clone(), raw).await {
             Ok(p) => reached = p,
             Err(e) => return (reached, Err(e)),
         }

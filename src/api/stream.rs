@@ -193,8 +193,8 @@ fn sse(id: u64, event_type: &str, envelope: &Value) -> Bytes {
 }
 
 /// Decodes, opens and publishes one event into the hub; its position.
-pub(crate) async fn publish(app: App, raw: Result<RawEvent, StoreError>) -> Result<u64, String> {
-    let opened = async { app.opened_fresh(decode(&raw?)?).await };
+pub(crate) async fn publish(app: App, raw: RawEvent) -> Result<u64, String> {
+    let opened = async { app.opened_fresh(decode(&raw)?).await };
     let event = opened.await.map_err(|e: StoreError| e.to_string())?;
     app.inner.streams.publish(&event);
     Ok(event.position)
