@@ -522,24 +522,30 @@ fn import_names_the_bad_line_and_keeps_nothing_of_its_batch() {
     assert_eq!(cli.head(), 0);
 }
 
+/// The arguments of a small generated log (60 stakeholders, 900 events).
+const GENERATE: [&str; 7] = [
+    "generate",
+    "--stakeholders",
+    "60",
+    "--events",
+    "900",
+    "--seed",
+    "7",
+];
+
+/// Writes the log of [`GENERATE`] to `gen.jsonl` in `cli`'s directory; its path.
+fn generated_log(cli: &Cli) -> String {
+    let log = cli.path("gen.jsonl").display().to_string();
+    let mut args = GENERATE.to_vec();
+    args.extend(["-o", log.as_str()]);
+    cli.ok(&args, "");
+    log
+}
+
 #[test]
 fn an_import_of_many_batches_keeps_the_batches_before_a_bad_line_and_nothing_after() {
     let source = Cli::new();
-    let log = source.path("gen.jsonl").display().to_string();
-    source.ok(
-        &[
-            "generate",
-            "--stakeholders",
-            "60",
-            "--events",
-            "900",
-            "--seed",
-            "7",
-            "-o",
-            &log,
-        ],
-        "",
-    );
+    let log = generated_log(&source);
     let good: Vec<String> = std::fs::read_to_string(&log)
         .unwrap()
         .lines()
@@ -964,33 +970,8 @@ fn diff_around_the_study_visit_shows_ties_gained() {
 #[test]
 fn a_generated_log_imports_and_reports() {
     let cli = Cli::new();
-    let log = cli.path("gen.jsonl").display().to_string();
-    cli.ok(
-        &[
-            "generate",
-            "--stakeholders",
-            "60",
-            "--events",
-            "900",
-            "--seed",
-            "7",
-            "-o",
-            &log,
-        ],
-        "",
-    );
-    let again = cli.ok(
-        &[
-            "generate",
-            "--stakeholders",
-            "60",
-            "--events",
-            "900",
-            "--seed",
-            "7",
-        ],
-        "",
-    );
+    let log = generated_log(&cli);
+    let again = cli.ok(&GENERATE, "");
     assert_eq!(
         std::fs::read_to_string(&log).unwrap(),
         again,
