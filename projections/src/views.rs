@@ -370,8 +370,8 @@ struct Chain {
     /// a different engine).
     seen: usize,
     seen_id: Option<uuid::Uuid>,
-    /// The programme's earliest occurred time (any event type): where the
-    /// month ends start.
+    /// The programme's earliest occurred time, hidden events left out (as
+    /// for `last`): where the month ends start.
     first: Option<DateTime<Utc>>,
     /// The programme's last event time, hidden events left out
     /// ([`Programme::latest`]): no month end of the chain comes after it,
@@ -420,7 +420,11 @@ impl Chain {
                 continue;
             }
             let at = e.occurred_at;
+            // Where the months start, as the programme's last event, is told
+            // to mentors and viewers (the slider's steps): hidden events
+            // (an attendance) do not move it.
             match self.first {
+                _ if e.hidden => {}
                 Some(f) if f <= at => {}
                 Some(f) => {
                     if (f.year(), f.month()) != (at.year(), at.month()) {

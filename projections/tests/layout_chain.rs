@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use passerelle_projections::cancel::Cancel;
 use passerelle_projections::engine::{AsOf, Engine};
 use passerelle_projections::layout::{layout, LayoutConfig};
+use passerelle_projections::model::is_hidden;
 use passerelle_projections::network::Network;
 use passerelle_projections::views::{self, month_ends, LayoutCache, Positions, Settings};
 use serde_json::{json, Value};
@@ -57,7 +58,7 @@ fn replayed(
     let Some(first) = engine
         .events(0..engine.len())
         .iter()
-        .filter(|e| e.event.programme.as_str() == programme)
+        .filter(|e| e.event.programme.as_str() == programme && !is_hidden(&e.event.event))
         .map(|e| e.event.occurred_at.datetime())
         .min()
     else {
@@ -311,7 +312,7 @@ fn a_frame_is_settled_once_the_months_before_it_are_kept() {
         engine
             .events(0..engine.len())
             .iter()
-            .filter(|e| e.event.programme.as_str() == programme)
+            .filter(|e| e.event.programme.as_str() == programme && !is_hidden(&e.event.event))
             .map(|e| e.event.occurred_at.datetime())
             .min()
             .expect("events"),
@@ -386,4 +387,25 @@ fn a_frame_is_settled_once_the_months_before_it_are_kept() {
         .frame_within(&engine, programme, at("1999-01-01T00:00:00Z"), &s, &never)
         .expect("not cancelled")
         .is_none());
+}
+
+/// The slider's steps start at the programme's first event that mentors and
+/// viewers may see: an attendance recorded with an earlier date (hidden from
+/// them) does not add a month to them.
+#[test]
+fn a_hidden_event_does_not_move_the_steps() {
+    let mut engine = demo();
+    let s = settings();
+    let cache = LayoutCache::new();
+    let before = cache.steps(&engine, "sjdlr", &s);
+    append(
+        &mut engine,
+        event(
+            "ParticipantAttended",
+            "2015-01-10",
+            json!({"session": "ses-listening-salmoneries", "participant": "sj-p001"}),
+        ),
+    );
+    assert_eq!(cache.steps(&engine, "sjdlr", &s), before);
+    assert_eq!(LayoutCache::new().steps(&engine, "sjdlr", &s), before);
 }
