@@ -1332,6 +1332,50 @@ mod sqlite_file {
         }
     }
 
+    #[tokio::test]
+    async fn two_handles_on_one_file_see_each_others_streams_and_head() {
+        // Each handle's writer knows the head and the stream versions of its
+        // own commits; what the other one commits must make it read again.
+        let (_dir, path, first) = temp_store();
+        let second = SqliteStore::open(&path).unwrap();
+        let handles = [&first, &second];
+        for i in 0..6u64 {
+            let store = handles[(i % 2) as usize];
+            let sent = numbered(i as usize);
+            let out = append(store, vec![pending("shared", Some(i), sent.clone())])
+                .await
+                .expect("append at the stream's version");
+            assert_eq!(
+                (out[0].event.position, out[0].event.version),
+                (i + 1, i + 1)
+            );
+            // The other handle's view is stale by one version: refused.
+            let other = handles[((i + 1) % 2) as usize];
+            let late = append(
+                other,
+                vec![pending("shared", Some(i), numbered(100 + i as usize))],
+            )
+            .await;
+            assert!(
+                matches!(late, Err(StoreError::Conflict { actual, .. }) if actual == i + 1),
+                "{late:?}"
+            );
+            // A retry of the stored event through the other handle is answered as stored.
+            let again = append(other, vec![pending("shared", Some(i), sent)])
+                .await
+                .expect("a retry");
+            assert!(!again[0].created);
+            assert_eq!(again[0].event.position, i + 1);
+        }
+        let stored = all(&second).await;
+        assert_eq!(positions(&stored), (1..=6).collect::<Vec<_>>());
+        let mut previous = [0u8; 32];
+        for e in &stored {
+            assert_eq!(e.hash, chain_hash(&previous, e), "position {}", e.position);
+            previous = e.hash;
+        }
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn two_handles_on_one_file_append_gap_free() {
         const TASKS: u64 = 4;

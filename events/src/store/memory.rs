@@ -174,11 +174,14 @@ impl AppendTarget for Staged<'_> {
         Ok(event.map(|e| e.record.id))
     }
 
-    fn insert(&mut self, raw: &RawEvent) -> Result<(), StoreError> {
+    fn insert(&mut self, raw: &RawEvent) -> Result<Option<RawEvent>, StoreError> {
+        if let Some(existing) = self.find_id(&raw.record.id)? {
+            return Ok(Some(existing));
+        }
         self.ids.insert(raw.record.id, self.events.len());
         self.streams.insert(raw.stream.clone(), raw.version);
         self.events.push(raw.clone());
-        Ok(())
+        Ok(None)
     }
 
     fn make_keys(&mut self, make: &KeysToMake, now: DateTime<Utc>) -> Result<(), StoreError> {

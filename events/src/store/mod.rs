@@ -416,8 +416,10 @@ pub(crate) trait AppendTarget {
     fn last(&mut self) -> Result<(u64, [u8; 32]), StoreError>;
     /// The id of the stored event at `position` (before this batch's events).
     fn id_at(&mut self, position: u64) -> Result<Option<Uuid>, StoreError>;
-    /// Stores one event.
-    fn insert(&mut self, raw: &RawEvent) -> Result<(), StoreError>;
+    /// Stores one event, unless an event with its id is stored already (or
+    /// earlier in this batch): that one is answered and nothing is written.
+    /// The id is looked up once, by the insert itself where the store can.
+    fn insert(&mut self, raw: &RawEvent) -> Result<Option<RawEvent>, StoreError>;
     /// Makes data keys ([`keys::make_keys`]).
     fn make_keys(&mut self, make: &KeysToMake, now: DateTime<Utc>) -> Result<(), StoreError>;
     /// Destroys a live data key ([`keys::erase_key`]).
@@ -445,47 +447,47 @@ pub(crate) fn apply_append(
     let mut tip: Option<(u64, [u8; 32])> = None;
     let mut versions: HashMap<&str, u64> = HashMap::new();
     for p in &request.events {
-        if let Some(existing) = target.find_id(&p.record.id)? {
-            if !existing.record.same_content(&p.record) {
-                return Err(StoreError::IdReused { id: p.record.id });
-            }
-            out.push(Appended {
-                event: existing,
-                created: false,
-            });
-            continue;
-        }
         let (head, previous) = match tip {
             Some(tip) => tip,
             None => target.last()?,
         };
-        if let Some(expected) = guard.take() {
-            if expected != head {
-                return Err(StoreError::Stale {
+        // The head guard holds from the first new event on; an event already
+        // stored is answered as it is, whatever the guard and its expected
+        // version say (a retry of a request that was stored).
+        let refusal = match guard {
+            Some(expected) if expected != head => Some(StoreError::Stale {
+                expected,
+                actual: head,
+            }),
+            Some(expected)
+                if request.head_id.is_some() && target.id_at(head)? != request.head_id =>
+            {
+                Some(StoreError::Stale {
                     expected,
                     actual: head,
-                });
+                })
             }
-            if let Some(id) = request.head_id {
-                if target.id_at(head)? != Some(id) {
-                    return Err(StoreError::Stale {
-                        expected,
-                        actual: head,
-                    });
-                }
-            }
-        }
+            _ => None,
+        };
         let version = match versions.get(p.stream.as_str()) {
             Some(&v) => v,
             None => target.stream_version(&p.stream)?,
         };
-        if let Some(expected) = p.expected {
-            if expected != version {
-                return Err(StoreError::Conflict {
-                    stream: p.stream.clone(),
-                    expected,
-                    actual: version,
-                });
+        let refusal = refusal.or_else(|| match p.expected {
+            Some(expected) if expected != version => Some(StoreError::Conflict {
+                stream: p.stream.clone(),
+                expected,
+                actual: version,
+            }),
+            _ => None,
+        });
+        if let Some(refusal) = refusal {
+            match target.find_id(&p.record.id)? {
+                Some(existing) => {
+                    out.push(answer_existing(existing, &p.record)?);
+                    continue;
+                }
+                None => return Err(refusal),
             }
         }
         let mut record = p.record.clone();
@@ -499,7 +501,11 @@ pub(crate) fn apply_append(
             hash: [0; 32],
         };
         raw.hash = chain_hash(&previous, &raw);
-        target.insert(&raw)?;
+        if let Some(existing) = target.insert(&raw)? {
+            out.push(answer_existing(existing, &p.record)?);
+            continue;
+        }
+        guard = None;
         tip = Some((raw.position, raw.hash));
         versions.insert(&p.stream, raw.version);
         out.push(Appended {
@@ -513,6 +519,18 @@ pub(crate) fn apply_append(
         }
     }
     Ok(out)
+}
+
+/// A stored event with the id of one asked for: the same event (answered
+/// as not created), or another one under a reused id (refused).
+fn answer_existing(existing: RawEvent, asked: &EventRecord) -> Result<Appended, StoreError> {
+    if !existing.record.same_content(asked) {
+        return Err(StoreError::IdReused { id: asked.id });
+    }
+    Ok(Appended {
+        event: existing,
+        created: false,
+    })
 }
 
 fn to_u32(n: u64) -> Result<u32, StoreError> {

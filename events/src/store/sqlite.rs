@@ -24,13 +24,21 @@
 //! **Files.** A new store file is created readable and writable by its owner
 //! only (0600); SQLite gives its `-wal` and `-shm` files the same mode.
 //!
+//! **What the writer knows.** The writer keeps the head (position, hash, id)
+//! and the versions of the streams it has read or written ([`Known`]), so an
+//! append reads nothing back: it inserts, and the `UNIQUE` index on `id`
+//! tells it when the event is stored already. What it knows holds while no
+//! other connection commits; `PRAGMA data_version`, read in each write
+//! transaction, says when one did, and it is then forgotten.
+//!
 //! It must not: update or delete an event; keep any mutable table beside
-//! `events` but the key table (stream versions and the head are read from
-//! `events` itself); write through any connection but the writer's; answer an
+//! `events` but the key table (stream versions and the head come from
+//! `events` itself: read from it, or known from this writer's own commits); write through any connection but the writer's; answer an
 //! append before its commit; decode `data`. The append rules themselves live in
 //! `super::apply_append`, and the key rules in `super::keys`, shared by every
 //! store.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
@@ -490,6 +498,7 @@ impl EventLog for SqliteStore {
 /// The writer thread: one group of appends, or one key change, per turn until
 /// every handle is gone.
 fn write_loop(conn: Connection, jobs: mpsc::Receiver<Work>, shared: &Shared) {
+    let mut known = Known::default();
     // `recv` fails only once the queue is empty and closed: what was queued
     // before the last handle went is still answered.
     let mut next: Option<Work> = None;
@@ -518,14 +527,68 @@ fn write_loop(conn: Connection, jobs: mpsc::Receiver<Work>, shared: &Shared) {
                 Err(_) => break,
             }
         }
-        commit_group(&conn, group, shared);
+        commit_group(&conn, &mut known, group, shared);
+    }
+}
+
+/// The most stream versions [`Known`] keeps; past it, it starts again.
+const KNOWN_STREAMS: usize = 100_000;
+
+/// What the writer knows of the log without reading it back, as of its last
+/// commit: the head and the versions of the streams it read or wrote. Valid
+/// while `data_version` is the connection's `PRAGMA data_version`: SQLite
+/// changes that figure when another connection commits, never for the
+/// connection's own commits.
+#[derive(Default)]
+struct Known {
+    data_version: Option<i64>,
+    /// Position, hash and id of the last event.
+    head: Option<(u64, [u8; 32], Uuid)>,
+    streams: HashMap<String, u64>,
+}
+
+impl Known {
+    /// Forgets everything, unless no other connection has committed since
+    /// it was learnt. Called inside the write transaction, which no other
+    /// connection can commit beside.
+    fn check(&mut self, conn: &Connection) -> Result<(), StoreError> {
+        let now: i64 = conn
+            .prepare_cached("PRAGMA data_version")?
+            .query_row([], |r| r.get(0))?;
+        if self.data_version != Some(now) {
+            self.forget();
+            self.data_version = Some(now);
+        }
+        Ok(())
+    }
+
+    fn forget(&mut self) {
+        self.data_version = None;
+        self.head = None;
+        self.streams.clear();
+    }
+
+    /// Learns what a request appended (once its savepoint is released).
+    fn learn(&mut self, appended: &[Appended]) {
+        for a in appended.iter().filter(|a| a.created) {
+            let e = &a.event;
+            self.head = Some((e.position, e.hash, e.record.id));
+            self.remember(&e.stream, e.version);
+        }
+    }
+
+    fn remember(&mut self, stream: &str, version: u64) {
+        if self.streams.len() >= KNOWN_STREAMS && !self.streams.contains_key(stream) {
+            self.streams.clear();
+        }
+        self.streams.insert(stream.to_owned(), version);
     }
 }
 
 /// Applies one key change in a transaction of its own.
 fn change_keys(conn: &Connection, op: &KeyOp) -> Result<KeyOpDone, StoreError> {
     run(conn, "BEGIN IMMEDIATE")?;
-    let result = apply_key_op(&mut Transaction { conn }, op, Utc::now());
+    let result = apply_key_op(&mut Transaction { conn, known: None }, op, Utc::now());
     match result {
         Ok(done) => {
             run(conn, "COMMIT")?;
@@ -565,17 +628,19 @@ fn checkpoint(conn: &Connection) {
 
 /// Applies a group in one transaction, each request in its own savepoint;
 /// commits once; then answers every caller and publishes the head.
-fn commit_group(conn: &Connection, group: Vec<Job>, shared: &Shared) {
+fn commit_group(conn: &Connection, known: &mut Known, group: Vec<Job>, shared: &Shared) {
     let now = Utc::now();
     let mut outcomes = Vec::with_capacity(group.len());
     let committed = (|| {
         run(conn, "BEGIN IMMEDIATE")?;
+        known.check(conn)?;
         for job in &group {
-            outcomes.push(append_one(conn, &job.request, now)?);
+            outcomes.push(append_one(conn, known, &job.request, now)?);
         }
         run(conn, "COMMIT")
     })();
     if let Err(e) = committed {
+        known.forget();
         if !conn.is_autocommit() {
             let _ = conn.execute_batch("ROLLBACK");
         }
@@ -617,13 +682,19 @@ fn commit_group(conn: &Connection, group: Vec<Job>, shared: &Shared) {
 /// itself is lost; the inner one is this request's own refusal.
 fn append_one(
     conn: &Connection,
+    known: &mut Known,
     request: &AppendRequest,
     now: DateTime<Utc>,
 ) -> Result<Result<Vec<Appended>, StoreError>, StoreError> {
     run(conn, "SAVEPOINT request")?;
-    match apply_append(&mut Transaction { conn }, request, now) {
+    let mut target = Transaction {
+        conn,
+        known: Some(known),
+    };
+    match apply_append(&mut target, request, now) {
         Ok(appended) => {
             run(conn, "RELEASE request")?;
+            known.learn(&appended);
             Ok(Ok(appended))
         }
         Err(e) if conn.is_autocommit() => Err(e),
@@ -642,9 +713,13 @@ fn run(conn: &Connection, sql: &str) -> Result<(), StoreError> {
 }
 
 /// The open write transaction, as [`apply_append`] sees it. Rows inserted
-/// earlier in the transaction are visible to its reads.
+/// earlier in the transaction are visible to its reads; what the writer
+/// knows as of the requests before this one (of this transaction or an
+/// earlier one) is taken instead of reading it again.
 struct Transaction<'c> {
     conn: &'c Connection,
+    /// `None` for key changes, which read no event.
+    known: Option<&'c mut Known>,
 }
 
 impl AppendTarget for Transaction<'_> {
@@ -658,26 +733,53 @@ impl AppendTarget for Transaction<'_> {
     }
 
     fn stream_version(&mut self, stream: &str) -> Result<u64, StoreError> {
-        read_stream_version(self.conn, stream)
+        if let Some(&v) = self.known.as_ref().and_then(|k| k.streams.get(stream)) {
+            return Ok(v);
+        }
+        let version = read_stream_version(self.conn, stream)?;
+        if let Some(known) = self.known.as_deref_mut() {
+            known.remember(stream, version);
+        }
+        Ok(version)
     }
 
     fn last(&mut self) -> Result<(u64, [u8; 32]), StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT position, hash FROM events ORDER BY position DESC LIMIT 1")?;
-        let row = stmt
-            .query_row([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))
-            .optional()?;
-        match row {
-            None => Ok((0, [0; 32])),
-            Some((position, hash)) => {
-                let position = to_u64(position, 0, "position")?;
-                Ok((position, to_hash(position, &hash)?))
-            }
+        if let Some((position, hash, _)) = self.known.as_ref().and_then(|k| k.head) {
+            return Ok((position, hash));
         }
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT position, hash, id FROM events ORDER BY position DESC LIMIT 1",
+        )?;
+        let row = stmt
+            .query_row([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .optional()?;
+        let Some((position, hash, id)) = row else {
+            return Ok((0, [0; 32]));
+        };
+        let position = to_u64(position, 0, "position")?;
+        let hash = to_hash(position, &hash)?;
+        let id = Uuid::parse_str(&id).map_err(|e| StoreError::Corrupt {
+            position,
+            reason: format!("id {id:?}: {e}"),
+        })?;
+        if let Some(known) = self.known.as_deref_mut() {
+            known.head = Some((position, hash, id));
+        }
+        Ok((position, hash))
     }
 
     fn id_at(&mut self, position: u64) -> Result<Option<Uuid>, StoreError> {
+        if let Some((head, _, id)) = self.known.as_ref().and_then(|k| k.head) {
+            if head == position {
+                return Ok(Some(id));
+            }
+        }
         let id: Option<String> = self
             .conn
             .prepare_cached("SELECT id FROM events WHERE position = ?1")?
@@ -700,7 +802,7 @@ impl AppendTarget for Transaction<'_> {
         erase_key(self, id, now)
     }
 
-    fn insert(&mut self, raw: &RawEvent) -> Result<(), StoreError> {
+    fn insert(&mut self, raw: &RawEvent) -> Result<Option<RawEvent>, StoreError> {
         let r = &raw.record;
         let recorded_at = r
             .recorded_at
@@ -709,7 +811,7 @@ impl AppendTarget for Transaction<'_> {
                 position: raw.position,
                 reason: "recorded_at is not set".into(),
             })?;
-        self.conn.prepare_cached(INSERT)?.execute(params![
+        let inserted = self.conn.prepare_cached(INSERT)?.execute(params![
             to_i64(raw.position),
             r.id.to_string(),
             raw.stream,
@@ -722,8 +824,31 @@ impl AppendTarget for Transaction<'_> {
             recorded_at,
             r.recorded_by,
             &raw.hash[..],
-        ])?;
-        Ok(())
+        ]);
+        match inserted {
+            Ok(_) => Ok(None),
+            // The statement alone is undone; the transaction goes on.
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
+            {
+                if let Some(existing) = self.find_id(&r.id)? {
+                    return Ok(Some(existing));
+                }
+                // Not the id: the stream's version is taken, so what this
+                // writer knew of it was wrong. Refused as a conflict, and
+                // known again from the table.
+                let actual = read_stream_version(self.conn, &raw.stream)?;
+                if let Some(known) = self.known.as_deref_mut() {
+                    known.forget();
+                }
+                Err(StoreError::Conflict {
+                    stream: raw.stream.clone(),
+                    expected: raw.version - 1,
+                    actual,
+                })
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 }
 
