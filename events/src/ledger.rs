@@ -32,7 +32,7 @@ use tokio::sync::{watch, Mutex};
 
 use crate::aggregate::{decide, Record, RecordError};
 use crate::clock::{self, Clock};
-use crate::envelope::{StoredEvent, Submission};
+use crate::envelope::{NewEvent, StoredEvent, Submission};
 use crate::error::{FieldError, ValidationError};
 use crate::keyring::{Keyring, MadeKeys, SealError};
 use crate::personal::SlotState;
@@ -255,9 +255,14 @@ impl<S: EventLog> Ledger<S> {
                     }
                     return appended
                         .into_iter()
-                        .map(|a| {
+                        .zip(std::mem::take(&mut cmd.submissions))
+                        .map(|(a, s)| {
                             Ok(Recorded {
-                                event: decode(&a.event)?,
+                                event: if a.created {
+                                    stored_as_sent(a.event, s.event)?
+                                } else {
+                                    decode(&a.event)?
+                                },
                                 created: a.created,
                             })
                         })
@@ -533,6 +538,31 @@ pub fn decode(raw: &RawEvent) -> Result<StoredEvent, StoreError> {
     raw.decode().map_err(|e| StoreError::Corrupt {
         position: raw.position,
         reason: e.to_string(),
+    })
+}
+
+/// A created event as stored: its place in the log from the store, the
+/// event itself as it was sent to the store (sealed), which is what
+/// decoding the stored record gives back, without parsing it again.
+fn stored_as_sent(raw: RawEvent, event: NewEvent) -> Result<StoredEvent, StoreError> {
+    let recorded_at = raw
+        .record
+        .recorded_at
+        .as_deref()
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .ok_or_else(|| StoreError::Corrupt {
+            position: raw.position,
+            reason: "recorded_at is not an RFC 3339 time".into(),
+        })?
+        .with_timezone(&Utc);
+    Ok(StoredEvent {
+        position: raw.position,
+        stream: raw.stream,
+        version: raw.version,
+        schema_version: raw.schema_version,
+        recorded_at,
+        recorded_by: raw.record.recorded_by,
+        event,
     })
 }
 

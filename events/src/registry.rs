@@ -6,6 +6,8 @@
 //! Maps are persistent (`imbl`), so a clone is O(1): a batch is validated on a
 //! clone and the clone replaces the state only when the whole batch is valid.
 
+use std::sync::Arc;
+
 use imbl::{HashMap, HashSet};
 use uuid::Uuid;
 
@@ -31,14 +33,23 @@ pub enum NeedStatus {
     Withdrawn,
 }
 
+/// An id or a stream name as a key of the persistent maps: a change copies
+/// the nodes on its path, and a shared string is copied (and freed) by a
+/// count, not by its bytes.
+type Key = Arc<str>;
+
+fn key(id: &Slug) -> Key {
+    Arc::from(id.as_str())
+}
+
 #[derive(Debug, Clone, Default)]
 struct ProgrammeState {
-    stakeholders: HashMap<Slug, StakeholderEntry>,
-    partnerships: HashMap<Slug, bool>,
-    sessions: HashSet<Slug>,
-    needs: HashMap<Slug, NeedStatus>,
-    milestones: HashSet<Slug>,
-    notes: HashSet<Slug>,
+    stakeholders: HashMap<Key, StakeholderEntry>,
+    partnerships: HashMap<Key, bool>,
+    sessions: HashSet<Key>,
+    needs: HashMap<Key, NeedStatus>,
+    milestones: HashSet<Key>,
+    notes: HashSet<Key>,
 }
 
 /// What the log says exists, as of its `head`.
@@ -46,7 +57,7 @@ struct ProgrammeState {
 pub struct Registry {
     programmes: HashMap<ProgrammeId, ProgrammeState>,
     ids: HashSet<Uuid>,
-    streams: HashMap<String, u64>,
+    streams: HashMap<Key, u64>,
     head: u64,
     head_id: Option<Uuid>,
 }
@@ -107,7 +118,7 @@ impl Registry {
         match &e.event {
             Event::ProgrammeDefined(_) => {}
             Event::StakeholderRegistered(d) => {
-                if c.ps.stakeholders.contains_key(&d.stakeholder) {
+                if c.ps.stakeholders.contains_key(d.stakeholder.as_str()) {
                     c.duplicate("data.stakeholder", "stakeholder", &d.stakeholder);
                 }
             }
@@ -122,7 +133,7 @@ impl Registry {
                 c.active("data.to", &d.to);
             }
             Event::PartnershipFormed(d) => {
-                if c.ps.partnerships.contains_key(&d.partnership) {
+                if c.ps.partnerships.contains_key(d.partnership.as_str()) {
                     c.duplicate("data.partnership", "partnership", &d.partnership);
                 }
                 for (i, s) in d.between.iter().enumerate() {
@@ -138,7 +149,7 @@ impl Registry {
             }
             Event::PartnershipEnded(d) => c.open_partnership(&d.partnership),
             Event::CoCreationSessionHeld(d) => {
-                if c.ps.sessions.contains(&d.session) {
+                if c.ps.sessions.contains(d.session.as_str()) {
                     c.duplicate("data.session", "session", &d.session);
                 }
                 c.all_active("data.stakeholders", &d.stakeholders);
@@ -147,12 +158,12 @@ impl Registry {
                 c.all_active("data.distrusted", &d.distrusted);
             }
             Event::ParticipantAttended(d) => {
-                if !c.ps.sessions.contains(&d.session) {
+                if !c.ps.sessions.contains(d.session.as_str()) {
                     c.missing("data.session", "session", &d.session);
                 }
             }
             Event::NeedDeclared(d) => {
-                if c.ps.needs.contains_key(&d.need) {
+                if c.ps.needs.contains_key(d.need.as_str()) {
                     c.duplicate("data.need", "need", &d.need);
                 }
                 c.beneficiary_groups("data.groups", &d.groups);
@@ -163,13 +174,13 @@ impl Registry {
             }
             Event::NeedWithdrawn(d) => c.live_need(&d.need),
             Event::MilestoneMarked(d) => {
-                if c.ps.milestones.contains(&d.milestone) {
+                if c.ps.milestones.contains(d.milestone.as_str()) {
                     c.duplicate("data.milestone", "milestone", &d.milestone);
                 }
                 c.all_active("data.stakeholders", &d.stakeholders);
             }
             Event::ReviewNoteAdded(d) => {
-                if c.ps.notes.contains(&d.note) {
+                if c.ps.notes.contains(d.note.as_str()) {
                     c.duplicate("data.note", "note", &d.note);
                 }
                 match &d.about {
@@ -177,12 +188,12 @@ impl Registry {
                         c.active("data.about.stakeholder", s);
                     }
                     About::Need(n) => {
-                        if !c.ps.needs.contains_key(n) {
+                        if !c.ps.needs.contains_key(n.as_str()) {
                             c.missing("data.about.need", "need", n);
                         }
                     }
                     About::Partnership(x) => {
-                        if !c.ps.partnerships.contains_key(x) {
+                        if !c.ps.partnerships.contains_key(x.as_str()) {
                             c.missing("data.about.partnership", "partnership", x);
                         }
                     }
@@ -203,7 +214,7 @@ impl Registry {
                     ));
                 } else if let Some(s) = d.subject.stakeholder() {
                     // Archived stakeholders' contacts can be erased too.
-                    let known = Slug::parse(s).is_ok_and(|s| c.ps.stakeholders.contains_key(&s));
+                    let known = c.ps.stakeholders.contains_key(s);
                     if !known {
                         c.errs.push(FieldError::new(
                             "data.subject",
@@ -225,7 +236,7 @@ impl Registry {
             Event::ProgrammeDefined(_) => {}
             Event::StakeholderRegistered(d) => {
                 ps.stakeholders.insert(
-                    d.stakeholder.clone(),
+                    key(&d.stakeholder),
                     StakeholderEntry {
                         kind: d.kind,
                         archived: false,
@@ -233,48 +244,49 @@ impl Registry {
                 );
             }
             Event::StakeholderProfileChanged(d) => {
-                if let (Some(entry), Some(kind)) = (ps.stakeholders.get_mut(&d.stakeholder), d.kind)
+                if let (Some(entry), Some(kind)) =
+                    (ps.stakeholders.get_mut(d.stakeholder.as_str()), d.kind)
                 {
                     entry.kind = kind;
                 }
             }
             Event::StakeholderArchived(d) => {
-                if let Some(entry) = ps.stakeholders.get_mut(&d.stakeholder) {
+                if let Some(entry) = ps.stakeholders.get_mut(d.stakeholder.as_str()) {
                     entry.archived = true;
                 }
             }
             Event::OutreachContactLogged(_) => {}
             Event::PartnershipFormed(d) => {
-                ps.partnerships.insert(d.partnership.clone(), false);
+                ps.partnerships.insert(key(&d.partnership), false);
             }
             Event::PartnershipRevised(_) => {}
             Event::PartnershipEnded(d) => {
-                ps.partnerships.insert(d.partnership.clone(), true);
+                ps.partnerships.insert(key(&d.partnership), true);
             }
             Event::CoCreationSessionHeld(d) => {
-                ps.sessions.insert(d.session.clone());
+                ps.sessions.insert(key(&d.session));
             }
             Event::ParticipantAttended(_) => {}
             Event::NeedDeclared(d) => {
-                ps.needs.insert(d.need.clone(), NeedStatus::Open);
+                ps.needs.insert(key(&d.need), NeedStatus::Open);
             }
             Event::NeedAddressed(d) => {
-                ps.needs.insert(d.need.clone(), NeedStatus::Addressed);
+                ps.needs.insert(key(&d.need), NeedStatus::Addressed);
             }
             Event::NeedWithdrawn(d) => {
-                ps.needs.insert(d.need.clone(), NeedStatus::Withdrawn);
+                ps.needs.insert(key(&d.need), NeedStatus::Withdrawn);
             }
             Event::MilestoneMarked(d) => {
-                ps.milestones.insert(d.milestone.clone());
+                ps.milestones.insert(key(&d.milestone));
             }
             Event::ReviewNoteAdded(d) => {
-                ps.notes.insert(d.note.clone());
+                ps.notes.insert(key(&d.note));
             }
             Event::PersonalDataErased(_) => {}
         }
         let stream = e.stream();
         let v = self.stream_version(&stream);
-        self.streams.insert(stream, v + 1);
+        self.streams.insert(stream.into(), v + 1);
     }
 
     /// Folds in an event read from the log, moving the head to its position.
@@ -329,7 +341,7 @@ impl Checker<'_> {
 
     /// The kind of a registered, not archived stakeholder, or an error.
     fn active(&mut self, field: &str, id: &Slug) -> Option<StakeholderKind> {
-        match self.ps.stakeholders.get(id) {
+        match self.ps.stakeholders.get(id.as_str()) {
             None => {
                 self.missing(field, "stakeholder", id);
                 None
@@ -369,7 +381,7 @@ impl Checker<'_> {
     }
 
     fn open_partnership(&mut self, id: &Slug) {
-        match self.ps.partnerships.get(id) {
+        match self.ps.partnerships.get(id.as_str()) {
             None => self.missing("data.partnership", "partnership", id),
             Some(true) => self.errs.push(FieldError::new(
                 "data.partnership",
@@ -380,7 +392,7 @@ impl Checker<'_> {
     }
 
     fn live_need(&mut self, id: &Slug) {
-        match self.ps.needs.get(id) {
+        match self.ps.needs.get(id.as_str()) {
             None => self.missing("data.need", "need", id),
             Some(NeedStatus::Withdrawn) => self.errs.push(FieldError::new(
                 "data.need",

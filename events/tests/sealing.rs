@@ -464,3 +464,43 @@ async fn keys_carried_to_another_store_open_its_data_there() {
     let access = subject_access(target.keyring(), &contact()).await.unwrap();
     assert_eq!(access.events.len(), 1);
 }
+
+/// The answer to a record gives each created event as the log gives it back
+/// (decoded from what was stored), personal fields sealed the same way.
+#[tokio::test]
+async fn each_answer_is_the_event_as_the_log_gives_it_back() {
+    let keyring = Keyring::with_new_key(MemoryStore::new()).await.unwrap();
+    let ledger = Ledger::open(keyring).await.unwrap();
+    let demo = include_str!("../demo/demo.jsonl");
+    let lines: Vec<Submission> = demo
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let value = passerelle_events::json::parse(l.as_bytes()).expect("a demo line");
+            Submission::from_export(&value).expect("a demo event")
+        })
+        .collect();
+    let mut answered = Vec::new();
+    for chunk in lines.chunks(37) {
+        answered.extend(ledger.record(chunk.to_vec(), ACTOR).await.expect("demo"));
+    }
+    // And a new one with a contact person in clear, sealed on the way in.
+    answered.extend(
+        ledger
+            .record(subs(&[registered("second", true)]), ACTOR)
+            .await
+            .unwrap(),
+    );
+    assert!(answered.iter().filter(|r| r.created).count() > 300);
+    for r in &answered {
+        let stored = ledger
+            .store()
+            .read(r.event.position - 1, 1)
+            .await
+            .unwrap()
+            .remove(0)
+            .decode()
+            .unwrap();
+        assert_eq!(r.event, stored, "position {}", r.event.position);
+    }
+}

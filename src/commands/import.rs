@@ -4,7 +4,8 @@
 //!
 //! The lines are read and parsed on a thread of their own; each batch is
 //! decided and sealed by [`Ledger::import_batch`] while the store commits the
-//! batch before it (decision 020). Every rule is checked as it was, once.
+//! batches before it, those queued together in one transaction (decision
+//! 020). Every rule is checked as it was, once.
 //!
 //! The log may start with the keys line of `export --with-keys` or
 //! `--decrypt` ([`KeysLine`]): its data keys are imported first, with
@@ -27,6 +28,7 @@
 //! in the source store; they destroy no key here — the keys line lists the
 //! keys the source destroyed, and fields sealed under them read as erased.
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufRead, BufReader, IsTerminal, Read};
 use std::process::ExitCode;
@@ -184,7 +186,7 @@ pub async fn import<S: EventLog>(
 
 /// [`import`] of lines numbered from `first_line`, parsed on a thread of
 /// their own: batch `k + 1` is read and parsed while batch `k` is validated,
-/// and batch `k` is validated while batch `k - 1` is written.
+/// and batch `k` is validated while the batches before it are written.
 async fn import_lines<S: EventLog>(
     ledger: &Ledger<S>,
     reader: impl BufRead + Send + 'static,
@@ -235,55 +237,78 @@ impl Source for tokio::sync::mpsc::Receiver<anyhow::Result<Batch>> {
     }
 }
 
+/// Batches in the store's hands at once: the writer commits those queued
+/// together in one transaction (each batch in its own savepoint, so each
+/// stays all or nothing), which writes the pages they share once.
+const IN_FLIGHT: usize = 3;
+
 /// Records the batches of `source`, in order, until it gives none or an
-/// error. One batch is in the store's hands while the next is validated
-/// and sealed; a batch's outcome is settled before anything of the next
-/// one is reported, so an error is always the first in the file.
+/// error. Up to [`IN_FLIGHT`] batches are in the store's hands while the
+/// next is validated and sealed; batches are settled in order, so an error
+/// is always the first in the file.
 async fn record_batches<S: EventLog>(
     ledger: &Ledger<S>,
     actor: &str,
     source: &mut impl Source,
 ) -> anyhow::Result<Imported> {
     let mut done = Imported::default();
-    let mut in_flight: Option<(InFlight<S>, Placed)> = None;
+    let mut in_flight: VecDeque<(InFlight<S>, Placed)> = VecDeque::new();
     loop {
         let batch = match source.next_batch().await {
             None => break,
             Some(Ok(batch)) => batch,
             Some(Err(e)) => {
-                if let Some((earlier, placed)) = in_flight.take() {
-                    settle(earlier, placed, &mut done).await?;
-                }
+                settle_all(&mut in_flight, &mut done).await?;
                 return Err(kept(e, &done));
             }
         };
         let Batch { subs, placed } = batch;
-        if in_flight.as_ref().is_some_and(|(f, _)| f.makes_keys()) && placed.clear.contains(&true) {
-            // Its keys are known once it is committed: this batch seals with them.
-            let (earlier, earlier_placed) = in_flight.take().expect("checked");
-            settle(earlier, earlier_placed, &mut done).await?;
+        if placed.clear.contains(&true) && in_flight.iter().any(|(f, _)| f.makes_keys()) {
+            // Their keys are known once they are committed: this batch seals with them.
+            settle_all(&mut in_flight, &mut done).await?;
+        }
+        while in_flight.len() >= IN_FLIGHT {
+            let (earlier, earlier_placed) = in_flight.pop_front().expect("checked");
+            if let Err(e) = settle(earlier, earlier_placed, &mut done).await {
+                abandon_all(in_flight).await;
+                return Err(e);
+            }
         }
         // An exported log's erasures (with their provenance) are carried as
         // records of what was done; they destroy nothing here (the keys line
         // carries the destroyed keys).
-        let queued = ledger.import_batch(Record::new(subs), actor).await;
-        if let Some((earlier, earlier_placed)) = in_flight.take() {
-            if let Err(e) = settle(earlier, earlier_placed, &mut done).await {
-                if let Ok(later) = queued {
-                    later.abandon().await;
-                }
-                return Err(e);
+        match ledger.import_batch(Record::new(subs), actor).await {
+            Ok(queued) => in_flight.push_back((queued, placed)),
+            Err(e) => {
+                // The batches before it come first: their error is earlier in the file.
+                settle_all(&mut in_flight, &mut done).await?;
+                return Err(refused(e, &placed, &done));
             }
         }
-        match queued {
-            Ok(queued) => in_flight = Some((queued, placed)),
-            Err(e) => return Err(refused(e, &placed, &done)),
+    }
+    settle_all(&mut in_flight, &mut done).await?;
+    Ok(done)
+}
+
+/// Settles the batches in flight, in order; after the first that fails,
+/// the later ones (refused by the store as stale) are abandoned.
+async fn settle_all<S: EventLog>(
+    in_flight: &mut VecDeque<(InFlight<S>, Placed)>,
+    done: &mut Imported,
+) -> anyhow::Result<()> {
+    while let Some((queued, placed)) = in_flight.pop_front() {
+        if let Err(e) = settle(queued, placed, done).await {
+            abandon_all(std::mem::take(in_flight)).await;
+            return Err(e);
         }
     }
-    if let Some((last, placed)) = in_flight.take() {
-        settle(last, placed, &mut done).await?;
+    Ok(())
+}
+
+async fn abandon_all<S: EventLog>(in_flight: VecDeque<(InFlight<S>, Placed)>) {
+    for (later, _) in in_flight {
+        later.abandon().await;
     }
-    Ok(done)
 }
 
 /// Waits for a batch in the store's hands and counts what it did.

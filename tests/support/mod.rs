@@ -53,12 +53,16 @@ impl Cli {
             .stderr(Stdio::piped())
             .spawn()
             .expect("run passerelle");
-        child
+        let written = child
             .stdin
             .take()
             .expect("stdin")
-            .write_all(stdin.as_bytes())
-            .expect("write stdin");
+            .write_all(stdin.as_bytes());
+        // A command that stops before reading its input (a refusal) closes
+        // the pipe first: its output says what it did.
+        if let Err(e) = written {
+            assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "write stdin: {e}");
+        }
         child.wait_with_output().expect("passerelle output")
     }
 
