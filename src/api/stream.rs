@@ -157,10 +157,37 @@ impl Hub {
         (ring, self.position())
     }
 
-    /// Publishes `event`, the event after the last published.
-    fn publish(&self, event: &StoredEvent) {
+    /// Marks the event at `position` (of `programme`) published, if it is
+    /// after the last one; its ordinal in its programme. A subscriber that
+    /// joins the ring after this reads the event from the store.
+    fn advance(&self, position: u64, programme: &str) -> u64 {
+        let mut ordinal = 0;
+        self.published.send_if_modified(|p| {
+            let count = match p.counts.get_mut(programme) {
+                Some(count) => count,
+                None => p.counts.entry(programme.to_owned()).or_default(),
+            };
+            // Published again after a restart of the follower: counted once.
+            let later = position > p.position;
+            if later {
+                *count += 1;
+                p.position = position;
+            }
+            ordinal = *count;
+            later
+        });
+        ordinal
+    }
+
+    /// Whether any subscriber is on the ring.
+    fn listened(&self) -> bool {
+        self.ring.receiver_count() > 0
+    }
+
+    /// Sends `event`, published as the `ordinal`-th of its programme, to the
+    /// ring's subscribers.
+    fn send(&self, event: &StoredEvent, ordinal: u64) {
         let programme = event.event.programme.as_str();
-        let ordinal = self.count(programme) + 1;
         let event_type = event.event.event.type_name();
         let mut envelope = event.to_json();
         let log = sse(event.position, event_type, &envelope);
@@ -173,13 +200,7 @@ impl Hub {
             log,
             own,
         };
-        // The position first: a subscriber that joins the ring after this
-        // reads the event from the store, one that joined before receives it.
-        self.published.send_modify(|p| {
-            p.position = message.position;
-            p.counts.insert(message.programme.clone(), ordinal);
-        });
-        // An error only says that no one is subscribed.
+        // An error only says that every subscriber has left since.
         let _ = self.ring.send(Arc::new(message));
     }
 }
@@ -192,11 +213,20 @@ fn sse(id: u64, event_type: &str, envelope: &Value) -> Bytes {
     ))
 }
 
-/// Decodes, opens and publishes one event into the hub; its position.
+/// Publishes one event into the hub; its position. The position moves
+/// first; then, if anyone is on the ring, the event is decoded, opened and
+/// sent. A subscriber counted then receives it; one that joins later reads
+/// the position after it, so the event comes from the store: none misses
+/// it, and with no subscriber nothing is decoded.
 pub(crate) async fn publish(app: App, raw: RawEvent) -> Result<u64, String> {
+    let hub = &app.inner.streams;
+    let ordinal = hub.advance(raw.position, &raw.record.programme);
+    if !hub.listened() {
+        return Ok(raw.position);
+    }
     let opened = async { app.opened_fresh(decode(&raw)?).await };
     let event = opened.await.map_err(|e: StoreError| e.to_string())?;
-    app.inner.streams.publish(&event);
+    hub.send(&event, ordinal);
     Ok(event.position)
 }
 
