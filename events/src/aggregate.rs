@@ -125,50 +125,14 @@ pub fn decide(state: &Registry, cmd: &Record) -> Result<Decision, RecordError> {
     let mut next = state.clone();
     let mut errors = Vec::new();
     let mut new = Vec::new();
-    let batch = cmd.submissions.len() > 1;
     for (i, s) in cmd.submissions.iter().enumerate() {
-        let prefix = |field: &str| {
-            if batch {
-                format!("[{i}].{field}")
-            } else {
-                field.to_owned()
+        match judge(&next, cmd, i)? {
+            None => {}
+            Some(errs) if errs.is_empty() => {
+                next.apply(&s.event);
+                new.push(i);
             }
-        };
-        if next.knows(&s.event.id) {
-            continue;
-        }
-        let mut errs = Vec::new();
-        // An erasure is recorded by the erase command, or carried over from
-        // an exported log (with its provenance) by import.
-        let carried = s.provenance.is_some();
-        if matches!(s.event.event, Event::PersonalDataErased(_)) && !cmd.allow_erasure && !carried {
-            errs.push(FieldError::new(
-                "type",
-                "PersonalDataErased is written only by the erase command",
-            ));
-        }
-        errs.extend(s.event.event.check_shape());
-        errs.extend(next.check(&s.event));
-        if let Some(expected) = s.expected_version {
-            let stream = s.event.stream();
-            let actual = next.stream_version(&stream);
-            if expected != actual {
-                return Err(RecordError::Conflict {
-                    field: prefix("expected_version"),
-                    stream,
-                    expected,
-                    actual,
-                });
-            }
-        }
-        if errs.is_empty() {
-            next.apply(&s.event);
-            new.push(i);
-        } else {
-            errors.extend(errs.into_iter().map(|mut e| {
-                e.field = prefix(&e.field);
-                e
-            }));
+            Some(errs) => errors.extend(errs),
         }
     }
     if errors.is_empty() {
@@ -176,6 +140,74 @@ pub fn decide(state: &Registry, cmd: &Record) -> Result<Decision, RecordError> {
     } else {
         Err(ValidationError { errors }.into())
     }
+}
+
+/// [`decide`], folding the new events into `state` itself: nothing changes
+/// when the command is refused. A single event is checked, then folded in
+/// place, so that no node of the persistent maps is copied that `state`
+/// alone holds; a batch is decided on a copy that replaces `state`.
+/// Answers the indexes of the new events.
+pub fn decide_in_place(state: &mut Registry, cmd: &Record) -> Result<Vec<usize>, RecordError> {
+    if cmd.submissions.len() != 1 {
+        let decision = decide(state, cmd)?;
+        *state = decision.state;
+        return Ok(decision.new);
+    }
+    match judge(state, cmd, 0)? {
+        None => Ok(Vec::new()),
+        Some(errors) if errors.is_empty() => {
+            state.apply(&cmd.submissions[0].event);
+            Ok(vec![0])
+        }
+        Some(errors) => Err(ValidationError { errors }.into()),
+    }
+}
+
+/// The rules event `i` of `cmd` breaks against `state` (which holds the
+/// events before it), its fields named as in the batch (`[i].field`);
+/// `None` for a retry of an event already in the log. A stream at another
+/// version than the one expected is a conflict.
+fn judge(state: &Registry, cmd: &Record, i: usize) -> Result<Option<Vec<FieldError>>, RecordError> {
+    let s = &cmd.submissions[i];
+    if state.knows(&s.event.id) {
+        return Ok(None);
+    }
+    let batch = cmd.submissions.len() > 1;
+    let prefix = |field: &str| {
+        if batch {
+            format!("[{i}].{field}")
+        } else {
+            field.to_owned()
+        }
+    };
+    let mut errs = Vec::new();
+    // An erasure is recorded by the erase command, or carried over from
+    // an exported log (with its provenance) by import.
+    let carried = s.provenance.is_some();
+    if matches!(s.event.event, Event::PersonalDataErased(_)) && !cmd.allow_erasure && !carried {
+        errs.push(FieldError::new(
+            "type",
+            "PersonalDataErased is written only by the erase command",
+        ));
+    }
+    errs.extend(s.event.event.check_shape());
+    errs.extend(state.check(&s.event));
+    if let Some(expected) = s.expected_version {
+        let stream = s.event.stream();
+        let actual = state.stream_version(&stream);
+        if expected != actual {
+            return Err(RecordError::Conflict {
+                field: prefix("expected_version"),
+                stream,
+                expected,
+                actual,
+            });
+        }
+    }
+    for e in &mut errs {
+        e.field = prefix(&e.field);
+    }
+    Ok(Some(errs))
 }
 
 impl Aggregate for Log {

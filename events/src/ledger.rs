@@ -30,7 +30,7 @@ use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use tokio::sync::{watch, Mutex};
 
-use crate::aggregate::{decide, Record, RecordError};
+use crate::aggregate::{decide, decide_in_place, Record, RecordError};
 use crate::clock::{self, Clock};
 use crate::envelope::{NewEvent, StoredEvent, Submission};
 use crate::error::{FieldError, ValidationError};
@@ -43,6 +43,11 @@ use crate::store::{
 
 /// How often a batch is validated again when the log moved under it.
 const ATTEMPTS: usize = 5;
+
+/// The confirmed state (the one the state is folded again from after a
+/// failed append) is taken when an append crosses a multiple of this many
+/// events: folding again reads at most this many events more from the store.
+const CONFIRM_EVERY: u64 = 1024;
 
 /// One recorded event, and whether this call created it (false for a retry
 /// of an event already in the log).
@@ -191,67 +196,73 @@ impl<S: EventLog> Ledger<S> {
             if state.suspect || committed > state.current.head() {
                 self.refresh(&mut state).await?;
             }
-            let decision = match decide(&state.current, &cmd) {
-                Ok(_) if sealed.is_none() => {
-                    // Valid: seal outside the lock, then decide again on the
-                    // state as it is then.
-                    drop(state);
-                    if carries_sealed {
-                        // An import: the keys it brought must be known.
-                        self.keyring.refresh().await.map_err(RecordError::Keys)?;
+            if sealed.is_none() {
+                // Valid: seal outside the lock, then decide again on the
+                // state as it is then.
+                if let Err(refusal) = decide(&state.current, &cmd) {
+                    attempt += 1;
+                    if self.refused_now(&mut state, attempt).await? {
+                        continue;
                     }
-                    if let Some(clear) = &clear {
-                        cmd.submissions = clear.clone();
-                    }
-                    let made = self.seal_all(&mut cmd.submissions)?;
-                    sealed = Some((pending(&cmd, actor), made));
-                    continue;
+                    return Err(refusal);
                 }
-                Ok(decision) => decision,
+                drop(state);
+                if carries_sealed {
+                    // An import: the keys it brought must be known.
+                    self.keyring.refresh().await.map_err(RecordError::Keys)?;
+                }
+                if let Some(clear) = &clear {
+                    cmd.submissions = clear.clone();
+                }
+                let made = self.seal_all(&mut cmd.submissions)?;
+                sealed = Some((pending(&cmd, actor), made));
+                continue;
+            }
+            let head = state.current.head();
+            let head_id = state.current.head_id();
+            let new = match decide_in_place(&mut state.current, &cmd) {
+                Ok(new) => new,
                 Err(refusal) => {
                     attempt += 1;
-                    // Answer a refusal only against the log as it is now: another
-                    // process may have appended what makes the batch valid (one
-                    // read, on the refusal path only).
-                    if attempt < ATTEMPTS && self.store.head().await? > state.current.head() {
-                        let epoch = state.epoch;
-                        state.distrust(epoch);
+                    if self.refused_now(&mut state, attempt).await? {
                         continue;
                     }
                     return Err(refusal);
                 }
             };
             attempt += 1;
-            let head = state.current.head();
             let epoch = state.epoch;
             let (records, made) = sealed.as_ref().expect("sealed before the first append");
             let submitted = self.store.append(AppendRequest {
                 events: records.clone(),
                 log_head: Some(head),
-                head_id: state.current.head_id(),
+                head_id,
                 make_keys: made.to_make(),
                 erase: cmd.erase.iter().map(|k| k.as_str().to_owned()).collect(),
             });
-            let mut next = decision.state;
-            let last = decision.new.last().map(|&i| cmd.submissions[i].event.id);
-            next.advance(decision.new.len() as u64, last);
-            state.current = next.clone();
+            let last = new.last().map(|&i| cmd.submissions[i].event.id);
+            state.current.advance(new.len() as u64, last);
+            // The state is kept as confirmed once in a while only: a copy
+            // shares the maps' nodes, and every later change would copy the
+            // nodes on its path instead of changing them in place.
+            let keep = (state.current.head() / CONFIRM_EVERY != head / CONFIRM_EVERY)
+                .then(|| state.current.clone());
             drop(state);
             match submitted.await {
                 Ok(appended) => {
                     if let Some((_, made)) = sealed.take() {
                         self.keyring.adopt(made);
                     }
-                    if stored_as_decided(&appended, &decision.new, head) {
+                    if !stored_as_decided(&appended, &new, head) {
+                        // Only when the state was stale and every event it
+                        // thought new was already stored (no guard applied).
+                        self.state.lock().await.distrust(epoch);
+                    } else if let Some(next) = keep {
                         // `next` is now a fold of the committed log up to its head.
                         let mut confirmed = self.confirmed.lock().expect("confirmed lock");
                         if next.head() > confirmed.head() {
                             *confirmed = next;
                         }
-                    } else {
-                        // Only when the state was stale and every event it
-                        // thought new was already stored (no guard applied).
-                        self.state.lock().await.distrust(epoch);
                     }
                     return appended
                         .into_iter()
@@ -285,6 +296,18 @@ impl<S: EventLog> Ledger<S> {
                 }
             }
         }
+    }
+
+    /// After a refusal: whether to decide again, because another process
+    /// has appended since the state was read (what makes the batch valid
+    /// may be among it). One read, on the refusal path only.
+    async fn refused_now(&self, state: &mut State, attempt: usize) -> Result<bool, StoreError> {
+        if attempt < ATTEMPTS && self.store.head().await? > state.current.head() {
+            let epoch = state.epoch;
+            state.distrust(epoch);
+            return Ok(true);
+        }
+        Ok(false)
     }
 
     /// Hands a batch of an import to the store and answers once it is queued

@@ -2084,6 +2084,40 @@ mod the_ledger_appends_only_valid_batches {
         assert_eq!(recorded[0].event.position, network().len() as u64 + 1);
     }
 
+    #[tokio::test]
+    async fn a_ledger_folded_again_knows_its_own_recent_events_and_the_others() {
+        // `here` records one event at a time, far past the point where it
+        // keeps a confirmed state (every 1,024 events); then `there` appends.
+        // Folded again from its confirmed state and the log, `here` must know
+        // both its own events since that state and `there`'s.
+        let store = MemoryStore::new();
+        let here = open_ledger(store.clone()).await.unwrap();
+        let there = open_ledger(store).await.unwrap();
+        here.record(submissions(&network()), ACTOR).await.unwrap();
+        for i in 0..1100 {
+            let m = milestone(&format!("m{i}"));
+            here.record(submissions(&[m]), ACTOR).await.unwrap();
+        }
+        there
+            .record(submissions(&[stakeholder("late", "association")]), ACTOR)
+            .await
+            .unwrap();
+        let again = here
+            .record(submissions(&[milestone("m1099")]), ACTOR)
+            .await
+            .unwrap_err();
+        match again {
+            RecordError::Invalid(v) => assert_eq!(v.errors[0].field, "data.milestone", "{v}"),
+            other => panic!("expected a validation error, got {other}"),
+        }
+        let call = contact("late", "mdf", "interested");
+        let recorded = here.record(submissions(&[call]), ACTOR).await.unwrap();
+        assert_eq!(
+            recorded[0].event.position,
+            network().len() as u64 + 1100 + 2
+        );
+    }
+
     /// A store whose appends wait, in call order, until the test opens it;
     /// after that it appends at call time. Lets a test decide several batches
     /// before any of them is committed.
