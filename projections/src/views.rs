@@ -266,12 +266,22 @@ const SHAPING_TYPES: [&str; 11] = [
 /// A programme's map at one time: its active stakeholders with their
 /// positions and communities, and its present ties, strongest first. What
 /// the map draws; [`LayoutCache`] keeps one per month of a programme.
+///
+/// Kept for every month of every programme, a frame holds per node a shared
+/// [`Shown`] (the frames of a chain share one per stakeholder, name and
+/// kind), its position and its community, in arrays of their own:
+/// [`Frame::nodes`] puts them together.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Frame {
     /// The time it shows.
     pub time: DateTime<Utc>,
     /// The active stakeholders, in the network's node order.
-    pub nodes: Vec<FrameNode>,
+    pub shown: Vec<Arc<Shown>>,
+    /// Each node's position in the frame [-1, 1]², in node order.
+    pub xy: Vec<(f64, f64)>,
+    /// Each node's community (Louvain on the present ties, numbered as
+    /// [`Network::analyse`] numbers them), in node order.
+    pub communities: Vec<u32>,
     /// The present ties: node indexes (smaller first) and strength,
     /// strongest first (equal strengths by indexes).
     pub ties: Vec<(u32, u32, f64)>,
@@ -283,13 +293,25 @@ pub struct Frame {
     pub settled: bool,
 }
 
-/// A stakeholder on a [`Frame`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct FrameNode {
+/// A stakeholder as a [`Frame`] shows it: id, name at the frame's time and
+/// kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shown {
     /// Stakeholder id.
     pub id: String,
     /// Its name at the frame's time.
     pub name: String,
+    /// Its kind.
+    pub kind: StakeholderKind,
+}
+
+/// A node of a [`Frame`], as [`Frame::nodes`] gives it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FrameNode<'a> {
+    /// Stakeholder id.
+    pub id: &'a str,
+    /// Its name at the frame's time.
+    pub name: &'a str,
     /// Its kind.
     pub kind: StakeholderKind,
     /// Position in the frame [-1, 1]².
@@ -302,12 +324,54 @@ pub struct FrameNode {
 }
 
 impl Frame {
+    /// The nodes, in the network's node order.
+    pub fn nodes(&self) -> impl ExactSizeIterator<Item = FrameNode<'_>> + '_ {
+        self.shown
+            .iter()
+            .zip(&self.xy)
+            .zip(&self.communities)
+            .map(|((s, &(x, y)), &community)| FrameNode {
+                id: &s.id,
+                name: &s.name,
+                kind: s.kind,
+                x,
+                y,
+                community: community as usize,
+            })
+    }
+
     /// The positions by stakeholder id.
     pub fn positions(&self) -> Positions {
-        self.nodes
+        self.shown
             .iter()
-            .map(|n| (n.id.clone(), (n.x, n.y)))
+            .zip(&self.xy)
+            .map(|(s, &xy)| (s.id.clone(), xy))
             .collect()
+    }
+}
+
+/// The [`Shown`] stakeholders of a chain's frames, one per id: a frame
+/// reuses the one kept when its name and kind are unchanged.
+#[derive(Debug, Default)]
+struct Roster {
+    shown: HashMap<String, Arc<Shown>>,
+}
+
+impl Roster {
+    /// The stakeholder `id` shown with `name` and `kind`.
+    fn get(&mut self, id: &str, name: &str, kind: StakeholderKind) -> Arc<Shown> {
+        if let Some(s) = self.shown.get(id) {
+            if s.name == name && s.kind == kind {
+                return s.clone();
+            }
+        }
+        let s = Arc::new(Shown {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            kind,
+        });
+        self.shown.insert(id.to_owned(), s.clone());
+        s
     }
 }
 
@@ -319,30 +383,28 @@ fn frame_of(
     previous: Option<&Positions>,
     settings: &Settings,
     settled: bool,
+    roster: &mut Roster,
     cancel: &Cancel,
 ) -> Result<Frame, Stopped> {
     let edges: Vec<(usize, usize, f64)> = network
         .present_ties()
         .map(|t| (t.a, t.b, t.strength.max(0.05)))
         .collect();
-    let pos = layout_within(&network.nodes, &edges, previous, &settings.layout, cancel)?;
+    let xy = layout_within(&network.nodes, &edges, previous, &settings.layout, cancel)?;
+    drop(edges);
     cancel.check()?;
     let community = communities(&network.topology, settings.metrics.seed);
-    let nodes = network
+    let n = network.nodes.len();
+    let communities = (0..n)
+        .map(|i| community.get(i).copied().unwrap_or(i) as u32)
+        .collect();
+    let shown = network
         .nodes
         .iter()
-        .zip(&pos)
         .enumerate()
-        .map(|(i, (id, &(x, y)))| FrameNode {
-            id: id.clone(),
-            name: p
-                .stakeholders
-                .get(id)
-                .map_or_else(|| id.clone(), |s| s.name.clone()),
-            kind: network.kinds[i],
-            x,
-            y,
-            community: community.get(i).copied().unwrap_or(i),
+        .map(|(i, id)| {
+            let name = p.stakeholders.get(id).map_or(id.as_str(), |s| &s.name);
+            roster.get(id, name, network.kinds[i])
         })
         .collect();
     let mut ties: Vec<(u32, u32, f64)> = network
@@ -350,9 +412,12 @@ fn frame_of(
         .map(|t| (t.a as u32, t.b as u32, t.strength))
         .collect();
     ties.sort_by(|x, y| y.2.total_cmp(&x.2).then((x.0, x.1).cmp(&(y.0, y.1))));
+    ties.shrink_to_fit();
     Ok(Frame {
         time: network.as_of,
-        nodes,
+        shown,
+        xy,
+        communities,
         ties,
         settled,
     })
@@ -388,6 +453,8 @@ struct Chain {
     tails: Vec<Arc<Frame>>,
     /// The settings the layouts were computed with.
     settings: Option<(NetworkConfig, LayoutConfig, u64)>,
+    /// The stakeholders its frames show.
+    roster: Roster,
 }
 
 impl Chain {
@@ -496,7 +563,7 @@ impl Chain {
     /// `kept` month frames ([`Chain::lay_out`] for one time).
     #[allow(clippy::too_many_arguments)]
     fn lay_out_one(
-        &self,
+        &mut self,
         engine: &Engine,
         programme: &str,
         time: DateTime<Utc>,
@@ -526,7 +593,7 @@ impl Chain {
     /// checked before each layout and during it.
     #[allow(clippy::too_many_arguments)]
     fn lay_out(
-        &self,
+        &mut self,
         engine: &Engine,
         programme: &str,
         times: &[DateTime<Utc>],
@@ -586,6 +653,7 @@ impl Chain {
                 previous.as_ref(),
                 settings,
                 settled,
+                &mut self.roster,
                 cancel,
             )?);
             if j + 1 < times.len() {

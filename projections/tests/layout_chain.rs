@@ -344,7 +344,7 @@ fn a_frame_is_settled_once_the_months_before_it_are_kept() {
         snap.position(),
         &s.network,
     );
-    let ids: Vec<&str> = frame.nodes.iter().map(|n| n.id.as_str()).collect();
+    let ids: Vec<&str> = frame.nodes().map(|n| n.id).collect();
     assert_eq!(
         ids,
         network.nodes.iter().map(String::as_str).collect::<Vec<_>>()
@@ -366,7 +366,7 @@ fn a_frame_is_settled_once_the_months_before_it_are_kept() {
     framed.sort_unstable();
     assert_eq!(framed, ties);
     let analysis = network.analyse(&s.metrics);
-    let communities: Vec<usize> = frame.nodes.iter().map(|n| n.community).collect();
+    let communities: Vec<usize> = frame.nodes().map(|n| n.community).collect();
     assert_eq!(
         communities,
         analysis
