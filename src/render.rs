@@ -353,7 +353,7 @@ pub fn map_json(
         settled: frame.is_none_or(|f| f.settled),
         steps: steps.iter().map(|t| time(*t)).collect(),
         nodes,
-        ties: frame.map_or_else(Vec::new, |f| f.ties.clone()),
+        ties: frame.map_or_else(Vec::new, |f| f.ties().collect()),
     }
 }
 
