@@ -87,10 +87,11 @@ pub struct ApiConfig {
     /// it writes them (default 20 ms): a burst costs each subscriber one
     /// write, not one per event.
     pub stream_linger: Duration,
-    /// Most bytes of rendered bodies the read cache keeps (default 64 MiB):
+    /// Most bytes of rendered bodies the read cache keeps (default 48 MiB):
     /// past it, the keys read least recently are dropped first, and a body
     /// larger than the whole budget is answered but not kept. One `/map` of a
-    /// 20,000-stakeholder programme is about 20 MB.
+    /// 20,000-stakeholder programme is about 20 MB: the default keeps two,
+    /// the latest frame and a slider step.
     pub cache_bytes: usize,
     /// Whether the map's layouts are computed in the background after the
     /// log is loaded and after appends (default: yes; decision 024).
@@ -123,7 +124,7 @@ impl Default for ApiConfig {
             render_limit: 2 * cores,
             render_wait: Duration::from_secs(2),
             stream_linger: Duration::from_millis(20),
-            cache_bytes: 64 << 20,
+            cache_bytes: 48 << 20,
             background_layouts: true,
             settings: Settings::default(),
             public_url: None,
