@@ -335,11 +335,10 @@ pub fn map_json(
     steps: &[DateTime<Utc>],
 ) -> body::MapFrame {
     let nodes = frame.map_or_else(Vec::new, |f| {
-        f.nodes
-            .iter()
+        f.nodes()
             .map(|n| body::MapNode {
-                id: n.id.clone(),
-                name: n.name.clone(),
+                id: n.id.to_owned(),
+                name: n.name.to_owned(),
                 kind: kind_name(n.kind),
                 community: n.community,
                 x: finite(n.x),
@@ -354,7 +353,7 @@ pub fn map_json(
         settled: frame.is_none_or(|f| f.settled),
         steps: steps.iter().map(|t| time(*t)).collect(),
         nodes,
-        ties: frame.map_or_else(Vec::new, |f| f.ties.clone()),
+        ties: frame.map_or_else(Vec::new, |f| f.ties().collect()),
     }
 }
 

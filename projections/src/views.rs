@@ -266,15 +266,30 @@ const SHAPING_TYPES: [&str; 11] = [
 /// A programme's map at one time: its active stakeholders with their
 /// positions and communities, and its present ties, strongest first. What
 /// the map draws; [`LayoutCache`] keeps one per month of a programme.
+///
+/// Kept for every month of every programme, a frame holds per node a shared
+/// [`Shown`] (the frames of a chain share one per stakeholder, name and
+/// kind), its position and its community, in arrays of their own:
+/// [`Frame::nodes`] puts them together. Its ties take 8 bytes each (two
+/// 16-bit node indexes when the frame has at most 65,536 nodes, and a
+/// single-precision strength), [`Frame::ties`] gives them: at a
+/// 20,000-stakeholder programme's half a million present ties and three
+/// years of months, ties are most of what the frames hold.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Frame {
     /// The time it shows.
     pub time: DateTime<Utc>,
     /// The active stakeholders, in the network's node order.
-    pub nodes: Vec<FrameNode>,
-    /// The present ties: node indexes (smaller first) and strength,
-    /// strongest first (equal strengths by indexes).
-    pub ties: Vec<(u32, u32, f64)>,
+    pub shown: Vec<Arc<Shown>>,
+    /// Each node's position in the frame [-1, 1]², in node order.
+    pub xy: Vec<(f64, f64)>,
+    /// Each node's community (Louvain on the present ties, numbered as
+    /// [`Network::analyse`] numbers them), in node order.
+    pub communities: Vec<u32>,
+    /// The present ties' node indexes, in [`Frame::ties`] order.
+    pairs: Pairs,
+    /// The present ties' strengths, in [`Frame::ties`] order.
+    strengths: Vec<f32>,
     /// Whether the layout is the chain's: warm-started from the month
     /// before, itself settled, back to the programme's first month. A frame
     /// that is not settled was laid out while the months before it were
@@ -283,13 +298,25 @@ pub struct Frame {
     pub settled: bool,
 }
 
-/// A stakeholder on a [`Frame`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct FrameNode {
+/// A stakeholder as a [`Frame`] shows it: id, name at the frame's time and
+/// kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shown {
     /// Stakeholder id.
     pub id: String,
     /// Its name at the frame's time.
     pub name: String,
+    /// Its kind.
+    pub kind: StakeholderKind,
+}
+
+/// A node of a [`Frame`], as [`Frame::nodes`] gives it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FrameNode<'a> {
+    /// Stakeholder id.
+    pub id: &'a str,
+    /// Its name at the frame's time.
+    pub name: &'a str,
     /// Its kind.
     pub kind: StakeholderKind,
     /// Position in the frame [-1, 1]².
@@ -302,12 +329,91 @@ pub struct FrameNode {
 }
 
 impl Frame {
+    /// The nodes, in the network's node order.
+    pub fn nodes(&self) -> impl ExactSizeIterator<Item = FrameNode<'_>> + '_ {
+        self.shown
+            .iter()
+            .zip(&self.xy)
+            .zip(&self.communities)
+            .map(|((s, &(x, y)), &community)| FrameNode {
+                id: &s.id,
+                name: &s.name,
+                kind: s.kind,
+                x,
+                y,
+                community: community as usize,
+            })
+    }
+
+    /// The present ties: node indexes (smaller first) and strength,
+    /// strongest first (equal strengths by indexes). The strength is the
+    /// network's ([`crate::network::Tie::strength`]) rounded to single
+    /// precision: the order is that of the exact strengths.
+    pub fn ties(&self) -> impl ExactSizeIterator<Item = (u32, u32, f32)> + '_ {
+        self.strengths.iter().enumerate().map(|(i, &w)| {
+            let (a, b) = self.pairs.get(i);
+            (a, b, w)
+        })
+    }
+
     /// The positions by stakeholder id.
     pub fn positions(&self) -> Positions {
-        self.nodes
+        self.shown
             .iter()
-            .map(|n| (n.id.clone(), (n.x, n.y)))
+            .zip(&self.xy)
+            .map(|(s, &xy)| (s.id.clone(), xy))
             .collect()
+    }
+}
+
+/// The node indexes of a frame's ties: two 16-bit indexes in one word when
+/// every node index fits, else two words.
+#[derive(Debug, Clone, PartialEq)]
+enum Pairs {
+    Narrow(Vec<u32>),
+    Wide(Vec<(u32, u32)>),
+}
+
+impl Pairs {
+    /// `ties`' node indexes, for a frame of `nodes` nodes.
+    fn of(nodes: usize, ties: &[(u32, u32, f64)]) -> Self {
+        if nodes <= 1 << 16 {
+            Self::Narrow(ties.iter().map(|&(a, b, _)| (a << 16) | b).collect())
+        } else {
+            Self::Wide(ties.iter().map(|&(a, b, _)| (a, b)).collect())
+        }
+    }
+
+    fn get(&self, i: usize) -> (u32, u32) {
+        match self {
+            Self::Narrow(v) => (v[i] >> 16, v[i] & 0xffff),
+            Self::Wide(v) => v[i],
+        }
+    }
+}
+
+/// The [`Shown`] stakeholders of a chain's frames, one per id: a frame
+/// reuses the one kept when its name and kind are unchanged.
+#[derive(Debug, Default)]
+struct Roster {
+    shown: HashMap<String, Arc<Shown>>,
+}
+
+impl Roster {
+    /// The stakeholder `id` shown with `name` and `kind`.
+    fn get(&mut self, id: &str, name: &str, kind: StakeholderKind) -> Arc<Shown> {
+        if let Some(s) = self.shown.get(id) {
+            if s.name == name && s.kind == kind {
+                return s.clone();
+            }
+        }
+        let s = Arc::new(Shown {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            kind,
+        });
+        self.shown.insert(id.to_owned(), s.clone());
+        s
     }
 }
 
@@ -319,30 +425,28 @@ fn frame_of(
     previous: Option<&Positions>,
     settings: &Settings,
     settled: bool,
+    roster: &mut Roster,
     cancel: &Cancel,
 ) -> Result<Frame, Stopped> {
     let edges: Vec<(usize, usize, f64)> = network
         .present_ties()
         .map(|t| (t.a, t.b, t.strength.max(0.05)))
         .collect();
-    let pos = layout_within(&network.nodes, &edges, previous, &settings.layout, cancel)?;
+    let xy = layout_within(&network.nodes, &edges, previous, &settings.layout, cancel)?;
+    drop(edges);
     cancel.check()?;
     let community = communities(&network.topology, settings.metrics.seed);
-    let nodes = network
+    let n = network.nodes.len();
+    let communities = (0..n)
+        .map(|i| community.get(i).copied().unwrap_or(i) as u32)
+        .collect();
+    let shown = network
         .nodes
         .iter()
-        .zip(&pos)
         .enumerate()
-        .map(|(i, (id, &(x, y)))| FrameNode {
-            id: id.clone(),
-            name: p
-                .stakeholders
-                .get(id)
-                .map_or_else(|| id.clone(), |s| s.name.clone()),
-            kind: network.kinds[i],
-            x,
-            y,
-            community: community.get(i).copied().unwrap_or(i),
+        .map(|(i, id)| {
+            let name = p.stakeholders.get(id).map_or(id.as_str(), |s| &s.name);
+            roster.get(id, name, network.kinds[i])
         })
         .collect();
     let mut ties: Vec<(u32, u32, f64)> = network
@@ -352,8 +456,11 @@ fn frame_of(
     ties.sort_by(|x, y| y.2.total_cmp(&x.2).then((x.0, x.1).cmp(&(y.0, y.1))));
     Ok(Frame {
         time: network.as_of,
-        nodes,
-        ties,
+        shown,
+        xy,
+        communities,
+        pairs: Pairs::of(n, &ties),
+        strengths: ties.iter().map(|t| t.2 as f32).collect(),
         settled,
     })
 }
@@ -388,6 +495,8 @@ struct Chain {
     tails: Vec<Arc<Frame>>,
     /// The settings the layouts were computed with.
     settings: Option<(NetworkConfig, LayoutConfig, u64)>,
+    /// The stakeholders its frames show.
+    roster: Roster,
 }
 
 impl Chain {
@@ -496,7 +605,7 @@ impl Chain {
     /// `kept` month frames ([`Chain::lay_out`] for one time).
     #[allow(clippy::too_many_arguments)]
     fn lay_out_one(
-        &self,
+        &mut self,
         engine: &Engine,
         programme: &str,
         time: DateTime<Utc>,
@@ -526,7 +635,7 @@ impl Chain {
     /// checked before each layout and during it.
     #[allow(clippy::too_many_arguments)]
     fn lay_out(
-        &self,
+        &mut self,
         engine: &Engine,
         programme: &str,
         times: &[DateTime<Utc>],
@@ -586,6 +695,7 @@ impl Chain {
                 previous.as_ref(),
                 settings,
                 settled,
+                &mut self.roster,
                 cancel,
             )?);
             if j + 1 < times.len() {
@@ -1082,6 +1192,51 @@ mod tests {
         let chain = layout_chain(&engine, "p", at("9999-12-31"), &quick());
         let months = month_ends(at("2021-01-10"), last).len();
         assert_eq!(chain.len(), months + 1, "month ends stop at the last event");
+    }
+
+    #[test]
+    fn a_chains_frames_share_each_stakeholder_they_show_alike() {
+        let engine = engine();
+        let s = quick();
+        let cache = LayoutCache::new();
+        while cache
+            .advance(&engine, "p", &s, &Cancel::never())
+            .expect("not cancelled")
+        {}
+        let frame = |t: &str| {
+            cache
+                .frame_within(&engine, "p", at(t), &s, &Cancel::never())
+                .expect("not cancelled")
+                .expect("a frame")
+        };
+        let (march, may) = (frame("2021-03-31T23:59:59Z"), frame("2021-05-31T23:59:59Z"));
+        assert!(march.settled && may.settled);
+        let mut shared = 0;
+        for m in &march.shown {
+            let later = may
+                .shown
+                .iter()
+                .find(|s| s.id == m.id)
+                .expect("still active");
+            assert!(Arc::ptr_eq(m, later), "{} is kept once", m.id);
+            shared += 1;
+        }
+        assert!(shared > 0);
+        assert_eq!(march.xy.len(), march.shown.len());
+        assert_eq!(march.communities.len(), march.shown.len());
+
+        // A stakeholder renamed or of another kind is shown anew.
+        let mut roster = Roster::default();
+        let a = roster.get("x", "Old name", StakeholderKind::Association);
+        assert!(Arc::ptr_eq(
+            &a,
+            &roster.get("x", "Old name", StakeholderKind::Association)
+        ));
+        let b = roster.get("x", "New name", StakeholderKind::Association);
+        assert_eq!((a.name.as_str(), b.name.as_str()), ("Old name", "New name"));
+        let c = roster.get("x", "New name", StakeholderKind::CityService);
+        assert!(!Arc::ptr_eq(&b, &c));
+        assert_eq!(c.kind, StakeholderKind::CityService);
     }
 
     #[test]

@@ -21,6 +21,10 @@ const QUIET: Duration = Duration::from_millis(300);
 /// The longest the layouts wait behind appends that never pause.
 const LONGEST_WAIT: Duration = Duration::from_secs(10);
 
+/// The longest pause before a month that ran out of time is tried again
+/// (the pause doubles from [`LONGEST_WAIT`] up to it).
+const LONGEST_RETRY: Duration = Duration::from_secs(300);
+
 /// Keeps every programme's layout chain settled up to its last event, until
 /// shutdown or until the app is dropped. `settled` is sent the projected
 /// position each time every chain has been brought up to it.
@@ -29,6 +33,7 @@ pub(crate) async fn keep_settled(app: Weak<Inner>, settled: watch::Sender<u64>) 
     let mut projected = inner.projected.subscribe();
     let mut shutdown = inner.shutdown.subscribe();
     drop(inner);
+    let mut retry = LONGEST_WAIT;
     loop {
         let at = *projected.borrow_and_update();
         let Some(inner) = app.upgrade() else { return };
@@ -36,7 +41,9 @@ pub(crate) async fn keep_settled(app: Weak<Inner>, settled: watch::Sender<u64>) 
         let done = tokio::task::spawn_blocking(move || settle(&App { inner })).await;
         // `None`: shutdown, or a panic in a layout (its chain starts again
         // on the next call): wait for the next events either way.
-        if let Ok(Some(frames)) = done {
+        let mut stopped = false;
+        if let Ok(Some((frames, out_of_time))) = done {
+            stopped = out_of_time;
             if frames > 0 {
                 tracing::info!(
                     position = at,
@@ -47,11 +54,25 @@ pub(crate) async fn keep_settled(app: Weak<Inner>, settled: watch::Sender<u64>) 
             }
             settled.send_replace(at);
         }
-        // The next events, then a pause in them.
-        tokio::select! {
-            changed = projected.changed() => if changed.is_err() { return },
-            _ = shutdown.wait_for(|stop| *stop) => return,
+        // The next events, then a pause in them. A month stopped at the
+        // render deadline (a loaded machine) is tried again after a pause
+        // that doubles each time, without waiting for events.
+        if stopped {
+            tokio::select! {
+                _ = tokio::time::sleep(retry) => {
+                    retry = (retry * 2).min(LONGEST_RETRY);
+                    continue;
+                }
+                changed = projected.changed() => if changed.is_err() { return },
+                _ = shutdown.wait_for(|stop| *stop) => return,
+            }
+        } else {
+            tokio::select! {
+                changed = projected.changed() => if changed.is_err() { return },
+                _ = shutdown.wait_for(|stop| *stop) => return,
+            }
         }
+        retry = LONGEST_WAIT;
         let longest = tokio::time::Instant::now() + LONGEST_WAIT;
         loop {
             tokio::select! {
@@ -65,11 +86,12 @@ pub(crate) async fn keep_settled(app: Weak<Inner>, settled: watch::Sender<u64>) 
 }
 
 /// Brings every programme's chain up to its last event, one frame per hold
-/// of the engine's read lock: how many frames it computed, or `None` when
-/// shutdown stopped it first. A programme whose frames it computed counts
+/// of the engine's read lock: how many frames it computed and whether a
+/// frame was stopped at the render deadline, or `None` when shutdown
+/// stopped it first. A programme whose frames it computed counts
 /// one more relaying, so that its map renderings made before, which may
 /// hold layouts that were not settled, are rendered again.
-fn settle(app: &App) -> Option<usize> {
+fn settle(app: &App) -> Option<(usize, bool)> {
     let inner = &app.inner;
     let settings = &inner.config.settings;
     let programmes: Vec<String> = {
@@ -77,6 +99,7 @@ fn settle(app: &App) -> Option<usize> {
         engine.model().programmes.keys().cloned().collect()
     };
     let mut frames = 0;
+    let mut stopped = false;
     for programme in programmes {
         let before = frames;
         loop {
@@ -87,12 +110,23 @@ fn settle(app: &App) -> Option<usize> {
             // engine is not held longer than a read holds it.
             let cancel = Cancel::until(Instant::now() + inner.config.render_deadline);
             let engine = inner.engine.read().expect("engine lock");
-            match inner
+            let advanced = inner
                 .layouts
-                .advance(&engine, &programme, settings, &cancel)
-            {
+                .advance(&engine, &programme, settings, &cancel);
+            drop(engine);
+            if !matches!(advanced, Ok(false)) {
+                // A month's layout folds the programme up to that month and
+                // frees it again: hundreds of megabytes on a large
+                // programme, which the heap would keep (`crate::memory`).
+                crate::memory::release_freed();
+            }
+            match advanced {
                 Ok(true) => frames += 1,
-                Ok(false) | Err(_) => break,
+                Ok(false) => break,
+                Err(_) => {
+                    stopped = true;
+                    break;
+                }
             }
         }
         if frames > before {
@@ -104,5 +138,5 @@ fn settle(app: &App) -> Option<usize> {
                 .or_default() += 1;
         }
     }
-    Some(frames)
+    Some((frames, stopped))
 }

@@ -87,6 +87,12 @@ pub struct ApiConfig {
     /// it writes them (default 20 ms): a burst costs each subscriber one
     /// write, not one per event.
     pub stream_linger: Duration,
+    /// Most bytes of rendered bodies the read cache keeps (default 48 MiB):
+    /// past it, the keys read least recently are dropped first, and a body
+    /// larger than the whole budget is answered but not kept. One `/map` of a
+    /// 20,000-stakeholder programme is about 20 MB: the default keeps two,
+    /// the latest frame and a slider step.
+    pub cache_bytes: usize,
     /// Whether the map's layouts are computed in the background after the
     /// log is loaded and after appends (default: yes; decision 024).
     /// Without, a map read computes the month it asks for and, before the
@@ -118,6 +124,7 @@ impl Default for ApiConfig {
             render_limit: 2 * cores,
             render_wait: Duration::from_secs(2),
             stream_linger: Duration::from_millis(20),
+            cache_bytes: 48 << 20,
             background_layouts: true,
             settings: Settings::default(),
             public_url: None,
@@ -253,12 +260,15 @@ struct Slot {
     scope: u64,
     rendered: OnceLock<Arc<Rendered>>,
     /// The key's latest finished rendering when this slot was made.
-    previous: Option<Arc<Rendered>>,
+    /// Let go once this slot's own rendering is there.
+    previous: Mutex<Option<Arc<Rendered>>>,
     /// Whether a background render of this slot has been started and has
     /// not ended.
     running: AtomicBool,
     /// The rendering under way, if any.
     flight: Mutex<Option<Flight>>,
+    /// When a read last used it ([`Cache::tick`]).
+    used: AtomicU64,
 }
 
 impl Slot {
@@ -266,10 +276,18 @@ impl Slot {
         Arc::new(Self {
             scope,
             rendered: OnceLock::new(),
-            previous,
+            previous: Mutex::new(previous),
             running: AtomicBool::new(false),
             flight: Mutex::new(None),
+            used: AtomicU64::new(0),
         })
+    }
+
+    /// The bytes of the bodies it holds.
+    fn bytes(&self) -> usize {
+        let rendered = self.rendered.get().map_or(0, |r| r.body.len());
+        let previous = self.previous.lock().expect("previous lock");
+        rendered + previous.as_ref().map_or(0, |r| r.body.len())
     }
 
     /// Forgets flight `id` if it is still the slot's.
@@ -288,7 +306,10 @@ impl Slot {
 
     /// The latest finished rendering this slot knows.
     fn latest(&self) -> Option<Arc<Rendered>> {
-        self.rendered.get().or(self.previous.as_ref()).cloned()
+        match self.rendered.get() {
+            Some(r) => Some(r.clone()),
+            None => self.previous.lock().expect("previous lock").clone(),
+        }
     }
 
     /// Whether a background render is under way.
@@ -311,6 +332,41 @@ pub(crate) enum Cached {
 #[derive(Default)]
 struct Cache {
     entries: HashMap<String, Arc<Slot>>,
+    /// Counts the reads that found or made a slot: each slot's
+    /// [`Slot::used`] is the count at its latest read.
+    tick: u64,
+}
+
+impl Cache {
+    /// Marks `slot` as read now.
+    fn touch(&mut self, slot: &Slot) {
+        self.tick += 1;
+        slot.used.store(self.tick, Ordering::Relaxed);
+    }
+
+    /// Drops the keys read least recently until the bodies kept add up to
+    /// `budget` bytes at most; a key whose bodies alone exceed it first.
+    fn trim(&mut self, budget: usize) {
+        let mut total: usize = self.entries.values().map(|s| s.bytes()).sum();
+        if total <= budget {
+            return;
+        }
+        let mut held: Vec<(u64, String, usize)> = self
+            .entries
+            .iter()
+            .filter(|(_, s)| s.bytes() > 0)
+            .map(|(k, s)| (s.used.load(Ordering::Relaxed), k.clone(), s.bytes()))
+            .collect();
+        // A body larger than the whole budget goes first, alone.
+        held.sort_unstable_by_key(|&(used, _, bytes)| (bytes <= budget, used));
+        for (_, key, bytes) in held {
+            if total <= budget {
+                break;
+            }
+            self.entries.remove(&key);
+            total -= bytes;
+        }
+    }
 }
 
 /// Most keys kept.
@@ -751,10 +807,11 @@ impl App {
                     slot
                 }
             };
+            cache.touch(&slot);
             if let Some(hit) = slot.rendered.get() {
                 return Ok(Cached::Current(hit.clone()));
             }
-            if let Some(stale) = usable(slot.previous.clone()) {
+            if let Some(stale) = usable(slot.previous.lock().expect("previous lock").clone()) {
                 if !slot.running.swap(true, Ordering::AcqRel) {
                     let (app, slot) = (self.clone(), slot.clone());
                     tokio::spawn(async move {
@@ -900,7 +957,14 @@ impl App {
             render(self, &engine, cancel)
         });
         match rendered {
-            Ok(r) => Ok(slot.rendered.get_or_init(|| Arc::new(r)).clone()),
+            Ok(r) => {
+                let r = slot.rendered.get_or_init(|| Arc::new(r)).clone();
+                // Stale reads are answered with `r` from now on.
+                slot.previous.lock().expect("previous lock").take();
+                let budget = self.inner.config.cache_bytes;
+                self.inner.cache.lock().expect("cache lock").trim(budget);
+                Ok(r)
+            }
             Err(Failed::Problem(p)) => Err(p),
             Err(Failed::Stopped(Stopped::OutOfTime)) => {
                 self.inner.telemetry.render_stopped(StopReason::Deadline);
@@ -1098,4 +1162,58 @@ async fn fold(app: App, page: Vec<RawEvent>) -> Followed {
     }
     inner.projected.send_replace(last);
     (last, failure)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rendered(bytes: usize) -> Arc<Rendered> {
+        let value = serde_json::Value::String("x".repeat(bytes - 2));
+        let r = Rendered::new(&value, 1, 1);
+        assert_eq!(r.body.len(), bytes);
+        Arc::new(r)
+    }
+
+    /// A slot of `cache` under `key` with a body of `bytes` bytes, read now.
+    fn keep(cache: &mut Cache, key: &str, bytes: usize) -> Arc<Slot> {
+        let slot = Slot::new(1, None);
+        assert!(slot.rendered.set(rendered(bytes)).is_ok());
+        cache.touch(&slot);
+        cache.entries.insert(key.to_owned(), slot.clone());
+        slot
+    }
+
+    #[test]
+    fn the_read_cache_drops_the_keys_read_least_recently_past_its_bytes() {
+        let mut cache = Cache::default();
+        let a = keep(&mut cache, "a", 400);
+        keep(&mut cache, "b", 400);
+        keep(&mut cache, "c", 400);
+        cache.trim(1200);
+        assert_eq!(cache.entries.len(), 3, "within the budget");
+        // `a` read again: `b` is now the one read least recently.
+        cache.touch(&a);
+        keep(&mut cache, "d", 400);
+        cache.trim(1200);
+        let mut kept: Vec<&str> = cache.entries.keys().map(String::as_str).collect();
+        kept.sort_unstable();
+        assert_eq!(kept, ["a", "c", "d"]);
+        // A body larger than the whole budget is not kept; the others stay.
+        keep(&mut cache, "huge", 2000);
+        cache.trim(1200);
+        let mut kept: Vec<&str> = cache.entries.keys().map(String::as_str).collect();
+        kept.sort_unstable();
+        assert_eq!(kept, ["a", "c", "d"]);
+    }
+
+    #[test]
+    fn a_slot_counts_its_previous_body_until_its_own_is_there() {
+        let slot = Slot::new(2, Some(rendered(300)));
+        assert_eq!(slot.bytes(), 300);
+        assert!(slot.rendered.set(rendered(500)).is_ok());
+        slot.previous.lock().expect("previous lock").take();
+        assert_eq!(slot.bytes(), 500);
+        assert_eq!(slot.latest().map(|r| r.body.len()), Some(500));
+    }
 }

@@ -63,6 +63,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
 
+    crate::memory::settle_heap();
     let config = ApiConfig {
         public_url: args.public_url.clone(),
         ..ApiConfig::default()

@@ -10,6 +10,7 @@ use crate::server;
 
 /// Serves the store at `--db` on `--addr`.
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    crate::memory::settle_heap();
     let config = ApiConfig {
         body_limit: args.body_limit,
         public_url: args.public_url.clone(),
