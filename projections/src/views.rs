@@ -166,6 +166,9 @@ fn build_view<'a>(
     // The findings that need no metrics are computed while the metrics are.
     if !findings {
         let analysis = network.analyse(&settings.metrics);
+        // The metrics do not check `cancel`: a view past its deadline stops
+        // here rather than go on to what its caller builds from it.
+        cancel.check()?;
         return Ok(View {
             gaps: GapReport {
                 programme: p.id.clone(),
@@ -190,6 +193,7 @@ fn build_view<'a>(
     });
     cancel.check()?;
     let mut gaps = complete(&p, &network, &analysis, &settings.gaps, first);
+    cancel.check()?;
     let mentor_refs: Vec<&Programme> = mentor_models.iter().map(|m| m.as_ref()).collect();
     gaps.practice = mentor_practice(&gaps.findings, &mentor_refs);
     Ok(View {

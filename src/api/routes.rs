@@ -810,8 +810,12 @@ fn render(
                 cancel,
             )?;
             let positions = frame.as_ref().map(|f| f.positions()).unwrap_or_default();
+            // Past the deadline, the body (hundreds of megabytes as a JSON
+            // value on a large programme) is not built for nobody.
+            cancel.check()?;
             let mut body = network_json(&v, &positions);
             body.settled = frame.is_none_or(|f| f.settled);
+            cancel.check()?;
             Ok(value(&body))
         }
         ["gaps"] | ["gaps", "evidence"] => {
