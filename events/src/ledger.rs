@@ -568,16 +568,10 @@ pub fn decode(raw: &RawEvent) -> Result<StoredEvent, StoreError> {
 /// event itself as it was sent to the store (sealed), which is what
 /// decoding the stored record gives back, without parsing it again.
 fn stored_as_sent(raw: RawEvent, event: NewEvent) -> Result<StoredEvent, StoreError> {
-    let recorded_at = raw
-        .record
-        .recorded_at
-        .as_deref()
-        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .ok_or_else(|| StoreError::Corrupt {
-            position: raw.position,
-            reason: "recorded_at is not an RFC 3339 time".into(),
-        })?
-        .with_timezone(&Utc);
+    let recorded_at = raw.recorded_at().map_err(|e| StoreError::Corrupt {
+        position: raw.position,
+        reason: e.to_string(),
+    })?;
     Ok(StoredEvent {
         position: raw.position,
         stream: raw.stream,

@@ -143,6 +143,17 @@ pub struct RawEvent {
 }
 
 impl RawEvent {
+    /// When the store recorded it.
+    pub fn recorded_at(&self) -> Result<DateTime<Utc>, FieldError> {
+        Ok(self
+            .record
+            .recorded_at
+            .as_deref()
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+            .ok_or_else(|| FieldError::new("recorded_at", "must be an RFC 3339 time"))?
+            .with_timezone(&Utc))
+    }
+
     /// Decodes the typed event. An error names what does not decode.
     pub fn decode(&self) -> Result<StoredEvent, FieldError> {
         let r = &self.record;
@@ -153,12 +164,7 @@ impl RawEvent {
             ProgrammeId::parse(&r.programme).map_err(|m| FieldError::new("programme", m))?;
         let occurred_at = OccurredAt::parse_stored(&r.occurred_at)
             .map_err(|m| FieldError::new("occurred_at", m))?;
-        let recorded_at = r
-            .recorded_at
-            .as_deref()
-            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-            .ok_or_else(|| FieldError::new("recorded_at", "must be an RFC 3339 time"))?
-            .with_timezone(&Utc);
+        let recorded_at = self.recorded_at()?;
         if self.schema_version != SCHEMA_VERSION {
             return Err(FieldError::new(
                 "schema_version",

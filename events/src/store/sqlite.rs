@@ -33,7 +33,8 @@
 //!
 //! It must not: update or delete an event; keep any mutable table beside
 //! `events` but the key table (stream versions and the head come from
-//! `events` itself: read from it, or known from this writer's own commits); write through any connection but the writer's; answer an
+//! `events` itself: read from it, or known from this writer's own commits);
+//! write through any connection but the writer's; answer an
 //! append before its commit; decode `data`. The append rules themselves live in
 //! `super::apply_append`, and the key rules in `super::keys`, shared by every
 //! store.
@@ -764,10 +765,7 @@ impl AppendTarget for Transaction<'_> {
         };
         let position = to_u64(position, 0, "position")?;
         let hash = to_hash(position, &hash)?;
-        let id = Uuid::parse_str(&id).map_err(|e| StoreError::Corrupt {
-            position,
-            reason: format!("id {id:?}: {e}"),
-        })?;
+        let id = to_id(&id, position)?;
         if let Some(known) = self.known.as_deref_mut() {
             known.head = Some((position, hash, id));
         }
@@ -785,13 +783,7 @@ impl AppendTarget for Transaction<'_> {
             .prepare_cached("SELECT id FROM events WHERE position = ?1")?
             .query_row(params![to_i64(position)], |r| r.get(0))
             .optional()?;
-        id.map(|id| {
-            Uuid::parse_str(&id).map_err(|e| StoreError::Corrupt {
-                position,
-                reason: format!("id {id:?}: {e}"),
-            })
-        })
-        .transpose()
+        id.map(|id| to_id(&id, position)).transpose()
     }
 
     fn make_keys(&mut self, make: &KeysToMake, now: DateTime<Utc>) -> Result<(), StoreError> {
@@ -1098,7 +1090,7 @@ fn decode(row: &Row<'_>) -> Result<RawEvent, StoreError> {
     let position = to_u64(position, 0, "position")?;
     let corrupt = |reason: String| StoreError::Corrupt { position, reason };
     let id: String = row.get(1)?;
-    let id = Uuid::parse_str(&id).map_err(|e| corrupt(format!("id {id:?}: {e}")))?;
+    let id = to_id(&id, position)?;
     let version = to_u64(row.get(3)?, position, "version")?;
     let schema_version = u32::try_from(row.get::<_, i64>(4)?)
         .map_err(|_| corrupt("schema_version is out of range".into()))?;
@@ -1118,6 +1110,14 @@ fn decode(row: &Row<'_>) -> Result<RawEvent, StoreError> {
             recorded_by: row.get(10)?,
         },
         hash: to_hash(position, &hash)?,
+    })
+}
+
+/// The stored id of the event at `position`.
+fn to_id(id: &str, position: u64) -> Result<Uuid, StoreError> {
+    Uuid::parse_str(id).map_err(|e| StoreError::Corrupt {
+        position,
+        reason: format!("id {id:?}: {e}"),
     })
 }
 
