@@ -27,6 +27,9 @@ pub enum Stopped {
 struct Flag {
     stopped: AtomicBool,
     deadline: Option<Instant>,
+    /// Checks left before the flag raises itself (tests only).
+    #[cfg(test)]
+    checks_left: std::sync::atomic::AtomicUsize,
 }
 
 /// A computation's permission to go on: stopped by [`Cancel::stop`] (from
@@ -48,6 +51,8 @@ impl Cancel {
             flag: Some(Arc::new(Flag {
                 stopped: AtomicBool::new(false),
                 deadline: Some(deadline),
+                #[cfg(test)]
+                checks_left: std::sync::atomic::AtomicUsize::new(usize::MAX),
             })),
         }
     }
@@ -56,6 +61,16 @@ impl Cancel {
     pub fn stop(&self) {
         if let Some(flag) = &self.flag {
             flag.stopped.store(true, Ordering::Release);
+        }
+    }
+
+    /// Lets `checks` more checks pass, then stops the computation from
+    /// inside its next one: a test stops a loop in its middle without a
+    /// clock.
+    #[cfg(test)]
+    pub(crate) fn stop_after_checks(&self, checks: usize) {
+        if let Some(flag) = &self.flag {
+            flag.checks_left.store(checks, Ordering::Release);
         }
     }
 
@@ -68,6 +83,14 @@ impl Cancel {
         };
         if flag.deadline.is_some_and(|d| Instant::now() >= d) {
             return Err(Stopped::OutOfTime);
+        }
+        #[cfg(test)]
+        if flag
+            .checks_left
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+            .is_err()
+        {
+            flag.stopped.store(true, Ordering::Release);
         }
         if flag.stopped.load(Ordering::Acquire) {
             return Err(Stopped::Abandoned);

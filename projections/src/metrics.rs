@@ -103,13 +103,15 @@ mod paths;
 mod structural_holes;
 mod topology;
 
+use crate::cancel::{Cancel, Stopped};
+
 pub use louvain::modularity;
 pub use topology::Topology;
 
 /// The communities of `t`'s nodes (Louvain, seeded as [`compute`] seeds it:
 /// the same numbers as its `community`), without the other metrics.
 pub fn communities(t: &Topology, seed: u64) -> Vec<usize> {
-    louvain::louvain(t, seed)
+    louvain::louvain(t, seed, &Cancel::never())
 }
 
 /// Settings of [`compute`].
@@ -204,6 +206,18 @@ pub struct NetworkMetrics {
 
 /// Every metric of every node, and of the network.
 pub fn compute(t: &Topology, cfg: &MetricsConfig) -> (Vec<NodeMetrics>, NetworkMetrics) {
+    compute_within(t, cfg, &Cancel::never()).expect("a computation that is never stopped")
+}
+
+/// [`compute`], giving up soon after `cancel` is stopped: the searches, the
+/// power iteration, Louvain's passes and the structural holes check it
+/// between steps.
+pub fn compute_within(
+    t: &Topology,
+    cfg: &MetricsConfig,
+    cancel: &Cancel,
+) -> Result<(Vec<NodeMetrics>, NetworkMetrics), Stopped> {
+    cancel.check()?;
     let n = t.node_count();
     let g = t.to_petgraph();
     let (component_of, component_size) = connectivity::components(t);
@@ -216,16 +230,16 @@ pub fn compute(t: &Topology, cfg: &MetricsConfig) -> (Vec<NodeMetrics>, NetworkM
         std::thread::scope(|scope| {
             let paths = scope.spawn(|| {
                 if n <= cfg.exact_limit || k >= n {
-                    paths::exact(t, &component_of, &component_size)
+                    paths::exact(t, &component_of, &component_size, cancel)
                 } else {
-                    paths::sampled(t, k, cfg.seed, &component_of, &component_size)
+                    paths::sampled(t, k, cfg.seed, &component_of, &component_size, cancel)
                 }
             });
             let eigenvector =
-                eigenvector::eigenvector(t, cfg.eigenvector_max_iter, cfg.eigenvector_tol);
+                eigenvector::eigenvector(t, cfg.eigenvector_max_iter, cfg.eigenvector_tol, cancel);
             let cores = connectivity::core_numbers(&g);
-            let holes = structural_holes::structural_holes(t);
-            let community = louvain::louvain(t, cfg.seed);
+            let holes = structural_holes::structural_holes(t, cancel);
+            let community = louvain::louvain(t, cfg.seed, cancel);
             let articulation_points = connectivity::cut_vertices(&g);
             let bridges = connectivity::cut_edges(&g);
             (
@@ -240,6 +254,8 @@ pub fn compute(t: &Topology, cfg: &MetricsConfig) -> (Vec<NodeMetrics>, NetworkM
                 bridges,
             )
         });
+    // What was cut short is meaningless: dropped here.
+    cancel.check()?;
     let communities = community.iter().max().map_or(0, |c| c + 1);
 
     let nodes = (0..n)
@@ -268,7 +284,7 @@ pub fn compute(t: &Topology, cfg: &MetricsConfig) -> (Vec<NodeMetrics>, NetworkM
         closeness: paths.estimate,
         eigenvector: power,
     };
-    (nodes, network)
+    Ok((nodes, network))
 }
 
 /// `2m / (n(n − 1))`, 0 below two nodes.
@@ -582,5 +598,72 @@ pub(crate) mod tests {
         let b: Vec<usize> = (0..30).map(|v| 100 + 5 * (v % 3)).collect();
         assert_eq!(modularity(&t, &a), modularity(&t, &b));
         assert_eq!(modularity(&Topology::new(3, []), &[0, 1, 2]), 0.0);
+    }
+
+    /// A cancel whose flag is raised after `checks` checks: stops the
+    /// computation in the middle of whatever loop makes that check.
+    fn stopped_after(checks: usize) -> Cancel {
+        let cancel =
+            Cancel::until(std::time::Instant::now() + std::time::Duration::from_secs(3600));
+        cancel.stop_after_checks(checks);
+        cancel
+    }
+
+    #[test]
+    fn each_long_loop_of_the_metrics_gives_up_once_stopped() {
+        let t = random_graph(400, 1_600, 5);
+        // Stopped from the start: nothing is searched, iterated or moved.
+        let stopped = stopped_after(0);
+        let k = 64;
+        let paths = paths::sampled(
+            &t,
+            k,
+            1,
+            &connectivity::components(&t).0,
+            &connectivity::components(&t).1,
+            &stopped,
+        );
+        assert!(paths.betweenness.iter().all(|&b| b == 0.0), "no search ran");
+        let (_, run) = eigenvector::eigenvector(&t, 1_000, 1e-12, &stopped);
+        assert_eq!(
+            (run.iterations, run.converged),
+            (1_000, false),
+            "no iteration ran"
+        );
+        assert!(structural_holes::structural_holes(&t, &stopped)
+            .iter()
+            .all(|&(c, _)| c.is_none_or(|c| c == 0.0)));
+        let apart = louvain::louvain(&t, 1, &stopped);
+        let whole = louvain::louvain(&t, 1, &Cancel::never());
+        assert!(
+            apart.iter().max() > whole.iter().max(),
+            "stopped before its first pass, Louvain leaves more communities"
+        );
+        // Stopped in the middle: the whole computation says so.
+        for checks in [1, 10, 100] {
+            assert_eq!(
+                compute_within(
+                    &t,
+                    &MetricsConfig {
+                        exact_limit: 10,
+                        pivots: k,
+                        ..exact()
+                    },
+                    &stopped_after(checks)
+                )
+                .err(),
+                Some(Stopped::Abandoned),
+                "after {checks} checks"
+            );
+        }
+        // Never stopped: the same figures as `compute`.
+        let cfg = MetricsConfig {
+            exact_limit: 10,
+            pivots: k,
+            ..exact()
+        };
+        let (a, _) = compute(&t, &cfg);
+        let (b, _) = compute_within(&t, &cfg, &stopped_after(usize::MAX)).expect("not stopped");
+        assert_eq!(format!("{a:?}"), format!("{b:?}"));
     }
 }

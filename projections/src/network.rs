@@ -53,6 +53,7 @@ use chrono::{DateTime, Utc};
 use passerelle_events::event::{Outcome, PartnershipKind, StakeholderKind};
 use uuid::Uuid;
 
+use crate::cancel::{Cancel, Stopped};
 use crate::metrics::{self, MetricsConfig, NetworkMetrics, NodeMetrics, Topology};
 use crate::model::{Partnership, Programme, Session};
 
@@ -690,7 +691,18 @@ impl Network {
 
     /// Computes every metric of the network.
     pub fn analyse(&self, cfg: &MetricsConfig) -> Analysis {
-        let (nodes, network) = metrics::compute(&self.topology, cfg);
+        self.analyse_within(cfg, &Cancel::never())
+            .expect("an analysis that is never stopped")
+    }
+
+    /// [`Network::analyse`], giving up soon after `cancel` is stopped (see
+    /// [`metrics::compute_within`]).
+    pub fn analyse_within(
+        &self,
+        cfg: &MetricsConfig,
+        cancel: &Cancel,
+    ) -> Result<Analysis, Stopped> {
+        let (nodes, network) = metrics::compute_within(&self.topology, cfg, cancel)?;
         let kind_index: Vec<usize> = self.kinds.iter().map(|k| *k as usize).collect();
         let ei_by_kind = metrics::ei_index(&self.topology, &kind_index);
         let mut ei_per_kind = BTreeMap::new();
@@ -714,13 +726,13 @@ impl Network {
                 );
             }
         }
-        Analysis {
+        Ok(Analysis {
             weighted_degree: self.weighted_degree(),
             nodes,
             network,
             ei_by_kind,
             ei_per_kind,
-        }
+        })
     }
 }
 

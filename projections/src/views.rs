@@ -165,10 +165,7 @@ fn build_view<'a>(
     cancel.check()?;
     // The findings that need no metrics are computed while the metrics are.
     if !findings {
-        let analysis = network.analyse(&settings.metrics);
-        // The metrics do not check `cancel`: a view past its deadline stops
-        // here rather than go on to what its caller builds from it.
-        cancel.check()?;
+        let analysis = network.analyse_within(&settings.metrics, cancel)?;
         return Ok(View {
             gaps: GapReport {
                 programme: p.id.clone(),
@@ -184,13 +181,14 @@ fn build_view<'a>(
         });
     }
     let (analysis, first) = std::thread::scope(|scope| {
-        let analysis = scope.spawn(|| network.analyse(&settings.metrics));
+        let analysis = scope.spawn(|| network.analyse_within(&settings.metrics, cancel));
         let first = network_findings(&p, &network, &settings.gaps);
         (
             analysis.join().expect("the metrics thread does not panic"),
             first,
         )
     });
+    let analysis = analysis?;
     cancel.check()?;
     let mut gaps = complete(&p, &network, &analysis, &settings.gaps, first);
     cancel.check()?;

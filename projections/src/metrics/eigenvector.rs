@@ -6,6 +6,7 @@
 //! ([`PowerIteration`]). The tests compare the two where both converge.
 
 use super::{PowerIteration, Topology};
+use crate::cancel::Cancel;
 
 /// The iterate after convergence (or after `max_iter` steps), with unit
 /// Euclidean norm, and how the iteration ended.
@@ -14,7 +15,15 @@ use super::{PowerIteration, Topology};
 /// until `Σ|xₜ − xₜ₋₁| < n · tol` (networkx's rule). `A + I` has the same
 /// eigenvectors as `A` and, being primitive on a connected graph, no
 /// oscillating bipartite component: the limit is the Perron vector of `A`.
-pub(crate) fn eigenvector(t: &Topology, max_iter: usize, tol: f64) -> (Vec<f64>, PowerIteration) {
+///
+/// Once `cancel` is stopped, the iteration ends where it is (the caller,
+/// checking `cancel`, drops the result).
+pub(crate) fn eigenvector(
+    t: &Topology,
+    max_iter: usize,
+    tol: f64,
+    cancel: &Cancel,
+) -> (Vec<f64>, PowerIteration) {
     let n = t.node_count();
     if n == 0 {
         return (
@@ -28,6 +37,9 @@ pub(crate) fn eigenvector(t: &Topology, max_iter: usize, tol: f64) -> (Vec<f64>,
     let mut x = vec![1.0 / n as f64; n];
     let mut next = vec![0.0; n];
     for iteration in 1..=max_iter {
+        if cancel.check().is_err() {
+            break;
+        }
         for (v, out) in next.iter_mut().enumerate() {
             *out = x[v] + t.neighbours(v).iter().map(|&u| x[u]).sum::<f64>();
         }
@@ -80,7 +92,7 @@ mod tests {
         let mut edges: Vec<(usize, usize)> = random_graph(200, 800, 9).edges().collect();
         edges.extend([(200, 201), (201, 202), (202, 200)]);
         for t in [random_graph(200, 800, 9), Topology::new(203, edges)] {
-            let (ours, run) = eigenvector(&t, 1_000, 1e-12);
+            let (ours, run) = eigenvector(&t, 1_000, 1e-12, &Cancel::never());
             assert!(run.converged);
             let theirs = rustworkx(&t);
             for (a, b) in ours.iter().zip(&theirs) {
@@ -96,7 +108,7 @@ mod tests {
         // A star: iterating A alone would swing between centre and leaves
         // (eigenvalues ±√5). The limit: centre 1/√2, each leaf 1/√10.
         let t = Topology::new(6, (1..6).map(|leaf| (0, leaf)));
-        let (x, run) = eigenvector(&t, 1_000, 1e-12);
+        let (x, run) = eigenvector(&t, 1_000, 1e-12, &Cancel::never());
         assert!(run.converged);
         assert!((x[0] - 0.5f64.sqrt()).abs() < 1e-10);
         assert!(x[1..].iter().all(|v| (v - 0.1f64.sqrt()).abs() < 1e-10));

@@ -7,6 +7,7 @@
 //! `fa-leiden-cd` 0.1 and `single-clustering` 0.7 declare no licence. This
 //! one works on [`Topology`] directly, in f64.
 
+use crate::cancel::Cancel;
 use std::collections::{HashMap, VecDeque};
 
 use rand::seq::SliceRandom;
@@ -66,7 +67,10 @@ pub fn modularity(t: &Topology, community_of: &[usize]) -> f64 {
 /// smallest member. Deterministic for a seed: each level visits its nodes in
 /// an order shuffled by ChaCha8 seeded with `seed` (stream
 /// [`LOUVAIN_STREAM`]). A graph without edges keeps every node apart.
-pub(crate) fn louvain(t: &Topology, seed: u64) -> Vec<usize> {
+///
+/// Once `cancel` is stopped, it ends at the next check with the partition
+/// it has (the caller, checking `cancel`, drops it).
+pub(crate) fn louvain(t: &Topology, seed: u64, cancel: &Cancel) -> Vec<usize> {
     let n = t.node_count();
     if t.edge_count() == 0 {
         return (0..n).collect();
@@ -80,10 +84,10 @@ pub(crate) fn louvain(t: &Topology, seed: u64) -> Vec<usize> {
     let mut level_node: Vec<usize> = (0..n).collect();
     let mut q = level.modularity(&level_node, n, m);
     loop {
-        let (community, count) = level.one_level(m, &mut rng);
+        let (community, count) = level.one_level(m, &mut rng, cancel);
         let partition: Vec<usize> = level_node.iter().map(|&c| community[c]).collect();
         let new_q = level.modularity(&community, count, m);
-        if new_q - q <= THRESHOLD {
+        if new_q - q <= THRESHOLD || cancel.check().is_err() {
             return by_smallest_member(&partition);
         }
         q = new_q;
@@ -178,7 +182,7 @@ impl Level {
     /// node until a whole pass moves none: hundreds of passes on 10k nodes).
     /// Returns the community of each node, numbered `0..count` in the order
     /// of the community's first node.
-    fn one_level(&self, m: f64, rng: &mut ChaCha8Rng) -> (Vec<usize>, usize) {
+    fn one_level(&self, m: f64, rng: &mut ChaCha8Rng, cancel: &Cancel) -> (Vec<usize>, usize) {
         let n = self.len();
         let mut community: Vec<usize> = (0..n).collect();
         let mut total = self.degree.clone();
@@ -193,7 +197,7 @@ impl Level {
         while let Some(v) = queue.pop_front() {
             queued[v] = false;
             visits_left -= 1;
-            if visits_left == 0 {
+            if visits_left == 0 || (visits_left.is_multiple_of(4096) && cancel.check().is_err()) {
                 break;
             }
             let own = community[v];

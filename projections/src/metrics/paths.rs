@@ -10,6 +10,7 @@
 //! neither samples. One search per source here yields both, and the sums
 //! are taken in a fixed order whatever the number of threads.
 
+use crate::cancel::Cancel;
 use rand::seq::index;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -38,9 +39,10 @@ pub(crate) fn exact(
     t: &Topology,
     component_of: &[usize],
     component_size: &[usize],
+    cancel: &Cancel,
 ) -> PathCentralities {
     let all: Vec<usize> = (0..t.node_count()).collect();
-    let (betweenness, closeness) = from_sources(t, &all, component_of, component_size);
+    let (betweenness, closeness) = from_sources(t, &all, component_of, component_size, cancel);
     PathCentralities {
         betweenness,
         closeness,
@@ -56,9 +58,10 @@ pub(crate) fn sampled(
     seed: u64,
     component_of: &[usize],
     component_size: &[usize],
+    cancel: &Cancel,
 ) -> PathCentralities {
     let pivots = pivots(t.node_count(), k, seed);
-    let (betweenness, closeness) = from_sources(t, &pivots, component_of, component_size);
+    let (betweenness, closeness) = from_sources(t, &pivots, component_of, component_size, cancel);
     PathCentralities {
         betweenness,
         closeness,
@@ -92,11 +95,15 @@ pub(crate) fn pivots(n: usize, k: usize, seed: u64) -> Vec<usize> {
 ///   component: `(r − 1)/k_v · Σ_p d(p, v)` over the `k_v` sources of that
 ///   component other than v (exact when every node is a source); a node
 ///   whose component has no other source gets its own search.
+///
+/// Once `cancel` is stopped, the searches left are skipped: the figures are
+/// then meaningless, and the caller, checking `cancel`, drops them.
 fn from_sources(
     t: &Topology,
     sources: &[usize],
     component_of: &[usize],
     component_size: &[usize],
+    cancel: &Cancel,
 ) -> (Vec<f64>, Vec<f64>) {
     let n = t.node_count();
     let k = sources.len();
@@ -111,6 +118,9 @@ fn from_sources(
         let mut acc = Accumulator::new(n);
         let mut scratch = Scratch::new(n);
         for &s in chunks[c] {
+            if cancel.check().is_err() {
+                break;
+            }
             scratch.brandes(&g, s, &mut acc);
         }
         acc
@@ -158,6 +168,9 @@ fn from_sources(
             let total = if others == r - 1 {
                 distance_sum[v] as f64
             } else if others == 0 {
+                if cancel.check().is_err() {
+                    return 0.0;
+                }
                 scratch.distance_sum(&g, v) as f64
             } else {
                 distance_sum[v] as f64 * (r - 1) as f64 / others as f64
@@ -365,7 +378,7 @@ mod tests {
 
     fn from(t: &Topology, sources: &[usize]) -> (Vec<f64>, Vec<f64>) {
         let (component_of, sizes) = connectivity::components(t);
-        from_sources(t, sources, &component_of, &sizes)
+        from_sources(t, sources, &component_of, &sizes, &Cancel::never())
     }
 
     /// A random graph plus a triangle with a tail, a lone edge and an isolate.
@@ -379,7 +392,7 @@ mod tests {
     fn exact_equals_rustworkx() {
         let t = awkward();
         let (component_of, sizes) = connectivity::components(&t);
-        let ours = exact(&t, &component_of, &sizes);
+        let ours = exact(&t, &component_of, &sizes, &Cancel::never());
         let (b, c) = rustworkx(&t);
         for v in 0..t.node_count() {
             assert!(
@@ -394,9 +407,9 @@ mod tests {
     fn exact_is_the_same_bits_every_time() {
         let t = random_graph(300, 900, 8);
         let (component_of, sizes) = connectivity::components(&t);
-        let first = exact(&t, &component_of, &sizes);
+        let first = exact(&t, &component_of, &sizes, &Cancel::never());
         for _ in 0..3 {
-            let again = exact(&t, &component_of, &sizes);
+            let again = exact(&t, &component_of, &sizes, &Cancel::never());
             assert_eq!(again.betweenness, first.betweenness);
             assert_eq!(again.closeness, first.closeness);
         }

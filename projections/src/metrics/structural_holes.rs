@@ -2,6 +2,7 @@
 //! common neighbours of each edge's endpoints.
 
 use super::Topology;
+use crate::cancel::Cancel;
 
 /// Per node, `(constraint, effective_size)`; `None` for isolates.
 ///
@@ -17,7 +18,10 @@ use super::Topology;
 /// the other end's list is scanned against the marks, so an edge costs
 /// `O(min(d_a, d_b))` without branching on the data (the "compact forward"
 /// order of triangle listing; Latapy 2008, *Theor. Comput. Sci.* 407:458).
-pub(crate) fn structural_holes(t: &Topology) -> Vec<(Option<f64>, Option<f64>)> {
+///
+/// Once `cancel` is stopped, the nodes left are skipped (the caller,
+/// checking `cancel`, drops the result).
+pub(crate) fn structural_holes(t: &Topology, cancel: &Cancel) -> Vec<(Option<f64>, Option<f64>)> {
     let n = t.node_count();
     let inverse_degree: Vec<f64> = (0..n)
         .map(|v| match t.degree(v) {
@@ -30,6 +34,9 @@ pub(crate) fn structural_holes(t: &Topology) -> Vec<(Option<f64>, Option<f64>)> 
     // `mark[w] == v` while the neighbours of v are marked.
     let mut mark = vec![usize::MAX; n];
     for v in 0..n {
+        if v.is_multiple_of(1024) && cancel.check().is_err() {
+            break;
+        }
         let around = t.neighbours(v);
         for &w in around {
             mark[w] = v;
@@ -108,7 +115,7 @@ mod properties {
             raw in prop::collection::vec((0usize..25, 0usize..25), 0..120),
         ) {
             let t = Topology::new(n, raw.into_iter().map(|(a, b)| (a % n, b % n)));
-            for (v, (constraint, size)) in structural_holes(&t).into_iter().enumerate() {
+            for (v, (constraint, size)) in structural_holes(&t, &Cancel::never()).into_iter().enumerate() {
                 let (c, e) = literal(&t, v);
                 prop_assert_eq!(constraint.is_some(), c.is_some());
                 prop_assert_eq!(size.is_some(), e.is_some());
