@@ -68,6 +68,22 @@ impl<'p> Commitments<'p> {
         Self { p, by_theme }
     }
 
+    /// Whether anyone is committed to `n` ([`Commitments::of`] is not
+    /// empty), without listing them: a need on a common theme has
+    /// thousands of committed partners in a region's programme.
+    fn any(&self, n: &Need) -> bool {
+        let p = self.p;
+        n.addressed_by
+            .iter()
+            .any(|s| p.stakeholders.get(s.as_str()).is_some_and(|s| !s.archived))
+            || self
+                .by_theme
+                .get(n.theme.as_str())
+                .into_iter()
+                .flatten()
+                .any(|x| serves(&x.groups, &n.groups))
+    }
+
     fn of(&self, n: &Need) -> Vec<&'p str> {
         let p = self.p;
         let mut out: Vec<&str> = n
@@ -106,7 +122,7 @@ pub(super) fn uncovered_needs(cx: &mut Ctx) {
     // uncovered.
     let mut loose: Option<Vec<LooseContact>> = None;
     for n in needs {
-        if !commitments.of(n).is_empty() {
+        if commitments.any(n) {
             continue;
         }
         let sector = sector_of(&n.theme);

@@ -192,6 +192,21 @@ fn sessions_so_far<'a>(cx: &Ctx<'a>, audience: Audience) -> Vec<&'a Session> {
         .collect()
 }
 
+/// The sessions naming each group, in the order of `sessions`, each once:
+/// one pass over the sessions instead of one per group.
+fn by_group<'a>(sessions: &[&'a Session]) -> FxHashMap<&'a str, Vec<&'a Session>> {
+    let mut naming: FxHashMap<&str, Vec<&Session>> = FxHashMap::default();
+    for &s in sessions {
+        for g in &s.groups {
+            let theirs = naming.entry(g.as_str()).or_default();
+            if !theirs.last().is_some_and(|last| std::ptr::eq(*last, s)) {
+                theirs.push(s);
+            }
+        }
+    }
+    naming
+}
+
 /// The programme's active beneficiary groups.
 fn beneficiary_groups<'a>(cx: &Ctx<'a>) -> Vec<&'a Stakeholder> {
     cx.p.active_stakeholders()
@@ -219,12 +234,9 @@ fn group_shares(cx: &mut Ctx, audience: Audience) {
         return;
     }
     let overall = women as f64 / total as f64;
+    let mut naming = by_group(&recent);
     for g in beneficiary_groups(cx) {
-        let mut theirs: Vec<&Session> = recent
-            .iter()
-            .copied()
-            .filter(|s| s.groups.contains(&g.id))
-            .collect();
+        let mut theirs = naming.remove(g.id.as_str()).unwrap_or_default();
         theirs.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
         let total: u64 = theirs
             .iter()
@@ -297,12 +309,9 @@ fn group_returning(cx: &mut Ctx, audience: Audience) {
     let Some(overall) = share(&sessions).filter(|s| *s >= min) else {
         return;
     };
+    let mut naming = by_group(&sessions);
     for g in beneficiary_groups(cx) {
-        let theirs: Vec<&Session> = sessions
-            .iter()
-            .copied()
-            .filter(|s| s.groups.contains(&g.id))
-            .collect();
+        let theirs = naming.remove(g.id.as_str()).unwrap_or_default();
         if theirs.len() < 3 {
             continue;
         }
