@@ -826,6 +826,11 @@ fn decode_data<T: serde::de::DeserializeOwned>(data: &Value) -> Result<T, FieldE
     if !data.is_object() {
         return Err(FieldError::new("data", "must be a JSON object"));
     }
+    // Most payloads decode; the path of a failure is tracked only when
+    // there is one to tell (tracking it costs an allocation per field).
+    if let Ok(decoded) = T::deserialize(data) {
+        return Ok(decoded);
+    }
     serde_path_to_error::deserialize(data).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
