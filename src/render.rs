@@ -322,6 +322,15 @@ fn finite(x: f64) -> Option<f64> {
     x.is_finite().then_some(x)
 }
 
+/// The double nearest the shortest decimal that reads back as `x`: written
+/// as JSON, 0.3 in single precision is `0.3`, not the
+/// `0.30000001192092896` its exact value as a double would print. A map's
+/// ties are most of its body. The order of strengths is kept: each single
+/// has its own decimal, inside its own rounding interval.
+fn shortest(x: f32) -> f64 {
+    x.to_string().parse().unwrap_or(f64::from(x))
+}
+
 /// The network with node metrics and positions, edges with strength and
 /// component, and network-wide metrics.
 /// The map of `programme` from `frame` (none before the programme's first
@@ -353,7 +362,9 @@ pub fn map_json(
         settled: frame.is_none_or(|f| f.settled),
         steps: steps.iter().map(|t| time(*t)).collect(),
         nodes,
-        ties: frame.map_or_else(Vec::new, |f| f.ties().collect()),
+        ties: frame.map_or_else(Vec::new, |f| {
+            f.ties().map(|(a, b, w)| (a, b, shortest(w))).collect()
+        }),
     }
 }
 

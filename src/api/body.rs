@@ -187,7 +187,7 @@ fields! {
             "items": false,
             "minItems": 3,
         },
-        "description": "Present ties, strongest first: `[a, b, strength]`, with `a` and `b` indexes into `nodes` (`a < b`) and the strength decayed to `as_of`, in single precision (about 7 significant digits; `/network` gives it in full).",
+        "description": "Present ties, strongest first: `[a, b, strength]`, with `a` and `b` indexes into `nodes` (`a < b`) and the strength decayed to `as_of`, in single precision, written with the fewest digits that read back as it (about 7 significant digits; `/network` gives it in full).",
     });
 }
 
@@ -685,7 +685,7 @@ pub struct MapFrame {
     pub steps: Vec<String>,
     pub nodes: Vec<MapNode>,
     #[schema(schema_with = map_ties)]
-    pub ties: Vec<(u32, u32, f32)>,
+    pub ties: Vec<(u32, u32, f64)>,
 }
 
 /// A text in English and French.

@@ -61,6 +61,13 @@ async fn the_map_frame_has_the_networks_positions_and_ties_strongest_first() {
             // The map's strength is the network's in single precision.
             let exact = edge["strength"].as_f64().expect("a strength");
             assert_eq!((exact as f32).to_bits(), (strength(tie) as f32).to_bits());
+            // Written with the fewest digits that read back as that single.
+            let single = strength(tie) as f32;
+            assert_eq!(
+                strength(tie),
+                single.to_string().parse::<f64>().unwrap(),
+                "{tie}"
+            );
         }
         // Communities as the network numbers them.
         for (n, m) in nodes.iter().zip(network["nodes"].as_array().unwrap()) {
