@@ -686,6 +686,66 @@ async fn concurrent_appends_are_gap_free_and_durable<S: EventLog>(fx: Fixture<S>
     }
 }
 
+/// Requests sent together (so that a store committing in groups puts them in
+/// the same transactions), half of them storing nothing: a wrong expected
+/// version, or a retry of a stored event. Those leave nothing; the others
+/// are stored gap-free, each once.
+async fn refusals_beside_appends_leave_nothing<S: EventLog>(fx: Fixture<S>) {
+    const REQUESTS: u64 = 400;
+    let first = numbered(0);
+    let taken = append_one(&fx.store, "taken", first.clone()).await;
+    let sent: Vec<_> = (0..REQUESTS)
+        .map(|i| {
+            let store = fx.store.clone();
+            let first = first.clone();
+            tokio::spawn(async move {
+                let stream = format!("s-{i}");
+                let request = match i % 4 {
+                    // Refused: the stream has no event yet.
+                    1 => vec![pending(&stream, Some(3), numbered(i as usize))],
+                    // A retry: answered as the stored event, nothing new.
+                    3 => vec![pending("taken", None, first)],
+                    _ => vec![pending(&stream, Some(0), numbered(i as usize))],
+                };
+                (i, append(&store, request).await)
+            })
+        })
+        .collect();
+    let mut created = Vec::new();
+    for task in sent {
+        let (i, out) = timeout(BOUND, task)
+            .await
+            .expect("appends stalled")
+            .unwrap();
+        match i % 4 {
+            1 => assert!(
+                matches!(out, Err(StoreError::Conflict { .. })),
+                "request {i}: {out:?}"
+            ),
+            3 => {
+                let out = out.expect("a retry of a stored id");
+                assert!(!out[0].created, "request {i}");
+                assert_eq!(out[0].event.position, taken.event.position);
+            }
+            _ => {
+                let out = out.expect("an append");
+                assert!(out[0].created, "request {i}");
+                created.push(out[0].event.record.id);
+            }
+        }
+    }
+    let log = all(&fx.store).await;
+    assert_eq!(log.len() as u64, 1 + REQUESTS / 2);
+    assert_eq!(positions(&log), (1..=1 + REQUESTS / 2).collect::<Vec<_>>());
+    let mut stored = ids(&log)[1..].to_vec();
+    stored.sort_unstable();
+    created.sort_unstable();
+    assert_eq!(stored, created);
+    for i in (1..REQUESTS).step_by(4) {
+        assert_eq!(fx.store.stream_version(&format!("s-{i}")).await.unwrap(), 0);
+    }
+}
+
 async fn subscription_catches_up_then_goes_live<S: EventLog>(fx: Fixture<S>) {
     let s = fx.store;
     for chunk in 0..6 {
@@ -1071,6 +1131,7 @@ macro_rules! contract {
                 head_guard_checks_the_event_at_the_head,
                 hash_chain_links_every_event,
                 concurrent_appends_are_gap_free_and_durable,
+                refusals_beside_appends_leave_nothing,
                 subscription_catches_up_then_goes_live,
                 subscribe_all_sees_only_later_events,
                 keys_are_made_with_the_batch_that_needs_them,

@@ -10,6 +10,9 @@
 //! each one inside its own `SAVEPOINT` of one `BEGIN IMMEDIATE` transaction (so
 //! a conflict rolls back that request alone), commits once — one fsync for the
 //! whole group — and only then answers each caller and publishes the new head.
+//! A request that writes one row at most (one event, no key) needs no
+//! savepoint: it is checked before its insert, and SQLite undoes a failed
+//! statement alone.
 //!
 //! **Keys.** Beside `events`, the file holds the key table of
 //! [`super::keys`]: `keyring` (one row), `subject_keys` (live data keys,
@@ -679,14 +682,31 @@ fn commit_group(conn: &Connection, known: &mut Known, group: Vec<Job>, shared: &
     }
 }
 
-/// One request inside its savepoint. The outer error means the transaction
-/// itself is lost; the inner one is this request's own refusal.
+/// One request inside its savepoint (none for a request that writes one
+/// row at most). The outer error means the transaction itself is lost; the
+/// inner one is this request's own refusal.
 fn append_one(
     conn: &Connection,
     known: &mut Known,
     request: &AppendRequest,
     now: DateTime<Utc>,
 ) -> Result<Result<Vec<Appended>, StoreError>, StoreError> {
+    if writes_one_row(request) {
+        // Nothing to undo on a refusal: the checks come before the insert,
+        // and SQLite undoes a failed statement, the transaction kept.
+        let mut target = Transaction {
+            conn,
+            known: Some(known),
+        };
+        return match apply_append(&mut target, request, now) {
+            Ok(appended) => {
+                known.learn(&appended);
+                Ok(Ok(appended))
+            }
+            Err(e) if conn.is_autocommit() => Err(e),
+            Err(e) => Ok(Err(e)),
+        };
+    }
     run(conn, "SAVEPOINT request")?;
     let mut target = Transaction {
         conn,
@@ -705,6 +725,13 @@ fn append_one(
             Ok(Err(e))
         }
     }
+}
+
+/// Whether `request` writes one row at most (one event, no key made or
+/// destroyed), so that a refusal leaves nothing of it to roll back and it
+/// needs no savepoint of its own.
+fn writes_one_row(request: &AppendRequest) -> bool {
+    request.events.len() == 1 && request.make_keys.is_none() && request.erase.is_empty()
 }
 
 /// Runs one statement without parameters, prepared once per connection.
