@@ -691,37 +691,31 @@ fn append_one(
     request: &AppendRequest,
     now: DateTime<Utc>,
 ) -> Result<Result<Vec<Appended>, StoreError>, StoreError> {
-    if writes_one_row(request) {
-        // Nothing to undo on a refusal: the checks come before the insert,
-        // and SQLite undoes a failed statement, the transaction kept.
-        let mut target = Transaction {
-            conn,
-            known: Some(known),
-        };
-        return match apply_append(&mut target, request, now) {
-            Ok(appended) => {
-                known.learn(&appended);
-                Ok(Ok(appended))
-            }
-            Err(e) if conn.is_autocommit() => Err(e),
-            Err(e) => Ok(Err(e)),
-        };
+    // A request that writes one row at most has nothing to undo on a
+    // refusal: its checks come before its insert, and SQLite undoes a
+    // failed statement, the transaction kept.
+    let savepoint = !writes_one_row(request);
+    if savepoint {
+        run(conn, "SAVEPOINT request")?;
     }
-    run(conn, "SAVEPOINT request")?;
     let mut target = Transaction {
         conn,
         known: Some(known),
     };
     match apply_append(&mut target, request, now) {
         Ok(appended) => {
-            run(conn, "RELEASE request")?;
+            if savepoint {
+                run(conn, "RELEASE request")?;
+            }
             known.learn(&appended);
             Ok(Ok(appended))
         }
         Err(e) if conn.is_autocommit() => Err(e),
         Err(e) => {
-            run(conn, "ROLLBACK TO request")?;
-            run(conn, "RELEASE request")?;
+            if savepoint {
+                run(conn, "ROLLBACK TO request")?;
+                run(conn, "RELEASE request")?;
+            }
             Ok(Err(e))
         }
     }
