@@ -68,36 +68,35 @@ impl<'p> Commitments<'p> {
         Self { p, by_theme }
     }
 
-    /// Whether anyone is committed to `n` ([`Commitments::of`] is not
-    /// empty), without listing them: a need on a common theme has
-    /// thousands of committed partners in a region's programme.
-    fn any(&self, n: &Need) -> bool {
+    /// The stakeholders committed to `n`, with repeats, in no set order;
+    /// made as they are asked for.
+    fn each<'n>(&'n self, n: &'n Need) -> impl Iterator<Item = &'p str> + 'n {
         let p = self.p;
-        n.addressed_by
+        let took_it_on = n
+            .addressed_by
             .iter()
-            .any(|s| p.stakeholders.get(s.as_str()).is_some_and(|s| !s.archived))
-            || self
-                .by_theme
-                .get(n.theme.as_str())
-                .into_iter()
-                .flatten()
-                .any(|x| serves(&x.groups, &n.groups))
+            .filter_map(move |s| p.stakeholders.get_key_value(s.as_str()))
+            .filter(|(_, s)| !s.archived)
+            .map(|(k, _)| k.as_str());
+        let partners = self
+            .by_theme
+            .get(n.theme.as_str())
+            .into_iter()
+            .flatten()
+            .filter(|x| serves(&x.groups, &n.groups))
+            .flat_map(|x| x.between.iter().map(String::as_str));
+        took_it_on.chain(partners)
+    }
+
+    /// Whether anyone is committed to `n`, without listing them: a need on
+    /// a common theme has thousands of committed partners in a region's
+    /// programme.
+    fn any(&self, n: &Need) -> bool {
+        self.each(n).next().is_some()
     }
 
     fn of(&self, n: &Need) -> Vec<&'p str> {
-        let p = self.p;
-        let mut out: Vec<&str> = n
-            .addressed_by
-            .iter()
-            .filter_map(|s| p.stakeholders.get_key_value(s.as_str()))
-            .filter(|(_, s)| !s.archived)
-            .map(|(k, _)| k.as_str())
-            .collect();
-        for x in self.by_theme.get(n.theme.as_str()).into_iter().flatten() {
-            if serves(&x.groups, &n.groups) {
-                out.extend(x.between.iter().map(String::as_str));
-            }
-        }
+        let mut out: Vec<&str> = self.each(n).collect();
         out.sort_unstable();
         out.dedup();
         out
