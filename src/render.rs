@@ -331,8 +331,6 @@ fn shortest(x: f32) -> f64 {
     x.to_string().parse().unwrap_or(f64::from(x))
 }
 
-/// The network with node metrics and positions, edges with strength and
-/// component, and network-wide metrics.
 /// The map of `programme` from `frame` (none before the programme's first
 /// event: no stakeholder yet), as of `as_of`, reflecting log `position`,
 /// with the time slider's `steps`.

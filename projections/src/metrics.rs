@@ -615,14 +615,8 @@ pub(crate) mod tests {
         // Stopped from the start: nothing is searched, iterated or moved.
         let stopped = stopped_after(0);
         let k = 64;
-        let paths = paths::sampled(
-            &t,
-            k,
-            1,
-            &connectivity::components(&t).0,
-            &connectivity::components(&t).1,
-            &stopped,
-        );
+        let (component_of, component_size) = connectivity::components(&t);
+        let paths = paths::sampled(&t, k, 1, &component_of, &component_size, &stopped);
         assert!(paths.betweenness.iter().all(|&b| b == 0.0), "no search ran");
         let (_, run) = eigenvector::eigenvector(&t, 1_000, 1e-12, &stopped);
         assert_eq!(
@@ -640,28 +634,19 @@ pub(crate) mod tests {
             "stopped before its first pass, Louvain leaves more communities"
         );
         // Stopped in the middle: the whole computation says so.
-        for checks in [1, 10, 100] {
-            assert_eq!(
-                compute_within(
-                    &t,
-                    &MetricsConfig {
-                        exact_limit: 10,
-                        pivots: k,
-                        ..exact()
-                    },
-                    &stopped_after(checks)
-                )
-                .err(),
-                Some(Stopped::Abandoned),
-                "after {checks} checks"
-            );
-        }
-        // Never stopped: the same figures as `compute`.
         let cfg = MetricsConfig {
             exact_limit: 10,
             pivots: k,
             ..exact()
         };
+        for checks in [1, 10, 100] {
+            assert_eq!(
+                compute_within(&t, &cfg, &stopped_after(checks)).err(),
+                Some(Stopped::Abandoned),
+                "after {checks} checks"
+            );
+        }
+        // Never stopped: the same figures as `compute`.
         let (a, _) = compute(&t, &cfg);
         let (b, _) = compute_within(&t, &cfg, &stopped_after(usize::MAX)).expect("not stopped");
         assert_eq!(format!("{a:?}"), format!("{b:?}"));

@@ -57,20 +57,13 @@ pub(crate) async fn keep_settled(app: Weak<Inner>, settled: watch::Sender<u64>) 
         // The next events, then a pause in them. A month stopped at the
         // render deadline (a loaded machine) is tried again after a pause
         // that doubles each time, without waiting for events.
-        if stopped {
-            tokio::select! {
-                _ = tokio::time::sleep(retry) => {
-                    retry = (retry * 2).min(LONGEST_RETRY);
-                    continue;
-                }
-                changed = projected.changed() => if changed.is_err() { return },
-                _ = shutdown.wait_for(|stop| *stop) => return,
+        tokio::select! {
+            _ = tokio::time::sleep(retry), if stopped => {
+                retry = (retry * 2).min(LONGEST_RETRY);
+                continue;
             }
-        } else {
-            tokio::select! {
-                changed = projected.changed() => if changed.is_err() { return },
-                _ = shutdown.wait_for(|stop| *stop) => return,
-            }
+            changed = projected.changed() => if changed.is_err() { return },
+            _ = shutdown.wait_for(|stop| *stop) => return,
         }
         retry = LONGEST_WAIT;
         let longest = tokio::time::Instant::now() + LONGEST_WAIT;

@@ -354,8 +354,8 @@ impl Cache {
         let mut held: Vec<(u64, String, usize)> = self
             .entries
             .iter()
-            .filter(|(_, s)| s.bytes() > 0)
             .map(|(k, s)| (s.used.load(Ordering::Relaxed), k.clone(), s.bytes()))
+            .filter(|&(_, _, bytes)| bytes > 0)
             .collect();
         // A body larger than the whole budget goes first, alone.
         held.sort_unstable_by_key(|&(used, _, bytes)| (bytes <= budget, used));
