@@ -987,6 +987,58 @@ fn a_generated_log_imports_and_reports() {
     assert!(!v["findings"].as_array().unwrap().is_empty());
 }
 
+/// Batches in flight seal a subject under the key an unfinished batch ahead
+/// of them made: one key per subject, as in one batch, and every field opens.
+#[test]
+fn an_import_in_small_batches_makes_one_key_per_subject_and_every_field_opens() {
+    let cli = Cli::new();
+    let log = generated_log(&cli);
+    let keys_made = |batch: &str| {
+        let store = Cli::new();
+        let db = store.db_arg();
+        store.ok(&["init", "--db", &db], "");
+        store.ok(&["import", "--db", &db, "--batch", batch, &log], "");
+        let keys = store.path("keys.jsonl").display().to_string();
+        let out = store.succeeds(&["export", "--db", &db, "--with-keys", "-o", &keys], "");
+        let said = String::from_utf8(out.stderr).unwrap();
+        let clear = store.ok(
+            &[
+                "export",
+                "--db",
+                &db,
+                "--decrypt",
+                "--yes-include-personal-data",
+            ],
+            "",
+        );
+        (said, clear)
+    };
+    let (one_batch, _) = keys_made("100000");
+    let (small_batches, clear) = keys_made("7");
+    let count = |said: &str| {
+        said.split(" data keys")
+            .next()
+            .and_then(|s| s.rsplit(' ').next())
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or_else(|| panic!("no key count in {said}"))
+    };
+    assert!(count(&one_batch) > 10, "{one_batch}");
+    assert_eq!(count(&small_batches), count(&one_batch), "{small_batches}");
+    let given: Vec<Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let opened: Vec<Value> = clear
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(opened.len(), given.len());
+    for (g, o) in given.iter().zip(&opened) {
+        assert_eq!((&g["id"], &g["data"]), (&o["id"], &o["data"]));
+    }
+}
+
 #[test]
 fn erase_destroys_a_subjects_key_once_and_refuses_what_it_cannot_erase() {
     let cli = Cli::new();

@@ -538,7 +538,12 @@ impl<S: EventLog> Keyring<S> {
                 .ok_or_else(|| KeyError::Damaged(format!("data key {id} vanished")))?;
             return Ok((KeyId::parse(&id).map_err(KeyError::Damaged)?, key));
         }
-        if let Some((id, key, _)) = made.by_lookup.get(&lookup) {
+        if let Some((id, key)) = made
+            .by_lookup
+            .get(&lookup)
+            .map(|(id, key, _)| (id, key))
+            .or_else(|| made.ahead.get(&lookup).map(|(id, key)| (id, key)))
+        {
             return Ok((id.clone(), key.clone()));
         }
         let raw: Zeroizing<[u8; KEY_BYTES]> = Zeroizing::new(random()?);
@@ -560,10 +565,25 @@ impl<S: EventLog> Keyring<S> {
 
     /// An empty set of keys for a batch to make.
     pub fn made_keys(&self) -> MadeKeys {
+        self.made_keys_after([])
+    }
+
+    /// An empty set of keys for a batch to make, which seals a subject that
+    /// one of the batches `ahead` made a key for under that key instead of
+    /// making another. Only for a batch that the store stores only if every
+    /// batch `ahead` is stored first (its head guard names their events):
+    /// those batches store the keys, and [`MadeKeys::to_make`] leaves them out.
+    pub fn made_keys_after<'a>(&self, ahead: impl IntoIterator<Item = &'a MadeKeys>) -> MadeKeys {
+        let ahead = ahead
+            .into_iter()
+            .flat_map(|m| &m.by_lookup)
+            .map(|(lookup, (id, key, _))| (*lookup, (id.clone(), key.clone())))
+            .collect();
         MadeKeys {
             fingerprint: self.inner.fingerprint.clone(),
             by_lookup: HashMap::new(),
             order: Vec::new(),
+            ahead,
         }
     }
 
@@ -858,6 +878,9 @@ pub struct MadeKeys {
     fingerprint: String,
     by_lookup: HashMap<[u8; 32], (KeyId, Arc<DataKey>, NewKey)>,
     order: Vec<[u8; 32]>,
+    /// Keys made by batches queued ahead of this one and not committed yet
+    /// ([`Keyring::made_keys_after`]): sealed under, stored by those batches.
+    ahead: HashMap<[u8; 32], (KeyId, Arc<DataKey>)>,
 }
 
 impl MadeKeys {

@@ -103,7 +103,15 @@ impl<S: EventLog> Ledger<S> {
     /// for them. In a batch, a field that cannot be sealed is named as
     /// validation names it (`[i].field`).
     fn seal_all(&self, submissions: &mut [Submission]) -> Result<MadeKeys, RecordError> {
-        let mut made = self.keyring.made_keys();
+        self.seal_all_into(submissions, self.keyring.made_keys())
+    }
+
+    /// [`Self::seal_all`], with the keys of `made` (and those it borrows).
+    fn seal_all_into(
+        &self,
+        submissions: &mut [Submission],
+        mut made: MadeKeys,
+    ) -> Result<MadeKeys, RecordError> {
         let batch = submissions.len() > 1;
         for (i, s) in submissions.iter_mut().enumerate() {
             match self.keyring.seal(&mut s.event, &mut made) {
@@ -325,10 +333,19 @@ impl<S: EventLog> Ledger<S> {
     /// `submit` does that an import needs not is left out: the batch is
     /// decided once, under the lock, instead of before and after sealing
     /// outside it, and the stored events are not decoded back.
+    ///
+    /// A subject that a batch `ahead` (queued by this method, not finished
+    /// yet) made a data key for is sealed under that key rather than a new
+    /// one, when this batch is decided on the state those batches left: its
+    /// head guard then names their last event, so it is stored only after
+    /// them and their keys. Otherwise (the state was folded again meanwhile)
+    /// it makes keys of its own, and whichever is stored second is refused
+    /// and recorded again by [`InFlight::finish`].
     pub async fn import_batch(
         &self,
         mut cmd: Record,
         actor: &str,
+        ahead: &[&InFlight<S>],
     ) -> Result<InFlight<S>, RecordError> {
         check_clock(&cmd, self.clock.now())?;
         let mut clear = Vec::new();
@@ -370,7 +387,12 @@ impl<S: EventLog> Ledger<S> {
                 }
             }
         };
-        let made = self.seal_all(&mut cmd.submissions)?;
+        let lenders = ahead
+            .iter()
+            .filter(|f| f.epoch == state.epoch && f.lends_keys())
+            .map(|f| &f.made);
+        let made =
+            self.seal_all_into(&mut cmd.submissions, self.keyring.made_keys_after(lenders))?;
         let head = state.current.head();
         let make_keys = made.to_make();
         let makes_keys = make_keys.is_some();
@@ -439,11 +461,19 @@ pub struct InFlight<S> {
 
 impl<S: EventLog> InFlight<S> {
     /// Whether the batch makes data keys (for subjects that had none). The
-    /// keyring knows them only once the batch is committed: a batch with
-    /// personal fields is queued after such a batch is finished, or it would
-    /// make a second key for the same subject.
+    /// keyring knows them only once the batch is committed.
     pub fn makes_keys(&self) -> bool {
         self.makes_keys
+    }
+
+    /// Whether a batch queued after this one may seal under the keys it
+    /// makes, unfinished ([`Ledger::import_batch`]'s `ahead`): it appends
+    /// an event, so the next batch's head guard names it. A batch with
+    /// personal fields is queued only after a batch that makes keys and
+    /// cannot lend them is finished, or it would make a second key for the
+    /// same subject.
+    pub fn lends_keys(&self) -> bool {
+        !self.new.is_empty()
     }
 
     /// Waits for the batch to be committed; answers, for each event, whether

@@ -8,7 +8,8 @@ use passerelle_events::rights::{erase, subject_access, RightsError};
 use passerelle_events::store::RawEvent;
 use passerelle_events::values::Reason;
 use passerelle_events::{
-    Event, EventLog, Keyring, Ledger, MasterKey, MemoryStore, RecordError, StoredEvent, Submission,
+    Event, EventLog, Keyring, Ledger, MasterKey, MemoryStore, Record, RecordError, StoredEvent,
+    Submission,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -503,4 +504,86 @@ async fn each_answer_is_the_event_as_the_log_gives_it_back() {
             .unwrap();
         assert_eq!(r.event, stored, "position {}", r.event.position);
     }
+}
+
+#[tokio::test]
+async fn a_batch_in_flight_seals_under_the_key_a_batch_ahead_of_it_makes() {
+    let ledger = given().await;
+    let first = ledger
+        .import_batch(
+            Record::new(subs(&[session("s2"), attended("s2", "NEW-1")])),
+            ACTOR,
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(first.makes_keys());
+    let second = ledger
+        .import_batch(
+            Record::new(subs(&[session("s3"), attended("s3", "NEW-1")])),
+            ACTOR,
+            &[&first],
+        )
+        .await
+        .unwrap();
+    assert!(!second.makes_keys(), "the key of the batch ahead is taken");
+    assert_eq!(first.finish().await.unwrap(), [true, true]);
+    assert_eq!(second.finish().await.unwrap(), [true, true]);
+    let keys = attendance_keys(ledger.store()).await;
+    assert_eq!(keys.len(), 3);
+    assert_eq!(keys[1], keys[2], "one participant, one key");
+    for raw in stored(ledger.store()).await {
+        if raw.record.event_type == "ParticipantAttended" {
+            assert!(opened(ledger.keyring(), &raw)["participant"].is_string());
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_batch_sealed_under_the_key_of_a_refused_batch_ahead_is_never_stored_so() {
+    let master = MasterKey::from_hex(&"78".repeat(32)).unwrap();
+    let store = MemoryStore::new();
+    let a = Ledger::open(
+        Keyring::create(store.clone(), master.clone())
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let b = Ledger::open(Keyring::open(store.clone(), master).await.unwrap())
+        .await
+        .unwrap();
+    a.record(subs(&[programme(), session("s1")]), ACTOR)
+        .await
+        .unwrap();
+    // b makes RACE-2's key first: a's batch makes another one, which the
+    // store refuses; the batch queued after it borrowed that key.
+    b.record(subs(&[attended("s1", "RACE-2")]), ACTOR)
+        .await
+        .unwrap();
+    let first = a
+        .import_batch(Record::new(subs(&[attended("s1", "RACE-2")])), ACTOR, &[])
+        .await
+        .unwrap();
+    let second = a
+        .import_batch(
+            Record::new(subs(&[session("s2"), attended("s2", "RACE-2")])),
+            ACTOR,
+            &[&first],
+        )
+        .await
+        .unwrap();
+    assert!(!second.makes_keys(), "it borrowed the refused batch's key");
+    // Each is recorded again, with b's key.
+    assert_eq!(first.finish().await.unwrap(), [true]);
+    assert_eq!(second.finish().await.unwrap(), [true, true]);
+    let keys = attendance_keys(&store).await;
+    assert_eq!(keys.len(), 3);
+    assert!(keys.iter().all(|k| k == &keys[0]), "{keys:?}");
+    for raw in stored(&store).await {
+        if raw.record.event_type == "ParticipantAttended" {
+            assert!(opened(a.keyring(), &raw)["participant"].is_string());
+        }
+    }
+    assert_eq!(store.head().await.unwrap(), 6);
 }

@@ -5,7 +5,8 @@
 //! The lines are read and parsed on a thread of their own; each batch is
 //! decided and sealed by [`Ledger::import_batch`] while the store commits the
 //! batches before it, those queued together in one transaction (decision
-//! 020). Every rule is checked as it was, once.
+//! 020), sealing a subject under the key a batch still in flight made for
+//! it. Every rule is checked as it was, once.
 //!
 //! The log may start with the keys line of `export --with-keys` or
 //! `--decrypt` ([`KeysLine`]): its data keys are imported first, with
@@ -263,7 +264,11 @@ async fn record_batches<S: EventLog>(
             }
         };
         let Batch { subs, placed } = batch;
-        if placed.clear.contains(&true) && in_flight.iter().any(|(f, _)| f.makes_keys()) {
+        if placed.clear.contains(&true)
+            && in_flight
+                .iter()
+                .any(|(f, _)| f.makes_keys() && !f.lends_keys())
+        {
             // Their keys are known once they are committed: this batch seals with them.
             settle_all(&mut in_flight, &mut done).await?;
         }
@@ -277,7 +282,8 @@ async fn record_batches<S: EventLog>(
         // An exported log's erasures (with their provenance) are carried as
         // records of what was done; they destroy nothing here (the keys line
         // carries the destroyed keys).
-        match ledger.import_batch(Record::new(subs), actor).await {
+        let ahead: Vec<_> = in_flight.iter().map(|(f, _)| f).collect();
+        match ledger.import_batch(Record::new(subs), actor, &ahead).await {
             Ok(queued) => in_flight.push_back((queued, placed)),
             Err(e) => {
                 // The batches before it come first: their error is earlier in the file.
