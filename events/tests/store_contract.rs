@@ -1437,6 +1437,29 @@ mod sqlite_file {
         }
     }
 
+    #[tokio::test]
+    async fn a_writer_that_began_on_an_empty_file_reads_the_streams_another_one_made() {
+        // The first writer read the file empty, so it takes a stream it has
+        // not seen for one without events, until another handle commits.
+        let (_dir, path, first) = temp_store();
+        append(&first, vec![pending("mine", Some(0), numbered(0))])
+            .await
+            .expect("the first event");
+        let second = SqliteStore::open(&path).unwrap();
+        append(&second, vec![pending("theirs", Some(0), numbered(1))])
+            .await
+            .expect("a new stream through the other handle");
+        let out = append(&first, vec![pending("theirs", Some(1), numbered(2))])
+            .await
+            .expect("the other handle's stream, at its version");
+        assert_eq!((out[0].event.position, out[0].event.version), (3, 2));
+        let stale = append(&first, vec![pending("theirs", Some(0), numbered(3))]).await;
+        assert!(
+            matches!(stale, Err(StoreError::Conflict { actual: 2, .. })),
+            "{stale:?}"
+        );
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn two_handles_on_one_file_append_gap_free() {
         const TASKS: u64 = 4;

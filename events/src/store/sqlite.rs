@@ -30,7 +30,9 @@
 //! **What the writer knows.** The writer keeps the head (position, hash, id)
 //! and the versions of the streams it has read or written ([`Known`]), so an
 //! append reads nothing back: it inserts, and the `UNIQUE` index on `id`
-//! tells it when the event is stored already. What it knows holds while no
+//! tells it when the event is stored already. A writer that read the table
+//! empty knows every stream from then on, so it reads no version back for a
+//! new one (an import into a new store). What it knows holds while no
 //! other connection commits; `PRAGMA data_version`, read in each write
 //! transaction, says when one did, and it is then forgotten.
 //!
@@ -549,6 +551,10 @@ struct Known {
     /// Position, hash and id of the last event.
     head: Option<(u64, [u8; 32], Uuid)>,
     streams: HashMap<String, u64>,
+    /// `streams` holds every stream of the log: the writer read the table
+    /// empty and has learnt every commit since, so a stream it does not
+    /// hold has no event (an import into a new store reads no version back).
+    complete: bool,
 }
 
 impl Known {
@@ -570,6 +576,15 @@ impl Known {
         self.data_version = None;
         self.head = None;
         self.streams.clear();
+        self.complete = false;
+    }
+
+    /// The version of `stream` when every stream is known.
+    fn version(&self, stream: &str) -> Option<u64> {
+        match self.streams.get(stream) {
+            Some(&v) => Some(v),
+            None => self.complete.then_some(0),
+        }
     }
 
     /// Learns what a request appended (once its savepoint is released).
@@ -584,6 +599,7 @@ impl Known {
     fn remember(&mut self, stream: &str, version: u64) {
         if self.streams.len() >= KNOWN_STREAMS && !self.streams.contains_key(stream) {
             self.streams.clear();
+            self.complete = false;
         }
         self.streams.insert(stream.to_owned(), version);
     }
@@ -755,7 +771,7 @@ impl AppendTarget for Transaction<'_> {
     }
 
     fn stream_version(&mut self, stream: &str) -> Result<u64, StoreError> {
-        if let Some(&v) = self.known.as_ref().and_then(|k| k.streams.get(stream)) {
+        if let Some(v) = self.known.as_ref().and_then(|k| k.version(stream)) {
             return Ok(v);
         }
         let version = read_stream_version(self.conn, stream)?;
@@ -782,6 +798,11 @@ impl AppendTarget for Transaction<'_> {
             })
             .optional()?;
         let Some((position, hash, id)) = row else {
+            if let Some(known) = self.known.as_deref_mut() {
+                // Read in the write transaction: no stream has an event.
+                known.streams.clear();
+                known.complete = true;
+            }
             return Ok((0, [0; 32]));
         };
         let position = to_u64(position, 0, "position")?;
