@@ -5,9 +5,12 @@
 //! time ([`LayoutCache::advance`]), under the engine's read lock for that
 //! month only, so that appends are projected between two months. A map read
 //! then finds its month kept, and never computes more than the one layout it
-//! asks for ([`LayoutCache::frame_within`]).
+//! asks for ([`LayoutCache::frame_within`]). Before each month, the
+//! background lets the reads being rendered finish first ([`Readers`]): on a
+//! machine of two cores, a month laid out beside a read's rendering would
+//! take half of its time.
 
-use std::sync::Weak;
+use std::sync::{Condvar, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use passerelle_projections::cancel::Cancel;
@@ -24,6 +27,49 @@ const LONGEST_WAIT: Duration = Duration::from_secs(10);
 /// The longest pause before a month that ran out of time is tried again
 /// (the pause doubles from [`LONGEST_WAIT`] up to it).
 const LONGEST_RETRY: Duration = Duration::from_secs(300);
+
+/// The longest the background waits for the reads being rendered before a
+/// month: reads that never pause delay the layouts, never stop them.
+const READERS_FIRST: Duration = Duration::from_secs(1);
+
+/// The reads being rendered, which the background lets finish before it
+/// lays out a month.
+#[derive(Default)]
+pub(crate) struct Readers {
+    rendering: Mutex<usize>,
+    idle: Condvar,
+}
+
+/// A read being rendered, from [`Readers::enter`] until dropped.
+pub(crate) struct Reading<'a>(&'a Readers);
+
+impl Readers {
+    pub(crate) fn enter(&self) -> Reading<'_> {
+        *self.rendering.lock().expect("readers lock") += 1;
+        Reading(self)
+    }
+
+    /// Waits until no read is being rendered, at most `longest`; whether
+    /// none is.
+    pub(crate) fn wait_idle(&self, longest: Duration) -> bool {
+        let rendering = self.rendering.lock().expect("readers lock");
+        let (rendering, _) = self
+            .idle
+            .wait_timeout_while(rendering, longest, |n| *n > 0)
+            .expect("readers lock");
+        *rendering == 0
+    }
+}
+
+impl Drop for Reading<'_> {
+    fn drop(&mut self) {
+        let mut rendering = self.0.rendering.lock().expect("readers lock");
+        *rendering -= 1;
+        if *rendering == 0 {
+            self.0.idle.notify_all();
+        }
+    }
+}
 
 /// Keeps every programme's layout chain settled up to its last event, until
 /// shutdown or until the app is dropped. `settled` is sent the projected
@@ -96,6 +142,7 @@ fn settle(app: &App) -> Option<(usize, bool)> {
     for programme in programmes {
         let before = frames;
         loop {
+            inner.readers.wait_idle(READERS_FIRST);
             if *inner.shutdown.borrow() {
                 return None;
             }
@@ -132,4 +179,25 @@ fn settle(app: &App) -> Option<(usize, bool)> {
         }
     }
     Some((frames, stopped))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_background_waits_for_the_reads_being_rendered() {
+        let readers = Readers::default();
+        assert!(readers.wait_idle(Duration::ZERO), "no read: no wait");
+        let first = readers.enter();
+        let second = readers.enter();
+        assert!(!readers.wait_idle(Duration::ZERO), "two reads render");
+        drop(first);
+        assert!(!readers.wait_idle(Duration::ZERO), "one read renders");
+        std::thread::scope(|s| {
+            let waiting = s.spawn(|| readers.wait_idle(Duration::from_secs(600)));
+            drop(second);
+            assert!(waiting.join().unwrap(), "woken once the last read ends");
+        });
+    }
 }

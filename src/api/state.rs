@@ -476,6 +476,8 @@ pub(crate) struct Inner {
     pub layouts: LayoutCache,
     /// The projected position every layout chain was last brought up to.
     pub settled: watch::Sender<u64>,
+    /// The reads being rendered, which the background's layouts let go first.
+    pub readers: super::layouts::Readers,
     /// Per programme, how many times the background has computed frames of
     /// its map: a part of the cache key of its map reads, since renderings
     /// made before may hold a layout that was not settled.
@@ -534,6 +536,7 @@ impl App {
                 layouts: LayoutCache::new(),
                 settled: watch::channel(0).0,
                 relaid: Mutex::new(HashMap::new()),
+                readers: Default::default(),
                 streams,
                 cache: Mutex::new(Cache::default()),
                 heads: Mutex::new(heads),
@@ -952,6 +955,7 @@ impl App {
         F: FnOnce(&App, &Engine, &Cancel) -> Result<Rendered, Failed>,
     {
         let _landing = Landing { slot, id };
+        let _reading = self.inner.readers.enter();
         let rendered = cancel.check().map_err(Failed::from).and_then(|()| {
             let engine = self.inner.engine.read().expect("engine lock");
             render(self, &engine, cancel)
