@@ -173,10 +173,10 @@ async fn attendance_keys<S: EventLog>(store: &S) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn a_key_made_by_another_writer_is_found_after_a_race() {
+/// Two ledgers with keyrings of one store under one master key (two
+/// processes), and a programme with session `s1`.
+async fn two_writers() -> (MemoryStore, Ledger<MemoryStore>, Ledger<MemoryStore>) {
     let master = MasterKey::from_hex(&"77".repeat(32)).unwrap();
-    // Two keyrings of one store under one master key: two processes.
     let store = MemoryStore::new();
     let a = Ledger::open(
         Keyring::create(store.clone(), master.clone())
@@ -191,6 +191,21 @@ async fn a_key_made_by_another_writer_is_found_after_a_race() {
     a.record(subs(&[programme(), session("s1")]), ACTOR)
         .await
         .unwrap();
+    (store, a, b)
+}
+
+/// Asserts that every attendance's participant opens with `keyring`.
+async fn every_attendance_opens<S: EventLog>(keyring: &Keyring<S>) {
+    for raw in stored(keyring.store()).await {
+        if raw.record.event_type == "ParticipantAttended" {
+            assert!(opened(keyring, &raw)["participant"].is_string());
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_key_made_by_another_writer_is_found_after_a_race() {
+    let (store, a, b) = two_writers().await;
     a.record(subs(&[attended("s1", "RACE-1")]), ACTOR)
         .await
         .unwrap();
@@ -532,30 +547,12 @@ async fn a_batch_in_flight_seals_under_the_key_a_batch_ahead_of_it_makes() {
     let keys = attendance_keys(ledger.store()).await;
     assert_eq!(keys.len(), 3);
     assert_eq!(keys[1], keys[2], "one participant, one key");
-    for raw in stored(ledger.store()).await {
-        if raw.record.event_type == "ParticipantAttended" {
-            assert!(opened(ledger.keyring(), &raw)["participant"].is_string());
-        }
-    }
+    every_attendance_opens(ledger.keyring()).await;
 }
 
 #[tokio::test]
 async fn a_batch_sealed_under_the_key_of_a_refused_batch_ahead_is_never_stored_so() {
-    let master = MasterKey::from_hex(&"78".repeat(32)).unwrap();
-    let store = MemoryStore::new();
-    let a = Ledger::open(
-        Keyring::create(store.clone(), master.clone())
-            .await
-            .unwrap(),
-    )
-    .await
-    .unwrap();
-    let b = Ledger::open(Keyring::open(store.clone(), master).await.unwrap())
-        .await
-        .unwrap();
-    a.record(subs(&[programme(), session("s1")]), ACTOR)
-        .await
-        .unwrap();
+    let (store, a, b) = two_writers().await;
     // b makes RACE-2's key first: a's batch makes another one, which the
     // store refuses; the batch queued after it borrowed that key.
     b.record(subs(&[attended("s1", "RACE-2")]), ACTOR)
@@ -580,10 +577,6 @@ async fn a_batch_sealed_under_the_key_of_a_refused_batch_ahead_is_never_stored_s
     let keys = attendance_keys(&store).await;
     assert_eq!(keys.len(), 3);
     assert!(keys.iter().all(|k| k == &keys[0]), "{keys:?}");
-    for raw in stored(&store).await {
-        if raw.record.event_type == "ParticipantAttended" {
-            assert!(opened(a.keyring(), &raw)["participant"].is_string());
-        }
-    }
+    every_attendance_opens(a.keyring()).await;
     assert_eq!(store.head().await.unwrap(), 6);
 }
