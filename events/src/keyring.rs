@@ -538,12 +538,7 @@ impl<S: EventLog> Keyring<S> {
                 .ok_or_else(|| KeyError::Damaged(format!("data key {id} vanished")))?;
             return Ok((KeyId::parse(&id).map_err(KeyError::Damaged)?, key));
         }
-        if let Some((id, key)) = made
-            .by_lookup
-            .get(&lookup)
-            .map(|(id, key, _)| (id, key))
-            .or_else(|| made.ahead.get(&lookup).map(|(id, key)| (id, key)))
-        {
+        if let Some((id, key, _)) = made.by_lookup.get(&lookup) {
             return Ok((id.clone(), key.clone()));
         }
         let raw: Zeroizing<[u8; KEY_BYTES]> = Zeroizing::new(random()?);
@@ -574,16 +569,14 @@ impl<S: EventLog> Keyring<S> {
     /// batch `ahead` is stored first (its head guard names their events):
     /// those batches store the keys, and [`MadeKeys::to_make`] leaves them out.
     pub fn made_keys_after<'a>(&self, ahead: impl IntoIterator<Item = &'a MadeKeys>) -> MadeKeys {
-        let ahead = ahead
+        let by_lookup = ahead
             .into_iter()
-            .flat_map(|m| &m.by_lookup)
-            .map(|(lookup, (id, key, _))| (*lookup, (id.clone(), key.clone())))
+            .flat_map(|m| m.order.iter().map(|l| (*l, m.by_lookup[l].clone())))
             .collect();
         MadeKeys {
             fingerprint: self.inner.fingerprint.clone(),
-            by_lookup: HashMap::new(),
+            by_lookup,
             order: Vec::new(),
-            ahead,
         }
     }
 
@@ -876,11 +869,12 @@ impl<S: EventLog> Keyring<S> {
 /// is committed ([`Keyring::adopt`]).
 pub struct MadeKeys {
     fingerprint: String,
+    /// The keys the batch seals under that the keyring does not know yet:
+    /// those it makes, and those batches queued ahead of it make
+    /// ([`Keyring::made_keys_after`]), which they store.
     by_lookup: HashMap<[u8; 32], (KeyId, Arc<DataKey>, NewKey)>,
+    /// The keys the batch makes and stores, in the order made.
     order: Vec<[u8; 32]>,
-    /// Keys made by batches queued ahead of this one and not committed yet
-    /// ([`Keyring::made_keys_after`]): sealed under, stored by those batches.
-    ahead: HashMap<[u8; 32], (KeyId, Arc<DataKey>)>,
 }
 
 impl MadeKeys {
