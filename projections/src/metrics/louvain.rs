@@ -7,7 +7,6 @@
 //! `fa-leiden-cd` 0.1 and `single-clustering` 0.7 declare no licence. This
 //! one works on [`Topology`] directly, in f64.
 
-use crate::cancel::Cancel;
 use std::collections::{HashMap, VecDeque};
 
 use rand::seq::SliceRandom;
@@ -15,6 +14,7 @@ use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::Topology;
+use crate::cancel::Cancel;
 
 /// Stream of the ChaCha generator that orders Louvain's node visits.
 pub(crate) const LOUVAIN_STREAM: u64 = 2;

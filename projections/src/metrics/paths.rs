@@ -10,12 +10,12 @@
 //! neither samples. One search per source here yields both, and the sums
 //! are taken in a fixed order whatever the number of threads.
 
-use crate::cancel::Cancel;
 use rand::seq::index;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::{Estimate, Topology};
+use crate::cancel::Cancel;
 
 /// The sampled accumulation is split into this many chunks of pivots, each
 /// summed in pivot order and then added up in chunk order, so a result does
