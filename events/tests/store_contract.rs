@@ -1114,6 +1114,128 @@ async fn imported_keys_and_tombstones_are_kept<S: EventLog>(fx: Fixture<S>) {
     assert_eq!(key_table(&s).await.0, vec![key(1).id, key(2).id]);
 }
 
+/// A load (an import into an empty log) answers every append as an append
+/// outside one would be answered, and keeps exactly what it answered as
+/// created, in order, with the hash chain; after it, appends go on under
+/// the same rules. A store without loads answers `false` and appends.
+async fn a_load_keeps_the_rules_of_every_append<S: EventLog>(fx: Fixture<S>) {
+    let s = fx.store;
+    init_keys(&s).await;
+    let began = s.begin_load().await.unwrap();
+
+    let first = numbered(0);
+    let mut made = batch(vec![
+        pending("a", None, first.clone()),
+        pending("b", None, numbered(1)),
+    ]);
+    made.make_keys = making(vec![key(1)]);
+    let out = EventLog::append(&s, made).await.unwrap();
+    assert_eq!((out[0].event.position, out[1].event.position), (1, 2));
+
+    // The same id and content: the answer it had, nothing appended.
+    let retry = append(&s, vec![pending("a", Some(0), first.clone())])
+        .await
+        .unwrap();
+    assert!(!retry[0].created);
+    assert_eq!(retry[0].event, out[0].event);
+
+    // Refused batches leave nothing, not even the ids of their new events.
+    let lost = numbered(2);
+    let err = append(
+        &s,
+        vec![
+            pending("c", None, lost.clone()),
+            pending("a", Some(0), numbered(3)),
+        ],
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict { actual: 1, .. }),
+        "{err}"
+    );
+    let mut changed = first.clone();
+    changed.data = r#"{"n":"changed"}"#.into();
+    let err = append(
+        &s,
+        vec![
+            pending("c", None, lost.clone()),
+            pending("a", None, changed.clone()),
+        ],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err, StoreError::IdReused { id: first.id });
+    // Another event takes the position the refused one had.
+    assert!(append_one(&s, "e", numbered(4)).await.created);
+    let again = append(
+        &s,
+        vec![
+            pending("c", None, lost.clone()),
+            pending("a", Some(1), numbered(5)),
+        ],
+    )
+    .await
+    .unwrap();
+    assert!(again.iter().all(|a| a.created));
+    let placed: Vec<_> = again
+        .iter()
+        .map(|a| (a.event.position, a.event.version))
+        .collect();
+    assert_eq!(placed, [(4, 1), (5, 2)]);
+    s.write_keys(KeyOp::Import {
+        fingerprint: FINGERPRINT.into(),
+        keys: vec![key(2)],
+        erased: Vec::new(),
+    })
+    .await
+    .unwrap();
+    s.end_load().await.unwrap();
+
+    let stored = all(&s).await;
+    assert_eq!(positions(&stored), [1, 2, 3, 4, 5]);
+    assert_eq!(ids(&stored)[0], first.id);
+    assert_eq!(ids(&stored)[3], lost.id);
+    let mut previous = [0; 32];
+    for e in &stored {
+        assert_eq!(e.hash, chain_hash(&previous, e), "position {}", e.position);
+        previous = e.hash;
+    }
+    assert_eq!(key_table(&s).await.0, vec![key(1).id, key(2).id]);
+
+    // After it: the log holds events, so no load begins, and its ids and
+    // stream versions are still unique.
+    assert!(!s.begin_load().await.unwrap());
+    s.end_load().await.unwrap();
+    let retry = append(&s, vec![pending("c", None, lost.clone())])
+        .await
+        .unwrap();
+    assert!(!retry[0].created);
+    assert_eq!(
+        append(
+            &s,
+            vec![pending("d", None, numbered(6)), pending("a", None, changed)]
+        )
+        .await
+        .unwrap_err(),
+        StoreError::IdReused { id: first.id }
+    );
+    let err = append(&s, vec![pending("a", Some(1), numbered(7))])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict { actual: 2, .. }),
+        "{err}"
+    );
+    assert_eq!(s.head().await.unwrap(), 5);
+    if let Some(reopen) = fx.reopen {
+        let s = reopen().await;
+        assert_eq!(all(&s).await, stored);
+    }
+    // Whether it began is the store's own matter; the answers are not.
+    let _ = began;
+}
+
 /// Instantiates every contract test for one store: `contract!(name, factory)`
 /// where `factory()` is a future of a [`Fixture`].
 macro_rules! contract {
@@ -1138,6 +1260,7 @@ macro_rules! contract {
                 erasure_destroys_a_key_with_its_event,
                 rotation_rewraps_exactly_the_stored_keys,
                 imported_keys_and_tombstones_are_kept,
+                a_load_keeps_the_rules_of_every_append,
             );
         }
     };
@@ -1508,5 +1631,179 @@ mod sqlite_file {
             assert_eq!(e.hash, chain_hash(&previous, e), "position {}", e.position);
             previous = e.hash;
         }
+    }
+
+    /// The names of the indexes on `events` and the schema version, read
+    /// through a connection of the test's own.
+    fn events_indexes(path: &Path) -> (Vec<String>, i64) {
+        let conn =
+            rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .unwrap();
+        let mut stmt = conn
+            .prepare(
+                "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'events' \
+                 ORDER BY name",
+            )
+            .unwrap();
+        let names = stmt
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<Vec<String>, _>>()
+            .unwrap();
+        let version = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        (names, version)
+    }
+
+    const NAMED: [&str; 2] = ["events_id", "events_stream_version"];
+
+    #[tokio::test]
+    async fn a_load_is_seen_elsewhere_only_once_it_ends() {
+        let (_dir, path, store) = temp_store();
+        assert!(store.begin_load().await.unwrap());
+        assert!(
+            store.begin_load().await.is_err(),
+            "a second load began inside the first"
+        );
+        let loaded = numbered(0);
+        let answered = append_one(&store, "a", loaded.clone()).await;
+        assert_eq!(answered.event.position, 1);
+        // Another connection, and this store's readers, see the log as it was.
+        assert_eq!(count_id_in_file(&path, loaded.id), 0);
+        assert_eq!(store.head().await.unwrap(), 0);
+        assert_eq!(*store.head_changes().borrow(), 0);
+        store.end_load().await.unwrap();
+        assert_eq!(count_id_in_file(&path, loaded.id), 1);
+        assert_eq!(store.head().await.unwrap(), 1);
+        assert_eq!(*store.head_changes().borrow(), 1);
+        assert_eq!(events_indexes(&path), (NAMED.map(String::from).to_vec(), 3));
+    }
+
+    #[tokio::test]
+    async fn a_load_never_ended_keeps_nothing() {
+        let (_dir, path, store) = temp_store();
+        assert!(store.begin_load().await.unwrap());
+        append_one(&store, "a", numbered(0)).await;
+        store.close().await;
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.head().await.unwrap(), 0);
+        assert_eq!(events_indexes(&path), (NAMED.map(String::from).to_vec(), 3));
+        // The table kept its indexes: an id is still unique.
+        let kept = numbered(1);
+        append_one(&store, "a", kept.clone()).await;
+        let retry = append(&store, vec![pending("b", None, kept)])
+            .await
+            .unwrap();
+        assert!(!retry[0].created);
+    }
+
+    #[tokio::test]
+    async fn a_load_refuses_erasures_and_rotations_and_goes_on() {
+        let (_dir, _path, store) = temp_store();
+        init_keys(&store).await;
+        assert!(store.begin_load().await.unwrap());
+        let mut made = batch(vec![pending("a", None, numbered(0))]);
+        made.make_keys = making(vec![key(1)]);
+        EventLog::append(&store, made).await.unwrap();
+        let mut erase = batch(vec![pending("erasure", None, numbered(1))]);
+        erase.erase = vec![key(1).id];
+        let err = EventLog::append(&store, erase).await.unwrap_err();
+        assert!(
+            err.to_string().contains("erase once the load has ended"),
+            "{err}"
+        );
+        let err = store
+            .write_keys(KeyOp::Rotate {
+                from: FINGERPRINT.into(),
+                to: keyring_record("ffeeddccbbaa9988"),
+                rewrapped: vec![(key(1).id, vec![7; 72])],
+            })
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("rotate once the load has ended"),
+            "{err}"
+        );
+        let next = append_one(&store, "a", numbered(2)).await;
+        assert_eq!((next.event.position, next.event.version), (2, 2));
+        store.end_load().await.unwrap();
+        assert_eq!(store.head().await.unwrap(), 2);
+        assert_eq!(key_table(&store).await, (vec![key(1).id], Vec::new(), 0));
+    }
+
+    /// Makes the store at `path` one of schema 2: unique constraints
+    /// declared in the table, as that version made them.
+    fn as_schema_2(path: &Path) {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        conn.execute_batch(
+            "BEGIN;
+             DROP TABLE events;
+             CREATE TABLE events (
+                 position       INTEGER PRIMARY KEY CHECK (position >= 1),
+                 id             TEXT    NOT NULL UNIQUE,
+                 stream         TEXT    NOT NULL,
+                 version        INTEGER NOT NULL CHECK (version >= 1),
+                 schema_version INTEGER NOT NULL,
+                 type           TEXT    NOT NULL,
+                 programme      TEXT    NOT NULL,
+                 occurred_at    TEXT    NOT NULL,
+                 data           TEXT    NOT NULL,
+                 recorded_at    TEXT    NOT NULL,
+                 recorded_by    TEXT    NOT NULL,
+                 hash           BLOB    NOT NULL CHECK (length(hash) = 32),
+                 UNIQUE (stream, version)
+             ) STRICT;
+             PRAGMA user_version = 2;
+             COMMIT;",
+        )
+        .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_store_of_schema_2_is_written_as_it_is_and_a_load_makes_it_schema_3() {
+        let (_dir, path, store) = temp_store();
+        store.close().await;
+        as_schema_2(&path);
+        let autoindexes = |path: &Path| {
+            let (names, version) = events_indexes(path);
+            assert!(names
+                .iter()
+                .all(|n| n.starts_with("sqlite_autoindex_events")));
+            (names.len(), version)
+        };
+        assert_eq!(autoindexes(&path), (2, 2));
+
+        // Written as it is: its own constraints keep ids and versions unique.
+        let store = SqliteStore::open(&path).unwrap();
+        let first = numbered(0);
+        append_one(&store, "a", first.clone()).await;
+        let retry = append(&store, vec![pending("b", None, first)])
+            .await
+            .unwrap();
+        assert!(!retry[0].created);
+        let err = append(&store, vec![pending("a", Some(0), numbered(1))])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Conflict { actual: 1, .. }),
+            "{err}"
+        );
+        assert!(!store.begin_load().await.unwrap());
+        store.close().await;
+        assert_eq!(autoindexes(&path), (2, 2));
+
+        // Empty, it becomes a store of schema 3 when a load fills it.
+        let (_dir, path, store) = temp_store();
+        store.close().await;
+        as_schema_2(&path);
+        let store = SqliteStore::open(&path).unwrap();
+        assert!(store.begin_load().await.unwrap());
+        append_one(&store, "a", numbered(0)).await;
+        store.end_load().await.unwrap();
+        assert_eq!(events_indexes(&path), (NAMED.map(String::from).to_vec(), 3));
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let err = conn.execute("DELETE FROM events", []).unwrap_err();
+        assert!(err.to_string().contains("events are append-only"), "{err}");
     }
 }

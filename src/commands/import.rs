@@ -111,6 +111,9 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
     });
     let actor = args.actor.unwrap_or_else(default_actor);
     let started = Instant::now();
+    // Into an empty store, the whole import is one transaction, its unique
+    // indexes built after the rows; the batches stay all or nothing each.
+    let loading = ledger.store().begin_load().await.with_context(stopped)?;
     let result = match header {
         // The events start on line 2.
         Some(_) => {
@@ -126,6 +129,19 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
     };
     if let Some(bar) = &progress {
         bar.finish_and_clear();
+    }
+    if loading {
+        // The batches before an error are kept, as they would have been.
+        if let Err(e) = ledger.store().end_load().await {
+            let stopped = match &result {
+                Err(first) => format!(" (it had stopped: {first:#})"),
+                Ok(_) => String::new(),
+            };
+            anyhow::bail!(
+                "the import of {} could not be committed: {e}; nothing was imported{stopped}",
+                args.file.display()
+            );
+        }
     }
     let done = result.with_context(stopped)?;
     let seconds = started.elapsed().as_secs_f64();

@@ -198,7 +198,7 @@ impl AppendTarget for Staged<'_> {
 impl EventLog for MemoryStore {
     fn append(
         &self,
-        request: AppendRequest,
+        mut request: AppendRequest,
     ) -> BoxFuture<'static, Result<Vec<Appended>, StoreError>> {
         // Applied now, at call time, so that calls are committed in call order.
         let result = (|| {
@@ -210,7 +210,7 @@ impl EventLog for MemoryStore {
                 streams: HashMap::new(),
                 keys: None,
             };
-            let out = apply_append(&mut staged, &request, Utc::now())?;
+            let out = apply_append(&mut staged, &mut request, Utc::now())?;
             let Staged {
                 events,
                 streams,

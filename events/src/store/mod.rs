@@ -44,8 +44,9 @@ pub const PAGE: usize = 1024;
 /// (events appended through this process wake it at once).
 pub const POLL: Duration = Duration::from_millis(500);
 
-/// An event as a store keeps it: every field as canonical text.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An event as a store keeps it: every field as canonical text. The default
+/// is an empty record (the nil id), what an applied request's place keeps.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct EventRecord {
     /// Event id.
     pub id: Uuid,
@@ -335,7 +336,8 @@ impl From<rusqlite::Error> for StoreError {
 /// first polled: batches submitted one after another through one store are
 /// committed in that order.
 pub trait EventLog: Clone + Send + Sync + 'static {
-    /// Appends a batch atomically; answers once it is durable.
+    /// Appends a batch atomically; answers once it is durable (during a
+    /// load, once the load has ended: [`EventLog::begin_load`]).
     fn append(
         &self,
         request: AppendRequest,
@@ -370,6 +372,25 @@ pub trait EventLog: Clone + Send + Sync + 'static {
 
     /// Reads the key table: the keyring record and the keys a reader lacks.
     fn read_keys(&self, since: KeysSince) -> BoxFuture<'static, Result<KeyChanges, StoreError>>;
+
+    /// Begins a load into an empty log, for an import: until
+    /// [`EventLog::end_load`], appends and key changes go on as always
+    /// (each append all or nothing, answered in call order), but they become
+    /// durable and visible to other readers only at the end, together, and
+    /// the store may check its uniqueness rules over all of them there
+    /// instead of one by one. Answers whether a load began; `false` when the
+    /// log holds events or the store has no such mode, and then nothing
+    /// changes. Erasures and key rotations are refused during a load.
+    fn begin_load(&self) -> BoxFuture<'static, Result<bool, StoreError>> {
+        Box::pin(async { Ok(false) })
+    }
+
+    /// Ends the load [`EventLog::begin_load`] began, making what it
+    /// appended durable; an error means nothing of it was kept. Does nothing
+    /// when no load began.
+    fn end_load(&self) -> BoxFuture<'static, Result<(), StoreError>> {
+        Box::pin(async { Ok(()) })
+    }
 
     /// Every event after `after`, then every event appended later, each
     /// exactly once and in order. Reads pages from the store and waits for the
@@ -438,7 +459,7 @@ pub(crate) trait AppendTarget {
 /// atomic (a transaction, or a staged copy).
 pub(crate) fn apply_append(
     target: &mut impl AppendTarget,
-    request: &AppendRequest,
+    request: &mut AppendRequest,
     at: DateTime<Utc>,
 ) -> Result<Vec<Appended>, StoreError> {
     let now = format_recorded_at(at);
@@ -452,7 +473,13 @@ pub(crate) fn apply_append(
     // without reading them back.
     let mut tip: Option<(u64, [u8; 32])> = None;
     let mut versions: HashMap<&str, u64> = HashMap::new();
-    for p in &request.events {
+    for Pending {
+        stream,
+        expected,
+        record: sent,
+    } in &mut request.events
+    {
+        let stream: &str = stream;
         let (head, previous) = match tip {
             Some(tip) => tip,
             None => target.last()?,
@@ -475,32 +502,33 @@ pub(crate) fn apply_append(
             }
             _ => None,
         };
-        let version = match versions.get(p.stream.as_str()) {
+        let version = match versions.get(stream) {
             Some(&v) => v,
-            None => target.stream_version(&p.stream)?,
+            None => target.stream_version(stream)?,
         };
-        let refusal = refusal.or_else(|| match p.expected {
+        let refusal = refusal.or_else(|| match *expected {
             Some(expected) if expected != version => Some(StoreError::Conflict {
-                stream: p.stream.clone(),
+                stream: stream.to_owned(),
                 expected,
                 actual: version,
             }),
             _ => None,
         });
         if let Some(refusal) = refusal {
-            match target.find_id(&p.record.id)? {
+            match target.find_id(&sent.id)? {
                 Some(existing) => {
-                    out.push(answer_existing(existing, &p.record)?);
+                    out.push(answer_existing(existing, sent)?);
                     continue;
                 }
                 None => return Err(refusal),
             }
         }
-        let mut record = p.record.clone();
+        // Moved, not copied: the request is not read again once applied.
+        let mut record = std::mem::take(sent);
         record.recorded_at.get_or_insert_with(|| now.clone());
         let mut raw = RawEvent {
             position: head + 1,
-            stream: p.stream.clone(),
+            stream: stream.to_owned(),
             version: version + 1,
             schema_version: SCHEMA_VERSION,
             record,
@@ -508,12 +536,12 @@ pub(crate) fn apply_append(
         };
         raw.hash = chain_hash(&previous, &raw);
         if let Some(existing) = target.insert(&raw)? {
-            out.push(answer_existing(existing, &p.record)?);
+            out.push(answer_existing(existing, &raw.record)?);
             continue;
         }
         guard = None;
         tip = Some((raw.position, raw.hash));
-        versions.insert(&p.stream, raw.version);
+        versions.insert(stream, raw.version);
         out.push(Appended {
             event: raw,
             created: true,

@@ -71,8 +71,12 @@ const APPLICATION_ID: i64 = 0x5053_524C;
 
 /// `PRAGMA user_version`: the version of the schema below. Version 1 had no
 /// key table and kept personal data in clear; this build reads such a store
-/// (to export it) but writes nothing to it.
-const SCHEMA_VERSION: i64 = 2;
+/// (to export it) but writes nothing to it. Version 2 declared the two unique
+/// constraints of `events` in the table; version 3 names them as indexes
+/// (`events_id`, `events_stream_version`), which a load builds after its rows
+/// ([`EventLog::begin_load`]). Both enforce the same: a store of version 2 is
+/// read and written as it is, and becomes version 3 when a load fills it.
+const SCHEMA_VERSION: i64 = 3;
 
 /// How long a connection waits for another one's lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -88,10 +92,12 @@ const MAX_IDLE_READERS: usize = 4;
 /// index pages back for every event. The cache grows only as pages are used.
 const WRITER_CACHE_KIB: i64 = 64 * 1024;
 
-const SCHEMA: &str = "
+/// The events table and its guards, without its unique indexes
+/// ([`EVENTS_INDEXES`]): a load creates them once its rows are in.
+const EVENTS_TABLE: &str = "
 CREATE TABLE events (
     position       INTEGER PRIMARY KEY CHECK (position >= 1),
-    id             TEXT    NOT NULL UNIQUE,
+    id             TEXT    NOT NULL,
     stream         TEXT    NOT NULL,
     version        INTEGER NOT NULL CHECK (version >= 1),
     schema_version INTEGER NOT NULL,
@@ -101,13 +107,22 @@ CREATE TABLE events (
     data           TEXT    NOT NULL,
     recorded_at    TEXT    NOT NULL,
     recorded_by    TEXT    NOT NULL,
-    hash           BLOB    NOT NULL CHECK (length(hash) = 32),
-    UNIQUE (stream, version)
+    hash           BLOB    NOT NULL CHECK (length(hash) = 32)
 ) STRICT;
 CREATE TRIGGER events_no_update BEFORE UPDATE ON events
 BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
 CREATE TRIGGER events_no_delete BEFORE DELETE ON events
 BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+";
+
+/// Event ids and stream versions are unique.
+const EVENTS_INDEXES: &str = "
+CREATE UNIQUE INDEX events_id ON events (id);
+CREATE UNIQUE INDEX events_stream_version ON events (stream, version);
+";
+
+/// The key tables.
+const KEY_TABLES: &str = "
 CREATE TABLE keyring (
     id          INTEGER PRIMARY KEY CHECK (id = 1),
     fingerprint TEXT    NOT NULL,
@@ -216,6 +231,11 @@ enum Work {
         op: KeyOp,
         reply: oneshot::Sender<Result<KeyOpDone, StoreError>>,
     },
+    /// Begins (`true`) or ends a load ([`EventLog::begin_load`]).
+    Load {
+        begin: bool,
+        reply: oneshot::Sender<Result<bool, StoreError>>,
+    },
 }
 
 impl SqliteStore {
@@ -245,7 +265,9 @@ impl SqliteStore {
                         Identity::Store => Ok(false),
                         Identity::Legacy => Err(legacy(&path)),
                         Identity::Empty => {
-                            conn.execute_batch(SCHEMA)?;
+                            conn.execute_batch(EVENTS_TABLE)?;
+                            conn.execute_batch(EVENTS_INDEXES)?;
+                            conn.execute_batch(KEY_TABLES)?;
                             conn.pragma_update(None, "application_id", APPLICATION_ID)?;
                             conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
                             Ok(true)
@@ -499,23 +521,62 @@ impl EventLog for SqliteStore {
         }
         self.read_with(move |conn| read_key_changes(conn, since))
     }
+
+    fn begin_load(&self) -> BoxFuture<'static, Result<bool, StoreError>> {
+        if self.inner.legacy {
+            return Box::pin(async { Ok(false) });
+        }
+        self.load(true)
+    }
+
+    fn end_load(&self) -> BoxFuture<'static, Result<(), StoreError>> {
+        let ended = self.load(false);
+        Box::pin(async move { ended.await.map(|_| ()) })
+    }
+}
+
+impl SqliteStore {
+    /// Asks the writer to begin or end a load.
+    fn load(&self, begin: bool) -> BoxFuture<'static, Result<bool, StoreError>> {
+        let (reply, answer) = oneshot::channel();
+        let queued = self.submit(Work::Load { begin, reply });
+        Box::pin(async move {
+            if !queued {
+                return Err(StoreError::Closed);
+            }
+            answer.await.unwrap_or(Err(StoreError::Closed))
+        })
+    }
 }
 
 /// The writer thread: one group of appends, or one key change, per turn until
 /// every handle is gone.
 fn write_loop(conn: Connection, jobs: mpsc::Receiver<Work>, shared: &Shared) {
     let mut known = Known::default();
+    let mut loading: Option<Loading> = None;
     // `recv` fails only once the queue is empty and closed: what was queued
     // before the last handle went is still answered.
     let mut next: Option<Work> = None;
     while let Some(first) = next.take().or_else(|| jobs.recv().ok()) {
         let first = match first {
             Work::Keys { op, reply } => {
-                let result = change_keys(&conn, &op);
+                let result = match &mut loading {
+                    Some(load) => load.change_keys(&conn, &mut known, &op),
+                    None => change_keys(&conn, &op),
+                };
                 if result.is_ok() && matches!(op, KeyOp::Rotate { .. }) {
                     // The keys wrapped by the old master key leave the WAL too.
                     checkpoint(&conn);
                 }
+                let _ = reply.send(result);
+                continue;
+            }
+            Work::Load { begin, reply } => {
+                let result = if begin {
+                    Loading::begin(&conn, &mut known, &mut loading)
+                } else {
+                    Loading::end(&conn, &mut known, &mut loading, shared)
+                };
                 let _ = reply.send(result);
                 continue;
             }
@@ -533,7 +594,200 @@ fn write_loop(conn: Connection, jobs: mpsc::Receiver<Work>, shared: &Shared) {
                 Err(_) => break,
             }
         }
-        commit_group(&conn, &mut known, group, shared);
+        match &mut loading {
+            Some(load) => load.append_group(&conn, &mut known, group, shared),
+            None => commit_group(&conn, &mut known, group, shared),
+        }
+    }
+    if loading.is_some() {
+        // Never ended: nothing of it is kept.
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+}
+
+/// A load into an empty store ([`EventLog::begin_load`]): one write
+/// transaction from its beginning to its end, in which the events table has
+/// no unique index. Each event id's position is kept here instead, and
+/// every stream's version in [`Known`] (the table was empty); the indexes
+/// are built once, from the rows, when the load ends — which also checks
+/// both constraints over every row before anything is committed.
+struct Loading {
+    /// The position of each event id appended in the load.
+    ids: HashMap<Uuid, u64>,
+    /// Why the transaction was lost, if it was: every later request and the
+    /// end are answered with it.
+    lost: Option<StoreError>,
+}
+
+impl Loading {
+    /// Begins a load if the log is empty (answers whether it did): the
+    /// events table is made again without its unique indexes, in the
+    /// transaction that the load's end commits.
+    fn begin(
+        conn: &Connection,
+        known: &mut Known,
+        loading: &mut Option<Loading>,
+    ) -> Result<bool, StoreError> {
+        if loading.is_some() {
+            return Err(StoreError::Backend("a load is already under way".into()));
+        }
+        run(conn, "BEGIN IMMEDIATE")?;
+        let begun = (|| {
+            let empty: bool =
+                conn.query_row("SELECT NOT EXISTS (SELECT 1 FROM events)", [], |r| r.get(0))?;
+            if empty {
+                // Dropping a table deletes its rows without firing triggers;
+                // there are none. A store of schema 2 becomes one of schema 3.
+                conn.execute_batch("DROP TABLE events")?;
+                conn.execute_batch(EVENTS_TABLE)?;
+            }
+            Ok::<_, StoreError>(empty)
+        })();
+        match begun {
+            Ok(true) => {
+                known.forget();
+                known.head = None;
+                known.complete = true;
+                known.unbounded = true;
+                *loading = Some(Loading {
+                    ids: HashMap::new(),
+                    lost: None,
+                });
+                Ok(true)
+            }
+            Ok(false) => {
+                run(conn, "ROLLBACK")?;
+                Ok(false)
+            }
+            Err(e) => {
+                if !conn.is_autocommit() {
+                    let _ = conn.execute_batch("ROLLBACK");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Ends the load: builds the unique indexes and commits. Answers the
+    /// error that lost the transaction, if one did; nothing is kept then.
+    fn end(
+        conn: &Connection,
+        known: &mut Known,
+        loading: &mut Option<Loading>,
+        shared: &Shared,
+    ) -> Result<bool, StoreError> {
+        let Some(load) = loading.take() else {
+            return Ok(false);
+        };
+        known.unbounded = false;
+        if let Some(e) = load.lost {
+            return Err(e);
+        }
+        let committed = (|| {
+            // The sorter that builds each index may use a helper thread:
+            // nothing else is running in the load's last step.
+            conn.pragma_update(None, "threads", 1)?;
+            conn.execute_batch(EVENTS_INDEXES)?;
+            conn.pragma_update(None, "threads", 0)?;
+            conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+            run(conn, "COMMIT")
+        })();
+        if let Err(e) = committed {
+            known.forget();
+            if !conn.is_autocommit() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+            tracing::error!(error = %e, "a load could not be committed");
+            return Err(e);
+        }
+        if let Some((head, _, _)) = known.head {
+            shared.head.send_if_modified(|h| {
+                let moved = head > *h;
+                *h = (*h).max(head);
+                moved
+            });
+        }
+        Ok(true)
+    }
+
+    /// Appends `group` in the load's transaction, each request in a
+    /// savepoint of its own; answered at once, durable when the load ends.
+    fn append_group(
+        &mut self,
+        conn: &Connection,
+        known: &mut Known,
+        group: Vec<Job>,
+        shared: &Shared,
+    ) {
+        let now = Utc::now();
+        shared.groups.fetch_add(1, Ordering::Relaxed);
+        shared
+            .requests
+            .fetch_add(group.len() as u64, Ordering::Relaxed);
+        for mut job in group {
+            let outcome = match &self.lost {
+                Some(e) => Err(e.clone()),
+                // Destroying a key is made durable before it is answered
+                // (the write-ahead log is truncated), which a load defers.
+                None if !job.request.erase.is_empty() => Err(StoreError::Backend(
+                    "a store being loaded destroys no key: erase once the load has ended".into(),
+                )),
+                None => match append_one(conn, known, Some(&mut self.ids), &mut job.request, now) {
+                    Ok(outcome) => outcome,
+                    Err(e) => {
+                        self.lose(conn, known, &e);
+                        Err(e)
+                    }
+                },
+            };
+            let _ = job.reply.send(outcome);
+        }
+    }
+
+    /// A key change in a savepoint of the load's transaction.
+    fn change_keys(
+        &mut self,
+        conn: &Connection,
+        known: &mut Known,
+        op: &KeyOp,
+    ) -> Result<KeyOpDone, StoreError> {
+        if let Some(e) = &self.lost {
+            return Err(e.clone());
+        }
+        if matches!(op, KeyOp::Rotate { .. }) {
+            // The old wrapped keys leave the write-ahead log before a
+            // rotation is answered, which a load would defer.
+            return Err(StoreError::Backend(
+                "a store being loaded rotates no key: rotate once the load has ended".into(),
+            ));
+        }
+        run(conn, "SAVEPOINT keys")?;
+        let mut target = Transaction {
+            conn,
+            known: None,
+            ids: None,
+        };
+        let result = apply_key_op(&mut target, op, Utc::now());
+        let undone = if result.is_ok() {
+            run(conn, "RELEASE keys")
+        } else {
+            run(conn, "ROLLBACK TO keys").and_then(|()| run(conn, "RELEASE keys"))
+        };
+        if let Err(e) = undone {
+            self.lose(conn, known, &e);
+            return Err(e);
+        }
+        result
+    }
+
+    /// The transaction is lost: nothing of the load is kept.
+    fn lose(&mut self, conn: &Connection, known: &mut Known, e: &StoreError) {
+        tracing::error!(error = %e, "a load's transaction failed: nothing of it is kept");
+        known.forget();
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        self.lost = Some(e.clone());
     }
 }
 
@@ -555,6 +809,9 @@ struct Known {
     /// empty and has learnt every commit since, so a stream it does not
     /// hold has no event (an import into a new store reads no version back).
     complete: bool,
+    /// `streams` is kept whole past [`KNOWN_STREAMS`]: during a load, where
+    /// the table has no index to read a version back from.
+    unbounded: bool,
 }
 
 impl Known {
@@ -577,6 +834,7 @@ impl Known {
         self.head = None;
         self.streams.clear();
         self.complete = false;
+        self.unbounded = false;
     }
 
     /// The version of `stream` when every stream is known.
@@ -597,7 +855,10 @@ impl Known {
     }
 
     fn remember(&mut self, stream: &str, version: u64) {
-        if self.streams.len() >= KNOWN_STREAMS && !self.streams.contains_key(stream) {
+        if !self.unbounded
+            && self.streams.len() >= KNOWN_STREAMS
+            && !self.streams.contains_key(stream)
+        {
             self.streams.clear();
             self.complete = false;
         }
@@ -608,7 +869,15 @@ impl Known {
 /// Applies one key change in a transaction of its own.
 fn change_keys(conn: &Connection, op: &KeyOp) -> Result<KeyOpDone, StoreError> {
     run(conn, "BEGIN IMMEDIATE")?;
-    let result = apply_key_op(&mut Transaction { conn, known: None }, op, Utc::now());
+    let result = apply_key_op(
+        &mut Transaction {
+            conn,
+            known: None,
+            ids: None,
+        },
+        op,
+        Utc::now(),
+    );
     match result {
         Ok(done) => {
             run(conn, "COMMIT")?;
@@ -648,14 +917,14 @@ fn checkpoint(conn: &Connection) {
 
 /// Applies a group in one transaction, each request in its own savepoint;
 /// commits once; then answers every caller and publishes the head.
-fn commit_group(conn: &Connection, known: &mut Known, group: Vec<Job>, shared: &Shared) {
+fn commit_group(conn: &Connection, known: &mut Known, mut group: Vec<Job>, shared: &Shared) {
     let now = Utc::now();
     let mut outcomes = Vec::with_capacity(group.len());
     let committed = (|| {
         run(conn, "BEGIN IMMEDIATE")?;
         known.check(conn)?;
-        for job in &group {
-            outcomes.push(append_one(conn, known, &job.request, now)?);
+        for job in &mut group {
+            outcomes.push(append_one(conn, known, None, &mut job.request, now)?);
         }
         run(conn, "COMMIT")
     })();
@@ -704,7 +973,8 @@ fn commit_group(conn: &Connection, known: &mut Known, group: Vec<Job>, shared: &
 fn append_one(
     conn: &Connection,
     known: &mut Known,
-    request: &AppendRequest,
+    ids: Option<&mut HashMap<Uuid, u64>>,
+    request: &mut AppendRequest,
     now: DateTime<Utc>,
 ) -> Result<Result<Vec<Appended>, StoreError>, StoreError> {
     // A request that writes one row at most has nothing to undo on a
@@ -717,6 +987,7 @@ fn append_one(
     let mut target = Transaction {
         conn,
         known: Some(known),
+        ids,
     };
     match apply_append(&mut target, request, now) {
         Ok(appended) => {
@@ -758,15 +1029,34 @@ struct Transaction<'c> {
     conn: &'c Connection,
     /// `None` for key changes, which read no event.
     known: Option<&'c mut Known>,
+    /// During a load: the position of each event id appended, in place of
+    /// the id index the table has not then. A request refused after its
+    /// insert leaves its ids here, at positions that are free again or
+    /// another event's: a lookup reads the row and checks its id.
+    ids: Option<&'c mut HashMap<Uuid, u64>>,
 }
 
 impl AppendTarget for Transaction<'_> {
     fn find_id(&mut self, id: &Uuid) -> Result<Option<RawEvent>, StoreError> {
-        let found = query_events(
-            self.conn,
-            select_events!("WHERE id = ?1"),
-            params![id.to_string()],
-        )?;
+        let found = match self.ids.as_deref() {
+            Some(ids) => match ids.get(id) {
+                Some(&position) => {
+                    let mut at = query_events(
+                        self.conn,
+                        select_events!("WHERE position = ?1"),
+                        params![to_i64(position)],
+                    )?;
+                    at.retain(|e| e.record.id == *id);
+                    at
+                }
+                None => Vec::new(),
+            },
+            None => query_events(
+                self.conn,
+                select_events!("WHERE id = ?1"),
+                params![id.to_string()],
+            )?,
+        };
         Ok(found.into_iter().next())
     }
 
@@ -845,6 +1135,12 @@ impl AppendTarget for Transaction<'_> {
                 position: raw.position,
                 reason: "recorded_at is not set".into(),
             })?;
+        if self.ids.is_some() {
+            // A load's table has no id index to refuse it.
+            if let Some(existing) = self.find_id(&r.id)? {
+                return Ok(Some(existing));
+            }
+        }
         let inserted = self.conn.prepare_cached(INSERT)?.execute(params![
             to_i64(raw.position),
             r.id.to_string(),
@@ -860,7 +1156,12 @@ impl AppendTarget for Transaction<'_> {
             &raw.hash[..],
         ]);
         match inserted {
-            Ok(_) => Ok(None),
+            Ok(_) => {
+                if let Some(ids) = self.ids.as_deref_mut() {
+                    ids.insert(r.id, raw.position);
+                }
+                Ok(None)
+            }
             // The statement alone is undone; the transaction goes on.
             Err(rusqlite::Error::SqliteFailure(e, _))
                 if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
