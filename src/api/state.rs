@@ -1047,7 +1047,9 @@ pub(crate) type Followed = (u64, Result<(), String>);
 ///
 /// One read of the store per wake, however many events a group commit
 /// brought: the followers' work per append is a share of a page, never a
-/// read of its own, and nothing here runs on the append's path.
+/// read of its own, and nothing here runs on the append's path. A page
+/// shorter than [`PAGE`] is not followed by a read that would find nothing
+/// new when this process has appended nothing since.
 pub(crate) async fn follow_store<F, Fut>(
     app: std::sync::Weak<Inner>,
     mut position: u64,
@@ -1075,22 +1077,27 @@ pub(crate) async fn follow_store<F, Fut>(
                     break;
                 }
             };
-            if page.is_empty() {
-                // Caught up: wait for this process to append, or poll for
-                // another process's appends.
-                changes.borrow_and_update();
+            // A short page held every event committed when it was read.
+            let (empty, short) = (page.is_empty(), page.len() < PAGE);
+            if !empty {
+                let Some(inner) = app.upgrade() else { return };
+                let (reached, outcome) = step(App { inner }, page).await;
+                position = position.max(reached);
+                if let Err(e) = outcome {
+                    tracing::error!(error = %e, "{what} failed; restarting");
+                    break;
+                }
+            }
+            // Caught up, unless this process appended since: wait for it to
+            // append, or poll for another process's appends. (The head is
+            // sent after each commit, so a commit after the read is either
+            // seen here or wakes the wait.)
+            let appended = *changes.borrow_and_update();
+            if empty || (short && appended <= position) {
                 tokio::select! {
                     _ = tokio::time::timeout(POLL, changes.changed()) => {}
                     _ = shutdown.wait_for(|stop| *stop) => return,
                 }
-                continue;
-            }
-            let Some(inner) = app.upgrade() else { return };
-            let (reached, outcome) = step(App { inner }, page).await;
-            position = position.max(reached);
-            if let Err(e) = outcome {
-                tracing::error!(error = %e, "{what} failed; restarting");
-                break;
             }
         }
         tokio::time::sleep(RESTART).await;
