@@ -611,20 +611,17 @@ impl<S: EventLog> Keyring<S> {
     }
 
     /// Takes the keys of a committed batch into the cache.
-    pub fn adopt(&self, made: MadeKeys) {
+    pub fn adopt(&self, mut made: MadeKeys) {
         let mut c = self.cache();
         for lookup in made.order {
-            if let Some((id, key, row)) = made.by_lookup.get(&lookup) {
+            if let Some((id, key, row)) = made.by_lookup.remove(&lookup) {
                 c.by_lookup.insert(lookup, id.as_str().to_owned());
                 c.live.insert(
                     id.as_str().to_owned(),
                     Live {
                         // Its seq is learnt at the next refresh.
-                        entry: KeyEntry {
-                            seq: 0,
-                            key: row.clone(),
-                        },
-                        key: Some(key.clone()),
+                        entry: KeyEntry { seq: 0, key: row },
+                        key: Some(key),
                     },
                 );
             }

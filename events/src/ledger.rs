@@ -348,18 +348,23 @@ impl<S: EventLog> Ledger<S> {
         ahead: &[&InFlight<S>],
     ) -> Result<InFlight<S>, RecordError> {
         check_clock(&cmd, self.clock.now())?;
-        let mut clear = Vec::new();
         let mut carries_sealed = false;
-        for (i, s) in cmd.submissions.iter_mut().enumerate() {
-            let mut has_clear = false;
+        let mut has_clear = Vec::with_capacity(cmd.submissions.len());
+        for s in cmd.submissions.iter_mut() {
+            let mut clear = false;
             for f in s.event.event.personal_fields() {
                 match f.value.state() {
-                    SlotState::Clear(_) => has_clear = true,
+                    SlotState::Clear(_) => clear = true,
                     SlotState::Sealed(_) => carries_sealed = true,
                     _ => {}
                 }
             }
-            if has_clear {
+            has_clear.push(clear);
+        }
+        // The submissions as given, restored once sealed copies are queued.
+        let mut clear = Vec::with_capacity(has_clear.iter().filter(|&&c| c).count());
+        for (i, s) in cmd.submissions.iter().enumerate() {
+            if has_clear[i] {
                 clear.push((i, s.clone()));
             }
         }

@@ -660,9 +660,7 @@ impl Loading {
                 Ok(false)
             }
             Err(e) => {
-                if !conn.is_autocommit() {
-                    let _ = conn.execute_batch("ROLLBACK");
-                }
+                rollback(conn);
                 Err(e)
             }
         }
@@ -694,9 +692,7 @@ impl Loading {
         })();
         if let Err(e) = committed {
             known.forget();
-            if !conn.is_autocommit() {
-                let _ = conn.execute_batch("ROLLBACK");
-            }
+            rollback(conn);
             tracing::error!(error = %e, "a load could not be committed");
             return Err(e);
         }
@@ -784,9 +780,7 @@ impl Loading {
     fn lose(&mut self, conn: &Connection, known: &mut Known, e: &StoreError) {
         tracing::error!(error = %e, "a load's transaction failed: nothing of it is kept");
         known.forget();
-        if !conn.is_autocommit() {
-            let _ = conn.execute_batch("ROLLBACK");
-        }
+        rollback(conn);
         self.lost = Some(e.clone());
     }
 }
@@ -884,9 +878,7 @@ fn change_keys(conn: &Connection, op: &KeyOp) -> Result<KeyOpDone, StoreError> {
             Ok(done)
         }
         Err(e) => {
-            if !conn.is_autocommit() {
-                let _ = conn.execute_batch("ROLLBACK");
-            }
+            rollback(conn);
             Err(e)
         }
     }
@@ -930,9 +922,7 @@ fn commit_group(conn: &Connection, known: &mut Known, mut group: Vec<Job>, share
     })();
     if let Err(e) = committed {
         known.forget();
-        if !conn.is_autocommit() {
-            let _ = conn.execute_batch("ROLLBACK");
-        }
+        rollback(conn);
         tracing::error!(error = %e, requests = group.len(), "group commit failed");
         outcomes = group.iter().map(|_| Err(e.clone())).collect();
     }
@@ -1013,6 +1003,14 @@ fn append_one(
 /// needs no savepoint of its own.
 fn writes_one_row(request: &AppendRequest) -> bool {
     request.events.len() == 1 && request.make_keys.is_none() && request.erase.is_empty()
+}
+
+/// Rolls back the open transaction, if any (a failed statement may have
+/// ended it already); what failed is reported by the caller.
+fn rollback(conn: &Connection) {
+    if !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
 }
 
 /// Runs one statement without parameters, prepared once per connection.
