@@ -163,6 +163,31 @@ pub fn decide_in_place(state: &mut Registry, cmd: &Record) -> Result<Vec<usize>,
     }
 }
 
+/// [`decide`], folding the new events into `state` itself as they are
+/// judged, so that no node of the persistent maps is copied that `state`
+/// alone holds. A refused batch leaves part of itself folded into `state`:
+/// the caller must fold the state again from the log before using it.
+/// Answers the indexes of the new events.
+pub fn decide_into(state: &mut Registry, cmd: &Record) -> Result<Vec<usize>, RecordError> {
+    let mut errors = Vec::new();
+    let mut new = Vec::new();
+    for (i, s) in cmd.submissions.iter().enumerate() {
+        match judge(state, cmd, i)? {
+            None => {}
+            Some(errs) if errs.is_empty() => {
+                state.apply(&s.event);
+                new.push(i);
+            }
+            Some(errs) => errors.extend(errs),
+        }
+    }
+    if errors.is_empty() {
+        Ok(new)
+    } else {
+        Err(ValidationError { errors }.into())
+    }
+}
+
 /// The rules event `i` of `cmd` breaks against `state` (which holds the
 /// events before it), its fields named as in the batch (`[i].field`);
 /// `None` for a retry of an event already in the log. A stream at another

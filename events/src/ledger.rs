@@ -30,7 +30,7 @@ use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use tokio::sync::{watch, Mutex};
 
-use crate::aggregate::{decide, decide_in_place, Record, RecordError};
+use crate::aggregate::{decide, decide_in_place, decide_into, Record, RecordError};
 use crate::clock::{self, Clock};
 use crate::envelope::{NewEvent, StoredEvent, Submission};
 use crate::error::{FieldError, ValidationError};
@@ -48,6 +48,11 @@ const ATTEMPTS: usize = 5;
 /// failed append) is taken when an append crosses a multiple of this many
 /// events: folding again reads at most this many events more from the store.
 const CONFIRM_EVERY: u64 = 1024;
+
+/// [`CONFIRM_EVERY`] for [`Ledger::import_batch`], whose batches are
+/// thousands of events each: a copy kept after every batch would make each
+/// batch copy, once, every node of the maps it changes.
+const IMPORT_CONFIRM_EVERY: u64 = 65_536;
 
 /// One recorded event, and whether this call created it (false for a retry
 /// of an event already in the log).
@@ -374,14 +379,17 @@ impl<S: EventLog> Ledger<S> {
         }
         let mut state = self.state.lock().await;
         let mut attempt = 0;
-        let decision = loop {
+        let new = loop {
             let committed = *self.committed.borrow();
             if state.suspect || committed > state.current.head() {
                 self.refresh(&mut state).await?;
             }
-            match decide(&state.current, &cmd) {
-                Ok(decision) => break decision,
+            match decide_into(&mut state.current, &cmd) {
+                Ok(new) => break new,
                 Err(refusal) => {
+                    // Part of the batch may be folded in: folded again
+                    // from the log before the state is used.
+                    state.suspect = true;
                     attempt += 1;
                     // As in `submit`: a refusal only against the log as it is now.
                     if attempt < ATTEMPTS && self.store.head().await? > state.current.head() {
@@ -392,13 +400,20 @@ impl<S: EventLog> Ledger<S> {
                 }
             }
         };
+        // Folding events in moves neither the head nor its id: `advance` does.
+        let head = state.current.head();
         let lenders = ahead
             .iter()
             .filter(|f| f.epoch == state.epoch && f.lends_keys())
             .map(|f| &f.made);
         let made =
-            self.seal_all_into(&mut cmd.submissions, self.keyring.made_keys_after(lenders))?;
-        let head = state.current.head();
+            match self.seal_all_into(&mut cmd.submissions, self.keyring.made_keys_after(lenders)) {
+                Ok(made) => made,
+                Err(e) => {
+                    state.suspect = true;
+                    return Err(e);
+                }
+            };
         let make_keys = made.to_make();
         let makes_keys = make_keys.is_some();
         let submitted = self.store.append(AppendRequest {
@@ -408,10 +423,10 @@ impl<S: EventLog> Ledger<S> {
             make_keys,
             erase: cmd.erase.iter().map(|k| k.as_str().to_owned()).collect(),
         });
-        let mut next = decision.state;
-        let last = decision.new.last().map(|&i| cmd.submissions[i].event.id);
-        next.advance(decision.new.len() as u64, last);
-        state.current = next.clone();
+        let last = new.last().map(|&i| cmd.submissions[i].event.id);
+        state.current.advance(new.len() as u64, last);
+        let next = (state.current.head() / IMPORT_CONFIRM_EVERY != head / IMPORT_CONFIRM_EVERY)
+            .then(|| state.current.clone());
         let epoch = state.epoch;
         drop(state);
         for (i, s) in clear {
@@ -422,7 +437,7 @@ impl<S: EventLog> Ledger<S> {
             submitted,
             made,
             makes_keys,
-            new: decision.new,
+            new,
             head,
             epoch,
             next,
@@ -458,7 +473,9 @@ pub struct InFlight<S> {
     new: Vec<usize>,
     head: u64,
     epoch: u64,
-    next: Registry,
+    /// The state this batch leaves, kept as confirmed once it is committed;
+    /// only now and then ([`IMPORT_CONFIRM_EVERY`]).
+    next: Option<Registry>,
     /// The batch as given (personal fields as they came), for a retry.
     cmd: Record,
     actor: String,
@@ -512,9 +529,11 @@ impl<S: EventLog> InFlight<S> {
             Ok(appended) => {
                 ledger.keyring.adopt(self.made);
                 if stored_as_decided(&appended, &self.new, self.head) {
-                    let mut confirmed = ledger.confirmed.lock().expect("confirmed lock");
-                    if self.next.head() > confirmed.head() {
-                        *confirmed = self.next;
+                    if let Some(next) = self.next {
+                        let mut confirmed = ledger.confirmed.lock().expect("confirmed lock");
+                        if next.head() > confirmed.head() {
+                            *confirmed = next;
+                        }
                     }
                 } else {
                     ledger.state.lock().await.distrust(self.epoch);

@@ -580,3 +580,39 @@ async fn a_batch_sealed_under_the_key_of_a_refused_batch_ahead_is_never_stored_s
     every_attendance_opens(a.keyring()).await;
     assert_eq!(store.head().await.unwrap(), 6);
 }
+
+/// An import's batch refused by validation leaves nothing of itself in the
+/// ledger's state: an event of it is not taken later for one in the log.
+#[tokio::test]
+async fn a_refused_import_batch_leaves_nothing_of_itself_in_the_state() {
+    let ledger = given().await;
+    let valid = session("s2");
+    let refused = ledger
+        .import_batch(
+            Record::new(subs(&[valid.clone(), attended("s9", "NEW-1")])),
+            ACTOR,
+            &[],
+        )
+        .await;
+    assert!(refused.is_err(), "an attendance at an unknown session");
+    // The id of the valid event, on an invalid one: validated, not taken for
+    // a retry of an event that was never stored.
+    let mut invalid = attended("s9", "NEW-2");
+    invalid["id"] = valid["id"].clone();
+    let refused = ledger
+        .import_batch(Record::new(subs(&[invalid])), ACTOR, &[])
+        .await;
+    assert!(refused.is_err(), "an attendance at an unknown session");
+    let again = ledger
+        .import_batch(
+            Record::new(subs(&[valid.clone(), attended("s2", "NEW-1")])),
+            ACTOR,
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(again.finish().await.unwrap(), [true, true]);
+    let stored = stored(ledger.store()).await;
+    assert_eq!(stored.len(), 6);
+    assert_eq!(Value::String(stored[4].record.id.to_string()), valid["id"]);
+}
