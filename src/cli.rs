@@ -25,8 +25,10 @@ pub enum Command {
     /// standard input or --file; print the stored envelopes as JSON.
     Record(RecordArgs),
     /// Import a JSON Lines log (one event per line), all or nothing per batch
-    /// of 10,000 events. Personal fields given in clear are sealed on the way
-    /// in; the data keys an export carries (--with-keys) are imported first.
+    /// of 10,000 events; into an empty store, the whole import is committed
+    /// at its end (stopped before, it keeps nothing). Personal fields given
+    /// in clear are sealed on the way in; the data keys an export carries
+    /// (--with-keys) are imported first.
     Import(ImportArgs),
     /// Export the log as JSON Lines, in log order: the stored envelopes, their
     /// personal fields sealed as stored (no master key needed). --with-keys
