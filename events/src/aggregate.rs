@@ -123,23 +123,8 @@ pub struct Decision {
 /// different body).
 pub fn decide(state: &Registry, cmd: &Record) -> Result<Decision, RecordError> {
     let mut next = state.clone();
-    let mut errors = Vec::new();
-    let mut new = Vec::new();
-    for (i, s) in cmd.submissions.iter().enumerate() {
-        match judge(&next, cmd, i)? {
-            None => {}
-            Some(errs) if errs.is_empty() => {
-                next.apply(&s.event);
-                new.push(i);
-            }
-            Some(errs) => errors.extend(errs),
-        }
-    }
-    if errors.is_empty() {
-        Ok(Decision { state: next, new })
-    } else {
-        Err(ValidationError { errors }.into())
-    }
+    let new = decide_into(&mut next, cmd)?;
+    Ok(Decision { state: next, new })
 }
 
 /// [`decide`], folding the new events into `state` itself: nothing changes

@@ -397,6 +397,23 @@ impl SqliteStore {
         self.inner.legacy
     }
 
+    /// Queues the work `make` builds around its reply channel for the
+    /// writer, now, at call time (so that calls are taken in call order),
+    /// and answers the writer's reply.
+    fn ask<T: Send + 'static>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Work,
+    ) -> BoxFuture<'static, Result<T, StoreError>> {
+        let (reply, answer) = oneshot::channel();
+        let queued = self.submit(make(reply));
+        Box::pin(async move {
+            if !queued {
+                return Err(StoreError::Closed);
+            }
+            answer.await.unwrap_or(Err(StoreError::Closed))
+        })
+    }
+
     /// Queues `work` for the writer; `false` if the store is closed.
     fn submit(&self, work: Work) -> bool {
         match &self.inner.queue {
@@ -445,15 +462,7 @@ impl EventLog for SqliteStore {
             let e = legacy(&self.inner.path);
             return Box::pin(async move { Err(e) });
         }
-        // Queued now, at call time, so that calls are committed in call order.
-        let (reply, answer) = oneshot::channel();
-        let queued = self.submit(Work::Append(Job { request, reply }));
-        Box::pin(async move {
-            if !queued {
-                return Err(StoreError::Closed);
-            }
-            answer.await.unwrap_or(Err(StoreError::Closed))
-        })
+        self.ask(|reply| Work::Append(Job { request, reply }))
     }
 
     fn read(
@@ -505,14 +514,7 @@ impl EventLog for SqliteStore {
             let e = legacy(&self.inner.path);
             return Box::pin(async move { Err(e) });
         }
-        let (reply, answer) = oneshot::channel();
-        let queued = self.submit(Work::Keys { op, reply });
-        Box::pin(async move {
-            if !queued {
-                return Err(StoreError::Closed);
-            }
-            answer.await.unwrap_or(Err(StoreError::Closed))
-        })
+        self.ask(|reply| Work::Keys { op, reply })
     }
 
     fn read_keys(&self, since: KeysSince) -> BoxFuture<'static, Result<KeyChanges, StoreError>> {
@@ -526,26 +528,15 @@ impl EventLog for SqliteStore {
         if self.inner.legacy {
             return Box::pin(async { Ok(false) });
         }
-        self.load(true)
+        self.ask(|reply| Work::Load { begin: true, reply })
     }
 
     fn end_load(&self) -> BoxFuture<'static, Result<(), StoreError>> {
-        let ended = self.load(false);
+        let ended = self.ask(|reply| Work::Load {
+            begin: false,
+            reply,
+        });
         Box::pin(async move { ended.await.map(|_| ()) })
-    }
-}
-
-impl SqliteStore {
-    /// Asks the writer to begin or end a load.
-    fn load(&self, begin: bool) -> BoxFuture<'static, Result<bool, StoreError>> {
-        let (reply, answer) = oneshot::channel();
-        let queued = self.submit(Work::Load { begin, reply });
-        Box::pin(async move {
-            if !queued {
-                return Err(StoreError::Closed);
-            }
-            answer.await.unwrap_or(Err(StoreError::Closed))
-        })
     }
 }
 
