@@ -697,8 +697,9 @@ impl Loading {
         Ok(true)
     }
 
-    /// Appends `group` in the load's transaction, each request in a
-    /// savepoint of its own; answered at once, durable when the load ends.
+    /// Appends `group` in the load's transaction, each request of more than
+    /// one row in a savepoint of its own ([`append_one`]); answered at
+    /// once, durable when the load ends.
     fn append_group(
         &mut self,
         conn: &Connection,
