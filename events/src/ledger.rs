@@ -354,8 +354,8 @@ impl<S: EventLog> Ledger<S> {
     ) -> Result<InFlight<S>, RecordError> {
         check_clock(&cmd, self.clock.now())?;
         let mut carries_sealed = false;
-        let mut has_clear = Vec::with_capacity(cmd.submissions.len());
-        for s in cmd.submissions.iter_mut() {
+        let mut clear_at = Vec::new();
+        for (i, s) in cmd.submissions.iter_mut().enumerate() {
             let mut clear = false;
             for f in s.event.event.personal_fields() {
                 match f.value.state() {
@@ -364,15 +364,16 @@ impl<S: EventLog> Ledger<S> {
                     _ => {}
                 }
             }
-            has_clear.push(clear);
-        }
-        // The submissions as given, restored once sealed copies are queued.
-        let mut clear = Vec::with_capacity(has_clear.iter().filter(|&&c| c).count());
-        for (i, s) in cmd.submissions.iter().enumerate() {
-            if has_clear[i] {
-                clear.push((i, s.clone()));
+            if clear {
+                clear_at.push(i);
             }
         }
+        // The submissions as given, restored once sealed copies are queued
+        // (collected at their exact count: they are large).
+        let clear: Vec<_> = clear_at
+            .into_iter()
+            .map(|i| (i, cmd.submissions[i].clone()))
+            .collect();
         if carries_sealed {
             // The keys the import brought must be known.
             self.keyring.refresh().await.map_err(RecordError::Keys)?;

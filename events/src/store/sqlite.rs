@@ -195,6 +195,23 @@ struct Shared {
     requests: AtomicU64,
 }
 
+impl Shared {
+    /// Counts a group of `requests` taken by the writer.
+    fn count_group(&self, requests: usize) {
+        self.groups.fetch_add(1, Ordering::Relaxed);
+        self.requests.fetch_add(requests as u64, Ordering::Relaxed);
+    }
+
+    /// Tells the handles' watchers that the log reaches `head` (committed).
+    fn publish_head(&self, head: u64) {
+        self.head.send_if_modified(|h| {
+            let moved = head > *h;
+            *h = (*h).max(head);
+            moved
+        });
+    }
+}
+
 struct Inner {
     path: PathBuf,
     created: bool,
@@ -637,7 +654,6 @@ impl Loading {
         match begun {
             Ok(true) => {
                 known.forget();
-                known.head = None;
                 known.complete = true;
                 known.unbounded = true;
                 *loading = Some(Loading {
@@ -688,11 +704,7 @@ impl Loading {
             return Err(e);
         }
         if let Some((head, _, _)) = known.head {
-            shared.head.send_if_modified(|h| {
-                let moved = head > *h;
-                *h = (*h).max(head);
-                moved
-            });
+            shared.publish_head(head);
         }
         Ok(true)
     }
@@ -708,10 +720,7 @@ impl Loading {
         shared: &Shared,
     ) {
         let now = Utc::now();
-        shared.groups.fetch_add(1, Ordering::Relaxed);
-        shared
-            .requests
-            .fetch_add(group.len() as u64, Ordering::Relaxed);
+        shared.count_group(group.len());
         for mut job in group {
             let outcome = match &self.lost {
                 Some(e) => Err(e.clone()),
@@ -918,10 +927,7 @@ fn commit_group(conn: &Connection, known: &mut Known, mut group: Vec<Job>, share
         tracing::error!(error = %e, requests = group.len(), "group commit failed");
         outcomes = group.iter().map(|_| Err(e.clone())).collect();
     }
-    shared.groups.fetch_add(1, Ordering::Relaxed);
-    shared
-        .requests
-        .fetch_add(group.len() as u64, Ordering::Relaxed);
+    shared.count_group(group.len());
     let erased = group
         .iter()
         .zip(&outcomes)
@@ -941,11 +947,7 @@ fn commit_group(conn: &Connection, known: &mut Known, mut group: Vec<Job>, share
         let _ = job.reply.send(outcome);
     }
     if let Some(head) = head {
-        shared.head.send_if_modified(|h| {
-            let moved = head > *h;
-            *h = (*h).max(head);
-            moved
-        });
+        shared.publish_head(head);
     }
 }
 
