@@ -1,38 +1,59 @@
 //! Who may do what (PRODUCT.md §7): API tokens with a role and an optional
-//! programme scope, the rules each role obeys, and one-time browser login
-//! codes.
+//! programme scope, the rules each role obeys, one-time browser login codes
+//! and browser sessions.
 //!
-//! Owns the `tokens` and `tokens_meta` tables in the store's SQLite file,
-//! created on first use through this module's own connection. It never reads
-//! or writes the `events` table or its triggers, and it knows nothing of HTTP:
-//! each [`AuthError`] variant says which status the API turns it into.
+//! All three live in the store's database, so that a server instance keeps
+//! no state of its own: any instance accepts any token or session, a restart
+//! logs no one out (a session keeps its expiry), and a login code is redeemed
+//! once, whichever instance redeems it. The tables — `tokens`, `tokens_meta`
+//! (a generation, counted up by every change of `tokens` and every session
+//! ended), `login_codes` and `sessions` — are in the SQLite file of a
+//! [`Location::File`] (`auth/sqlite.rs`) or in the current schema of the
+//! PostgreSQL database of a [`Location::Postgres`] (`auth/postgresql.rs`,
+//! which says how it never blocks the runtime), created on first
+//! use through this module's own connections. It never reads or writes the
+//! event store's tables, and it knows nothing of HTTP: each [`AuthError`]
+//! variant says which status the API turns it into.
 //!
-//! Secrets are shown once and stored only as SHA-256 hashes. A token is 32
-//! bytes from the operating system's random source, so a fast hash is enough:
-//! a slow password KDF (argon2, bcrypt) defends low-entropy secrets against
-//! guessing, and 256 random bits cannot be guessed either way.
+//! Secrets are shown once and stored only as SHA-256 hashes: tokens, login
+//! codes and sessions alike. A secret is 32 bytes from the operating
+//! system's random source, so a fast hash is enough: a slow password KDF
+//! (argon2, bcrypt) defends low-entropy secrets against guessing, and 256
+//! random bits cannot be guessed either way.
+//!
+//! Each handle keeps every token in memory (authenticating a token is a
+//! SHA-256 and a hash-map lookup) and the sessions it has met (a session it
+//! has not met is looked up in the database). It learns of changes made
+//! elsewhere — a token created or revoked, a session ended — from the
+//! generation in `tokens_meta`: a SQLite handle asks the file at most once
+//! per [`RECHECK`]; a PostgreSQL handle is notified (LISTEN/NOTIFY) and asks
+//! every 500 ms (`postgresql::POLL`) in case a notification was lost. A session or a
+//! login code is checked against its token in that cache, so revoking a
+//! token refuses the token, its sessions and its codes in every instance as
+//! soon as the instance has seen the new generation.
+
+mod postgresql;
+mod sqlite;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use passerelle_events::values::ProgrammeId;
 use rand::TryRngCore;
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+use crate::store::Location;
 
 /// The prefix of an API token: `psl_` then 64 lowercase hex digits.
 pub const TOKEN_PREFIX: &str = "psl_";
 /// The prefix of a one-time login code: `psl1_` then 64 lowercase hex digits.
 pub const LOGIN_PREFIX: &str = "psl1_";
-/// The prefix of a browser session secret (in memory only): `psls_` then 64
-/// lowercase hex digits.
+/// The prefix of a browser session secret: `psls_` then 64 lowercase hex
+/// digits.
 pub const SESSION_PREFIX: &str = "psls_";
 /// The prefix of a token id (not secret): `tok_` then 12 lowercase hex digits.
 pub const ID_PREFIX: &str = "tok_";
@@ -41,50 +62,24 @@ pub const MAX_NAME_CHARS: usize = 100;
 /// Longest token name, in bytes: the limit of `recorded_by`.
 pub const MAX_NAME_BYTES: usize = 200;
 
+/// How long a SQLite handle trusts its cache before it asks the file whether
+/// another process changed the tokens (`PRAGMA data_version`). Changes made
+/// through any handle of this process are seen at once.
+pub const RECHECK: Duration = Duration::from_millis(1);
+
 /// Random bytes in a secret.
 const SECRET_BYTES: usize = 32;
 /// Random bytes in a token id.
 const ID_BYTES: usize = 6;
-/// `PRAGMA application_id` of a Passerelle store ("PSRL"), as the event store
-/// sets it.
-const APPLICATION_ID: i64 = 0x5053_524C;
-/// How long a connection waits for another one's lock.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest a login code or a session lasts: a longer `ttl` means "for
+/// as long as anyone cares".
+const LONGEST: Duration = Duration::from_secs(100 * 365 * 86_400);
+/// The most sessions a handle remembers; past it, it forgets them all and
+/// looks each up again.
+const CACHED_SESSIONS: usize = 10_000;
 
-/// How long [`TokenStore::authenticate`] trusts its cache before it asks the
-/// file whether another process changed the tokens (`PRAGMA data_version`).
-/// Changes made through any handle of this process are seen at once.
-pub const RECHECK: Duration = Duration::from_millis(1);
-
-/// Bumped by every token change made in this process (any handle), so that
-/// every handle notices it on its next call without asking the file.
-static LOCAL_CHANGES: AtomicU64 = AtomicU64::new(0);
-
-/// The tables of this module. Every change to `tokens` bumps
-/// `tokens_meta.generation` (triggers, so a change made by hand counts too);
-/// a running server compares generations to know when to reload.
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS tokens (
-    id         TEXT NOT NULL PRIMARY KEY,
-    name       TEXT NOT NULL UNIQUE COLLATE NOCASE,
-    role       TEXT NOT NULL CHECK (role IN ('admin', 'coordinator', 'mentor', 'viewer')),
-    programme  TEXT,
-    hash       BLOB NOT NULL UNIQUE CHECK (length(hash) = 32),
-    created_at TEXT NOT NULL,
-    revoked_at TEXT
-);
-CREATE TABLE IF NOT EXISTS tokens_meta (
-    id         INTEGER PRIMARY KEY CHECK (id = 1),
-    generation INTEGER NOT NULL
-);
-INSERT OR IGNORE INTO tokens_meta (id, generation) VALUES (1, 0);
-CREATE TRIGGER IF NOT EXISTS tokens_inserted AFTER INSERT ON tokens
-BEGIN UPDATE tokens_meta SET generation = generation + 1 WHERE id = 1; END;
-CREATE TRIGGER IF NOT EXISTS tokens_updated AFTER UPDATE ON tokens
-BEGIN UPDATE tokens_meta SET generation = generation + 1 WHERE id = 1; END;
-CREATE TRIGGER IF NOT EXISTS tokens_deleted AFTER DELETE ON tokens
-BEGIN UPDATE tokens_meta SET generation = generation + 1 WHERE id = 1; END;
-";
+/// The SHA-256 of a secret: all that is stored of it.
+type Hash = [u8; 32];
 
 /// What went wrong with authentication, authorisation or the token table.
 /// Each variant's doc names the HTTP status the API answers with.
@@ -131,15 +126,14 @@ pub enum AuthError {
     /// without one; the command line says how to create it).
     #[error("no store at {0}; run passerelle init")]
     NoStore(String),
-    /// The token table could not be read or written. **500**.
+    /// The token tables could not be read or written as expected. **500**.
     #[error("token storage: {0}")]
     Storage(String),
-}
-
-impl From<rusqlite::Error> for AuthError {
-    fn from(e: rusqlite::Error) -> Self {
-        AuthError::Storage(e.to_string())
-    }
+    /// The database holding the tokens could not be reached, or has not been
+    /// reached lately enough to trust what this process remembers of it.
+    /// **503**: the same request may work once it is reached again.
+    #[error("token storage unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// A refusal by the rules of a role or a programme scope; the message names
@@ -359,111 +353,59 @@ impl TokenInfo {
     }
 }
 
-/// The tokens of a store, with an in-memory cache for
-/// [`TokenStore::authenticate`].
+/// The tokens, login codes and sessions of a store, with an in-memory cache
+/// for [`TokenStore::authenticate`].
 ///
-/// One handle serves a whole server (it is `Send + Sync`); its methods block
-/// for at most one short SQLite statement, except `create`/`revoke`, which
-/// wait for the store's write lock. Changes made through any handle of this
-/// process are seen by the next call. Changes made by other processes
-/// (`passerelle token revoke` while a server runs) are seen by the first call
-/// that comes [`RECHECK`] (1 ms) or more after the cache was last checked: a
-/// check reads `PRAGMA data_version` (a read transaction on the file) and,
-/// when the file changed, the token generation, and reloads the tokens only
-/// when that moved — event appends do not reload them. Under load this is
-/// one check per millisecond instead of one per request.
+/// One handle serves a whole server (it is `Send + Sync`); several handles,
+/// in one process or in several instances on the same database, see one set
+/// of tokens, codes and sessions. Changes made through a handle are seen by
+/// its next call; changes made through another handle are seen within
+/// [`RECHECK`] on SQLite, and within 500 ms (`postgresql::POLL`; as soon as the
+/// notification arrives, in practice) on PostgreSQL.
+///
+/// On SQLite its methods block for at most one short statement, except
+/// `create`/`revoke` and the grants, which wait for the store's write lock.
+/// On PostgreSQL a method that needs the database waits for a thread of the
+/// handle's own (see `auth/postgresql.rs`), never running a round trip on a tokio
+/// worker; authenticating a known token or a session met before needs no
+/// round trip on either.
 pub struct TokenStore {
-    path: PathBuf,
-    inner: Mutex<Inner>,
-    logins: Mutex<HashMap<[u8; 32], Grant>>,
-    sessions: Mutex<HashMap<[u8; 32], Grant>>,
-}
-
-struct Inner {
-    conn: Connection,
-    /// `PRAGMA data_version` when the cache was last checked.
-    data_version: i64,
-    /// When the cache was last checked against the file.
-    checked_at: Option<Instant>,
-    /// [`LOCAL_CHANGES`] as of that check.
-    local_changes: u64,
-    /// `tokens_meta.generation` the cache reflects; `None` forces a reload.
-    generation: Option<i64>,
-    by_hash: HashMap<[u8; 32], Cached>,
-    /// Token id → its hash.
-    by_id: HashMap<String, [u8; 32]>,
-}
-
-struct Cached {
-    principal: Principal,
-    revoked: bool,
-}
-
-/// A login code waiting to be redeemed, or a browser session: in memory
-/// only, standing for a token until it expires or the token is revoked.
-struct Grant {
-    token_id: String,
-    expires: Instant,
+    location: Location,
+    storage: Box<dyn Storage>,
 }
 
 impl fmt::Debug for TokenStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenStore")
-            .field("path", &self.path)
+            // Display: a URL's password is hidden.
+            .field("location", &self.location.to_string())
             .finish_non_exhaustive()
     }
 }
 
 impl TokenStore {
-    /// Opens the tokens of the store at `path`, creating the token tables on
-    /// first use. Refuses a missing file ([`AuthError::NoStore`]) and a file
-    /// that is not a Passerelle store.
-    pub fn open(path: impl AsRef<Path>) -> Result<Self, AuthError> {
-        let path = path.as_ref().to_path_buf();
-        if !path.exists() {
-            return Err(AuthError::NoStore(path.display().to_string()));
-        }
-        let storage = |e: rusqlite::Error| AuthError::Storage(format!("{}: {e}", path.display()));
-        let conn = Connection::open_with_flags(
-            &path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(storage)?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(storage)?;
-        let app: i64 = conn
-            .pragma_query_value(None, "application_id", |r| r.get(0))
-            .map_err(|e| match e.sqlite_error_code() {
-                Some(rusqlite::ErrorCode::NotADatabase) => not_a_store(&path),
-                _ => storage(e),
-            })?;
-        if app != APPLICATION_ID {
-            return Err(not_a_store(&path));
-        }
-        // A revocation that was acknowledged must survive a crash.
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(storage)?;
-        ensure_schema(&conn).map_err(storage)?;
-        let store = Self {
-            path,
-            inner: Mutex::new(Inner {
-                conn,
-                data_version: 0,
-                checked_at: None,
-                local_changes: 0,
-                generation: None,
-                by_hash: HashMap::new(),
-                by_id: HashMap::new(),
-            }),
-            logins: Mutex::new(HashMap::new()),
-            sessions: Mutex::new(HashMap::new()),
+    /// Opens the tokens of the store at `location`, creating the tables of
+    /// this module on first use.
+    ///
+    /// A SQLite store must exist: a missing file is [`AuthError::NoStore`],
+    /// a file that is not a Passerelle store is refused. A PostgreSQL
+    /// database needs only to be reachable, with a current schema (the
+    /// first of its `search_path` that exists) to hold the tables: the event
+    /// store's tables need not be there.
+    pub fn open(location: &Location) -> Result<Self, AuthError> {
+        let storage: Box<dyn Storage> = match location {
+            Location::File(path) => Box::new(sqlite::Tokens::open(path)?),
+            Location::Postgres(url) => Box::new(postgresql::Tokens::open(url)?),
         };
-        store.lock().refresh()?;
-        Ok(store)
+        Ok(Self {
+            location: location.clone(),
+            storage,
+        })
     }
 
-    /// The store's file.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Where the tokens are: the store's location.
+    pub fn location(&self) -> &Location {
+        &self.location
     }
 
     /// Creates a token and returns it with its secret, which is stored only
@@ -484,52 +426,20 @@ impl TokenStore {
             })
             .transpose()?;
         let secret = format!("{TOKEN_PREFIX}{}", hex::encode(random::<SECRET_BYTES>()?));
-        let hash = sha256(&secret);
-        let created_at = now();
-        let mut inner = self.lock();
-        let tx = inner
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let taken: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM tokens WHERE name = ?1)",
-            [name.as_str()],
-            |r| r.get(0),
-        )?;
-        if taken {
-            return Err(AuthError::NameTaken(name.as_str().to_owned()));
-        }
-        let id = loop {
-            let id = format!("{ID_PREFIX}{}", hex::encode(random::<ID_BYTES>()?));
-            let exists: bool = tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM tokens WHERE id = ?1)",
-                [&id],
-                |r| r.get(0),
-            )?;
-            if !exists {
-                break id;
-            }
-        };
-        tx.execute(
-            "INSERT INTO tokens (id, name, role, programme, hash, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                id,
-                name.as_str(),
-                role.as_str(),
-                programme.as_ref().map(ProgrammeId::as_str),
-                &hash[..],
-                rfc3339(created_at),
-            ],
-        )?;
-        tx.commit()?;
-        LOCAL_CHANGES.fetch_add(1, Ordering::Release);
-        inner.generation = None;
-        let info = TokenInfo {
-            id,
+        let token = NewToken {
             name: name.as_str().to_owned(),
             role,
             programme: programme.map(|p| p.as_str().to_owned()),
-            created_at: parse_time(&rfc3339(created_at))?,
+            hash: sha256(&secret),
+            created_at: now(),
+        };
+        let id = self.storage.create(&token)?;
+        let info = TokenInfo {
+            id,
+            name: token.name,
+            role,
+            programme: token.programme,
+            created_at: token.created_at,
             revoked_at: None,
         };
         Ok((info, secret))
@@ -537,296 +447,293 @@ impl TokenStore {
 
     /// Every token, oldest first, revoked ones included.
     pub fn list(&self) -> Result<Vec<TokenInfo>, AuthError> {
-        let inner = self.lock();
-        let mut stmt = inner.conn.prepare(
-            "SELECT id, name, role, programme, created_at, revoked_at FROM tokens ORDER BY rowid",
-        )?;
-        let rows = stmt.query_map([], row_info)?;
-        rows.map(|r| r.map_err(AuthError::from).and_then(|info| info))
-            .collect()
+        self.storage.list()
     }
 
     /// Revokes the token with this id or, failing that, this name. It stops
-    /// authenticating at once, also in servers that opened the store before.
+    /// authenticating at once, also in servers that opened the store before,
+    /// and so do its sessions and login codes.
     pub fn revoke(&self, id_or_name: &str) -> Result<TokenInfo, AuthError> {
-        let mut inner = self.lock();
-        let tx = inner
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let find = |sql: &str| {
-            tx.query_row(sql, [id_or_name], row_info)
-                .optional()
-                .map_err(AuthError::from)
-        };
-        let found = match find(
-            "SELECT id, name, role, programme, created_at, revoked_at FROM tokens WHERE id = ?1",
-        )? {
-            Some(info) => Some(info),
-            None => find(
-                "SELECT id, name, role, programme, created_at, revoked_at FROM tokens WHERE name = ?1",
-            )?,
-        };
-        let mut info = found.ok_or_else(|| AuthError::Unknown(id_or_name.to_owned()))??;
-        if let Some(at) = info.revoked_at {
-            return Err(AuthError::AlreadyRevoked {
-                id: info.id,
-                name: info.name,
-                at: rfc3339(at),
-            });
-        }
-        let at = now();
-        tx.execute(
-            "UPDATE tokens SET revoked_at = ?1 WHERE id = ?2",
-            params![rfc3339(at), info.id],
-        )?;
-        tx.commit()?;
-        LOCAL_CHANGES.fetch_add(1, Ordering::Release);
-        inner.generation = None;
-        info.revoked_at = Some(parse_time(&rfc3339(at))?);
-        Ok(info)
+        self.storage.revoke(id_or_name, now())
     }
 
     /// Who presents `secret`: [`AuthError::Missing`] for an empty one,
     /// [`AuthError::Invalid`] for one this store never issued,
     /// [`AuthError::Revoked`] for a revoked one.
     ///
-    /// Cheap enough for every request: a SHA-256 and a hash-map lookup, and
-    /// at most once per [`RECHECK`] a `PRAGMA data_version`. The lookup is by the secret's hash, so timing
-    /// reveals at most something about the hash of the attacker's own guess,
-    /// never about a stored secret: no constant-time comparison is needed.
+    /// Cheap enough for every request: a SHA-256 and a hash-map lookup (on
+    /// SQLite, at most once per [`RECHECK`] a `PRAGMA data_version`). The
+    /// lookup is by the secret's hash, so timing reveals at most something
+    /// about the hash of the attacker's own guess, never about a stored
+    /// secret: no constant-time comparison is needed.
     ///
-    /// Also accepts a session secret from [`TokenStore::open_session`]: it
-    /// stands for its token, and fails as [`AuthError::Invalid`] once
-    /// expired and as [`AuthError::Revoked`] once its token is revoked.
+    /// Also accepts a session secret from [`TokenStore::open_session`],
+    /// through any handle on the same store: it stands for its token, and
+    /// fails as [`AuthError::Invalid`] once expired or ended and as
+    /// [`AuthError::Revoked`] once its token is revoked. A session this
+    /// handle has not met before costs one database lookup.
     pub fn authenticate(&self, secret: &str) -> Result<Principal, AuthError> {
         let secret = secret.trim();
         if secret.is_empty() {
-            return Err(AuthError::Missing);
-        }
-        let session = if is_secret(secret, TOKEN_PREFIX) {
-            None
+            Err(AuthError::Missing)
+        } else if is_secret(secret, TOKEN_PREFIX) {
+            self.storage.token(&sha256(secret))
         } else if is_secret(secret, SESSION_PREFIX) {
-            let sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
-            let session = sessions.get(&sha256(secret)).ok_or(AuthError::Invalid)?;
-            if Instant::now() >= session.expires {
-                return Err(AuthError::Invalid);
-            }
-            Some(session.token_id.clone())
+            self.storage.session(&sha256(secret))
         } else {
-            return Err(AuthError::Invalid);
-        };
-        let mut inner = self.lock();
-        inner.refresh_if_due()?;
-        let hash = match session {
-            None => sha256(secret),
-            // A token that is gone from the table counts as revoked.
-            Some(token_id) => *inner.by_id.get(&token_id).ok_or(AuthError::Revoked)?,
-        };
-        match inner.by_hash.get(&hash) {
+            Err(AuthError::Invalid)
+        }
+    }
+
+    /// Issues a one-time login code (`psl1_…`) for the token `token_id`,
+    /// valid for `ttl`: a URL that carries it logs a browser in as that
+    /// token, through any server on the same store. Refuses an unknown or
+    /// revoked token.
+    pub fn issue_login(&self, token_id: &str, ttl: Duration) -> Result<String, AuthError> {
+        self.grant(Grant::Login, token_id, ttl)
+    }
+
+    /// The principal a login code stands for, once across every handle and
+    /// instance: `None` for a code never issued, already redeemed, expired,
+    /// or whose token has been revoked since (or when the store cannot be
+    /// reached, which is logged).
+    pub fn redeem_login(&self, code: &str) -> Option<Principal> {
+        let code = code.trim();
+        if !is_secret(code, LOGIN_PREFIX) {
+            return None;
+        }
+        self.storage
+            .redeem(&sha256(code))
+            .inspect_err(|e| tracing::error!(error = %e, "could not redeem a login code"))
+            .ok()
+            .flatten()
+    }
+
+    /// Opens a browser session (`psls_…`, for a cookie) for the token
+    /// `token_id`, valid for `ttl`; [`TokenStore::authenticate`] accepts it
+    /// like the token itself, through any handle on the store and after a
+    /// restart, until it expires, is closed or its token is revoked.
+    /// Refuses an unknown or revoked token.
+    pub fn open_session(&self, token_id: &str, ttl: Duration) -> Result<String, AuthError> {
+        self.grant(Grant::Session, token_id, ttl)
+    }
+
+    /// Ends a browser session (logging out), for every instance; unknown
+    /// secrets are ignored, and a store that cannot be reached is logged.
+    pub fn close_session(&self, secret: &str) {
+        let secret = secret.trim();
+        if !is_secret(secret, SESSION_PREFIX) {
+            return;
+        }
+        if let Err(e) = self.storage.close(&sha256(secret)) {
+            tracing::error!(error = %e, "could not end a browser session");
+        }
+    }
+
+    /// A new random secret of `grant`'s kind, kept (hashed) for `token_id`
+    /// until `ttl` has passed; expired grants of that kind are deleted.
+    fn grant(&self, grant: Grant, token_id: &str, ttl: Duration) -> Result<String, AuthError> {
+        let secret = format!(
+            "{}{}",
+            grant.prefix(),
+            hex::encode(random::<SECRET_BYTES>()?)
+        );
+        self.storage
+            .grant(grant, &sha256(&secret), token_id, ttl.min(LONGEST))?;
+        Ok(secret)
+    }
+}
+
+/// What a backend keeps in its database and its cache. Secrets never reach
+/// it: only their hashes.
+trait Storage: Send + Sync {
+    /// Inserts `token` under a new id, unless its name is taken
+    /// ([`AuthError::NameTaken`]); returns the id.
+    fn create(&self, token: &NewToken) -> Result<String, AuthError>;
+    /// Every token, oldest first.
+    fn list(&self) -> Result<Vec<TokenInfo>, AuthError>;
+    /// Marks the token with this id, else this name, revoked at `at`.
+    fn revoke(&self, id_or_name: &str, at: DateTime<Utc>) -> Result<TokenInfo, AuthError>;
+    /// The principal of the token with this hash.
+    fn token(&self, hash: &Hash) -> Result<Principal, AuthError>;
+    /// The principal of the session with this hash.
+    fn session(&self, hash: &Hash) -> Result<Principal, AuthError>;
+    /// Keeps `hash` for `token_id` (known and not revoked) for `ttl`.
+    fn grant(
+        &self,
+        grant: Grant,
+        hash: &Hash,
+        token_id: &str,
+        ttl: Duration,
+    ) -> Result<(), AuthError>;
+    /// Deletes the login code with this hash, in one statement; its
+    /// principal when it was live and its token is not revoked.
+    fn redeem(&self, hash: &Hash) -> Result<Option<Principal>, AuthError>;
+    /// Deletes the session with this hash, telling every handle.
+    fn close(&self, hash: &Hash) -> Result<(), AuthError>;
+}
+
+/// A token to insert.
+#[derive(Debug, Clone)]
+struct NewToken {
+    name: String,
+    role: Role,
+    programme: Option<String>,
+    hash: Hash,
+    /// Whole seconds, as it is shown and stored.
+    created_at: DateTime<Utc>,
+}
+
+/// A secret that stands for a token for a while.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Grant {
+    /// A one-time login code, in `login_codes`.
+    Login,
+    /// A browser session, in `sessions`.
+    Session,
+}
+
+impl Grant {
+    fn prefix(self) -> &'static str {
+        match self {
+            Grant::Login => LOGIN_PREFIX,
+            Grant::Session => SESSION_PREFIX,
+        }
+    }
+}
+
+/// What a handle knows: every token (the table is small, and read on every
+/// request) as of a generation of `tokens_meta`, and the sessions it met
+/// lately.
+#[derive(Default)]
+struct Cache {
+    /// The generation the tokens reflect; `None` until loaded (or to force a
+    /// reload).
+    generation: Option<i64>,
+    by_hash: HashMap<Hash, Cached>,
+    /// Token id → its hash.
+    by_id: HashMap<String, Hash>,
+    /// Session hash → its token and expiry. Emptied at every new
+    /// generation, since a session may have been ended elsewhere.
+    sessions: HashMap<Hash, Session>,
+}
+
+struct Cached {
+    principal: Principal,
+    revoked: bool,
+}
+
+/// A session as remembered: its token, and when it expires (by this
+/// process's monotonic clock, from the time left when it was read).
+struct Session {
+    token_id: String,
+    expires: Instant,
+}
+
+impl Cache {
+    /// Takes the tokens read as of `generation`, unless the cache already
+    /// reflects that generation or a later one (the generation only grows).
+    fn install(&mut self, generation: i64, tokens: Vec<(Hash, TokenInfo)>) {
+        if self.generation.is_some_and(|g| g >= generation) {
+            return;
+        }
+        self.by_hash = HashMap::with_capacity(tokens.len());
+        self.by_id = HashMap::with_capacity(tokens.len());
+        for (hash, info) in tokens {
+            self.by_id.insert(info.id.clone(), hash);
+            self.by_hash.insert(
+                hash,
+                Cached {
+                    principal: info.principal(),
+                    revoked: info.revoked_at.is_some(),
+                },
+            );
+        }
+        self.sessions.clear();
+        self.generation = Some(generation);
+    }
+
+    /// The principal of the token with this hash.
+    fn token(&self, hash: &Hash) -> Result<Principal, AuthError> {
+        match self.by_hash.get(hash) {
             None => Err(AuthError::Invalid),
             Some(c) if c.revoked => Err(AuthError::Revoked),
             Some(c) => Ok(c.principal.clone()),
         }
     }
 
-    /// Issues a one-time login code (`psl1_…`) for the token `token_id`,
-    /// valid for `ttl`: a URL that carries it logs a browser in as that
-    /// token. Codes live in this handle's memory only, so the server that
-    /// redeems them must issue them. Refuses an unknown or revoked token.
-    pub fn issue_login(&self, token_id: &str, ttl: Duration) -> Result<String, AuthError> {
-        self.grant(&self.logins, LOGIN_PREFIX, token_id, ttl)
+    /// The principal of the token with this id; `None` if the cache does
+    /// not hold it.
+    fn token_by_id(&self, id: &str) -> Option<Result<Principal, AuthError>> {
+        self.by_id.get(id).map(|hash| self.token(hash))
     }
 
-    /// The principal a login code stands for, once: `None` for a code never
-    /// issued, already redeemed, expired, or whose token has been revoked
-    /// since.
-    pub fn redeem_login(&self, code: &str) -> Option<Principal> {
-        let code = code.trim();
-        if !is_secret(code, LOGIN_PREFIX) {
-            return None;
+    /// The token id of a remembered session (an expired one is forgotten
+    /// and [`AuthError::Invalid`]); `None` if not remembered.
+    fn session(&mut self, hash: &Hash) -> Option<Result<String, AuthError>> {
+        let session = self.sessions.get(hash)?;
+        if Instant::now() >= session.expires {
+            self.sessions.remove(hash);
+            return Some(Err(AuthError::Invalid));
         }
-        let login = {
-            let mut logins = self.logins.lock().unwrap_or_else(|e| e.into_inner());
-            logins.remove(&sha256(code))?
-        };
-        if Instant::now() >= login.expires {
-            return None;
-        }
-        let mut inner = self.lock();
-        inner.refresh().ok()?;
-        let c = inner.by_hash.get(inner.by_id.get(&login.token_id)?)?;
-        (!c.revoked).then(|| c.principal.clone())
+        Some(Ok(session.token_id.clone()))
     }
 
-    /// Opens a browser session (`psls_…`, for a cookie) for the token
-    /// `token_id`, valid for `ttl`; [`TokenStore::authenticate`] accepts it
-    /// like the token itself until it expires or the token is revoked.
-    /// Sessions live in this handle's memory only: a restart logs browsers
-    /// out. Refuses an unknown or revoked token.
-    pub fn open_session(&self, token_id: &str, ttl: Duration) -> Result<String, AuthError> {
-        self.grant(&self.sessions, SESSION_PREFIX, token_id, ttl)
-    }
-
-    /// Ends a browser session (logging out); unknown secrets are ignored.
-    pub fn close_session(&self, secret: &str) {
-        let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
-        sessions.remove(&sha256(secret.trim()));
-    }
-
-    /// A new random secret with `prefix`, kept (hashed) in `grants` for
-    /// `token_id` until `ttl` has passed; expired grants are dropped.
-    fn grant(
-        &self,
-        grants: &Mutex<HashMap<[u8; 32], Grant>>,
-        prefix: &str,
-        token_id: &str,
-        ttl: Duration,
-    ) -> Result<String, AuthError> {
-        {
-            let mut inner = self.lock();
-            inner.refresh()?;
-            let hash = inner
-                .by_id
-                .get(token_id)
-                .ok_or_else(|| AuthError::Unknown(token_id.to_owned()))?;
-            if inner.by_hash[hash].revoked {
-                return Err(AuthError::Revoked);
+    /// Remembers a session read from the database, or just opened.
+    fn remember_session(&mut self, hash: Hash, token_id: String, expires: Instant) {
+        if self.sessions.len() >= CACHED_SESSIONS {
+            let now = Instant::now();
+            self.sessions.retain(|_, s| s.expires > now);
+            if self.sessions.len() >= CACHED_SESSIONS {
+                self.sessions.clear();
             }
         }
-        let secret = format!("{prefix}{}", hex::encode(random::<SECRET_BYTES>()?));
-        let now = Instant::now();
-        let mut grants = grants.lock().unwrap_or_else(|e| e.into_inner());
-        grants.retain(|_, g| g.expires > now);
-        grants.insert(
-            sha256(&secret),
-            Grant {
-                token_id: token_id.to_owned(),
-                // An absurd ttl means "as long as the process runs".
-                expires: now
-                    .checked_add(ttl)
-                    .unwrap_or(now + Duration::from_secs(100 * 365 * 86_400)),
-            },
-        );
-        Ok(secret)
+        self.sessions.insert(hash, Session { token_id, expires });
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        // The cache is rebuilt from the table, so a panic elsewhere cannot
-        // leave it inconsistent in a way that matters.
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    fn forget_session(&mut self, hash: &Hash) {
+        self.sessions.remove(hash);
+    }
+
+    /// The principal a session stands for: its token's, once the cache
+    /// holds that token. A token gone from the table counts as revoked.
+    fn session_principal(&self, token_id: &str) -> Result<Principal, AuthError> {
+        self.token_by_id(token_id)
+            .unwrap_or(Err(AuthError::Revoked))
     }
 }
 
-impl Inner {
-    /// [`Inner::refresh`], unless the cache was checked less than [`RECHECK`]
-    /// ago and no token changed in this process since.
-    fn refresh_if_due(&mut self) -> Result<(), AuthError> {
-        let fresh = self.generation.is_some()
-            && self.local_changes == LOCAL_CHANGES.load(Ordering::Acquire)
-            && self.checked_at.is_some_and(|t| t.elapsed() < RECHECK);
-        if fresh {
-            return Ok(());
-        }
-        self.refresh()
-    }
-
-    /// Reloads the cache if the token table changed since it was loaded.
-    fn refresh(&mut self) -> Result<(), AuthError> {
-        // Read before the file: a change counted later is seen next time.
-        let local_changes = LOCAL_CHANGES.load(Ordering::Acquire);
-        let data_version: i64 = self
-            .conn
-            .prepare_cached("PRAGMA data_version")?
-            .query_row([], |r| r.get(0))?;
-        if self.generation.is_some() && data_version == self.data_version {
-            self.checked_at = Some(Instant::now());
-            self.local_changes = local_changes;
-            return Ok(());
-        }
-        // Read the generation and the rows in one snapshot, so the cache
-        // never claims a generation newer than its rows.
-        let tx = self.conn.transaction()?;
-        let generation: i64 = tx
-            .prepare_cached("SELECT generation FROM tokens_meta WHERE id = 1")?
-            .query_row([], |r| r.get(0))?;
-        if self.generation != Some(generation) {
-            let mut by_hash = HashMap::with_capacity(self.by_hash.len() + 1);
-            let mut by_id = HashMap::with_capacity(self.by_hash.len() + 1);
-            let mut stmt = tx.prepare_cached(
-                "SELECT id, name, role, programme, created_at, revoked_at, hash FROM tokens",
-            )?;
-            let mut rows = stmt.query([])?;
-            while let Some(row) = rows.next()? {
-                let info = row_info(row)??;
-                let hash: Vec<u8> = row.get(6)?;
-                let hash: [u8; 32] = hash
-                    .try_into()
-                    .map_err(|_| AuthError::Storage(format!("token {} has a bad hash", info.id)))?;
-                by_id.insert(info.id.clone(), hash);
-                by_hash.insert(
-                    hash,
-                    Cached {
-                        principal: info.principal(),
-                        revoked: info.revoked_at.is_some(),
-                    },
-                );
-            }
-            drop(rows);
-            drop(stmt);
-            self.by_hash = by_hash;
-            self.by_id = by_id;
-        }
-        tx.commit()?;
-        self.generation = Some(generation);
-        self.data_version = data_version;
-        self.checked_at = Some(Instant::now());
-        self.local_changes = local_changes;
-        Ok(())
-    }
+/// A new token id: `tok_` then 12 random lowercase hex digits.
+fn new_token_id() -> Result<String, AuthError> {
+    Ok(format!("{ID_PREFIX}{}", hex::encode(random::<ID_BYTES>()?)))
 }
 
-/// Creates the token tables if they are missing (taking the write lock only
-/// then).
-fn ensure_schema(conn: &Connection) -> rusqlite::Result<()> {
-    let present: i64 = conn.query_row(
-        "SELECT count(*) FROM sqlite_schema WHERE name IN \
-         ('tokens', 'tokens_meta', 'tokens_inserted', 'tokens_updated', 'tokens_deleted')",
-        [],
-        |r| r.get(0),
-    )?;
-    if present == 5 {
-        return Ok(());
-    }
-    conn.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA} COMMIT;"))
-        .inspect_err(|_| {
-            let _ = conn.execute_batch("ROLLBACK");
-        })
+/// The parts of a token's row, checked.
+fn token_info(
+    id: String,
+    name: String,
+    role: &str,
+    programme: Option<String>,
+    created_at: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
+) -> Result<TokenInfo, AuthError> {
+    Ok(TokenInfo {
+        role: role
+            .parse()
+            .map_err(|e| AuthError::Storage(format!("token {id}: {e}")))?,
+        id,
+        name,
+        programme,
+        created_at,
+        revoked_at,
+    })
 }
 
-/// A row of `SELECT id, name, role, programme, created_at, revoked_at`.
-fn row_info(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<TokenInfo, AuthError>> {
-    let id: String = row.get(0)?;
-    let name: String = row.get(1)?;
-    let role: String = row.get(2)?;
-    let programme: Option<String> = row.get(3)?;
-    let created_at: String = row.get(4)?;
-    let revoked_at: Option<String> = row.get(5)?;
-    Ok((|| {
-        Ok(TokenInfo {
-            role: role
-                .parse()
-                .map_err(|e| AuthError::Storage(format!("token {id}: {e}")))?,
-            created_at: parse_time(&created_at)?,
-            revoked_at: revoked_at.as_deref().map(parse_time).transpose()?,
-            id,
-            name,
-            programme,
-        })
-    })())
-}
-
-fn not_a_store(path: &Path) -> AuthError {
-    AuthError::Storage(format!("{} is not a Passerelle store", path.display()))
+/// A stored hash, checked to be one.
+fn stored_hash(id: &str, bytes: Vec<u8>) -> Result<Hash, AuthError> {
+    bytes
+        .try_into()
+        .map_err(|_| AuthError::Storage(format!("token {id} has a bad hash")))
 }
 
 /// `N` bytes from the operating system's random source.
@@ -856,8 +763,10 @@ fn is_token_id(s: &str) -> bool {
     })
 }
 
+/// Now, in whole seconds: the precision tokens' times are shown and stored
+/// with.
 fn now() -> DateTime<Utc> {
-    Utc::now()
+    Utc::now().trunc_subsecs(0)
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {

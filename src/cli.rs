@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::store::Location;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::http::guard::PublicUrl;
@@ -30,6 +32,13 @@ pub enum Command {
     /// in clear are sealed on the way in; the data keys an export carries
     /// (--with-keys) are imported first.
     Import(ImportArgs),
+    /// Copy a whole store into an empty one, between any two backends
+    /// (SQLite file or PostgreSQL): every event with its id, position,
+    /// times, actor and hash, and the data keys as they are wrapped (the copy
+    /// opens with the source's master key). Checked event by event: the copy
+    /// stops at the first event whose hash differs. Into an empty store it
+    /// is committed at its end (stopped before, it keeps nothing)
+    Copy(CopyArgs),
     /// Export the log as JSON Lines, in log order: the stored envelopes, their
     /// personal fields sealed as stored (no master key needed). --with-keys
     /// and --decrypt need the master key, and their output file is created
@@ -70,14 +79,15 @@ pub enum Command {
 /// Where the store is.
 #[derive(Debug, Clone, Args)]
 pub struct DbArg {
-    /// Path of the SQLite event store.
+    /// The event store: the path of a SQLite file, or a PostgreSQL URL
+    /// (postgres://user@host:port/database)
     #[arg(
         long,
-        value_name = "PATH",
+        value_name = "PATH|URL",
         env = "PASSERELLE_DB",
         default_value = "./passerelle.db"
     )]
-    pub db: PathBuf,
+    pub db: Location,
 }
 
 /// `passerelle init`.
@@ -100,6 +110,18 @@ pub struct RecordArgs {
     /// Who records (`recorded_by`); default: the operating-system user.
     #[arg(long, value_name = "NAME")]
     pub actor: Option<String>,
+}
+
+/// `passerelle copy`.
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// The store to copy: the path of a SQLite file or a PostgreSQL URL
+    #[arg(long, value_name = "PATH|URL")]
+    pub from: Location,
+    /// The store to copy into, created if it does not exist; it must hold
+    /// no event
+    #[arg(long, value_name = "PATH|URL")]
+    pub to: Location,
 }
 
 /// `passerelle import`.
@@ -177,14 +199,15 @@ pub struct VerifyArgs {
 /// `passerelle demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Path of the demo store; seeded only if absent.
+    /// The demo store, seeded only if absent: the path of a SQLite file, or
+    /// a PostgreSQL URL (postgres://user@host:port/database)
     #[arg(
         long,
-        value_name = "PATH",
+        value_name = "PATH|URL",
         env = "PASSERELLE_DEMO_DB",
         default_value = "./passerelle-demo.db"
     )]
-    pub db: PathBuf,
+    pub db: Location,
     /// Address to serve on (port 0 picks a free port).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub addr: std::net::SocketAddr,

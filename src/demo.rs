@@ -3,11 +3,11 @@
 //! `scripts/demo_data.py`), embedded in the binary.
 
 use std::io::Cursor;
-use std::path::Path;
 
-use passerelle_events::{Keyring, Ledger, SqliteStore};
+use passerelle_events::{Keyring, Ledger};
 
 use crate::commands::import::{import, Imported};
+use crate::store::{Location, Store};
 
 /// The demo log, one wire event per line.
 pub const DEMO_JSONL: &str = include_str!("../events/demo/demo.jsonl");
@@ -15,20 +15,27 @@ pub const DEMO_JSONL: &str = include_str!("../events/demo/demo.jsonl");
 /// Who the demo events are recorded by.
 pub const DEMO_ACTOR: &str = "demo";
 
-/// Creates the store at `path` (with its master key, as `init` does) and
-/// loads the demo into it, every personal field sealed. Refuses a path that
+/// Creates the store at `db` (with its master key, as `init` does) and
+/// loads the demo into it, every personal field sealed. Refuses a store that
 /// already exists, so nothing of a real store is ever touched.
-pub async fn seed(path: &Path) -> anyhow::Result<(Ledger<SqliteStore>, Imported)> {
-    anyhow::ensure!(
-        !path.exists(),
-        "{} already exists; the demo seeds only a new store",
-        path.display()
-    );
-    let (key, source, _) = crate::master_key::for_new_store(path)?;
-    let store = SqliteStore::create(path)?;
+pub async fn seed(db: &Location) -> anyhow::Result<(Ledger<Store>, Imported)> {
+    let exists = || anyhow::anyhow!("{db} already exists; the demo seeds only a new store");
+    if db.file().is_some_and(|p| p.exists()) {
+        return Err(exists());
+    }
+    // Where the key goes is known (or refused) before the store is made.
+    crate::master_key::source_for(db)?;
+    let store = Store::create(db)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot create the demo store at {db}: {e}"))?;
+    if !store.created() {
+        store.close().await;
+        return Err(exists());
+    }
+    let (key, source, _) = crate::master_key::for_new_store(db)?;
     let keyring = Keyring::create(store, key)
         .await
-        .map_err(|e| crate::master_key::explain(e, &source, path))?;
+        .map_err(|e| crate::master_key::explain(e, &source, db))?;
     let ledger = Ledger::open(keyring).await?;
     let done = import(&ledger, Cursor::new(DEMO_JSONL), DEMO_ACTOR, None).await?;
     Ok((ledger, done))

@@ -13,6 +13,7 @@ pub mod master_key;
 pub mod memory;
 pub mod render;
 pub mod server;
+pub mod store;
 pub mod web;
 
 use std::process::ExitCode;
@@ -35,6 +36,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Init(a) => commands::init::run(a).await,
         Command::Record(a) => commands::record::run(a).await,
         Command::Import(a) => commands::import::run(a).await,
+        Command::Copy(a) => commands::copy::run(a).await,
         Command::Export(a) => commands::export::run(a).await,
         Command::Verify(a) => commands::verify::run(a).await,
         Command::Demo(a) => commands::demo::run(a).await,

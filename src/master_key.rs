@@ -3,8 +3,9 @@
 //!
 //! In order: the environment variable `PASSERELLE_MASTER_KEY` (64 hex
 //! digits); the key file named by `PASSERELLE_MASTER_KEY_FILE`; the key file
-//! next to the store (`<db>.key`), which `init` and `demo` create, readable
-//! by its owner only. The key must be backed up apart from the database: a
+//! next to a SQLite store (`<db>.key`), which `init` and `demo` create,
+//! readable by its owner only. A PostgreSQL store has no file beside it: one
+//! of the two variables must name its key. The key must be backed up apart from the database: a
 //! copy of the database without it reveals no personal data, and without
 //! any copy of it the personal data is lost.
 //!
@@ -22,6 +23,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use passerelle_events::keyring::KeyError;
 use passerelle_events::{EventLog, Keyring, MasterKey};
+
+use crate::store::Location;
 
 /// The environment variable that holds the master key itself.
 pub const KEY_ENV: &str = "PASSERELLE_MASTER_KEY";
@@ -46,7 +49,7 @@ impl fmt::Display for KeySource {
     }
 }
 
-/// The key file of the store at `db` when none is named: `<db>.key`.
+/// The key file of the SQLite store at `db` when none is named: `<db>.key`.
 pub fn default_key_file(db: &Path) -> PathBuf {
     let mut name = db.as_os_str().to_owned();
     name.push(".key");
@@ -54,14 +57,22 @@ pub fn default_key_file(db: &Path) -> PathBuf {
 }
 
 /// Where the master key of the store at `db` is to be read: the environment
-/// variable if set, else the key file.
-pub fn source_for(db: &Path) -> KeySource {
+/// variable if set, else the key file it names, else (for a SQLite file)
+/// the key file beside the store. A PostgreSQL store has no place beside it
+/// on this machine: its key must be named, and not naming it is an error
+/// that says how.
+pub fn source_for(db: &Location) -> anyhow::Result<KeySource> {
     if std::env::var_os(KEY_ENV).is_some() {
-        return KeySource::Env;
+        return Ok(KeySource::Env);
     }
-    match std::env::var_os(KEY_FILE_ENV) {
-        Some(p) if !p.is_empty() => KeySource::File(PathBuf::from(p)),
-        _ => KeySource::File(default_key_file(db)),
+    match (std::env::var_os(KEY_FILE_ENV), db) {
+        (Some(p), _) if !p.is_empty() => Ok(KeySource::File(PathBuf::from(p))),
+        (_, Location::File(path)) => Ok(KeySource::File(default_key_file(path))),
+        (_, Location::Postgres(_)) => anyhow::bail!(
+            "no master key named for the PostgreSQL store {db}: its key is kept apart from the \
+             database, so set {KEY_FILE_ENV} to the key file (init creates it if it does not \
+             exist) or {KEY_ENV} to the key itself"
+        ),
     }
 }
 
@@ -144,8 +155,8 @@ fn sync_parent(path: &Path) -> anyhow::Result<()> {
 /// The master key for a new store at `db`: from the environment or an
 /// existing key file, else a new random key written to the key file.
 /// Answers the key, its source and whether a key file was created.
-pub fn for_new_store(db: &Path) -> anyhow::Result<(MasterKey, KeySource, bool)> {
-    let source = source_for(db);
+pub fn for_new_store(db: &Location) -> anyhow::Result<(MasterKey, KeySource, bool)> {
+    let source = source_for(db)?;
     match &source {
         KeySource::File(path) if !path.exists() => {
             let key = MasterKey::generate()?;
@@ -156,15 +167,22 @@ pub fn for_new_store(db: &Path) -> anyhow::Result<(MasterKey, KeySource, bool)> 
     }
 }
 
-/// The fingerprint of the master key of the store at `db`, read through a
-/// read-only connection so that nothing in its files changes (opening the
-/// store for writing and closing it checkpoints its write-ahead log into the
-/// database file). `None` when it cannot be read this way (no file, no key
-/// table, not a database): opening the store then says what is wrong.
-pub fn stored_fingerprint(db: &Path) -> Option<String> {
-    passerelle_events::SqliteStore::peek_fingerprint(db)
-        .ok()
-        .flatten()
+/// The fingerprint of the master key of the store at `db`, read without
+/// changing anything: for a SQLite file through a read-only connection (so
+/// that nothing in its files changes: opening the store for writing and
+/// closing it checkpoints its write-ahead log into the database file), for
+/// PostgreSQL by one query. `None` when it cannot be read this way (no
+/// store, no key table): opening the store then says what is wrong.
+pub async fn stored_fingerprint(db: &Location) -> Option<String> {
+    match db {
+        Location::File(path) => passerelle_events::SqliteStore::peek_fingerprint(path)
+            .ok()
+            .flatten(),
+        Location::Postgres(url) => passerelle_events::PostgresStore::peek_fingerprint(url)
+            .await
+            .ok()
+            .flatten(),
+    }
 }
 
 /// Checks that the master key opens the store at `db` *before* the store is
@@ -173,16 +191,18 @@ pub fn stored_fingerprint(db: &Path) -> Option<String> {
 /// for. When the key file does not open the store but `<keyfile>.new` does
 /// (a rotation was interrupted after the store changed), the rename the
 /// rotation did not do is done here, with a message on standard error.
-pub fn check(db: &Path) -> anyhow::Result<()> {
-    if !db.exists() {
-        // Opening the store says there is none.
-        return Ok(());
+pub async fn check(db: &Location) -> anyhow::Result<()> {
+    if let Location::File(path) = db {
+        if !path.exists() {
+            // Opening the store says there is none.
+            return Ok(());
+        }
     }
     // A store without a keyring (an old one): opening it says what to do.
-    let Some(stored) = stored_fingerprint(db) else {
+    let Some(stored) = stored_fingerprint(db).await else {
         return Ok(());
     };
-    let source = source_for(db);
+    let source = source_for(db)?;
     let key = read(&source)?;
     let given = key.fingerprint();
     if given == stored {
@@ -237,8 +257,8 @@ fn finished_note(pending: &Path, fingerprint: &str, path: &Path) -> String {
 /// before the store is opened for writing: it keeps the store's files
 /// unchanged byte for byte on a wrong key, and finishes a key rotation that
 /// was interrupted.
-pub async fn open_keyring<S: EventLog>(store: S, db: &Path) -> anyhow::Result<Keyring<S>> {
-    let source = source_for(db);
+pub async fn open_keyring<S: EventLog>(store: S, db: &Location) -> anyhow::Result<Keyring<S>> {
+    let source = source_for(db)?;
     let key = read(&source)?;
     Keyring::open(store, key)
         .await
@@ -246,18 +266,15 @@ pub async fn open_keyring<S: EventLog>(store: S, db: &Path) -> anyhow::Result<Ke
 }
 
 /// An error of [`Keyring::open`] with where the key came from.
-pub fn explain(e: KeyError, source: &KeySource, db: &Path) -> anyhow::Error {
+pub fn explain(e: KeyError, source: &KeySource, db: &Location) -> anyhow::Error {
     match e {
         KeyError::WrongMasterKey { given, store } => anyhow::anyhow!(
             "the master key from {source} (fingerprint {given}) is not the key of the store at \
-             {} (fingerprint {store}); nothing was written. Use the store's own key",
-            db.display()
+             {db} (fingerprint {store}); nothing was written. Use the store's own key"
         ),
-        KeyError::NoKeyring => anyhow::anyhow!(
-            "the store at {} has no keyring: {}",
-            db.display(),
-            KeyError::NoKeyring
-        ),
+        KeyError::NoKeyring => {
+            anyhow::anyhow!("the store at {db} has no keyring: {}", KeyError::NoKeyring)
+        }
         other => anyhow::Error::from(other),
     }
 }

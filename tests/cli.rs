@@ -124,14 +124,15 @@ fn every_command_has_help() {
         "keys",
         "keys status",
         "keys rotate",
+        "copy",
     ] {
         let mut args: Vec<&str> = cmd.split(' ').collect();
         args.push("--help");
         let out = cli.ok(&args, "");
         assert!(out.contains("Usage: passerelle"), "{cmd} --help: {out}");
-        if !["demo", "generate", "token", "keys"].contains(&cmd) {
+        if !["demo", "generate", "token", "keys", "copy"].contains(&cmd) {
             assert!(
-                out.contains("--db <PATH>"),
+                out.contains("--db <PATH|URL>"),
                 "{cmd} --help lacks --db: {out}"
             );
             assert!(

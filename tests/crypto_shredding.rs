@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use passerelle::api::{ApiConfig, App};
 use passerelle::auth::Role;
+use passerelle::store::Location;
 use passerelle_events::personal::KeyId;
 use passerelle_events::MasterKey;
 use serde_json::Value;
@@ -115,7 +116,7 @@ fn without_position(mut v: Value) -> Value {
 fn directory(db: &Path, p: &str, token: &str) -> Value {
     let rt = tokio::runtime::Runtime::new().expect("a runtime");
     let body = rt.block_on(async {
-        let app = App::open(db, ApiConfig::default())
+        let app = App::open(&Location::File(db.to_path_buf()), ApiConfig::default())
             .await
             .expect("open the app");
         let (_, secret) = app

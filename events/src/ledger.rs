@@ -202,11 +202,17 @@ impl<S: EventLog> Ledger<S> {
         let clear = personal.then(|| cmd.submissions.clone());
         let mut sealed: Option<(Vec<Pending>, MadeKeys)> =
             (!personal).then(|| (pending(&cmd, actor), self.keyring.made_keys()));
+        // Held from the first decision until the store has answered: other
+        // processes on the store wait meanwhile (a store only this process
+        // writes has no turns).
+        let turn = self.store.turn().await?;
         let mut attempt = 0;
         loop {
             let mut state = self.state.lock().await;
             let committed = *self.committed.borrow();
-            if state.suspect || committed > state.current.head() {
+            // A turn taken just now says how far other processes wrote.
+            let elsewhere = turn.head().unwrap_or(0);
+            if state.suspect || committed.max(elsewhere) > state.current.head() {
                 self.refresh(&mut state).await?;
             }
             if sealed.is_none() {

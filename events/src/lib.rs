@@ -29,4 +29,4 @@ pub use event::{Event, SCHEMA_VERSION};
 pub use keyring::{Keyring, MasterKey};
 pub use ledger::{InFlight, Ledger, Recorded};
 pub use registry::Registry;
-pub use store::{EventLog, MemoryStore, SqliteStore, StoreError};
+pub use store::{EventLog, MemoryStore, PostgresStore, SqliteStore, StoreError};

@@ -15,12 +15,14 @@ use eventually::store::{AppendError as _, Expected, Persisted, Select};
 use eventually::{EventStore, EventSubscriber, Versioned as _};
 use futures::future::BoxFuture;
 use futures::{FutureExt as _, StreamExt as _, TryStreamExt as _};
+use passerelle_events::store::postgres::scratch::ScratchSchema;
 use passerelle_events::store::{
     chain_hash, AppendRequest, Appended, EventRecord, KeyOp, KeyOpDone, KeyringRecord, KeysSince,
     KeysToMake, NewKey, Pending, RawEvent,
 };
-use passerelle_events::{EventLog, MemoryStore, SqliteStore, StoreError};
+use passerelle_events::{EventLog, MemoryStore, PostgresStore, SqliteStore, StoreError};
 use tokio::time::timeout;
+use tokio_postgres::NoTls;
 use uuid::Uuid;
 
 /// A failure bound for anything that waits: never a wait for success.
@@ -92,6 +94,44 @@ fn count_id_in_file(path: &Path, id: Uuid) -> i64 {
     .expect("count")
 }
 
+async fn postgres_fixture() -> Fixture<PostgresStore> {
+    let schema = ScratchSchema::new().await;
+    let url = schema.url();
+    let store = PostgresStore::create(&url).await.expect("create store");
+    let reopen_url = url.clone();
+    Fixture {
+        store,
+        reopen: Some(Box::new(move || {
+            let url = reopen_url.clone();
+            async move { PostgresStore::open(&url).await.expect("reopen store") }.boxed()
+        })),
+        visible_elsewhere: Some(Arc::new(move |id| {
+            let url = url.clone();
+            async move { count_id_in_schema(&url, id).await == 1 }.boxed()
+        })),
+        _guard: Some(Box::new(schema)),
+    }
+}
+
+/// A connection of the test's own, independent of any store.
+async fn pg_connect(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, NoTls)
+        .await
+        .expect("independent connection");
+    tokio::spawn(connection);
+    client
+}
+
+/// Counts rows with `id` through a fresh connection of its own.
+async fn count_id_in_schema(url: &str, id: Uuid) -> i64 {
+    pg_connect(url)
+        .await
+        .query_one("SELECT count(*) FROM events WHERE id = $1", &[&id])
+        .await
+        .expect("count")
+        .get(0)
+}
+
 /// A record with a fresh id and `data`.
 fn record(data: &str) -> EventRecord {
     EventRecord {
@@ -149,6 +189,19 @@ fn positions(events: &[RawEvent]) -> Vec<u64> {
 
 fn ids(events: &[RawEvent]) -> Vec<Uuid> {
     events.iter().map(|e| e.record.id).collect()
+}
+
+/// The log is positions 1..=n, each event chained to the one before.
+fn assert_chained(stored: &[RawEvent]) {
+    assert_eq!(
+        positions(stored),
+        (1..=stored.len() as u64).collect::<Vec<_>>()
+    );
+    let mut previous = [0u8; 32];
+    for e in stored {
+        assert_eq!(e.hash, chain_hash(&previous, e), "position {}", e.position);
+        previous = e.hash;
+    }
 }
 
 /// The record as stored: the same, with `recorded_at` set.
@@ -1114,6 +1167,163 @@ async fn imported_keys_and_tombstones_are_kept<S: EventLog>(fx: Fixture<S>) {
     assert_eq!(key_table(&s).await.0, vec![key(1).id, key(2).id]);
 }
 
+// ---------------------------------------------------------------------------
+// The same log opened again, or twice at once (a store that has `reopen`)
+// ---------------------------------------------------------------------------
+
+/// A log opened again, as a restarted process would, holds what was
+/// appended; the head, the stream versions and the chain go on from it.
+async fn reopening_keeps_events_and_the_chain<S: EventLog>(fx: Fixture<S>) {
+    let Some(reopen) = fx.reopen else { return };
+    let s = fx.store;
+    for n in 0..3 {
+        append_one(&s, "a", numbered(n)).await;
+    }
+    let before = all(&s).await;
+    drop(s);
+
+    let s = reopen().await;
+    assert_eq!(all(&s).await, before);
+    assert_eq!(s.head().await.unwrap(), 3);
+    assert_eq!(*s.head_changes().borrow(), 3);
+    assert_eq!(s.stream_version("a").await.unwrap(), 3);
+    let next = append_one(&s, "a", numbered(3)).await;
+    assert_eq!((next.event.position, next.event.version), (4, 4));
+    assert_eq!(next.event.hash, chain_hash(&before[2].hash, &next.event));
+}
+
+/// Each writer knows the head and the stream versions of its own commits;
+/// what another instance on the same log commits must make it read again.
+async fn two_instances_see_each_others_streams_and_head<S: EventLog>(fx: Fixture<S>) {
+    let Some(reopen) = &fx.reopen else { return };
+    let second = reopen().await;
+    let instances = [&fx.store, &second];
+    for i in 0..6u64 {
+        let store = instances[(i % 2) as usize];
+        let sent = numbered(i as usize);
+        let out = append(store, vec![pending("shared", Some(i), sent.clone())])
+            .await
+            .expect("append at the stream's version");
+        assert_eq!(
+            (out[0].event.position, out[0].event.version),
+            (i + 1, i + 1)
+        );
+        // The other instance's view is stale by one version: refused.
+        let other = instances[((i + 1) % 2) as usize];
+        let late = append(
+            other,
+            vec![pending("shared", Some(i), numbered(100 + i as usize))],
+        )
+        .await;
+        assert!(
+            matches!(late, Err(StoreError::Conflict { actual, .. }) if actual == i + 1),
+            "{late:?}"
+        );
+        // A retry of the stored event through the other instance is answered as stored.
+        let again = append(other, vec![pending("shared", Some(i), sent)])
+            .await
+            .expect("a retry");
+        assert!(!again[0].created);
+        assert_eq!(again[0].event.position, i + 1);
+    }
+    let stored = all(&second).await;
+    assert_eq!(stored.len(), 6);
+    assert_chained(&stored);
+}
+
+/// A writer that read the log empty takes a stream it has not seen for one
+/// without events, until another instance commits.
+async fn a_writer_that_began_on_an_empty_log_reads_the_streams_another_one_made<S: EventLog>(
+    fx: Fixture<S>,
+) {
+    let Some(reopen) = &fx.reopen else { return };
+    let first = &fx.store;
+    append(first, vec![pending("mine", Some(0), numbered(0))])
+        .await
+        .expect("the first event");
+    let second = reopen().await;
+    append(&second, vec![pending("theirs", Some(0), numbered(1))])
+        .await
+        .expect("a new stream through the other instance");
+    let out = append(first, vec![pending("theirs", Some(1), numbered(2))])
+        .await
+        .expect("the other instance's stream, at its version");
+    assert_eq!((out[0].event.position, out[0].event.version), (3, 2));
+    let stale = append(first, vec![pending("theirs", Some(0), numbered(3))]).await;
+    assert!(
+        matches!(stale, Err(StoreError::Conflict { actual: 2, .. })),
+        "{stale:?}"
+    );
+}
+
+/// Two instances on one log, appending at once from many tasks (single
+/// events and batches across streams): positions and stream versions stay
+/// gap-free, the chain holds, and both read the same log.
+async fn two_instances_appending_at_once_leave_the_log_gap_free<S: EventLog>(fx: Fixture<S>) {
+    const TASKS: u64 = 8;
+    const EACH: u64 = 60;
+    let Some(reopen) = &fx.reopen else { return };
+    let first = fx.store.clone();
+    let second = reopen().await;
+    let tasks: Vec<_> = (0..2 * TASKS)
+        .map(|t| {
+            let store = if t % 2 == 0 {
+                first.clone()
+            } else {
+                second.clone()
+            };
+            tokio::spawn(async move {
+                let mut answered = Vec::new();
+                for i in 0..EACH {
+                    // Every other append is a batch of two streams.
+                    let mut events = vec![pending(
+                        &format!("t{t}"),
+                        Some(i),
+                        record(&format!(r#"{{"task":{t},"i":{i}}}"#)),
+                    )];
+                    if i % 2 == 1 {
+                        events.push(pending(
+                            &format!("shared-{}", t % 3),
+                            None,
+                            record(&format!(r#"{{"task":{t},"shared":{i}}}"#)),
+                        ));
+                    }
+                    for a in append(&store, events).await.expect("append") {
+                        answered.push(a.event.position);
+                    }
+                }
+                answered
+            })
+        })
+        .collect();
+    let mut every = Vec::new();
+    for task in tasks {
+        every.extend(
+            timeout(BOUND, task)
+                .await
+                .expect("appends stalled")
+                .unwrap(),
+        );
+    }
+    every.sort_unstable();
+    let n = 2 * TASKS * (EACH + EACH / 2);
+    assert_eq!(every, (1..=n).collect::<Vec<_>>());
+    // Each instance reads the log, not only what it appended itself.
+    assert_eq!(first.head().await.unwrap(), n);
+    assert_eq!(second.head().await.unwrap(), n);
+    let stored = all(&first).await;
+    assert_eq!(stored, all(&second).await);
+    assert_chained(&stored);
+    for s in 0..3 {
+        let shared = first
+            .read_stream(&format!("shared-{s}"), 0, 10_000)
+            .await
+            .unwrap();
+        let versions: Vec<u64> = shared.iter().map(|e| e.version).collect();
+        assert_eq!(versions, (1..=shared.len() as u64).collect::<Vec<_>>());
+    }
+}
+
 /// A load (an import into an empty log) answers every append as an append
 /// outside one would be answered, and keeps exactly what it answered as
 /// created, in order, with the hash chain; after it, appends go on under
@@ -1196,11 +1406,7 @@ async fn a_load_keeps_the_rules_of_every_append<S: EventLog>(fx: Fixture<S>) {
     assert_eq!(positions(&stored), [1, 2, 3, 4, 5]);
     assert_eq!(ids(&stored)[0], first.id);
     assert_eq!(ids(&stored)[3], lost.id);
-    let mut previous = [0; 32];
-    for e in &stored {
-        assert_eq!(e.hash, chain_hash(&previous, e), "position {}", e.position);
-        previous = e.hash;
-    }
+    assert_chained(&stored);
     assert_eq!(key_table(&s).await.0, vec![key(1).id, key(2).id]);
 
     // After it: the log holds events, so no load begins, and its ids and
@@ -1261,6 +1467,10 @@ macro_rules! contract {
                 rotation_rewraps_exactly_the_stored_keys,
                 imported_keys_and_tombstones_are_kept,
                 a_load_keeps_the_rules_of_every_append,
+                reopening_keeps_events_and_the_chain,
+                two_instances_see_each_others_streams_and_head,
+                a_writer_that_began_on_an_empty_log_reads_the_streams_another_one_made,
+                two_instances_appending_at_once_leave_the_log_gap_free,
             );
         }
     };
@@ -1277,6 +1487,7 @@ macro_rules! contract {
 
 contract!(memory, || async { Fixture::ephemeral(MemoryStore::new()) });
 contract!(sqlite, sqlite_fixture);
+contract!(postgres, postgres_fixture);
 
 // ---------------------------------------------------------------------------
 // SQLite only: its file, its triggers, several handles on one file
@@ -1318,31 +1529,18 @@ mod sqlite_file {
     }
 
     #[tokio::test]
-    async fn reopening_keeps_events_and_the_chain() {
+    async fn create_opens_the_store_already_there() {
         let (_dir, path, store) = temp_store();
         assert!(store.created());
         assert_eq!(store.path(), path);
-        for n in 0..3 {
-            append_one(&store, "a", numbered(n)).await;
-        }
-        let before = all(&store).await;
+        append_one(&store, "a", numbered(0)).await;
         store.close().await;
-
         let store = SqliteStore::open(&path).unwrap();
         assert!(!store.created());
-        assert_eq!(all(&store).await, before);
-        assert_eq!(store.head().await.unwrap(), 3);
-        assert_eq!(*store.head_changes().borrow(), 3);
-        assert_eq!(store.stream_version("a").await.unwrap(), 3);
-        let next = append_one(&store, "a", numbered(3)).await;
-        assert_eq!((next.event.position, next.event.version), (4, 4));
-        assert_eq!(next.event.hash, chain_hash(&before[2].hash, &next.event));
         store.close().await;
-
-        // `create` on an existing store opens it as it is.
         let store = SqliteStore::create(&path).unwrap();
         assert!(!store.created());
-        assert_eq!(store.head().await.unwrap(), 4);
+        assert_eq!(store.head().await.unwrap(), 1);
     }
 
     /// Every file of the store: the database, its write-ahead log and its
@@ -1513,123 +1711,6 @@ mod sqlite_file {
         for result in [SqliteStore::open(&path), SqliteStore::create(&path)] {
             let err = result.err().unwrap();
             assert!(err.to_string().contains("schema version 99"), "{err}");
-        }
-    }
-
-    #[tokio::test]
-    async fn two_handles_on_one_file_see_each_others_streams_and_head() {
-        // Each handle's writer knows the head and the stream versions of its
-        // own commits; what the other one commits must make it read again.
-        let (_dir, path, first) = temp_store();
-        let second = SqliteStore::open(&path).unwrap();
-        let handles = [&first, &second];
-        for i in 0..6u64 {
-            let store = handles[(i % 2) as usize];
-            let sent = numbered(i as usize);
-            let out = append(store, vec![pending("shared", Some(i), sent.clone())])
-                .await
-                .expect("append at the stream's version");
-            assert_eq!(
-                (out[0].event.position, out[0].event.version),
-                (i + 1, i + 1)
-            );
-            // The other handle's view is stale by one version: refused.
-            let other = handles[((i + 1) % 2) as usize];
-            let late = append(
-                other,
-                vec![pending("shared", Some(i), numbered(100 + i as usize))],
-            )
-            .await;
-            assert!(
-                matches!(late, Err(StoreError::Conflict { actual, .. }) if actual == i + 1),
-                "{late:?}"
-            );
-            // A retry of the stored event through the other handle is answered as stored.
-            let again = append(other, vec![pending("shared", Some(i), sent)])
-                .await
-                .expect("a retry");
-            assert!(!again[0].created);
-            assert_eq!(again[0].event.position, i + 1);
-        }
-        let stored = all(&second).await;
-        assert_eq!(positions(&stored), (1..=6).collect::<Vec<_>>());
-        let mut previous = [0u8; 32];
-        for e in &stored {
-            assert_eq!(e.hash, chain_hash(&previous, e), "position {}", e.position);
-            previous = e.hash;
-        }
-    }
-
-    #[tokio::test]
-    async fn a_writer_that_began_on_an_empty_file_reads_the_streams_another_one_made() {
-        // The first writer read the file empty, so it takes a stream it has
-        // not seen for one without events, until another handle commits.
-        let (_dir, path, first) = temp_store();
-        append(&first, vec![pending("mine", Some(0), numbered(0))])
-            .await
-            .expect("the first event");
-        let second = SqliteStore::open(&path).unwrap();
-        append(&second, vec![pending("theirs", Some(0), numbered(1))])
-            .await
-            .expect("a new stream through the other handle");
-        let out = append(&first, vec![pending("theirs", Some(1), numbered(2))])
-            .await
-            .expect("the other handle's stream, at its version");
-        assert_eq!((out[0].event.position, out[0].event.version), (3, 2));
-        let stale = append(&first, vec![pending("theirs", Some(0), numbered(3))]).await;
-        assert!(
-            matches!(stale, Err(StoreError::Conflict { actual: 2, .. })),
-            "{stale:?}"
-        );
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn two_handles_on_one_file_append_gap_free() {
-        const TASKS: u64 = 4;
-        const EACH: u64 = 150;
-        let (_dir, path, first) = temp_store();
-        let second = SqliteStore::open(&path).unwrap();
-        let tasks: Vec<_> = (0..2 * TASKS)
-            .map(|t| {
-                let store = if t % 2 == 0 {
-                    first.clone()
-                } else {
-                    second.clone()
-                };
-                tokio::spawn(async move {
-                    let mut answered = Vec::new();
-                    for i in 0..EACH {
-                        let r = record(&format!(r#"{{"task":{t},"i":{i}}}"#));
-                        let out = append(&store, vec![pending(&format!("t{t}"), Some(i), r)])
-                            .await
-                            .expect("append");
-                        answered.push(out[0].event.position);
-                    }
-                    answered
-                })
-            })
-            .collect();
-        let mut every = Vec::new();
-        for task in tasks {
-            every.extend(
-                timeout(BOUND, task)
-                    .await
-                    .expect("appends stalled")
-                    .unwrap(),
-            );
-        }
-        every.sort_unstable();
-        let n = 2 * TASKS * EACH;
-        assert_eq!(every, (1..=n).collect::<Vec<_>>());
-        // Each handle reads the file, not only what it appended itself.
-        assert_eq!(first.head().await.unwrap(), n);
-        assert_eq!(second.head().await.unwrap(), n);
-        let stored = all(&first).await;
-        assert_eq!(stored, all(&second).await);
-        let mut previous = [0u8; 32];
-        for e in &stored {
-            assert_eq!(e.hash, chain_hash(&previous, e), "position {}", e.position);
-            previous = e.hash;
         }
     }
 
@@ -1805,5 +1886,359 @@ mod sqlite_file {
         let conn = rusqlite::Connection::open(&path).unwrap();
         let err = conn.execute("DELETE FROM events", []).unwrap_err();
         assert!(err.to_string().contains("events are append-only"), "{err}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// PostgreSQL only: its triggers, its schema versions, several instances on
+// one schema, connections lost and made again
+// ---------------------------------------------------------------------------
+
+mod postgres_db {
+    use super::*;
+
+    async fn temp_store() -> (ScratchSchema, PostgresStore) {
+        let schema = ScratchSchema::new().await;
+        let store = PostgresStore::create(&schema.url()).await.unwrap();
+        (schema, store)
+    }
+
+    /// Ends the backends of one role of the stores on `schema` (`writer`,
+    /// `reader`, `listener`), waiting until they are gone; answers how many.
+    async fn terminate(schema: &ScratchSchema, role: &str) -> usize {
+        let name = format!("passerelle {role} {}", schema.name());
+        let rows = pg_connect(schema.base_url())
+            .await
+            .query(
+                "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity \
+                 WHERE application_name = $1",
+                &[&name],
+            )
+            .await
+            .unwrap();
+        rows.iter().filter(|r| r.get::<_, bool>(0)).count()
+    }
+
+    #[tokio::test]
+    async fn triggers_refuse_update_delete_and_truncate() {
+        let (schema, store) = temp_store().await;
+        append_one(&store, "a", numbered(0)).await;
+        let conn = pg_connect(&schema.url()).await;
+        for sql in [
+            "UPDATE events SET data = '{}'",
+            "UPDATE events SET position = 7",
+            "DELETE FROM events",
+            "TRUNCATE events",
+        ] {
+            let err = conn.batch_execute(sql).await.unwrap_err();
+            let message = err.as_db_error().map(|e| e.message().to_owned());
+            assert_eq!(
+                message.as_deref(),
+                Some("events are append-only"),
+                "{sql}: {err:?}"
+            );
+        }
+        for sql in ["DELETE FROM log_head", "TRUNCATE log_head"] {
+            let err = conn.batch_execute(sql).await.unwrap_err();
+            assert!(format!("{err:?}").contains("the log head is kept"), "{sql}");
+        }
+        let stored = all(&store).await;
+        assert_eq!(stored.len(), 1);
+        assert_eq!(stored[0].record.data, r#"{"n":0}"#);
+    }
+
+    #[tokio::test]
+    async fn create_opens_the_store_there_and_open_refuses_an_empty_schema() {
+        let schema = ScratchSchema::new().await;
+        let url = schema.url();
+        let err = PostgresStore::open(&url).await.err().unwrap();
+        assert_eq!(err, StoreError::Missing(url.clone()));
+        assert!(err.to_string().contains("create one with"), "{err}");
+        let err = PostgresStore::peek_fingerprint(&url).await.unwrap_err();
+        assert_eq!(err, StoreError::Missing(url.clone()));
+
+        let store = PostgresStore::create(&url).await.unwrap();
+        assert!(store.created());
+        assert_eq!(store.display_url(), url);
+        append_one(&store, "a", numbered(0)).await;
+        store.close().await;
+        let store = PostgresStore::open(&url).await.unwrap();
+        assert!(!store.created());
+        store.close().await;
+        let store = PostgresStore::create(&url).await.unwrap();
+        assert!(!store.created());
+        assert_eq!(store.head().await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn peek_fingerprint_reads_the_keyring_without_a_writer() {
+        let (schema, store) = temp_store().await;
+        assert_eq!(
+            PostgresStore::peek_fingerprint(&schema.url())
+                .await
+                .unwrap(),
+            None
+        );
+        init_keys(&store).await;
+        assert_eq!(
+            PostgresStore::peek_fingerprint(&schema.url())
+                .await
+                .unwrap()
+                .as_deref(),
+            Some(FINGERPRINT)
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_server_is_a_backend_error_without_the_password() {
+        let url = "postgres://someone:hunter2@127.0.0.1:1/test";
+        for err in [
+            PostgresStore::open(url).await.err().unwrap(),
+            PostgresStore::create(url).await.err().unwrap(),
+            PostgresStore::peek_fingerprint(url).await.unwrap_err(),
+        ] {
+            let StoreError::Backend(message) = &err else {
+                panic!("{err:?}");
+            };
+            assert!(
+                message.starts_with("postgres://someone:***@127.0.0.1:1/test: "),
+                "{message}"
+            );
+            assert!(!message.contains("hunter2"), "{message}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_newer_schema_is_refused() {
+        let (schema, store) = temp_store().await;
+        store.close().await;
+        pg_connect(&schema.url())
+            .await
+            .batch_execute("INSERT INTO passerelle_schema (version) VALUES (99)")
+            .await
+            .unwrap();
+        let url = schema.url();
+        let errors = [
+            PostgresStore::open(&url).await.err().unwrap(),
+            PostgresStore::create(&url).await.err().unwrap(),
+            PostgresStore::peek_fingerprint(&url).await.unwrap_err(),
+        ];
+        for err in errors {
+            assert!(err.to_string().contains("schema version 99"), "{err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn create_refuses_a_schema_whose_tables_are_not_a_store() {
+        let schema = ScratchSchema::new().await;
+        pg_connect(&schema.url())
+            .await
+            .batch_execute("CREATE TABLE events (x INTEGER)")
+            .await
+            .unwrap();
+        let err = PostgresStore::create(&schema.url()).await.err().unwrap();
+        assert!(
+            err.to_string().contains("is not a Passerelle store"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn create_from_two_tasks_at_once_makes_one_store() {
+        let schema = ScratchSchema::new().await;
+        let url = schema.url();
+        let (a, b) = tokio::join!(
+            tokio::spawn({
+                let url = url.clone();
+                async move { PostgresStore::create(&url).await }
+            }),
+            tokio::spawn({
+                let url = url.clone();
+                async move { PostgresStore::create(&url).await }
+            }),
+        );
+        let (a, b) = (a.unwrap().unwrap(), b.unwrap().unwrap());
+        assert!(a.created() != b.created(), "exactly one made the schema");
+        append_one(&a, "a", numbered(0)).await;
+        append_one(&b, "a", numbered(1)).await;
+        assert_chained(&all(&a).await);
+        let versions: i64 = pg_connect(&url)
+            .await
+            .query_one("SELECT count(*) FROM passerelle_schema", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(versions, 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn another_instances_appends_wake_a_follower_in_order() {
+        let (schema, follower) = temp_store().await;
+        let writer = PostgresStore::open(&schema.url()).await.unwrap();
+        let mut sub = follower.subscribe(0);
+        let mut heads = follower.head_changes();
+        async fn next(
+            sub: &mut futures::stream::BoxStream<'static, Result<RawEvent, StoreError>>,
+            n: u64,
+        ) -> RawEvent {
+            timeout(BOUND, sub.next())
+                .await
+                .unwrap_or_else(|_| panic!("no event {n} reached the follower"))
+                .expect("subscription ended")
+                .expect("read")
+        }
+
+        // Once the follower's head moved, its listener is listening.
+        append_one(&writer, "a", numbered(0)).await;
+        timeout(BOUND, heads.wait_for(|&h| h >= 1))
+            .await
+            .expect("the follower never learnt the first append")
+            .unwrap();
+        for n in 1..50 {
+            append_one(&writer, "a", numbered(n)).await;
+        }
+        // Only the listener moves the follower's head: its writer appended
+        // nothing, and its subscription's poll reads events, not heads.
+        timeout(BOUND, heads.wait_for(|&h| h == 50))
+            .await
+            .expect("no notification reached the follower")
+            .unwrap();
+        for n in 1..=50 {
+            assert_eq!(next(&mut sub, n).await.position, n);
+        }
+
+        // Without its listener's connection, the follower still gets every
+        // event once, in order; and the listener comes back.
+        assert!(terminate(&schema, "listener").await >= 1);
+        for n in 50..100 {
+            append_one(&writer, "b", numbered(n)).await;
+        }
+        for n in 51..=100 {
+            assert_eq!(next(&mut sub, n).await.position, n);
+        }
+        timeout(BOUND, heads.wait_for(|&h| h == 100))
+            .await
+            .expect("the listener did not come back")
+            .unwrap();
+        append_one(&writer, "c", numbered(100)).await;
+        assert_eq!(next(&mut sub, 101).await.position, 101);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn the_store_recovers_when_its_connections_are_ended() {
+        let (schema, store) = temp_store().await;
+        for n in 0..3 {
+            append_one(&store, "a", numbered(n)).await;
+        }
+        assert_eq!(store.head().await.unwrap(), 3);
+
+        // The writer's connection ended between two appends: the next one
+        // fails cleanly or succeeds, and the one after succeeds.
+        assert_eq!(terminate(&schema, "writer").await, 1);
+        let sent = numbered(3);
+        match append(&store, vec![pending("a", None, sent.clone())]).await {
+            Ok(out) => assert!(out[0].created),
+            Err(e) => assert!(matches!(e, StoreError::Backend(_)), "{e:?}"),
+        }
+        let retried = append(&store, vec![pending("a", None, sent)])
+            .await
+            .unwrap();
+        assert_eq!(retried[0].event.position, 4);
+        append_one(&store, "a", numbered(4)).await;
+
+        // The readers' connections ended: reads go on through new ones.
+        assert!(terminate(&schema, "reader").await >= 1);
+        assert_eq!(store.head().await.unwrap(), 5);
+        assert_eq!(store.stream_version("a").await.unwrap(), 5);
+        assert_chained(&all(&store).await);
+
+        // Ended again and again while appends are under way: every append is
+        // answered, each one acknowledged is stored, nothing else is, and the
+        // log stays gap-free.
+        let tasks: Vec<_> = (0..4)
+            .map(|t| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let mut acknowledged = Vec::new();
+                    let mut sent = Vec::new();
+                    for i in 0..100 {
+                        let r = record(&format!(r#"{{"task":{t},"i":{i}}}"#));
+                        sent.push(r.id);
+                        match append(&store, vec![pending(&format!("t{t}"), None, r)]).await {
+                            Ok(out) => acknowledged.push(out[0].event.record.id),
+                            Err(e) => assert!(matches!(e, StoreError::Backend(_)), "{e:?}"),
+                        }
+                    }
+                    (acknowledged, sent)
+                })
+            })
+            .collect();
+        let mut ended = 0;
+        while ended < 5 && !tasks.iter().all(|t| t.is_finished()) {
+            ended += terminate(&schema, "writer").await;
+            tokio::task::yield_now().await;
+        }
+        let (mut acknowledged, mut sent) = (Vec::new(), Vec::new());
+        for task in tasks {
+            let (a, s) = timeout(BOUND, task)
+                .await
+                .expect("appends stalled")
+                .unwrap();
+            acknowledged.extend(a);
+            sent.extend(s);
+        }
+        let stored = all(&store).await;
+        assert_chained(&stored);
+        let stored_ids = ids(&stored);
+        for id in &acknowledged {
+            assert!(stored_ids.contains(id), "an acknowledged append was lost");
+        }
+        for id in &stored_ids[5..] {
+            assert!(sent.contains(id), "an event nobody sent was stored");
+        }
+        append_one(&store, "a", numbered(999)).await;
+    }
+
+    #[tokio::test]
+    async fn an_erasure_deletes_the_key_row_and_vacuums_the_key_table() {
+        let (schema, store) = temp_store().await;
+        init_keys(&store).await;
+        let mut made = batch(vec![pending("a", None, numbered(0))]);
+        made.make_keys = making(vec![key(1), key(2)]);
+        EventLog::append(&store, made).await.unwrap();
+        // Read through a fresh connection each time: statistics are read
+        // once per transaction.
+        let vacuums = || async {
+            pg_connect(&schema.url())
+                .await
+                .query_one(
+                    "SELECT vacuum_count FROM pg_stat_user_tables \
+                     WHERE schemaname = current_schema() AND relname = 'subject_keys'",
+                    &[],
+                )
+                .await
+                .unwrap()
+                .get::<_, i64>(0)
+        };
+        let before = vacuums().await;
+
+        let mut erase = batch(vec![pending("erasure", None, numbered(1))]);
+        erase.erase = vec![key(1).id];
+        EventLog::append(&store, erase).await.unwrap();
+        let rows: Vec<String> = pg_connect(&schema.url())
+            .await
+            .query("SELECT id FROM subject_keys", &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(rows, [key(2).id]);
+        // Answered after the vacuum.
+        let after = vacuums().await;
+        assert!(
+            after > before,
+            "no VACUUM after the erasure ({before} → {after})"
+        );
     }
 }

@@ -312,6 +312,7 @@ pub(super) fn authenticate(
             AuthError::Missing | AuthError::Invalid | AuthError::Revoked => {
                 Problem::unauthorized(e.to_string())
             }
+            AuthError::Unavailable(m) => Problem::unavailable(format!("token storage: {m}")),
             other => Problem::internal(other),
         })?;
     if writes {

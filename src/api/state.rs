@@ -20,7 +20,6 @@
 
 use std::collections::HashMap;
 use std::ops::Range;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
@@ -29,7 +28,7 @@ use bytes::Bytes;
 use passerelle_events::ledger::decode;
 use passerelle_events::personal::SlotState;
 use passerelle_events::store::{RawEvent, PAGE, POLL};
-use passerelle_events::{Event, EventLog, Keyring, Ledger, SqliteStore, StoredEvent};
+use passerelle_events::{Event, EventLog, Keyring, Ledger, StoredEvent};
 use passerelle_projections::cancel::{Cancel, Stopped};
 use passerelle_projections::engine::{Engine, Units};
 use passerelle_projections::model::{is_hidden, is_hidden_type, Audience};
@@ -42,6 +41,7 @@ use super::telemetry::{StopReason, Telemetry};
 use crate::auth::TokenStore;
 use crate::http::guard::PublicUrl;
 use crate::http::problem::Problem;
+use crate::store::{Location, Store};
 
 /// Settings of the API.
 #[derive(Debug, Clone)]
@@ -462,8 +462,8 @@ pub(crate) enum Scope<'a> {
 }
 
 pub(crate) struct Inner {
-    pub ledger: Ledger<SqliteStore>,
-    pub store: SqliteStore,
+    pub ledger: Ledger<Store>,
+    pub store: Store,
     pub engine: RwLock<Engine>,
     /// The projected position (in every reader's units: [`App::projected_for`]).
     pub projected: watch::Sender<u64>,
@@ -502,11 +502,13 @@ pub struct App {
 impl App {
     /// Opens the store at `db` (which must exist), folds the log into the
     /// projection engine and starts following the store.
-    pub async fn open(db: &Path, config: ApiConfig) -> anyhow::Result<Self> {
+    pub async fn open(db: &Location, config: ApiConfig) -> anyhow::Result<Self> {
         // The master key first: a server that cannot read its store's keys
         // refuses to start before it changes any byte of the store.
-        crate::master_key::check(db)?;
-        let store = SqliteStore::open(db)?;
+        crate::master_key::check(db).await?;
+        let store = Store::open(db)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot open the store at {db}: {e}"))?;
         let keyring = crate::master_key::open_keyring(store.clone(), db).await?;
         let ledger = Ledger::open(keyring).await?;
         let engine = Engine::load(&store).await?;
@@ -587,7 +589,7 @@ impl App {
     }
 
     /// The store's keys.
-    pub fn keyring(&self) -> &Keyring<SqliteStore> {
+    pub fn keyring(&self) -> &Keyring<Store> {
         self.inner.ledger.keyring()
     }
 
@@ -1013,7 +1015,7 @@ impl Drop for Landing<'_> {
 /// Brings `keyring` up to date when `event` needs it: an erasure, or a sealed
 /// field under a key it does not know.
 async fn refresh_for(
-    keyring: &Keyring<SqliteStore>,
+    keyring: &Keyring<Store>,
     event: &StoredEvent,
 ) -> Result<(), passerelle_events::StoreError> {
     let e = &event.event.event;

@@ -15,35 +15,39 @@ use crate::cli::DemoArgs;
 use crate::demo;
 use crate::http::route::Route;
 use crate::server;
+use crate::store::Location;
 
 /// How long the printed login link stays valid.
 const LOGIN_TTL: Duration = Duration::from_secs(3600);
 
 /// Seeds (if needed), prints what the demo holds, and serves it.
 pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
-    let store = if args.db.exists() {
-        println!("using the existing demo store {}", args.db.display());
+    let db = &args.db;
+    let exists = match db {
+        Location::File(path) => path.exists(),
+        Location::Postgres(_) => crate::master_key::stored_fingerprint(db).await.is_some(),
+    };
+    let store = if exists {
+        println!("using the existing demo store {db}");
         if !args.no_serve {
             // Before the store is opened at all: a wrong key changes no byte.
-            crate::master_key::check(&args.db)?;
+            crate::master_key::check(db).await?;
         }
-        let store = super::open_store(&args.db)?;
+        let store = super::open_store(db).await?;
         anyhow::ensure!(
             !store.is_legacy(),
             "{db} was made by an earlier version of Passerelle, which kept personal data in \
              clear. It holds only the demo: delete {db} (and {db}-wal, {db}-shm if present) and \
-             run the demo again to seed a new one, with personal data sealed",
-            db = args.db.display()
+             run the demo again to seed a new one, with personal data sealed"
         );
         store
     } else {
-        let (ledger, done) = demo::seed(&args.db).await?;
+        let (ledger, done) = demo::seed(db).await?;
         println!(
-            "seeded the demo store {} with {} events; personal fields sealed under the master \
+            "seeded the demo store {db} with {} events; personal fields sealed under the master \
              key from {}",
-            args.db.display(),
             done.created,
-            crate::master_key::source_for(&args.db)
+            crate::master_key::source_for(db)?
         );
         ledger.store().clone()
     };
@@ -68,7 +72,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         public_url: args.public_url.clone(),
         ..ApiConfig::default()
     };
-    let app = App::open(&args.db, config).await?;
+    let app = App::open(db, config).await?;
     // A fresh token per run: nothing secret is stored in the repository.
     let name = format!(
         "demo admin {}",

@@ -29,10 +29,11 @@ use passerelle_events::keyring::{CarriedKey, KeyBundle, Opened};
 use passerelle_events::ledger::decode;
 use passerelle_events::personal::{KeyId, SlotState};
 use passerelle_events::store::PAGE;
-use passerelle_events::{EventLog, Keyring, SqliteStore, StoredEvent};
+use passerelle_events::{EventLog, Keyring, StoredEvent};
 use serde::{Deserialize, Serialize};
 
 use crate::cli::ExportArgs;
+use crate::store::Store;
 
 /// The version of the header line's shape.
 pub const KEYS_VERSION: u32 = 1;
@@ -138,8 +139,8 @@ impl KeysLine {
 /// What an export writes.
 enum Form {
     Plain,
-    WithKeys(Keyring<SqliteStore>),
-    Decrypt(Option<Keyring<SqliteStore>>),
+    WithKeys(Keyring<Store>),
+    Decrypt(Option<Keyring<Store>>),
 }
 
 /// Exports the store at `--db`.
@@ -154,16 +155,15 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let db = &args.db.db;
     if args.with_keys || args.decrypt {
         // Before the store is opened: a wrong key leaves its files as they were.
-        crate::master_key::check(db)?;
+        crate::master_key::check(db).await?;
     }
-    let store = super::open_store(db)?;
+    let store = super::open_store(db).await?;
     // The key is checked before any file is made.
     let form = if args.with_keys {
         anyhow::ensure!(
             !store.is_legacy(),
-            "{} was made by an earlier version and has no keys (its personal data is in clear): \
-             a plain export carries everything",
-            db.display()
+            "{db} was made by an earlier version and has no keys (its personal data is in clear): \
+             a plain export carries everything"
         );
         Form::WithKeys(crate::master_key::open_keyring(store.clone(), db).await?)
     } else if args.decrypt {

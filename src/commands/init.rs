@@ -1,24 +1,23 @@
 //! `passerelle init`: create the store, its master key and its keyring.
 
-use std::path::Path;
 use std::process::ExitCode;
 
-use passerelle_events::{Keyring, SqliteStore};
+use passerelle_events::Keyring;
 
 use crate::cli::InitArgs;
 use crate::master_key::{self, KeySource};
+use crate::store::{Location, Store};
 
 /// Creates the store at `--db` with its keyring, and the key file next to it
 /// unless the master key comes from the environment. An existing store is
 /// left as it is (its keyring is made if an interrupted `init` left none).
 pub async fn run(args: InitArgs) -> anyhow::Result<ExitCode> {
-    let path = &args.db.db;
-    let existed = path.exists();
-    let (source, created_key) = init(path).await?;
-    if existed {
-        println!("store at {} already exists; left as it is", path.display());
+    let db = &args.db.db;
+    let (created, source, created_key) = init(db).await?;
+    if created {
+        println!("created store at {db}");
     } else {
-        println!("created store at {}", path.display());
+        println!("store at {db} already exists; left as it is");
     }
     match (&source, created_key) {
         (KeySource::File(f), true) => println!(
@@ -32,20 +31,24 @@ pub async fn run(args: InitArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Creates (or finds) the store at `path` and its keyring; answers where the
-/// master key is and whether its key file was created now.
-pub async fn init(path: &Path) -> anyhow::Result<(KeySource, bool)> {
-    let existed = path.exists();
-    let store = SqliteStore::create(path)?;
-    let source = master_key::source_for(path);
-    let (key, source, created_key) = if existed {
-        (master_key::read(&source)?, source, false)
+/// Creates (or finds) the store at `db` and its keyring; answers whether
+/// the store was created now, where the master key is and whether its key
+/// file was created now.
+pub async fn init(db: &Location) -> anyhow::Result<(bool, KeySource, bool)> {
+    // Where the key is to be read is known (or refused) before anything is made.
+    let source = master_key::source_for(db)?;
+    let store = Store::create(db)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot create the store at {db}: {e}"))?;
+    let created = store.created();
+    let (key, source, created_key) = if created {
+        master_key::for_new_store(db)?
     } else {
-        master_key::for_new_store(path)?
+        (master_key::read(&source)?, source, false)
     };
     Keyring::create(store.clone(), key)
         .await
-        .map_err(|e| master_key::explain(e, &source, path))?;
+        .map_err(|e| master_key::explain(e, &source, db))?;
     store.close().await;
-    Ok((source, created_key))
+    Ok((created, source, created_key))
 }

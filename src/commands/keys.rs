@@ -14,10 +14,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use passerelle_events::store::KeysSince;
-use passerelle_events::{EventLog, MasterKey, SqliteStore};
+use passerelle_events::{EventLog, MasterKey};
 
 use crate::cli::{KeysArgs, KeysCommand, KeysRotateArgs, KeysStatusArgs};
 use crate::master_key::{self, KeySource, KEY_ENV, KEY_FILE_ENV};
+use crate::store::Store;
 
 /// Runs a `keys` subcommand.
 pub async fn run(args: KeysArgs) -> anyhow::Result<ExitCode> {
@@ -32,11 +33,11 @@ async fn status(args: KeysStatusArgs) -> anyhow::Result<ExitCode> {
     let db = &args.db.db;
     let keyring = super::open_keyring(db).await?;
     let bundle = keyring.bundle().await?;
-    println!("store:      {}", db.display());
+    println!("store:      {db}");
     println!(
         "master key: fingerprint {}, read from {}",
         keyring.fingerprint(),
-        master_key::source_for(db)
+        master_key::source_for(db)?
     );
     println!(
         "data keys:  {} live, {} destroyed (erased subjects)",
@@ -67,7 +68,7 @@ impl Target {
 /// Rotates the master key of the store at `--db`.
 async fn rotate(args: KeysRotateArgs) -> anyhow::Result<ExitCode> {
     let db = &args.db.db;
-    let source = master_key::source_for(db);
+    let source = master_key::source_for(db)?;
     // Everything that can be refused is refused before anything changes.
     let target = match (&source, args.new_key_file) {
         (_, Some(path)) => {
@@ -114,9 +115,8 @@ async fn rotate(args: KeysRotateArgs) -> anyhow::Result<ExitCode> {
         master_key::replace_key_file(pending, key_file)?;
     }
     println!(
-        "rotated the master key of {}: fingerprint {old} -> {}; {rewrapped} data keys wrapped \
+        "rotated the master key of {db}: fingerprint {old} -> {}; {rewrapped} data keys wrapped \
          again (the log is unchanged)",
-        db.display(),
         new.fingerprint()
     );
     match (&target, &source) {
@@ -147,7 +147,7 @@ async fn rotate(args: KeysRotateArgs) -> anyhow::Result<ExitCode> {
 /// After a failed rotation: removes the new key file if the store still
 /// has the old key, and says where things stand.
 async fn failed(
-    store: &SqliteStore,
+    store: &Store,
     target: &Target,
     old: &str,
     new: &MasterKey,

@@ -1,5 +1,6 @@
 //! One module per command. Each `run` returns the process exit code.
 
+pub mod copy;
 pub mod demo;
 pub mod diff;
 pub mod erase;
@@ -19,26 +20,30 @@ pub mod verify;
 use std::path::Path;
 
 use anyhow::Context;
-use passerelle_events::{Keyring, Ledger, SqliteStore};
+use passerelle_events::{Keyring, Ledger};
+
+use crate::store::{Location, Store};
 
 /// Opens an existing store (never creates one).
-pub(crate) fn open_store(path: &Path) -> anyhow::Result<SqliteStore> {
-    SqliteStore::open(path).with_context(|| format!("cannot open the store at {}", path.display()))
+pub(crate) async fn open_store(db: &Location) -> anyhow::Result<Store> {
+    Store::open(db)
+        .await
+        .with_context(|| format!("cannot open the store at {db}"))
 }
 
 /// Opens an existing store with its keyring; the master key must open it
 /// (see [`crate::master_key`]), and is checked before the store is opened for
 /// writing: a missing or wrong key leaves its files as they were.
-pub(crate) async fn open_keyring(path: &Path) -> anyhow::Result<Keyring<SqliteStore>> {
-    crate::master_key::check(path)?;
-    let store = open_store(path)?;
-    crate::master_key::open_keyring(store, path).await
+pub(crate) async fn open_keyring(db: &Location) -> anyhow::Result<Keyring<Store>> {
+    crate::master_key::check(db).await?;
+    let store = open_store(db).await?;
+    crate::master_key::open_keyring(store, db).await
 }
 
 /// Opens an existing store with its ledger folded from the log; the master
 /// key must open the store's keyring ([`open_keyring`]).
-pub(crate) async fn open_ledger(path: &Path) -> anyhow::Result<Ledger<SqliteStore>> {
-    let keyring = open_keyring(path).await?;
+pub(crate) async fn open_ledger(db: &Location) -> anyhow::Result<Ledger<Store>> {
+    let keyring = open_keyring(db).await?;
     Ok(Ledger::open(keyring).await?)
 }
 
@@ -90,9 +95,9 @@ pub(crate) fn shown_subject(subject: &passerelle_events::personal::Subject) -> S
 
 /// Loads the whole log of the store at `path` into a projection engine.
 pub(crate) async fn load_engine(
-    path: &Path,
+    db: &Location,
 ) -> anyhow::Result<passerelle_projections::engine::Engine> {
-    let store = open_store(path)?;
+    let store = open_store(db).await?;
     Ok(passerelle_projections::engine::Engine::load(&store).await?)
 }
 

@@ -20,17 +20,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     let app = App::open(&args.db.db, config).await?;
     let server = server::serve(app, args.addr, server::shutdown_signal()).await?;
-    println!(
-        "serving {} on http://{}{API_BASE}",
-        args.db.db.display(),
-        server.addr
-    );
+    println!("serving {} on http://{}{API_BASE}", args.db.db, server.addr);
     if let Some(public) = &args.public_url {
         println!("pages for browsers at {public}/");
     }
     println!(
         "create a token with: passerelle token create --db {} --role coordinator --name NAME",
-        args.db.db.display()
+        args.db.db
     );
     server.handle.await?;
     println!("stopped");

@@ -8,7 +8,7 @@ use crate::cli::VerifyArgs;
 
 /// Verifies the store at `--db`; exits 1 naming the first bad position.
 pub async fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let store = super::open_store(&args.db.db)?;
+    let store = super::open_store(&args.db.db).await?;
     match verify(&store).await? {
         Ok(v) => {
             println!(

@@ -19,6 +19,7 @@ use futures::StreamExt;
 use passerelle::api::{ApiConfig, App};
 use passerelle::auth::Role;
 use passerelle::http::guard::PublicUrl;
+use passerelle::store::Location;
 use passerelle_events::{EventLog, Ledger, SqliteStore, Submission};
 use passerelle_projections::views::Settings;
 use reqwest::header::HeaderMap;
@@ -269,7 +270,9 @@ impl TestApp {
     pub async fn spawn_with(config: ApiConfig) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = dir.path().join("demo.db");
-        let (ledger, done) = passerelle::demo::seed(&db).await.expect("seed the demo");
+        let (ledger, done) = passerelle::demo::seed(&Location::File(db.clone()))
+            .await
+            .expect("seed the demo");
         assert_eq!(done.created, DEMO_EVENTS);
         drop(ledger);
         Self::serve_with(dir, db, config).await
@@ -335,11 +338,12 @@ impl TestApp {
     pub async fn spawn_empty_with(tune: impl FnOnce(&mut ApiConfig)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = dir.path().join("lab.db");
-        passerelle::commands::init::init(&db)
+        let location = Location::File(db.clone());
+        passerelle::commands::init::init(&location)
             .await
             .expect("create the store and its key");
         let store = SqliteStore::open(&db).expect("open the store");
-        let keyring = passerelle::master_key::open_keyring(store, &db)
+        let keyring = passerelle::master_key::open_keyring(store, &location)
             .await
             .expect("open the keyring");
         let ledger = Ledger::open(keyring).await.expect("open the ledger");
@@ -359,7 +363,9 @@ impl TestApp {
     }
 
     async fn serve_with(dir: tempfile::TempDir, db: PathBuf, config: ApiConfig) -> Self {
-        let app = App::open(&db, config).await.expect("open the app");
+        let app = App::open(&Location::File(db.clone()), config)
+            .await
+            .expect("open the app");
         // Reads then find every month's layout kept: a map read gives the
         // same positions whenever it comes.
         app.layouts_settled().await;
@@ -823,11 +829,12 @@ impl TestApp {
 /// Creates a store at `db` with its key (as `passerelle init` does) and
 /// opens a ledger on it.
 async fn open_new_ledger(db: &Path) -> Ledger<SqliteStore> {
-    passerelle::commands::init::init(db)
+    let location = Location::File(db.to_path_buf());
+    passerelle::commands::init::init(&location)
         .await
         .expect("create the store and its key");
     let store = SqliteStore::open(db).expect("open the store");
-    let keyring = passerelle::master_key::open_keyring(store, db)
+    let keyring = passerelle::master_key::open_keyring(store, &location)
         .await
         .expect("open the keyring");
     Ledger::open(keyring).await.expect("open the ledger")

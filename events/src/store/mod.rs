@@ -15,7 +15,11 @@
 
 pub mod keys;
 pub mod memory;
+pub mod postgres;
+mod sql;
 pub mod sqlite;
+pub mod turns;
+mod writer;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -35,13 +39,16 @@ pub use keys::{
     KeyChanges, KeyEntry, KeyOp, KeyOpDone, KeyringRecord, KeysSince, KeysToMake, NewKey,
 };
 pub use memory::MemoryStore;
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+pub use turns::WriteTurn;
 
 /// How many events a subscription reads from the store at a time.
 pub const PAGE: usize = 1024;
 
 /// How often a live subscription looks for events appended by another process
-/// (events appended through this process wake it at once).
+/// (events appended through this process wake it at once, and so do those of
+/// another process where the store tells: PostgreSQL's notifications).
 pub const POLL: Duration = Duration::from_millis(500);
 
 /// An event as a store keeps it: every field as canonical text. The default
@@ -364,7 +371,8 @@ pub trait EventLog: Clone + Send + Sync + 'static {
     /// The position of the last stored event (0 for an empty log).
     fn head(&self) -> BoxFuture<'static, Result<u64, StoreError>>;
 
-    /// Wakes when this process appends; carries the head it knows.
+    /// Wakes when this process appends (and when another process does, where
+    /// the store hears of it: PostgreSQL); carries the head it knows.
     fn head_changes(&self) -> tokio::sync::watch::Receiver<u64>;
 
     /// Changes the key table (see [`keys`]); durable when it answers.
@@ -390,6 +398,14 @@ pub trait EventLog: Clone + Send + Sync + 'static {
     /// when no load began.
     fn end_load(&self) -> BoxFuture<'static, Result<(), StoreError>> {
         Box::pin(async { Ok(()) })
+    }
+
+    /// A turn at writing ([`turns`]): the ledger holds one from before it
+    /// validates a batch until the store has answered it, so that the
+    /// processes sharing a store do not keep refusing each other's batches
+    /// as stale. A store that only this process writes needs none.
+    fn turn(&self) -> BoxFuture<'static, Result<WriteTurn, StoreError>> {
+        Box::pin(async { Ok(WriteTurn::solo()) })
     }
 
     /// Every event after `after`, then every event appended later, each
@@ -749,6 +765,7 @@ macro_rules! impl_eventually {
 
 impl_eventually!(MemoryStore);
 impl_eventually!(SqliteStore);
+impl_eventually!(PostgresStore);
 
 #[cfg(test)]
 mod tests {

@@ -28,8 +28,9 @@
 //! only (0600); SQLite gives its `-wal` and `-shm` files the same mode.
 //!
 //! **What the writer knows.** The writer keeps the head (position, hash, id)
-//! and the versions of the streams it has read or written ([`Known`]), so an
-//! append reads nothing back: it inserts, and the `UNIQUE` index on `id`
+//! and the versions of the streams it has read or written (`Known`, in
+//! `super::writer` with the rest of what the PostgreSQL writer shares), so
+//! an append reads nothing back: it inserts, and the `UNIQUE` index on `id`
 //! tells it when the event is stored already. A writer that read the table
 //! empty knows every stream from then on, so it reads no version back for a
 //! new one (an import into a new store). What it knows holds while no
@@ -46,25 +47,30 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
-use std::thread::JoinHandle;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::keys::{apply_key_op, erase_key, make_keys, KeyTarget};
+use super::sql::{
+    decode_event, decode_key, decode_keyring, recorded_at, select_events, select_keys, to_hash,
+    to_i64, to_u64, Columns, READ_KEYRING,
+};
+use super::writer::{
+    answer_group, erased_any, release, writes_one_row, Alone, Job, Known, Queue, Shared, Turn,
+    Work, Writer,
+};
 use super::{
-    apply_append, AppendRequest, AppendTarget, Appended, EventLog, EventRecord, KeyChanges,
-    KeyEntry, KeyOp, KeyOpDone, KeyringRecord, KeysSince, KeysToMake, NewKey, RawEvent, StoreError,
+    apply_append, AppendRequest, AppendTarget, Appended, EventLog, KeyChanges, KeyEntry, KeyOp,
+    KeyOpDone, KeyringRecord, KeysSince, KeysToMake, NewKey, RawEvent, StoreError,
 };
 
-/// The most requests the writer commits in one transaction.
-pub const MAX_GROUP: usize = 1024;
+pub use super::writer::{CommitStats, MAX_GROUP};
 
 /// `PRAGMA application_id` of a Passerelle store ("PSRL").
 const APPLICATION_ID: i64 = 0x5053_524C;
@@ -143,41 +149,9 @@ CREATE TABLE erased_keys (
 ) STRICT;
 ";
 
-/// Selects every column of `events`, in the order [`decode`] reads them.
-macro_rules! select_events {
-    ($tail:literal) => {
-        concat!(
-            "SELECT position, id, stream, version, schema_version, type, programme, ",
-            "occurred_at, data, recorded_at, recorded_by, hash FROM events ",
-            $tail
-        )
-    };
-}
-
 const INSERT: &str = "INSERT INTO events (position, id, stream, version, schema_version, type, \
      programme, occurred_at, data, recorded_at, recorded_by, hash) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
-
-/// How many groups and requests the writer has committed since the store was
-/// opened: `requests / groups` is the mean group size.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CommitStats {
-    /// Transactions committed (or attempted).
-    pub groups: u64,
-    /// Append requests in them.
-    pub requests: u64,
-}
-
-impl CommitStats {
-    /// Requests per transaction (0 before the first).
-    pub fn mean_group(&self) -> f64 {
-        if self.groups == 0 {
-            0.0
-        } else {
-            self.requests as f64 / self.groups as f64
-        }
-    }
-}
 
 /// The SQLite store. Clones share one writer thread and one reader pool.
 /// Dropping the last clone answers the queued appends, then stops the writer
@@ -188,71 +162,15 @@ pub struct SqliteStore {
     inner: Arc<Inner>,
 }
 
-/// What the writer thread shares with the handles.
-struct Shared {
-    head: watch::Sender<u64>,
-    groups: AtomicU64,
-    requests: AtomicU64,
-}
-
-impl Shared {
-    /// Counts a group of `requests` taken by the writer.
-    fn count_group(&self, requests: usize) {
-        self.groups.fetch_add(1, Ordering::Relaxed);
-        self.requests.fetch_add(requests as u64, Ordering::Relaxed);
-    }
-
-    /// Tells the handles' watchers that the log reaches `head` (committed).
-    fn publish_head(&self, head: u64) {
-        self.head.send_if_modified(|h| {
-            let moved = head > *h;
-            *h = (*h).max(head);
-            moved
-        });
-    }
-}
-
 struct Inner {
     path: PathBuf,
     created: bool,
     /// A store of schema 1 (no key table): read-only here.
     legacy: bool,
-    queue: Option<mpsc::Sender<Work>>,
-    writer: Option<JoinHandle<()>>,
+    /// Dropped (the thread stopped) when the last handle goes.
+    writer: Writer,
     readers: Arc<Readers>,
     shared: Arc<Shared>,
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        // Closing the queue lets the writer answer what is queued, then stop.
-        drop(self.queue.take());
-        if let Some(writer) = self.writer.take() {
-            let _ = writer.join();
-        }
-    }
-}
-
-/// One append waiting for the writer.
-struct Job {
-    request: AppendRequest,
-    reply: oneshot::Sender<Result<Vec<Appended>, StoreError>>,
-}
-
-/// What the writer thread is asked to do.
-enum Work {
-    /// An append, committed in a group with the appends queued beside it.
-    Append(Job),
-    /// A key-table change, in a transaction of its own.
-    Keys {
-        op: KeyOp,
-        reply: oneshot::Sender<Result<KeyOpDone, StoreError>>,
-    },
-    /// Begins (`true`) or ends a load ([`EventLog::begin_load`]).
-    Load {
-        begin: bool,
-        reply: oneshot::Sender<Result<bool, StoreError>>,
-    },
 }
 
 impl SqliteStore {
@@ -347,18 +265,12 @@ impl SqliteStore {
         conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
         conn.set_prepared_statement_cache_capacity(32);
         let head = read_head(&conn)?;
-        let shared = Arc::new(Shared {
-            head: watch::channel(head).0,
-            groups: AtomicU64::new(0),
-            requests: AtomicU64::new(0),
-        });
-        let (queue, jobs) = mpsc::channel();
+        let shared = Arc::new(Shared::new(head));
         let writer = {
             let shared = shared.clone();
-            std::thread::Builder::new()
-                .name("passerelle-sqlite-writer".into())
-                .spawn(move || write_loop(conn, jobs, &shared))
-                .map_err(|e| StoreError::Backend(format!("cannot start the writer thread: {e}")))?
+            Writer::spawn("passerelle-sqlite-writer", move |queue| {
+                write_loop(conn, queue, &shared)
+            })?
         };
         Ok(Self {
             inner: Arc::new(Inner {
@@ -369,8 +281,7 @@ impl SqliteStore {
                 path,
                 created,
                 legacy,
-                queue: Some(queue),
-                writer: Some(writer),
+                writer,
                 shared,
             }),
         })
@@ -414,45 +325,15 @@ impl SqliteStore {
         self.inner.legacy
     }
 
-    /// Queues the work `make` builds around its reply channel for the
-    /// writer, now, at call time (so that calls are taken in call order),
-    /// and answers the writer's reply.
-    fn ask<T: Send + 'static>(
-        &self,
-        make: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Work,
-    ) -> BoxFuture<'static, Result<T, StoreError>> {
-        let (reply, answer) = oneshot::channel();
-        let queued = self.submit(make(reply));
-        Box::pin(async move {
-            if !queued {
-                return Err(StoreError::Closed);
-            }
-            answer.await.unwrap_or(Err(StoreError::Closed))
-        })
-    }
-
-    /// Queues `work` for the writer; `false` if the store is closed.
-    fn submit(&self, work: Work) -> bool {
-        match &self.inner.queue {
-            Some(queue) => queue.send(work).is_ok(),
-            None => false,
-        }
-    }
-
     /// Groups committed by this handle's writer so far.
     pub fn commit_stats(&self) -> CommitStats {
-        CommitStats {
-            groups: self.inner.shared.groups.load(Ordering::Relaxed),
-            requests: self.inner.shared.requests.load(Ordering::Relaxed),
-        }
+        self.inner.shared.stats()
     }
 
     /// Drops this handle; if it is the last one, waits (off the async
     /// threads) until the queued appends are answered and the writer stopped.
     pub async fn close(self) {
-        if let Ok(inner) = Arc::try_unwrap(self.inner) {
-            let _ = tokio::task::spawn_blocking(move || drop(inner)).await;
-        }
+        release(self.inner).await;
     }
 
     /// Runs `f` on an idle read-only connection, on a blocking thread.
@@ -479,7 +360,9 @@ impl EventLog for SqliteStore {
             let e = legacy(&self.inner.path);
             return Box::pin(async move { Err(e) });
         }
-        self.ask(|reply| Work::Append(Job { request, reply }))
+        self.inner
+            .writer
+            .ask(|reply| Work::Append(Job { request, reply }))
     }
 
     fn read(
@@ -523,7 +406,7 @@ impl EventLog for SqliteStore {
     }
 
     fn head_changes(&self) -> watch::Receiver<u64> {
-        self.inner.shared.head.subscribe()
+        self.inner.shared.head_changes()
     }
 
     fn write_keys(&self, op: KeyOp) -> BoxFuture<'static, Result<KeyOpDone, StoreError>> {
@@ -531,7 +414,9 @@ impl EventLog for SqliteStore {
             let e = legacy(&self.inner.path);
             return Box::pin(async move { Err(e) });
         }
-        self.ask(|reply| Work::Keys { op, reply })
+        self.inner
+            .writer
+            .ask(|reply| Work::Alone(Alone::Keys { op, reply }))
     }
 
     fn read_keys(&self, since: KeysSince) -> BoxFuture<'static, Result<KeyChanges, StoreError>> {
@@ -545,13 +430,17 @@ impl EventLog for SqliteStore {
         if self.inner.legacy {
             return Box::pin(async { Ok(false) });
         }
-        self.ask(|reply| Work::Load { begin: true, reply })
+        self.inner
+            .writer
+            .ask(|reply| Work::Alone(Alone::Load { begin: true, reply }))
     }
 
     fn end_load(&self) -> BoxFuture<'static, Result<(), StoreError>> {
-        let ended = self.ask(|reply| Work::Load {
-            begin: false,
-            reply,
+        let ended = self.inner.writer.ask(|reply| {
+            Work::Alone(Alone::Load {
+                begin: false,
+                reply,
+            })
         });
         Box::pin(async move { ended.await.map(|_| ()) })
     }
@@ -559,15 +448,16 @@ impl EventLog for SqliteStore {
 
 /// The writer thread: one group of appends, or one key change, per turn until
 /// every handle is gone.
-fn write_loop(conn: Connection, jobs: mpsc::Receiver<Work>, shared: &Shared) {
+fn write_loop(conn: Connection, mut queue: Queue, shared: &Shared) {
     let mut known = Known::default();
     let mut loading: Option<Loading> = None;
-    // `recv` fails only once the queue is empty and closed: what was queued
-    // before the last handle went is still answered.
-    let mut next: Option<Work> = None;
-    while let Some(first) = next.take().or_else(|| jobs.recv().ok()) {
-        let first = match first {
-            Work::Keys { op, reply } => {
+    while let Some(turn) = queue.next_turn() {
+        match turn {
+            Turn::Group(group) => match &mut loading {
+                Some(load) => load.append_group(&conn, &mut known, group, shared),
+                None => commit_group(&conn, &mut known, group, shared),
+            },
+            Turn::Alone(Alone::Keys { op, reply }) => {
                 let result = match &mut loading {
                     Some(load) => load.change_keys(&conn, &mut known, &op),
                     None => change_keys(&conn, &op),
@@ -577,34 +467,15 @@ fn write_loop(conn: Connection, jobs: mpsc::Receiver<Work>, shared: &Shared) {
                     checkpoint(&conn);
                 }
                 let _ = reply.send(result);
-                continue;
             }
-            Work::Load { begin, reply } => {
+            Turn::Alone(Alone::Load { begin, reply }) => {
                 let result = if begin {
                     Loading::begin(&conn, &mut known, &mut loading)
                 } else {
                     Loading::end(&conn, &mut known, &mut loading, shared)
                 };
                 let _ = reply.send(result);
-                continue;
             }
-            Work::Append(job) => job,
-        };
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP {
-            match jobs.try_recv() {
-                Ok(Work::Append(job)) => group.push(job),
-                Ok(keys) => {
-                    // Kept in call order: after this group.
-                    next = Some(keys);
-                    break;
-                }
-                Err(_) => break,
-            }
-        }
-        match &mut loading {
-            Some(load) => load.append_group(&conn, &mut known, group, shared),
-            None => commit_group(&conn, &mut known, group, shared),
         }
     }
     if loading.is_some() {
@@ -786,81 +657,6 @@ impl Loading {
     }
 }
 
-/// The most stream versions [`Known`] keeps; past it, it starts again.
-const KNOWN_STREAMS: usize = 100_000;
-
-/// What the writer knows of the log without reading it back, as of its last
-/// commit: the head and the versions of the streams it read or wrote. Valid
-/// while `data_version` is the connection's `PRAGMA data_version`: SQLite
-/// changes that figure when another connection commits, never for the
-/// connection's own commits.
-#[derive(Default)]
-struct Known {
-    data_version: Option<i64>,
-    /// Position, hash and id of the last event.
-    head: Option<(u64, [u8; 32], Uuid)>,
-    streams: HashMap<String, u64>,
-    /// `streams` holds every stream of the log: the writer read the table
-    /// empty and has learnt every commit since, so a stream it does not
-    /// hold has no event (an import into a new store reads no version back).
-    complete: bool,
-    /// `streams` is kept whole past [`KNOWN_STREAMS`]: during a load, where
-    /// the table has no index to read a version back from.
-    unbounded: bool,
-}
-
-impl Known {
-    /// Forgets everything, unless no other connection has committed since
-    /// it was learnt. Called inside the write transaction, which no other
-    /// connection can commit beside.
-    fn check(&mut self, conn: &Connection) -> Result<(), StoreError> {
-        let now: i64 = conn
-            .prepare_cached("PRAGMA data_version")?
-            .query_row([], |r| r.get(0))?;
-        if self.data_version != Some(now) {
-            self.forget();
-            self.data_version = Some(now);
-        }
-        Ok(())
-    }
-
-    fn forget(&mut self) {
-        self.data_version = None;
-        self.head = None;
-        self.streams.clear();
-        self.complete = false;
-        self.unbounded = false;
-    }
-
-    /// The version of `stream` when every stream is known.
-    fn version(&self, stream: &str) -> Option<u64> {
-        match self.streams.get(stream) {
-            Some(&v) => Some(v),
-            None => self.complete.then_some(0),
-        }
-    }
-
-    /// Learns what a request appended (once its savepoint is released).
-    fn learn(&mut self, appended: &[Appended]) {
-        for a in appended.iter().filter(|a| a.created) {
-            let e = &a.event;
-            self.head = Some((e.position, e.hash, e.record.id));
-            self.remember(&e.stream, e.version);
-        }
-    }
-
-    fn remember(&mut self, stream: &str, version: u64) {
-        if !self.unbounded
-            && self.streams.len() >= KNOWN_STREAMS
-            && !self.streams.contains_key(stream)
-        {
-            self.streams.clear();
-            self.complete = false;
-        }
-        self.streams.insert(stream.to_owned(), version);
-    }
-}
-
 /// Applies one key change in a transaction of its own.
 fn change_keys(conn: &Connection, op: &KeyOp) -> Result<KeyOpDone, StoreError> {
     run(conn, "BEGIN IMMEDIATE")?;
@@ -915,7 +711,7 @@ fn commit_group(conn: &Connection, known: &mut Known, mut group: Vec<Job>, share
     let mut outcomes = Vec::with_capacity(group.len());
     let committed = (|| {
         run(conn, "BEGIN IMMEDIATE")?;
-        known.check(conn)?;
+        known.check(data_version(conn)?);
         for job in &mut group {
             outcomes.push(append_one(conn, known, None, &mut job.request, now)?);
         }
@@ -927,28 +723,18 @@ fn commit_group(conn: &Connection, known: &mut Known, mut group: Vec<Job>, share
         tracing::error!(error = %e, requests = group.len(), "group commit failed");
         outcomes = group.iter().map(|_| Err(e.clone())).collect();
     }
-    shared.count_group(group.len());
-    let erased = group
-        .iter()
-        .zip(&outcomes)
-        .any(|(job, o)| !job.request.erase.is_empty() && o.is_ok());
-    if erased {
+    if erased_any(&group, &outcomes) {
         // Before anyone is told the key is gone.
         checkpoint(conn);
     }
-    let head = outcomes
-        .iter()
-        .filter_map(|o| o.as_ref().ok())
-        .flatten()
-        .filter(|a| a.created)
-        .map(|a| a.event.position)
-        .max();
-    for (job, outcome) in group.into_iter().zip(outcomes) {
-        let _ = job.reply.send(outcome);
-    }
-    if let Some(head) = head {
-        shared.publish_head(head);
-    }
+    answer_group(group, outcomes, shared);
+}
+
+/// SQLite's count of the commits of other connections to the file.
+fn data_version(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn
+        .prepare_cached("PRAGMA data_version")?
+        .query_row([], |r| r.get(0))?)
 }
 
 /// One request inside its savepoint (none for a request that writes one
@@ -990,13 +776,6 @@ fn append_one(
             Ok(Err(e))
         }
     }
-}
-
-/// Whether `request` writes one row at most (one event, no key made or
-/// destroyed), so that a refusal leaves nothing of it to roll back and it
-/// needs no savepoint of its own.
-fn writes_one_row(request: &AppendRequest) -> bool {
-    request.events.len() == 1 && request.make_keys.is_none() && request.erase.is_empty()
 }
 
 /// Rolls back the open transaction, if any (a failed statement may have
@@ -1120,13 +899,7 @@ impl AppendTarget for Transaction<'_> {
 
     fn insert(&mut self, raw: &RawEvent) -> Result<Option<RawEvent>, StoreError> {
         let r = &raw.record;
-        let recorded_at = r
-            .recorded_at
-            .as_deref()
-            .ok_or_else(|| StoreError::Corrupt {
-                position: raw.position,
-                reason: "recorded_at is not set".into(),
-            })?;
+        let recorded_at = recorded_at(raw)?;
         if self.ids.is_some() {
             // A load's table has no id index to refuse it.
             if let Some(existing) = self.find_id(&r.id)? {
@@ -1199,11 +972,11 @@ impl KeyTarget for Transaction<'_> {
     }
 
     fn key_by_lookup(&mut self, lookup: &[u8; 32]) -> Result<Option<KeyEntry>, StoreError> {
-        query_key(self.conn, "WHERE lookup = ?1", &lookup[..])
+        query_key(self.conn, select_keys!("WHERE lookup = ?1"), &lookup[..])
     }
 
     fn key_by_id(&mut self, id: &str) -> Result<Option<KeyEntry>, StoreError> {
-        query_key(self.conn, "WHERE id = ?1", id)
+        query_key(self.conn, select_keys!("WHERE id = ?1"), id)
     }
 
     fn is_erased(&mut self, id: &str) -> Result<bool, StoreError> {
@@ -1266,61 +1039,22 @@ impl KeyTarget for Transaction<'_> {
 }
 
 fn read_keyring(conn: &Connection) -> Result<Option<KeyringRecord>, StoreError> {
-    let row = conn
-        .prepare_cached("SELECT fingerprint, index_key, generation FROM keyring WHERE id = 1")?
-        .query_row([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, Vec<u8>>(1)?,
-                r.get::<_, i64>(2)?,
-            ))
-        })
-        .optional()?;
-    row.map(|(fingerprint, index_key, generation)| {
-        Ok(KeyringRecord {
-            fingerprint,
-            index_key,
-            generation: to_u64(generation, 0, "key generation")?,
-        })
-    })
-    .transpose()
+    conn.prepare_cached(READ_KEYRING)?
+        .query_row([], |r| Ok(decode_keyring(r)))
+        .optional()?
+        .transpose()
 }
 
-/// Selects `seq, id, lookup, wrapped, subject` of `subject_keys`.
-const SELECT_KEYS: &str = "SELECT seq, id, lookup, wrapped, subject FROM subject_keys ";
-
-/// A row of [`SELECT_KEYS`].
-type KeyRow = (i64, String, Vec<u8>, Vec<u8>, Vec<u8>);
-
-fn key_row(r: &Row<'_>) -> rusqlite::Result<KeyRow> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-}
-
-fn to_entry((seq, id, lookup, wrapped, subject): KeyRow) -> Result<KeyEntry, StoreError> {
-    let lookup: [u8; 32] = lookup
-        .try_into()
-        .map_err(|_| StoreError::Backend(format!("key {id} has a malformed lookup")))?;
-    Ok(KeyEntry {
-        seq: to_u64(seq, 0, "key seq")?,
-        key: NewKey {
-            id,
-            lookup,
-            wrapped,
-            subject,
-        },
-    })
-}
-
+/// The key a [`select_keys!`] query finds.
 fn query_key(
     conn: &Connection,
-    tail: &str,
+    sql: &str,
     param: impl rusqlite::ToSql,
 ) -> Result<Option<KeyEntry>, StoreError> {
-    let row = conn
-        .prepare_cached(&format!("{SELECT_KEYS}{tail}"))?
-        .query_row(params![param], key_row)
-        .optional()?;
-    row.map(to_entry).transpose()
+    conn.prepare_cached(sql)?
+        .query_row(params![param], |r| Ok(decode_key(r)))
+        .optional()?
+        .transpose()
 }
 
 /// [`EventLog::read_keys`] in one read transaction.
@@ -1331,10 +1065,10 @@ fn read_key_changes(conn: &Connection, since: KeysSince) -> Result<KeyChanges, S
         let generation = keyring.as_ref().map(|r| r.generation);
         let full = since.generation.is_none() || since.generation != generation;
         let from = if full { 0 } else { to_i64(since.seq) };
-        let mut stmt = conn.prepare_cached(&format!("{SELECT_KEYS}WHERE seq > ?1 ORDER BY seq"))?;
+        let mut stmt = conn.prepare_cached(select_keys!("WHERE seq > ?1 ORDER BY seq"))?;
         let entries = stmt
-            .query_map(params![from], key_row)?
-            .map(|r| r.map_err(StoreError::from).and_then(to_entry))
+            .query_map(params![from], |r| Ok(decode_key(r)))?
+            .map(|r| r.map_err(StoreError::from).and_then(|entry| entry))
             .collect::<Result<Vec<_>, _>>()?;
         let erased = if full {
             let mut stmt = conn.prepare_cached("SELECT id FROM erased_keys")?;
@@ -1414,65 +1148,38 @@ fn query_events(
     let mut rows = stmt.query(params)?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
-        out.push(decode(row)?);
+        out.push(decode_event(row)?);
     }
     Ok(out)
 }
 
-/// A row of [`select_events!`] as a stored event.
-fn decode(row: &Row<'_>) -> Result<RawEvent, StoreError> {
-    let position = row.get::<_, i64>(0)?;
-    let position = to_u64(position, 0, "position")?;
-    let corrupt = |reason: String| StoreError::Corrupt { position, reason };
-    let id: String = row.get(1)?;
-    let id = to_id(&id, position)?;
-    let version = to_u64(row.get(3)?, position, "version")?;
-    let schema_version = u32::try_from(row.get::<_, i64>(4)?)
-        .map_err(|_| corrupt("schema_version is out of range".into()))?;
-    let hash: Vec<u8> = row.get(11)?;
-    Ok(RawEvent {
-        position,
-        stream: row.get(2)?,
-        version,
-        schema_version,
-        record: EventRecord {
-            id,
-            event_type: row.get(5)?,
-            programme: row.get(6)?,
-            occurred_at: row.get(7)?,
-            data: row.get(8)?,
-            recorded_at: Some(row.get(9)?),
-            recorded_by: row.get(10)?,
-        },
-        hash: to_hash(position, &hash)?,
-    })
+impl Columns for Row<'_> {
+    fn int(&self, column: usize) -> Result<i64, StoreError> {
+        Ok(self.get(column)?)
+    }
+
+    fn text(&self, column: usize) -> Result<String, StoreError> {
+        Ok(self.get(column)?)
+    }
+
+    fn bytes(&self, column: usize) -> Result<Vec<u8>, StoreError> {
+        Ok(self.get(column)?)
+    }
+
+    fn id(&self, column: usize) -> Result<Result<Uuid, String>, StoreError> {
+        let id: String = self.get(column)?;
+        Ok(parse_id(&id))
+    }
+}
+
+/// A stored id, which is text here.
+fn parse_id(id: &str) -> Result<Uuid, String> {
+    Uuid::parse_str(id).map_err(|e| format!("id {id:?}: {e}"))
 }
 
 /// The stored id of the event at `position`.
 fn to_id(id: &str, position: u64) -> Result<Uuid, StoreError> {
-    Uuid::parse_str(id).map_err(|e| StoreError::Corrupt {
-        position,
-        reason: format!("id {id:?}: {e}"),
-    })
-}
-
-fn to_hash(position: u64, bytes: &[u8]) -> Result<[u8; 32], StoreError> {
-    bytes.try_into().map_err(|_| StoreError::Corrupt {
-        position,
-        reason: format!("hash has {} bytes, not 32", bytes.len()),
-    })
-}
-
-fn to_u64(n: i64, position: u64, what: &str) -> Result<u64, StoreError> {
-    u64::try_from(n).map_err(|_| StoreError::Corrupt {
-        position,
-        reason: format!("{what} {n} is negative"),
-    })
-}
-
-/// Positions and versions past `i64::MAX` cannot exist; they compare as the largest.
-fn to_i64(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
+    parse_id(id).map_err(|reason| StoreError::Corrupt { position, reason })
 }
 
 /// A SQL `LIMIT`; -1 means none.
