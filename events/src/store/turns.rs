@@ -100,6 +100,11 @@ struct State {
     /// Counts the times the turn was taken: a release planned for an
     /// earlier turn does nothing.
     taken: u64,
+    /// The head read when the turn was taken, for the first batch to join it.
+    head: Option<u64>,
+    /// Counts the failed attempts to take the turn, and the last one's error.
+    failures: u64,
+    failed: String,
 }
 
 /// The turns of one process on one store.
@@ -133,6 +138,9 @@ impl Turns {
                 holders: 0,
                 since: Instant::now(),
                 taken: 0,
+                head: None,
+                failures: 0,
+                failed: String::new(),
             }),
             changed: Notify::new(),
             client: tokio::sync::Mutex::new(None),
@@ -145,23 +153,28 @@ impl Turns {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Joins the process's turn, or waits for it and takes it.
+    /// Joins the process's turn, or waits for it and takes it. Taking and
+    /// giving up run as tasks of their own, so a caller that stops waiting
+    /// (a client gone) leaves the turn in a state others can go on from.
     pub(crate) async fn take(self: &Arc<Self>) -> Result<WriteTurn, StoreError> {
         /// What the state says to do.
         enum Next {
-            Joined,
+            Joined(Option<u64>),
             Take,
             Release,
             Wait,
+            Failed(String),
         }
+        let failures = self.lock().failures;
         loop {
             let changed = self.changed.notified();
             let next = {
                 let mut s = self.lock();
                 match s.phase {
+                    _ if s.failures > failures => Next::Failed(s.failed.clone()),
                     Phase::Held if s.since.elapsed() < MAX_HOLD => {
                         s.holders += 1;
-                        Next::Joined
+                        Next::Joined(s.head.take())
                     }
                     Phase::Held if s.holders == 0 => {
                         // Old and idle: give it up, then queue for the next.
@@ -177,13 +190,17 @@ impl Turns {
                 }
             };
             match next {
-                Next::Joined => {
+                Next::Joined(head) => {
                     return Ok(WriteTurn {
                         turns: Some(self.clone()),
-                        head: None,
+                        head,
                     })
                 }
-                Next::Take => return self.acquire().await,
+                Next::Failed(e) => return Err(StoreError::Backend(e)),
+                Next::Take => {
+                    let turns = self.clone();
+                    self.runtime.spawn(async move { turns.acquire().await });
+                }
                 Next::Release => self.release(),
                 Next::Wait => {}
             }
@@ -191,8 +208,10 @@ impl Turns {
         }
     }
 
-    /// Takes the lock (the phase is `Moving`, set by the caller).
-    async fn acquire(self: &Arc<Self>) -> Result<WriteTurn, StoreError> {
+    /// Takes the lock (the phase is `Moving`, set by [`Turns::take`]): the
+    /// turn is then held, with no batch in it yet, and given up after
+    /// [`LINGER`] if none joins.
+    async fn acquire(self: Arc<Self>) {
         let taken = async {
             let mut client = self.client.lock().await;
             if client.as_ref().is_none_or(|c| c.is_closed()) {
@@ -208,36 +227,49 @@ impl Turns {
             Ok::<_, tokio_postgres::Error>(head.max(0) as u64)
         }
         .await;
-        let mut s = self.lock();
         match taken {
             Ok(head) => {
-                s.phase = Phase::Held;
-                s.holders = 1;
-                s.since = Instant::now();
-                s.taken += 1;
+                let taken = {
+                    let mut s = self.lock();
+                    s.phase = Phase::Held;
+                    s.holders = 0;
+                    s.since = Instant::now();
+                    s.taken += 1;
+                    s.head = Some(head);
+                    s.taken
+                };
                 self.changed.notify_waiters();
-                Ok(WriteTurn {
-                    turns: Some(self.clone()),
-                    head: Some(head),
-                })
+                self.linger(taken);
             }
             Err(e) => {
-                s.phase = Phase::Free;
-                self.changed.notify_waiters();
-                drop(s);
                 // A broken connection releases whatever it held.
-                self.runtime.spawn({
-                    let turns = self.clone();
-                    async move {
-                        turns.client.lock().await.take();
-                    }
-                });
-                Err(StoreError::Backend(format!(
-                    "{}: cannot take a turn at writing: {e}",
-                    self.display_url
-                )))
+                self.client.lock().await.take();
+                {
+                    let mut s = self.lock();
+                    s.phase = Phase::Free;
+                    s.failures += 1;
+                    s.failed = format!("{}: cannot take a turn at writing: {e}", self.display_url);
+                }
+                self.changed.notify_waiters();
             }
         }
+    }
+
+    /// Gives the turn taken `taken`-th up after [`LINGER`] if no batch is in
+    /// it then.
+    fn linger(self: &Arc<Self>, taken: u64) {
+        let turns = self.clone();
+        self.runtime.spawn(async move {
+            tokio::time::sleep(LINGER).await;
+            {
+                let mut s = turns.lock();
+                if s.phase != Phase::Held || s.holders > 0 || s.taken != taken {
+                    return;
+                }
+                s.phase = Phase::Moving;
+            }
+            turns.release();
+        });
     }
 
     /// A batch of the turn was answered.
@@ -256,18 +288,7 @@ impl Turns {
         let taken = s.taken;
         drop(s);
         // Kept a moment for the next batch, then given up if none came.
-        let turns = self.clone();
-        self.runtime.spawn(async move {
-            tokio::time::sleep(LINGER).await;
-            {
-                let mut s = turns.lock();
-                if s.phase != Phase::Held || s.holders > 0 || s.taken != taken {
-                    return;
-                }
-                s.phase = Phase::Moving;
-            }
-            turns.release();
-        });
+        self.linger(taken);
     }
 
     /// Gives the lock up (the phase is `Moving`), then frees the turn.
