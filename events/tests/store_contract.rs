@@ -1919,6 +1919,32 @@ mod postgres_db {
         rows.iter().filter(|r| r.get::<_, bool>(0)).count()
     }
 
+    /// A caller that stops waiting while the turn is being taken (a client
+    /// gone) leaves a turn the next caller gets.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_turn_abandoned_while_it_is_taken_does_not_stop_the_next() {
+        let (schema, store) = temp_store().await;
+        // Another process holds the turn, so taking it waits.
+        let other = pg_connect(&schema.url()).await;
+        let lock = "hashtext('passerelle turn'), hashtext(current_schema())";
+        other
+            .execute(&format!("SELECT pg_advisory_lock({lock})"), &[])
+            .await
+            .unwrap();
+        let waiting = timeout(Duration::from_millis(200), store.turn()).await;
+        assert!(waiting.is_err(), "the turn was taken while another held it");
+        other
+            .execute(&format!("SELECT pg_advisory_unlock({lock})"), &[])
+            .await
+            .unwrap();
+        let turn = timeout(BOUND, store.turn())
+            .await
+            .expect("the next caller gets the turn")
+            .expect("a turn");
+        drop(turn);
+        append_one(&store, "a", numbered(0)).await;
+    }
+
     #[tokio::test]
     async fn triggers_refuse_update_delete_and_truncate() {
         let (schema, store) = temp_store().await;
