@@ -756,8 +756,8 @@ fn is_secret(s: &str, prefix: &str) -> bool {
     })
 }
 
-/// `tok_` then 12 lowercase hex digits.
-fn is_token_id(s: &str) -> bool {
+/// Whether `s` is spelt as a token id: `tok_` then 12 lowercase hex digits.
+pub fn is_token_id(s: &str) -> bool {
     s.strip_prefix(ID_PREFIX).is_some_and(|hex| {
         hex.len() == 2 * ID_BYTES && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
     })

@@ -202,7 +202,7 @@ fn routes_and_paths_agree() {
         "ROUTES has duplicates"
     );
     assert_eq!(routes, from_doc);
-    assert_eq!(routes.len(), 23);
+    assert_eq!(routes.len(), 25);
 }
 
 #[test]

@@ -174,6 +174,10 @@ fields! {
     });
     me_programme => nullable(json!({ "type": "string", "description": "The one programme a scoped token sees and writes; null when it sees all." }));
     health_status => json!({ "const": "ok" });
+    token_id => json!({ "type": "string", "pattern": "^tok_[0-9a-f]{12}$", "description": "The token's id: not secret, never the token itself." });
+    token_created => to_described("DateTime", "When the token was created.");
+    token_revoked => nullable(to_described("DateTime", "When the token was revoked; null while it is valid."));
+    token_list => array_of("Token");
     outputs => json!({ "type": "array", "items": { "type": "string" } });
     attended_sessions => to_described("SuppressibleCount", "Participant attendances recorded; always `null` for mentor and viewer tokens.");
     layout_settled => json!({ "type": "boolean", "description": "Whether the positions are the settled layout of the programme's month-by-month chain (each month warm-started from the one before, kept by the server). `false` while the server is still computing the months before this time: the positions were laid out from the latest month computed, are not kept, and a later read may place nodes otherwise." });
@@ -959,6 +963,33 @@ pub struct Me {
     pub programme: Option<String>,
 }
 
+/// A token as `GET /tokens` and `POST /revocations` answer it: never its
+/// secret nor the secret's hash.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Token {
+    #[schema(schema_with = token_id)]
+    pub id: String,
+    #[schema(schema_with = me_name)]
+    pub name: String,
+    #[schema(schema_with = me_role)]
+    pub role: &'static str,
+    #[schema(schema_with = me_programme, required = true)]
+    pub programme: Option<String>,
+    #[schema(schema_with = token_created)]
+    pub created_at: String,
+    #[schema(schema_with = token_revoked, required = true)]
+    pub revoked_at: Option<String>,
+}
+
+/// `GET /tokens`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenList {
+    #[schema(schema_with = token_list)]
+    pub tokens: Vec<Token>,
+}
+
 /// `GET /healthz`.
 #[derive(Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -1125,6 +1156,8 @@ pub fn schemas() -> Vec<(String, Value)> {
         DiffPoint,
         Diff,
         Me,
+        Token,
+        TokenList,
         Health,
         EventPage,
         Erasure,

@@ -6,6 +6,7 @@
 //! Layout: `state.rs` (shared state, projection follower, read cache),
 //! `routes.rs` (the handlers, and [`handle`]: authentication and the query
 //! of each operation), `rights.rs` (erasure and subject access, for admins),
+//! `tokens.rs` (the token list and revocation, for admins),
 //! `stream.rs` (the event stream's fan-out), `telemetry.rs` (request and
 //! connection log lines, metrics), `openapi.rs` (the document, generated
 //! from the route table and the body types). What it shares with the pages
@@ -19,6 +20,7 @@ pub mod routes;
 pub mod state;
 mod stream;
 pub mod telemetry;
+mod tokens;
 
 pub use routes::handle;
 pub use state::{ApiConfig, App};

@@ -61,7 +61,7 @@ where
 }
 
 /// Refuses every role but admin, saying why.
-fn admin_only(principal: &Principal, why: &str) -> Result<(), Problem> {
+pub(super) fn admin_only(principal: &Principal, why: &str) -> Result<(), Problem> {
     if principal.role == Role::Admin {
         return Ok(());
     }
@@ -101,7 +101,7 @@ fn parse_subject(text: &str) -> Result<Subject, String> {
 
 /// An answer holding what one person's request is about: never kept by a
 /// cache between the server and the admin.
-fn private_json(status: StatusCode, v: &impl serde::Serialize) -> Response {
+pub(super) fn private_json(status: StatusCode, v: &impl serde::Serialize) -> Response {
     let mut response = json_response(status, v);
     response.headers_mut().insert(
         warp::http::header::CACHE_CONTROL,

@@ -233,6 +233,7 @@ where
             ));
         }
         Route::Erasures | Route::Subject => return super::rights::handle(app, req, body).await,
+        Route::Tokens | Route::Revocations => return super::tokens::handle(app, req, body).await,
         _ => {}
     }
     let principal = authenticate(app, req.method, req.headers)?;

@@ -60,6 +60,10 @@ pub enum Route {
     Erasures,
     /// Subject access.
     Subject,
+    /// The tokens an admin manages.
+    Tokens,
+    /// Revocation of a token.
+    Revocations,
     /// A web page (`Page` names it).
     Page(Page),
     /// An embedded asset.
@@ -543,6 +547,12 @@ pub const ROUTES: &[Spec] = &[
     ),
     at(Route::Me, "/api/v1/me", &[get("getMe", &[])]),
     at(Route::Erasures, "/api/v1/erasures", &[post("eraseSubject")]),
+    at(Route::Tokens, "/api/v1/tokens", &[get("listTokens", &[])]),
+    at(
+        Route::Revocations,
+        "/api/v1/revocations",
+        &[post("revokeToken")],
+    ),
     Spec {
         route: Route::Subject,
         template: "/api/v1/subjects/{subject}",

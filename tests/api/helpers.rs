@@ -731,6 +731,24 @@ impl TestApp {
         self.get("/api/v1/diff", auth.into(), query, &[]).await
     }
 
+    /// `GET /api/v1/tokens`.
+    pub async fn list_tokens<'a>(&self, auth: impl Into<Auth<'a>>) -> Reply {
+        self.get("/api/v1/tokens", auth.into(), "", &[]).await
+    }
+
+    /// `POST /api/v1/revocations` with this body.
+    pub async fn revoke<'a>(&self, auth: impl Into<Auth<'a>>, body: &Value) -> Reply {
+        self.send(
+            Method::POST,
+            "/api/v1/revocations",
+            auth.into(),
+            "",
+            &[],
+            Some(body.to_string().into()),
+        )
+        .await
+    }
+
     /// `POST /api/v1/erasures` with a JSON body.
     pub async fn erase<'a>(&self, auth: impl Into<Auth<'a>>, body: &Value) -> Reply {
         self.send(

@@ -17,6 +17,7 @@ mod robustness;
 mod scoped;
 mod small_counts;
 mod stream;
+mod tokens;
 
 use std::time::{Duration, Instant};
 

@@ -76,6 +76,9 @@ struct Demo {
     findings: Vec<(String, String)>,
     /// Subjects an admin may erase during the test (and unknown ones).
     erasable: Vec<String>,
+    /// Ids of tokens an admin may revoke during the test (held by no
+    /// caller; scoped to `brussels` or not, and an unknown one).
+    revocable: Vec<String>,
 }
 
 /// The values a request may take, one per parameter name the test knows.
@@ -220,6 +223,9 @@ fn fill(op: &Operation, v: &Values, demo: &Demo) -> Request {
             "subject": pick(&demo.erasable, v.body),
             "reason": "Probing the privacy rules",
         })),
+        // Tokens no caller holds: revoking one of the callers' would end
+        // the run.
+        ("POST", "/revocations") => Some(json!({"token": pick(&demo.revocable, v.body)})),
         _ => unknown("the request body"),
     };
     Request {
@@ -603,6 +609,19 @@ async fn prepare(app: &TestApp) -> (Demo, Secrets) {
         }
     }
     stakeholders.push(("sjdlr".into(), "nobody-here".into()));
+    let mut revocable: Vec<String> = (0..16)
+        .map(|i| {
+            let scope = (i % 2 == 0).then_some("brussels");
+            let name = format!("spare {i}");
+            app.app
+                .tokens()
+                .create(&name, Role::Viewer, scope)
+                .expect("a spare token")
+                .0
+                .id
+        })
+        .collect();
+    revocable.push("tok_000000000000".into());
     let (sealed, keys) = stored_secrets(&app.db, &plain).await;
     assert!(
         sealed.len() >= plain.len() && keys.len() >= 70,
@@ -618,6 +637,7 @@ async fn prepare(app: &TestApp) -> (Demo, Secrets) {
             milestones,
             findings,
             erasable,
+            revocable,
         },
         Secrets {
             plain,
