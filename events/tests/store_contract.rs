@@ -22,7 +22,6 @@ use passerelle_events::store::{
 };
 use passerelle_events::{EventLog, MemoryStore, PostgresStore, SqliteStore, StoreError};
 use tokio::time::timeout;
-use tokio_postgres::NoTls;
 use uuid::Uuid;
 
 /// A failure bound for anything that waits: never a wait for success.
@@ -113,11 +112,11 @@ async fn postgres_fixture() -> Fixture<PostgresStore> {
     }
 }
 
-/// A connection of the test's own, independent of any store.
+/// A connection of the test's own, independent of any store (with TLS as
+/// the URL asks, as the store's are).
 async fn pg_connect(url: &str) -> tokio_postgres::Client {
-    let (client, connection) = tokio_postgres::connect(url, NoTls)
-        .await
-        .expect("independent connection");
+    let (config, tls) = passerelle_events::store::tls::read_url(url).expect("the test URL");
+    let (client, connection) = config.connect(tls).await.expect("independent connection");
     tokio::spawn(connection);
     client
 }

@@ -28,6 +28,11 @@
 //! instance shares; a handle remembers a session until the time it had left
 //! when it was read.
 //!
+//! **TLS.** Its connections are made as the event store's are, by the one
+//! reader of a PostgreSQL URL and its connector
+//! (`passerelle_events::store::tls`): `sslmode` and `sslrootcert` mean what
+//! they mean to libpq, and TCP keepalive is on.
+//!
 //! **Never blocking the runtime.** [`super::TokenStore`]'s methods are
 //! synchronous — the command line, the tests and the request handlers call
 //! them as they call SQLite's, and authenticating a known token must stay a
@@ -54,8 +59,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use passerelle_events::store::tls::{self, Tls};
 use postgres::fallible_iterator::FallibleIterator;
-use postgres::{Client, Config, IsolationLevel, NoTls, Row, Transaction};
+use postgres::{Client, Config, IsolationLevel, Row, Transaction};
 use sha2::{Digest, Sha256};
 
 use super::{
@@ -133,11 +139,17 @@ const NAME_IS: &str = r#"lower(name COLLATE "C") = lower($1 COLLATE "C")"#;
 
 impl From<postgres::Error> for AuthError {
     fn from(e: postgres::Error) -> Self {
-        // The database's own message is the error's source.
-        match std::error::Error::source(&e) {
-            Some(cause) => AuthError::Unavailable(format!("{e}: {cause}")),
-            None => AuthError::Unavailable(e.to_string()),
+        // The database's own message is the error's source; a refused
+        // certificate says why.
+        let mut message = match std::error::Error::source(&e) {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        };
+        if let Some(hint) = tls::hint(&e) {
+            message.push_str(": ");
+            message.push_str(hint);
         }
+        AuthError::Unavailable(message)
     }
 }
 
@@ -151,15 +163,19 @@ pub(super) struct Tokens {
 }
 
 impl Tokens {
-    /// Connects to the database at `url`, creates the tables if any is
-    /// missing, and starts listening; returns once the cache is loaded.
+    /// Connects to the database at `url` (with TLS as its `sslmode` says,
+    /// through the event store's connector: [`tls::read_url`]), creates the
+    /// tables if any is missing, and starts listening; returns once the
+    /// cache is loaded.
     pub(super) fn open(url: &str) -> Result<Self, AuthError> {
         let at = |e: AuthError| match e {
             AuthError::Storage(m) => AuthError::Storage(format!("{}: {m}", redacted(url))),
             AuthError::Unavailable(m) => AuthError::Unavailable(format!("{}: {m}", redacted(url))),
             other => other,
         };
-        let mut config: Config = url.parse().map_err(|e: postgres::Error| at(e.into()))?;
+        let (config, tls) =
+            tls::read_url(url).map_err(|e| at(AuthError::Storage(e.to_string())))?;
+        let mut config = Config::from(config);
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
@@ -171,7 +187,7 @@ impl Tokens {
             }
             config
         };
-        let worker = Worker::start(named("passerelle auth"))?;
+        let worker = Worker::start(named("passerelle auth"), tls.clone())?;
         let names = worker
             .run(|client| {
                 let names = Names::of(client)?;
@@ -182,6 +198,7 @@ impl Tokens {
         let shared = Arc::new(Shared::new());
         let listener = Listener::start(
             named("passerelle auth listener"),
+            tls,
             names.clone(),
             Arc::downgrade(&shared),
         )
@@ -667,6 +684,7 @@ impl Thread {
 /// The worker's connection, made again when it is lost.
 struct Link {
     config: Config,
+    tls: Tls,
     client: Option<Client>,
 }
 
@@ -674,7 +692,7 @@ impl Link {
     fn client(&mut self) -> Result<&mut Client, AuthError> {
         if self.client.as_ref().is_none_or(Client::is_closed) {
             self.client = None;
-            self.client = Some(self.config.connect(NoTls)?);
+            self.client = Some(self.config.connect(self.tls.clone())?);
         }
         Ok(self.client.as_mut().expect("connected just above"))
     }
@@ -683,11 +701,12 @@ impl Link {
 impl Worker {
     /// Starts the thread; it connects with the first job, and ends (closing
     /// its connection) when the handle is dropped.
-    fn start(config: Config) -> Result<Self, AuthError> {
+    fn start(config: Config, tls: Tls) -> Result<Self, AuthError> {
         let (jobs, queue) = mpsc::channel::<Job>();
         let thread = Thread::spawn("passerelle-auth-db", move || {
             let mut link = Link {
                 config,
+                tls,
                 client: None,
             };
             for job in queue {
@@ -732,6 +751,7 @@ fn wait<R>(f: impl FnOnce() -> R) -> R {
 /// channel and checks the generation when told, and every [`POLL`].
 struct Listener {
     config: Config,
+    tls: Tls,
     names: Names,
     shared: Weak<Shared>,
     stop: Arc<AtomicBool>,
@@ -747,11 +767,17 @@ struct Listening {
 impl Listener {
     /// Starts the thread and waits until it listens and the cache is
     /// loaded. The thread ends within [`STEP`] of `stop`.
-    fn start(config: Config, names: Names, shared: Weak<Shared>) -> Result<Listening, AuthError> {
+    fn start(
+        config: Config,
+        tls: Tls,
+        names: Names,
+        shared: Weak<Shared>,
+    ) -> Result<Listening, AuthError> {
         let (ready, started) = mpsc::sync_channel(1);
         let stop = Arc::new(AtomicBool::new(false));
         let listener = Self {
             config,
+            tls,
             names,
             shared,
             stop: stop.clone(),
@@ -813,7 +839,7 @@ impl Listener {
     fn check(&mut self, shared: &Shared) -> Result<(), AuthError> {
         if self.client.as_ref().is_none_or(Client::is_closed) {
             self.client = None;
-            let mut client = self.config.connect(NoTls)?;
+            let mut client = self.config.connect(self.tls.clone())?;
             client.batch_execute(&format!("LISTEN {}", quote_ident(&self.names.channel)))?;
             self.client = Some(client);
         }
@@ -865,8 +891,18 @@ fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// The TLS proxy of the event store's tests, shared with them.
+#[cfg(test)]
+#[path = "../../events/tests/support/tls_proxy.rs"]
+mod tls_proxy;
+
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
+    use passerelle_events::store::postgres::scratch::ScratchSchema;
+
+    use super::tls_proxy::{password_of, Answer, Authority, Proxy};
     use super::*;
 
     #[test]
@@ -882,5 +918,43 @@ mod tests {
         );
         assert_ne!(short.lock, Names::for_schema("other").lock);
         assert_eq!(quote_ident(r#"a"b"#), r#""a""b""#);
+    }
+
+    /// The tables are reached through the event store's TLS connector: over
+    /// TLS, the server's certificate checked against `sslrootcert`, and a
+    /// certificate no trusted authority signed refused with the reason.
+    #[test]
+    fn connections_are_made_with_the_stores_tls() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let schema = runtime.block_on(ScratchSchema::new());
+        let dir = tempfile::tempdir().expect("temp dir");
+        let authority = Authority::new("Passerelle test CA");
+        let ca = authority.write(dir.path(), "ca.pem");
+        let other_ca = Authority::new("Another CA").write(dir.path(), "other-ca.pem");
+        let proxy = Proxy::start(&schema, Answer::Tls(authority.server(&["localhost"])));
+        let password = password_of(&schema);
+        let url = |ca: &Path| {
+            let ca = ca.display().to_string();
+            let params = [("sslmode", "verify-full"), ("sslrootcert", ca.as_str())];
+            proxy.url(&schema, "localhost", &password, &params)
+        };
+
+        let tokens = Tokens::open(&url(&ca)).expect("open over TLS");
+        assert!(tokens.list().expect("list the tokens").is_empty());
+        drop(tokens);
+        // The worker's connection and the listener's, none in plain.
+        assert!(proxy.handshakes() >= 2, "{}", proxy.handshakes());
+        assert_eq!(proxy.plain(), 0);
+
+        let refused = match Tokens::open(&url(&other_ca)) {
+            Ok(_) => panic!("opened with a certificate no trusted authority signed"),
+            Err(e) => e.to_string(),
+        };
+        assert!(refused.contains("not trusted"), "{refused}");
+        assert!(refused.contains(":***@localhost:"), "{refused}");
+        assert!(!refused.contains(&password), "{refused}");
     }
 }

@@ -18,6 +18,7 @@ pub mod memory;
 pub mod postgres;
 mod sql;
 pub mod sqlite;
+pub mod tls;
 pub mod turns;
 mod writer;
 

@@ -11,7 +11,15 @@
 //! current schema — the first schema of its `search_path` that exists, so
 //! `?options=-c%20search_path%3Dname` puts a store in the schema `name` —
 //! and no statement names a schema. The database must be UTF-8, so that
-//! stored text keeps the bytes it was given. No TLS yet.
+//! stored text keeps the bytes it was given.
+//!
+//! **TLS.** Every connection (writer, readers, listener, turn) is made
+//! through the one connector [`super::tls::read_url`] makes of the URL:
+//! rustls, with libpq's meaning of `sslmode` (`disable`, `prefer` — the
+//! default —, `require`, `verify-ca`, `verify-full`) and `sslrootcert=FILE`,
+//! and TCP keepalive on (a probe after 30 s of silence), so that a writer
+//! whose network dropped silently finds its connection lost. A certificate
+//! refused says why, after the URL without its password.
 //!
 //! **Schema.** `passerelle_schema` records the migrations applied (version,
 //! when); [`PostgresStore::create`] (and [`PostgresStore::open`], for a store
@@ -86,7 +94,8 @@
 //! It must not: update or delete an event; write through any connection but
 //! the writer's; append without holding the lock of `log_head`; answer an
 //! append before its commit; take a position from anywhere but the locked
-//! head; decode `data`; name a schema in a statement. The append rules
+//! head; decode `data`; name a schema in a statement; connect but with the
+//! URL's connector. The append rules
 //! themselves live in `super::apply_append`, and the key rules in
 //! `super::keys`, shared by every store. No load mode: the trait's
 //! [`EventLog::begin_load`] answers `false`.
@@ -100,7 +109,7 @@ use futures::future::BoxFuture;
 use postgres::types::{FromSql, ToSql};
 use sha2::{Digest, Sha256};
 use tokio::sync::{oneshot, watch, Semaphore, SemaphorePermit};
-use tokio_postgres::{AsyncMessage, NoTls, Row, Statement};
+use tokio_postgres::{AsyncMessage, Row, Statement};
 use uuid::Uuid;
 
 use super::keys::{apply_key_op, erase_key, make_keys, KeyTarget};
@@ -108,6 +117,7 @@ use super::sql::{
     decode_event, decode_key, decode_keyring, recorded_at, select_events, select_keys, to_hash,
     to_i64, to_u64, Columns, READ_KEYRING,
 };
+use super::tls::{self, Tls};
 use super::turns::{Turns, WriteTurn};
 use super::writer::{
     answer_group, erased_any, release, writes_one_row, Alone, Job, Known, Queue, Shared, Turn,
@@ -293,16 +303,17 @@ impl PostgresStore {
     /// Opens (or creates) the store through the writer thread, then starts
     /// the readers and the listener.
     async fn start(url: &str, create: bool) -> Result<Self, StoreError> {
-        let (config, display_url) = parse_url(url)?;
+        let (config, tls, display_url) = parse_url(url)?;
         let shared = Arc::new(Shared::new(0));
         let (ready, opened) = oneshot::channel();
         let writer = {
             let config = config.clone();
+            let tls = tls.clone();
             let display_url = display_url.clone();
             let shared = shared.clone();
             Writer::spawn(
                 "passerelle-postgres-writer",
-                move |queue| match Session::open(&config, display_url, create) {
+                move |queue| match Session::open(&config, tls, display_url, create) {
                     Ok((session, opened, head)) => {
                         shared.publish_head(head);
                         if ready.send(Ok(opened)).is_ok() {
@@ -323,18 +334,21 @@ impl PostgresStore {
         }
         let readers = Arc::new(Readers {
             config: for_role(&config, "reader", &opened.schema),
+            tls: tls.clone(),
             display_url: display_url.clone(),
             idle: Mutex::new(Vec::new()),
             open: Semaphore::new(MAX_READERS),
         });
         let listener = tokio::spawn(listen(
             for_role(&config, "listener", &opened.schema),
+            tls.clone(),
             channel_for(&opened.schema),
             shared.clone(),
         ))
         .abort_handle();
         let turns = Turns::new(
             for_role(&config, "turn", &opened.schema),
+            tls,
             display_url.clone(),
             READ_HEAD,
         );
@@ -367,10 +381,10 @@ impl PostgresStore {
     /// and nothing is written (no migration either). [`StoreError::Missing`]
     /// where there is no store.
     pub async fn peek_fingerprint(url: &str) -> Result<Option<String>, StoreError> {
-        let (config, display_url) = parse_url(url)?;
+        let (config, tls, display_url) = parse_url(url)?;
         let config = postgres::Config::from(for_role(&config, "peek", ""));
         tokio::task::spawn_blocking(move || {
-            let mut client = connect(&config, &display_url)?;
+            let mut client = connect(&config, &tls, &display_url)?;
             match inspect(&mut client, &display_url)?.version {
                 None => Err(StoreError::Missing(display_url)),
                 Some(version) => {
@@ -491,6 +505,7 @@ fn write_loop(mut session: Session, mut queue: Queue, shared: &Shared) {
 /// The writer's connection and what it knows.
 struct Session {
     config: postgres::Config,
+    tls: Tls,
     display_url: String,
     /// The store's notification channel.
     channel: String,
@@ -506,9 +521,13 @@ struct Link {
 }
 
 impl Link {
-    fn connect(config: &postgres::Config, display_url: &str) -> Result<Self, StoreError> {
+    fn connect(
+        config: &postgres::Config,
+        tls: &Tls,
+        display_url: &str,
+    ) -> Result<Self, StoreError> {
         Ok(Self {
-            client: connect(config, display_url)?,
+            client: connect(config, tls, display_url)?,
             statements: HashMap::new(),
         })
     }
@@ -569,11 +588,12 @@ impl Session {
     /// Connects, makes or checks the schema, and reads the head.
     fn open(
         config: &tokio_postgres::Config,
+        tls: Tls,
         display_url: String,
         create: bool,
     ) -> Result<(Self, Opened, u64), StoreError> {
         let first = postgres::Config::from(for_role(config, "writer", ""));
-        let mut link = Link::connect(&first, &display_url)?;
+        let mut link = Link::connect(&first, &tls, &display_url)?;
         let opened = migrate(&mut link.client, &display_url, create)?;
         let named = for_role(config, "writer", &opened.schema);
         if let Some(name) = named.get_application_name() {
@@ -583,6 +603,7 @@ impl Session {
         let head = one_count(&link.query(READ_HEAD, &[])?, "head")?;
         let session = Self {
             config: postgres::Config::from(named),
+            tls,
             display_url,
             channel: channel_for(&opened.schema),
             link: Some(link),
@@ -597,7 +618,7 @@ impl Session {
             Some(link) if !link.client.is_closed() => link,
             _ => {
                 self.known.forget();
-                Link::connect(&self.config, &self.display_url)?
+                Link::connect(&self.config, &self.tls, &self.display_url)?
             }
         };
         Ok(self.link.insert(link))
@@ -1196,6 +1217,7 @@ fn migrate(
 /// open at once; a closed one is dropped, never handed out.
 struct Readers {
     config: tokio_postgres::Config,
+    tls: Tls,
     display_url: String,
     idle: Mutex<Vec<Reader>>,
     open: Semaphore,
@@ -1226,7 +1248,7 @@ impl Readers {
             None => {
                 let (client, connection) = self
                     .config
-                    .connect(NoTls)
+                    .connect(self.tls.clone())
                     .await
                     .map_err(|e| unreachable(&self.display_url, &e))?;
                 // Ends when the client is dropped or the server closes it.
@@ -1386,11 +1408,11 @@ impl Drop for Lease<'_> {
 
 /// Publishes the heads other processes notify on `channel`, reconnecting
 /// for as long as the store is open (its last handle aborts the task).
-async fn listen(config: tokio_postgres::Config, channel: String, shared: Arc<Shared>) {
+async fn listen(config: tokio_postgres::Config, tls: Tls, channel: String, shared: Arc<Shared>) {
     let mut pause = LISTEN_RETRY_MIN;
     loop {
         let mut listening = false;
-        if let Err(e) = listen_once(&config, &channel, &shared, &mut listening).await {
+        if let Err(e) = listen_once(&config, &tls, &channel, &shared, &mut listening).await {
             tracing::warn!(error = %describe(&e), channel, "the store's listener lost its connection");
         }
         if listening {
@@ -1406,11 +1428,12 @@ async fn listen(config: tokio_postgres::Config, channel: String, shared: Arc<Sha
 /// until the connection ends.
 async fn listen_once(
     config: &tokio_postgres::Config,
+    tls: &Tls,
     channel: &str,
     shared: &Shared,
     listening: &mut bool,
 ) -> Result<(), tokio_postgres::Error> {
-    let (client, mut connection) = config.connect(NoTls).await?;
+    let (client, mut connection) = config.connect(tls.clone()).await?;
     let notifications = async {
         while let Some(message) = futures::future::poll_fn(|cx| connection.poll_message(cx)).await {
             if let AsyncMessage::Notification(n) = message? {
@@ -1535,22 +1558,23 @@ fn for_role(config: &tokio_postgres::Config, role: &str, schema: &str) -> tokio_
     config
 }
 
-/// Parses `url`; answers its configuration and the URL to show.
-fn parse_url(url: &str) -> Result<(tokio_postgres::Config, String), StoreError> {
+/// Reads `url` ([`tls::read_url`]); answers its configuration, the TLS
+/// connector of its connections and the URL to show.
+fn parse_url(url: &str) -> Result<(tokio_postgres::Config, Tls, String), StoreError> {
     let display_url = redact(url);
-    let config = url.parse::<tokio_postgres::Config>().map_err(|e| {
-        StoreError::Backend(format!(
-            "{display_url}: not a PostgreSQL URL: {}",
-            describe(&e)
-        ))
-    })?;
-    Ok((config, display_url))
+    let (config, tls) =
+        tls::read_url(url).map_err(|e| StoreError::Backend(format!("{display_url}: {e}")))?;
+    Ok((config, tls, display_url))
 }
 
 /// Connects the blocking client.
-fn connect(config: &postgres::Config, display_url: &str) -> Result<postgres::Client, StoreError> {
+fn connect(
+    config: &postgres::Config,
+    tls: &Tls,
+    display_url: &str,
+) -> Result<postgres::Client, StoreError> {
     config
-        .connect(NoTls)
+        .connect(tls.clone())
         .map_err(|e| unreachable(display_url, &e))
 }
 
@@ -1559,7 +1583,8 @@ fn unreachable(display_url: &str, e: &tokio_postgres::Error) -> StoreError {
 }
 
 /// What went wrong, with the server's own message when it sent one (the
-/// error's `Display` alone says only "db error").
+/// error's `Display` alone says only "db error"), and what a refused
+/// certificate means ([`tls::hint`]).
 fn describe(e: &tokio_postgres::Error) -> String {
     if let Some(db) = e.as_db_error() {
         return db.to_string();
@@ -1570,6 +1595,10 @@ fn describe(e: &tokio_postgres::Error) -> String {
         text.push_str(": ");
         text.push_str(&cause.to_string());
         source = cause.source();
+    }
+    if let Some(hint) = tls::hint(e) {
+        text.push_str(": ");
+        text.push_str(hint);
     }
     text
 }
@@ -1667,9 +1696,9 @@ fn value_end(s: &str) -> usize {
 /// Test support: a schema of its own for each test, dropped with it.
 #[doc(hidden)]
 pub mod scratch {
-    use tokio_postgres::NoTls;
     use uuid::Uuid;
 
+    use super::tls::{read_url, Tls};
     use super::{describe, for_role, quote_ident, redact};
 
     /// The environment variable naming the server tests use.
@@ -1683,6 +1712,7 @@ pub mod scratch {
     pub struct ScratchSchema {
         base: String,
         config: tokio_postgres::Config,
+        tls: Tls,
         name: String,
     }
 
@@ -1696,11 +1726,11 @@ pub mod scratch {
                 "passerelle_t_{}",
                 &Uuid::new_v4().simple().to_string()[..12]
             );
-            let config = match base.parse() {
-                Ok(config) => for_role(&config, "scratch", ""),
-                Err(e) => panic!("{URL_VAR}={}: {}", redact(&base), describe(&e)),
+            let (config, tls) = match read_url(&base) {
+                Ok((config, tls)) => (for_role(&config, "scratch", ""), tls),
+                Err(e) => panic!("{URL_VAR}={}: {e}", redact(&base)),
             };
-            let (client, connection) = match config.connect(NoTls).await {
+            let (client, connection) = match config.connect(tls.clone()).await {
                 Ok(connected) => connected,
                 Err(e) => panic!(
                     "PostgreSQL is unreachable at {} ({URL_VAR}, default {DEFAULT_URL}): {}; \
@@ -1722,7 +1752,12 @@ pub mod scratch {
             }
             drop(client);
             let _ = connection.await;
-            Self { base, config, name }
+            Self {
+                base,
+                config,
+                tls,
+                name,
+            }
         }
 
         /// The schema's name.
@@ -1747,9 +1782,10 @@ pub mod scratch {
             // A thread of its own for the blocking client: this may run
             // inside a runtime, or outside any.
             let config = postgres::Config::from(self.config.clone());
+            let tls = self.tls.clone();
             let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", quote_ident(&self.name));
             let dropped = std::thread::spawn(move || -> Result<(), String> {
-                let mut client = config.connect(NoTls).map_err(|e| describe(&e))?;
+                let mut client = config.connect(tls).map_err(|e| describe(&e))?;
                 client.batch_execute(&sql).map_err(|e| describe(&e))
             })
             .join();

@@ -27,10 +27,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::Notify;
-use tokio_postgres::NoTls;
-
+use super::tls::Tls;
 use super::StoreError;
+use tokio::sync::Notify;
 
 /// A process keeps its turn this long after its last batch was answered,
 /// for the next one.
@@ -110,6 +109,8 @@ struct State {
 /// The turns of one process on one store.
 pub(crate) struct Turns {
     config: tokio_postgres::Config,
+    /// The connector of the store's connections.
+    tls: Tls,
     /// The store's URL as messages show it.
     display_url: String,
     state: Mutex<State>,
@@ -127,11 +128,13 @@ impl Turns {
     /// `read_head` reads the log's head.
     pub(crate) fn new(
         config: tokio_postgres::Config,
+        tls: Tls,
         display_url: String,
         read_head: &'static str,
     ) -> Arc<Self> {
         Arc::new(Self {
             config,
+            tls,
             display_url,
             state: Mutex::new(State {
                 phase: Phase::Free,
@@ -215,7 +218,7 @@ impl Turns {
         let taken = async {
             let mut client = self.client.lock().await;
             if client.as_ref().is_none_or(|c| c.is_closed()) {
-                let (c, connection) = self.config.connect(NoTls).await?;
+                let (c, connection) = self.config.connect(self.tls.clone()).await?;
                 self.runtime.spawn(async move {
                     let _ = connection.await;
                 });
