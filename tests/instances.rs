@@ -16,6 +16,9 @@ use passerelle_events::store::postgres::scratch::ScratchSchema;
 use serde_json::{json, Value};
 use support::Cli;
 
+#[path = "../events/tests/support/pg_proxy.rs"]
+mod pg_proxy;
+
 /// A failure bound for anything that waits: never a wait for success.
 const BOUND: Duration = Duration::from_secs(60);
 
@@ -86,8 +89,21 @@ struct Pair {
     http: reqwest::Client,
 }
 
-impl Pair {
-    async fn start(role: &str) -> Self {
+/// A store on PostgreSQL, in a schema of its own, with programme `sjdlr` and
+/// a token of a role.
+struct Prepared {
+    pg: ScratchSchema,
+    cli: Cli,
+    /// The schema's URL.
+    url: String,
+    /// The master key's file.
+    key: String,
+    /// The token's secret.
+    token: String,
+}
+
+impl Prepared {
+    async fn new(role: &str) -> Self {
         let pg = ScratchSchema::new().await;
         let url = pg.url();
         let cli = Cli::new();
@@ -111,6 +127,33 @@ impl Pair {
             .trim()
             .to_owned();
         assert!(token.starts_with("psl_"), "{token}");
+        Self {
+            pg,
+            cli,
+            url,
+            key,
+            token,
+        }
+    }
+
+    /// `passerelle ARGS --db URL` with the master key; its output.
+    fn cli(&self, args: &[&str]) -> String {
+        let mut args = args.to_vec();
+        args.extend(["--db", &self.url]);
+        let env = [("PASSERELLE_MASTER_KEY_FILE", self.key.as_str())];
+        self.cli.ok_env(&args, "", &env)
+    }
+}
+
+impl Pair {
+    async fn start(role: &str) -> Self {
+        let Prepared {
+            pg,
+            cli,
+            url,
+            key,
+            token,
+        } = Prepared::new(role).await;
         let a = Instance::start(&cli, &url, &key);
         let b = Instance::start(&cli, &url, &key);
         let http = reqwest::Client::builder()
@@ -365,4 +408,146 @@ async fn two_instances_appending_at_once_leave_one_gap_free_log() {
         .filter_map(|e| e["data"]["stakeholder"].as_str().map(str::to_owned))
         .collect();
     assert_eq!(stakeholders.len(), CONNECTIONS * EACH);
+}
+
+/// `POST /events` of a stakeholder `slug` with event id `id` on `base`.
+async fn register_as(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    id: &str,
+    slug: &str,
+) -> reqwest::Response {
+    http.post(format!("{base}/api/v1/events"))
+        .bearer_auth(token)
+        .json(&json!({
+            "id": id, "type": "StakeholderRegistered", "programme": "sjdlr",
+            "occurred_at": "2021-01-11",
+            "data": {"stakeholder": slug, "name": slug, "kind": "association"},
+        }))
+        .send()
+        .await
+        .expect("an answer")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn while_the_database_is_unreachable_an_instance_answers_503_and_then_recovers_by_itself() {
+    use pg_proxy::{password_of, Answer, Proxy};
+    let store = Prepared::new("coordinator").await;
+    let proxy = Proxy::start(&store.pg, Answer::Refuse);
+    let through = proxy.url(
+        &store.pg,
+        "localhost",
+        &password_of(&store.pg),
+        &[("sslmode", "disable")],
+    );
+    let instance = Instance::start(&store.cli, &through, &store.key);
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(BOUND)
+        .build()
+        .expect("a client");
+    let ids: Vec<String> = (0..4).map(|_| uuid::Uuid::new_v4().to_string()).collect();
+    let reply = register_as(&http, &instance.base, &store.token, &ids[0], "before").await;
+    assert_eq!(reply.status().as_u16(), 201, "{:?}", reply.text().await);
+
+    proxy.cut();
+    for (i, id) in ids[1..].iter().enumerate() {
+        let reply = register_as(
+            &http,
+            &instance.base,
+            &store.token,
+            id,
+            &format!("down-{i}"),
+        )
+        .await;
+        assert_eq!(
+            reply.status().as_u16(),
+            503,
+            "an append while the database is away"
+        );
+        let media = reply.headers()["content-type"].to_str().unwrap().to_owned();
+        assert_eq!(media, "application/problem+json");
+        let problem: Value = reply.json().await.expect("a problem document");
+        assert_eq!(problem["status"], json!(503), "{problem}");
+        let detail = problem["detail"].as_str().unwrap_or_default();
+        assert!(!detail.contains(&password_of(&store.pg)), "{problem}");
+    }
+    let reply = http
+        .get(format!("{}/api/v1/events?limit=10", instance.base))
+        .bearer_auth(&store.token)
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(
+        reply.status().as_u16(),
+        503,
+        "a read of the log needs the database"
+    );
+
+    // Back: the same request, sent again, is taken without restarting
+    // anything (the writer, the turn, the readers and the listener
+    // reconnect by themselves).
+    proxy.restore();
+    let back = Instant::now();
+    let position = loop {
+        let reply = register_as(&http, &instance.base, &store.token, &ids[1], "down-0").await;
+        match reply.status().as_u16() {
+            201 => {
+                let body: Value = reply.json().await.expect("JSON");
+                break body["position"].as_u64().expect("a position");
+            }
+            503 => assert!(back.elapsed() < BOUND, "no recovery in {BOUND:?}"),
+            other => panic!("{other}: {:?}", reply.text().await),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        position, 3,
+        "positions go on from the last commit: nothing of the outage was written"
+    );
+    let read = http
+        .get(format!(
+            "{}/api/v1/stakeholders?programme=sjdlr&min_position={position}",
+            instance.base
+        ))
+        .bearer_auth(&store.token)
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(
+        read.status().as_u16(),
+        200,
+        "the instance follows the log again"
+    );
+    let read: Value = read.json().await.expect("JSON");
+    let slugs: BTreeSet<&str> = read["stakeholders"]
+        .as_array()
+        .expect("stakeholders")
+        .iter()
+        .filter_map(|s| s["id"].as_str())
+        .collect();
+    assert_eq!(slugs, BTreeSet::from(["before", "down-0"]));
+
+    // Nothing half-written: the log holds the events acknowledged, in
+    // gap-free positions, and none of those refused.
+    let verified = store.cli(&["verify"]);
+    assert!(verified.starts_with("ok: 3 events verified"), "{verified}");
+    let export = store.cli(&["export"]);
+    let stored: Vec<Value> = export
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("an exported event"))
+        .collect();
+    let positions: Vec<u64> = stored
+        .iter()
+        .map(|e| e["position"].as_u64().unwrap())
+        .collect();
+    assert_eq!(positions, [1, 2, 3]);
+    for id in &ids[2..] {
+        assert!(
+            !export.contains(id.as_str()),
+            "a refused append was stored: {id}"
+        );
+    }
+    assert!(export.contains(ids[1].as_str()));
 }

@@ -2,19 +2,19 @@
 //! (`passerelle_events::store::tls`), through the PostgreSQL store: each
 //! case runs in a schema of its own ([`ScratchSchema`], on the server of
 //! `PASSERELLE_TEST_PG`) behind a proxy of the test's own
-//! (`support/tls_proxy.rs`) that speaks TLS with a certificate made at run
+//! (`support/pg_proxy.rs`) that speaks TLS with a certificate made at run
 //! time, or refuses TLS, so that nothing depends on the real server's `ssl`
 //! setting.
 
-#[path = "support/tls_proxy.rs"]
-mod tls_proxy;
+#[path = "support/pg_proxy.rs"]
+mod pg_proxy;
 
 use passerelle_events::store::postgres::scratch::ScratchSchema;
 use passerelle_events::store::{AppendRequest, EventRecord, Pending};
 use passerelle_events::{EventLog, PostgresStore, StoreError};
 use uuid::Uuid;
 
-use tls_proxy::{password_of, Answer, Authority, Proxy};
+use pg_proxy::{password_of, Answer, Authority, Proxy};
 
 /// A case's world: a schema, an authority with a server certificate for
 /// `localhost` behind a TLS proxy, another authority, and their

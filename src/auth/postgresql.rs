@@ -893,8 +893,8 @@ fn quote_ident(name: &str) -> String {
 
 /// The TLS proxy of the event store's tests, shared with them.
 #[cfg(test)]
-#[path = "../../events/tests/support/tls_proxy.rs"]
-mod tls_proxy;
+#[path = "../../events/tests/support/pg_proxy.rs"]
+mod pg_proxy;
 
 #[cfg(test)]
 mod tests {
@@ -902,7 +902,7 @@ mod tests {
 
     use passerelle_events::store::postgres::scratch::ScratchSchema;
 
-    use super::tls_proxy::{password_of, Answer, Authority, Proxy};
+    use super::pg_proxy::{password_of, Answer, Authority, Proxy};
     use super::*;
 
     #[test]

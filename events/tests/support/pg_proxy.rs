@@ -5,15 +5,18 @@
 //! handshake with a certificate signed by an [`Authority`] made at run time
 //! ([`Answer::Tls`]), or answers `N` as a server without TLS does
 //! ([`Answer::Refuse`]); then it connects in plain to the real server and
-//! copies bytes both ways. It counts what it saw.
+//! copies bytes both ways. It counts what it saw. [`Proxy::cut`] makes the
+//! database unreachable (every connection closed, every new one closed at
+//! once) until [`Proxy::restore`].
 //!
-//! Shared by `events/tests/postgres_tls.rs` and the authentication store's
-//! tests in `src/auth/postgresql.rs` (included there with `#[path]`).
+//! Shared by `events/tests/postgres_tls.rs`, the authentication store's
+//! tests in `src/auth/postgresql.rs` and `tests/instances.rs` (included
+//! there with `#[path]`).
 
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use passerelle_events::store::postgres::scratch::ScratchSchema;
@@ -112,6 +115,10 @@ enum Upstream {
 pub struct Proxy {
     port: u16,
     counts: Arc<Counts>,
+    /// Whether the database is cut off: connections are closed on accept.
+    down: Arc<AtomicBool>,
+    /// Moved at each cut: every connection carried then is closed.
+    cuts: Arc<tokio::sync::watch::Sender<u64>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -133,8 +140,11 @@ impl Proxy {
         listener.set_nonblocking(true).expect("non-blocking");
         let port = listener.local_addr().expect("its port").port();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let down = Arc::new(AtomicBool::new(false));
+        let cuts = Arc::new(tokio::sync::watch::channel(0u64).0);
         let thread = {
             let counts = counts.clone();
+            let (down, cuts) = (down.clone(), cuts.clone());
             std::thread::spawn(move || {
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
@@ -144,10 +154,21 @@ impl Proxy {
                     let listener = TcpListener::from_std(listener).expect("the proxy's listener");
                     let accepting = async {
                         while let Ok((client, _)) = listener.accept().await {
+                            // Subscribed before the check: a cut after it
+                            // is seen as a change, one before it as down.
+                            let mut cut = cuts.subscribe();
+                            if down.load(Ordering::SeqCst) {
+                                drop(client);
+                                continue;
+                            }
                             let (answer, upstream, counts) =
                                 (answer.clone(), upstream.clone(), counts.clone());
                             tokio::spawn(async move {
-                                let _ = carry(client, answer, upstream, &counts).await;
+                                tokio::select! {
+                                    _ = carry(client, answer, upstream, &counts) => {}
+                                    // Dropping the copy closes both sides.
+                                    _ = cut.changed() => {}
+                                }
                             });
                         }
                     };
@@ -161,9 +182,23 @@ impl Proxy {
         Self {
             port,
             counts,
+            down,
+            cuts,
             stop: Some(stop),
             thread: Some(thread),
         }
+    }
+
+    /// Cuts the database off: every connection through the proxy is closed,
+    /// and every new one is closed as soon as it is accepted.
+    pub fn cut(&self) {
+        self.down.store(true, Ordering::SeqCst);
+        self.cuts.send_modify(|n| *n += 1);
+    }
+
+    /// Lets connections through again.
+    pub fn restore(&self) {
+        self.down.store(false, Ordering::SeqCst);
     }
 
     /// The port it listens on, at 127.0.0.1.
