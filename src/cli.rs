@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::store::Location;
+use crate::store::{Location, LocationParser};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -84,6 +84,7 @@ pub struct DbArg {
     #[arg(
         long,
         value_name = "PATH|URL",
+        value_parser = LocationParser,
         env = "PASSERELLE_DB",
         default_value = "./passerelle.db"
     )]
@@ -116,11 +117,13 @@ pub struct RecordArgs {
 #[derive(Debug, Args)]
 pub struct CopyArgs {
     /// The store to copy: the path of a SQLite file or a PostgreSQL URL
-    #[arg(long, value_name = "PATH|URL")]
+    #[arg(long, value_name = "PATH|URL",
+        value_parser = LocationParser)]
     pub from: Location,
     /// The store to copy into, created if it does not exist; it must hold
     /// no event
-    #[arg(long, value_name = "PATH|URL")]
+    #[arg(long, value_name = "PATH|URL",
+        value_parser = LocationParser)]
     pub to: Location,
 }
 
@@ -204,6 +207,7 @@ pub struct DemoArgs {
     #[arg(
         long,
         value_name = "PATH|URL",
+        value_parser = LocationParser,
         env = "PASSERELLE_DEMO_DB",
         default_value = "./passerelle-demo.db"
     )]

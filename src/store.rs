@@ -68,6 +68,36 @@ impl FromStr for Location {
     }
 }
 
+/// Reads a `--db` value for clap as [`Location::from_str`] does, but its
+/// error never repeats the value: clap's own would, and a URL may hold a
+/// password.
+#[derive(Debug, Clone, Copy)]
+pub struct LocationParser;
+
+impl clap::builder::TypedValueParser for LocationParser {
+    type Value = Location;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Location, clap::Error> {
+        let name = arg.map_or_else(|| "the store".to_owned(), ToString::to_string);
+        let refuse = |message: String| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid value for '{name}': {message}\n"),
+            )
+            .with_cmd(cmd)
+        };
+        let text = value
+            .to_str()
+            .ok_or_else(|| refuse("not valid UTF-8".to_owned()))?;
+        text.parse().map_err(refuse)
+    }
+}
+
 /// A file's path, or the URL with its password hidden: what messages name.
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -154,6 +154,29 @@ fn every_command_has_help() {
 }
 
 #[test]
+fn a_bad_store_location_is_refused_without_repeating_it() {
+    let cli = Cli::new();
+    for (db, says) in [
+        (
+            "postgres://app:s3cretPW@db.example:99999/p",
+            "invalid port number",
+        ),
+        (
+            "mysql://app:s3cretPW@db.example/p",
+            "mysql:// is not a store",
+        ),
+        ("", "an empty store location"),
+    ] {
+        let out = cli.run(&["verify", "--db", db], "");
+        assert_eq!(out.status.code(), Some(2), "{db}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{db}: {err}");
+        assert!(err.contains("--db"), "{err}");
+        assert!(!err.contains("s3cretPW"), "the password is repeated: {err}");
+    }
+}
+
+#[test]
 fn record_prints_stored_envelopes_and_attributes_the_actor() {
     let cli = Cli::new();
     cli.init_with_programme();
