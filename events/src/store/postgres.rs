@@ -1834,7 +1834,7 @@ pub mod scratch {
     }
 
     /// Percent-encodes every byte but the unreserved ones of RFC 3986.
-    fn percent_encode(s: &str) -> String {
+    pub fn percent_encode(s: &str) -> String {
         s.bytes()
             .map(|b| match b {
                 b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {

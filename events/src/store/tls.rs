@@ -499,11 +499,10 @@ fn connector(mode: SslMode, roots: Option<Roots>) -> Result<Tls, UrlError> {
                     reason: e.to_string(),
                 })?
         }
-        (_, Some(roots)) => Arc::new(SignedBy {
+        (_, roots) => Arc::new(SignedBy {
             roots,
             signatures: Signatures(provider.clone()),
         }),
-        (_, None) => Arc::new(AnyCertificate(Signatures(provider.clone()))),
     };
     let mut config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -589,53 +588,16 @@ impl Signatures {
     }
 }
 
-/// Any certificate: `prefer` and `require` without `sslrootcert`. The
-/// connection is encrypted; who answers is not checked.
-#[derive(Debug)]
-struct AnyCertificate(Signatures);
-
-impl ServerCertVerifier for AnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.tls12(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.tls13(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.schemes()
-    }
-}
-
-/// A certificate signed (through the intermediates the server sends) by one
-/// of `roots`, whatever host it names: `verify-ca`, and `prefer` or
-/// `require` with `sslrootcert`. No revocation check (libpq checks one only
-/// when given `sslcrl`).
+/// What `prefer`, `require` and `verify-ca` accept of the server's
+/// certificate: with `roots`, one signed (through the intermediates the
+/// server sends) by one of them, whatever host it names (`verify-ca`, and
+/// `prefer` or `require` with `sslrootcert`); without, any (the connection
+/// is encrypted; who answers is not checked). No revocation check (libpq
+/// checks one only when given `sslcrl`). The handshake's signatures are
+/// checked either way.
 #[derive(Debug)]
 struct SignedBy {
-    roots: Arc<RootCertStore>,
+    roots: Option<Arc<RootCertStore>>,
     signatures: Signatures,
 }
 
@@ -648,14 +610,16 @@ impl ServerCertVerifier for SignedBy {
         _ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let cert = ParsedCertificate::try_from(end_entity)?;
-        verify_server_cert_signed_by_trust_anchor(
-            &cert,
-            &self.roots,
-            intermediates,
-            now,
-            self.signatures.0.signature_verification_algorithms.all,
-        )?;
+        if let Some(roots) = &self.roots {
+            let cert = ParsedCertificate::try_from(end_entity)?;
+            verify_server_cert_signed_by_trust_anchor(
+                &cert,
+                roots,
+                intermediates,
+                now,
+                self.signatures.0.signature_verification_algorithms.all,
+            )?;
+        }
         Ok(ServerCertVerified::assertion())
     }
 

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use passerelle_events::store::postgres::scratch::ScratchSchema;
+use passerelle_events::store::postgres::scratch::{percent_encode as encode, ScratchSchema};
 use passerelle_events::store::tls::read_url;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -345,16 +345,4 @@ where
             .await
         }
     }
-}
-
-/// Percent-encodes every byte but RFC 3986's unreserved ones.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
