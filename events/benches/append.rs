@@ -31,11 +31,14 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use passerelle_events::envelope::format_recorded_at;
-use passerelle_events::store::{chain_hash, AppendRequest, EventRecord, Pending, RawEvent};
+use passerelle_events::store::{chain_hash, RawEvent};
 use passerelle_events::{EventLog, Keyring, Ledger, SqliteStore, Submission, SCHEMA_VERSION};
 use rusqlite::{params, Connection};
 use serde_json::{json, Value};
 use uuid::Uuid;
+
+mod support;
+use support::{rate, records, write_concurrently, Sample};
 
 const WRITERS: usize = 64;
 const RAW_BATCH: usize = 64;
@@ -86,21 +89,6 @@ impl Config {
     }
 }
 
-/// Rows like the tracker's: one small JSON object each.
-fn records(n: usize) -> Vec<EventRecord> {
-    (0..n)
-        .map(|i| EventRecord {
-            id: Uuid::new_v4(),
-            event_type: "MilestoneMarked".into(),
-            programme: "bench".into(),
-            occurred_at: "2022-02-07T00:00:00Z".into(),
-            data: format!(r#"{{"milestone":"m-{i}","participants":12,"note":"bench row"}}"#),
-            recorded_by: "bench".into(),
-            recorded_at: None,
-        })
-        .collect()
-}
-
 /// A fresh store file in its own temporary directory (under `BENCH_DIR` if set).
 fn fresh() -> (tempfile::TempDir, std::path::PathBuf) {
     let parent = std::env::var_os("BENCH_DIR").map_or_else(std::env::temp_dir, Into::into);
@@ -109,50 +97,11 @@ fn fresh() -> (tempfile::TempDir, std::path::PathBuf) {
     (dir, path)
 }
 
-/// Events/s and the mean group size.
-struct Sample {
-    rate: f64,
-    mean_group: Option<f64>,
-}
-
-fn rate(events: usize, elapsed: Duration) -> f64 {
-    events as f64 / elapsed.as_secs_f64()
-}
-
 async fn store_writers(writers: usize, events: usize) -> Sample {
     let (_dir, path) = fresh();
     let store = SqliteStore::create(&path).expect("create store");
     let each = events / writers;
-    let mut per_writer: Vec<Vec<EventRecord>> = (0..writers).map(|_| records(each)).collect();
-    let start = Instant::now();
-    let tasks: Vec<_> = per_writer
-        .drain(..)
-        .enumerate()
-        .map(|(w, records)| {
-            let store = store.clone();
-            tokio::spawn(async move {
-                let stream = format!("w{w}");
-                for (i, record) in records.into_iter().enumerate() {
-                    let request = AppendRequest {
-                        events: vec![Pending {
-                            stream: stream.clone(),
-                            expected: Some(i as u64),
-                            record,
-                        }],
-                        log_head: None,
-                        head_id: None,
-                        make_keys: None,
-                        erase: Vec::new(),
-                    };
-                    store.append(request).await.expect("append");
-                }
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await.expect("writer task");
-    }
-    let elapsed = start.elapsed();
+    let elapsed = write_concurrently(&store, writers, each).await;
     let stats = store.commit_stats();
     assert_eq!(store.head().await.expect("head"), (each * writers) as u64);
     store.close().await;

@@ -64,19 +64,22 @@
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::Utc;
 use passerelle_events::envelope::format_recorded_at;
 use passerelle_events::ledger::decode;
 use passerelle_events::store::postgres::scratch::{with_search_path, DEFAULT_URL, URL_VAR};
-use passerelle_events::store::{chain_hash, AppendRequest, EventRecord, Pending, RawEvent, PAGE};
+use passerelle_events::store::{chain_hash, EventRecord, RawEvent, PAGE};
 use passerelle_events::{EventLog, PostgresStore, Submission, SCHEMA_VERSION};
 use serde_json::{json, Value};
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, NoTls};
 use uuid::Uuid;
+
+mod support;
+use support::{rate, records, write_concurrently, Sample};
 
 const WRITERS: usize = 64;
 const RAW_BATCH: usize = 64;
@@ -273,21 +276,6 @@ async fn count_events(client: &Client) -> usize {
 // Rows
 // ---------------------------------------------------------------------------
 
-/// Rows like the tracker's: one small JSON object each (as in `append.rs`).
-fn records(n: usize) -> Vec<EventRecord> {
-    (0..n)
-        .map(|i| EventRecord {
-            id: Uuid::new_v4(),
-            event_type: "MilestoneMarked".into(),
-            programme: "bench".into(),
-            occurred_at: "2022-02-07T00:00:00Z".into(),
-            data: format!(r#"{{"milestone":"m-{i}","participants":12,"note":"bench row"}}"#),
-            recorded_by: "bench".into(),
-            recorded_at: None,
-        })
-        .collect()
-}
-
 /// The rows as a store holds them: positions from 1, stream versions, one
 /// `recorded_at`, and the hash chain.
 fn chained(rows: impl Iterator<Item = (String, EventRecord)>) -> Vec<RawEvent> {
@@ -432,52 +420,13 @@ fn replay_rows(n: usize) -> Vec<RawEvent> {
 // Measurements
 // ---------------------------------------------------------------------------
 
-/// Events/s and the mean group size.
-struct Sample {
-    rate: f64,
-    mean_group: Option<f64>,
-}
-
-fn rate(events: usize, elapsed: Duration) -> f64 {
-    events as f64 / elapsed.as_secs_f64()
-}
-
 async fn store_writers(config: &Config, writers: usize, events: usize) -> Sample {
     let schema = Schema::create(config).await;
     let store = PostgresStore::create(&schema.url())
         .await
         .expect("create store");
     let each = events / writers;
-    let mut per_writer: Vec<Vec<EventRecord>> = (0..writers).map(|_| records(each)).collect();
-    let start = Instant::now();
-    let tasks: Vec<_> = per_writer
-        .drain(..)
-        .enumerate()
-        .map(|(w, records)| {
-            let store = store.clone();
-            tokio::spawn(async move {
-                let stream = format!("w{w}");
-                for (i, record) in records.into_iter().enumerate() {
-                    let request = AppendRequest {
-                        events: vec![Pending {
-                            stream: stream.clone(),
-                            expected: Some(i as u64),
-                            record,
-                        }],
-                        log_head: None,
-                        head_id: None,
-                        make_keys: None,
-                        erase: Vec::new(),
-                    };
-                    store.append(request).await.expect("append");
-                }
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await.expect("writer task");
-    }
-    let elapsed = start.elapsed();
+    let elapsed = write_concurrently(&store, writers, each).await;
     let total = each * writers;
     assert_eq!(store.head().await.expect("head"), total as u64);
     store.close().await;
