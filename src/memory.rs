@@ -14,36 +14,56 @@
 //! over the allocator's arenas. Left to itself, jemalloc keeps freed pages
 //! for a while for reuse, so the server's resident memory would stay near its
 //! peak after the rendering ended. [`settle_heap`] makes a server give freed
-//! pages back at once, and [`release_freed`] hands back, after a load or a
-//! rendering, what is still held (decision 026).
+//! pages back within a second, and [`release_freed`] hands back, after a
+//! load or a rendering, what is still held (decisions 026 and 029).
 
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// jemalloc's options, read once, before the first allocation: one arena per
+/// processor, each thread using the arena of the processor it runs on
+/// (jemalloc's default is four arenas per processor, each thread keeping
+/// its own, and each arena keeps its own partly used pages). On the
+/// 1,000,000-event programme this brought a server's memory after the reads
+/// from 983 to 959 MiB, as with glibc (BENCHMARKS.md, decision 029).
+/// jemalloc declares this string weak, for a program to define.
+#[cfg(not(target_env = "msvc"))]
+#[used]
+#[export_name = "_rjem_malloc_conf"]
+static MALLOC_CONF: &[u8; 20] = b"percpu_arena:percpu\0";
 
 /// jemalloc's name for "every arena" in `arena.<i>.…` controls
 /// (`MALLCTL_ARENAS_ALL`).
 #[cfg(not(target_env = "msvc"))]
 const ALL_ARENAS: u32 = 4096;
 
+/// How long a server's arenas keep freed pages before handing them back, in
+/// milliseconds (jemalloc's default: 10,000). Short enough that a server's
+/// memory follows what its views hold rather than the peak of the last
+/// rendering; long enough that the pages a request frees are reused by the
+/// next ones instead of being handed back and faulted in again each time.
+#[cfg(not(target_env = "msvc"))]
+const SERVER_DECAY_MS: isize = 1_000;
+
 /// Sets the allocator up for a long-running server, before its threads
-/// allocate: freed pages are handed back to the operating system at once
-/// (jemalloc's "dirty" and "muzzy" decay times of 0 instead of 10 s), for
-/// the arenas that exist and for those made later. A server's memory then
-/// follows what its views hold, not the peak of the last rendering. The
-/// batch commands keep jemalloc's defaults, which reuse freed pages without
-/// a system call each time. Does nothing where jemalloc is not the
-/// allocator.
+/// allocate: freed pages are handed back to the operating system after
+/// [`SERVER_DECAY_MS`] ("dirty" pages; none are kept "muzzy", lazily freed
+/// and still counted as resident), for the arenas that exist and for those
+/// made later, by jemalloc's background thread rather than by the threads
+/// that serve requests. The batch commands keep jemalloc's defaults. Does
+/// nothing where jemalloc is not the allocator.
 pub fn settle_heap() {
     #[cfg(not(target_env = "msvc"))]
     {
         let arenas = control_read::<u32>(c"arenas.narenas").unwrap_or(0);
-        for setting in ["dirty_decay_ms", "muzzy_decay_ms"] {
-            control_write(&format!("arenas.{setting}"), 0isize);
+        for (setting, ms) in [("dirty_decay_ms", SERVER_DECAY_MS), ("muzzy_decay_ms", 0)] {
+            control_write(&format!("arenas.{setting}"), ms);
             for arena in 0..arenas {
-                control_write(&format!("arena.{arena}.{setting}"), 0isize);
+                control_write(&format!("arena.{arena}.{setting}"), ms);
             }
         }
+        control_write("background_thread", true);
     }
 }
 
@@ -122,11 +142,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_server_heap_hands_freed_pages_back_at_once() {
+    fn a_server_heap_hands_freed_pages_back_soon_from_a_background_thread() {
         settle_heap();
-        assert_eq!(control_read::<isize>(c"arenas.dirty_decay_ms"), Some(0));
-        assert_eq!(control_read::<isize>(c"arena.0.dirty_decay_ms"), Some(0));
+        let decay = Some(SERVER_DECAY_MS);
+        assert_eq!(control_read::<isize>(c"arenas.dirty_decay_ms"), decay);
+        assert_eq!(control_read::<isize>(c"arena.0.dirty_decay_ms"), decay);
         assert_eq!(control_read::<isize>(c"arena.0.muzzy_decay_ms"), Some(0));
+        assert_eq!(control_read::<bool>(c"background_thread"), Some(true));
+        // The options the program gave jemalloc were read.
+        let mode = control_read::<*const std::ffi::c_char>(c"opt.percpu_arena")
+            .expect("jemalloc's option");
+        // SAFETY: jemalloc answers a pointer to one of its static strings.
+        let mode = unsafe { std::ffi::CStr::from_ptr(mode) };
+        assert_eq!(mode.to_str(), Ok("percpu"));
         // A purge of every arena is a control jemalloc takes.
         release_freed();
     }
