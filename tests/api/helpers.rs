@@ -520,6 +520,19 @@ impl TestApp {
             .await
     }
 
+    /// `POST path` with a JSON body.
+    pub async fn post_json(&self, path: &str, auth: Auth<'_>, body: &Value) -> Reply {
+        self.send(
+            Method::POST,
+            path,
+            auth,
+            "",
+            &[],
+            Some(body.to_string().into()),
+        )
+        .await
+    }
+
     /// `POST /api/v1/events` with a JSON body (an event or an array).
     pub async fn post_events<'a>(&self, auth: impl Into<Auth<'a>>, body: &Value) -> Reply {
         self.post_events_raw(auth, body.to_string()).await
@@ -738,28 +751,13 @@ impl TestApp {
 
     /// `POST /api/v1/revocations` with this body.
     pub async fn revoke<'a>(&self, auth: impl Into<Auth<'a>>, body: &Value) -> Reply {
-        self.send(
-            Method::POST,
-            "/api/v1/revocations",
-            auth.into(),
-            "",
-            &[],
-            Some(body.to_string().into()),
-        )
-        .await
+        self.post_json("/api/v1/revocations", auth.into(), body)
+            .await
     }
 
     /// `POST /api/v1/erasures` with a JSON body.
     pub async fn erase<'a>(&self, auth: impl Into<Auth<'a>>, body: &Value) -> Reply {
-        self.send(
-            Method::POST,
-            "/api/v1/erasures",
-            auth.into(),
-            "",
-            &[],
-            Some(body.to_string().into()),
-        )
-        .await
+        self.post_json("/api/v1/erasures", auth.into(), body).await
     }
 
     /// `GET /api/v1/subjects/{subject}`, the subject encoded as one segment.
