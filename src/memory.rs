@@ -33,11 +33,6 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 #[export_name = "_rjem_malloc_conf"]
 static MALLOC_CONF: &[u8; 20] = b"percpu_arena:percpu\0";
 
-/// jemalloc's name for "every arena" in `arena.<i>.…` controls
-/// (`MALLCTL_ARENAS_ALL`).
-#[cfg(not(target_env = "msvc"))]
-const ALL_ARENAS: u32 = 4096;
-
 /// How long a server's arenas keep freed pages before handing them back, in
 /// milliseconds (jemalloc's default: 10,000). Short enough that a server's
 /// memory follows what its views hold rather than the peak of the last
@@ -73,8 +68,8 @@ pub fn settle_heap() {
 pub fn release_freed() {
     #[cfg(not(target_env = "msvc"))]
     {
-        let name = std::ffi::CString::new(format!("arena.{ALL_ARENAS}.purge"))
-            .expect("no NUL in the name");
+        // 4096 is jemalloc's index for every arena (`MALLCTL_ARENAS_ALL`).
+        let name = c"arena.4096.purge";
         // SAFETY: the name is a NUL-terminated string; a purge reads and
         // writes no value, so every pointer is null and every length 0, as
         // jemalloc requires of this control.
