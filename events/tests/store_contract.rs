@@ -986,6 +986,17 @@ async fn keys_are_made_with_the_batch_that_needs_them<S: EventLog>(fx: Fixture<S
     );
     assert_eq!(s.head().await.unwrap(), 1);
     assert_eq!(key_table(&s).await.0, vec![key(1).id]);
+    // Another subject's key under a live key's id: a conflict.
+    let mut taken = batch(vec![pending("b", None, numbered(2))]);
+    taken.make_keys = making(vec![NewKey {
+        lookup: [7; 32],
+        ..key(1)
+    }]);
+    assert!(matches!(
+        EventLog::append(&s, taken).await,
+        Err(StoreError::KeyConflict(_))
+    ));
+    assert_eq!(key_table(&s).await.0, vec![key(1).id]);
 
     // Keys wrapped by another master key are refused.
     let mut foreign = batch(vec![pending("b", None, numbered(3))]);
@@ -1071,6 +1082,17 @@ async fn erasure_destroys_a_key_with_its_event<S: EventLog>(fx: Fixture<S>) {
         EventLog::append(&s, back).await,
         Err(StoreError::KeyConflict(_))
     ));
+    // Both taken, the id by a destroyed key and the lookup by a live one:
+    // the subject's live key is named first, as a race.
+    let mut both = batch(vec![pending("b", None, numbered(3))]);
+    both.make_keys = making(vec![NewKey {
+        lookup: key(2).lookup,
+        ..key(1)
+    }]);
+    assert_eq!(
+        EventLog::append(&s, both).await.unwrap_err(),
+        StoreError::KeyRace
+    );
     if let Some(reopen) = fx.reopen {
         let s = reopen().await;
         assert_eq!(key_table(&s).await, (vec![key(2).id], vec![key(1).id], 1));
@@ -1776,6 +1798,163 @@ mod sqlite_file {
             .await
             .unwrap();
         assert!(!retry[0].created);
+    }
+
+    /// Appends, in a load, more than the writer's page cache holds (64 MiB):
+    /// its pages spill to the file before the load ends.
+    async fn spill(store: &SqliteStore) -> usize {
+        let pad = "x".repeat(1 << 20);
+        let events: Vec<_> = (0..80)
+            .map(|n| {
+                pending(
+                    "big",
+                    None,
+                    record(&format!(r#"{{"n":{n},"pad":"{pad}"}}"#)),
+                )
+            })
+            .collect();
+        let n = events.len();
+        append(store, events).await.unwrap();
+        n
+    }
+
+    fn file(path: &Path, suffix: &str) -> PathBuf {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        PathBuf::from(name)
+    }
+
+    fn journal_mode(path: &Path) -> String {
+        rusqlite::Connection::open(path)
+            .unwrap()
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// A load that has the file alone writes it with a rollback journal,
+    /// not the write-ahead log; meanwhile the store's own readers answer
+    /// from the state before the load, even once the load holds the file
+    /// (another connection cannot read it then), and after it the file is
+    /// in WAL mode again.
+    #[tokio::test]
+    async fn a_load_alone_with_the_file_is_written_without_the_log() {
+        let (_dir, path, store) = temp_store();
+        init_keys(&store).await;
+        store
+            .write_keys(KeyOp::Import {
+                fingerprint: FINGERPRINT.into(),
+                keys: vec![key(1)],
+                erased: Vec::new(),
+            })
+            .await
+            .unwrap();
+        // The readers have been used: their idle connections are closed.
+        assert_eq!(store.head().await.unwrap(), 0);
+        assert!(store.begin_load().await.unwrap());
+        let mut made = batch(vec![pending("a", None, numbered(0))]);
+        made.make_keys = making(vec![key(2)]);
+        EventLog::append(&store, made).await.unwrap();
+        let n = spill(&store).await;
+        assert!(
+            !file(&path, "-wal").exists(),
+            "the load went through the log"
+        );
+        assert!(file(&path, "-journal").exists());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(file(&path, "-journal"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let other = rusqlite::Connection::open_with_flags(
+            &path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        other.busy_timeout(Duration::ZERO).unwrap();
+        let locked = other.query_row("SELECT count(*) FROM events", [], |r| r.get::<_, i64>(0));
+        assert!(
+            matches!(&locked, Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)),
+            "{locked:?}"
+        );
+        drop(other);
+        // The store's readers: the log and the keys as they were.
+        assert_eq!(store.head().await.unwrap(), 0);
+        assert!(store.read(0, 10).await.unwrap().is_empty());
+        assert_eq!(key_table(&store).await.0, vec![key(1).id]);
+
+        store.end_load().await.unwrap();
+        assert_eq!(journal_mode(&path), "wal");
+        assert!(!file(&path, "-journal").exists());
+        assert_eq!(store.head().await.unwrap(), 1 + n as u64);
+        assert_eq!(key_table(&store).await.0, vec![key(1).id, key(2).id]);
+        assert_chained(&all(&store).await);
+        assert_eq!(events_indexes(&path), (NAMED.map(String::from).to_vec(), 3));
+        // Appends go on, through the log.
+        append_one(&store, "a", numbered(1)).await;
+        assert!(file(&path, "-wal").exists());
+    }
+
+    /// A load while another connection has the file open goes through the
+    /// write-ahead log: that connection reads the log as it was throughout.
+    #[tokio::test]
+    async fn a_load_beside_another_connection_goes_through_the_log() {
+        let (_dir, path, store) = temp_store();
+        let other = rusqlite::Connection::open_with_flags(
+            &path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        let count = |c: &rusqlite::Connection| {
+            c.query_row("SELECT count(*) FROM events", [], |r| r.get::<_, i64>(0))
+                .unwrap()
+        };
+        assert_eq!(count(&other), 0);
+        assert!(store.begin_load().await.unwrap());
+        let n = spill(&store).await;
+        assert!(file(&path, "-wal").exists());
+        assert!(!file(&path, "-journal").exists());
+        assert_eq!(count(&other), 0);
+        assert_eq!(store.head().await.unwrap(), 0);
+        store.end_load().await.unwrap();
+        assert_eq!(count(&other), n as i64);
+        assert_eq!(store.head().await.unwrap(), n as u64);
+    }
+
+    /// A crash in the middle of a load without the log leaves its journal:
+    /// the next open rolls the load back, to the store as it was before it.
+    #[tokio::test]
+    async fn a_crash_during_a_load_without_the_log_is_rolled_back_on_open() {
+        let (dir, path, store) = temp_store();
+        init_keys(&store).await;
+        assert!(store.begin_load().await.unwrap());
+        let mut made = batch(vec![pending("a", None, numbered(0))]);
+        made.make_keys = making(vec![key(1)]);
+        EventLog::append(&store, made).await.unwrap();
+        spill(&store).await;
+        // The files as a crash now would leave them.
+        let crashed = dir.path().join("crashed.db");
+        std::fs::copy(&path, &crashed).unwrap();
+        std::fs::copy(file(&path, "-journal"), file(&crashed, "-journal")).unwrap();
+        // Pages of the load are in the file, beside the journal of what it held.
+        assert!(std::fs::metadata(&crashed).unwrap().len() > 16 << 20);
+        store.close().await;
+
+        let reopened = SqliteStore::open(&crashed).unwrap();
+        assert_eq!(reopened.head().await.unwrap(), 0);
+        assert!(!file(&crashed, "-journal").exists());
+        assert_eq!(journal_mode(&crashed), "wal");
+        assert_eq!(
+            events_indexes(&crashed),
+            (NAMED.map(String::from).to_vec(), 3)
+        );
+        let (live, _, _) = key_table(&reopened).await;
+        assert!(live.is_empty(), "{live:?}");
+        append_one(&reopened, "a", numbered(1)).await;
+        assert_eq!(reopened.head().await.unwrap(), 1);
     }
 
     #[tokio::test]

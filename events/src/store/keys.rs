@@ -159,6 +159,15 @@ pub struct KeyChanges {
 
 /// Lookups and writes of the key table inside one transaction;
 /// [`apply_key_op`] and [`erase_key`] hold the rules.
+/// Why a new key was not stored ([`KeyTarget::insert_new_key`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Taken {
+    /// A live key has its lookup: its subject has a key already.
+    Lookup,
+    /// A live or destroyed key has its id.
+    Id,
+}
+
 pub(crate) trait KeyTarget {
     /// The keyring record.
     fn keyring(&mut self) -> Result<Option<KeyringRecord>, StoreError>;
@@ -172,6 +181,19 @@ pub(crate) trait KeyTarget {
     fn is_erased(&mut self, id: &str) -> Result<bool, StoreError>;
     /// Stores a live key; the store assigns its seq.
     fn insert_key(&mut self, key: &NewKey, at: &str) -> Result<KeyEntry, StoreError>;
+    /// Stores a new live key, unless a live key has its lookup (answered
+    /// first) or a live or destroyed key has its id. A store may ask all of
+    /// it in one statement instead of these questions one by one.
+    fn insert_new_key(&mut self, key: &NewKey, at: &str) -> Result<Result<(), Taken>, StoreError> {
+        if self.key_by_lookup(&key.lookup)?.is_some() {
+            return Ok(Err(Taken::Lookup));
+        }
+        if self.key_by_id(&key.id)?.is_some() || self.is_erased(&key.id)? {
+            return Ok(Err(Taken::Id));
+        }
+        self.insert_key(key, at)?;
+        Ok(Ok(()))
+    }
     /// Replaces a live key's wrapped bytes.
     fn rewrap(&mut self, id: &str, wrapped: &[u8]) -> Result<(), StoreError>;
     /// Ids of every live key.
@@ -286,16 +308,16 @@ pub(crate) fn make_keys(
     current(t, &make.fingerprint)?;
     let at = format_recorded_at(now);
     for key in &make.keys {
-        if t.key_by_lookup(&key.lookup)?.is_some() {
-            return Err(StoreError::KeyRace);
+        match t.insert_new_key(key, &at)? {
+            Ok(()) => {}
+            Err(Taken::Lookup) => return Err(StoreError::KeyRace),
+            Err(Taken::Id) => {
+                return Err(StoreError::KeyConflict(format!(
+                    "key id {} is already taken",
+                    key.id
+                )))
+            }
         }
-        if t.key_by_id(&key.id)?.is_some() || t.is_erased(&key.id)? {
-            return Err(StoreError::KeyConflict(format!(
-                "key id {} is already taken",
-                key.id
-            )));
-        }
-        t.insert_key(key, &at)?;
     }
     Ok(())
 }

@@ -22,7 +22,7 @@ pub mod tls;
 pub mod turns;
 mod writer;
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};

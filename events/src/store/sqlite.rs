@@ -1,4 +1,5 @@
-//! The embedded SQLite store: one file, WAL, `synchronous=FULL`, append-only.
+//! The embedded SQLite store: one file, WAL (a load aside), `synchronous=FULL`,
+//! append-only.
 //!
 //! This module owns the file's schema (one `events` table, guarded by triggers
 //! that refuse `UPDATE` and `DELETE`), the single writer thread that commits
@@ -25,7 +26,15 @@
 //! the key is gone from the WAL too, before the caller is answered.
 //!
 //! **Files.** A new store file is created readable and writable by its owner
-//! only (0600); SQLite gives its `-wal` and `-shm` files the same mode.
+//! only (0600); SQLite gives its `-wal` and `-shm` files the same mode, and
+//! the `-journal` of a load the same.
+//!
+//! **A load** into an empty store ([`EventLog::begin_load`]) is one write
+//! transaction, its unique indexes built at its end (decision 027). When no
+//! other connection has the file open, it leaves WAL mode for a rollback
+//! journal, so its pages are written once, and the readers answer from a
+//! copy of the committed state in memory until it ends ([`Unlogged`],
+//! decision 030).
 //!
 //! **What the writer knows.** The writer keeps the head (position, hash, id)
 //! and the versions of the streams it has read or written (`Known`, in
@@ -45,9 +54,9 @@
 //! `super::apply_append`, and the key rules in `super::keys`, shared by every
 //! store.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -56,7 +65,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use super::keys::{apply_key_op, erase_key, make_keys, KeyTarget};
+use super::keys::{apply_key_op, erase_key, make_keys, KeyTarget, Taken};
 use super::sql::{
     decode_event, decode_key, decode_keyring, recorded_at, select_events, select_keys, to_hash,
     to_i64, to_u64, Columns, READ_KEYRING,
@@ -270,18 +279,17 @@ impl SqliteStore {
         conn.set_prepared_statement_cache_capacity(32);
         let head = read_head(&conn)?;
         let shared = Arc::new(Shared::new(head));
+        let readers = Arc::new(Readers::new(path.clone()));
         let writer = {
             let shared = shared.clone();
+            let readers = readers.clone();
             Writer::spawn("passerelle-sqlite-writer", move |queue| {
-                write_loop(conn, queue, &shared)
+                write_loop(conn, queue, &shared, &readers)
             })?
         };
         Ok(Self {
             inner: Arc::new(Inner {
-                readers: Arc::new(Readers {
-                    path: path.clone(),
-                    idle: Mutex::new(Vec::new()),
-                }),
+                readers,
                 path,
                 created,
                 legacy,
@@ -452,7 +460,7 @@ impl EventLog for SqliteStore {
 
 /// The writer thread: one group of appends, or one key change, per turn until
 /// every handle is gone.
-fn write_loop(conn: Connection, mut queue: Queue, shared: &Shared) {
+fn write_loop(conn: Connection, mut queue: Queue, shared: &Shared, readers: &Readers) {
     let mut known = Known::default();
     let mut loading: Option<Loading> = None;
     while let Some(turn) = queue.next_turn() {
@@ -474,17 +482,20 @@ fn write_loop(conn: Connection, mut queue: Queue, shared: &Shared) {
             }
             Turn::Alone(Alone::Load { begin, reply }) => {
                 let result = if begin {
-                    Loading::begin(&conn, &mut known, &mut loading)
+                    Loading::begin(&conn, &mut known, &mut loading, readers)
                 } else {
-                    Loading::end(&conn, &mut known, &mut loading, shared)
+                    Loading::end(&conn, &mut known, &mut loading, shared, readers)
                 };
                 let _ = reply.send(result);
             }
         }
     }
-    if loading.is_some() {
+    if let Some(load) = loading {
         // Never ended: nothing of it is kept.
         let _ = conn.execute_batch("ROLLBACK");
+        if let Some(unlogged) = load.unlogged {
+            unlogged.leave(&conn, readers);
+        }
     }
 }
 
@@ -494,12 +505,17 @@ fn write_loop(conn: Connection, mut queue: Queue, shared: &Shared) {
 /// every stream's version in [`Known`] (the table was empty); the indexes
 /// are built once, from the rows, when the load ends — which also checks
 /// both constraints over every row before anything is committed.
+///
+/// When no other connection has the file open, the load is written
+/// without the write-ahead log ([`Unlogged`]).
 struct Loading {
     /// The position of each event id appended in the load.
     ids: HashMap<Uuid, u64>,
     /// Why the transaction was lost, if it was: every later request and the
     /// end are answered with it.
     lost: Option<StoreError>,
+    /// Set when the load is written with a rollback journal.
+    unlogged: Option<Unlogged>,
 }
 
 impl Loading {
@@ -510,15 +526,33 @@ impl Loading {
         conn: &Connection,
         known: &mut Known,
         loading: &mut Option<Loading>,
+        readers: &Readers,
     ) -> Result<bool, StoreError> {
         if loading.is_some() {
             return Err(StoreError::Backend("a load is already under way".into()));
         }
-        run(conn, "BEGIN IMMEDIATE")?;
+        // Looked at first outside the transaction, so that a store with
+        // events is never copied for its readers; checked again inside it.
+        if !log_is_empty(conn)? {
+            return Ok(false);
+        }
+        let mut pool = readers.pool();
+        let unlogged = Unlogged::enter(conn, &mut pool);
+        if let Err(e) = run(conn, "BEGIN IMMEDIATE") {
+            if let Some(unlogged) = unlogged {
+                drop(pool);
+                unlogged.leave(conn, readers);
+            }
+            return Err(e);
+        }
         let begun = (|| {
-            let empty: bool =
-                conn.query_row("SELECT NOT EXISTS (SELECT 1 FROM events)", [], |r| r.get(0))?;
+            let empty = log_is_empty(conn)?;
             if empty {
+                if unlogged.is_some() {
+                    // Before the first change: what the file holds now is
+                    // what is committed, and no one else can change it.
+                    pool.copy = Some(Arc::new(Mutex::new(copy_committed(&readers.path)?)));
+                }
                 // Dropping a table deletes its rows without firing triggers;
                 // there are none. A store of schema 2 becomes one of schema 3.
                 conn.execute_batch("DROP TABLE events")?;
@@ -526,6 +560,7 @@ impl Loading {
             }
             Ok::<_, StoreError>(empty)
         })();
+        drop(pool);
         match begun {
             Ok(true) => {
                 known.forget();
@@ -534,15 +569,22 @@ impl Loading {
                 *loading = Some(Loading {
                     ids: HashMap::new(),
                     lost: None,
+                    unlogged,
                 });
                 Ok(true)
             }
             Ok(false) => {
-                run(conn, "ROLLBACK")?;
+                rollback(conn);
+                if let Some(unlogged) = unlogged {
+                    unlogged.leave(conn, readers);
+                }
                 Ok(false)
             }
             Err(e) => {
                 rollback(conn);
+                if let Some(unlogged) = unlogged {
+                    unlogged.leave(conn, readers);
+                }
                 Err(e)
             }
         }
@@ -555,14 +597,31 @@ impl Loading {
         known: &mut Known,
         loading: &mut Option<Loading>,
         shared: &Shared,
+        readers: &Readers,
     ) -> Result<bool, StoreError> {
         let Some(load) = loading.take() else {
             return Ok(false);
         };
         known.unbounded = false;
-        if let Some(e) = load.lost {
-            return Err(e);
+        let committed = match load.lost {
+            Some(e) => Err(e),
+            None => Self::commit(conn, known),
+        };
+        // The readers read the file again only once the load is committed
+        // (or rolled back) and the file is back in WAL mode.
+        if let Some(unlogged) = load.unlogged {
+            unlogged.leave(conn, readers);
         }
+        committed?;
+        if let Some((head, _, _)) = known.head {
+            shared.publish_head(head);
+        }
+        Ok(true)
+    }
+
+    /// Builds the unique indexes and commits the load's transaction; rolls
+    /// it back if either fails.
+    fn commit(conn: &Connection, known: &mut Known) -> Result<(), StoreError> {
         let committed = (|| {
             // The sorter that builds each index may use a helper thread:
             // nothing else is running in the load's last step. It sorts the
@@ -587,10 +646,7 @@ impl Loading {
             tracing::error!(error = %e, "a load could not be committed");
             return Err(e);
         }
-        if let Some((head, _, _)) = known.head {
-            shared.publish_head(head);
-        }
-        Ok(true)
+        Ok(())
     }
 
     /// Appends `group` in the load's transaction, each request of more than
@@ -667,6 +723,83 @@ impl Loading {
         known.forget();
         rollback(conn);
         self.lost = Some(e.clone());
+    }
+}
+
+/// A load written with a rollback journal instead of the write-ahead log
+/// (decision 030). Its pages are written once, into the database file; with
+/// the log they were written twice, into the log and then, by the
+/// checkpoint at its commit, into the file. A crash in the middle leaves a
+/// hot journal, which the next connection to open the file rolls back.
+///
+/// While the load holds the file, no other connection can read it once the
+/// load's pages spill from its cache, so it is taken only when no other
+/// connection has the file open (SQLite refuses to leave WAL mode
+/// otherwise), and this store's readers read a copy of its committed state
+/// ([`Pool::copy`]) until it ends. A process that opens the store meanwhile
+/// waits for the load, up to the busy timeout.
+struct Unlogged;
+
+impl Unlogged {
+    /// Takes the file out of WAL mode, after closing the readers' idle
+    /// connections; `None` when another connection has it open, and the
+    /// load is written through the log as always.
+    fn enter(conn: &Connection, pool: &mut Pool) -> Option<Unlogged> {
+        pool.idle.clear();
+        // Asked once: a connection open elsewhere is not waited for.
+        if conn.busy_timeout(Duration::ZERO).is_err() {
+            return None;
+        }
+        let mode: rusqlite::Result<String> =
+            conn.query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0));
+        let restored = conn.busy_timeout(BUSY_TIMEOUT);
+        match mode {
+            Ok(mode) if mode.eq_ignore_ascii_case("delete") && restored.is_ok() => Some(Unlogged),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::debug!(error = %e, "a load goes through the write-ahead log");
+                None
+            }
+        }
+    }
+
+    /// Puts the file back in WAL mode, once the load is committed or rolled
+    /// back, and the readers back on the file.
+    fn leave(self, conn: &Connection, readers: &Readers) {
+        if let Err(e) = set_wal(conn) {
+            // The store stays whole in either mode; whoever opens it next
+            // puts it in WAL mode (`SqliteStore::start`).
+            tracing::warn!(
+                error = %e,
+                "after a load the store could not be put back in WAL mode: another connection \
+                 opened it meanwhile"
+            );
+        }
+        readers.pool().copy = None;
+    }
+}
+
+/// Whether the events table has no row.
+fn log_is_empty(conn: &Connection) -> Result<bool, StoreError> {
+    Ok(conn.query_row("SELECT NOT EXISTS (SELECT 1 FROM events)", [], |r| r.get(0))?)
+}
+
+/// A copy in memory of what the file at `path` holds committed, read
+/// through a connection of its own.
+fn copy_committed(path: &Path) -> Result<Connection, StoreError> {
+    let source = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| backend(path, e))?;
+    let mut copy = Connection::open_in_memory()?;
+    let step = rusqlite::backup::Backup::new(&source, &mut copy)?.step(-1)?;
+    match step {
+        rusqlite::backup::StepResult::Done => Ok(copy),
+        other => Err(StoreError::Backend(format!(
+            "{}: the store could not be copied for its readers during a load ({other:?})",
+            path.display()
+        ))),
     }
 }
 
@@ -1019,6 +1152,42 @@ impl KeyTarget for Transaction<'_> {
         })
     }
 
+    /// One statement: the insert, unless the id is a destroyed key's; the
+    /// unique indexes refuse a taken lookup or id.
+    fn insert_new_key(&mut self, key: &NewKey, at: &str) -> Result<Result<(), Taken>, StoreError> {
+        let inserted = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO subject_keys (id, lookup, wrapped, subject, created_at) \
+                 SELECT ?1, ?2, ?3, ?4, ?5 \
+                 WHERE NOT EXISTS (SELECT 1 FROM erased_keys WHERE id = ?1)",
+            )?
+            .execute(params![
+                key.id,
+                &key.lookup[..],
+                key.wrapped,
+                key.subject,
+                at
+            ]);
+        let taken = match inserted {
+            Ok(1) => return Ok(Ok(())),
+            // The id is a destroyed key's.
+            Ok(_) => Taken::Id,
+            // The statement alone is undone; the transaction goes on.
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
+            {
+                Taken::Id
+            }
+            Err(e) => return Err(e.into()),
+        };
+        // As the questions one by one answer: a taken lookup first.
+        if self.key_by_lookup(&key.lookup)?.is_some() {
+            return Ok(Err(Taken::Lookup));
+        }
+        Ok(Err(taken))
+    }
+
     fn rewrap(&mut self, id: &str, wrapped: &[u8]) -> Result<(), StoreError> {
         self.conn
             .prepare_cached("UPDATE subject_keys SET wrapped = ?2 WHERE id = ?1")?
@@ -1103,37 +1272,70 @@ fn read_key_changes(conn: &Connection, since: KeysSince) -> Result<KeyChanges, S
     result
 }
 
-/// Idle read-only connections to one file.
+/// Idle read-only connections to one file, or, while a load writes the
+/// file without its write-ahead log, the copy its readers read instead
+/// ([`Unlogged`]).
 struct Readers {
     path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
+    pool: Mutex<Pool>,
+}
+
+#[derive(Default)]
+struct Pool {
+    idle: Vec<Connection>,
+    /// The store's committed state when an unlogged load began, copied into
+    /// memory: until it ends, every read is answered from it, one at a time.
+    /// Nothing else commits to the file during a load (its transaction holds
+    /// the write lock), so it is what a reader of the file would see, and
+    /// the file is never read while the load holds it alone.
+    copy: Option<Arc<Mutex<Connection>>>,
 }
 
 impl Readers {
+    fn new(path: PathBuf) -> Self {
+        Self {
+            path,
+            pool: Mutex::new(Pool::default()),
+        }
+    }
+
+    fn pool(&self) -> MutexGuard<'_, Pool> {
+        self.pool.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     fn with<T>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let idle = self.idle.lock().ok().and_then(|mut idle| idle.pop());
-        let conn = match idle {
-            Some(conn) => conn,
-            None => {
-                let conn = Connection::open_with_flags(
-                    &self.path,
-                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                )
-                .map_err(|e| backend(&self.path, e))?;
-                conn.busy_timeout(BUSY_TIMEOUT)?;
-                conn
+        let idle = {
+            let mut pool = self.pool();
+            match &pool.copy {
+                Some(copy) => Err(copy.clone()),
+                None => Ok(pool.idle.pop()),
             }
         };
+        let conn = match idle {
+            Err(copy) => return f(&copy.lock().unwrap_or_else(PoisonError::into_inner)),
+            Ok(Some(conn)) => conn,
+            Ok(None) => self.open()?,
+        };
         let result = f(&conn);
-        if let Ok(mut idle) = self.idle.lock() {
-            if idle.len() < MAX_IDLE_READERS {
-                idle.push(conn);
-            }
+        let mut pool = self.pool();
+        // Dropped (closed) while a load has the file alone.
+        if pool.copy.is_none() && pool.idle.len() < MAX_IDLE_READERS {
+            pool.idle.push(conn);
         }
         result
+    }
+
+    fn open(&self) -> Result<Connection, StoreError> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| backend(&self.path, e))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        Ok(conn)
     }
 }
 

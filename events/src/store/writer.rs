@@ -13,7 +13,7 @@
 //! answer a group before its store says it is committed, or publish a head
 //! that no commit reached.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
@@ -349,6 +349,11 @@ impl Known {
             self.streams.clear();
             self.complete = false;
         }
-        self.streams.insert(stream.to_owned(), version);
+        match self.streams.get_mut(stream) {
+            Some(known) => *known = version,
+            None => {
+                self.streams.insert(stream.to_owned(), version);
+            }
+        }
     }
 }
