@@ -1881,6 +1881,14 @@ mod sqlite_file {
             "{locked:?}"
         );
         drop(other);
+        // Opening the store waits for the load, then names the lock.
+        let err = SqliteStore::open(&path)
+            .err()
+            .expect("opened during the load");
+        assert!(
+            err.to_string().contains("is locked by another process"),
+            "{err}"
+        );
         // The store's readers: the log and the keys as they were.
         assert_eq!(store.head().await.unwrap(), 0);
         assert!(store.read(0, 10).await.unwrap().is_empty());

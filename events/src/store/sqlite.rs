@@ -205,7 +205,7 @@ impl SqliteStore {
             Identity::Store => false,
             Identity::Legacy => return Err(legacy(&path)),
             Identity::Empty => {
-                set_wal(&conn)?;
+                set_wal(&conn, &path)?;
                 conn.execute_batch("BEGIN IMMEDIATE")?;
                 let result = (|| {
                     // Another process may have created it since we looked.
@@ -270,7 +270,7 @@ impl SqliteStore {
         created: bool,
         legacy: bool,
     ) -> Result<Self, StoreError> {
-        set_wal(&conn)?;
+        set_wal(&conn, &path)?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         // Deleted key bytes are overwritten, not left in free space.
@@ -766,7 +766,7 @@ impl Unlogged {
     /// Puts the file back in WAL mode, once the load is committed or rolled
     /// back, and the readers back on the file.
     fn leave(self, conn: &Connection, readers: &Readers) {
-        if let Err(e) = set_wal(conn) {
+        if let Err(e) = set_wal(conn, &readers.path) {
             // The store stays whole in either mode; whoever opens it next
             // puts it in WAL mode (`SqliteStore::start`).
             tracing::warn!(
@@ -1447,8 +1447,10 @@ fn identify(conn: &Connection, path: &Path) -> Result<Identity, StoreError> {
     }
 }
 
-fn set_wal(conn: &Connection) -> Result<(), StoreError> {
-    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+fn set_wal(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .map_err(|e| backend(path, e))?;
     if mode.eq_ignore_ascii_case("wal") {
         Ok(())
     } else {
@@ -1506,5 +1508,13 @@ fn not_a_store(path: &Path) -> StoreError {
 }
 
 fn backend(path: &Path, e: rusqlite::Error) -> StoreError {
+    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) {
+        // Past the busy timeout: another process holds the file.
+        return StoreError::Backend(format!(
+            "{} is locked by another process ({e}); an import into an empty store holds it \
+             until the import ends: try again then",
+            path.display()
+        ));
+    }
     StoreError::Backend(format!("{}: {e}", path.display()))
 }
