@@ -752,9 +752,11 @@ impl Unlogged {
         }
         let mode: rusqlite::Result<String> =
             conn.query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0));
-        let restored = conn.busy_timeout(BUSY_TIMEOUT);
+        if let Err(e) = conn.busy_timeout(BUSY_TIMEOUT) {
+            tracing::warn!(error = %e, "the writer's busy timeout could not be set again");
+        }
         match mode {
-            Ok(mode) if mode.eq_ignore_ascii_case("delete") && restored.is_ok() => Some(Unlogged),
+            Ok(mode) if mode.eq_ignore_ascii_case("delete") => Some(Unlogged),
             Ok(_) => None,
             Err(e) => {
                 tracing::debug!(error = %e, "a load goes through the write-ahead log");
