@@ -157,8 +157,6 @@ pub struct KeyChanges {
     pub erased: Vec<String>,
 }
 
-/// Lookups and writes of the key table inside one transaction;
-/// [`apply_key_op`] and [`erase_key`] hold the rules.
 /// Why a new key was not stored ([`KeyTarget::insert_new_key`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Taken {
@@ -168,6 +166,8 @@ pub(crate) enum Taken {
     Id,
 }
 
+/// Lookups and writes of the key table inside one transaction;
+/// [`apply_key_op`] and [`erase_key`] hold the rules.
 pub(crate) trait KeyTarget {
     /// The keyring record.
     fn keyring(&mut self) -> Result<Option<KeyringRecord>, StoreError>;
