@@ -551,7 +551,7 @@ impl Loading {
                 if unlogged.is_some() {
                     // Before the first change: what the file holds now is
                     // what is committed, and no one else can change it.
-                    pool.copy = Some(Arc::new(Mutex::new(copy_committed(&readers.path)?)));
+                    pool.copy = Some(Arc::new(Mutex::new(copy_committed(readers)?)));
                 }
                 // Dropping a table deletes its rows without firing triggers;
                 // there are none. A store of schema 2 becomes one of schema 3.
@@ -573,19 +573,13 @@ impl Loading {
                 });
                 Ok(true)
             }
-            Ok(false) => {
+            // Not empty, or failed: nothing of it is kept.
+            other => {
                 rollback(conn);
                 if let Some(unlogged) = unlogged {
                     unlogged.leave(conn, readers);
                 }
-                Ok(false)
-            }
-            Err(e) => {
-                rollback(conn);
-                if let Some(unlogged) = unlogged {
-                    unlogged.leave(conn, readers);
-                }
-                Err(e)
+                other
             }
         }
     }
@@ -781,26 +775,29 @@ impl Unlogged {
     }
 }
 
+/// Whether a statement failed on a unique index (SQLite undoes the
+/// statement alone; the transaction goes on).
+fn breaks_unique(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
+}
+
 /// Whether the events table has no row.
 fn log_is_empty(conn: &Connection) -> Result<bool, StoreError> {
     Ok(conn.query_row("SELECT NOT EXISTS (SELECT 1 FROM events)", [], |r| r.get(0))?)
 }
 
-/// A copy in memory of what the file at `path` holds committed, read
-/// through a connection of its own.
-fn copy_committed(path: &Path) -> Result<Connection, StoreError> {
-    let source = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| backend(path, e))?;
+/// A copy in memory of what the readers' file holds committed, read
+/// through a reader connection of its own (not kept in the pool).
+fn copy_committed(readers: &Readers) -> Result<Connection, StoreError> {
+    let source = readers.open()?;
     let mut copy = Connection::open_in_memory()?;
     let step = rusqlite::backup::Backup::new(&source, &mut copy)?.step(-1)?;
     match step {
         rusqlite::backup::StepResult::Done => Ok(copy),
         other => Err(StoreError::Backend(format!(
             "{}: the store could not be copied for its readers during a load ({other:?})",
-            path.display()
+            readers.path.display()
         ))),
     }
 }
@@ -1076,9 +1073,7 @@ impl AppendTarget for Transaction<'_> {
                 Ok(None)
             }
             // The statement alone is undone; the transaction goes on.
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
-            {
+            Err(e) if breaks_unique(&e) => {
                 if let Some(existing) = self.find_id(&r.id)? {
                     return Ok(Some(existing));
                 }
@@ -1176,11 +1171,7 @@ impl KeyTarget for Transaction<'_> {
             // The id is a destroyed key's.
             Ok(_) => Taken::Id,
             // The statement alone is undone; the transaction goes on.
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
-            {
-                Taken::Id
-            }
+            Err(e) if breaks_unique(&e) => Taken::Id,
             Err(e) => return Err(e.into()),
         };
         // As the questions one by one answer: a taken lookup first.
