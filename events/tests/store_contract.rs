@@ -1397,6 +1397,22 @@ async fn a_load_keeps_the_rules_of_every_append<S: EventLog>(fx: Fixture<S>) {
     .await
     .unwrap_err();
     assert_eq!(err, StoreError::IdReused { id: first.id });
+    // Nor the keys they make: those of a batch refused for its events, and
+    // those made before a key that is taken.
+    let mut refused = batch(vec![
+        pending("c", None, numbered(20)),
+        pending("a", Some(0), numbered(21)),
+    ]);
+    refused.make_keys = making(vec![key(3)]);
+    let err = EventLog::append(&s, refused).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict { actual: 1, .. }),
+        "{err}"
+    );
+    let mut taken = batch(vec![pending("c", None, numbered(20))]);
+    taken.make_keys = making(vec![key(3), key(4), key(1)]);
+    let err = EventLog::append(&s, taken).await.unwrap_err();
+    assert_eq!(err, StoreError::KeyRace);
     // Another event takes the position the refused one had.
     assert!(append_one(&s, "e", numbered(4)).await.created);
     let again = append(

@@ -34,7 +34,10 @@
 //! other connection has the file open, it leaves WAL mode for a rollback
 //! journal, so its pages are written once, and the readers answer from a
 //! copy of the committed state in memory until it ends ([`Unlogged`],
-//! decision 030).
+//! decision 030). A request of a load stores the keys it makes before its
+//! savepoint opens, and deletes them if it is refused: SQLite copies into a
+//! statement journal every page a savepoint changes that was written before
+//! it, and a load's keys land all over the key table's indexes (decision 031).
 //!
 //! **What the writer knows.** The writer keeps the head (position, hash, id)
 //! and the versions of the streams it has read or written (`Known`, in
@@ -663,7 +666,7 @@ impl Loading {
                 None if !job.request.erase.is_empty() => Err(StoreError::Backend(
                     "a store being loaded destroys no key: erase once the load has ended".into(),
                 )),
-                None => match append_one(conn, known, Some(&mut self.ids), &mut job.request, now) {
+                None => match append_in_load(conn, known, &mut self.ids, &mut job.request, now) {
                     Ok(outcome) => outcome,
                     Err(e) => {
                         self.lose(conn, known, &e);
@@ -780,6 +783,21 @@ impl Unlogged {
 fn breaks_unique(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _)
         if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
+}
+
+/// Inserts the row of a new key.
+fn insert_key_row(conn: &Connection, key: &NewKey, at: &str) -> rusqlite::Result<usize> {
+    conn.prepare_cached(
+        "INSERT INTO subject_keys (id, lookup, wrapped, subject, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        key.id,
+        &key.lookup[..],
+        key.wrapped,
+        key.subject,
+        at
+    ])
 }
 
 /// Whether the events table has no row.
@@ -921,6 +939,44 @@ fn append_one(
             Ok(Err(e))
         }
     }
+}
+
+/// [`append_one`] in a load, the keys the request makes stored first,
+/// outside its savepoint, and deleted again if it is refused. Inside one,
+/// SQLite would copy into a statement journal, before changing it, every
+/// page the keys change that the load had already written: a load makes a
+/// key for each new subject, in random places of the key table's two
+/// unique indexes, so that was most of their pages again for every batch.
+/// No other connection writes the key table during the load (it holds the
+/// write lock), so the keys after the load's last one are the request's.
+fn append_in_load(
+    conn: &Connection,
+    known: &mut Known,
+    ids: &mut HashMap<Uuid, u64>,
+    request: &mut AppendRequest,
+    now: DateTime<Utc>,
+) -> Result<Result<Vec<Appended>, StoreError>, StoreError> {
+    let Some(make) = request.make_keys.take() else {
+        return append_one(conn, known, Some(ids), request, now);
+    };
+    let last_key: i64 = conn
+        .prepare_cached("SELECT coalesce(max(seq), 0) FROM subject_keys")?
+        .query_row([], |r| r.get(0))?;
+    let mut target = Transaction {
+        conn,
+        known: None,
+        ids: None,
+    };
+    let outcome = match make_keys(&mut target, &make, now) {
+        Ok(()) => append_one(conn, known, Some(ids), request, now)?,
+        Err(e) if conn.is_autocommit() => return Err(e),
+        Err(e) => Err(e),
+    };
+    if outcome.is_err() {
+        conn.prepare_cached("DELETE FROM subject_keys WHERE seq > ?1")?
+            .execute(params![last_key])?;
+    }
+    Ok(outcome)
 }
 
 /// Rolls back the open transaction, if any (a failed statement may have
@@ -1130,18 +1186,7 @@ impl KeyTarget for Transaction<'_> {
     }
 
     fn insert_key(&mut self, key: &NewKey, at: &str) -> Result<KeyEntry, StoreError> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO subject_keys (id, lookup, wrapped, subject, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![
-                key.id,
-                &key.lookup[..],
-                key.wrapped,
-                key.subject,
-                at
-            ])?;
+        insert_key_row(self.conn, key, at)?;
         let seq = to_u64(self.conn.last_insert_rowid(), 0, "key seq")?;
         Ok(KeyEntry {
             seq,
@@ -1149,30 +1194,21 @@ impl KeyTarget for Transaction<'_> {
         })
     }
 
-    /// One statement: the insert, unless the id is a destroyed key's; the
-    /// unique indexes refuse a taken lookup or id.
+    /// Two statements: whether the id is a destroyed key's, then the insert
+    /// of one row, which the unique indexes refuse for a taken lookup or id.
+    /// An insert of one row needs no statement journal: one that selects
+    /// its row (`INSERT … SELECT … WHERE NOT EXISTS`) has SQLite copy every
+    /// page it changes into one first, three or four pages for each key.
     fn insert_new_key(&mut self, key: &NewKey, at: &str) -> Result<Result<(), Taken>, StoreError> {
-        let inserted = self
-            .conn
-            .prepare_cached(
-                "INSERT INTO subject_keys (id, lookup, wrapped, subject, created_at) \
-                 SELECT ?1, ?2, ?3, ?4, ?5 \
-                 WHERE NOT EXISTS (SELECT 1 FROM erased_keys WHERE id = ?1)",
-            )?
-            .execute(params![
-                key.id,
-                &key.lookup[..],
-                key.wrapped,
-                key.subject,
-                at
-            ]);
-        let taken = match inserted {
-            Ok(1) => return Ok(Ok(())),
-            // The id is a destroyed key's.
-            Ok(_) => Taken::Id,
-            // The statement alone is undone; the transaction goes on.
-            Err(e) if breaks_unique(&e) => Taken::Id,
-            Err(e) => return Err(e.into()),
+        let taken = if self.is_erased(&key.id)? {
+            Taken::Id
+        } else {
+            match insert_key_row(self.conn, key, at) {
+                Ok(_) => return Ok(Ok(())),
+                // The statement alone is undone; the transaction goes on.
+                Err(e) if breaks_unique(&e) => Taken::Id,
+                Err(e) => return Err(e.into()),
+            }
         };
         // As the questions one by one answer: a taken lookup first.
         if self.key_by_lookup(&key.lookup)?.is_some() {
