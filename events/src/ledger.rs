@@ -51,8 +51,10 @@ const CONFIRM_EVERY: u64 = 1024;
 
 /// [`CONFIRM_EVERY`] for [`Ledger::import_batch`], whose batches are
 /// thousands of events each: a copy kept after every batch would make each
-/// batch copy, once, every node of the maps it changes.
-const IMPORT_CONFIRM_EVERY: u64 = 65_536;
+/// batch copy, once, every node of the maps it changes, and dropping each
+/// copy it replaces frees them again: at a quarter of a million events, a
+/// refused batch reads at most that many events again (a few seconds).
+const IMPORT_CONFIRM_EVERY: u64 = 262_144;
 
 /// One recorded event, and whether this call created it (false for a retry
 /// of an event already in the log).

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use imbl::{HashMap, HashSet};
+use imbl::shared_ptr::DefaultSharedPtr;
 use uuid::Uuid;
 
 use crate::envelope::{NewEvent, StoredEvent};
@@ -32,6 +32,12 @@ pub enum NeedStatus {
     /// Dropped from the plan.
     Withdrawn,
 }
+
+/// The persistent maps hash with foldhash (seeded at random per process),
+/// not SipHash: a batch of an import looks up and inserts a few million
+/// keys, and SipHash was the largest part of it after the tree itself.
+type HashMap<K, V> = imbl::GenericHashMap<K, V, foldhash::fast::RandomState, DefaultSharedPtr>;
+type HashSet<A> = imbl::GenericHashSet<A, foldhash::fast::RandomState, DefaultSharedPtr>;
 
 /// An id or a stream name as a key of the persistent maps: a change copies
 /// the nodes on its path, and a shared string is copied (and freed) by a
