@@ -290,9 +290,8 @@ impl Registry {
             }
             Event::PersonalDataErased(_) => {}
         }
-        let stream = e.stream();
-        let v = self.stream_version(&stream);
-        self.streams.insert(stream.into(), v + 1);
+        // One walk down the map, not a lookup and then an insert.
+        *self.streams.entry(Key::from(e.stream())).or_insert(0) += 1;
     }
 
     /// Folds in an event read from the log, moving the head to its position.
