@@ -8,12 +8,15 @@
 //! asks for ([`LayoutCache::frame_within`]). Before each month, the
 //! background lets the reads being rendered finish first ([`Readers`]): on a
 //! machine of two cores, a month laid out beside a read's rendering would
-//! take half of its time.
+//! take half of its time. A read that starts while a month is being laid
+//! out stops that month, which is laid out again once the read is done;
+//! for [`READERS_FIRST`] after the month was first begun, so that reads
+//! that never pause delay the layouts and never stop them.
 
 use std::sync::{Condvar, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use passerelle_projections::cancel::Cancel;
+use passerelle_projections::cancel::{Cancel, Stopped};
 use tokio::sync::watch;
 
 use super::state::{App, Inner};
@@ -29,45 +32,80 @@ const LONGEST_WAIT: Duration = Duration::from_secs(10);
 const LONGEST_RETRY: Duration = Duration::from_secs(300);
 
 /// The longest the background waits for the reads being rendered before a
-/// month: reads that never pause delay the layouts, never stop them.
+/// month, and the longest a month gives way to the reads that start while
+/// it is laid out: reads that never pause delay the layouts, never stop
+/// them.
 const READERS_FIRST: Duration = Duration::from_secs(1);
 
 /// The reads being rendered, which the background lets finish before it
-/// lays out a month.
+/// lays out a month, and the month that gives way to the next one.
 #[derive(Default)]
 pub(crate) struct Readers {
-    rendering: Mutex<usize>,
+    state: Mutex<ReadersState>,
     idle: Condvar,
+}
+
+#[derive(Default)]
+struct ReadersState {
+    rendering: usize,
+    /// The month being laid out that the next read to start stops.
+    yielding: Option<Cancel>,
 }
 
 /// A read being rendered, from [`Readers::enter`] until dropped.
 pub(crate) struct Reading<'a>(&'a Readers);
 
+/// A month that gives way to the next read, from [`Readers::yielding`]
+/// until dropped.
+pub(crate) struct Yielding<'a>(&'a Readers);
+
 impl Readers {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ReadersState> {
+        self.state.lock().expect("readers lock")
+    }
+
+    /// A read starts rendering: a month being laid out that gives way to
+    /// reads is stopped.
     pub(crate) fn enter(&self) -> Reading<'_> {
-        *self.rendering.lock().expect("readers lock") += 1;
+        let mut state = self.lock();
+        state.rendering += 1;
+        if let Some(month) = state.yielding.take() {
+            month.stop();
+        }
         Reading(self)
+    }
+
+    /// Lets the next read that starts stop `month` ([`Stopped::Abandoned`]).
+    pub(crate) fn yielding(&self, month: &Cancel) -> Yielding<'_> {
+        self.lock().yielding = Some(month.clone());
+        Yielding(self)
     }
 
     /// Waits until no read is being rendered, at most `longest`; whether
     /// none is.
     pub(crate) fn wait_idle(&self, longest: Duration) -> bool {
-        let rendering = self.rendering.lock().expect("readers lock");
-        let (rendering, _) = self
+        let state = self.lock();
+        let (state, _) = self
             .idle
-            .wait_timeout_while(rendering, longest, |n| *n > 0)
+            .wait_timeout_while(state, longest, |s| s.rendering > 0)
             .expect("readers lock");
-        *rendering == 0
+        state.rendering == 0
     }
 }
 
 impl Drop for Reading<'_> {
     fn drop(&mut self) {
-        let mut rendering = self.0.rendering.lock().expect("readers lock");
-        *rendering -= 1;
-        if *rendering == 0 {
+        let mut state = self.0.lock();
+        state.rendering -= 1;
+        if state.rendering == 0 {
             self.0.idle.notify_all();
         }
+    }
+}
+
+impl Drop for Yielding<'_> {
+    fn drop(&mut self) {
+        self.0.lock().yielding = None;
     }
 }
 
@@ -141,6 +179,8 @@ fn settle(app: &App) -> Option<(usize, bool)> {
     let mut stopped = false;
     for programme in programmes {
         let before = frames;
+        // When the month being laid out was first begun.
+        let mut begun: Option<Instant> = None;
         loop {
             inner.readers.wait_idle(READERS_FIRST);
             if *inner.shutdown.borrow() {
@@ -149,11 +189,15 @@ fn settle(app: &App) -> Option<(usize, bool)> {
             // One frame may take no longer than a read's rendering: the
             // engine is not held longer than a read holds it.
             let cancel = Cancel::until(Instant::now() + inner.config.render_deadline);
+            // A read that starts meanwhile stops the month, for a while.
+            let gives_way = begun.get_or_insert_with(Instant::now).elapsed() < READERS_FIRST;
+            let yielding = gives_way.then(|| inner.readers.yielding(&cancel));
             let engine = inner.engine.read().expect("engine lock");
             let advanced = inner
                 .layouts
                 .advance(&engine, &programme, settings, &cancel);
             drop(engine);
+            drop(yielding);
             if !matches!(advanced, Ok(false)) {
                 // A month's layout folds the programme up to that month and
                 // frees it again: hundreds of megabytes on a large
@@ -161,8 +205,13 @@ fn settle(app: &App) -> Option<(usize, bool)> {
                 crate::memory::release_freed();
             }
             match advanced {
-                Ok(true) => frames += 1,
+                Ok(true) => {
+                    frames += 1;
+                    begun = None;
+                }
                 Ok(false) => break,
+                // Laid out again once the read is rendered.
+                Err(Stopped::Abandoned) if gives_way => {}
                 Err(_) => {
                     stopped = true;
                     break;
@@ -199,5 +248,28 @@ mod tests {
             drop(second);
             assert!(waiting.join().unwrap(), "woken once the last read ends");
         });
+    }
+
+    #[test]
+    fn a_read_that_starts_stops_the_month_that_gives_way_and_no_other() {
+        let readers = Readers::default();
+        let later = || Cancel::until(Instant::now() + Duration::from_secs(600));
+        let month = later();
+        let yielding = readers.yielding(&month);
+        assert_eq!(month.check(), Ok(()));
+        let first = readers.enter();
+        assert_eq!(month.check(), Err(Stopped::Abandoned));
+        drop((first, yielding));
+        // Begun again, it gives way to the next read as well.
+        let again = later();
+        let yielding = readers.yielding(&again);
+        let _second = readers.enter();
+        assert_eq!(again.check(), Err(Stopped::Abandoned));
+        drop(yielding);
+        // A month that no longer gives way is not stopped.
+        let last = later();
+        drop(readers.yielding(&last));
+        let _third = readers.enter();
+        assert_eq!(last.check(), Ok(()));
     }
 }
